@@ -1,0 +1,537 @@
+//! Application state and the pure `update`: actions in, state changed, effects out.
+//!
+//! Nothing here does I/O. The runtime feeds actions (keys, ticks, source reports) and executes the
+//! effects `update` returns; the UI only reads `App`.
+
+pub mod keymap;
+pub mod pane;
+pub mod status;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui_textarea::TextArea;
+use regex::{Regex, RegexBuilder};
+
+use crate::config::{Config, TargetConfig, suggest};
+use crate::policy::{ReadOnlyInputs, ReadOnlyPolicy};
+use keymap::{Command, Context, HARD_QUIT, KeyChord, Keymap};
+use pane::PaneId;
+use status::{SourceState, SourceStatus};
+
+/// Everything that can happen to the app.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Paste(String),
+    Resize,
+    /// The 1 s clock: ages, staleness, toasts.
+    Tick(SystemTime),
+    /// A source task's report. Reports from a previous target (older generation) are ignored.
+    Source {
+        generation: u64,
+        index: usize,
+        state: SourceState,
+        at: SystemTime,
+    },
+    /// The Kubernetes context the target resolved to.
+    KubeContext {
+        generation: u64,
+        name: String,
+    },
+    /// Leave now (signal, terminal gone).
+    Quit,
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Stop the current sources and start those of this target.
+    StartSources {
+        generation: u64,
+        target_index: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub level: ToastLevel,
+    pub text: String,
+    pub expires: SystemTime,
+}
+
+/// A pane's filter: a case-insensitive regex, or the literal text when it is not a valid regex.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub text: String,
+    pub regex: Regex,
+    pub literal: bool,
+}
+
+impl Filter {
+    pub fn new(text: &str) -> Option<Self> {
+        if text.is_empty() {
+            return None;
+        }
+        let build = |pattern: &str| {
+            RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+        };
+        match build(text) {
+            Ok(regex) => Some(Self {
+                text: text.to_string(),
+                regex,
+                literal: false,
+            }),
+            Err(_) => build(&regex::escape(text)).ok().map(|regex| Self {
+                text: text.to_string(),
+                regex,
+                literal: true,
+            }),
+        }
+    }
+
+    pub fn matches(&self, haystack: &str) -> bool {
+        self.regex.is_match(haystack)
+    }
+}
+
+/// Per-pane view state.
+#[derive(Debug, Clone, Default)]
+pub struct PaneView {
+    pub selected: usize,
+    pub filter: Option<Filter>,
+    pub detail_open: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter(PaneId),
+    Command,
+}
+
+/// A single-line text input (filter or command line).
+#[derive(Debug)]
+pub struct Input {
+    pub kind: InputKind,
+    pub textarea: TextArea<'static>,
+}
+
+impl Input {
+    fn new(kind: InputKind, initial: &str) -> Self {
+        let mut textarea = TextArea::new(vec![initial.to_string()]);
+        textarea.move_cursor(ratatui_textarea::CursorMove::End);
+        textarea.set_cursor_line_style(ratatui::style::Style::default());
+        Self { kind, textarea }
+    }
+
+    pub fn text(&self) -> String {
+        self.textarea.lines().first().cloned().unwrap_or_default()
+    }
+}
+
+/// The display frozen by `f`: sources keep updating underneath.
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    pub sources: Vec<SourceStatus>,
+    pub at: SystemTime,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub config_path: PathBuf,
+    pub target_index: usize,
+    read_only_inputs: ReadOnlyInputs,
+    pub policy: ReadOnlyPolicy,
+    pub keymap: Keymap,
+    pub focus: PaneId,
+    pub zoomed: bool,
+    pub panes: [PaneView; 5],
+    /// The live state of every configured source of the current target.
+    pub sources: Vec<SourceStatus>,
+    pub generation: u64,
+    pub frozen: Option<Frozen>,
+    /// Help overlay open, with its scroll offset.
+    pub help: Option<u16>,
+    pub input: Option<Input>,
+    pub toasts: Vec<Toast>,
+    pub now: SystemTime,
+    pub kube_context: Option<String>,
+    pub should_quit: bool,
+}
+
+const TOAST_TIME: Duration = Duration::from_secs(6);
+
+impl App {
+    /// A console on `target_index`. Call `start` to get the effects that launch its sources.
+    pub fn new(
+        config: Arc<Config>,
+        config_path: PathBuf,
+        target_index: usize,
+        read_only_inputs: ReadOnlyInputs,
+        now: SystemTime,
+    ) -> Self {
+        let keymap = Keymap::with_overrides(&config.ui.keys);
+        let mut app = Self {
+            config,
+            config_path,
+            target_index: 0,
+            read_only_inputs,
+            policy: ReadOnlyPolicy::new(read_only_inputs, false),
+            keymap,
+            focus: PaneId::Pods,
+            zoomed: false,
+            panes: Default::default(),
+            sources: Vec::new(),
+            generation: 0,
+            frozen: None,
+            help: None,
+            input: None,
+            toasts: Vec::new(),
+            now,
+            kube_context: None,
+            should_quit: false,
+        };
+        for warning in app.keymap.warnings.clone() {
+            app.toast(ToastLevel::Warn, warning);
+        }
+        app.select_target(target_index);
+        app
+    }
+
+    /// Effects to run once at startup.
+    pub fn start(&self) -> Vec<Effect> {
+        vec![Effect::StartSources {
+            generation: self.generation,
+            target_index: self.target_index,
+        }]
+    }
+
+    pub fn target(&self) -> Option<&TargetConfig> {
+        self.config.targets.get(self.target_index)
+    }
+
+    pub fn target_name(&self) -> &str {
+        self.target().map_or("(no target)", TargetConfig::name)
+    }
+
+    fn select_target(&mut self, index: usize) {
+        self.target_index = index.min(self.config.targets.len().saturating_sub(1));
+        let target_read_only = self.target().is_some_and(|t| t.read_only);
+        let inputs = ReadOnlyInputs {
+            global_config: self.read_only_inputs.global_config || self.config.read_only,
+            ..self.read_only_inputs
+        };
+        self.policy = ReadOnlyPolicy::new(inputs, target_read_only);
+        self.sources = self
+            .target()
+            .map(SourceStatus::for_target)
+            .unwrap_or_default();
+        self.generation += 1;
+        self.panes = Default::default();
+        self.frozen = None;
+        self.kube_context = None;
+    }
+
+    /// Sources as displayed (frozen or live).
+    pub fn visible_sources(&self) -> &[SourceStatus] {
+        self.frozen.as_ref().map_or(&self.sources, |f| &f.sources)
+    }
+
+    /// The rows a pane shows, after its filter.
+    pub fn pane_rows(&self, pane: PaneId) -> Vec<&SourceStatus> {
+        let filter = self.panes[pane.index()].filter.as_ref();
+        self.visible_sources()
+            .iter()
+            .filter(|s| s.pane == pane)
+            .filter(|s| filter.is_none_or(|f| f.matches(&row_haystack(s, self.now))))
+            .collect()
+    }
+
+    pub fn pane_has_sources(&self, pane: PaneId) -> bool {
+        self.visible_sources().iter().any(|s| s.pane == pane)
+    }
+
+    pub fn selected_row(&self, pane: PaneId) -> Option<&SourceStatus> {
+        self.pane_rows(pane)
+            .get(self.panes[pane.index()].selected)
+            .copied()
+    }
+
+    fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        let text = crate::text::sanitize(&text.into());
+        self.toasts.push(Toast {
+            level,
+            text,
+            expires: self.now + TOAST_TIME,
+        });
+        // A burst of messages keeps only the newest few.
+        if self.toasts.len() > 4 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// The pure update.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Key(key) => self.on_key(key),
+            Action::Paste(text) => {
+                if let Some(input) = &mut self.input {
+                    let line = text.lines().next().unwrap_or_default().to_string();
+                    input.textarea.insert_str(crate::text::sanitize(&line));
+                    self.apply_live_filter();
+                }
+                vec![]
+            }
+            Action::Resize => vec![],
+            Action::Tick(now) => {
+                self.now = now;
+                self.toasts.retain(|t| t.expires > now);
+                vec![]
+            }
+            Action::Source {
+                generation,
+                index,
+                state,
+                at,
+            } => {
+                if generation == self.generation {
+                    if let Some(source) = self.sources.get_mut(index) {
+                        if state == SourceState::Live {
+                            source.last_ok = Some(at);
+                        }
+                        source.state = state;
+                    }
+                }
+                vec![]
+            }
+            Action::KubeContext { generation, name } => {
+                if generation == self.generation {
+                    self.kube_context = Some(name);
+                }
+                vec![]
+            }
+            Action::Quit => self.quit(),
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.should_quit = true;
+        vec![Effect::Quit]
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return vec![];
+        }
+        let chord = KeyChord::from_event(&key);
+        if chord == Some(HARD_QUIT) {
+            return self.quit();
+        }
+        if self.input.is_some() {
+            return self.on_input_key(key);
+        }
+        let Some(chord) = chord else { return vec![] };
+        let command = self.keymap.lookup(&[Context::List, Context::Global], chord);
+        if let Some(scroll) = self.help {
+            // The help overlay swallows every key; only closing and scrolling do anything.
+            self.help = match command {
+                Some(Command::Back | Command::Help | Command::Quit) => None,
+                Some(Command::Down) => Some(scroll.saturating_add(1)),
+                Some(Command::Up) => Some(scroll.saturating_sub(1)),
+                Some(Command::PageDown) => Some(scroll.saturating_add(10)),
+                Some(Command::PageUp) => Some(scroll.saturating_sub(10)),
+                Some(Command::Top) => Some(0),
+                _ => Some(scroll),
+            };
+            return vec![];
+        }
+        match command {
+            Some(command) => self.run_command(command),
+            None => vec![],
+        }
+    }
+
+    fn run_command(&mut self, command: Command) -> Vec<Effect> {
+        let focus = self.focus;
+        let rows = self.pane_rows(focus).len();
+        let view = &mut self.panes[focus.index()];
+        match command {
+            Command::Quit => return self.quit(),
+            Command::Help => self.help = Some(0),
+            Command::FocusNext => self.focus = focus.next(),
+            Command::FocusPrev => self.focus = focus.prev(),
+            Command::Focus(pane) => self.focus = pane,
+            Command::Up => view.selected = view.selected.saturating_sub(1),
+            Command::Down => view.selected = (view.selected + 1).min(rows.saturating_sub(1)),
+            Command::PageUp => view.selected = view.selected.saturating_sub(10),
+            Command::PageDown => view.selected = (view.selected + 10).min(rows.saturating_sub(1)),
+            Command::Top => view.selected = 0,
+            Command::Bottom => view.selected = rows.saturating_sub(1),
+            Command::Open => view.detail_open = rows > 0,
+            Command::Back => {
+                if view.detail_open {
+                    view.detail_open = false;
+                } else if view.filter.is_some() {
+                    view.filter = None;
+                    view.selected = 0;
+                } else {
+                    self.zoomed = false;
+                }
+            }
+            Command::Zoom => self.zoomed = !self.zoomed,
+            Command::Filter => {
+                let current = view
+                    .filter
+                    .as_ref()
+                    .map(|f| f.text.clone())
+                    .unwrap_or_default();
+                self.input = Some(Input::new(InputKind::Filter(focus), &current));
+            }
+            Command::CommandLine => self.input = Some(Input::new(InputKind::Command, "")),
+            Command::Freeze => {
+                if self.frozen.take().is_none() {
+                    self.frozen = Some(Frozen {
+                        sources: self.sources.clone(),
+                        at: self.now,
+                    });
+                }
+            }
+            Command::NextTarget => {
+                let count = self.config.targets.len();
+                if count > 1 {
+                    return self.switch_target((self.target_index + 1) % count);
+                }
+                self.toast(ToastLevel::Info, "only one target is configured");
+            }
+        }
+        vec![]
+    }
+
+    fn switch_target(&mut self, index: usize) -> Vec<Effect> {
+        self.select_target(index);
+        self.toast(ToastLevel::Info, format!("target: {}", self.target_name()));
+        self.start()
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(input) = &mut self.input else {
+            return vec![];
+        };
+        match key.code {
+            KeyCode::Esc => {
+                if let InputKind::Filter(pane) = input.kind {
+                    // Esc backs out of the filter entirely.
+                    self.panes[pane.index()].filter = None;
+                }
+                self.input = None;
+                vec![]
+            }
+            KeyCode::Enter => {
+                let text = input.text();
+                let kind = input.kind;
+                self.input = None;
+                match kind {
+                    InputKind::Filter(_) => vec![],
+                    InputKind::Command => self.run_command_line(text.trim()),
+                }
+            }
+            // Single-line inputs: no newlines, no tab characters.
+            KeyCode::Tab | KeyCode::BackTab => vec![],
+            KeyCode::Char('m' | 'j') if key.modifiers.contains(KeyModifiers::CONTROL) => vec![],
+            _ => {
+                input.textarea.input(key);
+                self.apply_live_filter();
+                vec![]
+            }
+        }
+    }
+
+    /// Filters apply as the operator types.
+    fn apply_live_filter(&mut self) {
+        if let Some(Input {
+            kind: InputKind::Filter(pane),
+            ..
+        }) = &self.input
+        {
+            let pane = *pane;
+            let text = self.input.as_ref().map(Input::text).unwrap_or_default();
+            let view = &mut self.panes[pane.index()];
+            view.filter = Filter::new(&text);
+            view.selected = 0;
+        }
+    }
+
+    /// `:target NAME`, `:q`, `:help`, `:freeze`, `:zoom`.
+    fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
+        let (verb, arg) = line
+            .split_once(char::is_whitespace)
+            .map_or((line, ""), |(v, a)| (v, a.trim()));
+        match verb {
+            "" => vec![],
+            "q" | "quit" | "q!" => self.quit(),
+            "help" | "h" => {
+                self.help = Some(0);
+                vec![]
+            }
+            "freeze" => self.run_command(Command::Freeze),
+            "zoom" => self.run_command(Command::Zoom),
+            "target" | "t" if arg.is_empty() => {
+                let names: Vec<&str> = self.config.targets.iter().map(TargetConfig::name).collect();
+                self.toast(ToastLevel::Info, format!("targets: {}", names.join(", ")));
+                vec![]
+            }
+            "target" | "t" => {
+                if let Some(index) = self.config.targets.iter().position(|t| t.name() == arg) {
+                    return self.switch_target(index);
+                }
+                let names: Vec<String> = self
+                    .config
+                    .targets
+                    .iter()
+                    .map(|t| t.name().to_string())
+                    .collect();
+                let hint = suggest(arg, &names)
+                    .map(|s| format!("; did you mean {s}?"))
+                    .unwrap_or_default();
+                self.toast(ToastLevel::Error, format!("no target named {arg:?}{hint}"));
+                vec![]
+            }
+            other => {
+                let known = ["quit", "target", "help", "freeze", "zoom"].map(String::from);
+                let hint = suggest(other, &known)
+                    .map(|s| format!("; did you mean :{s}?"))
+                    .unwrap_or_default();
+                self.toast(ToastLevel::Error, format!("unknown command :{other}{hint}"));
+                vec![]
+            }
+        }
+    }
+}
+
+/// The text a filter matches a row against.
+fn row_haystack(source: &SourceStatus, now: SystemTime) -> String {
+    format!(
+        "{} {} {} {}",
+        source.kind,
+        source.name,
+        source.detail,
+        source.freshness(now).label()
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,367 @@
+//! The config file's schema. Every struct denies unknown keys so a typo is an error, not a silent
+//! default. Semantic rules that serde cannot express live in `validate`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::secret::Secret;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Read-only for every target (an observer's install).
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub ui: UiConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Upper bound on redraws per second.
+    #[serde(default = "default_max_fps")]
+    pub max_fps: u32,
+    #[serde(default)]
+    pub theme: ThemeName,
+    /// Command name -> key or keys, replacing that command's default keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Spanned<KeyList>>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            max_fps: default_max_fps(),
+            theme: ThemeName::default(),
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_max_fps() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    Light,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            Self::One(key) => vec![key.as_str()],
+            Self::Many(keys) => keys.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// JSON-lines audit trail of remediations.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    pub name: Spanned<String>,
+    /// Production: remediations need the object's name typed before confirmation.
+    #[serde(default)]
+    pub protected: bool,
+    #[serde(default)]
+    pub read_only: bool,
+    pub kubernetes: Option<KubernetesConfig>,
+    pub prometheus: Option<PrometheusConfig>,
+    #[serde(default)]
+    pub slo: Vec<SloConfig>,
+    #[serde(default)]
+    pub health: Vec<HealthConfig>,
+    #[serde(default)]
+    pub postgres: Vec<PostgresConfig>,
+    #[serde(default)]
+    pub redis: Vec<RedisConfig>,
+    #[serde(default)]
+    pub claims: Vec<ClaimsConfig>,
+    #[serde(default)]
+    pub logs: Vec<LogsConfig>,
+}
+
+impl TargetConfig {
+    pub fn name(&self) -> &str {
+        self.name.get_ref()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// kubeconfig context; the current context when absent.
+    pub context: Option<String>,
+    /// Namespaces to watch; empty means all namespaces.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    pub label_selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusConfig {
+    pub url: String,
+    pub token: Option<Secret>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_prometheus_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    #[serde(default = "default_prometheus_refresh", with = "humantime_serde")]
+    pub refresh: Duration,
+}
+
+fn default_prometheus_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_prometheus_refresh() -> Duration {
+    Duration::from_secs(30)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloConfig {
+    pub name: String,
+    /// Target fraction of good events, e.g. 0.999.
+    pub objective: Spanned<f64>,
+    #[serde(default = "default_slo_period", with = "humantime_serde")]
+    pub period: Duration,
+    /// PromQL templates; `{{window}}` is replaced by the window, e.g. `5m`.
+    pub errors: Option<String>,
+    pub good: Option<String>,
+    pub total: Option<String>,
+    pub ratio: Option<String>,
+    /// Overrides the four default multiwindow alert pairs.
+    pub alerts: Option<Vec<AlertPairConfig>>,
+}
+
+fn default_slo_period() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPairConfig {
+    pub severity: Severity,
+    pub factor: f64,
+    #[serde(with = "humantime_serde")]
+    pub long: Duration,
+    #[serde(with = "humantime_serde")]
+    pub short: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Page,
+    Ticket,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    pub name: String,
+    pub url: String,
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+    #[serde(default = "default_health_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    #[serde(default = "default_health_interval", with = "humantime_serde")]
+    pub interval: Duration,
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+fn default_health_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_health_interval() -> Duration {
+    Duration::from_secs(15)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    pub name: String,
+    /// libpq key/value string or URL; may hold a password, so it is a secret.
+    pub dsn: Secret,
+    pub password: Option<Secret>,
+    #[serde(default = "default_long_running", with = "humantime_serde")]
+    pub long_running_after: Duration,
+    #[serde(default = "default_idle_in_tx", with = "humantime_serde")]
+    pub idle_in_transaction_after: Duration,
+    #[serde(default = "default_warn_at")]
+    pub warn_at: Spanned<f64>,
+    #[serde(default = "default_crit_at")]
+    pub crit_at: Spanned<f64>,
+    #[serde(default = "default_db_refresh", with = "humantime_serde")]
+    pub refresh: Duration,
+}
+
+fn default_long_running() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_idle_in_tx() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_warn_at() -> Spanned<f64> {
+    Spanned::new(0..0, 0.8)
+}
+fn default_crit_at() -> Spanned<f64> {
+    Spanned::new(0..0, 0.95)
+}
+fn default_db_refresh() -> Duration {
+    Duration::from_secs(2)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    pub name: String,
+    /// `redis://` or `rediss://`.
+    pub url: Secret,
+    pub username: Option<Secret>,
+    pub password: Option<Secret>,
+    #[serde(default = "default_db_refresh", with = "humantime_serde")]
+    pub refresh: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimSource {
+    Crd,
+    Sql,
+}
+
+/// A source of "work that should have finished by now": a CRD or a SQL query.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsConfig {
+    pub name: Option<String>,
+    pub source: Spanned<ClaimSource>,
+    #[serde(default = "default_stuck_after", with = "humantime_serde")]
+    pub stuck_after: Duration,
+    // source = "crd"
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub plural: Option<String>,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    pub state_path: Option<String>,
+    pub ready_path: Option<String>,
+    pub stuck_states: Option<Vec<String>>,
+    // source = "sql"
+    pub database: Option<String>,
+    pub query: Option<String>,
+    pub backlog_over: Option<u64>,
+}
+
+fn default_stuck_after() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl ClaimsConfig {
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match self.source.get_ref() {
+            ClaimSource::Crd => format!(
+                "{}.{}",
+                self.plural.as_deref().unwrap_or("?"),
+                self.group.as_deref().unwrap_or("?")
+            ),
+            ClaimSource::Sql => format!("sql:{}", self.database.as_deref().unwrap_or("?")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogSource {
+    Kubernetes,
+    File,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    pub name: Option<String>,
+    pub source: Spanned<LogSource>,
+    // source = "kubernetes"
+    pub namespace: Option<String>,
+    pub selector: Option<String>,
+    /// `deploy/NAME`, `sts/NAME`, `ds/NAME` or `job/NAME`.
+    pub workload: Option<String>,
+    pub container: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub since: Option<Duration>,
+    pub tail: Option<u64>,
+    #[serde(default = "default_max_streams")]
+    pub max_streams: usize,
+    // source = "file"
+    pub path: Option<String>,
+    /// JSON fields shown beside the message.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    #[serde(default = "default_buffer_lines")]
+    pub buffer_lines: usize,
+}
+
+fn default_max_streams() -> usize {
+    50
+}
+fn default_buffer_lines() -> usize {
+    20_000
+}
+
+impl LogsConfig {
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match self.source.get_ref() {
+            LogSource::Kubernetes => {
+                let ns = self.namespace.as_deref().unwrap_or("?");
+                let what = self
+                    .workload
+                    .as_deref()
+                    .or(self.selector.as_deref())
+                    .unwrap_or("?");
+                format!("{ns}/{what}")
+            }
+            LogSource::File => self.path.clone().unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,201 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use watchfloor::cli::{Cli, Commands, Format};
+use watchfloor::config::{self, LoadError, LoadedConfig, SearchEnv};
+use watchfloor::policy::{ReadOnlyInputs, ReadOnlyPolicy};
+use watchfloor::{app::status::SourceStatus, runtime, snapshot};
+
+/// Exit code for usage and config errors.
+const USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log_guard = watchfloor::logging::init();
+    if let Err(report) = color_eyre::install() {
+        eprintln!("watchfloor: {report}");
+    }
+    match cli.command {
+        Some(Commands::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "watchfloor",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Commands::CheckConfig { ref path }) => {
+            check_config(path.as_deref().or(cli.config.as_deref()))
+        }
+        Some(Commands::Snapshot { format, timeout }) => {
+            let Some((loaded, index)) = load_with_target(&cli) else {
+                return ExitCode::from(USAGE);
+            };
+            let target = &loaded.config.targets[index];
+            let policy = ReadOnlyPolicy::new(read_only_inputs(&cli, &loaded), target.read_only);
+            let snap = match tokio_runtime() {
+                Ok(rt) => rt.block_on(snapshot::collect(target, policy.is_read_only(), timeout)),
+                Err(e) => {
+                    eprintln!("watchfloor: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match format {
+                Format::Json => println!("{}", snap.to_json()),
+                Format::Text => print!("{}", snap.to_text()),
+            }
+            ExitCode::from(snap.exit_code() as u8)
+        }
+        None => run_console(&cli),
+    }
+}
+
+fn run_console(cli: &Cli) -> ExitCode {
+    let Some((loaded, index)) = load_with_target(cli) else {
+        return ExitCode::from(USAGE);
+    };
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "watchfloor: the console needs a terminal; for a one-shot report run `watchfloor snapshot`"
+        );
+        return ExitCode::from(USAGE);
+    }
+    let inputs = read_only_inputs(cli, &loaded);
+    let rt = match tokio_runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("watchfloor: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(runtime::run(loaded, index, inputs));
+    // Source tasks may be mid-request; they must not hold the process open.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(exit) => ExitCode::from(exit.code() as u8),
+        Err(report) => {
+            watchfloor::terminal::restore();
+            eprintln!("watchfloor: {report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+fn read_only_inputs(cli: &Cli, loaded: &LoadedConfig) -> ReadOnlyInputs {
+    ReadOnlyInputs {
+        flag: cli.read_only,
+        environment: ReadOnlyInputs::env_value_means_on(
+            std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
+        ),
+        global_config: loaded.config.read_only,
+    }
+}
+
+fn load(path: Option<&std::path::Path>) -> Option<LoadedConfig> {
+    match config::load(path, &SearchEnv::from_process()) {
+        Ok(loaded) => Some(loaded),
+        Err(error @ LoadError::NotFound { .. }) => {
+            eprintln!("watchfloor: {error}");
+            None
+        }
+        Err(error) => {
+            eprintln!("watchfloor: config error: {error}");
+            None
+        }
+    }
+}
+
+/// Loads the config and picks the target (`--target` or the first).
+fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
+    let loaded = load(cli.config.as_deref())?;
+    let targets = &loaded.config.targets;
+    if targets.is_empty() {
+        eprintln!(
+            "watchfloor: {}: no [[targets]] configured; see config.example.toml",
+            loaded.path.display()
+        );
+        return None;
+    }
+    let index = match &cli.target {
+        None => 0,
+        Some(name) => match targets.iter().position(|t| t.name() == name) {
+            Some(index) => index,
+            None => {
+                let names: Vec<String> = targets.iter().map(|t| t.name().to_string()).collect();
+                let hint = config::suggest(name, &names)
+                    .map(|s| format!(" (did you mean {s}?)"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "watchfloor: no target named {name:?}{hint}; targets: {}",
+                    names.join(", ")
+                );
+                return None;
+            }
+        },
+    };
+    Some((loaded, index))
+}
+
+fn check_config(path: Option<&std::path::Path>) -> ExitCode {
+    let Some(loaded) = load(path) else {
+        return ExitCode::from(USAGE);
+    };
+    let config = &loaded.config;
+    println!("{}: valid", loaded.path.display());
+    println!(
+        "ui: theme {:?}, max {} fps, {} key override{}; audit: {}; read_only: {}",
+        config.ui.theme,
+        config.ui.max_fps,
+        config.ui.keys.len(),
+        if config.ui.keys.len() == 1 { "" } else { "s" },
+        config
+            .audit
+            .path
+            .as_ref()
+            .map_or_else(|| "off".to_string(), |p| p.display().to_string()),
+        config.read_only
+    );
+    println!("targets: {}", config.targets.len());
+    for target in &config.targets {
+        let mut flags = Vec::new();
+        if target.protected {
+            flags.push("protected");
+        }
+        if target.read_only {
+            flags.push("read-only");
+        }
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", flags.join(", "))
+        };
+        println!("  {}{flags}", target.name());
+        let sources = SourceStatus::for_target(target);
+        if sources.is_empty() {
+            println!("    (no sources)");
+        }
+        for source in sources {
+            println!(
+                "    {:<8} {:<11} {} · {}",
+                source.pane.title().split(' ').next().unwrap_or_default(),
+                source.kind,
+                source.name,
+                source.detail
+            );
+        }
+    }
+    let keymap = watchfloor::app::keymap::Keymap::with_overrides(&config.ui.keys);
+    for warning in &keymap.warnings {
+        println!("warning: {warning}");
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,145 @@
+//! The event loop and effect executor: one `select!` over terminal input, signals, source reports
+//! and the clock. `update` is applied to every action; drawing is coalesced to at most `max_fps`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+
+use crate::app::{Action, App, Effect};
+use crate::config::LoadedConfig;
+use crate::policy::ReadOnlyInputs;
+use crate::sources::{self, SourceSet};
+use crate::terminal::{self, Watchdog};
+use crate::ui::{self, theme::ColorSupport, theme::Theme};
+
+/// Why the loop ended; the process exit code follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `q`, `:q`, Ctrl-C.
+    Quit,
+    /// SIGTERM, SIGINT or SIGHUP: exit code 128 + signal number.
+    Signal(i32),
+    /// The terminal went away (input closed or output failing).
+    TerminalGone,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        match self {
+            Self::Quit => 0,
+            Self::Signal(n) => 128 + n,
+            Self::TerminalGone => 1,
+        }
+    }
+}
+
+pub async fn run(
+    loaded: LoadedConfig,
+    target_index: usize,
+    read_only: ReadOnlyInputs,
+) -> color_eyre::Result<Exit> {
+    let config = Arc::new(loaded.config);
+    let theme = Theme::new(config.ui.theme, ColorSupport::from_env());
+    let frame_interval = Duration::from_secs(1) / config.ui.max_fps.max(1);
+    let mut app = App::new(
+        Arc::clone(&config),
+        loaded.path,
+        target_index,
+        read_only,
+        SystemTime::now(),
+    );
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+
+    let watchdog = Watchdog::spawn();
+    let mut tui = terminal::init()?;
+    let (tx, mut rx) = mpsc::channel::<Action>(1024);
+    let mut running: Option<SourceSet> = None;
+    let mut events = EventStream::new();
+    let mut clock = interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
+
+    let mut pending = app.start();
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let exit = loop {
+        for effect in pending.drain(..) {
+            match effect {
+                Effect::Quit => app.should_quit = true,
+                Effect::StartSources {
+                    generation,
+                    target_index,
+                } => {
+                    running = None; // stops the previous target's tasks
+                    if let Some(target) = config.targets.get(target_index) {
+                        running = Some(sources::start(target, generation, tx.clone()));
+                    }
+                }
+            }
+        }
+        if app.should_quit {
+            break Exit::Quit;
+        }
+        let now = Instant::now();
+        if dirty && last_draw.is_none_or(|at| now >= at + frame_interval) {
+            watchdog.draw_begins();
+            let drawn = tui.draw(|frame| ui::render(frame, &app, &theme));
+            watchdog.draw_ends();
+            if let Err(error) = drawn {
+                tracing::warn!(%error, "drawing failed; the terminal is gone");
+                break Exit::TerminalGone;
+            }
+            dirty = false;
+            last_draw = Some(now);
+        }
+        let next_draw = last_draw.map_or(now, |at| at + frame_interval);
+
+        let action = tokio::select! {
+            biased;
+            _ = sigterm.recv() => break Exit::Signal(libc_signal::TERM),
+            _ = sighup.recv() => break Exit::Signal(libc_signal::HUP),
+            _ = sigint.recv() => break Exit::Signal(libc_signal::INT),
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
+                Some(Ok(Event::Resize(..))) => Some(Action::Resize),
+                Some(Ok(Event::Paste(text))) => Some(Action::Paste(text)),
+                Some(Ok(_)) => None,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "terminal input failed");
+                    break Exit::TerminalGone;
+                }
+                None => break Exit::TerminalGone,
+            },
+            Some(action) = rx.recv() => Some(action),
+            _ = clock.tick() => Some(Action::Tick(SystemTime::now())),
+            () = sleep_until(next_draw), if dirty => None,
+        };
+        if let Some(action) = action {
+            pending.extend(app.update(action));
+            // A burst of source reports becomes one redraw.
+            while let Ok(action) = rx.try_recv() {
+                pending.extend(app.update(action));
+            }
+            dirty = true;
+        }
+    };
+    watchdog.quit_requested();
+    drop(running);
+    terminal::restore();
+    tracing::info!(?exit, "watchfloor exiting");
+    Ok(exit)
+}
+
+/// Signal numbers for exit codes (POSIX values, the same on every Linux architecture we run on).
+mod libc_signal {
+    pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
+    pub const TERM: i32 = 15;
+}

@@ -1,0 +1,217 @@
+//! Drawing. Reads `&App` only; all state changes happen in `app::App::update`.
+
+pub mod layout;
+mod overlays;
+mod panes;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::App;
+use crate::app::pane::PaneId;
+use crate::app::status::{Freshness, format_age};
+use layout::{frame_areas, pane_areas};
+use theme::Theme;
+
+/// Smallest terminal the console draws in.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 8;
+
+pub fn render(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
+    let area = frame.area();
+    frame.render_widget(ratatui::widgets::Block::new().style(theme.base), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: {}x{} (need {MIN_WIDTH}x{MIN_HEIGHT})",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.warn)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [header, body, footer] = frame_areas(area);
+    render_header(frame, header, app, theme);
+    for pane_area in pane_areas(body, app.focus, app.zoomed) {
+        panes::render(frame, pane_area, app, theme);
+    }
+    overlays::render_footer(frame, footer, app, theme);
+    overlays::render_toasts(frame, body, app, theme);
+    if let Some(scroll) = app.help {
+        overlays::render_help(frame, body, app, theme, scroll);
+    }
+}
+
+/// The pane's freshness: the worst of its sources, or "not configured".
+pub fn pane_freshness(app: &App, pane: PaneId) -> Freshness {
+    Freshness::worst(
+        app.visible_sources()
+            .iter()
+            .filter(|s| s.pane == pane)
+            .map(|s| s.freshness(app.now)),
+    )
+}
+
+pub fn freshness_style(freshness: &Freshness, theme: &Theme) -> Style {
+    match freshness {
+        Freshness::Live => theme.ok,
+        Freshness::NotConfigured | Freshness::Connecting => theme.muted,
+        Freshness::NotConnected { .. } | Freshness::Stale { .. } => theme.stale,
+        Freshness::Error { .. } => theme.crit,
+    }
+}
+
+fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    // Segments in display order with a priority (lower = kept first when the line is too narrow).
+    let mut left: Vec<(u8, Span<'static>)> = vec![
+        (
+            0,
+            Span::styled(" watchfloor ", theme.header.add_modifier(Modifier::BOLD)),
+        ),
+        (
+            0,
+            Span::styled(
+                format!(" target: {}", crate::text::sanitize(app.target_name())),
+                theme.header,
+            ),
+        ),
+    ];
+    if app.config.targets.len() > 1 {
+        left.push((
+            4,
+            Span::styled(
+                format!(" [{}/{}]", app.target_index + 1, app.config.targets.len()),
+                theme.header,
+            ),
+        ));
+    }
+    if app.policy.is_read_only() {
+        left.push((0, Span::styled(" ", theme.header)));
+        left.push((0, Span::styled(" READ-ONLY ", theme.read_only)));
+    }
+    if let Some(frozen) = &app.frozen {
+        let age = app.now.duration_since(frozen.at).unwrap_or_default();
+        left.push((0, Span::styled(" ", theme.header)));
+        left.push((
+            0,
+            Span::styled(format!(" FROZEN {} ", format_age(age)), theme.frozen),
+        ));
+    }
+    if app.target().is_some_and(|t| t.protected) {
+        left.push((3, Span::styled(" protected", theme.header)));
+    }
+    let context = app.kube_context.clone().or_else(|| {
+        app.target()
+            .and_then(|t| t.kubernetes.as_ref())
+            .map(|k| k.context.clone().unwrap_or_else(|| "current".into()))
+    });
+    if let Some(context) = context {
+        left.push((
+            5,
+            Span::styled(
+                format!(" · ctx: {}", crate::text::sanitize(&context)),
+                theme.header,
+            ),
+        ));
+    }
+    let (status, style) = overall_status(app, theme);
+    let status = (
+        1,
+        Span::styled(
+            format!(" {status} "),
+            style.bg(theme.header.bg.unwrap_or_default()),
+        ),
+    );
+    let clock = (
+        2,
+        Span::styled(format!(" {} ", clock(app.now)), theme.header),
+    );
+
+    // Drop the least important segments until everything fits.
+    let width = usize::from(area.width);
+    let mut budget_priority = 5;
+    let fits = |max: u8| {
+        left.iter()
+            .chain([&status, &clock])
+            .filter(|(p, _)| *p <= max)
+            .map(|(_, s)| s.width())
+            .sum::<usize>()
+            + 1
+            <= width
+    };
+    while budget_priority > 0 && !fits(budget_priority) {
+        budget_priority -= 1;
+    }
+    let keep = |(p, s): &(u8, Span<'static>)| (*p <= budget_priority).then(|| s.clone());
+    let left_spans: Vec<Span<'static>> = left.iter().filter_map(keep).collect();
+    let right_spans: Vec<Span<'static>> = [&status, &clock].into_iter().filter_map(keep).collect();
+    let right_width: u16 = right_spans.iter().map(|s| s.width() as u16).sum();
+    frame.render_widget(
+        Paragraph::new(Line::from(left_spans)).style(theme.header),
+        area,
+    );
+    let rect = Rect {
+        x: area.right().saturating_sub(right_width),
+        width: right_width.min(area.width),
+        ..area
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(right_spans)).style(theme.header),
+        rect,
+    );
+}
+
+/// One phrase for the whole console: the worst thing happening.
+fn overall_status(app: &App, theme: &Theme) -> (String, Style) {
+    let all: Vec<Freshness> = app
+        .visible_sources()
+        .iter()
+        .map(|s| s.freshness(app.now))
+        .collect();
+    let count = |f: fn(&Freshness) -> bool| all.iter().filter(|x| f(x)).count();
+    let errors = count(|f| matches!(f, Freshness::Error { .. }));
+    let stale = count(|f| matches!(f, Freshness::Stale { .. }));
+    let not_connected = count(|f| matches!(f, Freshness::NotConnected { .. }));
+    let connecting = count(|f| matches!(f, Freshness::Connecting));
+    if all.is_empty() {
+        ("● no sources configured".into(), theme.muted)
+    } else if errors > 0 {
+        (
+            format!("● {errors} source error{}", plural(errors)),
+            theme.crit,
+        )
+    } else if stale > 0 {
+        (format!("● {stale} stale"), theme.stale)
+    } else if not_connected > 0 {
+        (format!("● {not_connected} not connected"), theme.stale)
+    } else if connecting > 0 {
+        (format!("● {connecting} connecting"), theme.muted)
+    } else {
+        ("● all live".into(), theme.ok)
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `HH:MM:SS UTC`.
+pub fn clock(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}

@@ -1,0 +1,212 @@
+//! The five panes. Until a pane's backend exists, it lists the target's configured sources for it
+//! with their honest state; later issues replace each body with its data table.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::layout::{PaneArea, PaneSize};
+use super::theme::Theme;
+use super::{freshness_style, pane_freshness};
+use crate::app::App;
+use crate::app::pane::PaneId;
+use crate::app::status::{SourceState, SourceStatus, format_age};
+use crate::text::sanitize;
+
+pub fn render(frame: &mut Frame<'_>, area: PaneArea, app: &App, theme: &Theme) {
+    match area.size {
+        PaneSize::Summary => render_summary(frame, area.rect, area.pane, app, theme),
+        PaneSize::Full => render_full(frame, area.rect, area.pane, app, theme),
+    }
+}
+
+fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
+    let freshness = pane_freshness(app, pane);
+    let focused = app.focus == pane;
+    let mut spans = vec![
+        Span::styled(
+            format!(" {} ", pane.number()),
+            if focused { theme.key } else { theme.muted },
+        ),
+        Span::styled(
+            pane.title().to_string(),
+            if focused { theme.title } else { theme.base },
+        ),
+        Span::styled(" · ", theme.muted),
+        Span::styled(
+            sanitize(&freshness.label()),
+            freshness_style(&freshness, theme),
+        ),
+    ];
+    let view = &app.panes[pane.index()];
+    if let Some(filter) = &view.filter {
+        let rows = app.pane_rows(pane).len();
+        spans.push(Span::styled(
+            format!(" · /{}/ {rows} match", sanitize(&filter.text)),
+            theme.warn,
+        ));
+        if rows != 1 {
+            spans.push(Span::styled("es", theme.warn));
+        }
+    }
+    spans.push(Span::raw(" "));
+    spans
+}
+
+fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme: &Theme) {
+    let mut spans = title_spans(app, pane, theme);
+    let sources = app
+        .visible_sources()
+        .iter()
+        .filter(|s| s.pane == pane)
+        .count();
+    if sources > 0 {
+        spans.push(Span::styled(
+            format!("· {sources} source{}", if sources == 1 { "" } else { "s" }),
+            theme.muted,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), rect);
+}
+
+fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme: &Theme) {
+    let focused = app.focus == pane;
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(Line::from(title_spans(app, pane, theme)));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    if !app.pane_has_sources(pane) {
+        let text = vec![
+            Line::styled("not configured for this target", theme.muted),
+            Line::styled(
+                format!("{} in {}", pane.config_hint(), app.config_path.display()),
+                theme.muted,
+            ),
+        ];
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    let view = &app.panes[pane.index()];
+    if view.detail_open {
+        if let Some(source) = app.selected_row(pane) {
+            render_detail(frame, inner, source, app, theme);
+            return;
+        }
+    }
+    render_source_table(frame, inner, pane, app, theme);
+}
+
+fn render_source_table(frame: &mut Frame<'_>, area: Rect, pane: PaneId, app: &App, theme: &Theme) {
+    let rows: Vec<Row<'_>> = app
+        .pane_rows(pane)
+        .into_iter()
+        .map(|source| {
+            let freshness = source.freshness(app.now);
+            Row::new(vec![
+                Cell::from(source.kind).style(theme.muted),
+                Cell::from(sanitize(&source.name)),
+                Cell::from(sanitize(&freshness.label())).style(freshness_style(&freshness, theme)),
+                Cell::from(sanitize(&source.detail)).style(theme.muted),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "no rows match the filter (Esc clears it)",
+                theme.muted,
+            )),
+            area,
+        );
+        return;
+    }
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(11),
+            Constraint::Percentage(25),
+            Constraint::Percentage(40),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(Row::new(["SOURCE", "NAME", "STATE", "WATCHES"]).style(theme.title))
+    .row_highlight_style(if app.focus == pane {
+        theme.selected
+    } else {
+        ratatui::style::Style::default()
+    })
+    .column_spacing(1);
+    let not_built = app
+        .pane_rows(pane)
+        .iter()
+        .any(|s| s.state == SourceState::NotBuilt);
+    let note_height = if not_built && area.height > 6 { 2 } else { 0 };
+    let [table_area, note_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(note_height)]).areas(area);
+    let mut state = TableState::default().with_selected(Some(app.panes[pane.index()].selected));
+    frame.render_stateful_widget(table, table_area, &mut state);
+    if note_height > 0 {
+        let note = "This build reads the config and draws the console; the backends for these sources come with later releases.";
+        frame.render_widget(
+            Paragraph::new(Line::styled(note, theme.muted)).wrap(Wrap { trim: true }),
+            note_area,
+        );
+    }
+}
+
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    source: &SourceStatus,
+    app: &App,
+    theme: &Theme,
+) {
+    let freshness = source.freshness(app.now);
+    let last_ok = source.last_ok.map_or_else(
+        || "never".to_string(),
+        |at| {
+            format!(
+                "{} ago",
+                format_age(app.now.duration_since(at).unwrap_or_default())
+            )
+        },
+    );
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{name:>12}  "), theme.muted),
+            Span::raw(sanitize(&value)),
+        ])
+    };
+    let lines = vec![
+        field("source", source.kind.to_string()),
+        field("name", source.name.clone()),
+        field("watches", source.detail.clone()),
+        Line::from(vec![
+            Span::styled(format!("{:>12}  ", "state"), theme.muted),
+            Span::styled(
+                sanitize(&freshness.label()),
+                freshness_style(&freshness, theme),
+            ),
+        ]),
+        field("last good", last_ok),
+        field("stale after", format_age(source.stale_after)),
+        Line::raw(""),
+        Line::styled("Esc: back to the list", theme.muted),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
