@@ -1,1 +1,238 @@
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use super::*;
+use crate::config::parse;
+
+const CONFIG: &str = r#"
+[[targets]]
+name = "prod"
+protected = true
+[targets.kubernetes]
+context = "prod-ctx"
+namespaces = ["a", "b"]
+[[targets.postgres]]
+name = "main-db"
+dsn = "host=db"
+[[targets.redis]]
+name = "cache"
+url = "redis://cache"
+
+[[targets]]
+name = "staging"
+read_only = true
+[[targets.logs]]
+source = "file"
+path = "/var/log/app.log"
+"#;
+
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+fn app_with(inputs: ReadOnlyInputs) -> App {
+    let config = parse(std::path::Path::new("test.toml"), CONFIG).unwrap();
+    App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0())
+}
+
+fn app() -> App {
+    app_with(ReadOnlyInputs::default())
+}
+
+fn press(app: &mut App, keys: &str) -> Vec<Effect> {
+    keys.chars().flat_map(|c| app.update(Action::Key(KeyEvent::from(KeyCode::Char(c))))).collect()
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::from(code)))
+}
+
+#[test]
+fn starts_sources_of_the_chosen_target() {
+    let app = app();
+    assert_eq!(app.start(), vec![Effect::StartSources { generation: app.generation, target_index: 0 }]);
+    let kinds: Vec<&str> = app.sources.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, ["kubernetes", "postgres", "redis"]);
+}
+
+#[test]
+fn focus_moves_with_tab_numbers_and_wraps() {
+    let mut app = app();
+    assert_eq!(app.focus, PaneId::Pods);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, PaneId::Slo);
+    key(&mut app, KeyCode::BackTab);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, PaneId::Logs);
+    press(&mut app, "3");
+    assert_eq!(app.focus, PaneId::Db);
+}
+
+#[test]
+fn selection_stays_within_rows() {
+    let mut app = app();
+    press(&mut app, "3jjjj");
+    assert_eq!(app.panes[PaneId::Db.index()].selected, 1);
+    press(&mut app, "g");
+    assert_eq!(app.panes[PaneId::Db.index()].selected, 0);
+    press(&mut app, "G");
+    assert_eq!(app.selected_row(PaneId::Db).unwrap().name, "cache");
+}
+
+#[test]
+fn enter_opens_detail_and_esc_backs_out_in_layers() {
+    let mut app = app();
+    press(&mut app, "3z");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.panes[PaneId::Db.index()].detail_open);
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.panes[PaneId::Db.index()].detail_open);
+    assert!(app.zoomed, "first Esc closes the detail only");
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.zoomed);
+}
+
+#[test]
+fn enter_on_an_empty_pane_opens_nothing() {
+    let mut app = app();
+    press(&mut app, "2");
+    key(&mut app, KeyCode::Enter);
+    assert!(!app.panes[PaneId::Slo.index()].detail_open);
+}
+
+#[test]
+fn filter_is_live_and_esc_clears_it() {
+    let mut app = app();
+    press(&mut app, "3/");
+    assert!(app.input.is_some());
+    press(&mut app, "cach");
+    assert_eq!(app.pane_rows(PaneId::Db).len(), 1);
+    key(&mut app, KeyCode::Enter);
+    assert!(app.input.is_none());
+    assert_eq!(app.panes[PaneId::Db.index()].filter.as_ref().unwrap().text, "cach");
+    // Keys go to the pane again after Enter.
+    press(&mut app, "/");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.panes[PaneId::Db.index()].filter.is_none());
+    assert_eq!(app.pane_rows(PaneId::Db).len(), 2);
+}
+
+#[test]
+fn invalid_regex_filters_literally() {
+    let mut app = app();
+    press(&mut app, "3/[x");
+    assert!(app.panes[PaneId::Db.index()].filter.as_ref().unwrap().literal);
+    assert_eq!(app.pane_rows(PaneId::Db).len(), 0);
+}
+
+#[test]
+fn keys_typed_into_an_input_are_not_commands() {
+    let mut app = app();
+    let effects = press(&mut app, "/qt");
+    assert!(effects.is_empty());
+    assert!(!app.should_quit);
+    assert_eq!(app.target_index, 0);
+}
+
+#[test]
+fn help_overlay_swallows_keys() {
+    let mut app = app();
+    press(&mut app, "?");
+    assert_eq!(app.help, Some(0));
+    let effects = press(&mut app, "t2jj");
+    assert!(effects.is_empty());
+    assert_eq!((app.focus, app.target_index, app.help), (PaneId::Pods, 0, Some(2)));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.help, None);
+}
+
+#[test]
+fn quit_from_q_colon_q_and_ctrl_c() {
+    let mut app = app();
+    assert_eq!(press(&mut app, "q"), vec![Effect::Quit]);
+    let mut app = self::app();
+    press(&mut app, ":q");
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::Quit]);
+    let mut app = self::app();
+    press(&mut app, "/");
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(app.update(Action::Key(ctrl_c)), vec![Effect::Quit], "Ctrl-C quits even from an input");
+}
+
+#[test]
+fn target_switch_restarts_sources_and_applies_target_read_only() {
+    let mut app = app();
+    assert!(!app.policy.is_read_only());
+    let old = app.generation;
+    let effects = press(&mut app, "t");
+    assert_eq!(effects, vec![Effect::StartSources { generation: old + 1, target_index: 1 }]);
+    assert_eq!(app.target_name(), "staging");
+    assert!(app.policy.is_read_only());
+    press(&mut app, ":");
+    press(&mut app, "target prod");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert_eq!(effects, vec![Effect::StartSources { generation: old + 2, target_index: 0 }]);
+    assert!(!app.policy.is_read_only());
+}
+
+#[test]
+fn unknown_target_and_command_are_toasts_with_suggestions() {
+    let mut app = app();
+    press(&mut app, ":target prd");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.toasts.last().unwrap().text.contains("did you mean prod?"));
+    press(&mut app, ":qiut");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.toasts.last().unwrap().text.contains("did you mean :quit?"));
+}
+
+#[test]
+fn read_only_flag_cannot_be_lifted_by_a_target_switch() {
+    let mut app = app_with(ReadOnlyInputs { flag: true, ..Default::default() });
+    assert!(app.policy.is_read_only());
+    press(&mut app, "tt");
+    assert!(app.policy.is_read_only());
+}
+
+#[test]
+fn reports_from_an_old_generation_are_ignored() {
+    let mut app = app();
+    let old = app.generation;
+    press(&mut app, "t");
+    app.update(Action::Source { generation: old, index: 0, state: SourceState::Live, at: t0() });
+    assert_eq!(app.sources[0].state, SourceState::Connecting);
+    app.update(Action::Source { generation: app.generation, index: 0, state: SourceState::Live, at: t0() });
+    assert_eq!(app.sources[0].state, SourceState::Live);
+    assert_eq!(app.sources[0].last_ok, Some(t0()));
+}
+
+#[test]
+fn freeze_keeps_the_display_while_updates_arrive() {
+    let mut app = app();
+    press(&mut app, "f");
+    app.update(Action::Source { generation: app.generation, index: 0, state: SourceState::Live, at: t0() });
+    assert_eq!(app.visible_sources()[0].state, SourceState::Connecting);
+    assert_eq!(app.sources[0].state, SourceState::Live);
+    press(&mut app, "f");
+    assert_eq!(app.visible_sources()[0].state, SourceState::Live);
+}
+
+#[test]
+fn ticks_age_data_and_expire_toasts() {
+    let mut app = app();
+    app.update(Action::Source { generation: app.generation, index: 1, state: SourceState::Live, at: t0() });
+    press(&mut app, "3");
+    app.update(Action::Tick(t0() + Duration::from_secs(10)));
+    assert!(app.toasts.is_empty());
+    let label = app.sources[1].freshness(app.now).label();
+    assert_eq!(label, "stale 10s", "postgres refresh 2s, stale after 6s");
+}
+
+#[test]
+fn error_text_from_toasts_is_sanitised() {
+    let mut app = app();
+    press(&mut app, ":target \u{1b}]0;pwned\u{7}x");
+    key(&mut app, KeyCode::Enter);
+    assert!(!app.toasts.last().unwrap().text.contains('\u{1b}'));
+}

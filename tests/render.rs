@@ -1,0 +1,208 @@
+//! Whole-frame render tests through ratatui's TestBackend: text snapshots at three sizes, plus
+//! style checks (text snapshots drop colour, and health colours are the product).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use watchfloor::app::status::SourceState;
+use watchfloor::app::{Action, App};
+use watchfloor::config::{ThemeName, parse};
+use watchfloor::policy::ReadOnlyInputs;
+use watchfloor::ui::theme::{ColorSupport, Theme};
+use watchfloor::ui::{self};
+
+const CONFIG: &str = r#"
+[[targets]]
+name = "platform"
+protected = true
+[targets.kubernetes]
+context = "platform-admin"
+namespaces = ["platform-v2-stable", "platform-v1-exp"]
+[targets.prometheus]
+url = "http://prometheus:9090"
+[[targets.slo]]
+name = "api availability"
+objective = 0.999
+ratio = 'x[{{window}}]'
+[[targets.postgres]]
+name = "platform-db"
+dsn = "host=db password=hunter2"
+[[targets.redis]]
+name = "platform-cache"
+url = "redis://cache:6379"
+[[targets.logs]]
+source = "file"
+path = "/var/log/platform/*.log"
+
+[[targets]]
+name = "empty"
+"#;
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 60)];
+
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// An app whose sources are in a mix of states: live, stale, error, not built, connecting.
+fn app(read_only: bool) -> App {
+    let config = parse(Path::new("test.toml"), CONFIG).unwrap();
+    let inputs = ReadOnlyInputs { flag: read_only, ..Default::default() };
+    let mut app = App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0());
+    let generation = app.generation;
+    let report = |index, state, at| Action::Source { generation, index, state, at };
+    app.update(report(0, SourceState::Live, t0()));
+    app.update(report(1, SourceState::NotBuilt, t0()));
+    app.update(report(2, SourceState::Live, t0() - Duration::from_secs(40)));
+    let refused = SourceState::Error {
+        reason: "connection refused \u{1b}]0;owned\u{7}".into(),
+        retry_at: Some(t0() + Duration::from_secs(4)),
+    };
+    app.update(report(3, refused, t0()));
+    app
+}
+
+fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
+    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| ui::render(frame, app, &theme)).unwrap();
+    terminal
+}
+
+fn keys(app: &mut App, keys: &[KeyCode]) {
+    for key in keys {
+        app.update(Action::Key(KeyEvent::from(*key)));
+    }
+}
+
+fn text(buffer: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The first cell whose row contains `needle`, at the needle's start.
+fn find(buffer: &Buffer, needle: &str) -> (u16, u16) {
+    let screen = text(buffer);
+    for (y, line) in screen.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            return (line[..byte].chars().count() as u16, y as u16);
+        }
+    }
+    panic!("{needle:?} not on screen:\n{screen}");
+}
+
+#[test]
+fn initial_console_at_three_sizes() {
+    let app = app(false);
+    for size in SIZES {
+        let terminal = draw(&app, size);
+        insta::assert_snapshot!(format!("initial_{}x{}", size.0, size.1), text(terminal.backend().buffer()));
+    }
+}
+
+#[test]
+fn help_overlay_at_three_sizes() {
+    let mut app = app(true);
+    keys(&mut app, &[KeyCode::Char('?')]);
+    for size in SIZES {
+        let terminal = draw(&app, size);
+        insta::assert_snapshot!(format!("help_{}x{}", size.0, size.1), text(terminal.backend().buffer()));
+    }
+}
+
+#[test]
+fn detail_filter_zoom_and_read_only() {
+    let mut app = app(true);
+    keys(&mut app, &[KeyCode::Char('3'), KeyCode::Char('j'), KeyCode::Enter]);
+    insta::assert_snapshot!("db_detail_80x24", text(draw(&app, (80, 24)).backend().buffer()));
+    keys(&mut app, &[KeyCode::Esc, KeyCode::Char('z'), KeyCode::Char('/'), KeyCode::Char('d'), KeyCode::Char('b')]);
+    insta::assert_snapshot!("db_zoomed_filter_typing_120x40", text(draw(&app, (120, 40)).backend().buffer()));
+    keys(&mut app, &[KeyCode::Enter, KeyCode::Char('f')]);
+    insta::assert_snapshot!("db_filtered_frozen_200x60", text(draw(&app, (200, 60)).backend().buffer()));
+}
+
+#[test]
+fn target_without_sources_says_not_configured_everywhere() {
+    let mut app = app(false);
+    keys(&mut app, &[KeyCode::Char('t')]);
+    let terminal = draw(&app, (200, 60));
+    let screen = text(terminal.backend().buffer());
+    assert_eq!(screen.matches("not configured").count(), 10, "five titles and five bodies:\n{screen}");
+    insta::assert_snapshot!("empty_target_200x60", screen);
+}
+
+#[test]
+fn tiny_terminal_says_so() {
+    let terminal = draw(&app(false), (30, 6));
+    assert!(text(terminal.backend().buffer()).contains("terminal too small"));
+}
+
+#[test]
+fn no_escape_sequence_reaches_the_buffer() {
+    let app = app(false);
+    for size in SIZES {
+        let terminal = draw(&app, size);
+        let buffer = terminal.backend().buffer();
+        for cell in buffer.content() {
+            assert!(!cell.symbol().chars().any(char::is_control), "control char in {:?}", cell.symbol());
+        }
+    }
+}
+
+#[test]
+fn styles_carry_health() {
+    let app = app(true);
+    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
+    let terminal = draw(&app, (200, 60));
+    let buffer = terminal.backend().buffer();
+    // The READ-ONLY badge uses the read-only style.
+    let badge = find(buffer, "READ-ONLY");
+    assert_eq!(buffer[badge].bg, theme.read_only.bg.unwrap());
+    assert!(buffer[badge].modifier.contains(Modifier::BOLD));
+    // An error is critical, live is ok, stale and not-connected use the stale style.
+    let error = find(buffer, "error: connection refused");
+    assert_eq!(buffer[error].fg, theme.crit.fg.unwrap());
+    let live = find(buffer, " live");
+    assert_eq!(buffer[(live.0 + 1, live.1)].fg, theme.ok.fg.unwrap());
+    let stale = find(buffer, "stale 40s");
+    assert_eq!(buffer[stale].fg, theme.stale.fg.unwrap());
+    // The focused pane's border is the focus colour; others are muted.
+    let pods_title = find(buffer, "1 Pods");
+    assert_eq!(buffer[(pods_title.0 - 2, pods_title.1)].fg, theme.border_focused.fg.unwrap());
+    let db_title = find(buffer, "3 DB connections");
+    assert_eq!(buffer[(db_title.0 - 2, db_title.1)].fg, theme.border.fg.unwrap());
+    // The header has its own background.
+    assert_eq!(buffer[(1, 0)].bg, theme.header.bg.unwrap());
+}
+
+#[test]
+fn no_color_theme_draws_without_colour() {
+    let app = app(false);
+    let theme = Theme::new(ThemeName::Dark, ColorSupport::None);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|frame| ui::render(frame, &app, &theme)).unwrap();
+    for cell in terminal.backend().buffer().content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "colour at {:?}", cell.symbol());
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_screen() {
+    let mut app = app(false);
+    keys(&mut app, &[KeyCode::Char('3'), KeyCode::Enter]);
+    for size in SIZES {
+        assert!(!text(draw(&app, size).backend().buffer()).contains("hunter2"));
+    }
+}
