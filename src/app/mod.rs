@@ -308,13 +308,13 @@ impl App {
                 state,
                 at,
             } => {
-                if generation == self.generation {
-                    if let Some(source) = self.sources.get_mut(index) {
-                        if state == SourceState::Live {
-                            source.last_ok = Some(at);
-                        }
-                        source.state = state;
+                if generation == self.generation
+                    && let Some(source) = self.sources.get_mut(index)
+                {
+                    if state == SourceState::Live {
+                        source.last_ok = Some(at);
                     }
+                    source.state = state;
                 }
                 vec![]
             }

@@ -4,6 +4,9 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
 use super::schema::{ClaimSource, Config, LogSource};
 
 /// A config problem, located in its file.
@@ -135,13 +138,11 @@ pub fn load(explicit: Option<&Path>, env: &SearchEnv) -> Result<LoadedConfig, Lo
     let candidates = candidate_paths(explicit, env);
     let explicit_given = explicit.is_some() || env.watchfloor_config.is_some();
     let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
-        if explicit_given {
-            if let Some(path) = candidates.first().filter(|p| p.exists()) {
-                return Err(LoadError::Io {
-                    path: path.clone(),
-                    error: std::io::Error::other("not a regular file"),
-                });
-            }
+        if explicit_given && let Some(path) = candidates.first().filter(|p| p.exists()) {
+            return Err(LoadError::Io {
+                path: path.clone(),
+                error: std::io::Error::other("not a regular file"),
+            });
         }
         return Err(LoadError::NotFound {
             searched: candidates,
@@ -168,80 +169,119 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             suggestion,
         }
     };
-    let deserializer = toml::de::Deserializer::parse(text)
-        .map_err(|e| locate(e.span(), None, first_line(e.message()), None))?;
+    let document = DeTable::parse(text).map_err(|e| {
+        let message = first_line(e.message());
+        // The span of a duplicate key is the key itself; name it.
+        let key = e
+            .span()
+            .filter(|_| message.starts_with("duplicate key"))
+            .and_then(|span| text.get(span))
+            .map(str::to_string);
+        locate(e.span(), key, message, None)
+    })?;
+    let deserializer = toml::de::Deserializer::from(document.clone());
     let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key_path = e.path().to_string();
+        let mut key = KeyPath::from_serde(e.path());
         let inner = e.into_inner();
         let message = first_line(inner.message());
-        let (key, suggestion) = match unknown_name(&message) {
-            Some((name, expected)) => {
-                let full = if key_path == "." {
-                    name.clone()
-                } else {
-                    format!("{key_path}.{name}")
-                };
-                (Some(full), suggest(&name, &expected))
+        let mut suggestion = None;
+        if let Some((name, expected)) = unknown_name(&message) {
+            suggestion = suggest(&name, &expected);
+            // Derived structs put an unknown field in the path; hand-written visitors do not.
+            if message.starts_with("unknown field") && !key.ends_with(&name) {
+                key = key.key(&name);
             }
-            None => ((key_path != ".").then_some(key_path), None),
-        };
+        }
+        if let Some(field) = missing_field(&message) {
+            key = key.key(field);
+        }
+        let key = (!key.is_root()).then(|| key.to_string());
         locate(inner.span(), key, message, suggestion)
     })?;
-    validate(&config).map_err(|(span, key, message)| locate(span, Some(key), message, None))?;
+    validate(&config).map_err(|problem| {
+        locate(
+            span_of(&document, &problem.key),
+            Some(problem.key.to_string()),
+            problem.message,
+            problem.suggestion,
+        )
+    })?;
     Ok(config)
 }
 
-type Problem = (Option<Range<usize>>, String, String);
+/// A rule `validate` found broken, and the key that breaks it.
+struct Problem {
+    key: KeyPath,
+    message: String,
+    suggestion: Option<String>,
+}
 
-/// Rules serde cannot express. Each problem carries the span of the offending value.
+impl Problem {
+    fn new(key: KeyPath, message: impl Into<String>) -> Self {
+        Self {
+            key,
+            message: message.into(),
+            suggestion: None,
+        }
+    }
+
+    fn suggesting(self, suggestion: Option<String>) -> Self {
+        Self { suggestion, ..self }
+    }
+}
+
+/// Rules serde cannot express. Each problem names the key to blame, which `parse` locates.
 fn validate(config: &Config) -> Result<(), Problem> {
     if config.ui.max_fps == 0 || config.ui.max_fps > 120 {
-        return Err((
-            None,
-            "ui.max_fps".into(),
+        return Err(Problem::new(
+            KeyPath::root().key("ui").key("max_fps"),
             format!("must be between 1 and 120, got {}", config.ui.max_fps),
         ));
     }
     let mut names: Vec<&str> = Vec::new();
     for (i, target) in config.targets.iter().enumerate() {
-        let at = |field: &str| format!("targets[{i}].{field}");
+        let target_key = KeyPath::root().key("targets").index(i);
         let name = target.name();
         if name.trim().is_empty() {
-            return Err((
-                Some(target.name.span()),
-                at("name"),
-                "target name must not be empty".into(),
+            return Err(Problem::new(
+                target_key.key("name"),
+                "target name must not be empty",
             ));
         }
         if names.contains(&name) {
-            return Err((
-                Some(target.name.span()),
-                at("name"),
+            return Err(Problem::new(
+                target_key.key("name"),
                 format!("duplicate target name {name:?}"),
             ));
         }
         names.push(name);
-        let target_span = Some(target.name.span());
         for (j, slo) in target.slo.iter().enumerate() {
+            let slo_key = target_key.clone().key("slo").index(j);
             let objective = *slo.objective.get_ref();
             if !(objective > 0.0 && objective < 1.0) {
-                return Err((
-                    Some(slo.objective.span()),
-                    at(&format!("slo[{j}].objective")),
+                return Err(Problem::new(
+                    slo_key.key("objective"),
                     format!(
                         "must be a fraction between 0 and 1 exclusive (e.g. 0.999), got {objective}"
                     ),
                 ));
             }
-            let forms = [
-                slo.errors.is_some() && slo.total.is_some(),
-                slo.good.is_some() && slo.total.is_some(),
-                slo.ratio.is_some(),
-            ];
-            if forms.iter().filter(|f| **f).count() != 1 {
-                return Err((
-                    Some(slo.objective.span()),
-                    at(&format!("slo[{j}]")),
+            let forms: Vec<&str> = [
+                ("errors", slo.errors.is_some() && slo.total.is_some()),
+                ("good", slo.good.is_some() && slo.total.is_some()),
+                ("ratio", slo.ratio.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(form, present)| present.then_some(form))
+            .collect();
+            if forms.len() != 1 {
+                // With too many forms, blame the last one; with none, the SLO itself.
+                let key = match forms.last() {
+                    Some(form) => slo_key.key(form),
+                    None => slo_key,
+                };
+                return Err(Problem::new(
+                    key,
                     format!(
                         "SLO {:?} needs exactly one of `errors` + `total`, `good` + `total`, or `ratio`",
                         slo.name
@@ -249,9 +289,8 @@ fn validate(config: &Config) -> Result<(), Problem> {
                 ));
             }
             if target.prometheus.is_none() {
-                return Err((
-                    target_span.clone(),
-                    at("prometheus"),
+                return Err(Problem::new(
+                    target_key.key("prometheus"),
                     format!("SLO {:?} needs a [targets.prometheus] section", slo.name),
                 ));
             }
@@ -259,14 +298,14 @@ fn validate(config: &Config) -> Result<(), Problem> {
         for (j, pg) in target.postgres.iter().enumerate() {
             let (warn, crit) = (*pg.warn_at.get_ref(), *pg.crit_at.get_ref());
             if !(0.0 < warn && warn < crit && crit <= 1.0) {
-                let span = if pg.crit_at.span().is_empty() {
-                    pg.warn_at.span()
+                // An empty span means `crit_at` is the default, so `warn_at` is to blame.
+                let field = if warn > 0.0 && !pg.crit_at.span().is_empty() {
+                    "crit_at"
                 } else {
-                    pg.crit_at.span()
+                    "warn_at"
                 };
-                return Err((
-                    Some(span),
-                    at(&format!("postgres[{j}].warn_at")),
+                return Err(Problem::new(
+                    target_key.clone().key("postgres").index(j).key(field),
                     format!(
                         "need 0 < warn_at < crit_at <= 1, got warn_at {warn} and crit_at {crit}"
                     ),
@@ -274,8 +313,7 @@ fn validate(config: &Config) -> Result<(), Problem> {
             }
         }
         for (j, claim) in target.claims.iter().enumerate() {
-            let span = Some(claim.source.span());
-            let key = at(&format!("claims[{j}]"));
+            let claim_key = target_key.clone().key("claims").index(j);
             let missing: Vec<&str> = match claim.source.get_ref() {
                 ClaimSource::Crd => [
                     ("group", claim.group.is_some()),
@@ -301,42 +339,42 @@ fn validate(config: &Config) -> Result<(), Problem> {
                     ClaimSource::Crd => "crd",
                     ClaimSource::Sql => "sql",
                 };
-                return Err((
-                    span,
-                    key,
+                return Err(Problem::new(
+                    claim_key,
                     format!("source = \"{source}\" needs `{}`", missing.join("`, `")),
                 ));
             }
             if let Some(db) = &claim.database {
-                if !target.postgres.iter().any(|p| &p.name == db) {
-                    return Err((
-                        span,
-                        key,
-                        format!(
-                            "`database = {db:?}` names no [[targets.postgres]] entry of this target"
-                        ),
-                    ));
+                let databases: Vec<String> =
+                    target.postgres.iter().map(|p| p.name.clone()).collect();
+                if !databases.contains(db) {
+                    return Err(Problem::new(
+                        claim_key.key("database"),
+                        format!("{db:?} names no [[targets.postgres]] entry of this target"),
+                    )
+                    .suggesting(suggest(db, &databases)));
                 }
             }
         }
         for (j, log) in target.logs.iter().enumerate() {
-            let span = Some(log.source.span());
-            let key = at(&format!("logs[{j}]"));
+            let log_key = target_key.clone().key("logs").index(j);
             match log.source.get_ref() {
                 LogSource::Kubernetes => {
                     if log.namespace.is_none() {
-                        return Err((
-                            span,
-                            key,
-                            "source = \"kubernetes\" needs `namespace`".into(),
+                        return Err(Problem::new(
+                            log_key,
+                            "source = \"kubernetes\" needs `namespace`",
                         ));
                     }
                     if log.selector.is_some() == log.workload.is_some() {
-                        return Err((
-                            span,
+                        let key = if log.workload.is_some() {
+                            log_key.key("workload")
+                        } else {
+                            log_key
+                        };
+                        return Err(Problem::new(
                             key,
-                            "source = \"kubernetes\" needs exactly one of `selector` or `workload`"
-                                .into(),
+                            "source = \"kubernetes\" needs exactly one of `selector` or `workload`",
                         ));
                     }
                     if let Some(workload) = &log.workload {
@@ -344,11 +382,10 @@ fn validate(config: &Config) -> Result<(), Problem> {
                             ["deploy", "sts", "ds", "job"].contains(&kind) && !name.is_empty()
                         });
                         if !ok {
-                            return Err((
-                                span,
-                                key,
+                            return Err(Problem::new(
+                                log_key.key("workload"),
                                 format!(
-                                    "workload {workload:?} must be deploy/NAME, sts/NAME, ds/NAME or job/NAME"
+                                    "{workload:?} must be deploy/NAME, sts/NAME, ds/NAME or job/NAME"
                                 ),
                             ));
                         }
@@ -356,16 +393,120 @@ fn validate(config: &Config) -> Result<(), Problem> {
                 }
                 LogSource::File => {
                     if log.path.is_none() {
-                        return Err((span, key, "source = \"file\" needs `path`".into()));
+                        return Err(Problem::new(log_key, "source = \"file\" needs `path`"));
                     }
                 }
             }
             if log.buffer_lines == 0 {
-                return Err((span, key, "`buffer_lines` must be at least 1".into()));
+                return Err(Problem::new(
+                    log_key.key("buffer_lines"),
+                    "must be at least 1",
+                ));
             }
         }
     }
     Ok(())
+}
+
+/// A path to a key in the document, e.g. `targets[0].postgres[1].warn_at`.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct KeyPath(Vec<Segment>);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl KeyPath {
+    fn root() -> Self {
+        Self::default()
+    }
+
+    fn key(mut self, key: &str) -> Self {
+        self.0.push(Segment::Key(key.to_string()));
+        self
+    }
+
+    fn index(mut self, index: usize) -> Self {
+        self.0.push(Segment::Index(index));
+        self
+    }
+
+    fn ends_with(&self, key: &str) -> bool {
+        matches!(self.0.last(), Some(Segment::Key(last)) if last == key)
+    }
+
+    fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The keys of serde's path. Enum variants are values, not keys, and `Spanned` adds a
+    /// private key of its own; both are left out.
+    fn from_serde(path: &serde_path_to_error::Path) -> Self {
+        use serde_path_to_error::Segment as Serde;
+        let segments = path.iter().filter_map(|segment| match segment {
+            Serde::Seq { index } => Some(Segment::Index(*index)),
+            Serde::Map { key } if key.starts_with("$__serde_spanned_private") => None,
+            Serde::Map { key } => Some(Segment::Key(key.clone())),
+            Serde::Enum { .. } => None,
+            Serde::Unknown => Some(Segment::Key("?".into())),
+        });
+        Self(segments.collect())
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Index(index) => write!(f, "[{index}]")?,
+                Segment::Key(key) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    let bare = !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if bare {
+                        f.write_str(key)?;
+                    } else {
+                        write!(f, "{key:?}")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The span of the value at `path`, or of its deepest ancestor present in the document (a
+/// missing key is blamed on the table that lacks it). A table's span is its `[header]`.
+fn span_of(document: &Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<usize>> {
+    let mut segments = path.0.iter();
+    let Some(Segment::Key(first)) = segments.next() else {
+        return None;
+    };
+    let mut value = document.get_ref().get(first.as_str())?;
+    for segment in segments {
+        let next = match (segment, value.get_ref()) {
+            (Segment::Key(key), DeValue::Table(table)) => table.get(key.as_str()),
+            (Segment::Index(index), DeValue::Array(array)) => array.get(*index),
+            _ => None,
+        };
+        let Some(next) = next else { break };
+        value = next;
+    }
+    Some(value.span())
+}
+
+/// From serde's "missing field `x`", the field.
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")?
+        .split_once('`')
+        .map(|(field, _)| field)
 }
 
 fn first_line(message: &str) -> String {
@@ -455,6 +596,23 @@ mod tests {
                 PathBuf::from("/home/u/.config/watchfloor/config.toml")
             ]
         );
+    }
+
+    #[test]
+    fn key_paths_read_like_toml_and_locate_their_value_or_table() {
+        let path = KeyPath::root()
+            .key("targets")
+            .index(0)
+            .key("prometheus")
+            .key("headers")
+            .key("X.Org");
+        assert_eq!(path.to_string(), r#"targets[0].prometheus.headers."X.Org""#);
+        let text = "[[targets]]\nname = \"a\"\n";
+        let document = DeTable::parse(text).unwrap();
+        let name = KeyPath::root().key("targets").index(0).key("name");
+        assert_eq!(span_of(&document, &name), Some(19..22));
+        let missing = KeyPath::root().key("targets").index(0).key("prometheus");
+        assert_eq!(span_of(&document, &missing), Some(0..11));
     }
 
     #[test]

@@ -143,8 +143,7 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             .filter(|(p, _)| *p <= max)
             .map(|(_, s)| s.width())
             .sum::<usize>()
-            + 1
-            <= width
+            < width
     };
     while budget_priority > 0 && !fits(budget_priority) {
         budget_priority -= 1;

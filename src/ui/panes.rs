@@ -102,11 +102,11 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
         return;
     }
     let view = &app.panes[pane.index()];
-    if view.detail_open {
-        if let Some(source) = app.selected_row(pane) {
-            render_detail(frame, inner, source, app, theme);
-            return;
-        }
+    if view.detail_open
+        && let Some(source) = app.selected_row(pane)
+    {
+        render_detail(frame, inner, source, app, theme);
+        return;
     }
     render_source_table(frame, inner, pane, app, theme);
 }
