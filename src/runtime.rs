@@ -53,6 +53,12 @@ pub async fn run(
         read_only,
         SystemTime::now(),
     );
+    tracing::info!(
+        config = %app.config_path.display(),
+        target = app.target_name(),
+        read_only = app.policy.is_read_only(),
+        "watchfloor starting"
+    );
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
