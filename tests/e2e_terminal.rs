@@ -247,9 +247,14 @@ impl Console {
     /// Waits for the wrapper's `EXIT=<code>` line and for the `stty` report after it.
     fn wait_for_exit(&self) -> Exited {
         let screen = self.wait_for("the exit code and the terminal modes", |s| {
-            s.lines().any(|l| l.starts_with("EXIT=")) && s.lines().any(|l| l == "STTY_DONE")
+            // Trimmed: with output processing left off (a raw-mode bug), lines start mid-row.
+            s.lines().any(|l| l.trim().starts_with("EXIT="))
+                && s.lines().any(|l| l.trim() == "STTY_DONE")
         });
-        let mut lines = screen.lines().skip_while(|l| !l.starts_with("EXIT="));
+        let mut lines = screen
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("EXIT="));
         let code = lines
             .next()
             .and_then(|l| l.strip_prefix("EXIT="))
