@@ -53,10 +53,18 @@ fn t0() -> SystemTime {
 /// An app whose sources are in a mix of states: live, stale, error, not built, connecting.
 fn app(read_only: bool) -> App {
     let config = parse(Path::new("test.toml"), CONFIG).unwrap();
-    let inputs = ReadOnlyInputs { flag: read_only, ..Default::default() };
+    let inputs = ReadOnlyInputs {
+        flag: read_only,
+        ..Default::default()
+    };
     let mut app = App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0());
     let generation = app.generation;
-    let report = |index, state, at| Action::Source { generation, index, state, at };
+    let report = |index, state, at| Action::Source {
+        generation,
+        index,
+        state,
+        at,
+    };
     app.update(report(0, SourceState::Live, t0()));
     app.update(report(1, SourceState::NotBuilt, t0()));
     app.update(report(2, SourceState::Live, t0() - Duration::from_secs(40)));
@@ -71,7 +79,9 @@ fn app(read_only: bool) -> App {
 fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
     let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| ui::render(frame, app, &theme)).unwrap();
+    terminal
+        .draw(|frame| ui::render(frame, app, &theme))
+        .unwrap();
     terminal
 }
 
@@ -108,7 +118,10 @@ fn initial_console_at_three_sizes() {
     let app = app(false);
     for size in SIZES {
         let terminal = draw(&app, size);
-        insta::assert_snapshot!(format!("initial_{}x{}", size.0, size.1), text(terminal.backend().buffer()));
+        insta::assert_snapshot!(
+            format!("initial_{}x{}", size.0, size.1),
+            text(terminal.backend().buffer())
+        );
     }
 }
 
@@ -118,19 +131,43 @@ fn help_overlay_at_three_sizes() {
     keys(&mut app, &[KeyCode::Char('?')]);
     for size in SIZES {
         let terminal = draw(&app, size);
-        insta::assert_snapshot!(format!("help_{}x{}", size.0, size.1), text(terminal.backend().buffer()));
+        insta::assert_snapshot!(
+            format!("help_{}x{}", size.0, size.1),
+            text(terminal.backend().buffer())
+        );
     }
 }
 
 #[test]
 fn detail_filter_zoom_and_read_only() {
     let mut app = app(true);
-    keys(&mut app, &[KeyCode::Char('3'), KeyCode::Char('j'), KeyCode::Enter]);
-    insta::assert_snapshot!("db_detail_80x24", text(draw(&app, (80, 24)).backend().buffer()));
-    keys(&mut app, &[KeyCode::Esc, KeyCode::Char('z'), KeyCode::Char('/'), KeyCode::Char('d'), KeyCode::Char('b')]);
-    insta::assert_snapshot!("db_zoomed_filter_typing_120x40", text(draw(&app, (120, 40)).backend().buffer()));
+    keys(
+        &mut app,
+        &[KeyCode::Char('3'), KeyCode::Char('j'), KeyCode::Enter],
+    );
+    insta::assert_snapshot!(
+        "db_detail_80x24",
+        text(draw(&app, (80, 24)).backend().buffer())
+    );
+    keys(
+        &mut app,
+        &[
+            KeyCode::Esc,
+            KeyCode::Char('z'),
+            KeyCode::Char('/'),
+            KeyCode::Char('d'),
+            KeyCode::Char('b'),
+        ],
+    );
+    insta::assert_snapshot!(
+        "db_zoomed_filter_typing_120x40",
+        text(draw(&app, (120, 40)).backend().buffer())
+    );
     keys(&mut app, &[KeyCode::Enter, KeyCode::Char('f')]);
-    insta::assert_snapshot!("db_filtered_frozen_200x60", text(draw(&app, (200, 60)).backend().buffer()));
+    insta::assert_snapshot!(
+        "db_filtered_frozen_200x60",
+        text(draw(&app, (200, 60)).backend().buffer())
+    );
 }
 
 #[test]
@@ -139,7 +176,11 @@ fn target_without_sources_says_not_configured_everywhere() {
     keys(&mut app, &[KeyCode::Char('t')]);
     let terminal = draw(&app, (200, 60));
     let screen = text(terminal.backend().buffer());
-    assert_eq!(screen.matches("not configured").count(), 10, "five titles and five bodies:\n{screen}");
+    assert_eq!(
+        screen.matches("not configured").count(),
+        10,
+        "five titles and five bodies:\n{screen}"
+    );
     insta::assert_snapshot!("empty_target_200x60", screen);
 }
 
@@ -156,7 +197,11 @@ fn no_escape_sequence_reaches_the_buffer() {
         let terminal = draw(&app, size);
         let buffer = terminal.backend().buffer();
         for cell in buffer.content() {
-            assert!(!cell.symbol().chars().any(char::is_control), "control char in {:?}", cell.symbol());
+            assert!(
+                !cell.symbol().chars().any(char::is_control),
+                "control char in {:?}",
+                cell.symbol()
+            );
         }
     }
 }
@@ -180,9 +225,15 @@ fn styles_carry_health() {
     assert_eq!(buffer[stale].fg, theme.stale.fg.unwrap());
     // The focused pane's border is the focus colour; others are muted.
     let pods_title = find(buffer, "1 Pods");
-    assert_eq!(buffer[(pods_title.0 - 2, pods_title.1)].fg, theme.border_focused.fg.unwrap());
+    assert_eq!(
+        buffer[(pods_title.0 - 2, pods_title.1)].fg,
+        theme.border_focused.fg.unwrap()
+    );
     let db_title = find(buffer, "3 DB connections");
-    assert_eq!(buffer[(db_title.0 - 2, db_title.1)].fg, theme.border.fg.unwrap());
+    assert_eq!(
+        buffer[(db_title.0 - 2, db_title.1)].fg,
+        theme.border.fg.unwrap()
+    );
     // The header has its own background.
     assert_eq!(buffer[(1, 0)].bg, theme.header.bg.unwrap());
 }
@@ -192,9 +243,16 @@ fn no_color_theme_draws_without_colour() {
     let app = app(false);
     let theme = Theme::new(ThemeName::Dark, ColorSupport::None);
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    terminal.draw(|frame| ui::render(frame, &app, &theme)).unwrap();
+    terminal
+        .draw(|frame| ui::render(frame, &app, &theme))
+        .unwrap();
     for cell in terminal.backend().buffer().content() {
-        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "colour at {:?}", cell.symbol());
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "colour at {:?}",
+            cell.symbol()
+        );
     }
 }
 

@@ -27,7 +27,11 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     std::fs::write(&config, CONFIG).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_watchfloor"));
     command.arg("--config").arg(&config).args(args);
-    command.env("HOME", dir).env("XDG_STATE_HOME", dir).env_remove("WATCHFLOOR_READ_ONLY").env_remove("WATCHFLOOR_TARGET");
+    command
+        .env("HOME", dir)
+        .env("XDG_STATE_HOME", dir)
+        .env_remove("WATCHFLOOR_READ_ONLY")
+        .env_remove("WATCHFLOOR_TARGET");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -35,17 +39,31 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
-const SECTIONS: [&str; 7] = ["pods", "deployments", "claims", "slo", "health", "postgres", "redis"];
+const SECTIONS: [&str; 7] = [
+    "pods",
+    "deployments",
+    "claims",
+    "slo",
+    "health",
+    "postgres",
+    "redis",
+];
 
 #[test]
 fn json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &["snapshot"], &[]);
     let doc = json(&output);
-    let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut expected = vec!["target", "read_only", "collected_at"];
     expected.extend(SECTIONS);
     let mut sorted_keys = keys.clone();
@@ -55,15 +73,29 @@ fn json_has_the_documented_shape() {
     assert_eq!(doc["target"], "platform");
     assert_eq!(doc["read_only"], false);
     let collected_at = doc["collected_at"].as_str().unwrap();
-    assert!(time::OffsetDateTime::parse(collected_at, &time::format_description::well_known::Rfc3339).is_ok(), "{collected_at}");
+    assert!(
+        time::OffsetDateTime::parse(collected_at, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{collected_at}"
+    );
     for name in SECTIONS {
         let section = &doc[name];
         let state = section["state"].as_str().unwrap();
-        assert!(["ok", "error", "unconfigured"].contains(&state), "{name}: {state}");
+        assert!(
+            ["ok", "error", "unconfigured"].contains(&state),
+            "{name}: {state}"
+        );
         assert!(section["items"].is_array(), "{name}");
-        assert_eq!(section.as_object().unwrap().len(), 3, "{name} has exactly state, error, items");
+        assert_eq!(
+            section.as_object().unwrap().len(),
+            3,
+            "{name} has exactly state, error, items"
+        );
         if state == "error" {
-            assert!(section["error"].as_str().is_some_and(|e| !e.is_empty()), "{name}");
+            assert!(
+                section["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{name}"
+            );
         } else {
             assert!(section["error"].is_null(), "{name}");
         }
@@ -90,12 +122,27 @@ fn nothing_configured_is_success() {
 #[test]
 fn read_only_is_reported_from_every_input() {
     let dir = tempfile::tempdir().unwrap();
-    let doc = json(&run(dir.path(), &["snapshot", "--target", "bare", "--read-only"], &[]));
+    let doc = json(&run(
+        dir.path(),
+        &["snapshot", "--target", "bare", "--read-only"],
+        &[],
+    ));
     assert_eq!(doc["read_only"], true);
-    let doc = json(&run(dir.path(), &["snapshot", "--target", "bare"], &[("WATCHFLOOR_READ_ONLY", "1")]));
+    let doc = json(&run(
+        dir.path(),
+        &["snapshot", "--target", "bare"],
+        &[("WATCHFLOOR_READ_ONLY", "1")],
+    ));
     assert_eq!(doc["read_only"], true);
-    let doc = json(&run(dir.path(), &["snapshot", "--target", "observer"], &[("WATCHFLOOR_READ_ONLY", "0")]));
-    assert_eq!(doc["read_only"], true, "the environment cannot lift the config's read_only");
+    let doc = json(&run(
+        dir.path(),
+        &["snapshot", "--target", "observer"],
+        &[("WATCHFLOOR_READ_ONLY", "0")],
+    ));
+    assert_eq!(
+        doc["read_only"], true,
+        "the environment cannot lift the config's read_only"
+    );
 }
 
 #[test]
@@ -103,9 +150,20 @@ fn text_format_is_a_compact_report() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &["snapshot", "--format", "text"], &[]);
     let text = String::from_utf8(output.stdout).unwrap();
-    assert!(text.starts_with("watchfloor snapshot · target platform · "), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("postgres") && l.contains("ERROR: ")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("redis") && l.contains("not configured")), "{text}");
+    assert!(
+        text.starts_with("watchfloor snapshot · target platform · "),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("postgres") && l.contains("ERROR: ")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("redis") && l.contains("not configured")),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 8, "{text}");
     assert_eq!(output.status.code(), Some(1));
 }
@@ -116,8 +174,18 @@ fn usage_and_config_errors_exit_2() {
     let unknown_target = run(dir.path(), &["snapshot", "--target", "platfrom"], &[]);
     assert_eq!(unknown_target.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown_target.stderr).contains("did you mean platform?"));
-    assert_eq!(run(dir.path(), &["snapshot", "--timeout", "soon"], &[]).status.code(), Some(2));
-    assert_eq!(run(dir.path(), &["snapshot", "--format", "yaml"], &[]).status.code(), Some(2));
+    assert_eq!(
+        run(dir.path(), &["snapshot", "--timeout", "soon"], &[])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(dir.path(), &["snapshot", "--format", "yaml"], &[])
+            .status
+            .code(),
+        Some(2)
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[[targets]]\nname = \"x\"\nprotectd = true\n").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
@@ -128,17 +196,32 @@ fn usage_and_config_errors_exit_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.toml:3:1") && stderr.contains("did you mean `protected`"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:3:1") && stderr.contains("did you mean `protected`"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn completions_and_version() {
-    let output = Command::new(env!("CARGO_BIN_EXE_watchfloor")).args(["completions", "bash"]).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("check-config"));
-    let output = Command::new(env!("CARGO_BIN_EXE_watchfloor")).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("watchfloor {}", env!("CARGO_PKG_VERSION")));
-    let output = Command::new(env!("CARGO_BIN_EXE_watchfloor")).arg("--help").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("watchfloor {}", env!("CARGO_PKG_VERSION"))
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains("Examples:"));
 }
 

@@ -41,7 +41,9 @@ fn app() -> App {
 }
 
 fn press(app: &mut App, keys: &str) -> Vec<Effect> {
-    keys.chars().flat_map(|c| app.update(Action::Key(KeyEvent::from(KeyCode::Char(c))))).collect()
+    keys.chars()
+        .flat_map(|c| app.update(Action::Key(KeyEvent::from(KeyCode::Char(c)))))
+        .collect()
 }
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -51,7 +53,13 @@ fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
 #[test]
 fn starts_sources_of_the_chosen_target() {
     let app = app();
-    assert_eq!(app.start(), vec![Effect::StartSources { generation: app.generation, target_index: 0 }]);
+    assert_eq!(
+        app.start(),
+        vec![Effect::StartSources {
+            generation: app.generation,
+            target_index: 0
+        }]
+    );
     let kinds: Vec<&str> = app.sources.iter().map(|s| s.kind).collect();
     assert_eq!(kinds, ["kubernetes", "postgres", "redis"]);
 }
@@ -110,7 +118,10 @@ fn filter_is_live_and_esc_clears_it() {
     assert_eq!(app.pane_rows(PaneId::Db).len(), 1);
     key(&mut app, KeyCode::Enter);
     assert!(app.input.is_none());
-    assert_eq!(app.panes[PaneId::Db.index()].filter.as_ref().unwrap().text, "cach");
+    assert_eq!(
+        app.panes[PaneId::Db.index()].filter.as_ref().unwrap().text,
+        "cach"
+    );
     // Keys go to the pane again after Enter.
     press(&mut app, "/");
     key(&mut app, KeyCode::Esc);
@@ -122,7 +133,13 @@ fn filter_is_live_and_esc_clears_it() {
 fn invalid_regex_filters_literally() {
     let mut app = app();
     press(&mut app, "3/[x");
-    assert!(app.panes[PaneId::Db.index()].filter.as_ref().unwrap().literal);
+    assert!(
+        app.panes[PaneId::Db.index()]
+            .filter
+            .as_ref()
+            .unwrap()
+            .literal
+    );
     assert_eq!(app.pane_rows(PaneId::Db).len(), 0);
 }
 
@@ -142,7 +159,10 @@ fn help_overlay_swallows_keys() {
     assert_eq!(app.help, Some(0));
     let effects = press(&mut app, "t2jj");
     assert!(effects.is_empty());
-    assert_eq!((app.focus, app.target_index, app.help), (PaneId::Pods, 0, Some(2)));
+    assert_eq!(
+        (app.focus, app.target_index, app.help),
+        (PaneId::Pods, 0, Some(2))
+    );
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.help, None);
 }
@@ -157,7 +177,11 @@ fn quit_from_q_colon_q_and_ctrl_c() {
     let mut app = self::app();
     press(&mut app, "/");
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert_eq!(app.update(Action::Key(ctrl_c)), vec![Effect::Quit], "Ctrl-C quits even from an input");
+    assert_eq!(
+        app.update(Action::Key(ctrl_c)),
+        vec![Effect::Quit],
+        "Ctrl-C quits even from an input"
+    );
 }
 
 #[test]
@@ -166,13 +190,25 @@ fn target_switch_restarts_sources_and_applies_target_read_only() {
     assert!(!app.policy.is_read_only());
     let old = app.generation;
     let effects = press(&mut app, "t");
-    assert_eq!(effects, vec![Effect::StartSources { generation: old + 1, target_index: 1 }]);
+    assert_eq!(
+        effects,
+        vec![Effect::StartSources {
+            generation: old + 1,
+            target_index: 1
+        }]
+    );
     assert_eq!(app.target_name(), "staging");
     assert!(app.policy.is_read_only());
     press(&mut app, ":");
     press(&mut app, "target prod");
     let effects = key(&mut app, KeyCode::Enter);
-    assert_eq!(effects, vec![Effect::StartSources { generation: old + 2, target_index: 0 }]);
+    assert_eq!(
+        effects,
+        vec![Effect::StartSources {
+            generation: old + 2,
+            target_index: 0
+        }]
+    );
     assert!(!app.policy.is_read_only());
 }
 
@@ -181,15 +217,30 @@ fn unknown_target_and_command_are_toasts_with_suggestions() {
     let mut app = app();
     press(&mut app, ":target prd");
     assert!(key(&mut app, KeyCode::Enter).is_empty());
-    assert!(app.toasts.last().unwrap().text.contains("did you mean prod?"));
+    assert!(
+        app.toasts
+            .last()
+            .unwrap()
+            .text
+            .contains("did you mean prod?")
+    );
     press(&mut app, ":qiut");
     key(&mut app, KeyCode::Enter);
-    assert!(app.toasts.last().unwrap().text.contains("did you mean :quit?"));
+    assert!(
+        app.toasts
+            .last()
+            .unwrap()
+            .text
+            .contains("did you mean :quit?")
+    );
 }
 
 #[test]
 fn read_only_flag_cannot_be_lifted_by_a_target_switch() {
-    let mut app = app_with(ReadOnlyInputs { flag: true, ..Default::default() });
+    let mut app = app_with(ReadOnlyInputs {
+        flag: true,
+        ..Default::default()
+    });
     assert!(app.policy.is_read_only());
     press(&mut app, "tt");
     assert!(app.policy.is_read_only());
@@ -200,9 +251,19 @@ fn reports_from_an_old_generation_are_ignored() {
     let mut app = app();
     let old = app.generation;
     press(&mut app, "t");
-    app.update(Action::Source { generation: old, index: 0, state: SourceState::Live, at: t0() });
+    app.update(Action::Source {
+        generation: old,
+        index: 0,
+        state: SourceState::Live,
+        at: t0(),
+    });
     assert_eq!(app.sources[0].state, SourceState::Connecting);
-    app.update(Action::Source { generation: app.generation, index: 0, state: SourceState::Live, at: t0() });
+    app.update(Action::Source {
+        generation: app.generation,
+        index: 0,
+        state: SourceState::Live,
+        at: t0(),
+    });
     assert_eq!(app.sources[0].state, SourceState::Live);
     assert_eq!(app.sources[0].last_ok, Some(t0()));
 }
@@ -211,7 +272,12 @@ fn reports_from_an_old_generation_are_ignored() {
 fn freeze_keeps_the_display_while_updates_arrive() {
     let mut app = app();
     press(&mut app, "f");
-    app.update(Action::Source { generation: app.generation, index: 0, state: SourceState::Live, at: t0() });
+    app.update(Action::Source {
+        generation: app.generation,
+        index: 0,
+        state: SourceState::Live,
+        at: t0(),
+    });
     assert_eq!(app.visible_sources()[0].state, SourceState::Connecting);
     assert_eq!(app.sources[0].state, SourceState::Live);
     press(&mut app, "f");
@@ -221,7 +287,12 @@ fn freeze_keeps_the_display_while_updates_arrive() {
 #[test]
 fn ticks_age_data_and_expire_toasts() {
     let mut app = app();
-    app.update(Action::Source { generation: app.generation, index: 1, state: SourceState::Live, at: t0() });
+    app.update(Action::Source {
+        generation: app.generation,
+        index: 1,
+        state: SourceState::Live,
+        at: t0(),
+    });
     press(&mut app, "3");
     app.update(Action::Tick(t0() + Duration::from_secs(10)));
     assert!(app.toasts.is_empty());
