@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  watchfloor demo                                  the console on a simulated platform
   watchfloor --config config.example.toml          run the console
   watchfloor --target babylon-prod --read-only     observe one target, no remediations
   watchfloor check-config ~/.config/watchfloor/config.toml

@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod model;
 pub mod policy;
 pub mod runtime;
 pub mod snapshot;

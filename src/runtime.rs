@@ -68,6 +68,7 @@ pub async fn run(
     let mut tui = terminal::init()?;
     let (tx, mut rx) = mpsc::channel::<Action>(1024);
     let mut running: Option<SourceSet> = None;
+    let mut pod_detail: Option<AbortOnDrop> = None;
     let mut events = EventStream::new();
     let mut clock = interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -84,10 +85,20 @@ pub async fn run(
                     target_index,
                 } => {
                     running = None; // stops the previous target's tasks
+                    pod_detail = None;
                     if let Some(target) = config.targets.get(target_index) {
                         running = Some(sources::start(target, generation, tx.clone()));
                     }
                 }
+                Effect::OpenPodDetail { generation, key } => {
+                    let kubernetes = app
+                        .target()
+                        .and_then(|t| t.kubernetes.clone())
+                        .unwrap_or_default();
+                    let task = sources::pod_detail::run(kubernetes, generation, key, tx.clone());
+                    pod_detail = Some(AbortOnDrop(tokio::spawn(task)));
+                }
+                Effect::ClosePodDetail => pod_detail = None,
             }
         }
         if app.should_quit {
@@ -95,6 +106,7 @@ pub async fn run(
         }
         let now = Instant::now();
         if dirty && last_draw.is_none_or(|at| now >= at + frame_interval) {
+            app.prepare_view();
             watchdog.draw_begins();
             let drawn = tui.draw(|frame| ui::render(frame, &app, &theme));
             watchdog.draw_ends();
@@ -138,9 +150,19 @@ pub async fn run(
     };
     watchdog.quit_requested();
     drop(running);
+    drop(pod_detail);
     terminal::restore();
     tracing::info!(?exit, "watchfloor exiting");
     Ok(exit)
+}
+
+/// A background task that ends when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Signal numbers for exit codes (POSIX values, the same on every Linux architecture we run on).

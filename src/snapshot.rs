@@ -10,7 +10,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::TargetConfig;
+use std::time::SystemTime;
+
+use crate::config::{ClaimSource, KubernetesConfig, TargetConfig};
+use crate::model::Health;
+use crate::model::claims::ClaimRow;
+use crate::model::deployments::DeploymentRow;
+use crate::model::pods::PodRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +39,14 @@ impl Section {
             state: SectionState::Unconfigured,
             error: None,
             items: vec![],
+        }
+    }
+
+    fn ok(items: Vec<serde_json::Value>) -> Self {
+        Self {
+            state: SectionState::Ok,
+            error: None,
+            items,
         }
     }
 
@@ -124,26 +138,33 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
         .unwrap_or_else(|_| OffsetDateTime::now_utc())
         .format(&Rfc3339)
         .unwrap_or_default();
-    let bounded = |configured: bool, kind: &'static str| async move {
-        let collection = async move { not_built(configured, kind) };
-        tokio::time::timeout(timeout, collection)
-            .await
-            .unwrap_or_else(|_| {
-                Section::error(format!(
-                    "timed out after {}",
-                    humantime::format_duration(timeout)
-                ))
-            })
-    };
-    let (pods, deployments, claims, slo, health, postgres, redis) = tokio::join!(
-        bounded(target.kubernetes.is_some(), "kubernetes"),
-        bounded(target.kubernetes.is_some(), "kubernetes"),
-        bounded(!target.claims.is_empty(), "claims"),
-        bounded(!target.slo.is_empty(), "prometheus"),
-        bounded(!target.health.is_empty(), "health"),
-        bounded(!target.postgres.is_empty(), "postgres"),
-        bounded(!target.redis.is_empty(), "redis"),
+    let now = SystemTime::now();
+    let both = |section: Section| (section.clone(), section);
+    let (kube, claims, slo, health, postgres, redis) = tokio::join!(
+        bounded(timeout, kube_sections(target, now), both),
+        bounded(timeout, claims_section(target, now), std::convert::identity),
+        bounded(
+            timeout,
+            not_built(!target.slo.is_empty(), "prometheus"),
+            std::convert::identity
+        ),
+        bounded(
+            timeout,
+            not_built(!target.health.is_empty(), "health"),
+            std::convert::identity
+        ),
+        bounded(
+            timeout,
+            not_built(!target.postgres.is_empty(), "postgres"),
+            std::convert::identity
+        ),
+        bounded(
+            timeout,
+            not_built(!target.redis.is_empty(), "redis"),
+            std::convert::identity
+        ),
     );
+    let (pods, deployments) = kube;
     Snapshot {
         target: target.name().to_string(),
         read_only,
@@ -158,8 +179,181 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
     }
 }
 
+/// Runs a collection under the timeout; on timeout every section it would fill is an error.
+async fn bounded<T, F: Future<Output = T>>(
+    timeout: Duration,
+    collection: F,
+    on_timeout: impl Fn(Section) -> T,
+) -> T {
+    match tokio::time::timeout(timeout, collection).await {
+        Ok(result) => result,
+        Err(_) => on_timeout(Section::error(format!(
+            "timed out after {}",
+            humantime::format_duration(timeout)
+        ))),
+    }
+}
+
+fn age_seconds(now: SystemTime, at: Option<SystemTime>) -> Option<u64> {
+    at.map(|at| now.duration_since(at).unwrap_or_default().as_secs())
+}
+
+/// Pods and deployments, listed once.
+async fn kube_sections(target: &TargetConfig, now: SystemTime) -> (Section, Section) {
+    let Some(config) = &target.kubernetes else {
+        return (Section::unconfigured(), Section::unconfigured());
+    };
+    match list_kube(config).await {
+        Ok((mut pods, mut deployments)) => {
+            crate::model::pods::sort_worst_first(&mut pods);
+            crate::model::deployments::sort_worst_first(&mut deployments);
+            let pods = pods
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "namespace": p.namespace, "name": p.name, "status": p.status, "health": p.health,
+                        "reason": (p.health != Health::Ok && p.health != Health::Done).then(|| p.status.clone()),
+                        "ready": format!("{}/{}", p.ready, p.total), "restarts": p.restarts, "node": p.node,
+                        "age_seconds": age_seconds(now, p.created),
+                    })
+                })
+                .collect();
+            let deployments = deployments
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "namespace": d.namespace, "name": d.name, "ready": d.ready, "desired": d.desired,
+                        "updated": d.updated, "available": d.available, "revision": d.revision, "images": d.images,
+                        "rollout": d.rollout, "rollout_message": d.rollout_message, "health": d.health,
+                        "age_seconds": age_seconds(now, d.created),
+                    })
+                })
+                .collect();
+            (Section::ok(pods), Section::ok(deployments))
+        }
+        Err(error) => (Section::error(error.clone()), Section::error(error)),
+    }
+}
+
+async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<DeploymentRow>), String> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams};
+    let (client, _) = crate::sources::kubernetes::connect(config).await?;
+    let params = config
+        .label_selector
+        .as_deref()
+        .map_or_else(ListParams::default, |s| ListParams::default().labels(s));
+    let scopes: Vec<Option<&String>> = if config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        config.namespaces.iter().map(Some).collect()
+    };
+    let mut pods = Vec::new();
+    let mut deployments = Vec::new();
+    for scope in scopes {
+        let (pod_api, deploy_api): (Api<Pod>, Api<Deployment>) = match scope {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
+        let listed = pod_api.list(&params).await.map_err(|e| e.to_string())?;
+        pods.extend(listed.items.iter().map(crate::model::pods::pod_row));
+        let listed = deploy_api.list(&params).await.map_err(|e| e.to_string())?;
+        deployments.extend(
+            listed
+                .items
+                .iter()
+                .map(crate::model::deployments::deployment_row),
+        );
+    }
+    Ok((pods, deployments))
+}
+
+/// Claims of every CRD claims source, classified as the pane does.
+async fn claims_section(target: &TargetConfig, now: SystemTime) -> Section {
+    if target.claims.is_empty() {
+        return Section::unconfigured();
+    }
+    let kubernetes = target.kubernetes.clone().unwrap_or_default();
+    let mut rows: Vec<ClaimRow> = Vec::new();
+    let mut errors = Vec::new();
+    for claims in &target.claims {
+        match claims.source.get_ref() {
+            ClaimSource::Crd => match list_claims(&kubernetes, claims, now).await {
+                Ok(found) => rows.extend(found),
+                Err(e) => errors.push(format!("{}: {e}", claims.display_name())),
+            },
+            ClaimSource::Sql => errors.push(format!(
+                "{}: not collected: this build of watchfloor has no sql claims backend yet",
+                claims.display_name()
+            )),
+        }
+    }
+    crate::model::claims::sort_worst_first(&mut rows);
+    let items = rows
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "source": c.source, "namespace": c.namespace, "name": c.name, "state": c.state,
+                "stuck": c.stuck, "why": c.why, "health": c.health, "age_seconds": age_seconds(now, c.since),
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Section::ok(items)
+    } else {
+        Section {
+            state: SectionState::Error,
+            error: Some(errors.join("; ")),
+            items,
+        }
+    }
+}
+
+async fn list_claims(
+    kubernetes: &KubernetesConfig,
+    claims: &crate::config::ClaimsConfig,
+    now: SystemTime,
+) -> Result<Vec<ClaimRow>, String> {
+    use crate::sources::claims::{ClaimKind, classify, installed};
+    use kube::api::{Api, DynamicObject, ListParams};
+    let (client, _) = crate::sources::kubernetes::connect(kubernetes).await?;
+    let kind = ClaimKind::from_config(claims);
+    if !installed(&client, &kind).await? {
+        return Err(format!(
+            "CRD {}.{} is not installed on this cluster",
+            kind.plural, kind.resource.group
+        ));
+    }
+    let apis: Vec<Api<DynamicObject>> = if claims.namespaces.is_empty() {
+        vec![Api::all_with(client.clone(), &kind.resource)]
+    } else {
+        claims
+            .namespaces
+            .iter()
+            .map(|ns| Api::namespaced_with(client.clone(), ns, &kind.resource))
+            .collect()
+    };
+    let name = claims.display_name();
+    let mut rows = Vec::new();
+    for api in apis {
+        let listed = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        for object in &listed.items {
+            let value = serde_json::to_value(object).map_err(|e| e.to_string())?;
+            rows.push(classify(&name, claims, &value, now));
+        }
+    }
+    Ok(rows)
+}
+
 /// Until a backend exists, a configured source is an honest error.
-fn not_built(configured: bool, kind: &str) -> Section {
+async fn not_built(configured: bool, kind: &str) -> Section {
     if configured {
         Section::error(format!(
             "not collected: this build of watchfloor has no {kind} backend yet"

@@ -10,9 +10,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
+use serde_json::json;
+use watchfloor::app::data::{KubeUpdate, RowUpdate};
 use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::{ThemeName, parse};
+use watchfloor::model::claims::classify_resource_claim;
+use watchfloor::model::deployments::deployment_row;
+use watchfloor::model::pods::pod_row;
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::ui::theme::{ColorSupport, Theme};
 use watchfloor::ui::{self};
@@ -39,6 +44,12 @@ url = "redis://cache:6379"
 [[targets.logs]]
 source = "file"
 path = "/var/log/platform/*.log"
+[[targets.claims]]
+source = "crd"
+group = "poolboy.gpte.redhat.com"
+version = "v1"
+kind = "ResourceClaim"
+plural = "resourceclaims"
 
 [[targets]]
 name = "empty"
@@ -73,7 +84,72 @@ fn app(read_only: bool) -> App {
         retry_at: Some(t0() + Duration::from_secs(4)),
     };
     app.update(report(3, refused, t0()));
+    for update in kube_rows() {
+        app.update(Action::Kube { generation, update });
+    }
+    app.prepare_view();
     app
+}
+
+fn pod(name: &str, ns: &str, status: serde_json::Value) -> k8s_openapi::api::core::v1::Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": ns, "creationTimestamp": "2027-01-15T07:00:00Z"},
+        "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "registry/app:1"}]},
+        "status": status,
+    }))
+    .unwrap()
+}
+
+/// A crash-looping pod, a pending one and a healthy one; two deployments; a stuck claim.
+fn kube_rows() -> Vec<KubeUpdate> {
+    let running = json!({"phase": "Running", "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0, "image": "x", "imageID": "", "state": {"running": {"startedAt": "2027-01-15T07:00:00Z"}}}]});
+    let crashing = json!({"phase": "Running", "containerStatuses": [{"name": "app", "ready": false, "restartCount": 14, "image": "x", "imageID": "",
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}},
+        "lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": "2027-01-15T07:57:00Z"}}}]});
+    let pending = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]});
+    let pods = [
+        pod("api-7-abc", "platform-v2-stable", crashing),
+        pod("web-1", "platform-v1-exp", running),
+        pod("batch-9", "platform-v1-exp", pending),
+    ];
+    let deployment = |name: &str,
+                      ready: i32,
+                      paused: bool|
+     -> k8s_openapi::api::apps::v1::Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "platform-v2-stable", "generation": 3, "annotations": {"deployment.kubernetes.io/revision": "7"}},
+            "spec": {"replicas": 3, "paused": paused, "selector": {}, "template": {"spec": {"containers": [{"name": "api", "image": format!("{name}:7.0.0")}]}}},
+            "status": {"observedGeneration": 3, "replicas": 3, "updatedReplicas": 3, "readyReplicas": ready, "availableReplicas": ready},
+        }))
+        .unwrap()
+    };
+    let claim = json!({
+        "metadata": {"name": "sandbox-abc12", "namespace": "user-alice", "creationTimestamp": "2027-01-15T05:00:00Z"},
+        "spec": {"provider": {"name": "sandbox"}},
+        "status": {"resourceHandle": {"name": "guid-1"}, "resources": [{"name": "sandbox", "reference": {"apiVersion": "anarchy.gpte.redhat.com/v1", "kind": "AnarchySubject", "name": "sandbox-abc12", "namespace": "babylon-anarchy"}, "state": {"spec": {"vars": {"current_state": "provisioning", "desired_state": "started"}}}}]},
+    });
+    vec![
+        KubeUpdate::Pods(RowUpdate::Replace {
+            namespace: None,
+            rows: pods.iter().map(pod_row).collect(),
+        }),
+        KubeUpdate::Deployments(RowUpdate::Replace {
+            namespace: None,
+            rows: vec![
+                deployment_row(&deployment("platform-v2-api", 0, false)),
+                deployment_row(&deployment("catalog", 3, false)),
+            ],
+        }),
+        KubeUpdate::Claims {
+            source: 0,
+            rows: vec![classify_resource_claim(
+                "resourceclaims",
+                &claim,
+                Duration::from_secs(3600),
+                t0(),
+            )],
+        },
+    ]
 }
 
 fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
@@ -83,6 +159,12 @@ fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
         .draw(|frame| ui::render(frame, app, &theme))
         .unwrap();
     terminal
+}
+
+/// Keys, then the view preparation the runtime does before each frame.
+fn press(app: &mut App, codes: &[KeyCode]) {
+    keys(app, codes);
+    app.prepare_view();
 }
 
 fn keys(app: &mut App, keys: &[KeyCode]) {
@@ -128,7 +210,7 @@ fn initial_console_at_three_sizes() {
 #[test]
 fn help_overlay_at_three_sizes() {
     let mut app = app(true);
-    keys(&mut app, &[KeyCode::Char('?')]);
+    press(&mut app, &[KeyCode::Char('?')]);
     for size in SIZES {
         let terminal = draw(&app, size);
         insta::assert_snapshot!(
@@ -163,7 +245,7 @@ fn detail_filter_zoom_and_read_only() {
         "db_zoomed_filter_typing_120x40",
         text(draw(&app, (120, 40)).backend().buffer())
     );
-    keys(&mut app, &[KeyCode::Enter, KeyCode::Char('f')]);
+    press(&mut app, &[KeyCode::Enter, KeyCode::Char('f')]);
     insta::assert_snapshot!(
         "db_filtered_frozen_200x60",
         text(draw(&app, (200, 60)).backend().buffer())
@@ -173,7 +255,7 @@ fn detail_filter_zoom_and_read_only() {
 #[test]
 fn target_without_sources_says_not_configured_everywhere() {
     let mut app = app(false);
-    keys(&mut app, &[KeyCode::Char('t')]);
+    press(&mut app, &[KeyCode::Char('t')]);
     let terminal = draw(&app, (200, 60));
     let screen = text(terminal.backend().buffer());
     assert_eq!(
@@ -259,8 +341,99 @@ fn no_color_theme_draws_without_colour() {
 #[test]
 fn secrets_never_reach_the_screen() {
     let mut app = app(false);
-    keys(&mut app, &[KeyCode::Char('3'), KeyCode::Enter]);
+    press(&mut app, &[KeyCode::Char('3'), KeyCode::Enter]);
     for size in SIZES {
         assert!(!text(draw(&app, size).backend().buffer()).contains("hunter2"));
     }
+}
+
+#[test]
+fn pods_worst_first_deployments_and_claims() {
+    let mut app = app(false);
+    let screen = text(draw(&app, (120, 40)).backend().buffer());
+    let crash = screen
+        .find("CrashLoopBackOff")
+        .expect("crash-looping pod shown");
+    let pending = screen
+        .find("Pending: Unschedulable")
+        .expect("pending pod shown");
+    let running = screen.find("web-1").expect("running pod shown");
+    assert!(
+        crash < pending && pending < running,
+        "worst first:\n{screen}"
+    );
+    assert!(
+        screen.contains("14 (3m00s ago)"),
+        "restarts with the age of the last one:\n{screen}"
+    );
+    insta::assert_snapshot!("pods_120x40", screen);
+    press(&mut app, &[KeyCode::Char('v')]);
+    let screen = text(draw(&app, (120, 40)).backend().buffer());
+    assert!(
+        screen.contains("DEPLOYMENT") && screen.contains("platform-v2-api"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("deployments_120x40", screen);
+    press(&mut app, &[KeyCode::Char('4')]);
+    let screen = text(draw(&app, (120, 40)).backend().buffer());
+    assert!(
+        screen.contains("STUCK") && screen.contains("provisioning for 3h"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("claims_120x40", screen);
+}
+
+#[test]
+fn pod_detail_shows_containers_and_events() {
+    use watchfloor::app::{EventRow, PodDetail};
+    use watchfloor::model::pods::container_details;
+    let mut app = app(false);
+    let effects: Vec<_> = [KeyCode::Enter]
+        .iter()
+        .flat_map(|k| app.update(Action::Key(KeyEvent::from(*k))))
+        .collect();
+    let key = ("platform-v2-stable".to_string(), "api-7-abc".to_string());
+    assert_eq!(
+        effects,
+        vec![watchfloor::app::Effect::OpenPodDetail {
+            generation: app.generation,
+            key: key.clone()
+        }]
+    );
+    let loading = text(draw(&app, (100, 30)).backend().buffer());
+    assert!(
+        loading.contains("loading containers and events"),
+        "{loading}"
+    );
+    let crashing = pod(
+        "api-7-abc",
+        "platform-v2-stable",
+        json!({"phase": "Running", "containerStatuses": [{"name": "app", "ready": false, "restartCount": 14, "image": "x", "imageID": "",
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": "2027-01-15T07:57:00Z"}}}]}),
+    );
+    let detail = PodDetail {
+        containers: container_details(&crashing),
+        events: vec![EventRow {
+            warning: true,
+            reason: "BackOff".into(),
+            message: "Back-off restarting failed container app".into(),
+            count: 40,
+            last_seen: Some(t0() - Duration::from_secs(20)),
+        }],
+    };
+    app.update(Action::PodDetail {
+        generation: app.generation,
+        key,
+        detail: Ok(detail),
+    });
+    let screen = text(draw(&app, (100, 30)).backend().buffer());
+    assert!(
+        screen.contains("Error (exit 1)") && screen.contains("BackOff x40"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("pod_detail_100x30", screen);
+    assert_eq!(
+        app.update(Action::Key(KeyEvent::from(KeyCode::Esc))),
+        vec![watchfloor::app::Effect::ClosePodDetail]
+    );
 }

@@ -50,11 +50,13 @@ pub enum Command {
     CommandLine,
     Freeze,
     NextTarget,
+    /// Switch the pane's view (Pods pane: pods / deployments).
+    ToggleView,
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::FocusNext,
         Self::FocusPrev,
         Self::Focus(PaneId::Pods),
@@ -77,6 +79,7 @@ impl Command {
         Self::Bottom,
         Self::Open,
         Self::Back,
+        Self::ToggleView,
     ];
 
     /// The name used in `[ui.keys]`.
@@ -104,6 +107,7 @@ impl Command {
             Self::CommandLine => "command_line",
             Self::Freeze => "freeze",
             Self::NextTarget => "next_target",
+            Self::ToggleView => "toggle_view",
         }
     }
 
@@ -131,6 +135,7 @@ impl Command {
             Self::CommandLine => "command line",
             Self::Freeze => "freeze display",
             Self::NextTarget => "next target",
+            Self::ToggleView => "pods / deployments",
         }
     }
 
@@ -144,7 +149,8 @@ impl Command {
             | Self::Top
             | Self::Bottom
             | Self::Open
-            | Self::Back => Context::List,
+            | Self::Back
+            | Self::ToggleView => Context::List,
             _ => Context::Global,
         }
     }
@@ -374,6 +380,7 @@ fn default_keys(command: Command) -> Vec<KeyChord> {
         Command::CommandLine => vec![c(':')],
         Command::Freeze => vec![c('f')],
         Command::NextTarget => vec![c('t')],
+        Command::ToggleView => vec![c('v')],
     }
 }
 

@@ -3,6 +3,7 @@
 //! Nothing here does I/O. The runtime feeds actions (keys, ticks, source reports) and executes the
 //! effects `update` returns; the UI only reads `App`.
 
+pub mod data;
 pub mod keymap;
 pub mod pane;
 pub mod status;
@@ -17,6 +18,7 @@ use regex::{Regex, RegexBuilder};
 
 use crate::config::{Config, TargetConfig, suggest};
 use crate::policy::{ReadOnlyInputs, ReadOnlyPolicy};
+use data::{KubeData, KubeUpdate, ObjectKey};
 use keymap::{Command, Context, HARD_QUIT, KeyChord, Keymap};
 use pane::PaneId;
 use status::{SourceState, SourceStatus};
@@ -41,6 +43,17 @@ pub enum Action {
         generation: u64,
         name: String,
     },
+    /// Rows from a Kubernetes watcher.
+    Kube {
+        generation: u64,
+        update: KubeUpdate,
+    },
+    /// The pod detail view's data (containers, events), or why it could not be had.
+    PodDetail {
+        generation: u64,
+        key: ObjectKey,
+        detail: Result<PodDetail, String>,
+    },
     /// Leave now (signal, terminal gone).
     Quit,
 }
@@ -54,6 +67,30 @@ pub enum Effect {
         generation: u64,
         target_index: usize,
     },
+    /// Fetch a pod and follow its events while its detail view is open.
+    OpenPodDetail {
+        generation: u64,
+        key: ObjectKey,
+    },
+    /// The pod detail view closed: stop following.
+    ClosePodDetail,
+}
+
+/// What the pod detail view shows beyond the row: containers and recent events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodDetail {
+    pub containers: Vec<crate::model::pods::ContainerDetail>,
+    pub events: Vec<EventRow>,
+}
+
+/// A Kubernetes Event about the pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub warning: bool,
+    pub reason: String,
+    pub message: String,
+    pub count: u32,
+    pub last_seen: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +151,8 @@ pub struct PaneView {
     pub selected: usize,
     pub filter: Option<Filter>,
     pub detail_open: bool,
+    /// The pane's second view (Pods pane: Deployments).
+    pub alt_view: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +185,18 @@ impl Input {
 #[derive(Debug, Clone)]
 pub struct Frozen {
     pub sources: Vec<SourceStatus>,
+    pub kube: KubeData,
     pub at: SystemTime,
+}
+
+/// The rows each pane shows after ordering and filtering, rebuilt by `prepare_view` when data,
+/// filters or views change, so drawing a frame never sorts or filters.
+#[derive(Debug, Clone, Default)]
+pub struct VisibleRows {
+    pub pods: Vec<ObjectKey>,
+    pub deployments: Vec<ObjectKey>,
+    /// Indexes into `KubeData::claims_sorted`.
+    pub claims: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -162,6 +212,12 @@ pub struct App {
     pub panes: [PaneView; 5],
     /// The live state of every configured source of the current target.
     pub sources: Vec<SourceStatus>,
+    /// Rows watched from Kubernetes.
+    pub kube: KubeData,
+    pub visible: VisibleRows,
+    view_dirty: bool,
+    /// The pod detail view's data, for the pod it was loaded for.
+    pub pod_detail: Option<(ObjectKey, Result<PodDetail, String>)>,
     pub generation: u64,
     pub frozen: Option<Frozen>,
     /// Help overlay open, with its scroll offset.
@@ -196,6 +252,10 @@ impl App {
             zoomed: false,
             panes: Default::default(),
             sources: Vec::new(),
+            kube: KubeData::default(),
+            visible: VisibleRows::default(),
+            view_dirty: true,
+            pod_detail: None,
             generation: 0,
             frozen: None,
             help: None,
@@ -244,6 +304,9 @@ impl App {
         self.panes = Default::default();
         self.frozen = None;
         self.kube_context = None;
+        self.kube = KubeData::default();
+        self.pod_detail = None;
+        self.view_dirty = true;
     }
 
     /// Sources as displayed (frozen or live).
@@ -251,7 +314,27 @@ impl App {
         self.frozen.as_ref().map_or(&self.sources, |f| &f.sources)
     }
 
-    /// The rows a pane shows, after its filter.
+    /// Kubernetes rows as displayed (frozen or live).
+    pub fn visible_kube(&self) -> &KubeData {
+        self.frozen.as_ref().map_or(&self.kube, |f| &f.kube)
+    }
+
+    /// Whether a pane shows backend data (rather than the list of its sources).
+    pub fn pane_shows_data(&self, pane: PaneId) -> bool {
+        let Some(target) = self.target() else {
+            return false;
+        };
+        match pane {
+            PaneId::Pods => target.kubernetes.is_some(),
+            PaneId::Claims => target
+                .claims
+                .iter()
+                .any(|c| *c.source.get_ref() == crate::config::ClaimSource::Crd),
+            _ => false,
+        }
+    }
+
+    /// The source rows a pane lists when it has no data table, after its filter.
     pub fn pane_rows(&self, pane: PaneId) -> Vec<&SourceStatus> {
         let filter = self.panes[pane.index()].filter.as_ref();
         self.visible_sources()
@@ -259,6 +342,21 @@ impl App {
             .filter(|s| s.pane == pane)
             .filter(|s| filter.is_none_or(|f| f.matches(&row_haystack(s, self.now))))
             .collect()
+    }
+
+    /// How many rows the pane shows now.
+    pub fn row_count(&self, pane: PaneId) -> usize {
+        match pane {
+            PaneId::Pods if self.pane_shows_data(pane) => {
+                if self.panes[pane.index()].alt_view {
+                    self.visible.deployments.len()
+                } else {
+                    self.visible.pods.len()
+                }
+            }
+            PaneId::Claims if self.pane_shows_data(pane) => self.visible.claims.len(),
+            _ => self.pane_rows(pane).len(),
+        }
     }
 
     pub fn pane_has_sources(&self, pane: PaneId) -> bool {
@@ -269,6 +367,85 @@ impl App {
         self.pane_rows(pane)
             .get(self.panes[pane.index()].selected)
             .copied()
+    }
+
+    /// The pod under the cursor in the Pods pane.
+    pub fn selected_pod(&self) -> Option<&crate::model::pods::PodRow> {
+        let view = &self.panes[PaneId::Pods.index()];
+        if view.alt_view {
+            return None;
+        }
+        let key = self.visible.pods.get(view.selected)?;
+        self.visible_kube().pods.get(key)
+    }
+
+    /// Rebuilds orderings and filtered rows if anything changed. Call before drawing.
+    pub fn prepare_view(&mut self) {
+        self.kube.reorder();
+        if let Some(frozen) = &mut self.frozen {
+            frozen.kube.reorder();
+        }
+        if !self.view_dirty {
+            return;
+        }
+        self.view_dirty = false;
+        let kube = self.frozen.as_ref().map_or(&self.kube, |f| &f.kube);
+        let filter = |pane: PaneId| self.panes[pane.index()].filter.as_ref();
+        let pods_filter = filter(PaneId::Pods);
+        self.visible.pods = kube
+            .pods_sorted()
+            .filter(|p| {
+                pods_filter.is_none_or(|f| {
+                    f.matches(&format!(
+                        "{} {} {} {}",
+                        p.namespace,
+                        p.name,
+                        p.status,
+                        p.node.as_deref().unwrap_or_default()
+                    ))
+                })
+            })
+            .map(data::Keyed::key)
+            .collect();
+        self.visible.deployments = kube
+            .deployments_sorted()
+            .filter(|d| {
+                pods_filter.is_none_or(|f| {
+                    f.matches(&format!(
+                        "{} {} {:?} {}",
+                        d.namespace,
+                        d.name,
+                        d.rollout,
+                        d.images.join(" ")
+                    ))
+                })
+            })
+            .map(data::Keyed::key)
+            .collect();
+        let claims_filter = filter(PaneId::Claims);
+        self.visible.claims = kube
+            .claims_sorted
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                claims_filter.is_none_or(|f| {
+                    f.matches(&format!(
+                        "{} {} {} {} {}",
+                        c.source,
+                        c.namespace.as_deref().unwrap_or_default(),
+                        c.name,
+                        c.state,
+                        c.why
+                    ))
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for pane in PaneId::ALL {
+            let rows = self.row_count(pane);
+            let view = &mut self.panes[pane.index()];
+            view.selected = view.selected.min(rows.saturating_sub(1));
+        }
     }
 
     fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
@@ -315,6 +492,24 @@ impl App {
                         source.last_ok = Some(at);
                     }
                     source.state = state;
+                }
+                vec![]
+            }
+            Action::Kube { generation, update } => {
+                if generation == self.generation {
+                    self.kube.apply(update);
+                    // A frozen display keeps its rows; the live data changes underneath.
+                    self.view_dirty |= self.frozen.is_none();
+                }
+                vec![]
+            }
+            Action::PodDetail {
+                generation,
+                key,
+                detail,
+            } => {
+                if generation == self.generation {
+                    self.pod_detail = Some((key, detail));
                 }
                 vec![]
             }
@@ -367,8 +562,9 @@ impl App {
 
     fn run_command(&mut self, command: Command) -> Vec<Effect> {
         let focus = self.focus;
-        let rows = self.pane_rows(focus).len();
+        let rows = self.row_count(focus);
         let view = &mut self.panes[focus.index()];
+        let selected_before = view.selected;
         match command {
             Command::Quit => return self.quit(),
             Command::Help => self.help = Some(0),
@@ -381,18 +577,32 @@ impl App {
             Command::PageDown => view.selected = (view.selected + 10).min(rows.saturating_sub(1)),
             Command::Top => view.selected = 0,
             Command::Bottom => view.selected = rows.saturating_sub(1),
-            Command::Open => view.detail_open = rows > 0,
+            Command::Open => {
+                view.detail_open = rows > 0;
+                return self.detail_effects();
+            }
             Command::Back => {
                 if view.detail_open {
                     view.detail_open = false;
+                    return self.detail_effects();
                 } else if view.filter.is_some() {
                     view.filter = None;
                     view.selected = 0;
+                    self.view_dirty = true;
                 } else {
                     self.zoomed = false;
                 }
             }
             Command::Zoom => self.zoomed = !self.zoomed,
+            Command::ToggleView => {
+                if self.pane_shows_data(focus) && focus == PaneId::Pods {
+                    let view = &mut self.panes[focus.index()];
+                    view.alt_view = !view.alt_view;
+                    view.selected = 0;
+                    view.detail_open = false;
+                    self.view_dirty = true;
+                }
+            }
             Command::Filter => {
                 let current = view
                     .filter
@@ -406,9 +616,11 @@ impl App {
                 if self.frozen.take().is_none() {
                     self.frozen = Some(Frozen {
                         sources: self.sources.clone(),
+                        kube: self.kube.clone(),
                         at: self.now,
                     });
                 }
+                self.view_dirty = true;
             }
             Command::NextTarget => {
                 let count = self.config.targets.len();
@@ -418,7 +630,34 @@ impl App {
                 self.toast(ToastLevel::Info, "only one target is configured");
             }
         }
+        // Moving inside an open pod detail follows the new pod.
+        if self.panes[focus.index()].detail_open
+            && self.panes[focus.index()].selected != selected_before
+        {
+            return self.detail_effects();
+        }
         vec![]
+    }
+
+    /// Opening, moving in or closing the Pods pane's detail view starts or stops following a pod.
+    fn detail_effects(&mut self) -> Vec<Effect> {
+        let view = &self.panes[PaneId::Pods.index()];
+        if self.focus != PaneId::Pods || !self.pane_shows_data(PaneId::Pods) {
+            return vec![];
+        }
+        match (view.detail_open, self.selected_pod().map(data::Keyed::key)) {
+            (true, Some(key)) => {
+                self.pod_detail = None;
+                vec![Effect::OpenPodDetail {
+                    generation: self.generation,
+                    key,
+                }]
+            }
+            _ => {
+                self.pod_detail = None;
+                vec![Effect::ClosePodDetail]
+            }
+        }
     }
 
     fn switch_target(&mut self, index: usize) -> Vec<Effect> {
@@ -436,6 +675,7 @@ impl App {
                 if let InputKind::Filter(pane) = input.kind {
                     // Esc backs out of the filter entirely.
                     self.panes[pane.index()].filter = None;
+                    self.view_dirty = true;
                 }
                 self.input = None;
                 vec![]
@@ -472,6 +712,7 @@ impl App {
             let view = &mut self.panes[pane.index()];
             view.filter = Filter::new(&text);
             view.selected = 0;
+            self.view_dirty = true;
         }
     }
 

@@ -19,11 +19,27 @@ pub enum SourceState {
     },
     /// This build of watchfloor has no backend for this source yet.
     NotBuilt,
+    /// The backend answers but cannot serve this source (e.g. a CRD that is not installed);
+    /// checked again now and then, without error noise.
+    Unavailable { reason: String },
+}
+
+/// Which config entry a source comes from (index into the target's list of that kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceOrigin {
+    Kubernetes,
+    Prometheus,
+    Health(usize),
+    Postgres(usize),
+    Redis(usize),
+    Claims(usize),
+    Logs(usize),
 }
 
 /// One configured source of the current target, as the panes show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceStatus {
+    pub origin: SourceOrigin,
     pub pane: PaneId,
     /// Short kind, e.g. `kubernetes`, `postgres`.
     pub kind: &'static str,
@@ -110,6 +126,9 @@ impl SourceStatus {
             SourceState::NotBuilt => Freshness::NotConnected {
                 why: "no backend in this build yet".into(),
             },
+            SourceState::Unavailable { reason } => Freshness::NotConnected {
+                why: reason.clone(),
+            },
             SourceState::Connecting => Freshness::Connecting,
             SourceState::Live => match age {
                 Some(age) if age > self.stale_after => Freshness::Stale { age },
@@ -126,8 +145,9 @@ impl SourceStatus {
     /// The sources a target configures, in pane order, all `Connecting`.
     pub fn for_target(target: &TargetConfig) -> Vec<Self> {
         let mut sources = Vec::new();
-        let mut add = |pane, kind, name: String, detail: String, refresh: Duration| {
+        let mut add = |origin, pane, kind, name: String, detail: String, refresh: Duration| {
             sources.push(Self {
+                origin,
                 pane,
                 kind,
                 name,
@@ -148,6 +168,7 @@ impl SourceStatus {
                 k8s.namespaces.join(", ")
             };
             add(
+                SourceOrigin::Kubernetes,
                 PaneId::Pods,
                 "kubernetes",
                 context,
@@ -158,6 +179,7 @@ impl SourceStatus {
         if let Some(prom) = &target.prometheus {
             let slos: Vec<&str> = target.slo.iter().map(|s| s.name.as_str()).collect();
             add(
+                SourceOrigin::Prometheus,
                 PaneId::Slo,
                 "prometheus",
                 prom.url.clone(),
@@ -165,8 +187,9 @@ impl SourceStatus {
                 prom.refresh,
             );
         }
-        for health in &target.health {
+        for (i, health) in target.health.iter().enumerate() {
             add(
+                SourceOrigin::Health(i),
                 PaneId::Slo,
                 "health",
                 health.name.clone(),
@@ -174,8 +197,9 @@ impl SourceStatus {
                 health.interval,
             );
         }
-        for pg in &target.postgres {
+        for (i, pg) in target.postgres.iter().enumerate() {
             add(
+                SourceOrigin::Postgres(i),
                 PaneId::Db,
                 "postgres",
                 pg.name.clone(),
@@ -183,8 +207,9 @@ impl SourceStatus {
                 pg.refresh,
             );
         }
-        for redis in &target.redis {
+        for (i, redis) in target.redis.iter().enumerate() {
             add(
+                SourceOrigin::Redis(i),
                 PaneId::Db,
                 "redis",
                 redis.name.clone(),
@@ -192,7 +217,7 @@ impl SourceStatus {
                 redis.refresh,
             );
         }
-        for claim in &target.claims {
+        for (i, claim) in target.claims.iter().enumerate() {
             let (kind, detail) = match claim.source.get_ref() {
                 ClaimSource::Crd => (
                     "crd claims",
@@ -214,6 +239,7 @@ impl SourceStatus {
                 ),
             };
             add(
+                SourceOrigin::Claims(i),
                 PaneId::Claims,
                 kind,
                 claim.display_name(),
@@ -221,7 +247,7 @@ impl SourceStatus {
                 Duration::from_secs(60),
             );
         }
-        for log in &target.logs {
+        for (i, log) in target.logs.iter().enumerate() {
             let (kind, detail) = match log.source.get_ref() {
                 LogSource::Kubernetes => (
                     "pod logs",
@@ -230,6 +256,7 @@ impl SourceStatus {
                 LogSource::File => ("file logs", log.path.clone().unwrap_or_default()),
             };
             add(
+                SourceOrigin::Logs(i),
                 PaneId::Logs,
                 kind,
                 log.display_name(),
@@ -258,6 +285,7 @@ mod tests {
 
     fn status(state: SourceState, last_ok: Option<SystemTime>) -> SourceStatus {
         SourceStatus {
+            origin: SourceOrigin::Postgres(0),
             pane: PaneId::Db,
             kind: "postgres",
             name: "main".into(),

@@ -116,6 +116,9 @@ impl TargetConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesConfig {
+    /// kubeconfig file; default as kubectl finds it (`KUBECONFIG`, then `~/.kube/config`), then
+    /// in-cluster config.
+    pub kubeconfig: Option<PathBuf>,
     /// kubeconfig context; the current context when absent.
     pub context: Option<String>,
     /// Namespaces to watch; empty means all namespaces.

@@ -1,16 +1,19 @@
 //! Backend sources: one task per configured source, reporting to the UI through `Action`s.
 //!
 //! Each task owns its connection, timeouts and backoff; the UI task never waits on a backend.
-//! This build has no backends yet, so every configured source reports `NotBuilt` honestly.
+//! Sources whose backend is not built yet report `NotBuilt`, honestly.
 
-use std::time::SystemTime;
+pub mod claims;
+pub mod kubernetes;
+pub mod pod_detail;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::app::Action;
-use crate::app::status::{SourceState, SourceStatus};
-use crate::config::TargetConfig;
+use crate::app::status::{SourceOrigin, SourceState, SourceStatus};
+use crate::config::{ClaimSource, TargetConfig};
+use kubernetes::Reporter;
 
 /// The running source tasks of one target. Dropping it stops them all.
 #[derive(Debug, Default)]
@@ -28,19 +31,29 @@ impl Drop for SourceSet {
 
 /// Starts the sources of `target`, tagging their reports with `generation`.
 pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -> SourceSet {
-    let sources = SourceStatus::for_target(target);
-    let task = tokio::spawn(async move {
-        for index in 0..sources.len() {
-            let report = Action::Source {
-                generation,
-                index,
-                state: SourceState::NotBuilt,
-                at: SystemTime::now(),
-            };
-            if tx.send(report).await.is_err() {
-                return;
+    let mut tasks = Vec::new();
+    let kubernetes = target.kubernetes.clone().unwrap_or_default();
+    for (index, status) in SourceStatus::for_target(target).into_iter().enumerate() {
+        let reporter = Reporter {
+            tx: tx.clone(),
+            generation,
+            index,
+        };
+        let task = match status.origin {
+            SourceOrigin::Kubernetes => tokio::spawn(kubernetes::run(kubernetes.clone(), reporter)),
+            SourceOrigin::Claims(i) if *target.claims[i].source.get_ref() == ClaimSource::Crd => {
+                tokio::spawn(claims::run(
+                    kubernetes.clone(),
+                    target.claims[i].clone(),
+                    i,
+                    reporter,
+                ))
             }
-        }
-    });
-    SourceSet { tasks: vec![task] }
+            _ => tokio::spawn(async move {
+                reporter.state(SourceState::NotBuilt).await;
+            }),
+        };
+        tasks.push(task);
+    }
+    SourceSet { tasks }
 }

@@ -1,8 +1,10 @@
 //! Drawing. Reads `&App` only; all state changes happen in `app::App::update`.
 
+mod claims;
 pub mod layout;
 mod overlays;
 mod panes;
+mod pods;
 pub mod theme;
 
 use ratatui::Frame;
@@ -213,4 +215,29 @@ pub fn clock(now: std::time::SystemTime) -> String {
         secs / 60 % 60,
         secs % 60
     )
+}
+
+pub fn health_style(health: crate::model::Health, theme: &Theme) -> Style {
+    match health {
+        crate::model::Health::Crit => theme.crit,
+        crate::model::Health::Warn => theme.warn,
+        crate::model::Health::Ok => theme.ok,
+        crate::model::Health::Done => theme.muted,
+    }
+}
+
+/// Scroll so the selected row is visible: returns the first row shown and the selection's
+/// position within the window.
+pub fn scrolled(selected: usize, height: usize) -> (usize, usize) {
+    let offset = (selected + 1).saturating_sub(height.max(1));
+    (offset, selected - offset)
+}
+
+/// What an empty data table says: the source's state, never a blank.
+pub fn waiting_message(app: &App, pane: PaneId, what: &str) -> String {
+    match pane_freshness(app, pane) {
+        Freshness::Live => format!("no {what}"),
+        Freshness::Connecting => format!("connecting… (waiting for the first list of {what})"),
+        other => format!("no {what} yet — {}", other.label()),
+    }
 }

@@ -41,7 +41,7 @@ fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
     ];
     let view = &app.panes[pane.index()];
     if let Some(filter) = &view.filter {
-        let rows = app.pane_rows(pane).len();
+        let rows = app.row_count(pane);
         spans.push(Span::styled(
             format!(" · /{}/ {rows} match", sanitize(&filter.text)),
             theme.warn,
@@ -100,6 +100,15 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
         ];
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
         return;
+    }
+    match pane {
+        PaneId::Pods if app.pane_shows_data(pane) => {
+            return super::pods::render(frame, inner, app, theme);
+        }
+        PaneId::Claims if app.pane_shows_data(pane) => {
+            return super::claims::render(frame, inner, app, theme);
+        }
+        _ => {}
     }
     let view = &app.panes[pane.index()];
     if view.detail_open

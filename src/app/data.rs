@@ -1,0 +1,208 @@
+//! The data the panes show, as kept by the app: small rows keyed by namespace/name, plus the
+//! worst-first orderings that drawing reads (computed once per batch of updates, not per frame).
+
+use std::collections::BTreeMap;
+
+use crate::model::claims::{ClaimRow, sort_worst_first as sort_claims};
+use crate::model::deployments::{DeploymentRow, sort_worst_first as sort_deployments};
+use crate::model::pods::{PodRow, PodSummary, pod_summary, sort_worst_first as sort_pods};
+
+/// `(namespace, name)`.
+pub type ObjectKey = (String, String);
+
+/// A ReplicaSet, as far as rollouts and pod ownership need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaSetRow {
+    pub namespace: String,
+    pub name: String,
+    /// The controlling Deployment's name.
+    pub deployment: Option<String>,
+    pub revision: Option<i64>,
+    pub images: Vec<String>,
+    pub replicas: u32,
+}
+
+/// A change to one kind's rows, as a watcher reports it.
+#[derive(Debug, Clone)]
+pub enum RowUpdate<R> {
+    /// A (re)list finished: these are all the rows of `namespace` (`None`: all namespaces).
+    Replace {
+        namespace: Option<String>,
+        rows: Vec<R>,
+    },
+    Upsert(R),
+    Remove(ObjectKey),
+}
+
+/// Rows with a key.
+pub trait Keyed {
+    fn key(&self) -> ObjectKey;
+}
+
+impl Keyed for PodRow {
+    fn key(&self) -> ObjectKey {
+        (self.namespace.clone(), self.name.clone())
+    }
+}
+
+impl Keyed for DeploymentRow {
+    fn key(&self) -> ObjectKey {
+        (self.namespace.clone(), self.name.clone())
+    }
+}
+
+impl Keyed for ReplicaSetRow {
+    fn key(&self) -> ObjectKey {
+        (self.namespace.clone(), self.name.clone())
+    }
+}
+
+/// Applies a watcher's update to a keyed table.
+pub fn apply_update<R: Keyed>(table: &mut BTreeMap<ObjectKey, R>, update: RowUpdate<R>) {
+    match update {
+        RowUpdate::Replace { namespace, rows } => {
+            match &namespace {
+                Some(ns) => table.retain(|(row_ns, _), _| row_ns != ns),
+                None => table.clear(),
+            }
+            table.extend(rows.into_iter().map(|row| (row.key(), row)));
+        }
+        RowUpdate::Upsert(row) => {
+            table.insert(row.key(), row);
+        }
+        RowUpdate::Remove(key) => {
+            table.remove(&key);
+        }
+    }
+}
+
+/// Everything watched from Kubernetes for the current target.
+#[derive(Debug, Clone, Default)]
+pub struct KubeData {
+    pub pods: BTreeMap<ObjectKey, PodRow>,
+    pub deployments: BTreeMap<ObjectKey, DeploymentRow>,
+    pub replicasets: BTreeMap<ObjectKey, ReplicaSetRow>,
+    /// Claims per claims source (index into the target's `claims` entries).
+    pub claims: BTreeMap<usize, Vec<ClaimRow>>,
+    /// Worst-first orderings, rebuilt by `reorder` after changes.
+    pub pods_order: Vec<ObjectKey>,
+    pub deployments_order: Vec<ObjectKey>,
+    pub claims_sorted: Vec<ClaimRow>,
+    /// Totals and crit/warn counts per namespace, for the Pods pane title.
+    pub pod_summary: Option<PodSummary>,
+    dirty: bool,
+}
+
+/// What changed, from a Kubernetes source.
+#[derive(Debug, Clone)]
+pub enum KubeUpdate {
+    Pods(RowUpdate<PodRow>),
+    Deployments(RowUpdate<DeploymentRow>),
+    ReplicaSets(RowUpdate<ReplicaSetRow>),
+    /// All current claims of one claims source.
+    Claims {
+        source: usize,
+        rows: Vec<ClaimRow>,
+    },
+}
+
+impl KubeData {
+    pub fn apply(&mut self, update: KubeUpdate) {
+        match update {
+            KubeUpdate::Pods(u) => apply_update(&mut self.pods, u),
+            KubeUpdate::Deployments(u) => apply_update(&mut self.deployments, u),
+            KubeUpdate::ReplicaSets(u) => apply_update(&mut self.replicasets, u),
+            KubeUpdate::Claims { source, rows } => {
+                self.claims.insert(source, rows);
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Rebuilds the orderings if anything changed since the last call.
+    pub fn reorder(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let mut pods: Vec<PodRow> = self.pods.values().cloned().collect();
+        sort_pods(&mut pods);
+        self.pods_order = pods.iter().map(Keyed::key).collect();
+        self.pod_summary = Some(pod_summary(&pods));
+        let mut deployments: Vec<DeploymentRow> = self.deployments.values().cloned().collect();
+        sort_deployments(&mut deployments);
+        self.deployments_order = deployments.iter().map(Keyed::key).collect();
+        let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
+        sort_claims(&mut claims);
+        self.claims_sorted = claims;
+    }
+
+    /// Pods worst first.
+    pub fn pods_sorted(&self) -> impl Iterator<Item = &PodRow> {
+        self.pods_order.iter().filter_map(|k| self.pods.get(k))
+    }
+
+    pub fn deployments_sorted(&self) -> impl Iterator<Item = &DeploymentRow> {
+        self.deployments_order
+            .iter()
+            .filter_map(|k| self.deployments.get(k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rs(ns: &str, name: &str) -> ReplicaSetRow {
+        ReplicaSetRow {
+            namespace: ns.into(),
+            name: name.into(),
+            deployment: None,
+            revision: None,
+            images: vec![],
+            replicas: 1,
+        }
+    }
+
+    #[test]
+    fn replace_is_scoped_to_its_namespace() {
+        let mut table = BTreeMap::new();
+        apply_update(
+            &mut table,
+            RowUpdate::Replace {
+                namespace: Some("a".into()),
+                rows: vec![rs("a", "1"), rs("a", "2")],
+            },
+        );
+        apply_update(
+            &mut table,
+            RowUpdate::Replace {
+                namespace: Some("b".into()),
+                rows: vec![rs("b", "1")],
+            },
+        );
+        apply_update(
+            &mut table,
+            RowUpdate::Replace {
+                namespace: Some("a".into()),
+                rows: vec![rs("a", "3")],
+            },
+        );
+        let keys: Vec<_> = table.keys().cloned().collect();
+        assert_eq!(
+            keys,
+            vec![("a".into(), "3".into()), ("b".into(), "1".into())]
+        );
+        apply_update(&mut table, RowUpdate::Remove(("b".into(), "1".into())));
+        apply_update(&mut table, RowUpdate::Upsert(rs("c", "9")));
+        assert_eq!(table.len(), 2);
+        apply_update(
+            &mut table,
+            RowUpdate::Replace {
+                namespace: None,
+                rows: vec![],
+            },
+        );
+        assert!(table.is_empty());
+    }
+}

@@ -1,0 +1,95 @@
+//! The Stuck claims pane: claims worst first with the classifier's WHY.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::theme::Theme;
+use super::{health_style, scrolled, waiting_message};
+use crate::app::App;
+use crate::app::pane::PaneId;
+use crate::app::status::format_age;
+use crate::text::sanitize;
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let kube = app.visible_kube();
+    let view = &app.panes[PaneId::Claims.index()];
+    if app.visible.claims.is_empty() {
+        let message = if view.filter.is_some() {
+            "no claims match the filter (Esc clears it)".to_string()
+        } else {
+            waiting_message(app, PaneId::Claims, "claims")
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let stuck = app
+        .visible
+        .claims
+        .iter()
+        .filter(|i| kube.claims_sorted.get(**i).is_some_and(|c| c.stuck))
+        .count();
+    let [summary, area] =
+        ratatui::layout::Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let style = if stuck > 0 { theme.crit } else { theme.ok };
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            format!("{stuck} stuck of {}", app.visible.claims.len()),
+            style,
+        )),
+        summary,
+    );
+    let height = usize::from(area.height.saturating_sub(1));
+    let (offset, selected) = scrolled(view.selected, height);
+    let rows = app
+        .visible
+        .claims
+        .iter()
+        .skip(offset)
+        .take(height)
+        .filter_map(|i| kube.claims_sorted.get(*i))
+        .map(|claim| {
+            let age = claim.since.map_or_else(
+                || "-".into(),
+                |at| format_age(app.now.duration_since(at).unwrap_or_default()),
+            );
+            Row::new(vec![
+                Cell::from(if claim.stuck { "STUCK" } else { "" }).style(theme.crit),
+                Cell::from(sanitize(claim.namespace.as_deref().unwrap_or("-"))).style(theme.muted),
+                Cell::from(sanitize(&claim.name)),
+                Cell::from(sanitize(&claim.state)).style(health_style(claim.health, theme)),
+                Cell::from(age),
+                Cell::from(sanitize(&claim.why)).style(if claim.stuck {
+                    theme.crit
+                } else {
+                    theme.muted
+                }),
+            ])
+        });
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Max(20),
+        Constraint::Fill(2),
+        Constraint::Fill(1),
+        Constraint::Length(7),
+        Constraint::Fill(3),
+    ];
+    let table = Table::new(rows, widths)
+        .header(Row::new(["", "NAMESPACE", "NAME", "STATE", "AGE", "WHY"]).style(theme.title))
+        .row_highlight_style(if app.focus == PaneId::Claims {
+            theme.selected
+        } else {
+            Style::default()
+        })
+        .column_spacing(1);
+    frame.render_stateful_widget(
+        table,
+        area,
+        &mut TableState::default().with_selected(Some(selected)),
+    );
+}

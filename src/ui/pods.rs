@@ -1,0 +1,376 @@
+//! The Pods pane: pods worst first (or deployments), and the pod detail view.
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::theme::Theme;
+use super::{health_style, scrolled, waiting_message};
+use crate::app::App;
+use crate::app::pane::PaneId;
+use crate::app::status::format_age;
+use crate::model::deployments::RolloutState;
+use crate::model::pods::PodRow;
+use crate::text::{sanitize, sanitize_truncated};
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let view = &app.panes[PaneId::Pods.index()];
+    if view.detail_open
+        && !view.alt_view
+        && let Some(pod) = app.selected_pod()
+    {
+        render_detail(frame, area, pod, app, theme);
+        return;
+    }
+    let [summary, table] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    render_summary(frame, summary, app, theme);
+    if view.alt_view {
+        render_deployments(frame, table, app, theme);
+    } else {
+        render_pods(frame, table, app, theme);
+    }
+}
+
+/// `42 pods · 3 crit · 5 warn │ ns-a 2✗ 1! /10 · ns-b ...`
+fn render_summary(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let Some(summary) = &app.visible_kube().pod_summary else {
+        return;
+    };
+    let mut spans = vec![
+        Span::styled(format!("{} pods", summary.total), theme.base),
+        Span::styled(
+            format!(" · {} crit", summary.crit),
+            if summary.crit > 0 {
+                theme.crit
+            } else {
+                theme.muted
+            },
+        ),
+        Span::styled(
+            format!(" · {} warn", summary.warn),
+            if summary.warn > 0 {
+                theme.warn
+            } else {
+                theme.muted
+            },
+        ),
+        Span::styled(" │", theme.muted),
+    ];
+    for (namespace, crit, warn, total) in &summary.per_namespace {
+        spans.push(Span::styled(
+            format!(" {}", sanitize(namespace)),
+            theme.base,
+        ));
+        if *crit > 0 {
+            spans.push(Span::styled(format!(" {crit}✗"), theme.crit));
+        }
+        if *warn > 0 {
+            spans.push(Span::styled(format!(" {warn}!"), theme.warn));
+        }
+        spans.push(Span::styled(format!(" /{total} "), theme.muted));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn age(now: SystemTime, at: Option<SystemTime>) -> String {
+    at.map_or_else(
+        || "-".into(),
+        |at| format_age(now.duration_since(at).unwrap_or_default()),
+    )
+}
+
+fn restarts(pod: &PodRow, now: SystemTime) -> String {
+    match (pod.restarts, pod.last_restart) {
+        (0, _) => "0".into(),
+        (n, Some(at)) => format!("{n} ({} ago)", age(now, Some(at))),
+        (n, None) => n.to_string(),
+    }
+}
+
+fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let kube = app.visible_kube();
+    let view = &app.panes[PaneId::Pods.index()];
+    if app.visible.pods.is_empty() {
+        let message = if view.filter.is_some() {
+            "no pods match the filter (Esc clears it)".to_string()
+        } else {
+            waiting_message(app, PaneId::Pods, "pods")
+        };
+        frame.render_widget(Paragraph::new(Line::styled(message, theme.muted)), area);
+        return;
+    }
+    let height = usize::from(area.height.saturating_sub(1));
+    let (offset, selected) = scrolled(view.selected, height);
+    // Narrow terminals drop the node column and give the status room first.
+    let wide = area.width >= 110;
+    let rows = app
+        .visible
+        .pods
+        .iter()
+        .skip(offset)
+        .take(height)
+        .filter_map(|key| kube.pods.get(key))
+        .map(|pod| {
+            let mut cells = vec![
+                Cell::from(sanitize(&pod.namespace)).style(theme.muted),
+                Cell::from(sanitize(&pod.name)),
+                Cell::from(format!("{}/{}", pod.ready, pod.total)).style(
+                    if pod.ready < pod.total {
+                        theme.warn
+                    } else {
+                        Style::default()
+                    },
+                ),
+                Cell::from(sanitize(&pod.status)).style(health_style(pod.health, theme)),
+                Cell::from(restarts(pod, app.now)).style(if pod.restarts > 0 {
+                    theme.warn
+                } else {
+                    Style::default()
+                }),
+                Cell::from(age(app.now, pod.created)),
+            ];
+            if wide {
+                cells.push(
+                    Cell::from(sanitize(pod.node.as_deref().unwrap_or("-"))).style(theme.muted),
+                );
+            }
+            Row::new(cells)
+        });
+    let mut widths = vec![
+        Constraint::Max(if wide { 24 } else { 14 }),
+        Constraint::Fill(3),
+        Constraint::Length(5),
+        Constraint::Length(if wide { 28 } else { 22 }),
+        Constraint::Length(14),
+        Constraint::Length(6),
+    ];
+    let mut header = vec!["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"];
+    if wide {
+        widths.push(Constraint::Fill(1));
+        header.push("NODE");
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.title))
+        .row_highlight_style(if app.focus == PaneId::Pods {
+            theme.selected
+        } else {
+            Style::default()
+        })
+        .column_spacing(1);
+    frame.render_stateful_widget(
+        table,
+        area,
+        &mut TableState::default().with_selected(Some(selected)),
+    );
+}
+
+fn rollout_label(state: &RolloutState) -> &'static str {
+    match state {
+        RolloutState::Complete => "complete",
+        RolloutState::Progressing => "progressing",
+        RolloutState::Stalled => "stalled",
+        RolloutState::Paused => "paused",
+    }
+}
+
+fn render_deployments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let kube = app.visible_kube();
+    let view = &app.panes[PaneId::Pods.index()];
+    if app.visible.deployments.is_empty() {
+        let message = if view.filter.is_some() {
+            "no deployments match the filter (Esc clears it)".to_string()
+        } else {
+            waiting_message(app, PaneId::Pods, "deployments")
+        };
+        frame.render_widget(Paragraph::new(Line::styled(message, theme.muted)), area);
+        return;
+    }
+    let height = usize::from(area.height.saturating_sub(1));
+    let (offset, selected) = scrolled(view.selected, height);
+    let rows = app
+        .visible
+        .deployments
+        .iter()
+        .skip(offset)
+        .take(height)
+        .filter_map(|key| kube.deployments.get(key))
+        .map(|d| {
+            let style = health_style(d.health, theme);
+            let rollout = match &d.rollout_message {
+                Some(message) if d.rollout != RolloutState::Complete => {
+                    format!("{}: {}", rollout_label(&d.rollout), message)
+                }
+                _ => rollout_label(&d.rollout).to_string(),
+            };
+            Row::new(vec![
+                Cell::from(sanitize(&d.namespace)).style(theme.muted),
+                Cell::from(sanitize(&d.name)),
+                Cell::from(format!("{}/{}", d.ready, d.desired)).style(if d.ready < d.desired {
+                    theme.warn
+                } else {
+                    Style::default()
+                }),
+                Cell::from(d.updated.to_string()),
+                Cell::from(d.available.to_string()),
+                Cell::from(d.revision.map_or_else(|| "-".into(), |r| r.to_string())),
+                Cell::from(sanitize(&rollout)).style(style),
+                Cell::from(sanitize(&d.images.join(", "))).style(theme.muted),
+            ])
+        });
+    let widths = [
+        Constraint::Max(24),
+        Constraint::Fill(2),
+        Constraint::Length(6),
+        Constraint::Length(4),
+        Constraint::Length(5),
+        Constraint::Length(4),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+    ];
+    let table = Table::new(rows, widths)
+        .header(
+            Row::new([
+                "NAMESPACE",
+                "DEPLOYMENT",
+                "READY",
+                "UPD",
+                "AVAIL",
+                "REV",
+                "ROLLOUT",
+                "IMAGES",
+            ])
+            .style(theme.title),
+        )
+        .row_highlight_style(if app.focus == PaneId::Pods {
+            theme.selected
+        } else {
+            Style::default()
+        })
+        .column_spacing(1);
+    frame.render_stateful_widget(
+        table,
+        area,
+        &mut TableState::default().with_selected(Some(selected)),
+    );
+}
+
+fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, theme: &Theme) {
+    let label = |name: &str| Span::styled(format!("{name:>10}  "), theme.muted);
+    let mut lines = vec![
+        Line::from(vec![
+            label("pod"),
+            Span::styled(
+                format!("{}/{}", sanitize(&pod.namespace), sanitize(&pod.name)),
+                theme.title,
+            ),
+        ]),
+        Line::from(vec![
+            label("status"),
+            Span::styled(sanitize(&pod.status), health_style(pod.health, theme)),
+        ]),
+        Line::from(vec![
+            label("ready"),
+            Span::raw(format!(
+                "{}/{}   restarts {}   age {}",
+                pod.ready,
+                pod.total,
+                restarts(pod, app.now),
+                age(app.now, pod.created)
+            )),
+        ]),
+        Line::from(vec![
+            label("node"),
+            Span::raw(sanitize(pod.node.as_deref().unwrap_or("-"))),
+            Span::styled("   owner ", theme.muted),
+            Span::raw(sanitize(pod.owner.as_deref().unwrap_or("-"))),
+        ]),
+    ];
+    match app
+        .pod_detail
+        .as_ref()
+        .filter(|(key, _)| *key == (pod.namespace.clone(), pod.name.clone()))
+    {
+        None => lines.push(Line::styled("loading containers and events…", theme.muted)),
+        Some((_, Err(error))) => lines.push(Line::styled(
+            format!("cannot load the pod: {}", sanitize_truncated(error, 300)),
+            theme.crit,
+        )),
+        Some((_, Ok(detail))) => {
+            lines.push(Line::styled("Containers", theme.title));
+            for c in &detail.containers {
+                let kind = if c.init { " (init)" } else { "" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {}{kind}", sanitize(&c.name)), theme.base),
+                    Span::styled(format!("  {}", sanitize(&c.image)), theme.muted),
+                    Span::styled(
+                        format!(
+                            "  ready {}  restarts {}",
+                            if c.ready { "yes" } else { "no" },
+                            c.restarts
+                        ),
+                        theme.muted,
+                    ),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("    state ", theme.muted),
+                    Span::raw(sanitize_truncated(&c.state, 200)),
+                ]));
+                if let Some(t) = &c.last_termination {
+                    let when = t
+                        .finished
+                        .map(|at| format!(" {} ago", age(app.now, Some(at))))
+                        .unwrap_or_default();
+                    let message = t
+                        .message
+                        .as_deref()
+                        .map(|m| format!(" — {}", sanitize_truncated(m, 120)))
+                        .unwrap_or_default();
+                    lines.push(Line::from(vec![
+                        Span::styled("    last termination ", theme.muted),
+                        Span::styled(
+                            format!(
+                                "{} (exit {}){when}{message}",
+                                sanitize(&t.reason),
+                                t.exit_code
+                            ),
+                            theme.crit,
+                        ),
+                    ]));
+                }
+                lines.push(Line::from(vec![
+                    Span::styled("    requests ", theme.muted),
+                    Span::raw(sanitize(&c.requests)),
+                    Span::styled("  limits ", theme.muted),
+                    Span::raw(sanitize(&c.limits)),
+                ]));
+            }
+            lines.push(Line::styled(
+                format!("Events ({})", detail.events.len()),
+                theme.title,
+            ));
+            if detail.events.is_empty() {
+                lines.push(Line::styled("  none", theme.muted));
+            }
+            for e in &detail.events {
+                let style = if e.warning { theme.warn } else { theme.muted };
+                let count = if e.count > 1 {
+                    format!(" x{}", e.count)
+                } else {
+                    String::new()
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {:>6} ", age(app.now, e.last_seen)), theme.muted),
+                    Span::styled(format!("{}{count} ", sanitize(&e.reason)), style),
+                    Span::raw(sanitize_truncated(&e.message, 300)),
+                ]));
+            }
+        }
+    }
+    lines.push(Line::styled("Esc: back to the list", theme.muted));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
