@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::model::claims::{ClaimRow, sort_worst_first as sort_claims};
-use crate::model::deployments::{DeploymentRow, sort_worst_first as sort_deployments};
-use crate::model::pods::{PodRow, PodSummary, pod_summary, sort_worst_first as sort_pods};
+use crate::model::deployments::{DeploymentRow, severity as deployment_severity};
+use crate::model::pods::{PodRow, PodSummary, pod_summary, severity as pod_severity};
 
 /// `(namespace, name)`.
 pub type ObjectKey = (String, String);
@@ -125,13 +125,15 @@ impl KubeData {
             return;
         }
         self.dirty = false;
-        let mut pods: Vec<PodRow> = self.pods.values().cloned().collect();
-        sort_pods(&mut pods);
-        self.pods_order = pods.iter().map(Keyed::key).collect();
-        self.pod_summary = Some(pod_summary(&pods));
-        let mut deployments: Vec<DeploymentRow> = self.deployments.values().cloned().collect();
-        sort_deployments(&mut deployments);
-        self.deployments_order = deployments.iter().map(Keyed::key).collect();
+        // The tables iterate in namespace/name order; a stable sort by severity keeps that
+        // order among equals, so no row is cloned and no name compared.
+        let mut pods: Vec<(&ObjectKey, &PodRow)> = self.pods.iter().collect();
+        pods.sort_by_key(|(_, row)| pod_severity(row));
+        self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
+        self.pod_summary = Some(pod_summary(self.pods.values()));
+        let mut deployments: Vec<(&ObjectKey, &DeploymentRow)> = self.deployments.iter().collect();
+        deployments.sort_by_key(|(_, row)| deployment_severity(row));
+        self.deployments_order = deployments.iter().map(|(key, _)| (*key).clone()).collect();
         let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
         sort_claims(&mut claims);
         self.claims_sorted = claims;

@@ -78,14 +78,20 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
 
 /// Worst health first, then the most missing replicas, then by namespace and name.
 pub fn sort_worst_first(rows: &mut [DeploymentRow]) {
-    let missing = |row: &DeploymentRow| row.desired.saturating_sub(row.available);
     rows.sort_by(|a, b| {
-        a.health
-            .cmp(&b.health)
-            .then(missing(b).cmp(&missing(a)))
+        severity(a)
+            .cmp(&severity(b))
             .then_with(|| a.namespace.cmp(&b.namespace))
             .then_with(|| a.name.cmp(&b.name))
     });
+}
+
+/// The worst-first key without the name tie-break (see `pods::severity`).
+pub fn severity(row: &DeploymentRow) -> (Health, std::cmp::Reverse<u32>) {
+    (
+        row.health,
+        std::cmp::Reverse(row.desired.saturating_sub(row.available)),
+    )
 }
 
 struct Counts {

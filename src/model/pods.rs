@@ -104,15 +104,20 @@ pub fn pod_row(pod: &Pod) -> PodRow {
 /// Worst health first, then the most restarts, then by namespace and name.
 pub fn sort_worst_first(rows: &mut [PodRow]) {
     rows.sort_by(|a, b| {
-        a.health
-            .cmp(&b.health)
-            .then(b.restarts.cmp(&a.restarts))
+        severity(a)
+            .cmp(&severity(b))
             .then_with(|| a.namespace.cmp(&b.namespace))
             .then_with(|| a.name.cmp(&b.name))
     });
 }
 
-pub fn pod_summary(rows: &[PodRow]) -> PodSummary {
+/// The worst-first key without the name tie-break: a stable sort by it of rows already in
+/// namespace/name order gives the same order as `sort_worst_first`, much faster.
+pub fn severity(row: &PodRow) -> (Health, std::cmp::Reverse<u32>) {
+    (row.health, std::cmp::Reverse(row.restarts))
+}
+
+pub fn pod_summary<'a>(rows: impl IntoIterator<Item = &'a PodRow>) -> PodSummary {
     let mut summary = PodSummary::default();
     let mut per_namespace: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for row in rows {
