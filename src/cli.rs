@@ -58,6 +58,14 @@ pub enum Commands {
         #[arg(long, default_value = "10s", value_parser = parse_duration)]
         timeout: Duration,
     },
+    /// Run the console against a built-in simulated platform (no cluster needed).
+    Demo {
+        /// Scenario: incident, calm or large.
+        #[arg(long, default_value = "incident")]
+        scenario: String,
+    },
+    /// Serve a simulated platform's Kubernetes API on loopback, for kubectl and other tools.
+    Sim(crate::sim::SimArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }

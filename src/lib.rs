@@ -8,10 +8,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod logging;
 pub mod model;
 pub mod policy;
 pub mod runtime;
+pub mod sim;
 pub mod snapshot;
 pub mod sources;
 pub mod terminal;

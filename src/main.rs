@@ -48,6 +48,8 @@ fn main() -> ExitCode {
             }
             ExitCode::from(snap.exit_code() as u8)
         }
+        Some(Commands::Demo { ref scenario }) => run_demo(&cli, scenario),
+        Some(Commands::Sim(args)) => watchfloor::sim::run_cli(args),
         None => run_console(&cli),
     }
 }
@@ -72,6 +74,53 @@ fn run_console(cli: &Cli) -> ExitCode {
     };
     let result = rt.block_on(runtime::run(loaded, index, inputs));
     // Source tasks may be mid-request; they must not hold the process open.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(exit) => ExitCode::from(exit.code() as u8),
+        Err(report) => {
+            watchfloor::terminal::restore();
+            eprintln!("watchfloor: {report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `watchfloor demo`: the simulator in-process, a private kubeconfig, and the real console
+/// talking to it through the real Kubernetes client.
+fn run_demo(cli: &Cli, scenario: &str) -> ExitCode {
+    let scenario = match watchfloor::sim::Scenario::builtin(scenario) {
+        Ok(scenario) => scenario,
+        Err(e) => {
+            eprintln!("watchfloor: {e}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "watchfloor: the console needs a terminal; `watchfloor sim` serves the simulated platform alone"
+        );
+        return ExitCode::from(USAGE);
+    }
+    let rt = match tokio_runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("watchfloor: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let inputs = ReadOnlyInputs {
+        flag: cli.read_only,
+        environment: ReadOnlyInputs::env_value_means_on(
+            std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
+        ),
+        global_config: false,
+    };
+    let result = rt.block_on(async {
+        let demo = watchfloor::demo::Demo::start(scenario).await?;
+        let exit = runtime::run(demo.loaded_config(), 0, inputs).await;
+        demo.stop().await;
+        exit
+    });
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(exit) => ExitCode::from(exit.code() as u8),

@@ -295,7 +295,8 @@ pub async fn drive(streams: Vec<UpdateStream>, reporter: &Reporter) {
                 let Some((id, item)) = item else { return };
                 match item {
                     Ok(update) => {
-                        let recovered = health.ok(id, update.is_some());
+                        let was_fine = health.all_fine();
+                        let recovered = health.ok(id, update.is_some()) || !was_fine;
                         if let Some(update) = update
                             && !reporter.update(update).await
                         {

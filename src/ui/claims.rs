@@ -75,7 +75,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         Constraint::Length(5),
         Constraint::Max(20),
         Constraint::Fill(2),
-        Constraint::Fill(1),
+        Constraint::Length(14),
         Constraint::Length(7),
         Constraint::Fill(3),
     ];

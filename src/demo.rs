@@ -1,0 +1,159 @@
+//! `watchfloor demo`: a simulated platform served in-process on loopback, a private kubeconfig
+//! pointing at it, and a config whose target watches it like a real cluster.
+
+use std::path::PathBuf;
+
+use crate::config::{
+    ClaimSource, ClaimsConfig, Config, KubernetesConfig, LoadedConfig, TargetConfig,
+};
+use crate::sim::{Scenario, Sim, SimOptions};
+
+/// The kubeconfig context the demo writes.
+pub const CONTEXT: &str = "watchfloor-demo";
+
+pub struct Demo {
+    sim: Sim,
+    dir: PathBuf,
+    scenario: String,
+}
+
+impl Demo {
+    /// Starts the simulator on a free loopback port and writes its kubeconfig to a private
+    /// directory (removed by `stop`).
+    pub async fn start(scenario: Scenario) -> color_eyre::Result<Self> {
+        let name = scenario.name().to_string();
+        let sim = Sim::start(scenario, ([127, 0, 0, 1], 0).into(), SimOptions::default()).await?;
+        let dir = std::env::temp_dir().join(format!("watchfloor-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        sim.write_kubeconfig(&dir.join("kubeconfig"), CONTEXT)?;
+        tracing::info!(addr = %sim.addr, scenario = %name, "demo simulator started");
+        Ok(Self {
+            sim,
+            dir,
+            scenario: name,
+        })
+    }
+
+    /// A config with one target watching the simulator.
+    pub fn loaded_config(&self) -> LoadedConfig {
+        let kubernetes = KubernetesConfig {
+            kubeconfig: Some(self.dir.join("kubeconfig")),
+            context: Some(CONTEXT.into()),
+            namespaces: Vec::new(),
+            label_selector: None,
+        };
+        let claims = ClaimsConfig {
+            name: Some("resourceclaims".into()),
+            source: toml::Spanned::new(0..0, ClaimSource::Crd),
+            stuck_after: std::time::Duration::from_secs(3600),
+            group: Some("poolboy.gpte.redhat.com".into()),
+            version: Some("v1".into()),
+            kind: Some("ResourceClaim".into()),
+            plural: Some("resourceclaims".into()),
+            namespaces: Vec::new(),
+            state_path: None,
+            ready_path: None,
+            stuck_states: None,
+            database: None,
+            query: None,
+            backlog_over: None,
+        };
+        let later = later_sources(self.sim.addr).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "demo sources");
+            LaterSources::default()
+        });
+        let target = TargetConfig {
+            name: toml::Spanned::new(0..0, format!("demo ({})", self.scenario)),
+            protected: false,
+            read_only: false,
+            kubernetes: Some(kubernetes),
+            prometheus: later.prometheus,
+            slo: later.slo,
+            health: later.health,
+            postgres: later.postgres,
+            redis: later.redis,
+            claims: vec![claims],
+            logs: later.logs,
+        };
+        let config = Config {
+            targets: vec![target],
+            ..Config::default()
+        };
+        LoadedConfig {
+            path: PathBuf::from(format!("<built-in demo: {}>", self.scenario)),
+            config,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.sim.shutdown().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The demo's sources whose backends arrive with later releases.
+#[derive(Debug, Default, serde::Deserialize)]
+struct LaterSources {
+    prometheus: Option<crate::config::PrometheusConfig>,
+    #[serde(default)]
+    slo: Vec<crate::config::SloConfig>,
+    #[serde(default)]
+    health: Vec<crate::config::HealthConfig>,
+    #[serde(default)]
+    postgres: Vec<crate::config::PostgresConfig>,
+    #[serde(default)]
+    redis: Vec<crate::config::RedisConfig>,
+    #[serde(default)]
+    logs: Vec<crate::config::LogsConfig>,
+}
+
+/// Sources whose backends come with later releases are configured anyway, so their panes say so
+/// honestly instead of "not configured".
+fn later_sources(addr: std::net::SocketAddr) -> Result<LaterSources, String> {
+    let text = format!(
+        r#"
+[prometheus]
+url = "http://{addr}"
+[[slo]]
+name = "platform-v2-api availability"
+objective = 0.995
+errors = 'sum(rate(http_requests_total{{namespace="platform-v2-stable",code=~"5.."}}[{{{{window}}}}]))'
+total = 'sum(rate(http_requests_total{{namespace="platform-v2-stable"}}[{{{{window}}}}]))'
+[[health]]
+name = "platform-v2-api"
+url = "http://{addr}/healthz/detailed"
+[[postgres]]
+name = "platform-db"
+dsn = "host=127.0.0.1 dbname=platform"
+[[redis]]
+name = "platform-cache"
+url = "redis://127.0.0.1:6379"
+[[logs]]
+source = "kubernetes"
+namespace = "platform-v2-stable"
+workload = "deploy/platform-v2-api"
+"#
+    );
+    toml::from_str(&text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_sources_parse() {
+        let later = later_sources(([127, 0, 0, 1], 9).into()).unwrap();
+        assert!(later.prometheus.is_some());
+        assert_eq!(
+            (
+                later.slo.len(),
+                later.health.len(),
+                later.postgres.len(),
+                later.redis.len(),
+                later.logs.len()
+            ),
+            (1, 1, 1, 1, 1)
+        );
+    }
+}

@@ -1,0 +1,606 @@
+//! The ticking controllers: kubelet/scheduler steps, Deployment → ReplicaSet → Pod, GC.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::behavior::Profile;
+use super::events::{self, EventIndex};
+use super::pods::{self, PodEvent};
+use super::resources::Res;
+use super::store::{Key, key_of};
+use super::templates::{revision_of, template_eq, template_hash};
+use super::util::{fnv, fresh_u64, now_rfc3339, parse_time, rfc3339, safe_string, scaled};
+use super::world::WorldState;
+
+/// Controller bookkeeping that is not part of any object.
+#[derive(Debug, Default)]
+pub struct ControllerState {
+    /// Pods whose next kubelet/scheduler step is due at the instant.
+    pub due: HashMap<Key, Instant>,
+    /// Terminating pods and when they disappear.
+    pub deleting: HashMap<Key, Instant>,
+    pub events: EventIndex,
+    /// Last progress fingerprint per Deployment.
+    pub progress: HashMap<Key, String>,
+    pub nodes: Vec<String>,
+    /// Store RV after the last full reconcile, and when it ran (skip idle passes).
+    pub reconciled_rv: u64,
+    pub reconciled_at: Option<Instant>,
+}
+
+/// Full reconcile at least this often even when nothing changed (progress deadlines).
+const RESYNC: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+struct PodInfo {
+    key: Key,
+    ready: bool,
+    created: String,
+}
+
+fn controller_uid(obj: &Value) -> Option<&str> {
+    obj["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|o| o["controller"] == true)
+        .and_then(|o| o["uid"].as_str())
+}
+
+impl WorldState {
+    pub fn node_for(&self, name: &str) -> String {
+        if self.ctl.nodes.is_empty() {
+            return "sim-node-1".into();
+        }
+        let i = (fnv(&[name]) % self.ctl.nodes.len() as u64) as usize;
+        self.ctl.nodes[i].clone()
+    }
+
+    pub fn profiles_for(&self, pod: &Value) -> Vec<Profile> {
+        let key = key_of(pod);
+        let forced = self.overrides.get(&key).copied();
+        pods::containers(pod)
+            .iter()
+            .map(|(_, image)| self.rules.profile(image, forced))
+            .collect()
+    }
+
+    pub fn record_events(&mut self, res: Res, obj: &Value, evs: Vec<PodEvent>) {
+        for e in evs {
+            events::record(&mut self.store, &mut self.ctl.events, res, obj, e);
+        }
+    }
+
+    /// Start a graceful pod deletion (or finish it at once for `grace == 0`).
+    pub fn delete_pod(&mut self, ns: &str, name: &str, grace: u64) -> Option<Arc<Value>> {
+        let pod = self.store.get(Res::Pod, ns, name)?;
+        let key = (ns.to_string(), name.to_string());
+        if grace == 0 {
+            self.ctl.due.remove(&key);
+            self.ctl.deleting.remove(&key);
+            return self.store.remove(Res::Pod, ns, name);
+        }
+        if pods::is_terminating(&pod) {
+            return Some(pod);
+        }
+        let mut p = (*pod).clone();
+        let at = OffsetDateTime::now_utc() + Duration::from_secs(grace);
+        p["metadata"]["deletionTimestamp"] = json!(rfc3339(at));
+        p["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        let p = self.store.put(Res::Pod, p);
+        let names: Vec<String> = pods::containers(&p).into_iter().map(|(c, _)| c).collect();
+        let evs = names
+            .into_iter()
+            .map(|c| PodEvent {
+                warning: false,
+                reason: "Killing",
+                message: format!("Stopping container {c}"),
+                component: "kubelet",
+                field_path: Some(format!("spec.containers{{{c}}}")),
+            })
+            .collect();
+        self.record_events(Res::Pod, &p, evs);
+        self.ctl.due.remove(&key);
+        let deadline = Instant::now() + scaled(Duration::from_secs(grace), self.speed);
+        self.ctl.deleting.insert(key, deadline);
+        Some(p)
+    }
+
+    fn step_pod(&mut self, key: &Key, now: Instant) {
+        self.ctl.due.remove(key);
+        let Some(pod) = self.store.get(Res::Pod, &key.0, &key.1) else {
+            return;
+        };
+        let profiles = self.profiles_for(&pod);
+        let node = self.node_for(&key.1);
+        let mut p = (*pod).clone();
+        let (next, evs) = pods::step(
+            &mut p,
+            &profiles,
+            &self.rules,
+            &node,
+            OffsetDateTime::now_utc(),
+        );
+        let stored = if p != *pod {
+            self.store.put(Res::Pod, p)
+        } else {
+            pod
+        };
+        self.record_events(Res::Pod, &stored, evs);
+        if let Some(d) = next {
+            self.ctl
+                .due
+                .insert(key.clone(), now + scaled(d, self.speed));
+        }
+    }
+
+    /// One controller pass.
+    pub fn tick(&mut self) {
+        let now = Instant::now();
+        // Graceful deletions that are due.
+        let gone: Vec<Key> = self
+            .ctl
+            .deleting
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in gone {
+            self.ctl.deleting.remove(&k);
+            self.store.remove(Res::Pod, &k.0, &k.1);
+        }
+        // Kubelet / scheduler steps.
+        let due: Vec<Key> = self
+            .ctl
+            .due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            self.step_pod(&k, now);
+        }
+        let idle = self.store.rv() == self.ctl.reconciled_rv
+            && self
+                .ctl
+                .reconciled_at
+                .is_some_and(|t| now.duration_since(t) < RESYNC);
+        if idle {
+            return;
+        }
+        self.reconcile_all(now);
+        self.ctl.reconciled_rv = self.store.rv();
+        self.ctl.reconciled_at = Some(now);
+    }
+
+    fn reconcile_all(&mut self, now: Instant) {
+        // Index pods by controlling owner; pick up pods nobody has started.
+        let mut by_owner: HashMap<String, Vec<PodInfo>> = HashMap::new();
+        let mut orphans_check: Vec<(String, Key)> = Vec::new();
+        let mut fresh: Vec<Key> = Vec::new();
+        for pod in self.store.iter(Res::Pod, None, None) {
+            let key = key_of(pod);
+            if pods::is_terminating(pod) {
+                continue;
+            }
+            if pod["status"].get("conditions").is_none() && !self.ctl.due.contains_key(&key) {
+                fresh.push(key.clone());
+            }
+            if let Some(uid) = controller_uid(pod) {
+                orphans_check.push((uid.to_string(), key.clone()));
+                by_owner.entry(uid.to_string()).or_default().push(PodInfo {
+                    key,
+                    ready: pods::is_ready(pod),
+                    created: pod["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                });
+            }
+        }
+        for k in fresh {
+            self.ctl.due.insert(k, now);
+        }
+        // ReplicaSets by owner.
+        let mut rs_by_owner: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
+        let mut rs_uids = HashSet::new();
+        let mut rs_orphans = Vec::new();
+        for rs in self.store.iter(Res::ReplicaSet, None, None) {
+            if let Some(u) = rs["metadata"]["uid"].as_str() {
+                rs_uids.insert(u.to_string());
+            }
+            if let Some(uid) = controller_uid(rs) {
+                rs_by_owner
+                    .entry(uid.to_string())
+                    .or_default()
+                    .push(rs.clone());
+                rs_orphans.push((uid.to_string(), key_of(rs)));
+            }
+        }
+        let deployments: Vec<Arc<Value>> = self
+            .store
+            .iter(Res::Deployment, None, None)
+            .cloned()
+            .collect();
+        let mut dep_uids = HashSet::new();
+        for d in &deployments {
+            let uid = d["metadata"]["uid"].as_str().unwrap_or("").to_string();
+            dep_uids.insert(uid.clone());
+            let owned = rs_by_owner.remove(&uid).unwrap_or_default();
+            self.reconcile_deployment(d, owned, &by_owner);
+        }
+        let all_rs: Vec<Arc<Value>> = self
+            .store
+            .iter(Res::ReplicaSet, None, None)
+            .cloned()
+            .collect();
+        for rs in &all_rs {
+            let uid = rs["metadata"]["uid"].as_str().unwrap_or("");
+            let pods = by_owner.get(uid).cloned().unwrap_or_default();
+            self.reconcile_replicaset(rs, pods);
+        }
+        // Garbage collection of orphans.
+        for (owner, k) in rs_orphans {
+            if !dep_uids.contains(&owner) {
+                self.store.remove(Res::ReplicaSet, &k.0, &k.1);
+            }
+        }
+        for (owner, k) in orphans_check {
+            if !rs_uids.contains(&owner) && !dep_uids.contains(&owner) {
+                self.delete_pod(&k.0, &k.1, 30);
+            }
+        }
+    }
+
+    fn reconcile_deployment(
+        &mut self,
+        d: &Arc<Value>,
+        mut owned: Vec<Arc<Value>>,
+        by_owner: &HashMap<String, Vec<PodInfo>>,
+    ) {
+        let (ns, name) = key_of(d);
+        let spec = &d["spec"];
+        let template = &spec["template"];
+        let paused = spec["paused"] == true;
+        let desired = spec["replicas"].as_u64().unwrap_or(1);
+        owned.sort_by(|a, b| {
+            let ka = (
+                a["metadata"]["creationTimestamp"].as_str(),
+                a["metadata"]["name"].as_str(),
+            );
+            let kb = (
+                b["metadata"]["creationTimestamp"].as_str(),
+                b["metadata"]["name"].as_str(),
+            );
+            ka.cmp(&kb)
+        });
+        let max_rev = owned.iter().map(|r| revision_of(r)).max().unwrap_or(0);
+        let mut new_rs = owned
+            .iter()
+            .find(|r| template_eq(&r["spec"]["template"], template))
+            .cloned();
+        if paused {
+            if new_rs.is_none() {
+                new_rs = owned.iter().max_by_key(|r| revision_of(r)).cloned();
+            }
+        } else {
+            match &new_rs {
+                None => {
+                    let rs = self.create_replicaset(d, max_rev + 1);
+                    if let Some(rs) = rs {
+                        owned.push(rs.clone());
+                        new_rs = Some(rs);
+                    }
+                }
+                Some(rs) if revision_of(rs) < max_rev => {
+                    let old = revision_of(rs);
+                    let mut r = (**rs).clone();
+                    let ann = &mut r["metadata"]["annotations"];
+                    let hist = ann["deployment.kubernetes.io/revision-history"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    let hist = if hist.is_empty() {
+                        old.to_string()
+                    } else {
+                        format!("{hist},{old}")
+                    };
+                    ann["deployment.kubernetes.io/revision-history"] = json!(hist);
+                    ann["deployment.kubernetes.io/revision"] = json!((max_rev + 1).to_string());
+                    let r = self.store.put(Res::ReplicaSet, r);
+                    for o in owned.iter_mut() {
+                        if o["metadata"]["name"] == r["metadata"]["name"] {
+                            *o = r.clone();
+                        }
+                    }
+                    new_rs = Some(r);
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(new_rs) = new_rs else {
+            return;
+        };
+        let new_name = new_rs["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let pods_of = |rs: &Value| -> Vec<PodInfo> {
+            rs["metadata"]["uid"]
+                .as_str()
+                .and_then(|u| by_owner.get(u))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let new_pods = pods_of(&new_rs);
+        let new_ready = new_pods.iter().filter(|p| p.ready).count() as u64;
+        let olds: Vec<&Arc<Value>> = owned
+            .iter()
+            .filter(|r| r["metadata"]["name"] != new_name.as_str())
+            .collect();
+        let old_total: u64 = olds
+            .iter()
+            .map(|r| r["spec"]["replicas"].as_u64().unwrap_or(0))
+            .sum();
+        // Rolling update: surge new pods as they become ready, drain old ones behind them.
+        let surge = desired.div_ceil(4).max(1);
+        let new_cur = new_rs["spec"]["replicas"].as_u64().unwrap_or(0);
+        let new_target = if paused || old_total == 0 {
+            if paused {
+                desired.saturating_sub(old_total)
+            } else {
+                desired
+            }
+        } else {
+            desired.min(new_cur.max(new_ready + surge))
+        };
+        let mut remaining = if paused {
+            old_total
+        } else {
+            desired.saturating_sub(new_ready)
+        };
+        let mut scale_to: Vec<(Arc<Value>, u64)> = vec![(new_rs.clone(), new_target)];
+        for r in olds.iter().rev() {
+            let cur = r["spec"]["replicas"].as_u64().unwrap_or(0);
+            let keep = cur.min(remaining);
+            remaining -= keep;
+            scale_to.push(((*r).clone(), keep));
+        }
+        for (r, n) in scale_to {
+            if r["spec"]["replicas"].as_u64() != Some(n) {
+                let mut r2 = (*r).clone();
+                r2["spec"]["replicas"] = json!(n);
+                r2["metadata"]["generation"] =
+                    json!(r2["metadata"]["generation"].as_u64().unwrap_or(1) + 1);
+                r2["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] =
+                    json!(desired.to_string());
+                self.store.put(Res::ReplicaSet, r2);
+            }
+        }
+        // Status.
+        let all: Vec<PodInfo> = owned.iter().flat_map(|r| pods_of(r)).collect();
+        let replicas = all.len() as u64;
+        let ready = all.iter().filter(|p| p.ready).count() as u64;
+        let updated = new_pods.len() as u64;
+        let max_unavailable = desired / 4;
+        let available_ok = ready + max_unavailable >= desired;
+        let complete = updated == desired && new_ready >= desired && replicas == desired;
+        let key = (ns.clone(), name.clone());
+        let fingerprint = format!("{new_name}/{new_ready}/{desired}/{updated}");
+        let old_conds = d["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let old_prog = old_conds
+            .iter()
+            .find(|c| c["type"] == "Progressing")
+            .cloned();
+        let now_s = now_rfc3339();
+        let progressed = match self.ctl.progress.insert(key, fingerprint.clone()) {
+            Some(prev) => prev != fingerprint,
+            None => old_prog.is_none(),
+        };
+        let last_update = if progressed {
+            now_s.clone()
+        } else {
+            old_prog
+                .as_ref()
+                .and_then(|c| c["lastUpdateTime"].as_str())
+                .unwrap_or(&now_s)
+                .to_string()
+        };
+        let deadline = spec["progressDeadlineSeconds"].as_u64().unwrap_or(600) as f64;
+        let elapsed = parse_time(&last_update)
+            .map(|t| (OffsetDateTime::now_utc() - t).as_seconds_f64() * self.speed)
+            .unwrap_or(0.0);
+        let (pstatus, preason, pmsg) = if paused {
+            (
+                "Unknown",
+                "DeploymentPaused",
+                "Deployment is paused".to_string(),
+            )
+        } else if complete {
+            (
+                "True",
+                "NewReplicaSetAvailable",
+                format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+            )
+        } else if elapsed > deadline {
+            (
+                "False",
+                "ProgressDeadlineExceeded",
+                format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+            )
+        } else {
+            (
+                "True",
+                "ReplicaSetUpdated",
+                format!("ReplicaSet \"{new_name}\" is progressing."),
+            )
+        };
+        let transition = |t: &str, st: &str| -> String {
+            old_conds
+                .iter()
+                .find(|c| c["type"] == t && c["status"] == st)
+                .and_then(|c| c["lastTransitionTime"].as_str())
+                .unwrap_or(&now_s)
+                .to_string()
+        };
+        let (ast, areason, amsg) = if available_ok {
+            (
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
+        } else {
+            (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+        };
+        let old_avail_update = old_conds
+            .iter()
+            .find(|c| c["type"] == "Available" && c["status"] == ast)
+            .and_then(|c| c["lastUpdateTime"].as_str())
+            .unwrap_or(&now_s)
+            .to_string();
+        let conditions = json!([
+            {"type": "Available", "status": ast, "lastUpdateTime": old_avail_update, "lastTransitionTime": transition("Available", ast), "reason": areason, "message": amsg},
+            {"type": "Progressing", "status": pstatus, "lastUpdateTime": last_update, "lastTransitionTime": transition("Progressing", pstatus), "reason": preason, "message": pmsg},
+        ]);
+        let mut status = json!({
+            "observedGeneration": d["metadata"]["generation"].as_u64().unwrap_or(1),
+            "replicas": replicas,
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "conditions": conditions,
+        });
+        if desired > ready {
+            status["unavailableReplicas"] = json!(desired - ready);
+        }
+        if let Some(m) = status.as_object_mut() {
+            m.retain(|k, v| {
+                !(v == 0
+                    && matches!(
+                        k.as_str(),
+                        "readyReplicas" | "availableReplicas" | "updatedReplicas" | "replicas"
+                    ))
+            });
+        }
+        let rev = revision_of(&new_rs).to_string();
+        let rev_changed = !paused
+            && d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] != rev.as_str();
+        if status != d["status"] || rev_changed {
+            let mut d2 = (**d).clone();
+            d2["status"] = status;
+            if rev_changed {
+                d2["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(rev);
+            }
+            self.store.put(Res::Deployment, d2);
+        }
+    }
+
+    fn create_replicaset(&mut self, d: &Value, revision: u64) -> Option<Arc<Value>> {
+        let (ns, dname) = key_of(d);
+        let mut template = d["spec"]["template"].clone();
+        let hash = template_hash(&template);
+        template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        let mut selector = d["spec"]["selector"].clone();
+        selector["matchLabels"]["pod-template-hash"] = json!(hash);
+        let mut labels = template["metadata"]["labels"].clone();
+        labels["pod-template-hash"] = json!(hash);
+        let mut name = format!("{dname}-{hash}");
+        if self.store.get(Res::ReplicaSet, &ns, &name).is_some() {
+            name = format!("{dname}-{}", safe_string(fresh_u64(), 10));
+        }
+        let desired = d["spec"]["replicas"].as_u64().unwrap_or(1);
+        let rs = json!({
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": labels,
+                "annotations": {
+                    "deployment.kubernetes.io/desired-replicas": desired.to_string(),
+                    "deployment.kubernetes.io/max-replicas": (desired + desired.div_ceil(4)).to_string(),
+                    "deployment.kubernetes.io/revision": revision.to_string(),
+                },
+                "ownerReferences": [{
+                    "apiVersion": "apps/v1", "kind": "Deployment", "name": dname,
+                    "uid": d["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+                }],
+            },
+            "spec": {"replicas": 0, "selector": selector, "template": template},
+            "status": {"replicas": 0},
+        });
+        let rs = self.store.create(Res::ReplicaSet, rs).ok()?;
+        self.record_events(
+            Res::Deployment,
+            d,
+            vec![PodEvent {
+                warning: false,
+                reason: "ScalingReplicaSet",
+                message: format!(
+                    "Scaled up replica set {} from 0 to 1",
+                    rs["metadata"]["name"].as_str().unwrap_or("")
+                ),
+                component: "deployment-controller",
+                field_path: None,
+            }],
+        );
+        Some(rs)
+    }
+
+    fn reconcile_replicaset(&mut self, rs: &Arc<Value>, mut pods: Vec<PodInfo>) {
+        let (ns, name) = key_of(rs);
+        let target = rs["spec"]["replicas"].as_u64().unwrap_or(1) as usize;
+        let owner = json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name,
+            "uid": rs["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+        });
+        while pods.len() < target {
+            let pname = format!("{name}-{}", safe_string(fresh_u64(), 5));
+            let pod =
+                pods::from_template(&ns, &pname, &rs["spec"]["template"], Some(owner.clone()));
+            if let Ok(p) = self.store.create(Res::Pod, pod) {
+                let key = key_of(&p);
+                self.ctl.due.insert(key.clone(), Instant::now());
+                pods.push(PodInfo {
+                    key,
+                    ready: false,
+                    created: now_rfc3339(),
+                });
+            } else {
+                break;
+            }
+        }
+        if pods.len() > target {
+            // Unready first, then newest first.
+            pods.sort_by(|a, b| a.ready.cmp(&b.ready).then(b.created.cmp(&a.created)));
+            let victims: Vec<Key> = pods.drain(..pods.len() - target).map(|p| p.key).collect();
+            for k in victims {
+                self.delete_pod(&k.0, &k.1, 30);
+            }
+        }
+        let ready = pods.iter().filter(|p| p.ready).count();
+        let mut status = json!({
+            "replicas": pods.len(),
+            "fullyLabeledReplicas": pods.len(),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "observedGeneration": rs["metadata"]["generation"].as_u64().unwrap_or(1),
+        });
+        if let Some(m) = status.as_object_mut() {
+            m.retain(|k, v| k == "replicas" || k == "observedGeneration" || v != 0);
+        }
+        if status != rs["status"] {
+            let mut r = (**rs).clone();
+            r["status"] = status;
+            self.store.put(Res::ReplicaSet, r);
+        }
+    }
+}

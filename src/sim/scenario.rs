@@ -1,0 +1,549 @@
+//! Scenarios: TOML descriptions of a cluster (assets/scenarios/*.toml) and loading them.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::behavior::{Behavior, ImageRule, Rules};
+use super::pods;
+use super::resources::Res;
+use super::templates::template_hash;
+use super::util::{ago_rfc3339, fnv, fresh_uid, rfc3339, safe_string, scaled};
+use super::world::WorldState;
+use super::writes::deployment_defaults;
+
+const BUILTIN: [(&str, &str); 3] = [
+    (
+        "incident",
+        include_str!("../../assets/scenarios/incident.toml"),
+    ),
+    ("calm", include_str!("../../assets/scenarios/calm.toml")),
+    ("large", include_str!("../../assets/scenarios/large.toml")),
+];
+
+const NAMES: [&str; 3] = ["incident", "calm", "large"];
+
+fn dur(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("bad duration {s:?}: {e}"))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeploymentSpec {
+    namespace: String,
+    name: String,
+    #[serde(default = "one")]
+    replicas: u64,
+    /// Image of the current revision.
+    image: String,
+    /// Images of older revisions, oldest first.
+    #[serde(default)]
+    history: Vec<String>,
+    /// Revision number of the oldest entry (history first, then `image`).
+    #[serde(default = "one")]
+    first_revision: u64,
+    #[serde(default)]
+    age: Option<String>,
+    /// When the current revision's rollout began.
+    #[serde(default)]
+    rollout_age: Option<String>,
+    #[serde(default)]
+    progress_deadline_seconds: Option<u64>,
+    /// A second container (makes the pods multi-container).
+    #[serde(default)]
+    sidecar: Option<String>,
+    #[serde(default)]
+    labels: Map<String, Value>,
+    #[serde(default)]
+    paused: bool,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PodSpec {
+    namespace: String,
+    name: String,
+    image: String,
+    #[serde(default)]
+    behavior: Option<Behavior>,
+    #[serde(default)]
+    age: Option<String>,
+    #[serde(default)]
+    restarts: u64,
+    #[serde(default)]
+    labels: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimSpec {
+    namespace: String,
+    name: String,
+    catalog_item: String,
+    /// AnarchySubject current_state (new, provisioning, started, ...).
+    #[serde(default = "started")]
+    state: String,
+    #[serde(default)]
+    desired_state: Option<String>,
+    #[serde(default)]
+    age: Option<String>,
+    /// approved | pending | rejected
+    #[serde(default = "approved")]
+    approval: String,
+    #[serde(default)]
+    ready: Option<bool>,
+    #[serde(default)]
+    healthy: Option<bool>,
+    #[serde(default)]
+    requester: Option<String>,
+}
+
+fn started() -> String {
+    "started".into()
+}
+
+fn approved() -> String {
+    "approved".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generate {
+    namespaces: usize,
+    deployments_per_namespace: usize,
+    replicas: u64,
+    image: String,
+    #[serde(default = "tenant")]
+    namespace_prefix: String,
+}
+
+fn tenant() -> String {
+    "tenant".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    log_rate: Option<f64>,
+    #[serde(default)]
+    max_backoff: Option<String>,
+    #[serde(default = "three")]
+    nodes: usize,
+    #[serde(default)]
+    namespaces: Vec<String>,
+    #[serde(default)]
+    images: Vec<ImageRule>,
+    #[serde(default)]
+    deployments: Vec<DeploymentSpec>,
+    #[serde(default)]
+    pods: Vec<PodSpec>,
+    #[serde(default)]
+    claims: Vec<ClaimSpec>,
+    #[serde(default)]
+    generate: Option<Generate>,
+}
+
+fn three() -> usize {
+    3
+}
+
+/// A parsed scenario, ready to load into a simulator.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    name: String,
+    spec: Spec,
+}
+
+impl Scenario {
+    /// A scenario shipped in assets/scenarios.
+    pub fn builtin(name: &str) -> Result<Scenario, String> {
+        let (_, text) = BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| format!("unknown scenario {name:?}; known: {}", NAMES.join(", ")))?;
+        Scenario::from_toml(name, text)
+    }
+
+    pub fn names() -> &'static [&'static str] {
+        &NAMES
+    }
+
+    /// Parse a scenario from TOML text.
+    pub fn from_toml(name: &str, text: &str) -> Result<Scenario, String> {
+        let spec: Spec = toml::from_str(text).map_err(|e| format!("scenario {name}: {e}"))?;
+        let s = Scenario {
+            name: name.to_string(),
+            spec,
+        };
+        s.rules()?;
+        for d in &s.spec.deployments {
+            for a in [&d.age, &d.rollout_age].into_iter().flatten() {
+                dur(a)?;
+            }
+        }
+        Ok(s)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn description(&self) -> &str {
+        &self.spec.description
+    }
+
+    pub(crate) fn rules(&self) -> Result<Rules, String> {
+        let mut r = Rules {
+            images: self.spec.images.clone(),
+            ..Rules::default()
+        };
+        if let Some(rate) = self.spec.log_rate {
+            r.default_rate = rate;
+        }
+        if let Some(b) = &self.spec.max_backoff {
+            r.max_backoff = dur(b)?.as_secs_f64();
+        }
+        Ok(r)
+    }
+
+    /// Fill `w` (rules already set) with the scenario's objects.
+    pub(crate) fn load(&self, w: &mut WorldState) -> Result<(), String> {
+        let s = &self.spec;
+        w.ctl.nodes = (1..=s.nodes.max(1))
+            .map(|i| format!("sim-node-{i}"))
+            .collect();
+        for n in w.ctl.nodes.clone() {
+            w.store.load(Res::Node, node(&n));
+        }
+        let mut namespaces: Vec<String> = vec!["default".into(), "kube-system".into()];
+        namespaces.extend(s.namespaces.iter().cloned());
+        namespaces.extend(s.deployments.iter().map(|d| d.namespace.clone()));
+        namespaces.extend(s.pods.iter().map(|p| p.namespace.clone()));
+        namespaces.extend(s.claims.iter().map(|c| c.namespace.clone()));
+        let mut deployments = s.deployments.clone();
+        if let Some(g) = &s.generate {
+            for n in 0..g.namespaces {
+                let ns = format!("{}-{:02}", g.namespace_prefix, n + 1);
+                namespaces.push(ns.clone());
+                for d in 0..g.deployments_per_namespace {
+                    deployments.push(DeploymentSpec {
+                        namespace: ns.clone(),
+                        name: format!("svc-{:02}", d + 1),
+                        replicas: g.replicas,
+                        image: g.image.clone(),
+                        history: vec![],
+                        first_revision: 1,
+                        age: Some("20d".into()),
+                        rollout_age: None,
+                        progress_deadline_seconds: None,
+                        sidecar: None,
+                        labels: Map::new(),
+                        paused: false,
+                    });
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for ns in namespaces {
+            if seen.insert(ns.clone()) {
+                w.store.load(
+                    Res::Namespace,
+                    json!({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": ns, "uid": fresh_uid(), "creationTimestamp": ago_rfc3339(Duration::from_secs(86400 * 60)),
+                            "labels": {"kubernetes.io/metadata.name": ns}},
+                        "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+                );
+            }
+        }
+        for d in &deployments {
+            load_deployment(w, d)?;
+        }
+        for p in &s.pods {
+            let age = p
+                .age
+                .as_deref()
+                .map(dur)
+                .transpose()?
+                .unwrap_or(Duration::from_secs(3600));
+            let mut labels = p.labels.clone();
+            labels.entry("run").or_insert(json!(p.name));
+            let template = json!({"metadata": {"labels": labels}, "spec": {"containers": [container(&p.name, &p.image)]}});
+            let mut pod = pods::from_template(&p.namespace, &p.name, &template, None);
+            pod["metadata"]["uid"] = json!(fresh_uid());
+            if let Some(b) = p.behavior {
+                w.overrides.insert((p.namespace.clone(), p.name.clone()), b);
+            }
+            load_pod(w, pod, age, p.restarts);
+        }
+        for c in &s.claims {
+            w.store.load(Res::ResourceClaim, claim(c)?);
+        }
+        w.store.compact();
+        Ok(())
+    }
+}
+
+fn node(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "uid": fresh_uid(), "creationTimestamp": ago_rfc3339(Duration::from_secs(86400 * 90)),
+            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": ""}},
+        "spec": {},
+        "status": {
+            "capacity": {"cpu": "16", "memory": "65851340Ki", "pods": "250"},
+            "allocatable": {"cpu": "15500m", "memory": "63754188Ki", "pods": "250"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                "lastHeartbeatTime": ago_rfc3339(Duration::from_secs(10)), "lastTransitionTime": ago_rfc3339(Duration::from_secs(86400 * 90))}],
+            "nodeInfo": {"kubeletVersion": "v1.33.1", "containerRuntimeVersion": "containerd://1.7.27", "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "architecture": "amd64", "operatingSystem": "linux", "kernelVersion": "6.1.0-31-amd64", "kubeProxyVersion": "v1.33.1",
+                "machineID": "", "systemUUID": "", "bootID": ""}
+        }
+    })
+}
+
+fn container(name: &str, image: &str) -> Value {
+    json!({
+        "name": name, "image": image, "imagePullPolicy": "IfNotPresent",
+        "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+        "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "256Mi"}},
+        "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"
+    })
+}
+
+fn load_pod(w: &mut WorldState, mut pod: Value, age: Duration, restarts: u64) {
+    let profiles = w.profiles_for(&pod);
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let node = w.node_for(&name);
+    let (next, evs) = pods::settle(&mut pod, &profiles, &w.rules, &node, age, restarts);
+    let key = super::store::key_of(&pod);
+    w.store.load(Res::Pod, pod.clone());
+    if !evs.is_empty() {
+        w.record_events(Res::Pod, &pod, evs);
+    }
+    if let Some(d) = next {
+        w.ctl.due.insert(key, Instant::now() + scaled(d, w.speed));
+    }
+}
+
+fn load_deployment(w: &mut WorldState, d: &DeploymentSpec) -> Result<(), String> {
+    let age = d
+        .age
+        .as_deref()
+        .map(dur)
+        .transpose()?
+        .unwrap_or(Duration::from_secs(86400 * 30));
+    let mut labels = d.labels.clone();
+    labels.insert("app".into(), json!(d.name));
+    let uid = fresh_uid();
+    let mut images = d.history.clone();
+    images.push(d.image.clone());
+    let templates: Vec<Value> = images
+        .iter()
+        .map(|img| {
+            let mut containers = vec![container(&d.name, img)];
+            if let Some(sc) = &d.sidecar {
+                let mut c = container("oauth-proxy", sc);
+                c["ports"] = json!([{"containerPort": 8443, "protocol": "TCP", "name": "https"}]);
+                containers.push(c);
+            }
+            let mut t = json!({"metadata": {"labels": labels, "creationTimestamp": null}, "spec": {"containers": containers}});
+            let mut holder = json!({"spec": {"template": t}});
+            deployment_defaults(&mut holder);
+            t = holder["spec"]["template"].take();
+            t
+        })
+        .collect();
+    let current_rev = d.first_revision + images.len() as u64 - 1;
+    let profiles_ok = |t: &Value| {
+        let probe =
+            json!({"metadata": {"name": "probe", "namespace": d.namespace}, "spec": t["spec"]});
+        w.profiles_for(&probe)
+            .iter()
+            .all(|p| p.behavior == Behavior::Healthy)
+    };
+    let healthy_current = templates.last().is_some_and(profiles_ok);
+    let surge = d.replicas.div_ceil(4).max(1);
+    let rollout_age = d
+        .rollout_age
+        .as_deref()
+        .map(dur)
+        .transpose()?
+        .unwrap_or(age / 2);
+    let n = templates.len();
+    let mut status_pods: Vec<(String, bool)> = Vec::new();
+    for (i, t) in templates.iter().enumerate() {
+        let rev = d.first_revision + i as u64;
+        let hash = template_hash(t);
+        let rs_name = format!("{}-{hash}", d.name);
+        let replicas = match (i + 1 == n, i + 2 == n, healthy_current) {
+            (true, _, true) => d.replicas,
+            (true, _, false) => surge.min(d.replicas),
+            (false, true, false) => d.replicas,
+            _ => 0,
+        };
+        let mut tt = t.clone();
+        tt["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        let mut rs_labels = labels.clone();
+        rs_labels.insert("pod-template-hash".into(), json!(hash));
+        let rs_uid = fresh_uid();
+        let created = if i + 1 == n {
+            rollout_age
+        } else {
+            age.saturating_sub(Duration::from_secs(3600 * 24 * i as u64))
+                .max(rollout_age + Duration::from_secs(3600))
+        };
+        let rs = json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {
+                "name": rs_name, "namespace": d.namespace, "uid": rs_uid, "generation": 1 + i as u64,
+                "creationTimestamp": ago_rfc3339(created), "labels": rs_labels,
+                "annotations": {
+                    "deployment.kubernetes.io/desired-replicas": d.replicas.to_string(),
+                    "deployment.kubernetes.io/max-replicas": (d.replicas + surge).to_string(),
+                    "deployment.kubernetes.io/revision": rev.to_string(),
+                },
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": d.name, "uid": uid, "controller": true, "blockOwnerDeletion": true}],
+            },
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": d.name, "pod-template-hash": hash}}, "template": tt},
+            "status": {"replicas": replicas, "observedGeneration": 1 + i as u64},
+        });
+        w.store.load(Res::ReplicaSet, rs);
+        let owner = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rs_uid, "controller": true, "blockOwnerDeletion": true});
+        for k in 0..replicas {
+            let pname = format!(
+                "{rs_name}-{}",
+                safe_string(fnv(&[&rs_name, &k.to_string()]), 5)
+            );
+            let mut pod = pods::from_template(&d.namespace, &pname, &tt, Some(owner.clone()));
+            pod["metadata"]["uid"] = json!(fresh_uid());
+            let pod_age = if i + 1 == n { rollout_age } else { created };
+            let restarts = (pod_age.as_secs() / 300).max(1);
+            let ready = i + 1 < n || healthy_current;
+            status_pods.push((pname.clone(), ready));
+            load_pod(w, pod, pod_age, restarts);
+        }
+    }
+    let mut dep = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {
+            "name": d.name, "namespace": d.namespace, "uid": uid, "generation": current_rev,
+            "creationTimestamp": ago_rfc3339(age), "labels": labels,
+            "annotations": {"deployment.kubernetes.io/revision": current_rev.to_string()},
+        },
+        "spec": {
+            "replicas": d.replicas,
+            "selector": {"matchLabels": {"app": d.name}},
+            "template": templates.last().cloned().unwrap_or(Value::Null),
+            "paused": d.paused,
+            "progressDeadlineSeconds": d.progress_deadline_seconds.unwrap_or(600),
+        },
+    });
+    if !d.paused
+        && let Some(m) = dep["spec"].as_object_mut()
+    {
+        m.remove("paused");
+    }
+    deployment_defaults(&mut dep);
+    let since = rfc3339(time::OffsetDateTime::now_utc() - rollout_age);
+    let new_rs = format!(
+        "{}-{}",
+        d.name,
+        templates.last().map(template_hash).unwrap_or_default()
+    );
+    let (reason, msg) = if healthy_current {
+        (
+            "NewReplicaSetAvailable",
+            format!("ReplicaSet \"{new_rs}\" has successfully progressed."),
+        )
+    } else {
+        (
+            "ReplicaSetUpdated",
+            format!("ReplicaSet \"{new_rs}\" is progressing."),
+        )
+    };
+    let ready = status_pods.iter().filter(|(_, r)| *r).count();
+    dep["status"] = json!({
+        "observedGeneration": current_rev,
+        "replicas": status_pods.len(),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "conditions": [
+            {"type": "Available", "status": "True", "lastUpdateTime": since, "lastTransitionTime": since, "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
+            {"type": "Progressing", "status": "True", "lastUpdateTime": since, "lastTransitionTime": since, "reason": reason, "message": msg},
+        ],
+    });
+    w.store.load(Res::Deployment, dep);
+    Ok(())
+}
+
+fn claim(c: &ClaimSpec) -> Result<Value, String> {
+    let age = c
+        .age
+        .as_deref()
+        .map(dur)
+        .transpose()?
+        .unwrap_or(Duration::from_secs(86400));
+    let now = time::OffsetDateTime::now_utc();
+    let created = now - age;
+    let guid = safe_string(fnv(&[&c.namespace, &c.name]), 5);
+    let ready = c.ready.unwrap_or(c.state == "started");
+    let healthy = c.healthy.unwrap_or(!c.state.ends_with("-failed"));
+    let requester = c.requester.clone().unwrap_or_else(|| {
+        c.namespace
+            .strip_prefix("user-")
+            .unwrap_or(&c.namespace)
+            .to_string()
+    });
+    let params = json!({"purpose": "Development", "region": "na"});
+    let mut status = json!({"approval": {"state": c.approval}});
+    if c.approval == "approved" {
+        let end = rfc3339(created + Duration::from_secs(86400 * 7));
+        let mut lifespan = json!({"start": rfc3339(created), "end": end, "maximum": "14d", "relativeMaximum": "7d"});
+        if ready {
+            lifespan["firstReady"] = json!(rfc3339(created + Duration::from_secs(2400).min(age)));
+        }
+        let subject = format!("{}-{guid}", c.catalog_item.replace('.', "-"));
+        status["healthy"] = json!(healthy);
+        status["ready"] = json!(ready);
+        status["lifespan"] = lifespan;
+        status["provider"] = json!({"name": c.catalog_item, "parameterValues": params});
+        status["resourceHandle"] = json!({"apiVersion": "poolboy.gpte.redhat.com/v1", "kind": "ResourceHandle", "name": format!("guid-{guid}"), "namespace": "poolboy", "detached": false});
+        status["summary"] = json!({"state": c.state, "runtime_default": "4h", "runtime_maximum": "8h", "provision_data": {}});
+        status["resources"] = json!([{
+            "name": "babylon",
+            "provider": {"apiVersion": "poolboy.gpte.redhat.com/v1", "kind": "ResourceProvider", "name": "babylon", "namespace": "poolboy"},
+            "reference": {"apiVersion": "anarchy.gpte.redhat.com/v1", "kind": "AnarchySubject", "name": subject, "namespace": "babylon-anarchy"},
+            "healthy": healthy,
+            "ready": ready,
+            "state": {
+                "apiVersion": "anarchy.gpte.redhat.com/v1", "kind": "AnarchySubject",
+                "metadata": {"name": subject, "namespace": "babylon-anarchy", "creationTimestamp": rfc3339(created)},
+                "spec": {"governor": c.catalog_item, "vars": {
+                    "current_state": c.state,
+                    "desired_state": c.desired_state.clone().unwrap_or_else(|| "started".into()),
+                    "healthy": healthy,
+                }}
+            }
+        }]);
+    }
+    Ok(json!({
+        "apiVersion": "poolboy.gpte.redhat.com/v1", "kind": "ResourceClaim",
+        "metadata": {
+            "name": c.name, "namespace": c.namespace, "uid": fresh_uid(), "generation": 1,
+            "creationTimestamp": rfc3339(created),
+            "finalizers": ["poolboy.gpte.redhat.com"],
+            "labels": {"babylon.gpte.redhat.com/catalogItemName": c.catalog_item, "babylon.gpte.redhat.com/catalogItemNamespace": "babylon-catalog-prod"},
+            "annotations": {"babylon.gpte.redhat.com/requester": requester},
+        },
+        "spec": {"provider": {"name": c.catalog_item, "parameterValues": params}},
+        "status": status,
+    }))
+}

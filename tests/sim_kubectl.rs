@@ -1,0 +1,391 @@
+//! Stock kubectl against the simulated API server; assertions are on the simulator's state.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+
+const NS: &str = "platform-v2-stable";
+
+/// The kubectl binary, or `None` after a loud SKIPPED message.
+fn kubectl_path() -> Option<PathBuf> {
+    let out = std::process::Command::new("which")
+        .arg("kubectl")
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || path.is_empty() {
+        eprintln!(
+            "\n======== SKIPPED: kubectl not found on PATH; sim_kubectl tests did not run ========\n"
+        );
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+struct Kubectl {
+    bin: PathBuf,
+    sim: Sim,
+    dir: tempfile::TempDir,
+}
+
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    async fn start(scenario: &str) -> Option<Kubectl> {
+        let bin = kubectl_path()?;
+        let sim = Sim::start(
+            Scenario::builtin(scenario).expect("scenario"),
+            "127.0.0.1:0".parse().expect("addr"),
+            SimOptions {
+                request_log: None,
+                speed: 20.0,
+            },
+        )
+        .await
+        .expect("sim");
+        let dir = tempfile::tempdir().expect("tmp");
+        sim.write_kubeconfig(&dir.path().join("kubeconfig"), "sim")
+            .expect("kubeconfig");
+        Some(Kubectl { bin, sim, dir })
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(&self.bin);
+        c.arg("--kubeconfig")
+            .arg(self.dir.path().join("kubeconfig"))
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Out {
+        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
+            .expect("kubectl runs");
+        Out {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args).await;
+        assert!(o.ok, "kubectl {args:?} failed:\n{}\n{}", o.stdout, o.stderr);
+        o.stdout
+    }
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn annotation(v: &serde_json::Value, key: &str) -> String {
+    v["metadata"]["annotations"][key]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn image(v: &serde_json::Value) -> String {
+    v["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_lists_plain_json_answers() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let pods = k.ok(&["get", "pods", "-A"]).await;
+    for p in k.sim.world().list(Res::Pod, None) {
+        assert!(
+            pods.contains(p["metadata"]["name"].as_str().expect("name")),
+            "{pods}"
+        );
+    }
+    let deploys = k.ok(&["get", "deploy", "-n", NS]).await;
+    assert!(deploys.contains("platform-v2-api"), "{deploys}");
+    let claims = k.ok(&["get", "resourceclaims", "-A"]).await;
+    assert!(claims.contains("ocp4-workshop.prod-x7k2p"), "{claims}");
+    assert!(claims.contains("user-asmith-redhat-com"), "{claims}");
+    let raw = k
+        .ok(&[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/poolboy/pods?watch=1&timeoutSeconds=1",
+        ])
+        .await;
+    assert!(
+        raw.lines().all(|l| l.starts_with("{\"type\":\"ADDED\"")),
+        "{raw}"
+    );
+    k.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_history_undo_heals_the_incident() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let world = k.sim.world();
+    let hist = k
+        .ok(&["-n", NS, "rollout", "history", "deploy/platform-v2-api"])
+        .await;
+    let revs: Vec<&str> = hist
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(revs, ["5", "6", "7"], "{hist}");
+    let d = world
+        .get(Res::Deployment, NS, "platform-v2-api")
+        .expect("deploy");
+    assert_eq!(
+        d["status"]["conditions"][1]["reason"],
+        "ProgressDeadlineExceeded"
+    );
+    k.ok(&["-n", NS, "rollout", "undo", "deploy/platform-v2-api"])
+        .await;
+    wait_until(
+        "revision 8 with 6.3.1 healthy",
+        Duration::from_secs(20),
+        || {
+            let d = world
+                .get(Res::Deployment, NS, "platform-v2-api")
+                .expect("deploy");
+            annotation(&d, "deployment.kubernetes.io/revision") == "8"
+                && image(&d) == "quay.io/gpte/platform-v2-api:6.3.1"
+                && d["status"]["readyReplicas"] == 3
+                && d["status"]["updatedReplicas"] == 3
+                && d["status"]["replicas"] == 3
+                && d["status"]["conditions"][1]["reason"] == "NewReplicaSetAvailable"
+        },
+    )
+    .await;
+    let hist = k
+        .ok(&["-n", NS, "rollout", "history", "deploy/platform-v2-api"])
+        .await;
+    let revs: Vec<&str> = hist
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.parse::<u32>().is_ok())
+        .collect();
+    assert_eq!(revs, ["5", "7", "8"], "{hist}");
+    k.ok(&[
+        "-n",
+        NS,
+        "rollout",
+        "undo",
+        "deploy/platform-v2-api",
+        "--to-revision=5",
+    ])
+    .await;
+    wait_until("revision 9 with 6.2.0", Duration::from_secs(20), || {
+        let d = world
+            .get(Res::Deployment, NS, "platform-v2-api")
+            .expect("deploy");
+        annotation(&d, "deployment.kubernetes.io/revision") == "9"
+            && image(&d) == "quay.io/gpte/platform-v2-api:6.2.0"
+            && d["status"]["readyReplicas"] == 3
+            && d["status"]["replicas"] == 3
+    })
+    .await;
+    let bad = k
+        .run(&[
+            "-n",
+            NS,
+            "rollout",
+            "undo",
+            "deploy/platform-v2-api",
+            "--to-revision=42",
+        ])
+        .await;
+    assert!(
+        !bad.ok
+            && bad
+                .stderr
+                .contains("unable to find specified revision 42 in history"),
+        "{}",
+        bad.stderr
+    );
+    k.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_scale_delete() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let world = k.sim.world();
+    k.ok(&["-n", "poolboy", "rollout", "restart", "deploy/poolboy"])
+        .await;
+    let d = world.get(Res::Deployment, "poolboy", "poolboy").expect("d");
+    assert!(
+        !d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_null()
+    );
+    wait_until(
+        "restart rolls a new ReplicaSet",
+        Duration::from_secs(20),
+        || {
+            let d = world.get(Res::Deployment, "poolboy", "poolboy").expect("d");
+            world.list(Res::ReplicaSet, Some("poolboy")).len() == 2
+                && d["status"]["updatedReplicas"] == 1
+                && d["status"]["readyReplicas"] == 1
+                && d["status"]["replicas"] == 1
+        },
+    )
+    .await;
+    k.ok(&[
+        "-n",
+        "babylon-catalog",
+        "scale",
+        "deploy/babylon-catalog-ui",
+        "--replicas=5",
+    ])
+    .await;
+    wait_until("5 ready replicas", Duration::from_secs(20), || {
+        let d = world
+            .get(Res::Deployment, "babylon-catalog", "babylon-catalog-ui")
+            .expect("d");
+        d["spec"]["replicas"] == 5
+            && d["status"]["readyReplicas"] == 5
+            && d["status"]["replicas"] == 5
+    })
+    .await;
+    let victim = world
+        .list(Res::Pod, Some("babylon-catalog"))
+        .into_iter()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(String::from))
+        .find(|n| n.starts_with("babylon-catalog-ui"))
+        .expect("pod");
+    // Graceful with kubectl's default wait (a watch until DELETED).
+    k.ok(&[
+        "-n",
+        "babylon-catalog",
+        "delete",
+        "pod",
+        &victim,
+        "--grace-period=2",
+    ])
+    .await;
+    assert!(world.get(Res::Pod, "babylon-catalog", &victim).is_none());
+    let other = world
+        .list(Res::Pod, Some("poolboy"))
+        .into_iter()
+        .find(|p| p["metadata"].get("deletionTimestamp").is_none())
+        .and_then(|p| p["metadata"]["name"].as_str().map(String::from))
+        .expect("pod");
+    k.ok(&["-n", "poolboy", "delete", "pod", &other, "--wait=false"])
+        .await;
+    let p = world.get(Res::Pod, "poolboy", &other);
+    assert!(p.is_none() || p.is_some_and(|p| p["metadata"].get("deletionTimestamp").is_some()));
+    k.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_selector_and_auth() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let world = k.sim.world();
+    let pod = world
+        .list(Res::Pod, Some("babylon-catalog"))
+        .into_iter()
+        .filter_map(|p| p["metadata"]["name"].as_str().map(String::from))
+        .find(|n| n.starts_with("babylon-catalog-api"))
+        .expect("pod");
+    let mut child = k
+        .command(&[
+            "-n",
+            "babylon-catalog",
+            "logs",
+            "-f",
+            "--tail=2",
+            &pod,
+            "-c",
+            "babylon-catalog-api",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl logs -f");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let got = tokio::time::timeout(Duration::from_secs(15), async {
+        let mut n = 0;
+        while let Ok(Some(l)) = lines.next_line().await {
+            assert!(l.contains("\"level\""), "{l}");
+            n += 1;
+            if n == 5 {
+                break;
+            }
+        }
+        n
+    })
+    .await
+    .expect("followed lines in time");
+    assert_eq!(got, 5);
+    let _ = child.kill().await;
+    let out = k
+        .ok(&[
+            "-n",
+            "babylon-catalog",
+            "logs",
+            "-l",
+            "app=babylon-catalog-ui",
+            "--tail=2",
+        ])
+        .await;
+    assert_eq!(out.lines().count(), 4, "2 pods x 2 lines:\n{out}");
+    let yes = k
+        .run(&["auth", "can-i", "patch", "deployments", "-n", NS])
+        .await;
+    assert!(
+        yes.ok && yes.stdout.trim() == "yes",
+        "{} {}",
+        yes.stdout,
+        yes.stderr
+    );
+    world.deny("patch", "apps", "deployments", NS);
+    let no = k
+        .run(&["auth", "can-i", "patch", "deployments", "-n", NS])
+        .await;
+    assert!(
+        !no.ok && no.stdout.trim() == "no",
+        "{} {}",
+        no.stdout,
+        no.stderr
+    );
+    let refused = k
+        .run(&["-n", NS, "rollout", "restart", "deploy/platform-v2-api"])
+        .await;
+    assert!(
+        !refused.ok && refused.stderr.contains("forbidden"),
+        "{}",
+        refused.stderr
+    );
+    k.sim.shutdown().await;
+}
