@@ -1,0 +1,351 @@
+//! The console's Kubernetes sources against the simulated API server, through kube's real
+//! client: initial sync, changes by watch, the 410 relist, server errors and recovery, a missing
+//! CRD, claim classification, and `watchfloor snapshot` agreeing with the cluster.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use watchfloor::app::status::SourceState;
+use watchfloor::app::{Action, App};
+use watchfloor::config::parse;
+use watchfloor::policy::ReadOnlyInputs;
+use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor::sources::{self, SourceSet};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Console {
+    sim: Sim,
+    app: App,
+    rx: mpsc::Receiver<Action>,
+    _sources: SourceSet,
+    dir: tempfile::TempDir,
+}
+
+/// A console whose target watches the simulator, with `claims` as extra config.
+async fn console(scenario: &str, claims: &str) -> Console {
+    let sim = Sim::start(
+        Scenario::builtin(scenario).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+        SimOptions::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig, "sim").unwrap();
+    let text = format!(
+        "[[targets]]\nname = \"sim\"\n[targets.kubernetes]\nkubeconfig = {:?}\ncontext = \"sim\"\n{claims}",
+        kubeconfig.display().to_string()
+    );
+    std::fs::write(dir.path().join("config.toml"), &text).unwrap();
+    let config = Arc::new(parse(Path::new("config.toml"), &text).unwrap());
+    let app = App::new(
+        Arc::clone(&config),
+        "config.toml".into(),
+        0,
+        ReadOnlyInputs::default(),
+        SystemTime::now(),
+    );
+    let (tx, rx) = mpsc::channel(4096);
+    let sources = sources::start(&config.targets[0], app.generation, tx);
+    Console {
+        sim,
+        app,
+        rx,
+        _sources: sources,
+        dir,
+    }
+}
+
+impl Console {
+    /// Applies source reports until `done` holds, or panics at the deadline.
+    async fn until(&mut self, what: &str, mut done: impl FnMut(&App) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            self.app.prepare_view();
+            if done(&self.app) {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(action)) => {
+                    self.app.update(action);
+                }
+                Ok(None) => panic!("sources ended while waiting for {what}"),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; sources: {:#?}",
+                    self.app.sources
+                ),
+            }
+        }
+    }
+
+    fn state(&self, kind: &str) -> &SourceState {
+        &self
+            .app
+            .sources
+            .iter()
+            .find(|s| s.kind == kind)
+            .unwrap()
+            .state
+    }
+
+    fn world_pods(&self) -> usize {
+        self.sim.world().count(Res::Pod)
+    }
+}
+
+const POOLBOY: &str = r#"
+[[targets.claims]]
+name = "resourceclaims"
+source = "crd"
+group = "poolboy.gpte.redhat.com"
+version = "v1"
+kind = "ResourceClaim"
+plural = "resourceclaims"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_sync_then_changes_arrive_by_watch_only() {
+    let mut c = console("incident", "").await;
+    let pods = c.world_pods();
+    c.until("initial sync", |app| {
+        app.kube.pods.len() == pods && matches!(app.sources[0].state, SourceState::Live)
+    })
+    .await;
+    assert_eq!(c.app.kube_context.as_deref(), Some("sim"));
+    let crash = c
+        .app
+        .kube
+        .pods
+        .values()
+        .find(|p| p.name.starts_with("anarchy-operator"))
+        .unwrap();
+    assert_eq!(crash.status, "CrashLoopBackOff");
+    assert!(
+        c.app
+            .kube
+            .deployments
+            .values()
+            .any(|d| d.name == "platform-v2-api" && d.revision == Some(7))
+    );
+    let lists_after_sync = c.sim.faults().list_count();
+
+    // One change in the cluster reaches the pane's state as one watch event.
+    c.sim
+        .world()
+        .add_pod("poolboy", "watch-me", "quay.io/x:1", &[("app", "watch-me")]);
+    c.until("the new pod", |app| {
+        app.kube
+            .pods
+            .contains_key(&("poolboy".into(), "watch-me".into()))
+    })
+    .await;
+    c.sim.world().remove(Res::Pod, "poolboy", "watch-me");
+    c.until("the pod's removal", |app| {
+        !app.kube
+            .pods
+            .contains_key(&("poolboy".into(), "watch-me".into()))
+    })
+    .await;
+    assert_eq!(
+        c.sim.faults().list_count(),
+        lists_after_sync,
+        "no LIST after the initial sync"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_history_relists_and_loses_nothing() {
+    let mut c = console("incident", "").await;
+    let pods = c.world_pods();
+    c.until("initial sync", |app| app.kube.pods.len() == pods)
+        .await;
+    let lists = c.sim.faults().list_count();
+    c.sim.faults().compact_history();
+    c.sim
+        .world()
+        .add_pod("poolboy", "after-compaction", "quay.io/x:1", &[]);
+    c.sim.faults().drop_watches();
+    c.until("the relist to bring the new pod", |app| {
+        app.kube
+            .pods
+            .contains_key(&("poolboy".into(), "after-compaction".into()))
+    })
+    .await;
+    assert!(c.sim.faults().list_count() > lists, "the 410 path relists");
+    c.until("every pod", |app| app.kube.pods.len() == pods + 1)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_show_in_the_pane_and_recover() {
+    let mut c = console("calm", "").await;
+    let pods = c.world_pods();
+    c.until("initial sync", |app| app.kube.pods.len() == pods)
+        .await;
+    c.sim.faults().fail_next(500, 6);
+    c.sim.faults().drop_watches();
+    c.until("an error state", |app| {
+        matches!(app.sources[0].state, SourceState::Error { .. })
+    })
+    .await;
+    let SourceState::Error { reason, retry_at } = c.state("kubernetes").clone() else {
+        unreachable!()
+    };
+    assert!(!reason.is_empty() && retry_at.is_some(), "{reason}");
+    assert_eq!(
+        c.app.kube.pods.len(),
+        pods,
+        "the last good data is kept while failing"
+    );
+    c.sim
+        .world()
+        .add_pod("default", "after-outage", "quay.io/x:1", &[]);
+    c.until("recovery with the change", |app| {
+        app.kube
+            .pods
+            .contains_key(&("default".into(), "after-outage".into()))
+    })
+    .await;
+    c.until("live again", |app| {
+        matches!(app.sources[0].state, SourceState::Live)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_is_reported() {
+    let mut c = console("calm", "").await;
+    c.sim.faults().fail_next(403, 200);
+    c.until("a forbidden error", |app| {
+        matches!(&app.sources[0].state, SourceState::Error { reason, .. } if reason.contains("403") || reason.to_lowercase().contains("forbidden"))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_are_classified_with_why() {
+    let mut c = console("incident", POOLBOY).await;
+    c.until("claims", |app| {
+        app.kube.claims.get(&0).is_some_and(|rows| !rows.is_empty())
+    })
+    .await;
+    let rows = &c.app.kube.claims[&0];
+    let stuck: Vec<_> = rows.iter().filter(|r| r.stuck).collect();
+    assert!(
+        stuck
+            .iter()
+            .any(|r| r.state == "provisioning" && r.why.contains("provisioning for 3h")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.why.contains("approval pending")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter().any(|r| !r.stuck),
+        "healthy claims are not stuck: {rows:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_crd_is_said_so_without_error_looping() {
+    let missing = POOLBOY.replace("poolboy.gpte.redhat.com", "nothing.example.com");
+    let mut c = console("calm", &missing).await;
+    c.until("the claims source to say the CRD is missing", |app| {
+        app.sources.iter().any(|s| matches!(&s.state, SourceState::Unavailable { reason } if reason.contains("not installed")))
+    })
+    .await;
+    let discovery = |c: &Console| {
+        c.sim
+            .faults()
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("nothing.example.com"))
+            .count()
+    };
+    let before = discovery(&c);
+    // Let the other sources run for a while: the missing CRD is not asked about again soon.
+    let pods = c.world_pods();
+    c.until("pods", |app| app.kube.pods.len() == pods).await;
+    assert!(
+        discovery(&c) <= before + 1,
+        "no error loop against a missing CRD"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paged_initial_list_of_a_large_cluster() {
+    let mut c = console("large", "").await;
+    let pods = c.world_pods();
+    assert_eq!(pods, 10_000);
+    c.until("all 10,000 pods", |app| app.kube.pods.len() == pods)
+        .await;
+    let pages = c
+        .sim
+        .faults()
+        .requests()
+        .iter()
+        .filter(|r| r.is_list() && r.path.ends_with("/pods"))
+        .count();
+    assert!(pages >= 20, "pages of 500: {pages}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_agrees_with_the_cluster() {
+    let c = console("incident", POOLBOY).await;
+    let config = c.dir.path().join("config.toml");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["snapshot", "--config"])
+        .arg(&config)
+        .env("HOME", c.dir.path())
+        .env("XDG_STATE_HOME", c.dir.path())
+        .output()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["pods"]["state"], "ok", "{doc:#}");
+    let items = doc["pods"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), c.world_pods());
+    assert_eq!(items[0]["health"], "crit", "worst first");
+    assert!(
+        items
+            .iter()
+            .any(|p| p["status"] == "CrashLoopBackOff" && p["restarts"].as_u64().unwrap() > 0)
+    );
+    for key in [
+        "namespace",
+        "name",
+        "status",
+        "reason",
+        "restarts",
+        "ready",
+        "age_seconds",
+    ] {
+        assert!(items[0].get(key).is_some(), "pods items have {key}");
+    }
+    let deployments = doc["deployments"]["items"].as_array().unwrap();
+    assert_eq!(deployments.len(), c.sim.world().count(Res::Deployment));
+    let v2 = deployments
+        .iter()
+        .find(|d| d["name"] == "platform-v2-api")
+        .unwrap();
+    assert_eq!(v2["revision"], 7);
+    assert_eq!(v2["rollout"], "stalled");
+    assert_eq!(doc["claims"]["state"], "ok");
+    let claims = doc["claims"]["items"].as_array().unwrap();
+    assert!(
+        claims
+            .iter()
+            .any(|c| c["stuck"] == true && c["why"].as_str().unwrap().contains("provisioning"))
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "every configured kube source answered"
+    );
+}
