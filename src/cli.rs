@@ -35,6 +35,9 @@ pub struct Cli {
         env = "WATCHFLOOR_TARGET"
     )]
     pub target: Option<String>,
+    /// Kubernetes context to use for the target, overriding its `kubernetes.context`.
+    #[arg(long, global = true, value_name = "CONTEXT")]
+    pub context: Option<String>,
     /// Observer mode: every remediation is impossible. Cannot be turned off from the command line.
     #[arg(long, global = true)]
     pub read_only: bool,

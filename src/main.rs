@@ -191,6 +191,14 @@ fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
             }
         },
     };
+    let mut loaded = loaded;
+    if let Some(context) = &cli.context {
+        let target = &mut loaded.config.targets[index];
+        target
+            .kubernetes
+            .get_or_insert_with(Default::default)
+            .context = Some(context.clone());
+    }
     Some((loaded, index))
 }
 

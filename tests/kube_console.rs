@@ -349,3 +349,26 @@ async fn snapshot_agrees_with_the_cluster() {
         "every configured kube source answered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_flag_overrides_the_target() {
+    let c = console("calm", "").await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["snapshot", "--context", "no-such-context", "--config"])
+        .arg(c.dir.path().join("config.toml"))
+        .env("HOME", c.dir.path())
+        .env("XDG_STATE_HOME", c.dir.path())
+        .output()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["pods"]["state"], "error");
+    assert!(
+        doc["pods"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-context"),
+        "{doc:#}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}

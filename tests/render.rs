@@ -15,10 +15,11 @@ use watchfloor::app::data::{KubeUpdate, RowUpdate};
 use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::{ThemeName, parse};
-use watchfloor::model::claims::classify_resource_claim;
+use watchfloor::model::claims::{ClaimRow, classify_resource_claim};
 use watchfloor::model::deployments::deployment_row;
 use watchfloor::model::pods::pod_row;
 use watchfloor::policy::ReadOnlyInputs;
+use watchfloor::sources::claims::claim_detail;
 use watchfloor::ui::theme::{ColorSupport, Theme};
 use watchfloor::ui::{self};
 
@@ -142,12 +143,10 @@ fn kube_rows() -> Vec<KubeUpdate> {
         }),
         KubeUpdate::Claims {
             source: 0,
-            rows: vec![classify_resource_claim(
-                "resourceclaims",
-                &claim,
-                Duration::from_secs(3600),
-                t0(),
-            )],
+            rows: vec![ClaimRow {
+                detail: Some(claim_detail(&claim)),
+                ..classify_resource_claim("resourceclaims", &claim, Duration::from_secs(3600), t0())
+            }],
         },
     ]
 }
@@ -435,5 +434,25 @@ fn pod_detail_shows_containers_and_events() {
     assert_eq!(
         app.update(Action::Key(KeyEvent::from(KeyCode::Esc))),
         vec![watchfloor::app::Effect::ClosePodDetail]
+    );
+}
+
+#[test]
+fn claim_detail_shows_status_and_references() {
+    let mut app = app(false);
+    press(&mut app, &[KeyCode::Char('4'), KeyCode::Enter]);
+    let screen = text(draw(&app, (100, 30)).backend().buffer());
+    assert!(screen.contains("user-alice/sandbox-abc12"), "{screen}");
+    assert!(screen.contains("provisioning for 3h00m"), "{screen}");
+    assert!(
+        screen.contains("\"references\"") && screen.contains("AnarchySubject"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("claim_detail_100x30", screen);
+    press(&mut app, &[KeyCode::Char('G')]);
+    let scrolled = text(draw(&app, (100, 30)).backend().buffer());
+    assert!(
+        scrolled.contains("Esc: back to the list"),
+        "scrolled to the end:\n{scrolled}"
     );
 }

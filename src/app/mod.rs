@@ -153,6 +153,8 @@ pub struct PaneView {
     pub detail_open: bool,
     /// The pane's second view (Pods pane: Deployments).
     pub alt_view: bool,
+    /// How far the open detail view is scrolled.
+    pub detail_scroll: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -564,7 +566,30 @@ impl App {
         let focus = self.focus;
         let rows = self.row_count(focus);
         let view = &mut self.panes[focus.index()];
-        let selected_before = view.selected;
+        if view.detail_open {
+            // In a detail view, movement scrolls the detail.
+            let scroll = &mut view.detail_scroll;
+            match command {
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::Down => *scroll += 1,
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll += 10,
+                Command::Top => *scroll = 0,
+                Command::Bottom => *scroll = usize::from(u16::MAX),
+                _ => {}
+            }
+            if matches!(
+                command,
+                Command::Up
+                    | Command::Down
+                    | Command::PageUp
+                    | Command::PageDown
+                    | Command::Top
+                    | Command::Bottom
+            ) {
+                return vec![];
+            }
+        }
         match command {
             Command::Quit => return self.quit(),
             Command::Help => self.help = Some(0),
@@ -579,6 +604,7 @@ impl App {
             Command::Bottom => view.selected = rows.saturating_sub(1),
             Command::Open => {
                 view.detail_open = rows > 0;
+                view.detail_scroll = 0;
                 return self.detail_effects();
             }
             Command::Back => {
@@ -629,12 +655,6 @@ impl App {
                 }
                 self.toast(ToastLevel::Info, "only one target is configured");
             }
-        }
-        // Moving inside an open pod detail follows the new pod.
-        if self.panes[focus.index()].detail_open
-            && self.panes[focus.index()].selected != selected_before
-        {
-            return self.detail_effects();
         }
         vec![]
     }

@@ -24,6 +24,9 @@ pub struct ClaimRow {
     /// The human reason the classifier found, e.g. `provisioning for 3h05m (> 1h)`.
     pub why: String,
     pub health: Health,
+    /// The claim's status and related object references, pretty-printed for the detail view.
+    #[serde(skip)]
+    pub detail: Option<String>,
 }
 
 /// How long deletion or end-of-lifespan cleanup may take before it counts as held.
@@ -120,6 +123,7 @@ pub fn classify_work_item(
         } else {
             Health::Warn
         },
+        detail: None,
     }
 }
 
@@ -204,6 +208,7 @@ fn build_row(
         stuck: finding.stuck,
         why: finding.why,
         health,
+        detail: None,
     }
 }
 
@@ -683,6 +688,7 @@ mod tests {
                 stuck: false,
                 why: String::new(),
                 health: Health::Ok,
+                detail: None,
             }
         );
     }
@@ -1177,6 +1183,7 @@ mod tests {
                 stuck: true,
                 why: "pending for 2h10m (> 30m00s) — worker w3 lost its lease".into(),
                 health: Health::Crit,
+                detail: None,
             }
         );
 
@@ -1215,6 +1222,7 @@ mod tests {
             stuck: health == Health::Crit,
             why: String::new(),
             health,
+            detail: None,
         }
     }
 

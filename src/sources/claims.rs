@@ -87,6 +87,31 @@ pub fn classify(
     )
 }
 
+/// The claim's status and the objects it refers to, pretty-printed for the detail view.
+pub fn claim_detail(object: &serde_json::Value) -> String {
+    let mut references: Vec<serde_json::Value> = Vec::new();
+    if let Some(handle) = object.pointer("/status/resourceHandle") {
+        references.push(handle.clone());
+    }
+    if let Some(resources) = object
+        .pointer("/status/resources")
+        .and_then(|r| r.as_array())
+    {
+        references.extend(resources.iter().filter_map(|r| r.get("reference").cloned()));
+    }
+    if let Some(owners) = object
+        .pointer("/metadata/ownerReferences")
+        .and_then(|o| o.as_array())
+    {
+        references.extend(owners.iter().cloned());
+    }
+    let detail = serde_json::json!({
+        "references": references,
+        "status": object.get("status").cloned().unwrap_or(serde_json::Value::Null),
+    });
+    serde_json::to_string_pretty(&detail).unwrap_or_default()
+}
+
 /// Keeps only what classification reads, so a claim costs little memory.
 fn slim(object: &DynamicObject) -> serde_json::Value {
     let mut value = serde_json::to_value(object).unwrap_or_default();
@@ -204,7 +229,10 @@ pub async fn run(
             let now = SystemTime::now();
             let rows = objects
                 .values()
-                .map(|object| classify(&name, &claims, object, now))
+                .map(|object| ClaimRow {
+                    detail: Some(claim_detail(object)),
+                    ..classify(&name, &claims, object, now)
+                })
                 .collect();
             if !reporter.update(KubeUpdate::Claims { source, rows }).await
                 || !reporter.state(SourceState::Live).await

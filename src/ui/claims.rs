@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
@@ -11,11 +11,22 @@ use super::{health_style, scrolled, waiting_message};
 use crate::app::App;
 use crate::app::pane::PaneId;
 use crate::app::status::format_age;
+use crate::model::claims::ClaimRow;
 use crate::text::sanitize;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let kube = app.visible_kube();
     let view = &app.panes[PaneId::Claims.index()];
+    if view.detail_open
+        && let Some(claim) = app
+            .visible
+            .claims
+            .get(view.selected)
+            .and_then(|i| kube.claims_sorted.get(*i))
+    {
+        render_detail(frame, area, claim, app, theme);
+        return;
+    }
     if app.visible.claims.is_empty() {
         let message = if view.filter.is_some() {
             "no claims match the filter (Esc clears it)".to_string()
@@ -92,4 +103,51 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         area,
         &mut TableState::default().with_selected(Some(selected)),
     );
+}
+
+fn render_detail(frame: &mut Frame<'_>, area: Rect, claim: &ClaimRow, app: &App, theme: &Theme) {
+    let label = |name: &str| Span::styled(format!("{name:>9}  "), theme.muted);
+    let age = claim.since.map_or_else(
+        || "-".into(),
+        |at| format_age(app.now.duration_since(at).unwrap_or_default()),
+    );
+    let mut lines = vec![
+        Line::from(vec![
+            label("claim"),
+            Span::styled(
+                format!(
+                    "{}/{}",
+                    sanitize(claim.namespace.as_deref().unwrap_or("-")),
+                    sanitize(&claim.name)
+                ),
+                theme.title,
+            ),
+            Span::styled(format!("  ({})", sanitize(&claim.source)), theme.muted),
+        ]),
+        Line::from(vec![
+            label("state"),
+            Span::styled(sanitize(&claim.state), health_style(claim.health, theme)),
+            Span::styled(format!("  for {age}"), theme.muted),
+        ]),
+        Line::from(vec![
+            label("stuck"),
+            Span::styled(
+                if claim.stuck { "yes" } else { "no" },
+                if claim.stuck { theme.crit } else { theme.ok },
+            ),
+            Span::raw("  "),
+            Span::raw(sanitize(&claim.why)),
+        ]),
+    ];
+    match &claim.detail {
+        Some(detail) => lines.extend(detail.lines().map(|l| Line::raw(sanitize(l)))),
+        None => lines.push(Line::styled("no status recorded", theme.muted)),
+    }
+    lines.push(Line::styled("Esc: back to the list", theme.muted));
+    let scroll = super::clamped_scroll(
+        app.panes[PaneId::Claims.index()].detail_scroll,
+        lines.len(),
+        area.height,
+    );
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
 }

@@ -241,3 +241,9 @@ pub fn waiting_message(app: &App, pane: PaneId, what: &str) -> String {
         other => format!("no {what} yet — {}", other.label()),
     }
 }
+
+/// A detail view's scroll offset, kept so the last page stays filled.
+pub fn clamped_scroll(scroll: usize, lines: usize, height: u16) -> u16 {
+    let max = lines.saturating_sub(usize::from(height));
+    u16::try_from(scroll.min(max)).unwrap_or(u16::MAX)
+}

@@ -50,7 +50,7 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
     } else if app.panes[app.focus.index()].detail_open {
         vec![
             (Command::Back, "back"),
-            (Command::Down, "move"),
+            (Command::Down, "scroll"),
             (Command::Zoom, "zoom"),
             (Command::Help, "help"),
             (Command::Quit, "quit"),

@@ -372,5 +372,15 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, the
         }
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let scroll = super::clamped_scroll(
+        app.panes[PaneId::Pods.index()].detail_scroll,
+        lines.len(),
+        area.height,
+    );
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
 }
