@@ -56,16 +56,49 @@ fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
 
 fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme: &Theme) {
     let mut spans = title_spans(app, pane, theme);
-    let sources = app
-        .visible_sources()
-        .iter()
-        .filter(|s| s.pane == pane)
-        .count();
-    if sources > 0 {
-        spans.push(Span::styled(
-            format!("· {sources} source{}", if sources == 1 { "" } else { "s" }),
-            theme.muted,
-        ));
+    let kube = app.visible_kube();
+    match pane {
+        PaneId::Pods if app.pane_shows_data(pane) && kube.pod_summary.is_some() => {
+            if let Some(summary) = &kube.pod_summary {
+                spans.push(Span::styled(
+                    format!("· {} pods", summary.total),
+                    theme.base,
+                ));
+                if summary.crit > 0 {
+                    spans.push(Span::styled(
+                        format!(" · {} crit", summary.crit),
+                        theme.crit,
+                    ));
+                }
+                if summary.warn > 0 {
+                    spans.push(Span::styled(
+                        format!(" · {} warn", summary.warn),
+                        theme.warn,
+                    ));
+                }
+            }
+        }
+        PaneId::Claims if app.pane_shows_data(pane) && !kube.claims.is_empty() => {
+            let stuck = kube.claims_sorted.iter().filter(|c| c.stuck).count();
+            let style = if stuck > 0 { theme.crit } else { theme.ok };
+            spans.push(Span::styled(
+                format!("· {stuck} stuck of {}", kube.claims_sorted.len()),
+                style,
+            ));
+        }
+        _ => {
+            let sources = app
+                .visible_sources()
+                .iter()
+                .filter(|s| s.pane == pane)
+                .count();
+            if sources > 0 {
+                spans.push(Span::styled(
+                    format!("· {sources} source{}", if sources == 1 { "" } else { "s" }),
+                    theme.muted,
+                ));
+            }
+        }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), rect);
 }

@@ -101,7 +101,10 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         } else {
             waiting_message(app, PaneId::Pods, "pods")
         };
-        frame.render_widget(Paragraph::new(Line::styled(message, theme.muted)), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let height = usize::from(area.height.saturating_sub(1));
@@ -187,7 +190,10 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Them
         } else {
             waiting_message(app, PaneId::Pods, "deployments")
         };
-        frame.render_widget(Paragraph::new(Line::styled(message, theme.muted)), area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let height = usize::from(area.height.saturating_sub(1));
