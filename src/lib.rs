@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod logging;
+pub mod logs;
 pub mod model;
 pub mod policy;
 pub mod runtime;

@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod keymap;
+pub mod logs_view;
 pub mod pane;
 pub mod status;
 
@@ -47,6 +48,12 @@ pub enum Action {
     Kube {
         generation: u64,
         update: KubeUpdate,
+    },
+    /// From a log source (`source`: index of its `[[targets.logs]]` entry).
+    Logs {
+        generation: u64,
+        source: usize,
+        event: crate::logs::LogEvent,
     },
     /// The pod detail view's data (containers, events), or why it could not be had.
     PodDetail {
@@ -218,6 +225,8 @@ pub struct App {
     pub kube: KubeData,
     pub visible: VisibleRows,
     view_dirty: bool,
+    /// The Logs pane: buffered lines, streams, filter and view state.
+    pub logs: logs_view::LogsView,
     /// The pod detail view's data, for the pod it was loaded for.
     pub pod_detail: Option<(ObjectKey, Result<PodDetail, String>)>,
     pub generation: u64,
@@ -258,6 +267,7 @@ impl App {
             visible: VisibleRows::default(),
             view_dirty: true,
             pod_detail: None,
+            logs: logs_view::LogsView::default(),
             generation: 0,
             frozen: None,
             help: None,
@@ -501,6 +511,13 @@ impl App {
                 if generation == self.generation {
                     self.kube.apply(update);
                     // A frozen display keeps its rows; the live data changes underneath.
+                    self.view_dirty |= self.frozen.is_none();
+                }
+                vec![]
+            }
+            Action::Logs { generation, source, event } => {
+                if generation == self.generation {
+                    self.logs.apply(source, event);
                     self.view_dirty |= self.frozen.is_none();
                 }
                 vec![]

@@ -1,0 +1,179 @@
+//! The Logs pane's state: the line buffer, the streams feeding it, filters and the view.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::logs::{Level, LogBuffer, LogEvent, LogFilter, StreamId, StreamState};
+
+/// Default ring buffer size, in lines.
+pub const DEFAULT_CAPACITY: usize = 20_000;
+
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    /// The `[[targets.logs]]` entry (or ad-hoc source) it belongs to.
+    pub source: usize,
+    pub label: String,
+    pub state: StreamState,
+    /// Lines received from this stream.
+    pub lines: u64,
+    pub last_line: Option<std::time::SystemTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogsView {
+    pub buffer: LogBuffer,
+    /// Keyed by the app-wide stream id; sources' own ids are mapped in `ids`.
+    pub streams: BTreeMap<StreamId, StreamInfo>,
+    ids: BTreeMap<(usize, StreamId), StreamId>,
+    /// Cap messages per source: (active, waiting).
+    pub caps: BTreeMap<usize, (usize, usize)>,
+    pub filter: LogFilter,
+    /// Sequence numbers of the lines that pass the filter, oldest first.
+    pub visible: VecDeque<u64>,
+    /// Following the tail, or paused on `selected`.
+    pub follow: bool,
+    /// The selected line (sequence number) while paused.
+    pub selected: Option<u64>,
+    pub wrap: bool,
+    pub timestamps: bool,
+    /// Show JSON lines raw instead of message + fields.
+    pub raw: bool,
+}
+
+impl Default for LogsView {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl LogsView {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buffer: LogBuffer::new(capacity),
+            streams: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            caps: BTreeMap::new(),
+            filter: LogFilter::default(),
+            visible: VecDeque::new(),
+            follow: true,
+            selected: None,
+            wrap: false,
+            timestamps: true,
+            raw: false,
+        }
+    }
+
+    fn app_id(&mut self, source: usize, id: StreamId) -> StreamId {
+        let next = StreamId::try_from(self.ids.len()).unwrap_or(StreamId::MAX);
+        *self.ids.entry((source, id)).or_insert(next)
+    }
+
+    pub fn apply(&mut self, source: usize, event: LogEvent) {
+        match event {
+            LogEvent::StreamOpened { id, label } => {
+                let id = self.app_id(source, id);
+                let info = StreamInfo { source, label, state: StreamState::Following, lines: 0, last_line: None };
+                self.streams.insert(id, info);
+            }
+            LogEvent::StreamState { id, state } => {
+                let id = self.app_id(source, id);
+                if let Some(info) = self.streams.get_mut(&id) {
+                    info.state = state;
+                }
+            }
+            LogEvent::Lines(lines) => {
+                for mut line in lines {
+                    line.stream = self.app_id(source, line.stream);
+                    if let Some(info) = self.streams.get_mut(&line.stream) {
+                        info.lines += 1;
+                        info.last_line = Some(line.received);
+                    }
+                    let seq = self.buffer.first_seq() + self.buffer.len() as u64;
+                    let keep = self.filter.matches(&line);
+                    self.buffer.push(line);
+                    if keep {
+                        self.visible.push_back(seq);
+                    }
+                }
+                let first = self.buffer.first_seq();
+                while self.visible.front().is_some_and(|seq| *seq < first) {
+                    self.visible.pop_front();
+                }
+                if self.selected.is_some_and(|seq| seq < first) {
+                    self.selected = self.visible.front().copied();
+                }
+            }
+            LogEvent::Dropped(n) => self.buffer.dropped += n,
+            LogEvent::CapReached { active, waiting } => {
+                self.caps.insert(source, (active, waiting));
+            }
+        }
+    }
+
+    /// Rebuilds the visible lines after a filter change.
+    pub fn refilter(&mut self) {
+        self.visible = self.buffer.iter().filter(|(_, line)| self.filter.matches(line)).map(|(seq, _)| seq).collect();
+        if let Some(selected) = self.selected {
+            // Keep the place: the nearest visible line at or before the old selection.
+            let index = self.visible.partition_point(|seq| *seq <= selected);
+            self.selected = self.visible.get(index.saturating_sub(1)).copied();
+        }
+    }
+
+    /// all -> >= info -> >= warn -> >= error -> all.
+    pub fn cycle_level(&mut self) {
+        self.filter.min_level = match self.filter.min_level {
+            None => Some(Level::Info),
+            Some(Level::Info) => Some(Level::Warn),
+            Some(Level::Warn) => Some(Level::Error),
+            _ => None,
+        };
+        self.refilter();
+    }
+
+    /// all streams -> each stream in turn -> all.
+    pub fn cycle_stream(&mut self) {
+        let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+        self.filter.stream = match self.filter.stream {
+            None => ids.first().copied(),
+            Some(current) => ids.iter().copied().find(|id| *id > current),
+        };
+        self.refilter();
+    }
+
+    /// The selected line's index in `visible` (the last one while following).
+    pub fn selected_index(&self) -> Option<usize> {
+        if self.follow || self.selected.is_none() {
+            return self.visible.len().checked_sub(1);
+        }
+        let selected = self.selected?;
+        let index = self.visible.partition_point(|seq| *seq < selected);
+        Some(index.min(self.visible.len().saturating_sub(1)))
+    }
+
+    /// Moves the selection by `delta` lines, pausing the follow.
+    pub fn move_by(&mut self, delta: isize) {
+        let Some(index) = self.selected_index() else { return };
+        let target = index.saturating_add_signed(delta).min(self.visible.len().saturating_sub(1));
+        self.follow = false;
+        self.selected = self.visible.get(target).copied();
+    }
+
+    pub fn to_top(&mut self) {
+        self.follow = false;
+        self.selected = self.visible.front().copied();
+    }
+
+    pub fn to_tail(&mut self) {
+        self.follow = true;
+        self.selected = None;
+    }
+
+    pub fn toggle_follow(&mut self) {
+        if self.follow {
+            self.follow = false;
+            self.selected = self.visible.back().copied();
+        } else {
+            self.to_tail();
+        }
+    }
+}
