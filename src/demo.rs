@@ -132,6 +132,7 @@ url = "redis://127.0.0.1:6379"
 source = "kubernetes"
 namespace = "platform-v2-stable"
 workload = "deploy/platform-v2-api"
+fields = ["request_id", "status", "duration_ms"]
 "#
     );
     toml::from_str(&text).map_err(|e| e.to_string())

@@ -12,6 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use crate::app::{Action, App, Effect};
 use crate::config::LoadedConfig;
+use crate::logs::sink::LogSink;
 use crate::policy::ReadOnlyInputs;
 use crate::sources::{self, SourceSet};
 use crate::terminal::{self, Watchdog};
@@ -69,6 +70,8 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel::<Action>(1024);
     let mut running: Option<SourceSet> = None;
     let mut pod_detail: Option<AbortOnDrop> = None;
+    let mut adhoc_logs: Option<AbortOnDrop> = None;
+    let mut previous_logs: Option<AbortOnDrop> = None;
     let mut events = EventStream::new();
     let mut clock = interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -86,6 +89,8 @@ pub async fn run(
                 } => {
                     running = None; // stops the previous target's tasks
                     pod_detail = None;
+                    adhoc_logs = None;
+                    previous_logs = None;
                     if let Some(target) = config.targets.get(target_index) {
                         running = Some(sources::start(target, generation, tx.clone()));
                     }
@@ -99,6 +104,48 @@ pub async fn run(
                     pod_detail = Some(AbortOnDrop(tokio::spawn(task)));
                 }
                 Effect::ClosePodDetail => pod_detail = None,
+                Effect::OpenLogs {
+                    generation,
+                    source,
+                    config: logs,
+                } => {
+                    let kubernetes = app
+                        .target()
+                        .and_then(|t| t.kubernetes.clone())
+                        .unwrap_or_default();
+                    let sink = LogSink::new(tx.clone(), generation, source);
+                    adhoc_logs = Some(AbortOnDrop(tokio::spawn(sources::logs_kube::run(
+                        kubernetes, *logs, sink,
+                    ))));
+                }
+                Effect::PreviousLogs {
+                    generation,
+                    source,
+                    namespace,
+                    pod,
+                } => {
+                    let kubernetes = app
+                        .target()
+                        .and_then(|t| t.kubernetes.clone())
+                        .unwrap_or_default();
+                    let sink = LogSink::new(tx.clone(), generation, source);
+                    previous_logs = Some(AbortOnDrop(tokio::spawn(sources::logs_kube::previous(
+                        kubernetes, namespace, pod, None, 0, sink,
+                    ))));
+                }
+                Effect::CopyToClipboard(text) => copy_to_clipboard(&text),
+                Effect::SaveLogs { text, lines } => {
+                    let tx = tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let (error, text) = match save_logs(&text) {
+                            Ok(path) => {
+                                (false, format!("saved {lines} lines to {}", path.display()))
+                            }
+                            Err(e) => (true, format!("cannot save the logs: {e}")),
+                        };
+                        let _ = tx.blocking_send(Action::Notify { error, text });
+                    });
+                }
             }
         }
         if app.should_quit {
@@ -151,9 +198,37 @@ pub async fn run(
     watchdog.quit_requested();
     drop(running);
     drop(pod_detail);
+    drop(adhoc_logs);
+    drop(previous_logs);
     terminal::restore();
     tracing::info!(?exit, "watchfloor exiting");
     Ok(exit)
+}
+
+/// OSC 52: the terminal (or tmux, with `set-clipboard on`) puts the text on the clipboard; it
+/// works over SSH because it travels in the terminal stream itself.
+fn copy_to_clipboard(text: &str) {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
+/// Writes saved logs to `$XDG_STATE_HOME/watchfloor/logs-<time>.log`.
+fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = crate::logging::log_path()
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&dir)?;
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let path = dir.join(format!("logs-{stamp}.log"));
+    std::fs::write(&path, text)?;
+    Ok(path)
 }
 
 /// A background task that ends when its handle is dropped.

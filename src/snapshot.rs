@@ -71,11 +71,12 @@ pub struct Snapshot {
     pub health: Section,
     pub postgres: Section,
     pub redis: Section,
+    pub logs: Section,
 }
 
 impl Snapshot {
     /// Sections in report order, with their names.
-    pub fn sections(&self) -> [(&'static str, &Section); 7] {
+    pub fn sections(&self) -> [(&'static str, &Section); 8] {
         [
             ("pods", &self.pods),
             ("deployments", &self.deployments),
@@ -84,6 +85,7 @@ impl Snapshot {
             ("health", &self.health),
             ("postgres", &self.postgres),
             ("redis", &self.redis),
+            ("logs", &self.logs),
         ]
     }
 
@@ -140,7 +142,7 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
         .unwrap_or_default();
     let now = SystemTime::now();
     let both = |section: Section| (section.clone(), section);
-    let (kube, claims, slo, health, postgres, redis) = tokio::join!(
+    let (kube, claims, slo, health, postgres, redis, logs) = tokio::join!(
         bounded(timeout, kube_sections(target, now), both),
         bounded(timeout, claims_section(target, now), std::convert::identity),
         bounded(
@@ -163,6 +165,11 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
             not_built(!target.redis.is_empty(), "redis"),
             std::convert::identity
         ),
+        bounded(
+            timeout,
+            logs_section(target, timeout),
+            std::convert::identity
+        ),
     );
     let (pods, deployments) = kube;
     Snapshot {
@@ -176,6 +183,7 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
         health,
         postgres,
         redis,
+        logs,
     }
 }
 
@@ -350,6 +358,104 @@ async fn list_claims(
         }
     }
     Ok(rows)
+}
+
+/// How long a snapshot listens to each log source.
+const LOG_WINDOW: Duration = Duration::from_secs(2);
+
+/// Each log source followed briefly, all at once: state, streams, lines seen, last line's time.
+async fn logs_section(target: &TargetConfig, timeout: Duration) -> Section {
+    if target.logs.is_empty() {
+        return Section::unconfigured();
+    }
+    let window = LOG_WINDOW.min(timeout / 2);
+    let kubernetes = target.kubernetes.clone().unwrap_or_default();
+    let probes = target
+        .logs
+        .iter()
+        .enumerate()
+        .map(|(index, config)| probe_logs(&kubernetes, config, index, window));
+    let results = futures::future::join_all(probes).await;
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|(_, error)| error.clone())
+        .collect();
+    let items = results.into_iter().map(|(item, _)| item).collect();
+    if failed.is_empty() {
+        Section::ok(items)
+    } else {
+        Section {
+            state: SectionState::Error,
+            error: Some(failed.join("; ")),
+            items,
+        }
+    }
+}
+
+/// Runs one log source for `window`; returns its item and, when it failed, why.
+async fn probe_logs(
+    kubernetes: &KubernetesConfig,
+    config: &crate::config::LogsConfig,
+    index: usize,
+    window: Duration,
+) -> (serde_json::Value, Option<String>) {
+    use crate::logs::{LogEvent, StreamState, sink::LogSink};
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let sink = LogSink::new(tx, 0, index);
+    let task = match config.source.get_ref() {
+        crate::config::LogSource::Kubernetes => tokio::spawn(crate::sources::logs_kube::run(
+            kubernetes.clone(),
+            config.clone(),
+            sink,
+        )),
+        crate::config::LogSource::File => {
+            tokio::spawn(crate::sources::logs_file::run(config.clone(), sink))
+        }
+    };
+    let (mut streams, mut lines, mut last, mut problems) = (0usize, 0u64, None, Vec::new());
+    let deadline = tokio::time::Instant::now() + window;
+    while let Ok(Some(crate::app::Action::Logs { event, .. })) =
+        tokio::time::timeout_at(deadline, rx.recv()).await
+    {
+        match event {
+            LogEvent::StreamOpened { .. } => streams += 1,
+            LogEvent::Lines(batch) => {
+                lines += batch.len() as u64;
+                last = batch
+                    .iter()
+                    .map(|l| l.timestamp.unwrap_or(l.received))
+                    .max()
+                    .max(last);
+            }
+            LogEvent::StreamState {
+                state: StreamState::Reconnecting { reason, .. },
+                ..
+            } => problems.push(reason),
+            _ => {}
+        }
+    }
+    task.abort();
+    let ok = streams > 0 && problems.is_empty();
+    let error = (!ok).then(|| {
+        format!(
+            "{}: {}",
+            config.display_name(),
+            problems
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no stream opened".into())
+        )
+    });
+    let last_line = last.map(|at| {
+        OffsetDateTime::from(at)
+            .format(&Rfc3339)
+            .unwrap_or_default()
+    });
+    let item = serde_json::json!({
+        "name": config.display_name(), "state": if ok { "ok" } else { "error" }, "streams": streams,
+        "lines_seen": lines, "last_line_at": last_line, "errors": problems,
+    });
+    (item, error)
 }
 
 /// Until a backend exists, a configured source is an honest error.

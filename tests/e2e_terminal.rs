@@ -72,6 +72,10 @@ impl Drop for Console {
 impl Console {
     /// Starts `watchfloor --config config.example.toml <args>` in a detached 80x24 tmux session.
     fn start(args: &[&str]) -> Self {
+        Self::start_with_config(&repo().join("config.example.toml"), args)
+    }
+
+    fn start_with_config(config: &Path, args: &[&str]) -> Self {
         require_tmux();
         let dir = tempfile::Builder::new()
             .prefix("wf-e2e-")
@@ -83,7 +87,6 @@ impl Console {
         fs::create_dir_all(&state).expect("create XDG_STATE_HOME");
 
         let bin = env!("CARGO_BIN_EXE_watchfloor");
-        let config = repo().join("config.example.toml");
         let mut command = vec![
             sh_quote(bin),
             "--config".to_string(),
@@ -469,4 +472,64 @@ fn without_read_only_the_header_does_not_say_so() {
         !header.contains("READ-ONLY"),
         "READ-ONLY without --read-only: {header:?}"
     );
+}
+
+/// Hostile log lines in a followed file: the window title, the clipboard and the screen stay
+/// intact in a real terminal.
+#[test]
+fn hostile_log_lines_cannot_touch_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("app.log");
+    let hostile = [
+        "\x1b]0;PWNED-TITLE\x07title via OSC 0",
+        "\x1b]2;PWNED-TITLE\x1b\\title via OSC 2",
+        "\x1b]52;c;UFdORUQ=\x07clipboard via OSC 52",
+        "\x1b[2J\x1b[Hclear screen and home",
+        "\x1b[10;10Hcursor move",
+        "\u{9b}2J eight-bit CSI \u{9d}0;PWNED-TITLE\u{9c}",
+        "\x1bPqsixel\x1b\\ DCS",
+        "bidi \u{202e}gnp.exe",
+        "LAST-HOSTILE-LINE",
+    ];
+    fs::write(&log, hostile.join("\n") + "\n").expect("write the log");
+    let config = dir.path().join("config.toml");
+    fs::write(
+        &config,
+        format!(
+            "[[targets]]\nname = \"logs\"\n[[targets.logs]]\nsource = \"file\"\npath = {:?}\n",
+            log.display().to_string()
+        ),
+    )
+    .expect("write the config");
+    let console = Console::start_with_config(&config, &[]);
+    console.tmux(&["select-pane", "-t", console.target, "-T", "original-title"]);
+    console.wait_for("the console", |screen| {
+        screen.contains(" watchfloor  target: logs")
+    });
+    console.keys(&["5"]);
+    let screen = console.wait_for("the last hostile line", |screen| {
+        screen.contains("LAST-HOSTILE-LINE")
+    });
+    assert!(
+        screen.contains("title via OSC 0") && screen.contains("cursor move"),
+        "{screen}"
+    );
+    assert!(!screen.contains("PWNED"), "{screen}");
+    assert_eq!(
+        console.display("#{pane_title}").trim(),
+        "original-title",
+        "the title was not changed"
+    );
+    let first_row = screen.lines().next().unwrap_or_default();
+    assert!(
+        first_row.starts_with(" watchfloor "),
+        "the header is still on the first row:\n{screen}"
+    );
+    let buffers = console.tmux(&["list-buffers"]);
+    assert!(
+        !buffers.contains("PWNED"),
+        "nothing reached the clipboard: {buffers}"
+    );
+    console.keys(&["q"]);
+    console.wait_for_exit();
 }

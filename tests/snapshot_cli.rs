@@ -43,7 +43,7 @@ fn json(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "pods",
     "deployments",
     "claims",
@@ -51,6 +51,7 @@ const SECTIONS: [&str; 7] = [
     "health",
     "postgres",
     "redis",
+    "logs",
 ];
 
 #[test]
@@ -164,7 +165,7 @@ fn text_format_is_a_compact_report() {
             .any(|l| l.starts_with("redis") && l.contains("not configured")),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 8, "{text}");
+    assert_eq!(text.lines().count(), 9, "{text}");
     assert_eq!(output.status.code(), Some(1));
 }
 

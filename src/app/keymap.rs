@@ -16,6 +16,10 @@ pub enum Context {
     Global,
     /// A pane's list or its detail view.
     List,
+    /// The Pods pane only.
+    Pods,
+    /// The Logs pane only.
+    Logs,
     /// The help overlay.
     Help,
 }
@@ -25,6 +29,8 @@ impl Context {
         match self {
             Self::Global => "Global",
             Self::List => "Lists and details",
+            Self::Pods => "Pods pane",
+            Self::Logs => "Logs pane",
             Self::Help => "Help",
         }
     }
@@ -52,11 +58,29 @@ pub enum Command {
     NextTarget,
     /// Switch the pane's view (Pods pane: pods / deployments).
     ToggleView,
+    /// Pods pane: open the logs of the selected pod or deployment.
+    OpenLogs,
+    /// Previous container logs of the selected pod (Pods detail) or stream (Logs pane).
+    PreviousLogs,
+    /// Logs pane: follow the tail / pause.
+    Follow,
+    /// Logs pane: all -> >= info -> >= warn -> >= error.
+    LevelCycle,
+    /// Logs pane: all sources -> each source in turn.
+    SourceCycle,
+    Wrap,
+    Timestamps,
+    /// Logs pane: JSON as message + fields, or the raw line.
+    RawToggle,
+    /// Logs pane: copy the selected line to the clipboard (OSC 52).
+    Copy,
+    /// Logs pane: save the (filtered) buffer to a file.
+    Save,
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 33] = [
         Self::FocusNext,
         Self::FocusPrev,
         Self::Focus(PaneId::Pods),
@@ -80,6 +104,16 @@ impl Command {
         Self::Open,
         Self::Back,
         Self::ToggleView,
+        Self::OpenLogs,
+        Self::PreviousLogs,
+        Self::Follow,
+        Self::LevelCycle,
+        Self::SourceCycle,
+        Self::Wrap,
+        Self::Timestamps,
+        Self::RawToggle,
+        Self::Copy,
+        Self::Save,
     ];
 
     /// The name used in `[ui.keys]`.
@@ -108,6 +142,16 @@ impl Command {
             Self::Freeze => "freeze",
             Self::NextTarget => "next_target",
             Self::ToggleView => "toggle_view",
+            Self::OpenLogs => "open_logs",
+            Self::PreviousLogs => "previous_logs",
+            Self::Follow => "follow",
+            Self::LevelCycle => "level",
+            Self::SourceCycle => "source",
+            Self::Wrap => "wrap",
+            Self::Timestamps => "timestamps",
+            Self::RawToggle => "raw",
+            Self::Copy => "copy",
+            Self::Save => "save",
         }
     }
 
@@ -136,6 +180,16 @@ impl Command {
             Self::Freeze => "freeze display",
             Self::NextTarget => "next target",
             Self::ToggleView => "pods / deployments",
+            Self::OpenLogs => "logs of the selected pod or deployment",
+            Self::PreviousLogs => "previous container logs",
+            Self::Follow => "follow / pause",
+            Self::LevelCycle => "level: all, >= info, >= warn, >= error",
+            Self::SourceCycle => "source: all, then each",
+            Self::Wrap => "wrap long lines",
+            Self::Timestamps => "timestamps",
+            Self::RawToggle => "JSON: message + fields / raw",
+            Self::Copy => "copy line (OSC 52)",
+            Self::Save => "save to a file",
         }
     }
 
@@ -149,8 +203,16 @@ impl Command {
             | Self::Top
             | Self::Bottom
             | Self::Open
-            | Self::Back
-            | Self::ToggleView => Context::List,
+            | Self::Back => Context::List,
+            Self::ToggleView | Self::OpenLogs | Self::PreviousLogs => Context::Pods,
+            Self::Follow
+            | Self::LevelCycle
+            | Self::SourceCycle
+            | Self::Wrap
+            | Self::Timestamps
+            | Self::RawToggle
+            | Self::Copy
+            | Self::Save => Context::Logs,
             _ => Context::Global,
         }
     }
@@ -347,6 +409,13 @@ pub struct Binding {
     pub command: Command,
 }
 
+/// Whether two contexts can be active at once (so a key cannot mean both).
+fn contexts_overlap(a: Context, b: Context) -> bool {
+    a == b
+        || matches!(a, Context::Global | Context::List)
+        || matches!(b, Context::Global | Context::List)
+}
+
 /// Ctrl-C always quits, whatever the overrides say, so nobody is locked in.
 pub const HARD_QUIT: KeyChord = KeyChord::ctrl('c');
 
@@ -381,6 +450,16 @@ fn default_keys(command: Command) -> Vec<KeyChord> {
         Command::Freeze => vec![c('f')],
         Command::NextTarget => vec![c('t')],
         Command::ToggleView => vec![c('v')],
+        Command::OpenLogs => vec![c('l')],
+        Command::PreviousLogs => vec![c('p')],
+        Command::Follow => vec![c(' ')],
+        Command::LevelCycle => vec![c('l')],
+        Command::SourceCycle => vec![c('s')],
+        Command::Wrap => vec![c('w')],
+        Command::Timestamps => vec![c('T')],
+        Command::RawToggle => vec![c('r')],
+        Command::Copy => vec![c('y')],
+        Command::Save => vec![c('S')],
     }
 }
 
@@ -431,7 +510,7 @@ impl Keymap {
             // Global and list keys are live together, so a key taken over is removed from its
             // previous command.
             for (other, other_keys) in table.iter_mut() {
-                if *other != command {
+                if *other != command && contexts_overlap(other.context(), command.context()) {
                     let before = other_keys.len();
                     other_keys.retain(|k| !parsed.contains(k));
                     if other_keys.len() != before {
@@ -501,7 +580,7 @@ impl Keymap {
 
     /// Help sections: each context with its commands and keys, from the same table.
     pub fn help_sections(&self) -> Vec<(Context, Vec<(String, &'static str)>)> {
-        [Context::Global, Context::List]
+        [Context::Global, Context::List, Context::Pods, Context::Logs]
             .into_iter()
             .map(|context| {
                 let rows = Command::ALL

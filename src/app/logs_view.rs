@@ -71,7 +71,13 @@ impl LogsView {
         match event {
             LogEvent::StreamOpened { id, label } => {
                 let id = self.app_id(source, id);
-                let info = StreamInfo { source, label, state: StreamState::Following, lines: 0, last_line: None };
+                let info = StreamInfo {
+                    source,
+                    label,
+                    state: StreamState::Following,
+                    lines: 0,
+                    last_line: None,
+                };
                 self.streams.insert(id, info);
             }
             LogEvent::StreamState { id, state } => {
@@ -111,7 +117,12 @@ impl LogsView {
 
     /// Rebuilds the visible lines after a filter change.
     pub fn refilter(&mut self) {
-        self.visible = self.buffer.iter().filter(|(_, line)| self.filter.matches(line)).map(|(seq, _)| seq).collect();
+        self.visible = self
+            .buffer
+            .iter()
+            .filter(|(_, line)| self.filter.matches(line))
+            .map(|(seq, _)| seq)
+            .collect();
         if let Some(selected) = self.selected {
             // Keep the place: the nearest visible line at or before the old selection.
             let index = self.visible.partition_point(|seq| *seq <= selected);
@@ -151,21 +162,28 @@ impl LogsView {
     }
 
     /// Moves the selection by `delta` lines, pausing the follow.
-    pub fn move_by(&mut self, delta: isize) {
-        let Some(index) = self.selected_index() else { return };
-        let target = index.saturating_add_signed(delta).min(self.visible.len().saturating_sub(1));
+    pub fn move_by(&mut self, delta: isize) -> Moved {
+        let Some(index) = self.selected_index() else {
+            return Moved;
+        };
+        let target = index
+            .saturating_add_signed(delta)
+            .min(self.visible.len().saturating_sub(1));
         self.follow = false;
         self.selected = self.visible.get(target).copied();
+        Moved
     }
 
-    pub fn to_top(&mut self) {
+    pub fn to_top(&mut self) -> Moved {
         self.follow = false;
         self.selected = self.visible.front().copied();
+        Moved
     }
 
-    pub fn to_tail(&mut self) {
+    pub fn to_tail(&mut self) -> Moved {
         self.follow = true;
         self.selected = None;
+        Moved
     }
 
     pub fn toggle_follow(&mut self) {
@@ -175,5 +193,15 @@ impl LogsView {
         } else {
             self.to_tail();
         }
+    }
+}
+
+/// A movement happened; it has no effects for the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct Moved;
+
+impl Moved {
+    pub fn into_effects(self) -> Vec<super::Effect> {
+        Vec::new()
     }
 }

@@ -61,6 +61,11 @@ pub enum Action {
         key: ObjectKey,
         detail: Result<PodDetail, String>,
     },
+    /// A message for the operator (e.g. the outcome of saving logs).
+    Notify {
+        error: bool,
+        text: String,
+    },
     /// Leave now (signal, terminal gone).
     Quit,
 }
@@ -81,6 +86,26 @@ pub enum Effect {
     },
     /// The pod detail view closed: stop following.
     ClosePodDetail,
+    /// Follow the logs of a workload (or one pod) picked in the Pods pane, as an extra source.
+    OpenLogs {
+        generation: u64,
+        source: usize,
+        config: Box<crate::config::LogsConfig>,
+    },
+    /// Read a pod's previous container logs once into the Logs pane.
+    PreviousLogs {
+        generation: u64,
+        source: usize,
+        namespace: String,
+        pod: String,
+    },
+    /// Put text on the terminal's clipboard with OSC 52 (works over SSH and in tmux).
+    CopyToClipboard(String),
+    /// Write lines to a new file in the state directory.
+    SaveLogs {
+        text: String,
+        lines: usize,
+    },
 }
 
 /// What the pod detail view shows beyond the row: containers and recent events.
@@ -227,6 +252,8 @@ pub struct App {
     view_dirty: bool,
     /// The Logs pane: buffered lines, streams, filter and view state.
     pub logs: logs_view::LogsView,
+    /// Ad-hoc log sources opened from the Pods pane so far.
+    adhoc_logs: usize,
     /// The pod detail view's data, for the pod it was loaded for.
     pub pod_detail: Option<(ObjectKey, Result<PodDetail, String>)>,
     pub generation: u64,
@@ -241,6 +268,9 @@ pub struct App {
 }
 
 const TOAST_TIME: Duration = Duration::from_secs(6);
+
+/// Log sources opened from the Pods pane are numbered from here (configured ones from 0).
+pub const ADHOC_SOURCE: usize = 10_000;
 
 impl App {
     /// A console on `target_index`. Call `start` to get the effects that launch its sources.
@@ -268,6 +298,7 @@ impl App {
             view_dirty: true,
             pod_detail: None,
             logs: logs_view::LogsView::default(),
+            adhoc_logs: 0,
             generation: 0,
             frozen: None,
             help: None,
@@ -318,6 +349,11 @@ impl App {
         self.kube_context = None;
         self.kube = KubeData::default();
         self.pod_detail = None;
+        let capacity = self
+            .target()
+            .and_then(|t| t.logs.iter().map(|l| l.buffer_lines).max())
+            .unwrap_or(logs_view::DEFAULT_CAPACITY);
+        self.logs = logs_view::LogsView::with_capacity(capacity);
         self.view_dirty = true;
     }
 
@@ -338,6 +374,7 @@ impl App {
         };
         match pane {
             PaneId::Pods => target.kubernetes.is_some(),
+            PaneId::Logs => !target.logs.is_empty() || !self.logs.streams.is_empty(),
             PaneId::Claims => target
                 .claims
                 .iter()
@@ -515,8 +552,22 @@ impl App {
                 }
                 vec![]
             }
-            Action::Logs { generation, source, event } => {
+            Action::Logs {
+                generation,
+                source,
+                event,
+            } => {
                 if generation == self.generation {
+                    // A configured log source that reports anything is live.
+                    let at = self.now;
+                    if let Some(status) = self
+                        .sources
+                        .iter_mut()
+                        .find(|s| s.origin == status::SourceOrigin::Logs(source))
+                    {
+                        status.state = SourceState::Live;
+                        status.last_ok = Some(at);
+                    }
                     self.logs.apply(source, event);
                     self.view_dirty |= self.frozen.is_none();
                 }
@@ -536,6 +587,17 @@ impl App {
                 if generation == self.generation {
                     self.kube_context = Some(name);
                 }
+                vec![]
+            }
+            Action::Notify { error, text } => {
+                self.toast(
+                    if error {
+                        ToastLevel::Error
+                    } else {
+                        ToastLevel::Info
+                    },
+                    text,
+                );
                 vec![]
             }
             Action::Quit => self.quit(),
@@ -559,7 +621,7 @@ impl App {
             return self.on_input_key(key);
         }
         let Some(chord) = chord else { return vec![] };
-        let command = self.keymap.lookup(&[Context::List, Context::Global], chord);
+        let command = self.keymap.lookup(&self.key_contexts(), chord);
         if let Some(scroll) = self.help {
             // The help overlay swallows every key; only closing and scrolling do anything.
             self.help = match command {
@@ -582,6 +644,28 @@ impl App {
     fn run_command(&mut self, command: Command) -> Vec<Effect> {
         let focus = self.focus;
         let rows = self.row_count(focus);
+        if focus == PaneId::Logs && self.pane_shows_data(focus) {
+            let logs = &mut self.logs;
+            match command {
+                Command::Up => return logs.move_by(-1).into_effects(),
+                Command::Down => return logs.move_by(1).into_effects(),
+                Command::PageUp => return logs.move_by(-20).into_effects(),
+                Command::PageDown => return logs.move_by(20).into_effects(),
+                Command::Top => return logs.to_top().into_effects(),
+                Command::Bottom => return logs.to_tail().into_effects(),
+                Command::Filter => {
+                    let current = logs.filter.text.clone();
+                    self.input = Some(Input::new(InputKind::Filter(focus), &current));
+                    return vec![];
+                }
+                Command::Back if logs.filter.is_active() => {
+                    logs.filter = crate::logs::LogFilter::default();
+                    logs.refilter();
+                    return vec![];
+                }
+                _ => {}
+            }
+        }
         let view = &mut self.panes[focus.index()];
         if view.detail_open {
             // In a detail view, movement scrolls the detail.
@@ -637,6 +721,16 @@ impl App {
                 }
             }
             Command::Zoom => self.zoomed = !self.zoomed,
+            Command::OpenLogs => return self.open_logs(),
+            Command::PreviousLogs => return self.previous_logs(),
+            Command::Follow
+            | Command::LevelCycle
+            | Command::SourceCycle
+            | Command::Wrap
+            | Command::Timestamps
+            | Command::RawToggle
+            | Command::Copy
+            | Command::Save => return self.logs_command(command),
             Command::ToggleView => {
                 if self.pane_shows_data(focus) && focus == PaneId::Pods {
                     let view = &mut self.panes[focus.index()];
@@ -676,6 +770,128 @@ impl App {
         vec![]
     }
 
+    /// Key contexts in lookup order for the focused pane.
+    fn key_contexts(&self) -> Vec<Context> {
+        match self.focus {
+            PaneId::Pods => vec![Context::Pods, Context::List, Context::Global],
+            PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
+            _ => vec![Context::List, Context::Global],
+        }
+    }
+
+    /// `l` in the Pods pane: the logs of the selected deployment, or of the selected pod's.
+    fn open_logs(&mut self) -> Vec<Effect> {
+        if !self.pane_shows_data(PaneId::Pods) {
+            return vec![];
+        }
+        let kube = self.visible_kube();
+        let view = &self.panes[PaneId::Pods.index()];
+        let (namespace, workload, label) = if view.alt_view {
+            let Some(d) = self
+                .visible
+                .deployments
+                .get(view.selected)
+                .and_then(|k| kube.deployments.get(k))
+            else {
+                return vec![];
+            };
+            (
+                d.namespace.clone(),
+                format!("deploy/{}", d.name),
+                format!("{}/deploy/{}", d.namespace, d.name),
+            )
+        } else {
+            let Some(pod) = self.selected_pod() else {
+                return vec![];
+            };
+            (
+                pod.namespace.clone(),
+                format!("pod/{}", pod.name),
+                format!("{}/{}", pod.namespace, pod.name),
+            )
+        };
+        let config = crate::config::LogsConfig::ad_hoc(&label, &namespace, &workload);
+        self.adhoc_logs += 1;
+        self.focus = PaneId::Logs;
+        self.logs.filter = crate::logs::LogFilter::default();
+        self.logs.refilter();
+        self.logs.to_tail();
+        self.toast(ToastLevel::Info, format!("following logs of {label}"));
+        vec![Effect::OpenLogs {
+            generation: self.generation,
+            source: ADHOC_SOURCE + self.adhoc_logs,
+            config: Box::new(config),
+        }]
+    }
+
+    /// `p` on a pod: its previous container's logs, once.
+    fn previous_logs(&mut self) -> Vec<Effect> {
+        let Some(pod) = self.selected_pod() else {
+            return vec![];
+        };
+        let (namespace, name) = (pod.namespace.clone(), pod.name.clone());
+        self.adhoc_logs += 1;
+        self.focus = PaneId::Logs;
+        self.logs.to_tail();
+        self.toast(
+            ToastLevel::Info,
+            format!("previous logs of {namespace}/{name}"),
+        );
+        vec![Effect::PreviousLogs {
+            generation: self.generation,
+            source: ADHOC_SOURCE + self.adhoc_logs,
+            namespace,
+            pod: name,
+        }]
+    }
+
+    fn logs_command(&mut self, command: Command) -> Vec<Effect> {
+        if self.focus != PaneId::Logs {
+            return vec![];
+        }
+        let logs = &mut self.logs;
+        match command {
+            Command::Follow => logs.toggle_follow(),
+            Command::LevelCycle => logs.cycle_level(),
+            Command::SourceCycle => logs.cycle_stream(),
+            Command::Wrap => logs.wrap = !logs.wrap,
+            Command::Timestamps => logs.timestamps = !logs.timestamps,
+            Command::RawToggle => logs.raw = !logs.raw,
+            Command::Copy => {
+                let line = logs
+                    .selected_index()
+                    .and_then(|i| logs.visible.get(i))
+                    .and_then(|seq| logs.buffer.get(*seq));
+                if let Some(line) = line {
+                    let text = line.raw.to_string();
+                    self.toast(
+                        ToastLevel::Info,
+                        format!("copied {} characters (OSC 52)", text.chars().count()),
+                    );
+                    return vec![Effect::CopyToClipboard(text)];
+                }
+            }
+            Command::Save => {
+                let mut text = String::new();
+                for seq in &logs.visible {
+                    if let Some(line) = logs.buffer.get(*seq) {
+                        let label = logs
+                            .streams
+                            .get(&line.stream)
+                            .map_or("?", |s| s.label.as_str());
+                        text.push_str(&format!("{label} {}\n", line.raw));
+                    }
+                }
+                return vec![Effect::SaveLogs {
+                    text,
+                    lines: logs.visible.len(),
+                }];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
     /// Opening, moving in or closing the Pods pane's detail view starts or stops following a pod.
     fn detail_effects(&mut self) -> Vec<Effect> {
         let view = &self.panes[PaneId::Pods.index()];
@@ -709,6 +925,10 @@ impl App {
         };
         match key.code {
             KeyCode::Esc => {
+                if input.kind == InputKind::Filter(PaneId::Logs) {
+                    self.logs.filter.set_text("");
+                    self.logs.refilter();
+                }
                 if let InputKind::Filter(pane) = input.kind {
                     // Esc backs out of the filter entirely.
                     self.panes[pane.index()].filter = None;
@@ -739,6 +959,17 @@ impl App {
 
     /// Filters apply as the operator types.
     fn apply_live_filter(&mut self) {
+        if let Some(Input {
+            kind: InputKind::Filter(PaneId::Logs),
+            ..
+        }) = &self.input
+            && self.pane_shows_data(PaneId::Logs)
+        {
+            let text = self.input.as_ref().map(Input::text).unwrap_or_default();
+            self.logs.filter.set_text(&text);
+            self.logs.refilter();
+            return;
+        }
         if let Some(Input {
             kind: InputKind::Filter(pane),
             ..

@@ -317,7 +317,7 @@ pub enum LogSource {
     File,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {
     pub name: Option<String>,
@@ -350,6 +350,24 @@ fn default_buffer_lines() -> usize {
 }
 
 impl LogsConfig {
+    /// A source opened from the Pods pane: a workload (`deploy/NAME`) or one pod (`pod/NAME`).
+    pub fn ad_hoc(name: &str, namespace: &str, workload: &str) -> Self {
+        Self {
+            name: Some(name.to_string()),
+            source: Spanned::new(0..0, LogSource::Kubernetes),
+            namespace: Some(namespace.to_string()),
+            selector: None,
+            workload: Some(workload.to_string()),
+            container: None,
+            since: None,
+            tail: None,
+            max_streams: default_max_streams(),
+            path: None,
+            fields: Vec::new(),
+            buffer_lines: default_buffer_lines(),
+        }
+    }
+
     pub fn display_name(&self) -> String {
         if let Some(name) = &self.name {
             return name.clone();

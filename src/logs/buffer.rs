@@ -1,5 +1,8 @@
 //! A bounded ring buffer of lines with sequence numbers, so a scrolled view keeps its place while
 //! new lines arrive and old ones are evicted.
+//!
+//! Memory is bounded by the line count: the deque grows by doubling up to exactly `capacity`
+//! slots (never past it), and each line owns only its sanitised text (see `LogLine::heap_bytes`).
 
 use std::collections::VecDeque;
 
@@ -17,7 +20,13 @@ pub struct LogBuffer {
 
 impl LogBuffer {
     pub fn new(capacity: usize) -> Self {
-        Self { lines: VecDeque::with_capacity(capacity.min(4096)), capacity: capacity.max(1), first_seq: 0, evicted: 0, dropped: 0 }
+        Self {
+            lines: VecDeque::with_capacity(capacity.min(4096)),
+            capacity: capacity.max(1),
+            first_seq: 0,
+            evicted: 0,
+            dropped: 0,
+        }
     }
 
     pub fn push(&mut self, line: LogLine) {
@@ -25,6 +34,10 @@ impl LogBuffer {
             self.lines.pop_front();
             self.first_seq += 1;
             self.evicted += 1;
+        } else if self.lines.len() == self.lines.capacity() {
+            // Grow by doubling, but never past `capacity` slots.
+            let target = (self.lines.len() * 2).max(16).min(self.capacity);
+            self.lines.reserve_exact(target - self.lines.len());
         }
         self.lines.push_back(line);
     }
@@ -46,19 +59,105 @@ impl LogBuffer {
         self.first_seq
     }
 
+    /// Sequence number the next pushed line gets.
+    pub fn next_seq(&self) -> u64 {
+        self.first_seq + self.lines.len() as u64
+    }
+
     /// The line with this sequence number, if still kept.
     pub fn get(&self, seq: u64) -> Option<&LogLine> {
-        seq.checked_sub(self.first_seq).and_then(|i| self.lines.get(usize::try_from(i).ok()?))
+        seq.checked_sub(self.first_seq)
+            .and_then(|i| self.lines.get(usize::try_from(i).ok()?))
     }
 
     /// Lines with their sequence numbers, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (u64, &LogLine)> + ExactSizeIterator {
         let first = self.first_seq;
-        self.lines.iter().enumerate().map(move |(i, line)| (first + i as u64, line))
+        self.lines
+            .iter()
+            .enumerate()
+            .map(move |(i, line)| (first + i as u64, line))
     }
 
     pub fn clear(&mut self) {
         self.first_seq += self.lines.len() as u64;
         self.lines.clear();
+    }
+
+    /// Heap bytes held: the deque's slots plus what each line owns (allocator overhead excluded).
+    pub fn heap_bytes(&self) -> usize {
+        self.lines.capacity() * std::mem::size_of::<LogLine>()
+            + self.lines.iter().map(LogLine::heap_bytes).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::logs::parse_line;
+
+    fn line(text: &str) -> LogLine {
+        parse_line(0, text.as_bytes(), false, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn evicts_oldest_and_keeps_sequence_numbers() {
+        let mut buffer = LogBuffer::new(3);
+        assert!(buffer.is_empty());
+        assert_eq!((buffer.first_seq(), buffer.next_seq()), (0, 0));
+        for i in 0..5 {
+            buffer.push(line(&format!("line {i}")));
+        }
+        assert_eq!((buffer.len(), buffer.capacity(), buffer.evicted), (3, 3, 2));
+        assert_eq!((buffer.first_seq(), buffer.next_seq()), (2, 5));
+        assert!(buffer.get(1).is_none());
+        assert_eq!(&*buffer.get(2).unwrap().raw, "line 2");
+        assert_eq!(&*buffer.get(4).unwrap().raw, "line 4");
+        assert!(buffer.get(5).is_none());
+        let seen: Vec<(u64, &str)> = buffer.iter().map(|(seq, l)| (seq, &*l.raw)).collect();
+        assert_eq!(seen, [(2, "line 2"), (3, "line 3"), (4, "line 4")]);
+        assert_eq!(buffer.iter().next_back().map(|(seq, _)| seq), Some(4));
+        assert_eq!(buffer.iter().len(), 3);
+    }
+
+    #[test]
+    fn clear_keeps_numbering() {
+        let mut buffer = LogBuffer::new(10);
+        for i in 0..4 {
+            buffer.push(line(&format!("{i}")));
+        }
+        buffer.clear();
+        assert!(buffer.is_empty());
+        assert_eq!((buffer.first_seq(), buffer.evicted), (4, 0));
+        buffer.push(line("after"));
+        assert_eq!(&*buffer.get(4).unwrap().raw, "after");
+    }
+
+    #[test]
+    fn zero_capacity_keeps_one() {
+        let mut buffer = LogBuffer::new(0);
+        buffer.push(line("a"));
+        buffer.push(line("b"));
+        assert_eq!(
+            (buffer.len(), buffer.evicted, buffer.first_seq()),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn slots_never_exceed_capacity() {
+        let mut buffer = LogBuffer::new(20_000);
+        let template = line("x");
+        for _ in 0..25_000 {
+            buffer.push(template.clone());
+        }
+        assert_eq!(buffer.lines.capacity(), 20_000);
+        assert_eq!(buffer.evicted, 5_000);
+        assert_eq!(
+            buffer.heap_bytes(),
+            20_000 * (std::mem::size_of::<LogLine>() + 2)
+        );
     }
 }

@@ -27,7 +27,12 @@ impl LogFilter {
                 Some(_) => continue,
                 None => (&mut self.include, word),
             };
-            let build = |p: &str| RegexBuilder::new(p).case_insensitive(true).size_limit(1 << 20).build();
+            let build = |p: &str| {
+                RegexBuilder::new(p)
+                    .case_insensitive(true)
+                    .size_limit(1 << 20)
+                    .build()
+            };
             if let Ok(regex) = build(pattern).or_else(|_| build(&regex::escape(pattern))) {
                 list.push(regex);
             }
@@ -35,7 +40,10 @@ impl LogFilter {
     }
 
     pub fn is_active(&self) -> bool {
-        !self.include.is_empty() || !self.exclude.is_empty() || self.min_level.is_some() || self.stream.is_some()
+        !self.include.is_empty()
+            || !self.exclude.is_empty()
+            || self.min_level.is_some()
+            || self.stream.is_some()
     }
 
     pub fn matches(&self, line: &LogLine) -> bool {
@@ -45,13 +53,114 @@ impl LogFilter {
         if self.stream.is_some_and(|s| s != line.stream) {
             return false;
         }
-        self.include.iter().all(|r| r.is_match(&line.raw)) && !self.exclude.iter().any(|r| r.is_match(&line.raw))
+        self.include.iter().all(|r| r.is_match(&line.raw))
+            && !self.exclude.iter().any(|r| r.is_match(&line.raw))
     }
 
-    /// Byte ranges in `text` matched by the include patterns, for highlighting.
+    /// Byte ranges in `text` matched by the include patterns, for highlighting: sorted, with
+    /// overlapping or touching matches merged, on character boundaries.
     pub fn highlights(&self, text: &str) -> Vec<std::ops::Range<usize>> {
-        let mut ranges: Vec<_> = self.include.iter().flat_map(|r| r.find_iter(text).map(|m| m.range())).filter(|r| !r.is_empty()).collect();
-        ranges.sort_by_key(|r| r.start);
-        ranges
+        let mut ranges: Vec<_> = self
+            .include
+            .iter()
+            .flat_map(|r| r.find_iter(text).map(|m| m.range()))
+            .filter(|r| !r.is_empty())
+            .collect();
+        ranges.sort_by_key(|r| (r.start, r.end));
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        merged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::logs::parse_line;
+
+    fn line(stream: StreamId, text: &str) -> LogLine {
+        parse_line(stream, text.as_bytes(), false, SystemTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn empty_filter_matches_everything() {
+        let filter = LogFilter::default();
+        assert!(!filter.is_active());
+        assert!(filter.matches(&line(0, "anything")));
+    }
+
+    #[test]
+    fn include_and_exclude() {
+        let mut filter = LogFilter::default();
+        filter.set_text("error|timeout !healthz");
+        assert!(filter.is_active());
+        assert_eq!(filter.text, "error|timeout !healthz");
+        assert!(filter.matches(&line(0, "ERROR: upstream Timeout")));
+        assert!(filter.matches(&line(0, "request timeout after 5s")));
+        assert!(!filter.matches(&line(0, "GET /healthz error")));
+        assert!(!filter.matches(&line(0, "all good")));
+        // Every include must match.
+        filter.set_text("GET 500");
+        assert!(filter.matches(&line(0, "GET /orders 500")));
+        assert!(!filter.matches(&line(0, "GET /orders 200")));
+        // Only excludes.
+        filter.set_text("!debug");
+        assert!(filter.matches(&line(0, "info line")));
+        assert!(!filter.matches(&line(0, "DEBUG line")));
+        // A lone `!` is ignored; an invalid regex matches literally.
+        filter.set_text("! a(b");
+        assert!(filter.matches(&line(0, "x a(b y")));
+        assert!(!filter.matches(&line(0, "ab")));
+        // JSON lines match on the whole line, fields included.
+        filter.set_text("req-42");
+        assert!(filter.matches(&line(0, r#"{"msg":"done","request_id":"req-42"}"#)));
+        // Cleared.
+        filter.set_text("  ");
+        assert!(!filter.is_active());
+    }
+
+    #[test]
+    fn min_level_and_stream() {
+        let mut filter = LogFilter {
+            min_level: Some(Level::Warn),
+            ..LogFilter::default()
+        };
+        assert!(filter.is_active());
+        assert!(filter.matches(&line(0, "ERROR boom")));
+        assert!(filter.matches(&line(0, "WARN careful")));
+        assert!(!filter.matches(&line(0, "INFO fine")));
+        assert!(!filter.matches(&line(0, "no level")));
+        filter.min_level = None;
+        filter.stream = Some(2);
+        assert!(filter.matches(&line(2, "x")));
+        assert!(!filter.matches(&line(3, "x")));
+        filter.set_text("x");
+        filter.min_level = Some(Level::Info);
+        assert!(!filter.matches(&line(2, "x")));
+        assert!(filter.matches(&line(2, "INFO x")));
+    }
+
+    #[test]
+    fn highlights_are_sorted_and_merged() {
+        let mut filter = LogFilter::default();
+        filter.set_text("err error !skip o");
+        let text = "an Error, an err and more";
+        let ranges = filter.highlights(text);
+        // "Error" (err + error + o merged), "err", and each "o".
+        assert_eq!(ranges, [3..8, 13..16, 22..23]);
+        for pair in ranges.windows(2) {
+            assert!(pair[0].end < pair[1].start);
+        }
+        filter.set_text("é");
+        assert_eq!(filter.highlights("aéb"), vec![1..3]);
+        filter.set_text("!only-exclude");
+        assert!(filter.highlights("only-exclude").is_empty());
     }
 }

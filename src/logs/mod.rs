@@ -20,9 +20,14 @@ pub type StreamId = u32;
 pub enum StreamState {
     Following,
     /// Ended or failed; reconnecting with backoff from the last line seen.
-    Reconnecting { reason: String, retry_at: std::time::SystemTime },
+    Reconnecting {
+        reason: String,
+        retry_at: std::time::SystemTime,
+    },
     /// Gone for good (pod deleted, file removed, previous logs read once).
-    Ended { reason: String },
+    Ended {
+        reason: String,
+    },
 }
 
 /// What log sources tell the app. `source` in the action is the index of the `[[targets.logs]]`
@@ -30,12 +35,21 @@ pub enum StreamState {
 #[derive(Debug, Clone)]
 pub enum LogEvent {
     /// A new stream, with the label shown beside its lines (`pod/container` or a file path).
-    StreamOpened { id: StreamId, label: String },
-    StreamState { id: StreamId, state: StreamState },
+    StreamOpened {
+        id: StreamId,
+        label: String,
+    },
+    StreamState {
+        id: StreamId,
+        state: StreamState,
+    },
     /// Parsed, sanitised lines, oldest first.
     Lines(Vec<LogLine>),
     /// Lines dropped under back-pressure (the console could not keep up).
     Dropped(u64),
     /// The cap on concurrent streams is reached: `waiting` matching streams are not followed.
-    CapReached { active: usize, waiting: usize },
+    CapReached {
+        active: usize,
+        waiting: usize,
+    },
 }

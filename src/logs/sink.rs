@@ -27,12 +27,24 @@ pub struct LogSink {
 
 impl LogSink {
     pub fn new(tx: mpsc::Sender<Action>, generation: u64, source: usize) -> Self {
-        Self { tx, generation, source, pending: Vec::new(), oldest: None, dropped: 0 }
+        Self {
+            tx,
+            generation,
+            source,
+            pending: Vec::new(),
+            oldest: None,
+            dropped: 0,
+        }
     }
 
     /// Parses and queues one line.
     pub fn line(&mut self, stream: StreamId, bytes: &[u8], kube_timestamps: bool) {
-        self.push(parse_line(stream, bytes, kube_timestamps, SystemTime::now()));
+        self.push(parse_line(
+            stream,
+            bytes,
+            kube_timestamps,
+            SystemTime::now(),
+        ));
     }
 
     pub fn push(&mut self, line: LogLine) {
@@ -65,7 +77,10 @@ impl LogSink {
         let batch = std::mem::take(&mut self.pending);
         match self.tx.try_send(self.action(LogEvent::Lines(batch))) {
             Ok(()) => self.oldest = None,
-            Err(mpsc::error::TrySendError::Full(Action::Logs { event: LogEvent::Lines(batch), .. })) => self.pending = batch,
+            Err(mpsc::error::TrySendError::Full(Action::Logs {
+                event: LogEvent::Lines(batch),
+                ..
+            })) => self.pending = batch,
             Err(_) => {}
         }
     }
@@ -90,6 +105,10 @@ impl LogSink {
     }
 
     fn action(&self, event: LogEvent) -> Action {
-        Action::Logs { generation: self.generation, source: self.source, event }
+        Action::Logs {
+            generation: self.generation,
+            source: self.source,
+            event,
+        }
     }
 }

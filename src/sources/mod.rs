@@ -5,6 +5,8 @@
 
 pub mod claims;
 pub mod kubernetes;
+pub mod logs_file;
+pub mod logs_kube;
 pub mod pod_detail;
 
 use tokio::sync::mpsc;
@@ -12,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::Action;
 use crate::app::status::{SourceOrigin, SourceState, SourceStatus};
-use crate::config::{ClaimSource, TargetConfig};
+use crate::config::{ClaimSource, LogSource, TargetConfig};
 use kubernetes::Reporter;
 
 /// The running source tasks of one target. Dropping it stops them all.
@@ -48,6 +50,16 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
                     i,
                     reporter,
                 ))
+            }
+            SourceOrigin::Logs(i) => {
+                let sink = crate::logs::sink::LogSink::new(tx.clone(), generation, i);
+                let config = target.logs[i].clone();
+                match config.source.get_ref() {
+                    LogSource::Kubernetes => {
+                        tokio::spawn(logs_kube::run(kubernetes.clone(), config, sink))
+                    }
+                    LogSource::File => tokio::spawn(logs_file::run(config, sink)),
+                }
             }
             _ => tokio::spawn(async move {
                 reporter.state(SourceState::NotBuilt).await;

@@ -2,6 +2,7 @@
 
 mod claims;
 pub mod layout;
+mod logs;
 mod overlays;
 mod panes;
 mod pods;

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use super::layout::centered;
 use super::theme::Theme;
 use crate::app::keymap::Command;
+use crate::app::pane::PaneId;
 use crate::app::{App, InputKind, ToastLevel};
 
 /// Footer: the input line while typing, otherwise key hints for the focused context.
@@ -52,8 +53,49 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
             (Command::Back, "back"),
             (Command::Down, "scroll"),
             (Command::Zoom, "zoom"),
+            (Command::PreviousLogs, "previous logs"),
             (Command::Help, "help"),
             (Command::Quit, "quit"),
+        ]
+    } else if app.focus == PaneId::Logs && app.pane_shows_data(PaneId::Logs) {
+        vec![
+            (Command::Help, "help"),
+            (Command::Quit, "quit"),
+            (Command::FocusNext, "pane"),
+            (
+                Command::Follow,
+                if app.logs.follow { "pause" } else { "follow" },
+            ),
+            (Command::Down, "move"),
+            (Command::Filter, "filter !excl"),
+            (Command::LevelCycle, "level"),
+            (Command::SourceCycle, "source"),
+            (Command::Wrap, "wrap"),
+            (Command::RawToggle, "raw"),
+            (Command::Copy, "copy"),
+            (Command::Save, "save"),
+            (Command::Zoom, "zoom"),
+        ]
+    } else if app.focus == PaneId::Pods && app.pane_shows_data(PaneId::Pods) {
+        vec![
+            (Command::Help, "help"),
+            (Command::Quit, "quit"),
+            (Command::FocusNext, "pane"),
+            (Command::Down, "move"),
+            (Command::Open, "detail"),
+            (
+                Command::ToggleView,
+                if app.panes[PaneId::Pods.index()].alt_view {
+                    "pods"
+                } else {
+                    "deploys"
+                },
+            ),
+            (Command::OpenLogs, "logs"),
+            (Command::Filter, "filter"),
+            (Command::Zoom, "zoom"),
+            (Command::Freeze, "freeze"),
+            (Command::CommandLine, "cmd"),
         ]
     } else {
         vec![

@@ -138,6 +138,9 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
         PaneId::Pods if app.pane_shows_data(pane) => {
             return super::pods::render(frame, inner, app, theme);
         }
+        PaneId::Logs if app.pane_shows_data(pane) => {
+            return super::logs::render(frame, inner, app, theme);
+        }
         PaneId::Claims if app.pane_shows_data(pane) => {
             return super::claims::render(frame, inner, app, theme);
         }

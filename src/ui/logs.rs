@@ -1,0 +1,324 @@
+//! The Logs pane: the buffered lines (filtered), newest at the bottom, with per-stream colours,
+//! levels, match highlights, and a status line of counters and stream states.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use crate::app::App;
+use crate::app::logs_view::LogsView;
+use crate::app::pane::PaneId;
+use crate::app::status::format_age;
+use crate::logs::{Level, LogLine, StreamState};
+use crate::text::sanitize;
+
+/// Stream label colours, picked by stream id.
+const STREAM_COLORS: [Color; 6] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Blue,
+    Color::Green,
+    Color::Yellow,
+    Color::LightRed,
+];
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let logs = &app.logs;
+    let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    render_status(frame, status, logs, theme);
+    if logs.visible.is_empty() {
+        render_streams(frame, body, app, theme);
+        return;
+    }
+    render_lines(frame, body, app, theme);
+}
+
+fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &Theme) {
+    let mut spans = vec![Span::styled(
+        format!("{} lines", logs.visible.len()),
+        theme.base,
+    )];
+    if logs.filter.is_active() {
+        spans.push(Span::styled(
+            format!(" of {}", logs.buffer.len()),
+            theme.muted,
+        ));
+    }
+    spans.push(Span::styled(
+        if logs.follow {
+            " · following"
+        } else {
+            " · PAUSED (Space/G: tail)"
+        },
+        if logs.follow { theme.ok } else { theme.warn },
+    ));
+    if let Some(level) = logs.filter.min_level {
+        spans.push(Span::styled(
+            format!(" · level >= {level:?}").to_lowercase(),
+            theme.warn,
+        ));
+    }
+    if let Some(stream) = logs.filter.stream {
+        let label = logs.streams.get(&stream).map_or("?", |s| s.label.as_str());
+        spans.push(Span::styled(
+            format!(" · source {}", sanitize(label)),
+            theme.warn,
+        ));
+    }
+    if !logs.filter.text.is_empty() {
+        spans.push(Span::styled(
+            format!(" · /{}/", sanitize(&logs.filter.text)),
+            theme.warn,
+        ));
+    }
+    if logs.buffer.evicted > 0 {
+        spans.push(Span::styled(
+            format!(
+                " · {} evicted (buffer {})",
+                logs.buffer.evicted,
+                logs.buffer.capacity()
+            ),
+            theme.muted,
+        ));
+    }
+    if logs.buffer.dropped > 0 {
+        spans.push(Span::styled(
+            format!(" · {} DROPPED (console behind)", logs.buffer.dropped),
+            theme.crit,
+        ));
+    }
+    let (following, other) = logs
+        .streams
+        .values()
+        .fold((0, 0), |(f, o), s| match s.state {
+            StreamState::Following => (f + 1, o),
+            _ => (f, o + 1),
+        });
+    spans.push(Span::styled(
+        format!(
+            " · {following} stream{}",
+            if following == 1 { "" } else { "s" }
+        ),
+        theme.muted,
+    ));
+    if other > 0 {
+        spans.push(Span::styled(format!(", {other} not following"), theme.warn));
+    }
+    for (active, waiting) in logs.caps.values().filter(|(_, waiting)| *waiting > 0) {
+        spans.push(Span::styled(
+            format!(" · stream cap reached: {active} followed, {waiting} waiting"),
+            theme.crit,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// No lines (yet, or none match): the streams and their states, never a blank pane.
+fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let logs = &app.logs;
+    let mut lines = Vec::new();
+    if logs.filter.is_active() && !logs.buffer.is_empty() {
+        lines.push(Line::styled(
+            "no lines match the filters (Esc clears the text filter, l the level, s the source)",
+            theme.muted,
+        ));
+    } else if logs.streams.is_empty() {
+        lines.push(Line::styled(
+            super::waiting_message(app, PaneId::Logs, "log streams"),
+            theme.muted,
+        ));
+    } else {
+        lines.push(Line::styled("waiting for lines…", theme.muted));
+    }
+    for (id, stream) in &logs.streams {
+        let (state, style) = stream_state(&stream.state, app, theme);
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {} ", sanitize(&stream.label)), stream_style(*id)),
+            Span::styled(state, style),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn stream_state(state: &StreamState, app: &App, theme: &Theme) -> (String, Style) {
+    match state {
+        StreamState::Following => ("following".into(), theme.ok),
+        StreamState::Reconnecting { reason, retry_at } => {
+            let retry = retry_at.duration_since(app.now).unwrap_or_default();
+            (
+                format!(
+                    "reconnecting in {}: {}",
+                    format_age(retry),
+                    sanitize(reason)
+                ),
+                theme.warn,
+            )
+        }
+        StreamState::Ended { reason } => (format!("ended: {}", sanitize(reason)), theme.muted),
+    }
+}
+
+fn stream_style(id: u32) -> Style {
+    Style::default().fg(STREAM_COLORS[id as usize % STREAM_COLORS.len()])
+}
+
+fn level_style(level: Level, theme: &Theme) -> Style {
+    match level {
+        Level::Fatal | Level::Error => theme.crit,
+        Level::Warn => theme.warn,
+        Level::Info => theme.ok,
+        Level::Debug | Level::Trace => theme.muted,
+        Level::Unknown => theme.base,
+    }
+}
+
+fn level_tag(level: Level) -> &'static str {
+    match level {
+        Level::Fatal => "FTL",
+        Level::Error => "ERR",
+        Level::Warn => "WRN",
+        Level::Info => "INF",
+        Level::Debug => "DBG",
+        Level::Trace => "TRC",
+        Level::Unknown => "   ",
+    }
+}
+
+/// One log line as spans: time, stream, level, message with highlights, chosen fields.
+fn line_spans<'a>(
+    line: &'a LogLine,
+    app: &'a App,
+    fields: &[String],
+    theme: &Theme,
+) -> Vec<Span<'a>> {
+    let logs = &app.logs;
+    let mut spans = Vec::new();
+    if logs.timestamps {
+        let at = line.timestamp.unwrap_or(line.received);
+        let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let (s, ms) = (secs.as_secs(), secs.subsec_millis());
+        spans.push(Span::styled(
+            format!(
+                "{:02}:{:02}:{:02}.{ms:03} ",
+                s / 3600 % 24,
+                s / 60 % 60,
+                s % 60
+            ),
+            theme.muted,
+        ));
+    }
+    if logs.streams.len() > 1 {
+        let label = logs
+            .streams
+            .get(&line.stream)
+            .map_or("?", |s| s.label.as_str());
+        spans.push(Span::styled(format!("{label} "), stream_style(line.stream)));
+    }
+    spans.push(Span::styled(
+        format!("{} ", level_tag(line.level)),
+        level_style(line.level, theme),
+    ));
+    let text: &str = if logs.raw || line.fields.is_empty() && line.message.is_empty() {
+        &line.raw
+    } else {
+        &line.message
+    };
+    let message_style = if line.level >= Level::Error {
+        theme.crit.remove_modifier(Modifier::BOLD)
+    } else {
+        theme.base
+    };
+    let mut at = 0;
+    for range in logs.filter.highlights(text) {
+        if range.start < at || range.end > text.len() {
+            continue;
+        }
+        spans.push(Span::styled(&text[at..range.start], message_style));
+        spans.push(Span::styled(
+            &text[range.clone()],
+            theme.selected.add_modifier(Modifier::UNDERLINED),
+        ));
+        at = range.end;
+    }
+    spans.push(Span::styled(&text[at..], message_style));
+    if !logs.raw {
+        for (key, value) in line
+            .fields
+            .iter()
+            .filter(|(k, _)| fields.iter().any(|f| f.as_str() == &**k))
+        {
+            spans.push(Span::styled(format!(" {key}="), theme.muted));
+            spans.push(Span::styled(
+                &**value,
+                theme.muted.remove_modifier(Modifier::DIM),
+            ));
+        }
+    }
+    spans
+}
+
+fn render_lines(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let logs = &app.logs;
+    let height = usize::from(area.height);
+    let width = usize::from(area.width.max(1));
+    let fields: Vec<String> = app
+        .target()
+        .map(|t| {
+            t.logs
+                .iter()
+                .flat_map(|l| l.fields.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(bottom) = logs.selected_index() else {
+        return;
+    };
+    // Walk up from the selected line until the pane is full (wrapped lines take several rows).
+    let mut rows = 0;
+    let mut top = bottom + 1;
+    while top > 0 && rows < height {
+        let Some(line) = logs
+            .visible
+            .get(top - 1)
+            .and_then(|seq| logs.buffer.get(*seq))
+        else {
+            break;
+        };
+        let line_width: usize = line_spans(line, app, &fields, theme)
+            .iter()
+            .map(Span::width)
+            .sum();
+        rows += if logs.wrap {
+            line_width.div_ceil(width).max(1)
+        } else {
+            1
+        };
+        top -= 1;
+    }
+    let mut lines = Vec::with_capacity(bottom + 1 - top);
+    for index in top..=bottom {
+        let Some(line) = logs
+            .visible
+            .get(index)
+            .and_then(|seq| logs.buffer.get(*seq))
+        else {
+            continue;
+        };
+        let mut rendered = Line::from(line_spans(line, app, &fields, theme));
+        if !logs.follow && index == bottom {
+            rendered = rendered.style(theme.selected);
+        }
+        lines.push(rendered);
+    }
+    let mut paragraph = Paragraph::new(lines);
+    if logs.wrap {
+        paragraph = paragraph.wrap(ratatui::widgets::Wrap { trim: false });
+        // Keep the selected line at the bottom when the first line does not fit.
+        let overflow = u16::try_from(rows.saturating_sub(height)).unwrap_or(0);
+        paragraph = paragraph.scroll((overflow, 0));
+    }
+    frame.render_widget(paragraph, area);
+}

@@ -1,0 +1,257 @@
+//! The Logs pane through ratatui's TestBackend: hostile lines never put a control character in
+//! the buffer, and the pane's views (follow, pause, filter, level, wrap, raw JSON) render.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use watchfloor::app::{Action, App};
+use watchfloor::config::{ThemeName, parse};
+use watchfloor::logs::{LogEvent, parse_line};
+use watchfloor::policy::ReadOnlyInputs;
+use watchfloor::ui::theme::{ColorSupport, Theme};
+
+const CONFIG: &str = r#"
+[[targets]]
+name = "logs"
+[[targets.logs]]
+source = "file"
+path = "/var/log/app/*.log"
+fields = ["request_id"]
+"#;
+
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+/// Escape sequences of every family, NULs, invalid UTF-8, bidi controls, a 1 MiB line.
+fn hostile() -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = [
+        "\x1b[2J\x1b[H\x1b[31mcleared the screen and moved home\x1b[0m",
+        "\x1b]0;pwned title\x07window title via OSC 0",
+        "\x1b]2;pwned title\x1b\\window title via OSC 2 with ST",
+        "\x1b]52;c;cm0gLXJmIH4=\x07clipboard write via OSC 52",
+        "\x1b]8;;http://evil.example/\x1b\\hyperlink\x1b]8;;\x1b\\ via OSC 8",
+        "\x1b]4;1;rgb:ff/00/00\x07palette change via OSC 4",
+        "\x1bPq#0;2;0;0;0#1;2;100;100;0\x1b\\sixel via DCS",
+        "\x1b_Gf=100;AAAA\x1b\\kitty graphics via APC",
+        "\x1b^privacy message\x1b\\PM and \x1bXsos string\x1b\\SOS",
+        "\u{9b}31m8-bit CSI and \u{9d}0;eight-bit OSC\u{9c} done",
+        "NUL\0in\0the\0middle and a bell\x07 and backspace\x08",
+        "bidi \u{202e}txt.exe\u{202c} and \u{2067}isolate\u{2069}",
+        "tab\tseparated\tcolumns",
+        "{\"level\":\"error\",\"msg\":\"json \\u001b]0;title\\u0007 inside\",\"request_id\":\"r-1\\u001b[2J\"}",
+        "ends with a lone escape \x1b",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    lines.push(b"invalid utf-8: \xff\xfe\xc3\x28 end".to_vec());
+    let mut huge = b"a 1 MiB line: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 1 << 20));
+    lines.push(huge);
+    lines
+}
+
+fn app_with(lines: &[Vec<u8>]) -> App {
+    let config = parse(Path::new("logs.toml"), CONFIG).unwrap();
+    let mut app = App::new(
+        Arc::new(config),
+        "logs.toml".into(),
+        0,
+        ReadOnlyInputs::default(),
+        t0(),
+    );
+    let generation = app.generation;
+    app.update(Action::Logs {
+        generation,
+        source: 0,
+        event: LogEvent::StreamOpened {
+            id: 7,
+            label: "/var/log/app/api.log".into(),
+        },
+    });
+    let parsed = lines
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| parse_line(7, bytes, false, t0() + Duration::from_millis(i as u64)))
+        .collect();
+    app.update(Action::Logs {
+        generation,
+        source: 0,
+        event: LogEvent::Lines(parsed),
+    });
+    app.update(Action::Key(KeyEvent::from(KeyCode::Char('5'))));
+    app.prepare_view();
+    app
+}
+
+fn draw(app: &App, (width, height): (u16, u16)) -> Buffer {
+    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
+        .unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn text(buffer: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn assert_clean(buffer: &Buffer) {
+    for cell in buffer.content() {
+        for c in cell.symbol().chars() {
+            assert!(!c.is_control(), "control character {c:?} in the buffer");
+            assert!(
+                !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'),
+                "bidi control {c:?} in the buffer"
+            );
+        }
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::from(code)));
+    app.prepare_view();
+}
+
+#[test]
+fn hostile_lines_never_reach_the_terminal() {
+    let mut app = app_with(&hostile());
+    for size in [(80, 24), (120, 40), (200, 60)] {
+        for toggle in [None, Some('w'), Some('r'), Some('T')] {
+            if let Some(c) = toggle {
+                key(&mut app, KeyCode::Char(c));
+            }
+            assert_clean(&draw(&app, size));
+        }
+    }
+    key(&mut app, KeyCode::Char('w'));
+    let screen = text(&draw(&app, (200, 60)));
+    assert!(
+        !screen.contains("pwned"),
+        "no OSC payload is shown as text:\n{screen}"
+    );
+    assert!(screen.contains("window title via OSC 0"), "{screen}");
+}
+
+#[test]
+fn long_lines_are_truncated_with_a_marker() {
+    let line = parse_line(1, &hostile().pop().unwrap(), false, t0());
+    assert!(line.raw.len() <= 64 * 1024 + 64, "{}", line.raw.len());
+    assert!(line.raw.ends_with("[truncated]"));
+}
+
+#[test]
+fn follow_pause_filter_and_level() {
+    let lines: Vec<Vec<u8>> = (0..100)
+        .map(|i| {
+            let level = ["info", "warn", "error", "debug"][i % 4];
+            format!("{{\"level\":\"{level}\",\"msg\":\"request {i} done\",\"request_id\":\"req-{i:03}\"}}").into_bytes()
+        })
+        .collect();
+    let mut app = app_with(&lines);
+    let screen = text(&draw(&app, (120, 30)));
+    assert!(
+        screen.contains("request 99 done") && screen.contains("following"),
+        "the tail is shown:\n{screen}"
+    );
+    assert!(
+        screen.contains("request_id=req-099"),
+        "chosen JSON fields are shown:\n{screen}"
+    );
+    insta::assert_snapshot!("logs_follow_120x30", screen);
+
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Char('k'));
+    let screen = text(&draw(&app, (120, 30)));
+    assert!(
+        screen.contains("PAUSED") && !screen.contains("request 99 done"),
+        "paused two lines up:\n{screen}"
+    );
+    // New lines arrive: the paused view keeps its place.
+    let generation = app.generation;
+    let more = (100..110)
+        .map(|i| {
+            parse_line(
+                7,
+                format!("{{\"level\":\"info\",\"msg\":\"late {i}\"}}").as_bytes(),
+                false,
+                t0(),
+            )
+        })
+        .collect();
+    app.update(Action::Logs {
+        generation,
+        source: 0,
+        event: LogEvent::Lines(more),
+    });
+    app.prepare_view();
+    let after = text(&draw(&app, (120, 30)));
+    assert!(
+        after.contains("request 97 done") && !after.contains("late 109"),
+        "{after}"
+    );
+    key(&mut app, KeyCode::Char('G'));
+    assert!(
+        text(&draw(&app, (120, 30))).contains("late 109"),
+        "G returns to the tail"
+    );
+
+    key(&mut app, KeyCode::Char('l'));
+    key(&mut app, KeyCode::Char('l'));
+    let screen = text(&draw(&app, (120, 30)));
+    assert!(
+        screen.contains("level >= warn") && !screen.contains(" INF "),
+        "{screen}"
+    );
+    key(&mut app, KeyCode::Char('l'));
+    key(&mut app, KeyCode::Char('l'));
+    for c in "/request 4 !44".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let screen = text(&draw(&app, (120, 30)));
+    assert!(
+        screen.contains("request 4 done") && screen.contains("request 49 done"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("request 44 done"),
+        "excluded by !44:\n{screen}"
+    );
+    insta::assert_snapshot!("logs_filtered_120x30", screen);
+}
+
+#[test]
+fn copy_and_save_are_effects() {
+    let mut app = app_with(&[b"first".to_vec(), b"second \x1b]0;x\x07line".to_vec()]);
+    let copy = app.update(Action::Key(KeyEvent::from(KeyCode::Char('y'))));
+    assert_eq!(
+        copy,
+        vec![watchfloor::app::Effect::CopyToClipboard(
+            "second line".into()
+        )]
+    );
+    let save = app.update(Action::Key(KeyEvent::from(KeyCode::Char('S'))));
+    let [watchfloor::app::Effect::SaveLogs { text, lines }] = save.as_slice() else {
+        panic!("{save:?}")
+    };
+    assert_eq!(*lines, 2);
+    assert_eq!(
+        text,
+        "/var/log/app/api.log first\n/var/log/app/api.log second line\n"
+    );
+}
