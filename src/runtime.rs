@@ -78,6 +78,8 @@ pub async fn run(
 
     let mut pending = app.start();
     let mut dirty = true;
+    // Input is drawn at once; data-driven redraws wait for the frame interval.
+    let mut urgent = false;
     let mut last_draw: Option<Instant> = None;
     let exit = loop {
         for effect in pending.drain(..) {
@@ -152,7 +154,7 @@ pub async fn run(
             break Exit::Quit;
         }
         let now = Instant::now();
-        if dirty && last_draw.is_none_or(|at| now >= at + frame_interval) {
+        if dirty && (urgent || last_draw.is_none_or(|at| now >= at + frame_interval)) {
             app.prepare_view();
             watchdog.draw_begins();
             let drawn = tui.draw(|frame| ui::render(frame, &app, &theme));
@@ -162,6 +164,7 @@ pub async fn run(
                 break Exit::TerminalGone;
             }
             dirty = false;
+            urgent = false;
             last_draw = Some(now);
         }
         let next_draw = last_draw.map_or(now, |at| at + frame_interval);
@@ -187,9 +190,12 @@ pub async fn run(
             () = sleep_until(next_draw), if dirty => None,
         };
         if let Some(action) = action {
+            urgent |= matches!(action, Action::Key(_) | Action::Paste(_) | Action::Resize);
             pending.extend(app.update(action));
-            // A burst of source reports becomes one redraw.
-            while let Ok(action) = rx.try_recv() {
+            // A burst of source reports becomes one redraw; the bound keeps input and signals
+            // responsive under a flood.
+            for _ in 0..MAX_DRAIN {
+                let Ok(action) = rx.try_recv() else { break };
                 pending.extend(app.update(action));
             }
             dirty = true;
@@ -230,6 +236,9 @@ fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
     std::fs::write(&path, text)?;
     Ok(path)
 }
+
+/// Source reports applied per loop turn before input gets another look.
+const MAX_DRAIN: usize = 256;
 
 /// A background task that ends when its handle is dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

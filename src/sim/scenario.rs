@@ -13,16 +13,17 @@ use super::util::{ago_rfc3339, fnv, fresh_uid, rfc3339, safe_string, scaled};
 use super::world::WorldState;
 use super::writes::deployment_defaults;
 
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 4] = [
     (
         "incident",
         include_str!("../../assets/scenarios/incident.toml"),
     ),
     ("calm", include_str!("../../assets/scenarios/calm.toml")),
     ("large", include_str!("../../assets/scenarios/large.toml")),
+    ("flood", include_str!("../../assets/scenarios/flood.toml")),
 ];
 
-const NAMES: [&str; 3] = ["incident", "calm", "large"];
+const NAMES: [&str; 4] = ["incident", "calm", "large", "flood"];
 
 fn dur(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("bad duration {s:?}: {e}"))
