@@ -404,8 +404,12 @@ fn main() {
         memory_probe(number(1), number(2));
         return;
     }
-    memory_report();
-    if args.iter().any(|a| a == "--memory-only") {
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    // Not in `cargo test --benches` (criterion's test mode) or `--list`.
+    if has("--memory-only") || (has("--bench") && !has("--test") && !has("--list")) {
+        memory_report();
+    }
+    if has("--memory-only") {
         return;
     }
     let mut criterion = Criterion::default().configure_from_args();

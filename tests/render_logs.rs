@@ -255,3 +255,38 @@ fn copy_and_save_are_effects() {
         "/var/log/app/api.log first\n/var/log/app/api.log second line\n"
     );
 }
+
+#[test]
+fn enter_lists_streams_and_p_asks_for_previous_logs() {
+    let mut app = app_with(&[b"one".to_vec()]);
+    let generation = app.generation;
+    app.update(Action::Logs {
+        generation,
+        source: 0,
+        event: LogEvent::StreamOpened {
+            id: 8,
+            label: "api-7d9f/api".into(),
+        },
+    });
+    app.update(Action::Logs {
+        generation,
+        source: 0,
+        event: LogEvent::Lines(vec![parse_line(8, b"from the pod", false, t0())]),
+    });
+    app.prepare_view();
+    key(&mut app, KeyCode::Enter);
+    let screen = text(&draw(&app, (100, 30)));
+    assert!(
+        screen.contains("2 streams") && screen.contains("api-7d9f/api following"),
+        "{screen}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(text(&draw(&app, (100, 30))).contains("from the pod"));
+    // The file source has no namespace: `p` on a file line asks for nothing.
+    let effects = app.update(Action::Key(KeyEvent::from(KeyCode::Char('k'))));
+    assert!(effects.is_empty());
+    assert!(
+        app.update(Action::Key(KeyEvent::from(KeyCode::Char('p'))))
+            .is_empty()
+    );
+}

@@ -204,7 +204,9 @@ impl Command {
             | Self::Bottom
             | Self::Open
             | Self::Back => Context::List,
-            Self::ToggleView | Self::OpenLogs | Self::PreviousLogs => Context::Pods,
+            Self::ToggleView | Self::OpenLogs => Context::Pods,
+            // Pods pane (a pod) and Logs pane (a line's pod).
+            Self::PreviousLogs => Context::List,
             Self::Follow
             | Self::LevelCycle
             | Self::SourceCycle

@@ -252,8 +252,9 @@ pub struct App {
     view_dirty: bool,
     /// The Logs pane: buffered lines, streams, filter and view state.
     pub logs: logs_view::LogsView,
-    /// Ad-hoc log sources opened from the Pods pane so far.
+    /// Ad-hoc log sources opened from the Pods pane so far, and their namespaces.
     adhoc_logs: usize,
+    adhoc_namespaces: std::collections::BTreeMap<usize, String>,
     /// The pod detail view's data, for the pod it was loaded for.
     pub pod_detail: Option<(ObjectKey, Result<PodDetail, String>)>,
     pub generation: u64,
@@ -299,6 +300,7 @@ impl App {
             pod_detail: None,
             logs: logs_view::LogsView::default(),
             adhoc_logs: 0,
+            adhoc_namespaces: std::collections::BTreeMap::new(),
             generation: 0,
             frozen: None,
             help: None,
@@ -658,6 +660,14 @@ impl App {
                     self.input = Some(Input::new(InputKind::Filter(focus), &current));
                     return vec![];
                 }
+                Command::Open => {
+                    self.panes[focus.index()].detail_open = true;
+                    return vec![];
+                }
+                Command::Back if self.panes[focus.index()].detail_open => {
+                    self.panes[focus.index()].detail_open = false;
+                    return vec![];
+                }
                 Command::Back if logs.filter.is_active() => {
                     logs.filter = crate::logs::LogFilter::default();
                     logs.refilter();
@@ -812,6 +822,8 @@ impl App {
         };
         let config = crate::config::LogsConfig::ad_hoc(&label, &namespace, &workload);
         self.adhoc_logs += 1;
+        self.adhoc_namespaces
+            .insert(ADHOC_SOURCE + self.adhoc_logs, namespace.clone());
         self.focus = PaneId::Logs;
         self.logs.filter = crate::logs::LogFilter::default();
         self.logs.refilter();
@@ -824,12 +836,18 @@ impl App {
         }]
     }
 
-    /// `p` on a pod: its previous container's logs, once.
+    /// `p` on a pod (Pods pane) or on a line (Logs pane): the previous container's logs, once.
     fn previous_logs(&mut self) -> Vec<Effect> {
-        let Some(pod) = self.selected_pod() else {
+        let target = match self.focus {
+            PaneId::Logs => self.selected_line_pod(),
+            PaneId::Pods => self
+                .selected_pod()
+                .map(|p| (p.namespace.clone(), p.name.clone())),
+            _ => None,
+        };
+        let Some((namespace, name)) = target else {
             return vec![];
         };
-        let (namespace, name) = (pod.namespace.clone(), pod.name.clone());
         self.adhoc_logs += 1;
         self.focus = PaneId::Logs;
         self.logs.to_tail();
@@ -843,6 +861,19 @@ impl App {
             namespace,
             pod: name,
         }]
+    }
+
+    /// The namespace and pod of the selected log line's stream (`pod/container` labels).
+    fn selected_line_pod(&self) -> Option<(String, String)> {
+        let logs = &self.logs;
+        let seq = logs.selected_index().and_then(|i| logs.visible.get(i))?;
+        let stream = logs.streams.get(&logs.buffer.get(*seq)?.stream)?;
+        let pod = stream.label.split('/').next()?.to_string();
+        let namespace = match self.target().and_then(|t| t.logs.get(stream.source)) {
+            Some(config) => config.namespace.clone()?,
+            None => self.adhoc_namespaces.get(&stream.source)?.clone(),
+        };
+        Some((namespace, pod))
     }
 
     fn logs_command(&mut self, command: Command) -> Vec<Effect> {

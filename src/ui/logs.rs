@@ -29,7 +29,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let logs = &app.logs;
     let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     render_status(frame, status, logs, theme);
-    if logs.visible.is_empty() {
+    // Enter shows every stream and its state; Esc returns to the lines.
+    if logs.visible.is_empty() || app.panes[PaneId::Logs.index()].detail_open {
         render_streams(frame, body, app, theme);
         return;
     }
@@ -120,7 +121,12 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &The
 fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let logs = &app.logs;
     let mut lines = Vec::new();
-    if logs.filter.is_active() && !logs.buffer.is_empty() {
+    if app.panes[PaneId::Logs.index()].detail_open {
+        lines.push(Line::styled(
+            format!("{} streams (Esc: back to the lines)", logs.streams.len()),
+            theme.title,
+        ));
+    } else if logs.filter.is_active() && !logs.buffer.is_empty() {
         lines.push(Line::styled(
             "no lines match the filters (Esc clears the text filter, l the level, s the source)",
             theme.muted,
@@ -135,9 +141,20 @@ fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     }
     for (id, stream) in &logs.streams {
         let (state, style) = stream_state(&stream.state, app, theme);
+        let last = stream.last_line.map_or_else(
+            || "no lines yet".to_string(),
+            |at| {
+                format!(
+                    "{} lines, last {} ago",
+                    stream.lines,
+                    format_age(app.now.duration_since(at).unwrap_or_default())
+                )
+            },
+        );
         lines.push(Line::from(vec![
             Span::styled(format!("  {} ", sanitize(&stream.label)), stream_style(*id)),
             Span::styled(state, style),
+            Span::styled(format!("  {last}"), theme.muted),
         ]));
     }
     frame.render_widget(Paragraph::new(lines), area);
