@@ -412,13 +412,22 @@ async fn probe_logs(
             tokio::spawn(crate::sources::logs_file::run(config.clone(), sink))
         }
     };
+    // For pod logs, stream 0 carries the source's own problems (connection, workload); a pod's
+    // container waiting in CrashLoopBackOff is its stream's state, not a failure of the source.
+    let kube = *config.source.get_ref() == crate::config::LogSource::Kubernetes;
+    let source_level =
+        |id: crate::logs::StreamId| !kube || id == crate::sources::logs_kube::SOURCE_STREAM;
     let (mut streams, mut lines, mut last, mut problems) = (0usize, 0u64, None, Vec::new());
     let deadline = tokio::time::Instant::now() + window;
     while let Ok(Some(crate::app::Action::Logs { event, .. })) =
         tokio::time::timeout_at(deadline, rx.recv()).await
     {
         match event {
-            LogEvent::StreamOpened { .. } => streams += 1,
+            LogEvent::StreamOpened { id, .. }
+                if !kube || id != crate::sources::logs_kube::SOURCE_STREAM =>
+            {
+                streams += 1
+            }
             LogEvent::Lines(batch) => {
                 lines += batch.len() as u64;
                 last = batch
@@ -428,9 +437,15 @@ async fn probe_logs(
                     .max(last);
             }
             LogEvent::StreamState {
-                state: StreamState::Reconnecting { reason, .. },
-                ..
-            } => problems.push(reason),
+                id,
+                state: StreamState::Reconnecting { reason, .. } | StreamState::Ended { reason },
+            } if source_level(id) => {
+                problems.push(reason);
+            }
+            LogEvent::StreamState {
+                id,
+                state: StreamState::Following,
+            } if source_level(id) => problems.clear(),
             _ => {}
         }
     }

@@ -372,3 +372,50 @@ async fn context_flag_overrides_the_target() {
     );
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_reports_log_sources() {
+    let logs = r#"
+[[targets.logs]]
+source = "kubernetes"
+namespace = "platform-v2-stable"
+workload = "deploy/platform-v2-api"
+[[targets.logs]]
+source = "file"
+path = "/nonexistent/watchfloor/*.log"
+"#;
+    let c = console("incident", logs).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["snapshot", "--config"])
+        .arg(c.dir.path().join("config.toml"))
+        .env("HOME", c.dir.path())
+        .env("XDG_STATE_HOME", c.dir.path())
+        .output()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let items = doc["logs"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{doc:#}");
+    let pods = &items[0];
+    assert_eq!(pods["state"], "ok", "{doc:#}");
+    assert!(
+        pods["streams"].as_u64().unwrap() >= 3 && pods["lines_seen"].as_u64().unwrap() > 0,
+        "{doc:#}"
+    );
+    assert!(
+        pods["last_line_at"]
+            .as_str()
+            .is_some_and(|t| t.contains('T')),
+        "{doc:#}"
+    );
+    // A glob that matches nothing opens no stream: the section says so.
+    assert_eq!(items[1]["state"], "error");
+    assert_eq!(doc["logs"]["state"], "error");
+    assert!(
+        doc["logs"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no stream opened"),
+        "{doc:#}"
+    );
+}
