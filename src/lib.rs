@@ -14,6 +14,7 @@ pub mod logs;
 pub mod model;
 pub mod policy;
 pub mod runtime;
+pub mod slo;
 pub mod sim;
 pub mod snapshot;
 pub mod sources;

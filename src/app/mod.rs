@@ -61,6 +61,17 @@ pub enum Action {
         key: ObjectKey,
         detail: Result<PodDetail, String>,
     },
+    /// Evaluated SLOs of the Prometheus source.
+    Slo {
+        generation: u64,
+        results: Vec<crate::slo::SloResult>,
+    },
+    /// One health endpoint's latest check (`index`: its `[[targets.health]]` entry).
+    Health {
+        generation: u64,
+        index: usize,
+        result: crate::slo::HealthResult,
+    },
     /// A message for the operator (e.g. the outcome of saving logs).
     Notify {
         error: bool,
@@ -106,6 +117,14 @@ pub enum Effect {
         text: String,
         lines: usize,
     },
+}
+
+/// The SLO pane's data.
+#[derive(Debug, Clone, Default)]
+pub struct SloData {
+    pub results: Vec<crate::slo::SloResult>,
+    /// By `[[targets.health]]` index.
+    pub health: std::collections::BTreeMap<usize, crate::slo::HealthResult>,
 }
 
 /// What the pod detail view shows beyond the row: containers and recent events.
@@ -250,6 +269,8 @@ pub struct App {
     pub kube: KubeData,
     pub visible: VisibleRows,
     view_dirty: bool,
+    /// The SLO pane's data: evaluated SLOs and health endpoint checks.
+    pub slo: SloData,
     /// The Logs pane: buffered lines, streams, filter and view state.
     pub logs: logs_view::LogsView,
     /// Ad-hoc log sources opened from the Pods pane so far, and their namespaces.
@@ -299,6 +320,7 @@ impl App {
             view_dirty: true,
             pod_detail: None,
             logs: logs_view::LogsView::default(),
+            slo: SloData::default(),
             adhoc_logs: 0,
             adhoc_namespaces: std::collections::BTreeMap::new(),
             generation: 0,
@@ -350,6 +372,7 @@ impl App {
         self.frozen = None;
         self.kube_context = None;
         self.kube = KubeData::default();
+        self.slo = SloData::default();
         self.pod_detail = None;
         let capacity = self
             .target()
@@ -588,6 +611,18 @@ impl App {
             Action::KubeContext { generation, name } => {
                 if generation == self.generation {
                     self.kube_context = Some(name);
+                }
+                vec![]
+            }
+            Action::Slo { generation, results } => {
+                if generation == self.generation {
+                    self.slo.results = results;
+                }
+                vec![]
+            }
+            Action::Health { generation, index, result } => {
+                if generation == self.generation {
+                    self.slo.health.insert(index, result);
                 }
                 vec![]
             }

@@ -1,0 +1,1 @@
+//! Burn-rate maths (see `shared/reference/slo-prometheus.md`). Pure functions.
