@@ -127,6 +127,22 @@ pub struct SloData {
     pub health: std::collections::BTreeMap<usize, crate::slo::HealthResult>,
 }
 
+/// A row of the SLO pane.
+#[derive(Debug, Clone, Copy)]
+pub enum SloRow<'a> {
+    Slo(&'a crate::slo::SloResult),
+    Health(&'a crate::slo::HealthResult),
+}
+
+impl SloRow<'_> {
+    fn haystack(&self) -> String {
+        match self {
+            Self::Slo(s) => format!("{} {:?}", s.name, s.state),
+            Self::Health(h) => format!("{} {} {:?}", h.name, h.url, h.status),
+        }
+    }
+}
+
 /// What the pod detail view shows beyond the row: containers and recent events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodDetail {
@@ -400,6 +416,7 @@ impl App {
         match pane {
             PaneId::Pods => target.kubernetes.is_some(),
             PaneId::Logs => !target.logs.is_empty() || !self.logs.streams.is_empty(),
+            PaneId::Slo => target.prometheus.is_some() || !target.health.is_empty(),
             PaneId::Claims => target
                 .claims
                 .iter()
@@ -429,6 +446,7 @@ impl App {
                 }
             }
             PaneId::Claims if self.pane_shows_data(pane) => self.visible.claims.len(),
+            PaneId::Slo if self.pane_shows_data(pane) => self.slo_rows().len(),
             _ => self.pane_rows(pane).len(),
         }
     }
@@ -441,6 +459,20 @@ impl App {
         self.pane_rows(pane)
             .get(self.panes[pane.index()].selected)
             .copied()
+    }
+
+    /// The SLO pane's rows: SLOs worst first, then health endpoints worst first.
+    pub fn slo_rows(&self) -> Vec<SloRow<'_>> {
+        let mut slos: Vec<&crate::slo::SloResult> = self.slo.results.iter().collect();
+        slos.sort_by_key(|s| s.state);
+        let mut health: Vec<&crate::slo::HealthResult> = self.slo.health.values().collect();
+        health.sort_by_key(|h| h.status);
+        let filter = self.panes[PaneId::Slo.index()].filter.as_ref();
+        slos.into_iter()
+            .map(SloRow::Slo)
+            .chain(health.into_iter().map(SloRow::Health))
+            .filter(|row| filter.is_none_or(|f| f.matches(&row.haystack())))
+            .collect()
     }
 
     /// The pod under the cursor in the Pods pane.
@@ -614,13 +646,20 @@ impl App {
                 }
                 vec![]
             }
-            Action::Slo { generation, results } => {
+            Action::Slo {
+                generation,
+                results,
+            } => {
                 if generation == self.generation {
                     self.slo.results = results;
                 }
                 vec![]
             }
-            Action::Health { generation, index, result } => {
+            Action::Health {
+                generation,
+                index,
+                result,
+            } => {
                 if generation == self.generation {
                     self.slo.health.insert(index, result);
                 }

@@ -6,6 +6,7 @@ mod logs;
 mod overlays;
 mod panes;
 mod pods;
+mod slo;
 pub mod theme;
 
 use ratatui::Frame;

@@ -53,7 +53,6 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
             (Command::Back, "back"),
             (Command::Down, "scroll"),
             (Command::Zoom, "zoom"),
-            (Command::PreviousLogs, "previous logs"),
             (Command::Help, "help"),
             (Command::Quit, "quit"),
         ]
@@ -111,6 +110,13 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
             (Command::CommandLine, "cmd"),
         ]
     };
+    let mut hints = hints;
+    if app.focus == PaneId::Pods
+        && app.panes[PaneId::Pods.index()].detail_open
+        && app.help.is_none()
+    {
+        hints.insert(3, (Command::PreviousLogs, "previous logs"));
+    }
     let mut spans = Vec::new();
     if app.policy.is_read_only() {
         spans.push(Span::styled(" read-only ", theme.read_only));

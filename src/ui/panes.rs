@@ -78,6 +78,49 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, th
                 }
             }
         }
+        PaneId::Slo
+            if app.pane_shows_data(pane)
+                && !(app.slo.results.is_empty() && app.slo.health.is_empty()) =>
+        {
+            use crate::slo::{HealthStatus, SloState};
+            let pages = app
+                .slo
+                .results
+                .iter()
+                .filter(|s| s.state == SloState::Page)
+                .count();
+            let tickets = app
+                .slo
+                .results
+                .iter()
+                .filter(|s| s.state == SloState::Ticket)
+                .count();
+            let down = app
+                .slo
+                .health
+                .values()
+                .filter(|h| matches!(h.status, HealthStatus::Critical | HealthStatus::Down))
+                .count();
+            spans.push(Span::styled(
+                format!("· {} SLOs", app.slo.results.len()),
+                theme.base,
+            ));
+            if pages > 0 {
+                spans.push(Span::styled(format!(" · {pages} PAGE"), theme.crit));
+            }
+            if tickets > 0 {
+                spans.push(Span::styled(format!(" · {tickets} TICKET"), theme.warn));
+            }
+            if down > 0 {
+                spans.push(Span::styled(
+                    format!(
+                        " · {down} endpoint{} down",
+                        if down == 1 { "" } else { "s" }
+                    ),
+                    theme.crit,
+                ));
+            }
+        }
         PaneId::Claims if app.pane_shows_data(pane) && !kube.claims.is_empty() => {
             let stuck = kube.claims_sorted.iter().filter(|c| c.stuck).count();
             let style = if stuck > 0 { theme.crit } else { theme.ok };
@@ -137,6 +180,9 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
     match pane {
         PaneId::Pods if app.pane_shows_data(pane) => {
             return super::pods::render(frame, inner, app, theme);
+        }
+        PaneId::Slo if app.pane_shows_data(pane) => {
+            return super::slo::render(frame, inner, app, theme);
         }
         PaneId::Logs if app.pane_shows_data(pane) => {
             return super::logs::render(frame, inner, app, theme);
