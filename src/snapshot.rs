@@ -145,16 +145,8 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
     let (kube, claims, slo, health, postgres, redis, logs) = tokio::join!(
         bounded(timeout, kube_sections(target, now), both),
         bounded(timeout, claims_section(target, now), std::convert::identity),
-        bounded(
-            timeout,
-            not_built(!target.slo.is_empty(), "prometheus"),
-            std::convert::identity
-        ),
-        bounded(
-            timeout,
-            not_built(!target.health.is_empty(), "health"),
-            std::convert::identity
-        ),
+        bounded(timeout, slo_section(target), std::convert::identity),
+        bounded(timeout, health_section(target), std::convert::identity),
         bounded(
             timeout,
             not_built(!target.postgres.is_empty(), "postgres"),
@@ -358,6 +350,117 @@ async fn list_claims(
         }
     }
     Ok(rows)
+}
+
+/// Every SLO evaluated once at the current time.
+async fn slo_section(target: &TargetConfig) -> Section {
+    let Some(config) = &target.prometheus else {
+        return Section::unconfigured();
+    };
+    if target.slo.is_empty() {
+        return Section::unconfigured();
+    }
+    let client = match crate::sources::prometheus::PromClient::new(config) {
+        Ok(client) => client,
+        Err(e) => return Section::error(e),
+    };
+    match crate::sources::prometheus::evaluate(&client, &target.slo, SystemTime::now()).await {
+        Ok(results) => {
+            let failed: Vec<String> = results
+                .iter()
+                .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.name)))
+                .collect();
+            let items = results.iter().map(slo_item).collect();
+            if failed.is_empty() {
+                Section::ok(items)
+            } else {
+                Section {
+                    state: SectionState::Error,
+                    error: Some(failed.join("; ")),
+                    items,
+                }
+            }
+        }
+        Err(e) => Section::error(e),
+    }
+}
+
+/// `burn: {window: value|null}`; null is no data or no traffic, never 0.
+fn slo_item(result: &crate::slo::SloResult) -> serde_json::Value {
+    use crate::slo::Reading;
+    let value = |r: Reading| match r {
+        Reading::Value(v) if v.is_finite() => serde_json::json!(v),
+        _ => serde_json::Value::Null,
+    };
+    let burn: serde_json::Map<String, serde_json::Value> = result
+        .burn
+        .iter()
+        .map(|(w, r)| (w.clone(), value(*r)))
+        .collect();
+    let alerts: Vec<serde_json::Value> = result
+        .alerts
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "severity": a.severity, "long": humantime::format_duration(a.long).to_string(),
+                "short": humantime::format_duration(a.short).to_string(), "factor": a.factor, "firing": a.firing,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": result.name, "objective": result.objective, "burn": burn, "alerts": alerts,
+        "budget_remaining": value(result.budget_remaining), "availability": value(result.availability),
+        "state": result.state, "error": result.error, "warnings": result.warnings,
+    })
+}
+
+/// Every health endpoint checked once.
+async fn health_section(target: &TargetConfig) -> Section {
+    if target.health.is_empty() {
+        return Section::unconfigured();
+    }
+    let checks = target.health.iter().map(|config| async move {
+        match crate::sources::health::client(config) {
+            Ok(client) => crate::sources::health::check(&client, config, 0).await,
+            Err(error) => crate::slo::HealthResult {
+                name: config.name.clone(),
+                url: config.url.clone(),
+                status: crate::slo::HealthStatus::Unknown,
+                http_status: None,
+                latency_ms: None,
+                body_status: None,
+                checks: Vec::new(),
+                error: Some(error),
+                consecutive_failures: 0,
+                checked_at: None,
+            },
+        }
+    });
+    let results = futures::future::join_all(checks).await;
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| r.http_status.is_none())
+        .map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or("no answer")))
+        .collect();
+    let items = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name, "url": r.url, "status": r.status, "http_status": r.http_status,
+                "latency_ms": r.latency_ms, "body_status": r.body_status, "checks": r.checks, "error": r.error,
+            })
+        })
+        .collect();
+    // An endpoint that answered (even unhealthy) is data; one that could not be reached is an error.
+    if failed.is_empty() {
+        Section::ok(items)
+    } else {
+        Section {
+            state: SectionState::Error,
+            error: Some(failed.join("; ")),
+            items,
+        }
+    }
 }
 
 /// How long a snapshot listens to each log source.

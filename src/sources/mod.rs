@@ -4,10 +4,12 @@
 //! Sources whose backend is not built yet report `NotBuilt`, honestly.
 
 pub mod claims;
+pub mod health;
 pub mod kubernetes;
 pub mod logs_file;
 pub mod logs_kube;
 pub mod pod_detail;
+pub mod prometheus;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -50,6 +52,17 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
                     i,
                     reporter,
                 ))
+            }
+            SourceOrigin::Prometheus => match &target.prometheus {
+                Some(config) => tokio::spawn(prometheus::run(
+                    config.clone(),
+                    target.slo.clone(),
+                    reporter,
+                )),
+                None => continue,
+            },
+            SourceOrigin::Health(i) => {
+                tokio::spawn(health::run(target.health[i].clone(), i, reporter))
             }
             SourceOrigin::Logs(i) => {
                 let sink = crate::logs::sink::LogSink::new(tx.clone(), generation, i);
