@@ -163,6 +163,7 @@ impl WorldState {
         for k in due {
             self.step_pod(&k, now);
         }
+        self.tick_traffic();
         let idle = self.store.rv() == self.ctl.reconciled_rv
             && self
                 .ctl

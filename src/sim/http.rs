@@ -118,6 +118,14 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     let body = to_bytes(req.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
+    // The simulated Prometheus and health endpoint: no faults, not in the request log.
+    match path.as_str() {
+        "/api/v1/query" | "/api/v1/query_range" | "/api/v1/status/buildinfo" => {
+            return super::prometheus::serve(&sh, &method, &path, &raw_query, &headers, &body);
+        }
+        "/healthz/detailed" => return super::health::serve(&sh, &method),
+        _ => {}
+    }
     let latency = sh.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

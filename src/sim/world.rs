@@ -23,6 +23,8 @@ pub struct WorldState {
     pub overrides: HashMap<Key, Behavior>,
     pub rules: Rules,
     pub speed: f64,
+    /// The simulated Prometheus' request-rate history.
+    pub traffic: super::prometheus::Traffic,
 }
 
 /// A handle to mutate the simulated world from tests or the demo driver.
