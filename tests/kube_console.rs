@@ -419,3 +419,56 @@ path = "/nonexistent/watchfloor/*.log"
         "{doc:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_reports_slo_burn_and_health_from_the_simulator() {
+    let c = console("incident", "").await;
+    let addr = c.sim.addr;
+    let extra = format!(
+        r#"
+[targets.prometheus]
+url = "http://{addr}"
+[[targets.slo]]
+name = "platform-v2-api availability"
+objective = 0.995
+errors = 'sum(rate(http_requests_total{{namespace="platform-v2-stable",code=~"5.."}}[{{{{window}}}}]))'
+total = 'sum(rate(http_requests_total{{namespace="platform-v2-stable"}}[{{{{window}}}}]))'
+[[targets.health]]
+name = "platform-v2-api"
+url = "http://{addr}/healthz/detailed"
+"#
+    );
+    let path = c.dir.path().join("config.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&extra);
+    std::fs::write(&path, text).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["snapshot", "--config"])
+        .arg(&path)
+        .env("HOME", c.dir.path())
+        .env("XDG_STATE_HOME", c.dir.path())
+        .output()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["slo"]["state"], "ok", "{doc:#}");
+    let slo = &doc["slo"]["items"][0];
+    assert_eq!(slo["name"], "platform-v2-api availability");
+    assert_eq!(slo["state"], "page", "the bad rollout pages: {slo:#}");
+    assert!(
+        slo["burn"]["5m"].as_f64().unwrap() > 14.4 && slo["burn"]["1h"].as_f64().unwrap() > 14.4,
+        "{slo:#}"
+    );
+    let page = slo["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["severity"] == "page" && a["factor"] == 14.4)
+        .unwrap();
+    assert_eq!(page["firing"], true);
+    assert!(slo["budget_remaining"].is_number() && slo["availability"].is_number());
+    let health = &doc["health"]["items"][0];
+    assert_eq!(health["status"], "degraded", "{health:#}");
+    assert_eq!(health["http_status"], 200);
+    assert!(health["checks"].as_array().unwrap().len() >= 2);
+}

@@ -78,27 +78,25 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     } else {
         Style::default()
     };
-    let wide = area.width >= 100;
+    // Narrow panes keep the name, budget, burn and alert; wider ones add the rest.
+    let wide = area.width >= 110;
+    let medium = area.width >= 90;
     if !slos.is_empty() {
         let height = usize::from(slo_area.height.saturating_sub(1));
         let selected = (view.selected < slos.len()).then_some(view.selected);
         let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
-        let mut widths = vec![
-            Constraint::Fill(2),
-            Constraint::Length(7),
-            Constraint::Length(8),
+        let mut widths = vec![Constraint::Min(16)];
+        let mut header = vec!["SLO"];
+        if medium {
+            widths.extend([Constraint::Length(7), Constraint::Length(8)]);
+            header.extend(["OBJ", "AVAIL"]);
+        }
+        widths.extend([
             Constraint::Length(12),
             Constraint::Length(24),
-            Constraint::Length(10),
-        ];
-        let mut header = vec![
-            "SLO",
-            "OBJ",
-            "AVAIL",
-            "BUDGET",
-            "BURN 5m / 1h / 6h",
-            "ALERT",
-        ];
+            Constraint::Length(7),
+        ]);
+        header.extend(["BUDGET", "BURN 5m / 1h / 6h", "ALERT"]);
         if wide {
             widths.extend([Constraint::Length(9), Constraint::Length(14)]);
             header.extend(["EXHAUST", "1h BURN 6h"]);
@@ -107,7 +105,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             slos.iter()
                 .skip(offset)
                 .take(height)
-                .map(|slo| slo_row(slo, wide, theme)),
+                .map(|slo| slo_row(slo, medium, wide, theme)),
             widths,
         )
         .header(Row::new(header).style(theme.title))
@@ -230,7 +228,7 @@ fn burn_of(slo: &SloResult, window: &str) -> Reading {
         .map_or(Reading::NoData, |(_, r)| *r)
 }
 
-fn slo_row<'a>(slo: &'a SloResult, wide: bool, theme: &Theme) -> Row<'a> {
+fn slo_row<'a>(slo: &'a SloResult, medium: bool, wide: bool, theme: &Theme) -> Row<'a> {
     let style = state_style(slo.state, theme);
     let burns: Vec<String> = ["5m", "1h", "6h"]
         .iter()
@@ -243,22 +241,23 @@ fn slo_row<'a>(slo: &'a SloResult, wide: bool, theme: &Theme) -> Row<'a> {
         Reading::Value(_) => theme.ok,
         _ => theme.stale,
     };
-    let mut cells = vec![
-        Cell::from(sanitize(&slo.name)),
-        Cell::from(format!("{:.2}%", slo.objective * 100.0)).style(theme.muted),
-        Cell::from(reading_text(slo.availability, |v| {
+    let mut cells = vec![Cell::from(sanitize(&slo.name))];
+    if medium {
+        cells.push(Cell::from(format!("{:.2}%", slo.objective * 100.0)).style(theme.muted));
+        cells.push(Cell::from(reading_text(slo.availability, |v| {
             format!("{:.3}%", v * 100.0)
-        })),
-        Cell::from(gauge(slo.budget_remaining)).style(budget_style),
-        Cell::from(burns).style(style),
-        Cell::from(badge(slo)).style(style),
-    ];
+        })));
+    }
+    cells.push(Cell::from(gauge(slo.budget_remaining)).style(budget_style));
+    // A failed evaluation shows its reason where the burn would be.
+    cells.push(match &slo.error {
+        Some(error) => Cell::from(sanitize(error)).style(theme.crit),
+        None => Cell::from(burns).style(style),
+    });
+    cells.push(Cell::from(badge(slo)).style(style));
     if wide {
         cells.push(Cell::from(slo.exhaustion.map_or_else(|| "-".into(), format_age)).style(style));
         cells.push(Cell::from(sparkline(&slo.sparkline)).style(style));
-    }
-    if let Some(error) = &slo.error {
-        cells[4] = Cell::from(sanitize(error)).style(theme.crit);
     }
     Row::new(cells)
 }
