@@ -314,11 +314,12 @@ fn health_row<'a>(health: &'a HealthResult, app: &App, theme: &Theme) -> Row<'a>
 }
 
 fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, theme: &Theme) {
-    let query_lines = slo.queries.len().min(6) as u16;
+    // Queries wrap: the exact PromQL is the point of showing it.
+    let query_lines = (slo.queries.len() as u16 * 2 + 1).min(area.height / 3);
     let [top, chart_area, queries] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Fill(1),
-        Constraint::Length(query_lines + 1),
+        Constraint::Length(query_lines),
     ])
     .areas(area);
     let mut alerts = vec![Span::styled("alerts: ", theme.muted)];
@@ -393,7 +394,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, 
             Span::raw(sanitize(query)),
         ])
     }));
-    frame.render_widget(Paragraph::new(lines), queries);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), queries);
 }
 
 /// Short- and long-window burn over 24 h against each alert threshold.
