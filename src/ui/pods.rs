@@ -92,6 +92,24 @@ fn restarts(pod: &PodRow, now: SystemTime) -> String {
     }
 }
 
+/// `576 22s` for narrow terminals: count and the age of the last restart.
+fn restarts_compact(pod: &PodRow, now: SystemTime) -> String {
+    match (pod.restarts, pod.last_restart) {
+        (0, _) => "0".into(),
+        (n, Some(at)) => {
+            let age = now.duration_since(at).unwrap_or_default().as_secs();
+            let age = match age {
+                0..60 => format!("{age}s"),
+                60..3600 => format!("{}m", age / 60),
+                3600..86400 => format!("{}h", age / 3600),
+                _ => format!("{}d", age / 86400),
+            };
+            format!("{n} {age}")
+        }
+        (n, None) => n.to_string(),
+    }
+}
+
 fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let kube = app.visible_kube();
     let view = &app.panes[PaneId::Pods.index()];
@@ -130,7 +148,12 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                     },
                 ),
                 Cell::from(sanitize(&pod.status)).style(health_style(pod.health, theme)),
-                Cell::from(restarts(pod, app.now)).style(if pod.restarts > 0 {
+                Cell::from(if wide {
+                    restarts(pod, app.now)
+                } else {
+                    restarts_compact(pod, app.now)
+                })
+                .style(if pod.restarts > 0 {
                     theme.warn
                 } else {
                     Style::default()
@@ -145,11 +168,11 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             Row::new(cells)
         });
     let mut widths = vec![
-        Constraint::Max(if wide { 24 } else { 14 }),
+        Constraint::Max(if wide { 24 } else { 10 }),
         Constraint::Fill(3),
         Constraint::Length(5),
         Constraint::Length(if wide { 28 } else { 22 }),
-        Constraint::Length(14),
+        Constraint::Length(if wide { 14 } else { 9 }),
         Constraint::Length(6),
     ];
     let mut header = vec!["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"];
