@@ -50,6 +50,19 @@ impl Section {
         }
     }
 
+    /// What was collected, and an error naming every source that failed (if any did).
+    fn with_failures(items: Vec<serde_json::Value>, failed: &[String]) -> Self {
+        if failed.is_empty() {
+            Self::ok(items)
+        } else {
+            Self {
+                state: SectionState::Error,
+                error: Some(failed.join("; ")),
+                items,
+            }
+        }
+    }
+
     fn error(message: impl Into<String>) -> Self {
         Self {
             state: SectionState::Error,
@@ -302,15 +315,7 @@ async fn claims_section(target: &TargetConfig, now: SystemTime) -> Section {
             })
         })
         .collect();
-    if errors.is_empty() {
-        Section::ok(items)
-    } else {
-        Section {
-            state: SectionState::Error,
-            error: Some(errors.join("; ")),
-            items,
-        }
-    }
+    Section::with_failures(items, &errors)
 }
 
 async fn list_claims(
@@ -371,15 +376,7 @@ async fn slo_section(target: &TargetConfig) -> Section {
                 .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.name)))
                 .collect();
             let items = results.iter().map(slo_item).collect();
-            if failed.is_empty() {
-                Section::ok(items)
-            } else {
-                Section {
-                    state: SectionState::Error,
-                    error: Some(failed.join("; ")),
-                    items,
-                }
-            }
+            Section::with_failures(items, &failed)
         }
         Err(e) => Section::error(e),
     }
@@ -452,15 +449,7 @@ async fn health_section(target: &TargetConfig) -> Section {
         })
         .collect();
     // An endpoint that answered (even unhealthy) is data; one that could not be reached is an error.
-    if failed.is_empty() {
-        Section::ok(items)
-    } else {
-        Section {
-            state: SectionState::Error,
-            error: Some(failed.join("; ")),
-            items,
-        }
-    }
+    Section::with_failures(items, &failed)
 }
 
 /// How long a snapshot listens to each log source.
@@ -484,15 +473,7 @@ async fn logs_section(target: &TargetConfig, timeout: Duration) -> Section {
         .filter_map(|(_, error)| error.clone())
         .collect();
     let items = results.into_iter().map(|(item, _)| item).collect();
-    if failed.is_empty() {
-        Section::ok(items)
-    } else {
-        Section {
-            state: SectionState::Error,
-            error: Some(failed.join("; ")),
-            items,
-        }
-    }
+    Section::with_failures(items, &failed)
 }
 
 /// Runs one log source for `window`; returns its item and, when it failed, why.

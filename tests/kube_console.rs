@@ -93,6 +93,26 @@ impl Console {
             .state
     }
 
+    /// Runs `watchfloor snapshot --config PATH [extra]` against this console's simulator.
+    async fn snapshot(
+        &self,
+        config: &Path,
+        extra: &[&str],
+    ) -> (std::process::Output, serde_json::Value) {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+            .arg("snapshot")
+            .args(extra)
+            .arg("--config")
+            .arg(config)
+            .env("HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path())
+            .output()
+            .await
+            .unwrap();
+        let doc = serde_json::from_slice(&output.stdout).unwrap();
+        (output, doc)
+    }
+
     fn world_pods(&self) -> usize {
         self.sim.world().count(Res::Pod)
     }
@@ -299,15 +319,7 @@ async fn paged_initial_list_of_a_large_cluster() {
 async fn snapshot_agrees_with_the_cluster() {
     let c = console("incident", POOLBOY).await;
     let config = c.dir.path().join("config.toml");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
-        .args(["snapshot", "--config"])
-        .arg(&config)
-        .env("HOME", c.dir.path())
-        .env("XDG_STATE_HOME", c.dir.path())
-        .output()
-        .await
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (output, doc) = c.snapshot(&config, &[]).await;
     assert_eq!(doc["pods"]["state"], "ok", "{doc:#}");
     let items = doc["pods"]["items"].as_array().unwrap();
     assert_eq!(items.len(), c.world_pods());
@@ -353,15 +365,12 @@ async fn snapshot_agrees_with_the_cluster() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_flag_overrides_the_target() {
     let c = console("calm", "").await;
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
-        .args(["snapshot", "--context", "no-such-context", "--config"])
-        .arg(c.dir.path().join("config.toml"))
-        .env("HOME", c.dir.path())
-        .env("XDG_STATE_HOME", c.dir.path())
-        .output()
-        .await
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (output, doc) = c
+        .snapshot(
+            &c.dir.path().join("config.toml"),
+            &["--context", "no-such-context"],
+        )
+        .await;
     assert_eq!(doc["pods"]["state"], "error");
     assert!(
         doc["pods"]["error"]
@@ -385,15 +394,7 @@ source = "file"
 path = "/nonexistent/watchfloor/*.log"
 "#;
     let c = console("incident", logs).await;
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
-        .args(["snapshot", "--config"])
-        .arg(c.dir.path().join("config.toml"))
-        .env("HOME", c.dir.path())
-        .env("XDG_STATE_HOME", c.dir.path())
-        .output()
-        .await
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (_, doc) = c.snapshot(&c.dir.path().join("config.toml"), &[]).await;
     let items = doc["logs"]["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{doc:#}");
     let pods = &items[0];
@@ -442,15 +443,7 @@ url = "http://{addr}/healthz/detailed"
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(&extra);
     std::fs::write(&path, text).unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
-        .args(["snapshot", "--config"])
-        .arg(&path)
-        .env("HOME", c.dir.path())
-        .env("XDG_STATE_HOME", c.dir.path())
-        .output()
-        .await
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let (_, doc) = c.snapshot(&path, &[]).await;
     assert_eq!(doc["slo"]["state"], "ok", "{doc:#}");
     let slo = &doc["slo"]["items"][0];
     assert_eq!(slo["name"], "platform-v2-api availability");
