@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod demo;
 pub mod logging;
 pub mod logs;

@@ -20,6 +20,8 @@ pub enum Context {
     Pods,
     /// The Logs pane only.
     Logs,
+    /// The DB pane only.
+    Db,
     /// The help overlay.
     Help,
 }
@@ -31,6 +33,7 @@ impl Context {
             Self::List => "Lists and details",
             Self::Pods => "Pods pane",
             Self::Logs => "Logs pane",
+            Self::Db => "DB pane",
             Self::Help => "Help",
         }
     }
@@ -76,11 +79,13 @@ pub enum Command {
     Copy,
     /// Logs pane: save the (filtered) buffer to a file.
     Save,
+    /// DB pane: order of the sessions list (age, state, wait, pid).
+    SortCycle,
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::FocusNext,
         Self::FocusPrev,
         Self::Focus(PaneId::Pods),
@@ -114,6 +119,7 @@ impl Command {
         Self::RawToggle,
         Self::Copy,
         Self::Save,
+        Self::SortCycle,
     ];
 
     /// The name used in `[ui.keys]`.
@@ -152,6 +158,7 @@ impl Command {
             Self::RawToggle => "raw",
             Self::Copy => "copy",
             Self::Save => "save",
+            Self::SortCycle => "sort",
         }
     }
 
@@ -190,6 +197,7 @@ impl Command {
             Self::RawToggle => "JSON: message + fields / raw",
             Self::Copy => "copy line (OSC 52)",
             Self::Save => "save to a file",
+            Self::SortCycle => "sessions: sort by age, state, wait, pid",
         }
     }
 
@@ -215,6 +223,7 @@ impl Command {
             | Self::RawToggle
             | Self::Copy
             | Self::Save => Context::Logs,
+            Self::SortCycle => Context::Db,
             _ => Context::Global,
         }
     }
@@ -462,6 +471,7 @@ fn default_keys(command: Command) -> Vec<KeyChord> {
         Command::RawToggle => vec![c('r')],
         Command::Copy => vec![c('y')],
         Command::Save => vec![c('S')],
+        Command::SortCycle => vec![c('o')],
     }
 }
 

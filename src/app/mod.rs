@@ -72,6 +72,11 @@ pub enum Action {
         index: usize,
         result: crate::slo::HealthResult,
     },
+    /// One refresh of a database or cache of the DB pane.
+    Db {
+        generation: u64,
+        update: crate::db::DbUpdate,
+    },
     /// A message for the operator (e.g. the outcome of saving logs).
     Notify {
         error: bool,
@@ -220,8 +225,10 @@ pub struct PaneView {
     pub detail_open: bool,
     /// The pane's second view (Pods pane: Deployments).
     pub alt_view: bool,
-    /// How far the open detail view is scrolled.
+    /// How far the open detail view is scrolled (DB pane: the selected session).
     pub detail_scroll: usize,
+    /// DB detail view: the order of sessions.
+    pub session_sort: SessionSort,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +262,7 @@ impl Input {
 pub struct Frozen {
     pub sources: Vec<SourceStatus>,
     pub kube: KubeData,
+    pub db: crate::db::DbData,
     pub at: SystemTime,
 }
 
@@ -266,6 +274,48 @@ pub struct VisibleRows {
     pub deployments: Vec<ObjectKey>,
     /// Indexes into `KubeData::claims_sorted`.
     pub claims: Vec<usize>,
+    /// The DB pane's rows: configured databases and caches that match the filter.
+    pub db: Vec<DbRow>,
+    /// The DB detail view's sessions (pids of the selected database), in the chosen order.
+    pub db_sessions: Vec<i32>,
+}
+
+/// A row of the DB pane: a `[[targets.postgres]]` or `[[targets.redis]]` entry, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbRow {
+    Postgres(usize),
+    Redis(usize),
+}
+
+/// How the DB detail view orders sessions (cycled with `o`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionSort {
+    /// Oldest query/transaction first (the default: who has held on longest).
+    #[default]
+    Age,
+    State,
+    Wait,
+    Pid,
+}
+
+impl SessionSort {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Age => Self::State,
+            Self::State => Self::Wait,
+            Self::Wait => Self::Pid,
+            Self::Pid => Self::Age,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Age => "age",
+            Self::State => "state",
+            Self::Wait => "wait",
+            Self::Pid => "pid",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -287,6 +337,8 @@ pub struct App {
     view_dirty: bool,
     /// The SLO pane's data: evaluated SLOs and health endpoint checks.
     pub slo: SloData,
+    /// The DB pane's data: the latest refresh of each database and cache.
+    pub db: crate::db::DbData,
     /// The Logs pane: buffered lines, streams, filter and view state.
     pub logs: logs_view::LogsView,
     /// Ad-hoc log sources opened from the Pods pane so far, and their namespaces.
@@ -337,6 +389,7 @@ impl App {
             pod_detail: None,
             logs: logs_view::LogsView::default(),
             slo: SloData::default(),
+            db: crate::db::DbData::default(),
             adhoc_logs: 0,
             adhoc_namespaces: std::collections::BTreeMap::new(),
             generation: 0,
@@ -389,6 +442,7 @@ impl App {
         self.kube_context = None;
         self.kube = KubeData::default();
         self.slo = SloData::default();
+        self.db = crate::db::DbData::default();
         self.pod_detail = None;
         let capacity = self
             .target()
@@ -401,6 +455,11 @@ impl App {
     /// Sources as displayed (frozen or live).
     pub fn visible_sources(&self) -> &[SourceStatus] {
         self.frozen.as_ref().map_or(&self.sources, |f| &f.sources)
+    }
+
+    /// DB figures as displayed (frozen or live).
+    pub fn visible_db(&self) -> &crate::db::DbData {
+        self.frozen.as_ref().map_or(&self.db, |f| &f.db)
     }
 
     /// Kubernetes rows as displayed (frozen or live).
@@ -417,11 +476,8 @@ impl App {
             PaneId::Pods => target.kubernetes.is_some(),
             PaneId::Logs => !target.logs.is_empty() || !self.logs.streams.is_empty(),
             PaneId::Slo => target.prometheus.is_some() || !target.health.is_empty(),
-            PaneId::Claims => target
-                .claims
-                .iter()
-                .any(|c| *c.source.get_ref() == crate::config::ClaimSource::Crd),
-            _ => false,
+            PaneId::Claims => !target.claims.is_empty(),
+            PaneId::Db => !target.postgres.is_empty() || !target.redis.is_empty(),
         }
     }
 
@@ -447,6 +503,7 @@ impl App {
             }
             PaneId::Claims if self.pane_shows_data(pane) => self.visible.claims.len(),
             PaneId::Slo if self.pane_shows_data(pane) => self.slo_rows().len(),
+            PaneId::Db if self.pane_shows_data(pane) => self.visible.db.len(),
             _ => self.pane_rows(pane).len(),
         }
     }
@@ -473,6 +530,31 @@ impl App {
             .chain(health.into_iter().map(SloRow::Health))
             .filter(|row| filter.is_none_or(|f| f.matches(&row.haystack())))
             .collect()
+    }
+
+    /// The DB pane's selected database or cache.
+    pub fn selected_db(&self) -> Option<DbRow> {
+        let view = &self.panes[PaneId::Db.index()];
+        self.visible.db.get(view.selected).copied()
+    }
+
+    /// The session under the cursor in the DB detail view (PostgreSQL only).
+    pub fn selected_session(&self) -> Option<&crate::db::postgres::Session> {
+        let view = &self.panes[PaneId::Db.index()];
+        let Some(DbRow::Postgres(index)) = self.selected_db() else {
+            return None;
+        };
+        if !view.detail_open {
+            return None;
+        }
+        let pid = *self.visible.db_sessions.get(view.detail_scroll)?;
+        self.visible_db()
+            .postgres
+            .get(&index)?
+            .sample
+            .sessions
+            .iter()
+            .find(|s| s.pid == pid)
     }
 
     /// The pod under the cursor in the Pods pane.
@@ -547,11 +629,70 @@ impl App {
             })
             .map(|(i, _)| i)
             .collect();
+        self.visible.db = self.db_rows();
+        self.visible.db_sessions = self.db_session_order();
         for pane in PaneId::ALL {
             let rows = self.row_count(pane);
             let view = &mut self.panes[pane.index()];
             view.selected = view.selected.min(rows.saturating_sub(1));
         }
+    }
+
+    /// Configured databases, then caches, that match the DB pane's filter.
+    fn db_rows(&self) -> Vec<DbRow> {
+        let Some(target) = self.target() else {
+            return Vec::new();
+        };
+        let filter = self.panes[PaneId::Db.index()].filter.as_ref();
+        let db = self.visible_db();
+        let postgres = target.postgres.iter().enumerate().map(|(i, pg)| {
+            let level = db.postgres.get(&i).map(|s| format!("{:?}", s.level));
+            (DbRow::Postgres(i), format!("postgres {} {}", pg.name, level.unwrap_or_default()))
+        });
+        let redis = target.redis.iter().enumerate().map(|(i, r)| {
+            let level = db.redis.get(&i).map(|s| format!("{:?}", s.level));
+            (DbRow::Redis(i), format!("redis {} {}", r.name, level.unwrap_or_default()))
+        });
+        postgres
+            .chain(redis)
+            .filter(|(_, haystack)| filter.is_none_or(|f| f.matches(haystack)))
+            .map(|(row, _)| row)
+            .collect()
+    }
+
+    /// The selected database's sessions in the detail view's order.
+    fn db_session_order(&self) -> Vec<i32> {
+        let view = &self.panes[PaneId::Db.index()];
+        let Some(DbRow::Postgres(index)) = self.visible.db.get(view.selected).copied() else {
+            return Vec::new();
+        };
+        let Some(status) = self.visible_db().postgres.get(&index) else {
+            return Vec::new();
+        };
+        let mut sessions: Vec<&crate::db::postgres::Session> =
+            status.sample.sessions.iter().collect();
+        let age = |s: &crate::db::postgres::Session| {
+            s.xact_age.or(s.query_age).or(s.backend_age).unwrap_or(0.0)
+        };
+        match view.session_sort {
+            SessionSort::Age => sessions.sort_by(|a, b| age(b).total_cmp(&age(a))),
+            SessionSort::State => sessions.sort_by(|a, b| {
+                a.state
+                    .cmp(&b.state)
+                    .then_with(|| age(b).total_cmp(&age(a)))
+            }),
+            SessionSort::Wait => sessions.sort_by(|a, b| {
+                // Waiting sessions first (None sorts last), longest first among equals.
+                b.wait_event_type
+                    .is_some()
+                    .cmp(&a.wait_event_type.is_some())
+                    .then_with(|| a.wait_event_type.cmp(&b.wait_event_type))
+                    .then_with(|| a.wait_event.cmp(&b.wait_event))
+                    .then_with(|| age(b).total_cmp(&age(a)))
+            }),
+            SessionSort::Pid => sessions.sort_by_key(|s| s.pid),
+        }
+        sessions.into_iter().map(|s| s.pid).collect()
     }
 
     fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
@@ -665,6 +806,13 @@ impl App {
                 }
                 vec![]
             }
+            Action::Db { generation, update } => {
+                if generation == self.generation {
+                    self.db.apply(update);
+                    self.view_dirty |= self.frozen.is_none();
+                }
+                vec![]
+            }
             Action::Notify { error, text } => {
                 self.toast(
                     if error {
@@ -763,6 +911,10 @@ impl App {
                 Command::Bottom => *scroll = usize::from(u16::MAX),
                 _ => {}
             }
+            if focus == PaneId::Db {
+                // The DB detail view's cursor is a session: keep it on one.
+                *scroll = (*scroll).min(self.visible.db_sessions.len().saturating_sub(1));
+            }
             if matches!(
                 command,
                 Command::Up
@@ -790,6 +942,7 @@ impl App {
             Command::Open => {
                 view.detail_open = rows > 0;
                 view.detail_scroll = 0;
+                self.view_dirty = true;
                 return self.detail_effects();
             }
             Command::Back => {
@@ -815,6 +968,15 @@ impl App {
             | Command::RawToggle
             | Command::Copy
             | Command::Save => return self.logs_command(command),
+            Command::SortCycle => {
+                if focus == PaneId::Db {
+                    view.session_sort = view.session_sort.next();
+                    view.detail_scroll = 0;
+                    let label = view.session_sort.label();
+                    self.view_dirty = true;
+                    self.toast(ToastLevel::Info, format!("sessions sorted by {label}"));
+                }
+            }
             Command::ToggleView => {
                 if self.pane_shows_data(focus) && focus == PaneId::Pods {
                     let view = &mut self.panes[focus.index()];
@@ -838,6 +1000,7 @@ impl App {
                     self.frozen = Some(Frozen {
                         sources: self.sources.clone(),
                         kube: self.kube.clone(),
+                        db: self.db.clone(),
                         at: self.now,
                     });
                 }
@@ -859,6 +1022,7 @@ impl App {
         match self.focus {
             PaneId::Pods => vec![Context::Pods, Context::List, Context::Global],
             PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
+            PaneId::Db => vec![Context::Db, Context::List, Context::Global],
             _ => vec![Context::List, Context::Global],
         }
     }

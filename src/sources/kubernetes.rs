@@ -80,6 +80,17 @@ impl Reporter {
             .is_ok()
     }
 
+    /// Sends one refresh of a database or cache.
+    pub async fn db(&self, update: crate::db::DbUpdate) -> bool {
+        self.tx
+            .send(Action::Db {
+                generation: self.generation,
+                update,
+            })
+            .await
+            .is_ok()
+    }
+
     pub async fn update(&self, update: KubeUpdate) -> bool {
         self.tx
             .send(Action::Kube {

@@ -8,6 +8,7 @@ pub mod health;
 pub mod kubernetes;
 pub mod logs_file;
 pub mod logs_kube;
+pub mod pg_connect;
 pub mod pod_detail;
 pub mod prometheus;
 
