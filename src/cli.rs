@@ -12,6 +12,7 @@ Examples:
   watchfloor --target babylon-prod --read-only     observe one target, no remediations
   watchfloor check-config ~/.config/watchfloor/config.toml
   watchfloor snapshot --format text                paste-ready report of the target
+  watchfloor audit --since 1h                      remediations of the last hour
   watchfloor completions bash > /etc/bash_completion.d/watchfloor
 
 Config is read from --config, then $WATCHFLOOR_CONFIG, then
@@ -66,6 +67,23 @@ pub enum Commands {
         /// Scenario: incident, calm or large.
         #[arg(long, default_value = "incident")]
         scenario: String,
+        /// Show this PostgreSQL in the DB pane (libpq DSN or URL) instead of the simulated one,
+        /// e.g. "host=127.0.0.1 user=postgres dbname=postgres".
+        #[arg(long, value_name = "DSN")]
+        postgres: Option<String>,
+        /// Show this Redis in the DB pane instead of the simulated one, e.g. redis://127.0.0.1:6379.
+        #[arg(long, value_name = "URL")]
+        redis: Option<String>,
+    },
+    /// Print the audit trail of remediations (the config's `[audit] path`, else the default
+    /// $XDG_STATE_HOME/watchfloor/audit.jsonl).
+    Audit {
+        /// Only records from this long ago on, e.g. 1h, 30m, 7d.
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        since: Option<Duration>,
+        /// text: aligned columns; json: one record per line, as stored.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Serve a simulated platform's Kubernetes API on loopback, for kubectl and other tools.
     Sim(crate::sim::SimArgs),

@@ -34,8 +34,8 @@ impl Demo {
         })
     }
 
-    /// A config with one target watching the simulator.
-    pub fn loaded_config(&self) -> LoadedConfig {
+    /// A config with one target watching the simulator (and `local` servers, if given).
+    pub fn loaded_config(&self, local: &LocalServers) -> LoadedConfig {
         let kubernetes = KubernetesConfig {
             kubeconfig: Some(self.dir.join("kubeconfig")),
             context: Some(CONTEXT.into()),
@@ -58,9 +58,9 @@ impl Demo {
             query: None,
             backlog_over: None,
         };
-        let later = later_sources(self.sim.addr).unwrap_or_else(|e| {
+        let later = demo_sources(self.sim.addr, local).unwrap_or_else(|e| {
             tracing::error!(error = %e, "demo sources");
-            LaterSources::default()
+            DemoSources::default()
         });
         let target = TargetConfig {
             name: toml::Spanned::new(0..0, format!("demo ({})", self.scenario)),
@@ -74,6 +74,18 @@ impl Demo {
             redis: later.redis,
             claims: vec![claims],
             logs: later.logs,
+            operators: vec![
+                crate::config::OperatorConfig {
+                    name: "anarchy-operator".into(),
+                    namespace: "anarchy-operator".into(),
+                    selector: "app=anarchy-operator".into(),
+                },
+                crate::config::OperatorConfig {
+                    name: "poolboy".into(),
+                    namespace: "poolboy".into(),
+                    selector: "app=poolboy".into(),
+                },
+            ],
         };
         let config = Config {
             targets: vec![target],
@@ -91,9 +103,19 @@ impl Demo {
     }
 }
 
-/// The demo's sources whose backends arrive with later releases.
+/// Real servers to show in the demo's DB pane instead of the simulated ones.
+#[derive(Debug, Clone, Default)]
+pub struct LocalServers {
+    /// A libpq DSN or URL.
+    pub postgres: Option<String>,
+    /// A `redis://` URL.
+    pub redis: Option<String>,
+}
+
+/// The demo's sources beside Kubernetes, all served by the simulator unless `LocalServers` says
+/// otherwise.
 #[derive(Debug, Default, serde::Deserialize)]
-struct LaterSources {
+struct DemoSources {
     prometheus: Option<crate::config::PrometheusConfig>,
     #[serde(default)]
     slo: Vec<crate::config::SloConfig>,
@@ -107,9 +129,18 @@ struct LaterSources {
     logs: Vec<crate::config::LogsConfig>,
 }
 
-/// Sources whose backends come with later releases are configured anyway, so their panes say so
-/// honestly instead of "not configured".
-fn later_sources(addr: std::net::SocketAddr) -> Result<LaterSources, String> {
+/// The demo's Prometheus, SLO, health endpoint, database, cache and logs. Without local servers
+/// the DB pane reads the simulator's figures, which the pane labels as simulated.
+fn demo_sources(addr: std::net::SocketAddr, local: &LocalServers) -> Result<DemoSources, String> {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let (pg_name, pg_dsn) = match &local.postgres {
+        Some(dsn) => ("local-postgres", quote(dsn)),
+        None => ("platform-db", quote(&format!("simulated+http://{addr}"))),
+    };
+    let (redis_name, redis_url) = match &local.redis {
+        Some(url) => ("local-redis", quote(url)),
+        None => ("platform-cache", quote(&format!("simulated+http://{addr}"))),
+    };
     let text = format!(
         r#"
 [prometheus]
@@ -123,11 +154,13 @@ total = 'sum(rate(http_requests_total{{namespace="platform-v2-stable"}}[{{{{wind
 name = "platform-v2-api"
 url = "http://{addr}/healthz/detailed"
 [[postgres]]
-name = "platform-db"
-dsn = "host=127.0.0.1 dbname=platform"
+name = "{pg_name}"
+dsn = {pg_dsn}
+long_running_after = "1m"
+idle_in_transaction_after = "5m"
 [[redis]]
-name = "platform-cache"
-url = "redis://127.0.0.1:6379"
+name = "{redis_name}"
+url = {redis_url}
 [[logs]]
 source = "kubernetes"
 namespace = "platform-v2-stable"
@@ -143,8 +176,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn later_sources_parse() {
-        let later = later_sources(([127, 0, 0, 1], 9).into()).unwrap();
+    fn demo_sources_parse() {
+        let later = demo_sources(([127, 0, 0, 1], 9).into(), &LocalServers::default()).unwrap();
         assert!(later.prometheus.is_some());
         assert_eq!(
             (

@@ -48,7 +48,19 @@ fn main() -> ExitCode {
             }
             ExitCode::from(snap.exit_code() as u8)
         }
-        Some(Commands::Demo { ref scenario }) => run_demo(&cli, scenario),
+        Some(Commands::Demo {
+            ref scenario,
+            ref postgres,
+            ref redis,
+        }) => run_demo(
+            &cli,
+            scenario,
+            watchfloor::demo::LocalServers {
+                postgres: postgres.clone(),
+                redis: redis.clone(),
+            },
+        ),
+        Some(Commands::Audit { since, format }) => audit(&cli, since, format),
         Some(Commands::Sim(args)) => watchfloor::sim::run_cli(args),
         None => run_console(&cli),
     }
@@ -87,7 +99,7 @@ fn run_console(cli: &Cli) -> ExitCode {
 
 /// `watchfloor demo`: the simulator in-process, a private kubeconfig, and the real console
 /// talking to it through the real Kubernetes client.
-fn run_demo(cli: &Cli, scenario: &str) -> ExitCode {
+fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) -> ExitCode {
     let scenario = match watchfloor::sim::Scenario::builtin(scenario) {
         Ok(scenario) => scenario,
         Err(e) => {
@@ -117,7 +129,7 @@ fn run_demo(cli: &Cli, scenario: &str) -> ExitCode {
     };
     let result = rt.block_on(async {
         let demo = watchfloor::demo::Demo::start(scenario).await?;
-        let exit = runtime::run(demo.loaded_config(), 0, inputs).await;
+        let exit = runtime::run(demo.loaded_config(&local), 0, inputs).await;
         demo.stop().await;
         exit
     });
@@ -202,6 +214,73 @@ fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
     Some((loaded, index))
 }
 
+/// `watchfloor audit`: the trail of the config's `[audit] path`, or of the default path when no
+/// config is found (an explicit `--config` / `WATCHFLOOR_CONFIG` must exist).
+fn audit(cli: &Cli, since: Option<std::time::Duration>, format: Format) -> ExitCode {
+    use watchfloor::remediation::audit;
+    let env = SearchEnv::from_process();
+    let explicit = cli.config.is_some() || env.watchfloor_config.is_some();
+    let path = match config::load(cli.config.as_deref(), &env) {
+        Ok(loaded) => audit::configured_path(&loaded.config),
+        Err(LoadError::NotFound { .. }) if !explicit => audit::default_path(),
+        Err(error @ LoadError::NotFound { .. }) => {
+            eprintln!("watchfloor: {error}");
+            return ExitCode::from(USAGE);
+        }
+        Err(error) => {
+            eprintln!("watchfloor: config error: {error}");
+            return ExitCode::from(USAGE);
+        }
+    };
+    if !path.exists() {
+        eprintln!("watchfloor: no audit trail at {} yet", path.display());
+        return ExitCode::SUCCESS;
+    }
+    let since = match since {
+        None => None,
+        Some(ago) => match std::time::SystemTime::now().checked_sub(ago) {
+            Some(at) => Some(at),
+            None => {
+                eprintln!("watchfloor: --since {ago:?} reaches before the epoch");
+                return ExitCode::from(USAGE);
+            }
+        },
+    };
+    let (records, unparsable) = match audit::read(&path, since) {
+        Ok(read) => read,
+        Err(e) => {
+            eprintln!("watchfloor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = String::new();
+    match format {
+        Format::Json => {
+            for record in &records {
+                out.push_str(&record.to_line());
+            }
+        }
+        Format::Text => out = audit::to_text(&records),
+    }
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush());
+    }
+    if unparsable > 0 {
+        eprintln!(
+            "watchfloor: {unparsable} line{} of {} could not be parsed (a torn last line or damage) and {} left out",
+            if unparsable == 1 { "" } else { "s" },
+            path.display(),
+            if unparsable == 1 { "is" } else { "are" },
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 fn check_config(path: Option<&std::path::Path>) -> ExitCode {
     let Some(loaded) = load(path) else {
         return ExitCode::from(USAGE);
@@ -209,16 +288,17 @@ fn check_config(path: Option<&std::path::Path>) -> ExitCode {
     let config = &loaded.config;
     println!("{}: valid", loaded.path.display());
     println!(
-        "ui: theme {:?}, max {} fps, {} key override{}; audit: {}; read_only: {}",
+        "ui: theme {:?}, max {} fps, {} key override{}; audit: {}{}; read_only: {}",
         config.ui.theme,
         config.ui.max_fps,
         config.ui.keys.len(),
         if config.ui.keys.len() == 1 { "" } else { "s" },
+        watchfloor::remediation::audit::configured_path(config).display(),
         config
             .audit
-            .path
+            .postgres
             .as_ref()
-            .map_or_else(|| "off".to_string(), |p| p.display().to_string()),
+            .map_or_else(String::new, |entry| format!(" (mirrored to {entry})")),
         config.read_only
     );
     println!("targets: {}", config.targets.len());

@@ -68,6 +68,7 @@ pub async fn run(
     let watchdog = Watchdog::spawn();
     let mut tui = terminal::init()?;
     let (tx, mut rx) = mpsc::channel::<Action>(1024);
+    let remediations = crate::remediation::runner::Runner::new(config.clone(), tx.clone());
     let mut running: Option<SourceSet> = None;
     let mut pod_detail: Option<AbortOnDrop> = None;
     let mut adhoc_logs: Option<AbortOnDrop> = None;
@@ -135,6 +136,11 @@ pub async fn run(
                         kubernetes, namespace, pod, None, 0, sink,
                     ))));
                 }
+                effect @ (Effect::LoadHistory { .. }
+                | Effect::Preview { .. }
+                | Effect::Execute { .. }
+                | Effect::AuditNote { .. }
+                | Effect::CheckPermissions { .. }) => remediations.handle(effect, app.target_index, app.policy.clone()),
                 Effect::CopyToClipboard(text) => copy_to_clipboard(&text),
                 Effect::SaveLogs { text, lines } => {
                     let tx = tx.clone();

@@ -160,16 +160,8 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
         bounded(timeout, claims_section(target, now), std::convert::identity),
         bounded(timeout, slo_section(target), std::convert::identity),
         bounded(timeout, health_section(target), std::convert::identity),
-        bounded(
-            timeout,
-            not_built(!target.postgres.is_empty(), "postgres"),
-            std::convert::identity
-        ),
-        bounded(
-            timeout,
-            not_built(!target.redis.is_empty(), "redis"),
-            std::convert::identity
-        ),
+        bounded(timeout, postgres_section(target), std::convert::identity),
+        bounded(timeout, redis_section(target), std::convert::identity),
         bounded(
             timeout,
             logs_section(target, timeout),
@@ -299,10 +291,10 @@ async fn claims_section(target: &TargetConfig, now: SystemTime) -> Section {
                 Ok(found) => rows.extend(found),
                 Err(e) => errors.push(format!("{}: {e}", claims.display_name())),
             },
-            ClaimSource::Sql => errors.push(format!(
-                "{}: not collected: this build of watchfloor has no sql claims backend yet",
-                claims.display_name()
-            )),
+            ClaimSource::Sql => match sql_claims(target, claims).await {
+                Ok(found) => rows.extend(found),
+                Err(e) => errors.push(format!("{}: {e}", claims.display_name())),
+            },
         }
     }
     crate::model::claims::sort_worst_first(&mut rows);
@@ -558,12 +550,149 @@ async fn probe_logs(
 }
 
 /// Until a backend exists, a configured source is an honest error.
-async fn not_built(configured: bool, kind: &str) -> Section {
-    if configured {
-        Section::error(format!(
-            "not collected: this build of watchfloor has no {kind} backend yet"
-        ))
-    } else {
-        Section::unconfigured()
+/// The rows of a `source = "sql"` claims entry, from its database.
+async fn sql_claims(
+    target: &TargetConfig,
+    claims: &crate::config::ClaimsConfig,
+) -> Result<Vec<ClaimRow>, String> {
+    let name = claims.database.as_deref().unwrap_or_default();
+    let database = target
+        .postgres
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| format!("no [[targets.postgres]] named {name:?}"))?;
+    crate::sources::claims_sql::collect_once(database, claims).await
+}
+
+/// Every PostgreSQL entry, read once: usage, states, long-running, idle in transaction,
+/// blocking chains and privileges.
+async fn postgres_section(target: &TargetConfig) -> Section {
+    if target.postgres.is_empty() {
+        return Section::unconfigured();
+    }
+    let reads = target.postgres.iter().map(|config| async move {
+        let status = match crate::sources::simulated_db::simulator(&config.dsn) {
+            Some(base) => crate::sources::simulated_db::postgres_snapshot(&base, config).await,
+            None => crate::sources::postgres::sample_once(config).await,
+        };
+        (config.name.clone(), status)
+    });
+    let mut items = Vec::new();
+    let mut failed = Vec::new();
+    for (name, status) in futures::future::join_all(reads).await {
+        match status {
+            Ok(status) => items.push(postgres_item(&status)),
+            Err(e) => {
+                items.push(serde_json::json!({"name": name, "state": "error", "error": e}));
+                failed.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    Section::with_failures(items, &failed)
+}
+
+/// One database as `watchfloor snapshot` reports it.
+pub fn postgres_item(status: &crate::db::PgStatus) -> serde_json::Value {
+    let sample = &status.sample;
+    let long_running: Vec<serde_json::Value> = status
+        .long_running
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "pid": l.pid, "seconds": l.seconds.round() as u64, "state": l.state,
+                "wait": l.wait, "query": l.query,
+            })
+        })
+        .collect();
+    let idle: Vec<serde_json::Value> = status
+        .idle_in_transaction
+        .iter()
+        .map(|i| serde_json::json!({"pid": i.pid, "seconds": i.seconds.round() as u64, "aborted": i.aborted}))
+        .collect();
+    let blocking: Vec<serde_json::Value> = status
+        .blocking
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "root": c.root,
+                "blocked": c.blocked.iter().map(|b| b.pid).collect::<Vec<_>>(),
+                "depth": c.depth,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": status.name,
+        "state": health_label(status.level),
+        "simulated": sample.simulated,
+        "server_version": sample.server_version,
+        "max_connections": sample.max_connections,
+        "reserved": sample.superuser_reserved,
+        "used": status.used,
+        "usable": status.usable,
+        "by_state": status.by_state,
+        "long_running": long_running,
+        "idle_in_transaction": idle,
+        "blocking": blocking,
+        "privileges": {
+            "superuser": sample.privileges.superuser,
+            "read_all_stats": sample.privileges.read_all_stats,
+            "signal_backend": sample.privileges.signal_backend,
+        },
+    })
+}
+
+/// Every Redis entry, read once.
+async fn redis_section(target: &TargetConfig) -> Section {
+    if target.redis.is_empty() {
+        return Section::unconfigured();
+    }
+    let reads = target.redis.iter().map(|config| async move {
+        let status = match crate::sources::simulated_db::simulator(&config.url) {
+            Some(base) => crate::sources::simulated_db::redis_snapshot(&base, config).await,
+            None => crate::sources::redis::sample_once(config).await,
+        };
+        (config.name.clone(), status)
+    });
+    let mut items = Vec::new();
+    let mut failed = Vec::new();
+    for (name, status) in futures::future::join_all(reads).await {
+        match status {
+            Ok(status) => items.push(redis_item(&status)),
+            Err(e) => {
+                items.push(serde_json::json!({"name": name, "state": "error", "error": e}));
+                failed.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    Section::with_failures(items, &failed)
+}
+
+/// One cache as `watchfloor snapshot` reports it.
+pub fn redis_item(status: &crate::db::RedisStatus) -> serde_json::Value {
+    serde_json::json!({
+        "name": status.name,
+        "state": health_label(status.level),
+        "simulated": status.simulated,
+        "version": status.version,
+        "connected_clients": status.connected_clients,
+        "maxclients": status.maxclients,
+        "blocked_clients": status.blocked_clients,
+        "used_memory": status.used_memory,
+        "maxmemory": status.maxmemory,
+        "policy": status.policy,
+        "evicted_per_s": status.evicted_per_s,
+        "rejected_per_s": status.rejected_per_s,
+        "ops_per_s": status.ops_per_s,
+        "hit_ratio": status.hit_ratio,
+        "evicted_total": status.evicted_total,
+        "rejected_total": status.rejected_total,
+    })
+}
+
+fn health_label(level: Health) -> &'static str {
+    match level {
+        Health::Crit => "crit",
+        Health::Warn => "warn",
+        Health::Ok | Health::Done => "ok",
     }
 }

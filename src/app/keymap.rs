@@ -8,6 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::pane::PaneId;
 use crate::config::{KeyList, suggest};
+use crate::remediation::plan::Verb;
 
 /// Where a binding applies. Modal layers take keys topmost first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,6 +23,8 @@ pub enum Context {
     Logs,
     /// The DB pane only.
     Db,
+    /// The Stuck claims pane only.
+    Claims,
     /// The help overlay.
     Help,
 }
@@ -34,6 +37,7 @@ impl Context {
             Self::Pods => "Pods pane",
             Self::Logs => "Logs pane",
             Self::Db => "DB pane",
+            Self::Claims => "Stuck claims pane",
             Self::Help => "Help",
         }
     }
@@ -81,11 +85,13 @@ pub enum Command {
     Save,
     /// DB pane: order of the sessions list (age, state, wait, pid).
     SortCycle,
+    /// A remediation on the selected row; never bound in read-only mode.
+    Remediate(Verb),
 }
 
 impl Command {
     /// Every command, in help order.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 42] = [
         Self::FocusNext,
         Self::FocusPrev,
         Self::Focus(PaneId::Pods),
@@ -120,6 +126,14 @@ impl Command {
         Self::Copy,
         Self::Save,
         Self::SortCycle,
+        Self::Remediate(Verb::Restart),
+        Self::Remediate(Verb::Undo),
+        Self::Remediate(Verb::Scale),
+        Self::Remediate(Verb::DeletePod),
+        Self::Remediate(Verb::RestartOperator),
+        Self::Remediate(Verb::Cancel),
+        Self::Remediate(Verb::Kill),
+        Self::Remediate(Verb::KillIdle),
     ];
 
     /// The name used in `[ui.keys]`.
@@ -159,6 +173,14 @@ impl Command {
             Self::Copy => "copy",
             Self::Save => "save",
             Self::SortCycle => "sort",
+            Self::Remediate(Verb::Restart) => "rollout_restart",
+            Self::Remediate(Verb::Undo) => "rollout_undo",
+            Self::Remediate(Verb::Scale) => "scale",
+            Self::Remediate(Verb::DeletePod) => "delete_pod",
+            Self::Remediate(Verb::RestartOperator) => "restart_operator",
+            Self::Remediate(Verb::Cancel) => "cancel_query",
+            Self::Remediate(Verb::Kill) => "kill",
+            Self::Remediate(Verb::KillIdle) => "kill_idle",
         }
     }
 
@@ -198,6 +220,14 @@ impl Command {
             Self::Copy => "copy line (OSC 52)",
             Self::Save => "save to a file",
             Self::SortCycle => "sessions: sort by age, state, wait, pid",
+            Self::Remediate(Verb::Restart) => "rollout restart (deployment)",
+            Self::Remediate(Verb::Undo) => "rollout undo: pick a revision",
+            Self::Remediate(Verb::Scale) => "scale (deployment)",
+            Self::Remediate(Verb::DeletePod) => "delete pod (force is a second choice)",
+            Self::Remediate(Verb::RestartOperator) => "restart an operator (delete its pods)",
+            Self::Remediate(Verb::Cancel) => "cancel the session's query",
+            Self::Remediate(Verb::Kill) => "terminate session / kill Redis client",
+            Self::Remediate(Verb::KillIdle) => "terminate old idle-in-transaction sessions",
         }
     }
 
@@ -224,6 +254,11 @@ impl Command {
             | Self::Copy
             | Self::Save => Context::Logs,
             Self::SortCycle => Context::Db,
+            Self::Remediate(Verb::Restart | Verb::Undo | Verb::Scale | Verb::DeletePod) => {
+                Context::Pods
+            }
+            Self::Remediate(Verb::RestartOperator) => Context::Claims,
+            Self::Remediate(Verb::Cancel | Verb::Kill | Verb::KillIdle) => Context::Db,
             _ => Context::Global,
         }
     }
@@ -472,6 +507,14 @@ fn default_keys(command: Command) -> Vec<KeyChord> {
         Command::Copy => vec![c('y')],
         Command::Save => vec![c('S')],
         Command::SortCycle => vec![c('o')],
+        Command::Remediate(Verb::Restart) => vec![c('r')],
+        Command::Remediate(Verb::Undo) => vec![c('u')],
+        Command::Remediate(Verb::Scale) => vec![c('s')],
+        Command::Remediate(Verb::DeletePod) => vec![c('D'), KeyChord::ctrl('d')],
+        Command::Remediate(Verb::RestartOperator) => vec![c('R')],
+        Command::Remediate(Verb::Cancel) => vec![c('c')],
+        Command::Remediate(Verb::Kill) => vec![c('K')],
+        Command::Remediate(Verb::KillIdle) => vec![c('X')],
     }
 }
 
@@ -556,6 +599,20 @@ impl Keymap {
     }
 
     /// The command for a key in the given contexts, searched in order.
+    /// Like `lookup`, but in read-only mode remediation commands are not bound at all: the first
+    /// of the three layers that keep an observer from changing anything.
+    pub fn lookup_for(
+        &self,
+        contexts: &[Context],
+        key: KeyChord,
+        read_only: bool,
+    ) -> Option<Command> {
+        match self.lookup(contexts, key) {
+            Some(Command::Remediate(_)) if read_only => None,
+            other => other,
+        }
+    }
+
     pub fn lookup(&self, contexts: &[Context], key: KeyChord) -> Option<Command> {
         if key == HARD_QUIT {
             return Some(Command::Quit);
@@ -591,18 +648,27 @@ impl Keymap {
     }
 
     /// Help sections: each context with its commands and keys, from the same table.
-    pub fn help_sections(&self) -> Vec<(Context, Vec<(String, &'static str)>)> {
-        [Context::Global, Context::List, Context::Pods, Context::Logs]
-            .into_iter()
-            .map(|context| {
-                let rows = Command::ALL
-                    .iter()
-                    .filter(|c| c.context() == context)
-                    .map(|c| (self.label(*c), c.description()))
-                    .collect();
-                (context, rows)
-            })
-            .collect()
+    /// Help rows per context. In read-only mode remediation keys are left out: they do nothing.
+    pub fn help_sections(&self, read_only: bool) -> Vec<(Context, Vec<(String, &'static str)>)> {
+        [
+            Context::Global,
+            Context::List,
+            Context::Pods,
+            Context::Logs,
+            Context::Db,
+            Context::Claims,
+        ]
+        .into_iter()
+        .map(|context| {
+            let rows = Command::ALL
+                .iter()
+                .filter(|c| c.context() == context)
+                .filter(|c| !(read_only && matches!(c, Command::Remediate(_))))
+                .map(|c| (self.label(*c), c.description()))
+                .collect();
+            (context, rows)
+        })
+        .collect()
     }
 }
 

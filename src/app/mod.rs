@@ -7,6 +7,7 @@ pub mod data;
 pub mod keymap;
 pub mod logs_view;
 pub mod pane;
+pub mod remediate;
 pub mod status;
 
 use std::path::PathBuf;
@@ -77,6 +78,37 @@ pub enum Action {
         generation: u64,
         update: crate::db::DbUpdate,
     },
+    /// The revisions of a Deployment, for the undo picker.
+    History {
+        generation: u64,
+        attempt: u64,
+        result: Result<Vec<crate::remediation::HistoryEntry>, String>,
+    },
+    /// A remediation's dry run, and whether its `planned` audit line was written.
+    Previewed {
+        generation: u64,
+        attempt: u64,
+        result: Result<crate::remediation::Preview, String>,
+        audit: Result<(), String>,
+    },
+    /// A remediation ran (or was refused); `follow` names a rollout now being followed.
+    Executed {
+        generation: u64,
+        attempt: u64,
+        result: Result<String, String>,
+        follow: Option<String>,
+    },
+    /// A rollout followed after a remediation moved.
+    Progress {
+        generation: u64,
+        attempt: u64,
+        progress: crate::remediation::Progress,
+    },
+    /// What the identity may do, from access reviews and database roles.
+    Permissions {
+        generation: u64,
+        view: crate::remediation::plan::PermissionView,
+    },
     /// A message for the operator (e.g. the outcome of saving logs).
     Notify {
         error: bool,
@@ -121,6 +153,39 @@ pub enum Effect {
     SaveLogs {
         text: String,
         lines: usize,
+    },
+    /// Read a Deployment's revisions for the undo picker.
+    LoadHistory {
+        generation: u64,
+        attempt: u64,
+        namespace: String,
+        name: String,
+    },
+    /// Dry-run the plan, then write its `planned` audit line.
+    Preview {
+        generation: u64,
+        attempt: u64,
+        plan: Box<crate::remediation::Plan>,
+    },
+    /// Execute the plan (the executor refuses in read-only mode) and audit the outcome.
+    Execute {
+        generation: u64,
+        attempt: u64,
+        plan: Box<crate::remediation::Plan>,
+    },
+    /// Write an audit line for an attempt that went no further (cancelled, denied).
+    AuditNote {
+        attempt: u64,
+        plan: Box<crate::remediation::Plan>,
+        outcome: crate::remediation::Outcome,
+        error: Option<String>,
+    },
+    /// Ask the backends what the identity may do (access reviews, PostgreSQL roles).
+    CheckPermissions {
+        generation: u64,
+        target_index: usize,
+        /// Namespaces to ask about (configured, operators', and those seen).
+        namespaces: Vec<String>,
     },
 }
 
@@ -354,10 +419,20 @@ pub struct App {
     pub toasts: Vec<Toast>,
     pub now: SystemTime,
     pub kube_context: Option<String>,
+    /// The remediation modal, when open.
+    pub modal: Option<remediate::Modal>,
+    /// Remediations executing or rollouts being followed.
+    pub running: Vec<remediate::Running>,
+    /// What the identity may not do, and why.
+    pub permissions: crate::remediation::plan::PermissionView,
+    attempts: u64,
+    ticks: u64,
     pub should_quit: bool,
 }
 
 const TOAST_TIME: Duration = Duration::from_secs(6);
+/// Access reviews are repeated every this many 1 s ticks (and at each target switch).
+const PERMISSION_EVERY_TICKS: u64 = 60;
 
 /// Log sources opened from the Pods pane are numbered from here (configured ones from 0).
 pub const ADHOC_SOURCE: usize = 10_000;
@@ -399,6 +474,11 @@ impl App {
             toasts: Vec::new(),
             now,
             kube_context: None,
+            modal: None,
+            running: Vec::new(),
+            permissions: Default::default(),
+            attempts: 0,
+            ticks: 0,
             should_quit: false,
         };
         for warning in app.keymap.warnings.clone() {
@@ -410,10 +490,31 @@ impl App {
 
     /// Effects to run once at startup.
     pub fn start(&self) -> Vec<Effect> {
-        vec![Effect::StartSources {
+        vec![
+            Effect::StartSources {
+                generation: self.generation,
+                target_index: self.target_index,
+            },
+            self.check_permissions(),
+        ]
+    }
+
+    /// Ask what the identity may do, in the namespaces configured or seen so far.
+    pub fn check_permissions(&self) -> Effect {
+        let mut namespaces: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        if let Some(target) = self.target() {
+            if let Some(k) = &target.kubernetes {
+                namespaces.extend(k.namespaces.iter().cloned());
+            }
+            namespaces.extend(target.operators.iter().map(|o| o.namespace.clone()));
+        }
+        namespaces.extend(self.kube.deployments.keys().map(|(ns, _)| ns.clone()));
+        namespaces.extend(self.kube.pods.keys().map(|(ns, _)| ns.clone()));
+        Effect::CheckPermissions {
             generation: self.generation,
             target_index: self.target_index,
-        }]
+            namespaces: namespaces.into_iter().collect(),
+        }
     }
 
     pub fn target(&self) -> Option<&TargetConfig> {
@@ -444,6 +545,9 @@ impl App {
         self.slo = SloData::default();
         self.db = crate::db::DbData::default();
         self.pod_detail = None;
+        self.modal = None;
+        self.running.clear();
+        self.permissions = Default::default();
         let capacity = self
             .target()
             .and_then(|t| t.logs.iter().map(|l| l.buffer_lines).max())
@@ -503,7 +607,7 @@ impl App {
             }
             PaneId::Claims if self.pane_shows_data(pane) => self.visible.claims.len(),
             PaneId::Slo if self.pane_shows_data(pane) => self.slo_rows().len(),
-            PaneId::Db if self.pane_shows_data(pane) => self.visible.db.len(),
+            PaneId::Db if self.pane_shows_data(pane) => self.db_rows().len(),
             _ => self.pane_rows(pane).len(),
         }
     }
@@ -535,7 +639,7 @@ impl App {
     /// The DB pane's selected database or cache.
     pub fn selected_db(&self) -> Option<DbRow> {
         let view = &self.panes[PaneId::Db.index()];
-        self.visible.db.get(view.selected).copied()
+        self.db_rows().get(view.selected).copied()
     }
 
     /// The session under the cursor in the DB detail view (PostgreSQL only).
@@ -639,7 +743,7 @@ impl App {
     }
 
     /// Configured databases, then caches, that match the DB pane's filter.
-    fn db_rows(&self) -> Vec<DbRow> {
+    pub fn db_rows(&self) -> Vec<DbRow> {
         let Some(target) = self.target() else {
             return Vec::new();
         };
@@ -724,6 +828,11 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 self.toasts.retain(|t| t.expires > now);
+                // Permissions change (RBAC edits, namespaces appear): ask again now and then.
+                self.ticks += 1;
+                if self.ticks % PERMISSION_EVERY_TICKS == 0 {
+                    return vec![self.check_permissions()];
+                }
                 vec![]
             }
             Action::Source {
@@ -813,6 +922,54 @@ impl App {
                 }
                 vec![]
             }
+            Action::History {
+                generation,
+                attempt,
+                result,
+            } => {
+                if generation == self.generation {
+                    self.on_history(attempt, result);
+                }
+                vec![]
+            }
+            Action::Previewed {
+                generation,
+                attempt,
+                result,
+                audit,
+            } => {
+                if generation == self.generation {
+                    self.on_preview(attempt, result, audit);
+                }
+                vec![]
+            }
+            Action::Executed {
+                generation,
+                attempt,
+                result,
+                follow,
+            } => {
+                // Results of another target's remediation are still news for the operator.
+                let _ = generation;
+                self.on_executed(attempt, result, follow);
+                vec![]
+            }
+            Action::Progress {
+                generation,
+                attempt,
+                progress,
+            } => {
+                if generation == self.generation {
+                    self.on_progress(attempt, progress);
+                }
+                vec![]
+            }
+            Action::Permissions { generation, view } => {
+                if generation == self.generation {
+                    self.permissions = view;
+                }
+                vec![]
+            }
             Action::Notify { error, text } => {
                 self.toast(
                     if error {
@@ -845,7 +1002,21 @@ impl App {
             return self.on_input_key(key);
         }
         let Some(chord) = chord else { return vec![] };
-        let command = self.keymap.lookup(&self.key_contexts(), chord);
+        if self.modal.is_some() {
+            return self.on_modal_key(key);
+        }
+        let read_only = self.policy.is_read_only();
+        let command = self.keymap.lookup_for(&self.key_contexts(), chord, read_only);
+        if command.is_none()
+            && read_only
+            && matches!(
+                self.keymap.lookup(&self.key_contexts(), chord),
+                Some(Command::Remediate(_))
+            )
+        {
+            self.toast(ToastLevel::Info, "read-only mode: remediations are off");
+            return vec![];
+        }
         if let Some(scroll) = self.help {
             // The help overlay swallows every key; only closing and scrolling do anything.
             self.help = match command {
@@ -968,6 +1139,7 @@ impl App {
             | Command::RawToggle
             | Command::Copy
             | Command::Save => return self.logs_command(command),
+            Command::Remediate(verb) => return self.remediate(verb),
             Command::SortCycle => {
                 if focus == PaneId::Db {
                     view.session_sort = view.session_sort.next();

@@ -55,10 +55,17 @@ fn starts_sources_of_the_chosen_target() {
     let app = app();
     assert_eq!(
         app.start(),
-        vec![Effect::StartSources {
-            generation: app.generation,
-            target_index: 0
-        }]
+        vec![
+            Effect::StartSources {
+                generation: app.generation,
+                target_index: 0
+            },
+            Effect::CheckPermissions {
+                generation: app.generation,
+                target_index: 0,
+                namespaces: vec!["a".into(), "b".into()],
+            }
+        ]
     );
     let kinds: Vec<&str> = app.sources.iter().map(|s| s.kind).collect();
     assert_eq!(kinds, ["kubernetes", "postgres", "redis"]);
@@ -191,23 +198,24 @@ fn target_switch_restarts_sources_and_applies_target_read_only() {
     let old = app.generation;
     let effects = press(&mut app, "t");
     assert_eq!(
-        effects,
-        vec![Effect::StartSources {
+        effects[0],
+        Effect::StartSources {
             generation: old + 1,
             target_index: 1
-        }]
+        }
     );
+    assert!(matches!(effects[1], Effect::CheckPermissions { target_index: 1, .. }));
     assert_eq!(app.target_name(), "staging");
     assert!(app.policy.is_read_only());
     press(&mut app, ":");
     press(&mut app, "target prod");
     let effects = key(&mut app, KeyCode::Enter);
     assert_eq!(
-        effects,
-        vec![Effect::StartSources {
+        effects[0],
+        Effect::StartSources {
             generation: old + 2,
             target_index: 0
-        }]
+        }
     );
     assert!(!app.policy.is_read_only());
 }

@@ -405,6 +405,18 @@ fn validate(config: &Config) -> Result<(), Problem> {
             }
         }
     }
+    if let Err(message) = config.audit_postgres() {
+        let entries: Vec<String> = config
+            .targets
+            .iter()
+            .flat_map(|t| t.postgres.iter().map(|p| p.name.clone()))
+            .collect();
+        let name = config.audit.postgres.as_deref().unwrap_or_default();
+        return Err(
+            Problem::new(KeyPath::root().key("audit").key("postgres"), message)
+                .suggesting(suggest(name, &entries).filter(|s| s != name)),
+        );
+    }
     Ok(())
 }
 

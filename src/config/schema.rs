@@ -78,8 +78,50 @@ impl KeyList {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
-    /// JSON-lines audit trail of remediations.
+    /// JSON-lines audit trail of remediations; default `$XDG_STATE_HOME/watchfloor/audit.jsonl`.
     pub path: Option<PathBuf>,
+    /// A `[[targets.postgres]]` entry (of any target; `TARGET/ENTRY` when the name is not
+    /// unique) whose database gets a best-effort copy of the trail.
+    pub postgres: Option<String>,
+}
+
+impl Config {
+    /// The target and `[[targets.postgres]]` entry `[audit] postgres` names: an entry name
+    /// unique across targets, or `TARGET/ENTRY`. Ok(None) when no mirror is configured; Err
+    /// when the name matches no entry or several.
+    pub fn audit_postgres(&self) -> Result<Option<(&TargetConfig, &PostgresConfig)>, String> {
+        let Some(name) = self.audit.postgres.as_deref() else {
+            return Ok(None);
+        };
+        let matches: Vec<(&TargetConfig, &PostgresConfig)> = self
+            .targets
+            .iter()
+            .flat_map(|t| t.postgres.iter().map(move |p| (t, p)))
+            .filter(|(_, p)| p.name == name)
+            .collect();
+        match matches.as_slice() {
+            [one] => return Ok(Some(*one)),
+            [] => {}
+            several => {
+                let targets: Vec<&str> = several.iter().map(|(t, _)| t.name()).collect();
+                return Err(format!(
+                    "{name:?} names a [[targets.postgres]] entry of several targets ({}); write TARGET/{name}",
+                    targets.join(", ")
+                ));
+            }
+        }
+        let qualified = name.split_once('/').and_then(|(target, entry)| {
+            let target = self.targets.iter().find(|t| t.name() == target)?;
+            let entry = target.postgres.iter().find(|p| p.name == entry)?;
+            Some((target, entry))
+        });
+        match qualified {
+            Some(found) => Ok(Some(found)),
+            None => Err(format!(
+                "{name:?} names no [[targets.postgres]] entry of any target"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +147,19 @@ pub struct TargetConfig {
     pub claims: Vec<ClaimsConfig>,
     #[serde(default)]
     pub logs: Vec<LogsConfig>,
+    /// Operators whose pods the runbooks restart (delete) when claims get stuck.
+    #[serde(default)]
+    pub operators: Vec<OperatorConfig>,
+}
+
+/// An operator restarted by deleting its pods (poolboy, anarchy, agnosticv, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    pub name: String,
+    pub namespace: String,
+    /// Label selector of its pods, e.g. `app.kubernetes.io/name=poolboy`.
+    pub selector: String,
 }
 
 impl TargetConfig {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Health, elapsed, parse_time};
 use crate::app::status::format_age;
+use crate::text::sanitize_truncated;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ClaimRow {
@@ -125,6 +126,186 @@ pub fn classify_work_item(
         },
         detail: None,
     }
+}
+
+/// The name and state of the synthetic row a queue backlog shows as.
+pub const BACKLOG: &str = "backlog";
+/// The name of the row that counts work items past the read cap.
+pub const NOT_READ: &str = "(more)";
+/// Longest id, state and WHY detail kept for the table; the detail view keeps more.
+const ID_CHARS: usize = 200;
+const STATE_CHARS: usize = 64;
+const WHY_DETAIL_CHARS: usize = 160;
+const DETAIL_LINE_CHARS: usize = 300;
+const DETAIL_LINES: usize = 40;
+
+/// One row of a SQL work-queue query as read from the server: untrusted text, sanitised by
+/// [`work_item_rows`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItem {
+    pub id: String,
+    pub state: String,
+    /// `None` when the query returned NULL (or an infinite timestamp): the age is unknown.
+    pub since: Option<SystemTime>,
+    pub detail: Option<String>,
+}
+
+/// The rows of one SQL claims source: every item the query returned (stuck past
+/// `stuck_after`, else in progress), then a [`backlog_row`] when `total` passes
+/// `backlog_over`, then a row counting the items past the read cap when `total` exceeds what
+/// was read. `total` is how many items the query returned in all.
+pub fn work_item_rows(
+    source: &str,
+    items: &[WorkItem],
+    total: u64,
+    stuck_after: Duration,
+    backlog_over: Option<u64>,
+    now: SystemTime,
+) -> Vec<ClaimRow> {
+    let mut rows: Vec<ClaimRow> = items
+        .iter()
+        .map(|item| work_item_row(source, item, stuck_after, now))
+        .collect();
+    let oldest = items.iter().filter_map(|item| item.since).min();
+    if let Some(over) = backlog_over {
+        rows.extend(backlog_row(source, total, over, oldest, now));
+    }
+    let read = items.len() as u64;
+    if total > read {
+        let more = total - read;
+        rows.push(ClaimRow {
+            source: source.into(),
+            namespace: None,
+            name: NOT_READ.into(),
+            state: "not read".into(),
+            since: None,
+            stuck: false,
+            why: format!(
+                "{more} more {} not read (the oldest {read} are shown)",
+                items_word(more)
+            ),
+            health: Health::Warn,
+            detail: None,
+        });
+    }
+    rows
+}
+
+/// One work item: [`classify_work_item`] with sanitised text, or a Warn row when the query
+/// gave no `since` (its age cannot be judged). The detail view gets the whole row.
+pub fn work_item_row(
+    source: &str,
+    item: &WorkItem,
+    stuck_after: Duration,
+    now: SystemTime,
+) -> ClaimRow {
+    let id = sanitize_truncated(&item.id, ID_CHARS);
+    let state = sanitize_truncated(&item.state, STATE_CHARS);
+    let detail = item
+        .detail
+        .as_deref()
+        .map(|d| sanitize_truncated(d.trim(), WHY_DETAIL_CHARS));
+    let row = match item.since {
+        Some(since) => classify_work_item(
+            source,
+            &id,
+            &state,
+            since,
+            detail.as_deref(),
+            stuck_after,
+            now,
+        ),
+        None => {
+            let mut why = format!("{state} since an unknown time (since is NULL)");
+            if let Some(detail) = detail.as_deref().filter(|d| !d.is_empty()) {
+                why = format!("{why} — {detail}");
+            }
+            ClaimRow {
+                source: source.into(),
+                namespace: None,
+                name: id.clone(),
+                state: state.clone(),
+                since: None,
+                stuck: false,
+                why,
+                health: Health::Warn,
+                detail: None,
+            }
+        }
+    };
+    ClaimRow {
+        detail: Some(work_item_detail(&id, &state, item)),
+        ..row
+    }
+}
+
+/// A queue backlog as a stuck condition: one Crit row when more than `over` items are pending.
+/// Its `since` is the oldest item's, so it sorts with the oldest stuck work and its age is how
+/// long the oldest pending item has waited.
+pub fn backlog_row(
+    source: &str,
+    pending: u64,
+    over: u64,
+    oldest: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<ClaimRow> {
+    if pending <= over {
+        return None;
+    }
+    let mut why = format!("{pending} {} pending (> {over})", items_word(pending));
+    let mut detail = format!("pending    {pending}\nthreshold  {over} (backlog_over)");
+    if let Some(oldest) = oldest {
+        let age = format_age(elapsed(now, oldest));
+        why.push_str(&format!(", oldest for {age}"));
+        detail.push_str(&format!("\noldest     {} ({age} ago)", rfc3339(oldest)));
+    }
+    Some(ClaimRow {
+        source: source.into(),
+        namespace: None,
+        name: BACKLOG.into(),
+        state: BACKLOG.into(),
+        since: oldest,
+        stuck: true,
+        why,
+        health: Health::Crit,
+        detail: Some(detail),
+    })
+}
+
+fn items_word(n: u64) -> &'static str {
+    if n == 1 { "item" } else { "items" }
+}
+
+/// The detail view of a work item: its columns, the detail text line by line.
+fn work_item_detail(id: &str, state: &str, item: &WorkItem) -> String {
+    let since = item.since.map_or_else(|| "NULL".into(), rfc3339);
+    let mut text = format!("id         {id}\nstate      {state}\nsince      {since}");
+    if let Some(detail) = item.detail.as_deref().filter(|d| !d.trim().is_empty()) {
+        text.push_str("\ndetail");
+        for line in detail.lines().take(DETAIL_LINES) {
+            text.push_str("\n  ");
+            text.push_str(&sanitize_truncated(line, DETAIL_LINE_CHARS));
+        }
+        if detail.lines().nth(DETAIL_LINES).is_some() {
+            text.push_str("\n  …");
+        }
+    }
+    text
+}
+
+/// `2024-05-01T09:00:00Z`; seconds since the epoch when out of the calendar's range.
+fn rfc3339(at: SystemTime) -> String {
+    let secs = match at.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    };
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 /// Worst health (stuck) first, then the oldest `since`, then by source, namespace and name.
@@ -1210,6 +1391,154 @@ mod tests {
             now(),
         );
         assert_eq!(future.why, "queued for 0s");
+    }
+
+    fn item(id: &str, state: &str, since: Option<&str>, detail: Option<&str>) -> WorkItem {
+        WorkItem {
+            id: id.into(),
+            state: state.into(),
+            since: since.map(at),
+            detail: detail.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn work_item_rows_classify_every_item_and_keep_the_detail() {
+        let items = [
+            item(
+                "1001",
+                "Pending",
+                Some("2024-05-01T08:55:00Z"),
+                Some("no adjuster\nline 2"),
+            ),
+            item("1002", "Provisioning", Some("2024-05-01T11:50:00Z"), None),
+            item("1003", "Pending", None, Some("clock lost")),
+        ];
+        let rows = work_item_rows("claims-db", &items, 3, HOUR, Some(3), now());
+        assert_eq!(rows.len(), 3, "no backlog row at the threshold: {rows:#?}");
+        assert_eq!(
+            verdict(&rows[0]),
+            (
+                "Pending",
+                true,
+                "Pending for 3h05m (> 1h00m) — no adjuster⏎line 2",
+                Health::Crit
+            )
+        );
+        assert_eq!(rows[0].namespace, None);
+        assert_eq!(rows[0].name, "1001");
+        assert_eq!(rows[0].source, "claims-db");
+        assert_eq!(
+            rows[0].detail.as_deref(),
+            Some(
+                "id         1001\nstate      Pending\nsince      2024-05-01T08:55:00Z\n\
+                 detail\n  no adjuster\n  line 2"
+            )
+        );
+        assert_eq!(
+            verdict(&rows[1]),
+            (
+                "Provisioning",
+                false,
+                "Provisioning for 10m00s",
+                Health::Warn
+            )
+        );
+        assert_eq!(
+            verdict(&rows[2]),
+            (
+                "Pending",
+                false,
+                "Pending since an unknown time (since is NULL) — clock lost",
+                Health::Warn
+            )
+        );
+        assert_eq!(rows[2].since, None);
+    }
+
+    #[test]
+    fn work_item_text_is_sanitised_and_bounded() {
+        let long_id = "x".repeat(500);
+        let items = [item(
+            &long_id,
+            "Pend\x1b[31ming",
+            Some("2024-05-01T11:00:00Z"),
+            Some("\x1b]0;pwned\x07evil"),
+        )];
+        let rows = work_item_rows("q", &items, 1, HOUR, None, now());
+        let row = &rows[0];
+        assert_eq!(row.name.chars().count(), ID_CHARS);
+        assert!(row.name.ends_with('…'));
+        assert_eq!(row.state, "Pending");
+        assert!(
+            !row.why.contains('\x1b') && row.why.ends_with("— evil"),
+            "{}",
+            row.why
+        );
+        assert!(row.detail.as_deref().is_some_and(|d| !d.contains('\x1b')));
+    }
+
+    #[test]
+    fn a_backlog_past_the_threshold_is_one_stuck_row() {
+        assert_eq!(backlog_row("q", 1000, 1000, None, now()), None);
+        let oldest = at("2024-05-01T08:55:00Z");
+        let row = backlog_row("q", 1234, 1000, Some(oldest), now()).expect("a backlog row");
+        assert_eq!(
+            row,
+            ClaimRow {
+                source: "q".into(),
+                namespace: None,
+                name: BACKLOG.into(),
+                state: BACKLOG.into(),
+                since: Some(oldest),
+                stuck: true,
+                why: "1234 items pending (> 1000), oldest for 3h05m".into(),
+                health: Health::Crit,
+                detail: Some(
+                    "pending    1234\nthreshold  1000 (backlog_over)\n\
+                     oldest     2024-05-01T08:55:00Z (3h05m ago)"
+                        .into()
+                ),
+            }
+        );
+        let one = backlog_row("q", 1, 0, None, now()).expect("a backlog row");
+        assert_eq!(one.why, "1 item pending (> 0)");
+        assert_eq!(one.since, None);
+    }
+
+    #[test]
+    fn rows_count_the_backlog_and_what_the_cap_left_out() {
+        let items = [
+            item("a", "Pending", Some("2024-05-01T11:30:00Z"), None),
+            item("b", "Pending", Some("2024-05-01T11:40:00Z"), None),
+        ];
+        let mut rows = work_item_rows("q", &items, 1500, HOUR, Some(1000), now());
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[2].name, BACKLOG);
+        assert_eq!(
+            rows[2].why,
+            "1500 items pending (> 1000), oldest for 30m00s"
+        );
+        assert_eq!(rows[3].name, NOT_READ);
+        assert_eq!(
+            verdict(&rows[3]),
+            (
+                "not read",
+                false,
+                "1498 more items not read (the oldest 2 are shown)",
+                Health::Warn
+            )
+        );
+        sort_worst_first(&mut rows);
+        let names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, [BACKLOG, "a", "b", NOT_READ]);
+    }
+
+    #[test]
+    fn timestamps_out_of_the_calendar_do_not_panic() {
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(9_000_000_000_000);
+        assert_eq!(rfc3339(far), "@9000000000000");
+        assert_eq!(rfc3339(at("2024-05-01T12:00:00Z")), "2024-05-01T12:00:00Z");
     }
 
     fn row(name: &str, health: Health, since: Option<&str>) -> ClaimRow {

@@ -124,6 +124,8 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
             return super::prometheus::serve(&sh, &method, &path, &raw_query, &headers, &body);
         }
         "/healthz/detailed" => return super::health::serve(&sh, &method),
+        "/sim/postgres" => return super::db::serve_postgres(&sh, &method, &body),
+        "/sim/redis" => return super::db::serve_redis(&sh, &method),
         _ => {}
     }
     let latency = sh.faults.latency();

@@ -8,6 +8,7 @@
 
 mod behavior;
 mod controller;
+mod db;
 mod discovery;
 mod events;
 mod faults;

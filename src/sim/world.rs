@@ -25,6 +25,8 @@ pub struct WorldState {
     pub speed: f64,
     /// The simulated Prometheus' request-rate history.
     pub traffic: super::prometheus::Traffic,
+    /// The simulated database's leaked sessions.
+    pub db: super::db::SimDb,
 }
 
 /// A handle to mutate the simulated world from tests or the demo driver.

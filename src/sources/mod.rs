@@ -1,16 +1,19 @@
 //! Backend sources: one task per configured source, reporting to the UI through `Action`s.
 //!
 //! Each task owns its connection, timeouts and backoff; the UI task never waits on a backend.
-//! Sources whose backend is not built yet report `NotBuilt`, honestly.
 
 pub mod claims;
+pub mod claims_sql;
 pub mod health;
 pub mod kubernetes;
 pub mod logs_file;
 pub mod logs_kube;
 pub mod pg_connect;
 pub mod pod_detail;
+pub mod postgres;
 pub mod prometheus;
+pub mod redis;
+pub mod simulated_db;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -54,6 +57,36 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
                     reporter,
                 ))
             }
+            SourceOrigin::Claims(i) => {
+                let claims = target.claims[i].clone();
+                let name = claims.database.clone().unwrap_or_default();
+                match target.postgres.iter().find(|p| p.name == name) {
+                    Some(database) => {
+                        tokio::spawn(claims_sql::run(database.clone(), claims, i, reporter))
+                    }
+                    // Config validation rejects this; say so rather than stay silent.
+                    None => tokio::spawn(async move {
+                        let reason = format!("no [[targets.postgres]] named {name:?}");
+                        reporter.state(SourceState::Unavailable { reason }).await;
+                    }),
+                }
+            }
+            SourceOrigin::Postgres(i) => {
+                let config = target.postgres[i].clone();
+                match simulated_db::simulator(&config.dsn) {
+                    Some(base) => {
+                        tokio::spawn(simulated_db::run_postgres(base, config, i, reporter))
+                    }
+                    None => tokio::spawn(postgres::run(config, i, reporter)),
+                }
+            }
+            SourceOrigin::Redis(i) => {
+                let config = target.redis[i].clone();
+                match simulated_db::simulator(&config.url) {
+                    Some(base) => tokio::spawn(simulated_db::run_redis(base, config, i, reporter)),
+                    None => tokio::spawn(redis::run(config, i, reporter)),
+                }
+            }
             SourceOrigin::Prometheus => match &target.prometheus {
                 Some(config) => tokio::spawn(prometheus::run(
                     config.clone(),
@@ -75,9 +108,6 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
                     LogSource::File => tokio::spawn(logs_file::run(config, sink)),
                 }
             }
-            _ => tokio::spawn(async move {
-                reporter.state(SourceState::NotBuilt).await;
-            }),
         };
         tasks.push(task);
     }

@@ -9,7 +9,7 @@ use super::layout::centered;
 use super::theme::Theme;
 use crate::app::keymap::Command;
 use crate::app::pane::PaneId;
-use crate::app::{App, InputKind, ToastLevel};
+use crate::app::{App, DbRow, InputKind, ToastLevel};
 
 /// Footer: the input line while typing, otherwise key hints for the focused context.
 pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
@@ -46,8 +46,35 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
         frame.render_widget(Paragraph::new(Span::styled(hint, theme.muted)), hint_rect);
         return;
     }
+    let db_pane = app.focus == PaneId::Db && app.pane_shows_data(PaneId::Db);
+    let redis_selected = matches!(app.selected_db(), Some(DbRow::Redis(_)));
+    let sort = format!(
+        "sort: {}",
+        app.panes[PaneId::Db.index()].session_sort.label()
+    );
     let hints: Vec<(Command, &str)> = if app.help.is_some() {
         vec![(Command::Back, "close"), (Command::Down, "scroll")]
+    } else if db_pane && app.panes[PaneId::Db.index()].detail_open {
+        // A cache's client list has no cursor and no order to choose.
+        if redis_selected {
+            vec![
+                (Command::Back, "back"),
+                (Command::Zoom, "zoom"),
+                (Command::Freeze, "freeze"),
+                (Command::Help, "help"),
+                (Command::Quit, "quit"),
+            ]
+        } else {
+            vec![
+                (Command::Back, "back"),
+                (Command::Down, "session"),
+                (Command::SortCycle, &sort),
+                (Command::Zoom, "zoom"),
+                (Command::Freeze, "freeze"),
+                (Command::Help, "help"),
+                (Command::Quit, "quit"),
+            ]
+        }
     } else if app.panes[app.focus.index()].detail_open {
         vec![
             (Command::Back, "back"),
@@ -94,6 +121,27 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
             (Command::Filter, "filter"),
             (Command::Zoom, "zoom"),
             (Command::Freeze, "freeze"),
+            (Command::CommandLine, "cmd"),
+        ]
+    } else if db_pane {
+        vec![
+            (Command::Help, "help"),
+            (Command::Quit, "quit"),
+            (Command::FocusNext, "pane"),
+            (Command::Down, "move"),
+            (
+                Command::Open,
+                if redis_selected {
+                    "clients"
+                } else {
+                    "sessions"
+                },
+            ),
+            (Command::SortCycle, "sort"),
+            (Command::Filter, "filter"),
+            (Command::Zoom, "zoom"),
+            (Command::Freeze, "freeze"),
+            (Command::NextTarget, "target"),
             (Command::CommandLine, "cmd"),
         ]
     } else {
@@ -177,7 +225,7 @@ pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme
 /// The help overlay, generated from the key table.
 pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, scroll: u16) {
     let mut lines = Vec::new();
-    for (context, rows) in app.keymap.help_sections() {
+    for (context, rows) in app.keymap.help_sections(app.policy.is_read_only()) {
         lines.push(Line::styled(context.title().to_string(), theme.title));
         for (keys, description) in rows {
             lines.push(Line::from(vec![

@@ -21,10 +21,10 @@ pub fn render(frame: &mut Frame<'_>, area: PaneArea, app: &App, theme: &Theme) {
     }
 }
 
-fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
-    let freshness = pane_freshness(app, pane);
+/// ` 3 DB connections`: the pane's key and name.
+fn name_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
     let focused = app.focus == pane;
-    let mut spans = vec![
+    vec![
         Span::styled(
             format!(" {} ", pane.number()),
             if focused { theme.key } else { theme.muted },
@@ -33,12 +33,19 @@ fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
             pane.title().to_string(),
             if focused { theme.title } else { theme.base },
         ),
+    ]
+}
+
+fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
+    let freshness = pane_freshness(app, pane);
+    let mut spans = name_spans(app, pane, theme);
+    spans.extend([
         Span::styled(" · ", theme.muted),
         Span::styled(
             sanitize(&freshness.label()),
             freshness_style(&freshness, theme),
         ),
-    ];
+    ]);
     let view = &app.panes[pane.index()];
     if let Some(filter) = &view.filter {
         let rows = app.row_count(pane);
@@ -121,6 +128,13 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, th
                 ));
             }
         }
+        PaneId::Db if app.pane_shows_data(pane) && super::db::has_data(app) => {
+            // Each database carries its own freshness: the pane's worst label (an error's
+            // reason) would crowd the figures out of the line.
+            spans = name_spans(app, pane, theme);
+            spans.push(Span::raw(" "));
+            spans.extend(super::db::summary(app, theme));
+        }
         PaneId::Claims if app.pane_shows_data(pane) && !kube.claims.is_empty() => {
             let stuck = kube.claims_sorted.iter().filter(|c| c.stuck).count();
             let style = if stuck > 0 { theme.crit } else { theme.ok };
@@ -189,6 +203,9 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
         }
         PaneId::Claims if app.pane_shows_data(pane) => {
             return super::claims::render(frame, inner, app, theme);
+        }
+        PaneId::Db if app.pane_shows_data(pane) => {
+            return super::db::render(frame, inner, app, theme);
         }
         _ => {}
     }

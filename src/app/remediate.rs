@@ -1,0 +1,707 @@
+//! The remediation flow, as pure state: key -> plan -> preview -> confirm -> execute -> result.
+//!
+//! Every step that needs a backend is an `Effect`; its answer comes back as an `Action`. The
+//! runtime writes the audit trail and refuses to execute when it cannot (fail closed).
+
+use std::time::SystemTime;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+
+use super::pane::PaneId;
+use super::{App, DbRow, Effect, ToastLevel};
+use crate::remediation::plan::{self, Offer, Params, PlanContext, Selection, Verb};
+use crate::remediation::{HistoryEntry, Outcome, Plan, Preview, Progress};
+
+/// Longest replica count accepted from the scale input.
+const MAX_REPLICAS: u32 = 10_000;
+
+/// The remediation modal on screen.
+#[derive(Debug)]
+pub struct Modal {
+    pub attempt: u64,
+    pub stage: Stage,
+}
+
+/// Where the flow is.
+#[derive(Debug)]
+pub enum Stage {
+    /// Rollout undo: pick a revision.
+    History {
+        namespace: String,
+        name: String,
+        selection: Selection,
+        revisions: Option<Result<Vec<HistoryEntry>, String>>,
+        selected: usize,
+    },
+    /// Scale: type the replica count.
+    Scale {
+        selection: Selection,
+        name: String,
+        current: u32,
+        input: TextArea<'static>,
+        error: Option<String>,
+    },
+    /// The plan, its preview and the question. No is focused.
+    Confirm {
+        plan: Box<Plan>,
+        /// For delete pod: the selection, so `F` can re-plan as a forced delete.
+        selection: Selection,
+        preview: PreviewState,
+        /// Protected targets: the object's name must be typed here first.
+        typed: Option<TextArea<'static>>,
+        /// Yes is focused (Tab / arrows); Enter activates the focused button.
+        yes_focused: bool,
+    },
+}
+
+/// The preview as far as it has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewState {
+    Loading,
+    Ready(Preview),
+    /// The dry run or read-only query failed: nothing can be executed.
+    Failed(String),
+    /// The preview is fine but the audit record could not be written: fail closed.
+    AuditFailed { preview: Preview, error: String },
+}
+
+/// A remediation executing in the background, or a rollout being followed after one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub attempt: u64,
+    pub label: String,
+    pub started: SystemTime,
+    /// Set once executed: the rollout is being followed.
+    pub following: Option<String>,
+}
+
+impl App {
+    /// What the cursor is on, for the planner.
+    pub fn selection(&self) -> Selection {
+        match self.focus {
+            PaneId::Pods if self.pane_shows_data(PaneId::Pods) => self.pods_selection(),
+            PaneId::Db if self.pane_shows_data(PaneId::Db) => self.db_selection(),
+            PaneId::Claims if self.pane_shows_data(PaneId::Claims) && self.row_count(PaneId::Claims) > 0 => {
+                Selection::Claim
+            }
+            _ => Selection::Nothing,
+        }
+    }
+
+    fn pods_selection(&self) -> Selection {
+        let view = &self.panes[PaneId::Pods.index()];
+        let kube = self.visible_kube();
+        if view.alt_view {
+            return self
+                .visible
+                .deployments
+                .get(view.selected)
+                .and_then(|k| kube.deployments.get(k))
+                .map_or(Selection::Nothing, |d| Selection::Deployment {
+                    namespace: d.namespace.clone(),
+                    name: d.name.clone(),
+                    replicas: d.desired,
+                });
+        }
+        let Some(pod) = self.selected_pod() else {
+            return Selection::Nothing;
+        };
+        let deployment = pod
+            .owner
+            .as_deref()
+            .and_then(|o| o.strip_prefix("ReplicaSet/"))
+            .and_then(|rs| {
+                kube.replicasets
+                    .get(&(pod.namespace.clone(), rs.to_string()))
+            })
+            .and_then(|rs| rs.deployment.clone());
+        Selection::Pod {
+            namespace: pod.namespace.clone(),
+            name: pod.name.clone(),
+            deployment,
+        }
+    }
+
+    fn db_selection(&self) -> Selection {
+        let view = &self.panes[PaneId::Db.index()];
+        let db = self.visible_db();
+        match self.selected_db() {
+            Some(DbRow::Postgres(entry)) => {
+                let Some(status) = db.postgres.get(&entry) else {
+                    return Selection::Nothing;
+                };
+                let idle_over = status.idle_in_transaction.len();
+                let threshold_secs = status.thresholds.idle_in_transaction_after.as_secs();
+                let database = status.name.clone();
+                match self.selected_session() {
+                    Some(session) if view.detail_open => Selection::Session {
+                        entry,
+                        database,
+                        pid: session.pid,
+                        own: session.own || session.pid == status.sample.own_pid,
+                        client: session.pid > 0
+                            && session
+                                .backend_type
+                                .as_deref()
+                                .is_none_or(|t| t == "client backend"),
+                        idle_over,
+                        threshold_secs,
+                    },
+                    _ => Selection::Database {
+                        entry,
+                        database,
+                        idle_over,
+                        threshold_secs,
+                    },
+                }
+            }
+            Some(DbRow::Redis(entry)) => {
+                let Some(status) = db.redis.get(&entry) else {
+                    return Selection::Nothing;
+                };
+                match status.clients.get(view.detail_scroll) {
+                    Some(client) if view.detail_open => Selection::RedisClient {
+                        entry,
+                        cache: status.name.clone(),
+                        id: client.id,
+                    },
+                    _ => Selection::Cache {
+                        entry,
+                        cache: status.name.clone(),
+                    },
+                }
+            }
+            None => Selection::Nothing,
+        }
+    }
+
+    /// What the planner needs besides the selection.
+    pub fn plan_context(&self) -> PlanContext {
+        let target = self.target();
+        PlanContext {
+            target: self.target_name().to_string(),
+            protected: target.is_some_and(|t| t.protected),
+            read_only: self
+                .policy
+                .check_mutation_allowed("remediation")
+                .err(),
+            kube_context: self.kube_context.clone(),
+            operators: target
+                .map(|t| {
+                    t.operators
+                        .iter()
+                        .map(|o| (o.name.clone(), o.namespace.clone(), o.selector.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            permission: self.permissions.clone(),
+        }
+    }
+
+    /// The remediations offered for the current selection (feeds key hints and help).
+    pub fn offers(&self) -> Vec<Offer> {
+        plan::offers(&self.selection(), &self.plan_context())
+    }
+
+    fn next_attempt(&mut self) -> u64 {
+        self.attempts += 1;
+        self.attempts
+    }
+
+    /// A remediation key was pressed.
+    pub(super) fn remediate(&mut self, verb: Verb) -> Vec<Effect> {
+        let selection = self.selection();
+        let ctx = self.plan_context();
+        let offer = plan::offers(&selection, &ctx)
+            .into_iter()
+            .find(|o| o.verb == verb);
+        match offer {
+            None => {
+                if ctx.read_only.is_none() {
+                    self.toast(
+                        ToastLevel::Info,
+                        format!("{} does not apply to this row", verb.label()),
+                    );
+                }
+                vec![]
+            }
+            Some(Offer {
+                enabled: Err(reason),
+                ..
+            }) => {
+                self.toast(
+                    ToastLevel::Error,
+                    format!("{}: not possible: {reason}", verb.label()),
+                );
+                let attempt = self.next_attempt();
+                self.audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
+            }
+            Some(Offer { enabled: Ok(()), .. }) => match verb {
+                Verb::Undo => self.open_history(selection),
+                Verb::Scale => self.open_scale(selection),
+                _ => self.plan_and_preview(verb, selection, &Params::default()),
+            },
+        }
+    }
+
+    fn open_history(&mut self, selection: Selection) -> Vec<Effect> {
+        let (namespace, name) = match &selection {
+            Selection::Deployment {
+                namespace, name, ..
+            } => (namespace.clone(), name.clone()),
+            Selection::Pod {
+                namespace,
+                deployment: Some(name),
+                ..
+            } => (namespace.clone(), name.clone()),
+            _ => return vec![],
+        };
+        let attempt = self.next_attempt();
+        self.modal = Some(Modal {
+            attempt,
+            stage: Stage::History {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                selection,
+                revisions: None,
+                selected: 0,
+            },
+        });
+        vec![Effect::LoadHistory {
+            generation: self.generation,
+            attempt,
+            namespace,
+            name,
+        }]
+    }
+
+    fn open_scale(&mut self, selection: Selection) -> Vec<Effect> {
+        let (name, current) = match &selection {
+            Selection::Deployment { name, replicas, .. } => (name.clone(), *replicas),
+            Selection::Pod {
+                namespace,
+                deployment: Some(name),
+                ..
+            } => {
+                let current = self
+                    .visible_kube()
+                    .deployments
+                    .get(&(namespace.clone(), name.clone()))
+                    .map_or(0, |d| d.desired);
+                (name.clone(), current)
+            }
+            _ => return vec![],
+        };
+        let mut input = TextArea::new(vec![current.to_string()]);
+        input.move_cursor(ratatui_textarea::CursorMove::End);
+        input.set_cursor_line_style(ratatui::style::Style::default());
+        let attempt = self.next_attempt();
+        self.modal = Some(Modal {
+            attempt,
+            stage: Stage::Scale {
+                selection,
+                name,
+                current,
+                input,
+                error: None,
+            },
+        });
+        vec![]
+    }
+
+    fn plan_and_preview(
+        &mut self,
+        verb: Verb,
+        selection: Selection,
+        params: &Params,
+    ) -> Vec<Effect> {
+        let ctx = self.plan_context();
+        let planned = plan::plan(verb, &selection, params, &ctx);
+        let attempt = match self.modal.as_ref() {
+            Some(m) => m.attempt,
+            None => self.next_attempt(),
+        };
+        match planned {
+            Err(reason) => {
+                self.modal = None;
+                self.toast(ToastLevel::Error, format!("{}: {reason}", verb.label()));
+                self.audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
+            }
+            Ok(plan) => {
+                let typed = plan.confirm_text.as_ref().map(|_| {
+                    let mut input = TextArea::default();
+                    input.set_cursor_line_style(ratatui::style::Style::default());
+                    input
+                });
+                let plan = Box::new(plan);
+                self.modal = Some(Modal {
+                    attempt,
+                    stage: Stage::Confirm {
+                        plan: plan.clone(),
+                        selection,
+                        preview: PreviewState::Loading,
+                        typed,
+                        yes_focused: false,
+                    },
+                });
+                vec![Effect::Preview {
+                    generation: self.generation,
+                    attempt,
+                    plan,
+                }]
+            }
+        }
+    }
+
+    /// Keys while the modal is open: it takes every key (Ctrl-C still quits).
+    pub(super) fn on_modal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(modal) = self.modal.as_mut() else {
+            return vec![];
+        };
+        let attempt = modal.attempt;
+        match &mut modal.stage {
+            Stage::History {
+                selection,
+                revisions,
+                selected,
+                ..
+            } => {
+                let count = revisions
+                    .as_ref()
+                    .and_then(|r| r.as_ref().ok())
+                    .map_or(0, Vec::len);
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('q' | 'n') => return self.cancel_modal(),
+                    KeyCode::Up | KeyCode::Char('k') => *selected = selected.saturating_sub(1),
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        *selected = (*selected + 1).min(count.saturating_sub(1));
+                    }
+                    KeyCode::Enter => {
+                        let Some(Ok(list)) = revisions.as_ref() else {
+                            return vec![];
+                        };
+                        let Some(entry) = list.get(*selected) else {
+                            return vec![];
+                        };
+                        if entry.current {
+                            let text = format!("revision {} is the current one", entry.revision);
+                            self.toast(ToastLevel::Info, text);
+                            return vec![];
+                        }
+                        let params = Params {
+                            to_revision: entry.revision,
+                            ..Params::default()
+                        };
+                        let selection = selection.clone();
+                        return self.plan_and_preview(Verb::Undo, selection, &params);
+                    }
+                    _ => {}
+                }
+                vec![]
+            }
+            Stage::Scale {
+                selection,
+                input,
+                error,
+                ..
+            } => match key.code {
+                KeyCode::Esc => self.cancel_modal(),
+                KeyCode::Enter => {
+                    let text = input.lines().first().cloned().unwrap_or_default();
+                    match text.trim().parse::<u32>() {
+                        Ok(n) if n <= MAX_REPLICAS => {
+                            let params = Params {
+                                replicas: Some(n),
+                                ..Params::default()
+                            };
+                            let selection = selection.clone();
+                            self.plan_and_preview(Verb::Scale, selection, &params)
+                        }
+                        _ => {
+                            *error = Some(format!(
+                                "a replica count from 0 to {MAX_REPLICAS}, not {:?}",
+                                crate::text::sanitize(text.trim())
+                            ));
+                            vec![]
+                        }
+                    }
+                }
+                KeyCode::Char(c) if c.is_ascii_digit() => {
+                    input.input(key);
+                    *error = None;
+                    vec![]
+                }
+                KeyCode::Backspace
+                | KeyCode::Delete
+                | KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Home
+                | KeyCode::End => {
+                    input.input(key);
+                    vec![]
+                }
+                _ => vec![],
+            },
+            Stage::Confirm {
+                plan,
+                selection,
+                preview,
+                typed,
+                yes_focused,
+            } => {
+                let ready = matches!(preview, PreviewState::Ready(_));
+                if let Some(input) = typed {
+                    // Protected target: keys go to the name input; Enter confirms when it matches.
+                    match key.code {
+                        KeyCode::Esc => return self.cancel_modal(),
+                        KeyCode::Enter => {
+                            let matches = input.lines().first().map(String::as_str)
+                                == plan.confirm_text.as_deref();
+                            if matches && ready {
+                                return self.execute_modal();
+                            }
+                            return vec![];
+                        }
+                        KeyCode::Char('m' | 'j') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                            return vec![];
+                        }
+                        KeyCode::Tab | KeyCode::BackTab => return vec![],
+                        _ => {
+                            input.input(key);
+                            return vec![];
+                        }
+                    }
+                }
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('n' | 'q') => self.cancel_modal(),
+                    KeyCode::Char('y') if ready => self.execute_modal(),
+                    KeyCode::Char('F')
+                        if matches!(plan.action, crate::remediation::ActionKind::DeletePod { force: false, .. }) =>
+                    {
+                        // Force is an explicit second choice: a new plan, a new preview.
+                        let selection = selection.clone();
+                        let params = Params {
+                            force: true,
+                            ..Params::default()
+                        };
+                        self.plan_and_preview(Verb::DeletePod, selection, &params)
+                    }
+                    KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                        *yes_focused = !*yes_focused && ready;
+                        vec![]
+                    }
+                    KeyCode::Enter if *yes_focused && ready => self.execute_modal(),
+                    KeyCode::Enter => self.cancel_modal(),
+                    _ => {
+                        let _ = attempt;
+                        vec![]
+                    }
+                }
+            }
+        }
+    }
+
+    fn cancel_modal(&mut self) -> Vec<Effect> {
+        let Some(modal) = self.modal.take() else {
+            return vec![];
+        };
+        let plan = match modal.stage {
+            Stage::History { selection, .. } => {
+                plan::describe(Verb::Undo, &selection, &Params::default(), &self.plan_context())
+            }
+            Stage::Scale {
+                selection, current, ..
+            } => {
+                let params = Params {
+                    replicas: Some(current),
+                    ..Params::default()
+                };
+                plan::describe(Verb::Scale, &selection, &params, &self.plan_context())
+            }
+            Stage::Confirm { plan, .. } => Ok(*plan),
+        };
+        let Ok(plan) = plan else { return vec![] };
+        self.toast(
+            ToastLevel::Info,
+            format!("cancelled: {} {}", verb_of(&plan.action).label(), plan.object),
+        );
+        vec![Effect::AuditNote {
+            attempt: modal.attempt,
+            plan: Box::new(plan),
+            outcome: Outcome::Cancelled,
+            error: None,
+        }]
+    }
+
+    fn execute_modal(&mut self) -> Vec<Effect> {
+        let Some(Modal {
+            attempt,
+            stage: Stage::Confirm {
+                plan, preview: PreviewState::Ready(_), ..
+            },
+        }) = self.modal.take()
+        else {
+            return vec![];
+        };
+        // The planner's check again, at the moment of truth: read-only may have been turned on
+        // by a target switch, and the executor checks once more.
+        if let Err(reason) = self.policy.check_mutation_allowed("remediation") {
+            self.toast(ToastLevel::Error, reason.clone());
+            return vec![Effect::AuditNote {
+                attempt,
+                plan,
+                outcome: Outcome::Denied,
+                error: Some(reason),
+            }];
+        }
+        self.running.push(Running {
+            attempt,
+            label: format!("{} {}", verb_of(&plan.action).label(), plan.object),
+            started: self.now,
+            following: None,
+        });
+        vec![Effect::Execute {
+            generation: self.generation,
+            attempt,
+            plan,
+        }]
+    }
+
+    /// The revisions for the undo picker arrived.
+    pub(super) fn on_history(&mut self, attempt: u64, result: Result<Vec<HistoryEntry>, String>) {
+        if let Some(Modal {
+            attempt: open,
+            stage:
+                Stage::History {
+                    revisions, selected, ..
+                },
+        }) = self.modal.as_mut()
+            && *open == attempt
+        {
+            // Start on the newest revision that is not the current one (kubectl's default).
+            *selected = result
+                .as_ref()
+                .ok()
+                .and_then(|list| list.iter().position(|e| !e.current))
+                .unwrap_or(0);
+            *revisions = Some(result);
+        }
+    }
+
+    /// The dry run answered (and the `planned` audit line was or was not written).
+    pub(super) fn on_preview(
+        &mut self,
+        attempt: u64,
+        result: Result<Preview, String>,
+        audit: Result<(), String>,
+    ) {
+        if let Some(Modal {
+            attempt: open,
+            stage: Stage::Confirm { preview, .. },
+        }) = self.modal.as_mut()
+            && *open == attempt
+        {
+            *preview = match (result, audit) {
+                (Err(e), _) => PreviewState::Failed(e),
+                (Ok(p), Err(e)) => PreviewState::AuditFailed {
+                    preview: p,
+                    error: e,
+                },
+                (Ok(p), Ok(())) => PreviewState::Ready(p),
+            };
+        }
+    }
+
+    /// An execution finished.
+    pub(super) fn on_executed(
+        &mut self,
+        attempt: u64,
+        result: Result<String, String>,
+        follow: Option<String>,
+    ) {
+        match result {
+            Ok(summary) => {
+                self.toast(ToastLevel::Info, format!("done: {summary}"));
+                match follow {
+                    Some(what) => {
+                        if let Some(r) = self.running.iter_mut().find(|r| r.attempt == attempt) {
+                            r.following = Some(what);
+                        }
+                    }
+                    None => self.running.retain(|r| r.attempt != attempt),
+                }
+            }
+            Err(error) => {
+                self.running.retain(|r| r.attempt != attempt);
+                self.toast(ToastLevel::Error, format!("failed: {error}"));
+            }
+        }
+    }
+
+    /// News of a rollout followed after a remediation.
+    pub(super) fn on_progress(&mut self, attempt: u64, progress: Progress) {
+        let Some(running) = self.running.iter_mut().find(|r| r.attempt == attempt) else {
+            return;
+        };
+        if let Some(reason) = &progress.failed {
+            let text = format!("rollout of {}: {reason}", running.label);
+            self.running.retain(|r| r.attempt != attempt);
+            self.toast(ToastLevel::Error, text);
+        } else if progress.done {
+            let text = format!("rollout complete: {}", progress.message);
+            self.running.retain(|r| r.attempt != attempt);
+            self.toast(ToastLevel::Info, text);
+        } else {
+            running.following = Some(progress.message);
+        }
+    }
+}
+
+/// The verb of a planned action.
+pub fn verb_of(action: &crate::remediation::ActionKind) -> Verb {
+    use crate::remediation::ActionKind as A;
+    match action {
+        A::RolloutRestart { .. } => Verb::Restart,
+        A::RolloutUndo { .. } => Verb::Undo,
+        A::Scale { .. } => Verb::Scale,
+        A::DeletePod { .. } => Verb::DeletePod,
+        A::RestartOperator { .. } => Verb::RestartOperator,
+        A::PgCancel { .. } => Verb::Cancel,
+        A::PgTerminate { .. } | A::RedisKill { .. } => Verb::Kill,
+        A::PgTerminateIdle { .. } => Verb::KillIdle,
+    }
+}
+
+impl App {
+    /// The audit line of an attempt that ended before it was executed.
+    fn audit_note(
+        &self,
+        attempt: u64,
+        verb: Verb,
+        selection: &Selection,
+        outcome: Outcome,
+        error: Option<String>,
+    ) -> Vec<Effect> {
+        let params = match selection {
+            Selection::Deployment { replicas, .. } => Params {
+                replicas: Some(*replicas),
+                ..Params::default()
+            },
+            _ => Params {
+                replicas: Some(0),
+                ..Params::default()
+            },
+        };
+        match plan::describe(verb, selection, &params, &self.plan_context()) {
+            Ok(plan) => vec![Effect::AuditNote {
+                attempt,
+                plan: Box::new(plan),
+                outcome,
+                error,
+            }],
+            // Nothing that could be named was attempted.
+            Err(_) => vec![],
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The executor: previews and executes a `Plan` against its backend. It is the third layer of the
+//! read-only guarantee: `execute` refuses in read-only mode whoever calls it.
+
+use std::time::Duration;
+
+use crate::config::TargetConfig;
+use crate::policy::ReadOnlyPolicy;
+use crate::text::sanitize_truncated;
+
+use super::kube_exec;
+use super::sql_exec;
+use super::{ActionKind, HistoryEntry, Place, Plan, Preview, Progress};
+
+/// Longest line of a preview.
+const LINE: usize = 160;
+
+/// A target's backends, connected on first use.
+pub struct Backends {
+    target: TargetConfig,
+    kube: tokio::sync::OnceCell<kube::Client>,
+}
+
+impl Backends {
+    pub fn new(target: TargetConfig) -> Self {
+        Self {
+            target,
+            kube: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub fn target(&self) -> &TargetConfig {
+        &self.target
+    }
+
+    pub async fn kube(&self) -> Result<&kube::Client, String> {
+        let config = self
+            .target
+            .kubernetes
+            .clone()
+            .ok_or("this target has no [targets.kubernetes]")?;
+        self.kube
+            .get_or_try_init(|| async move {
+                crate::sources::kubernetes::connect(&config)
+                    .await
+                    .map(|(client, _)| client)
+            })
+            .await
+    }
+
+    fn postgres(&self, entry: usize) -> Result<&crate::config::PostgresConfig, String> {
+        self.target
+            .postgres
+            .get(entry)
+            .ok_or_else(|| format!("no [[targets.postgres]] entry {entry}"))
+    }
+
+    fn redis(&self, entry: usize) -> Result<&crate::config::RedisConfig, String> {
+        self.target
+            .redis
+            .get(entry)
+            .ok_or_else(|| format!("no [[targets.redis]] entry {entry}"))
+    }
+}
+
+fn namespace(plan: &Plan) -> Result<&str, String> {
+    match &plan.place {
+        Place::Kubernetes { namespace, .. } => Ok(namespace),
+        _ => Err("not a Kubernetes action".into()),
+    }
+}
+
+fn entry(plan: &Plan) -> usize {
+    match plan.place {
+        Place::Postgres { entry, .. } | Place::Redis { entry, .. } => entry,
+        Place::Kubernetes { .. } => 0,
+    }
+}
+
+/// The Deployment's revisions, newest first.
+pub async fn history(
+    backends: &Backends,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<HistoryEntry>, String> {
+    let client = backends.kube().await?;
+    let mut revisions = kube_exec::rollout_history(client, namespace, name).await?;
+    revisions.sort_by(|a, b| b.revision.cmp(&a.revision));
+    Ok(revisions
+        .into_iter()
+        .map(|r| HistoryEntry {
+            revision: r.revision,
+            created: r.created,
+            images: r.images,
+            change_cause: r.change_cause,
+            current: r.current,
+        })
+        .collect())
+}
+
+/// What the plan would do: a server-side dry run (Kubernetes) or a read-only query (SQL, Redis).
+/// Changes nothing.
+pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, String> {
+    match &plan.action {
+        ActionKind::RolloutRestart { kind, name } => {
+            let client = backends.kube().await?;
+            let ns = namespace(plan)?;
+            let outcome = kube_exec::rollout_restart(client, ns, *kind, name, true).await?;
+            Ok(Preview {
+                summary: format!(
+                    "dry run ok: {} {name} rolls out new pods ({} = {})",
+                    kind.resource(),
+                    outcome.annotation,
+                    outcome.restarted_at
+                ),
+                lines: Vec::new(),
+            })
+        }
+        ActionKind::RolloutUndo { name, to_revision } => {
+            let client = backends.kube().await?;
+            let ns = namespace(plan)?;
+            let outcome = kube_exec::rollout_undo(client, ns, name, *to_revision, true).await?;
+            let summary = if outcome.skipped {
+                outcome.message.clone()
+            } else {
+                format!(
+                    "revision {}: images {} -> {}",
+                    outcome.revision,
+                    outcome.images_before.join(", "),
+                    outcome.images_after.join(", ")
+                )
+            };
+            Ok(Preview {
+                summary,
+                lines: vec![format!("dry run: {}", outcome.message)],
+            })
+        }
+        ActionKind::Scale { name, to, .. } => {
+            let client = backends.kube().await?;
+            let ns = namespace(plan)?;
+            let (from, to) = kube_exec::scale(client, ns, name, *to, true).await?;
+            let mut lines = Vec::new();
+            if to < from {
+                lines.push(format!("{} pods would be removed", from - to));
+            } else if to > from {
+                lines.push(format!("{} pods would be added", to - from));
+            }
+            Ok(Preview {
+                summary: format!("replicas {from} -> {to}"),
+                lines,
+            })
+        }
+        ActionKind::DeletePod { name, grace, force } => {
+            let client = backends.kube().await?;
+            let ns = namespace(plan)?;
+            let text = kube_exec::delete_pod(client, ns, name, *grace, *force, true).await?;
+            Ok(Preview {
+                summary: format!("pod {name} would go"),
+                lines: vec![sanitize_truncated(&text, LINE)],
+            })
+        }
+        ActionKind::RestartOperator { selector } => {
+            let client = backends.kube().await?;
+            let ns = namespace(plan)?;
+            let names = kube_exec::delete_pods(client, ns, selector, true).await?;
+            if names.is_empty() {
+                return Err(format!("no pods match {selector} in {ns}"));
+            }
+            Ok(Preview {
+                summary: format!("{} pods would be deleted and recreated", names.len()),
+                lines: names.iter().map(|n| format!("pod {n}")).collect(),
+            })
+        }
+        ActionKind::PgCancel { .. }
+        | ActionKind::PgTerminate { .. }
+        | ActionKind::PgTerminateIdle { .. } => {
+            let config = backends.postgres(entry(plan))?;
+            let sessions = sql_exec::preview_pg(config, &plan.action).await?;
+            if sessions.is_empty() {
+                return Err("no session matches now".into());
+            }
+            let lines = sessions
+                .iter()
+                .map(|s| {
+                    sanitize_truncated(
+                        &format!(
+                            "pid {} · {} · {} · {} · {} · {}",
+                            s.pid,
+                            s.usename.as_deref().unwrap_or("-"),
+                            s.application_name.as_deref().unwrap_or("-"),
+                            s.state.as_deref().unwrap_or("unknown"),
+                            s.seconds.map_or("-".into(), |x| {
+                                crate::app::status::format_age(Duration::from_secs_f64(x.max(0.0)))
+                            }),
+                            s.query
+                        ),
+                        LINE,
+                    )
+                })
+                .collect();
+            Ok(Preview {
+                summary: format!("{} session(s) would be hit", sessions.len()),
+                lines,
+            })
+        }
+        ActionKind::RedisKill { id } => {
+            let config = backends.redis(entry(plan))?;
+            let line = sql_exec::preview_redis(config, *id)
+                .await?
+                .ok_or_else(|| format!("no client with id {id}"))?;
+            Ok(Preview {
+                summary: format!("client {id} would be disconnected"),
+                lines: vec![sanitize_truncated(&line, LINE)],
+            })
+        }
+    }
+}
+
+/// Executes the plan. Refuses in read-only mode before touching anything: this is the last of
+/// the three layers, and holds even if the keymap and the planner were bypassed.
+/// Returns a one-line summary, or the server's exact error.
+pub async fn execute(
+    backends: &Backends,
+    plan: &Plan,
+    policy: &ReadOnlyPolicy,
+) -> Result<String, String> {
+    policy.check_mutation_allowed("remediation")?;
+    match &plan.action {
+        ActionKind::RolloutRestart { kind, name } => {
+            let client = backends.kube().await?;
+            let outcome =
+                kube_exec::rollout_restart(client, namespace(plan)?, *kind, name, false).await?;
+            Ok(format!(
+                "restarted {} {name} ({})",
+                kind.resource(),
+                outcome.restarted_at
+            ))
+        }
+        ActionKind::RolloutUndo { name, to_revision } => {
+            let client = backends.kube().await?;
+            let outcome =
+                kube_exec::rollout_undo(client, namespace(plan)?, name, *to_revision, false)
+                    .await?;
+            Ok(if outcome.skipped {
+                outcome.message
+            } else {
+                format!(
+                    "deployment {name} rolled back to revision {} ({})",
+                    outcome.revision,
+                    outcome.images_after.join(", ")
+                )
+            })
+        }
+        ActionKind::Scale { name, to, .. } => {
+            let client = backends.kube().await?;
+            let (from, to) = kube_exec::scale(client, namespace(plan)?, name, *to, false).await?;
+            Ok(format!("deployment {name} scaled {from} -> {to}"))
+        }
+        ActionKind::DeletePod { name, grace, force } => {
+            let client = backends.kube().await?;
+            kube_exec::delete_pod(client, namespace(plan)?, name, *grace, *force, false).await
+        }
+        ActionKind::RestartOperator { selector } => {
+            let client = backends.kube().await?;
+            let names = kube_exec::delete_pods(client, namespace(plan)?, selector, false).await?;
+            Ok(format!("deleted {} pods ({})", names.len(), names.join(", ")))
+        }
+        ActionKind::PgCancel { .. }
+        | ActionKind::PgTerminate { .. }
+        | ActionKind::PgTerminateIdle { .. } => {
+            let config = backends.postgres(entry(plan))?;
+            let outcome = sql_exec::execute_pg(config, &plan.action).await?;
+            if outcome.signalled.is_empty() && !outcome.failed.is_empty() {
+                let reasons: Vec<String> = outcome
+                    .failed
+                    .iter()
+                    .map(|(pid, why)| format!("pid {pid}: {why}"))
+                    .collect();
+                return Err(reasons.join("; "));
+            }
+            Ok(outcome.summary)
+        }
+        ActionKind::RedisKill { id } => {
+            let config = backends.redis(entry(plan))?;
+            sql_exec::execute_redis(config, *id).await
+        }
+    }
+}
+
+/// The Deployment a successful plan rolls, to follow until it settles.
+pub fn rollout_to_follow(plan: &Plan) -> Option<(String, String)> {
+    let ns = namespace(plan).ok()?.to_string();
+    match &plan.action {
+        ActionKind::RolloutRestart { name, .. }
+        | ActionKind::RolloutUndo { name, .. }
+        | ActionKind::Scale { name, .. } => Some((ns, name.clone())),
+        _ => None,
+    }
+}
+
+/// One observation of a rollout.
+pub async fn progress(backends: &Backends, namespace: &str, name: &str) -> Result<Progress, String> {
+    let client = backends.kube().await?;
+    let status = kube_exec::rollout_status(client, namespace, name).await?;
+    Ok(Progress {
+        done: status.done,
+        failed: status.failed,
+        message: status.message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::ReadOnlyInputs;
+
+    #[tokio::test]
+    async fn the_executor_refuses_in_read_only_mode_before_any_io() {
+        // The kube config points nowhere: if the executor tried, it would fail differently.
+        let target: TargetConfig = toml::from_str(
+            "name = \"prod\"\n[kubernetes]\nkubeconfig = \"/nonexistent/kubeconfig\"\n",
+        )
+        .unwrap();
+        let backends = Backends::new(target);
+        let policy = ReadOnlyPolicy::new(
+            ReadOnlyInputs {
+                flag: true,
+                ..ReadOnlyInputs::default()
+            },
+            false,
+        );
+        let plan = Plan {
+            target: "prod".into(),
+            place: Place::Kubernetes {
+                context: "c".into(),
+                namespace: "ns".into(),
+            },
+            action: ActionKind::Scale {
+                name: "api".into(),
+                from: 3,
+                to: 0,
+            },
+            object: "deployment/api".into(),
+            change: "replicas 3 -> 0".into(),
+            confirm_text: None,
+        };
+        let error = execute(&backends, &plan, &policy).await.unwrap_err();
+        assert!(error.starts_with("read-only mode"), "{error}");
+        assert!(backends.kube.get().is_none(), "no connection was even made");
+    }
+}

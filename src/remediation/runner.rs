@@ -1,0 +1,421 @@
+//! The runtime side of remediations: previews, execution, rollout following, permission checks
+//! and the audit trail, each in a background task that reports back as an `Action`.
+//!
+//! Audit is fail-closed: a plan whose `planned` line cannot be written cannot be confirmed, and
+//! an execution whose audit line cannot be written first does not run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::audit::{AuditLog, AuditMirror, AuditRecord, Operator, session_attempt_id};
+use super::exec::{self, Backends};
+use super::plan::{PermissionView, Verb};
+use super::{Outcome, Plan};
+use crate::app::{Action, Effect};
+use crate::config::{Config, KubernetesConfig};
+use crate::policy::ReadOnlyPolicy;
+
+/// How long a rollout is followed after a remediation before giving up watching.
+const FOLLOW_FOR: Duration = Duration::from_secs(600);
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs remediation effects for the console.
+pub struct Runner {
+    config: Arc<Config>,
+    tx: mpsc::Sender<Action>,
+    audit: Arc<Result<AuditLog, String>>,
+    mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
+    /// Backends of the current target, by target index (reconnected on switch).
+    backends: Mutex<Option<(usize, Arc<Backends>)>>,
+    /// Each attempt's preview summary, for the lines that follow its `planned` line.
+    previews: Arc<Mutex<HashMap<u64, String>>>,
+}
+
+impl Runner {
+    pub fn new(config: Arc<Config>, tx: mpsc::Sender<Action>) -> Self {
+        let path = super::audit::configured_path(&config);
+        let audit = AuditLog::open(&path);
+        if let Err(error) = &audit {
+            tracing::error!(%error, "audit trail cannot be opened: remediations are disabled");
+        }
+        Self {
+            config,
+            tx,
+            audit: Arc::new(audit),
+            mirror: Arc::new(tokio::sync::OnceCell::new()),
+            backends: Mutex::new(None),
+            previews: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn backends(&self, target_index: usize) -> Option<Arc<Backends>> {
+        let mut slot = self.backends.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((index, backends)) = slot.as_ref()
+            && *index == target_index
+        {
+            return Some(backends.clone());
+        }
+        let target = self.config.targets.get(target_index)?.clone();
+        let backends = Arc::new(Backends::new(target));
+        *slot = Some((target_index, backends.clone()));
+        Some(backends)
+    }
+
+    /// Handles one remediation effect for the target `target_index`, whose read-only policy
+    /// is `policy`.
+    pub fn handle(&self, effect: Effect, target_index: usize, policy: ReadOnlyPolicy) {
+        let Some(backends) = self.backends(target_index) else {
+            return;
+        };
+        let tx = self.tx.clone();
+        let auditor = Auditor {
+            log: self.audit.clone(),
+            mirror: self.mirror.clone(),
+            config: self.config.clone(),
+            previews: self.previews.clone(),
+            operator: Operator::from_env(kube_user(backends.target().kubernetes.as_ref())),
+        };
+        match effect {
+            Effect::LoadHistory {
+                generation,
+                attempt,
+                namespace,
+                name,
+            } => {
+                tokio::spawn(async move {
+                    let result = exec::history(&backends, &namespace, &name).await;
+                    let _ = tx
+                        .send(Action::History {
+                            generation,
+                            attempt,
+                            result,
+                        })
+                        .await;
+                });
+            }
+            Effect::Preview {
+                generation,
+                attempt,
+                plan,
+            } => {
+                tokio::spawn(async move {
+                    let result = exec::preview(&backends, &plan).await;
+                    let audit = match &result {
+                        Ok(preview) => {
+                            auditor.remember_preview(attempt, &preview.summary);
+                            auditor.write(attempt, &plan, Outcome::Planned, None, None).await
+                        }
+                        // A failed dry run is the attempt's end: nothing can be executed.
+                        Err(e) => {
+                            let _ = auditor
+                                .write(attempt, &plan, Outcome::Failed, Some(e.clone()), None)
+                                .await;
+                            Ok(())
+                        }
+                    };
+                    let _ = tx
+                        .send(Action::Previewed {
+                            generation,
+                            attempt,
+                            result,
+                            audit,
+                        })
+                        .await;
+                });
+            }
+            Effect::Execute {
+                generation,
+                attempt,
+                plan,
+            } => {
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let result = match auditor.log.as_ref() {
+                        // Fail closed: no trail, no action.
+                        Err(e) => Err(format!("not run: the audit trail cannot be written: {e}")),
+                        Ok(_) => exec::execute(&backends, &plan, &policy).await,
+                    };
+                    let elapsed = started.elapsed();
+                    let (outcome, error) = match &result {
+                        Ok(_) => (Outcome::Succeeded, None),
+                        Err(e) if e.starts_with("read-only mode") => {
+                            (Outcome::Denied, Some(e.clone()))
+                        }
+                        Err(e) => (Outcome::Failed, Some(e.clone())),
+                    };
+                    let audit = auditor
+                        .write(attempt, &plan, outcome, error, Some(elapsed))
+                        .await;
+                    let result = match (result, audit) {
+                        (Ok(summary), Err(e)) => {
+                            Ok(format!("{summary} (but the audit line failed: {e})"))
+                        }
+                        (result, _) => result,
+                    };
+                    let follow = result
+                        .is_ok()
+                        .then(|| exec::rollout_to_follow(&plan))
+                        .flatten();
+                    let _ = tx
+                        .send(Action::Executed {
+                            generation,
+                            attempt,
+                            result,
+                            follow: follow.as_ref().map(|(ns, n)| format!("deployment {ns}/{n}")),
+                        })
+                        .await;
+                    if let Some((namespace, name)) = follow {
+                        follow_rollout(&backends, &tx, generation, attempt, &namespace, &name)
+                            .await;
+                    }
+                });
+            }
+            Effect::AuditNote {
+                attempt,
+                plan,
+                outcome,
+                error,
+            } => {
+                tokio::spawn(async move {
+                    if let Err(e) = auditor.write(attempt, &plan, outcome, error, None).await {
+                        let _ = tx
+                            .send(Action::Notify {
+                                error: true,
+                                text: format!("audit trail: {e}"),
+                            })
+                            .await;
+                    }
+                });
+            }
+            Effect::CheckPermissions {
+                generation,
+                namespaces,
+                ..
+            } => {
+                tokio::spawn(async move {
+                    let view = permissions(&backends, &namespaces).await;
+                    let _ = tx.send(Action::Permissions { generation, view }).await;
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Writes audit lines (file first, then the optional PostgreSQL mirror).
+struct Auditor {
+    log: Arc<Result<AuditLog, String>>,
+    mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
+    config: Arc<Config>,
+    previews: Arc<Mutex<HashMap<u64, String>>>,
+    operator: Operator,
+}
+
+impl Auditor {
+    fn remember_preview(&self, attempt: u64, summary: &str) {
+        self.previews
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(attempt, summary.to_string());
+    }
+
+    async fn write(
+        &self,
+        attempt: u64,
+        plan: &Plan,
+        outcome: Outcome,
+        error: Option<String>,
+        duration: Option<Duration>,
+    ) -> Result<(), String> {
+        let log = self.log.as_ref().as_ref().map_err(Clone::clone)?;
+        let mut record = AuditRecord::new(
+            self.operator.clone(),
+            &plan.target,
+            &plan.place,
+            &plan.action,
+            plan.object.clone(),
+            outcome,
+        )
+        .with_attempt(session_attempt_id(attempt));
+        let preview = self
+            .previews
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&attempt)
+            .cloned();
+        if let Some(preview) = preview {
+            record = record.with_preview(preview);
+        }
+        if let Some(error) = error {
+            record = record.with_error(error);
+        }
+        if let Some(duration) = duration {
+            record = record.with_duration(duration);
+        }
+        log.append(&record)?;
+        if outcome != Outcome::Planned {
+            self.previews
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&attempt);
+        }
+        // The mirror is best effort: the file is the record.
+        let config = self.config.clone();
+        let mirror = self
+            .mirror
+            .get_or_init(|| async move {
+                let entry = super::audit::mirror_entry(&config)?.clone();
+                match AuditMirror::connect(&entry).await {
+                    Ok(mirror) => Some(mirror),
+                    Err(error) => {
+                        tracing::warn!(%error, "audit mirror unavailable");
+                        None
+                    }
+                }
+            })
+            .await;
+        if let Some(mirror) = mirror
+            && let Err(error) = mirror.mirror(&record).await
+        {
+            tracing::warn!(%error, "audit mirror write failed; the file holds the record");
+        }
+        Ok(())
+    }
+}
+
+/// Follows a rollout until it completes, fails or stalls (or for `FOLLOW_FOR`).
+async fn follow_rollout(
+    backends: &Backends,
+    tx: &mpsc::Sender<Action>,
+    generation: u64,
+    attempt: u64,
+    namespace: &str,
+    name: &str,
+) {
+    let until = Instant::now() + FOLLOW_FOR;
+    let mut last = None;
+    while Instant::now() < until {
+        tokio::time::sleep(FOLLOW_EVERY).await;
+        let progress = match exec::progress(backends, namespace, name).await {
+            Ok(p) => p,
+            Err(e) => super::Progress {
+                done: false,
+                failed: None,
+                message: format!("status unavailable: {e}"),
+            },
+        };
+        let finished = progress.done || progress.failed.is_some();
+        if last.as_ref() != Some(&progress) {
+            last = Some(progress.clone());
+            if tx
+                .send(Action::Progress {
+                    generation,
+                    attempt,
+                    progress,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if finished {
+            return;
+        }
+    }
+    let _ = tx
+        .send(Action::Progress {
+            generation,
+            attempt,
+            progress: super::Progress {
+                done: false,
+                failed: Some(format!("still rolling after {}s; no longer followed", FOLLOW_FOR.as_secs())),
+                message: String::new(),
+            },
+        })
+        .await;
+}
+
+/// What the identity may not do: access reviews per namespace and verb, and PostgreSQL roles.
+async fn permissions(backends: &Backends, namespaces: &[String]) -> PermissionView {
+    let mut view = PermissionView::default();
+    if backends.target().kubernetes.is_some()
+        && let Ok(client) = backends.kube().await
+    {
+        for ns in namespaces {
+            for verb in [Verb::Restart, Verb::Undo, Verb::Scale, Verb::DeletePod, Verb::RestartOperator] {
+                let action = sample_action(verb);
+                let checks = super::kube_exec::checks_for(&action, ns);
+                let results = super::kube_exec::access(client, &checks).await;
+                // An unanswered review is not a denial: the server decides at execution.
+                let denied: Vec<_> = results
+                    .into_iter()
+                    .filter(|(_, r)| matches!(r, Ok(false)))
+                    .collect();
+                if let Some(reason) = super::kube_exec::denied_reason(&denied) {
+                    view.kube_denied.insert((ns.clone(), verb), reason);
+                }
+            }
+        }
+    }
+    for (entry, pg) in backends.target().postgres.iter().enumerate() {
+        if let Ok(false) = super::sql_exec::pg_can_signal(pg).await {
+            view.pg_denied.insert(
+                entry,
+                "the console's role may not signal other roles' sessions (needs pg_signal_backend)"
+                    .into(),
+            );
+        }
+    }
+    view
+}
+
+/// An action of `verb`'s kind, for looking up which access reviews it needs.
+fn sample_action(verb: Verb) -> super::ActionKind {
+    use super::ActionKind as A;
+    match verb {
+        Verb::Restart => A::RolloutRestart {
+            kind: super::WorkloadKind::Deployment,
+            name: String::new(),
+        },
+        Verb::Undo => A::RolloutUndo {
+            name: String::new(),
+            to_revision: 0,
+        },
+        Verb::Scale => A::Scale {
+            name: String::new(),
+            from: 0,
+            to: 0,
+        },
+        Verb::DeletePod => A::DeletePod {
+            name: String::new(),
+            grace: None,
+            force: false,
+        },
+        _ => A::RestartOperator {
+            selector: String::new(),
+        },
+    }
+}
+
+/// The kubeconfig user of the target's context, for the audit trail.
+fn kube_user(config: Option<&KubernetesConfig>) -> Option<String> {
+    let config = config?;
+    let kubeconfig = match &config.kubeconfig {
+        Some(path) => kube::config::Kubeconfig::read_from(path).ok()?,
+        None => kube::config::Kubeconfig::read().ok()?,
+    };
+    let context = config
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())?;
+    kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.user.clone())
+}

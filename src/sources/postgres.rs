@@ -1,0 +1,441 @@
+//! The PostgreSQL source of the DB pane: one long-lived monitoring connection per
+//! `[[targets.postgres]]` entry, one query over `pg_stat_activity` every `refresh`.
+//!
+//! Why one connection and not a pool: the console is a client of a server that may be running out
+//! of slots; it must take exactly one, keep it, and never open more while the operator watches the
+//! server fill up. Every refresh is bounded twice: on the server by `statement_timeout` (set by
+//! [`pg_connect::connect`]) and on the client by a deadline, because a stalled network never
+//! delivers the server's error. Any failure drops the connection and reconnects after a backoff.
+//!
+//! Everything the server sends is untrusted: every value is read with `try_get` into an `Option`
+//! (a NULL, or a type this build does not expect, becomes `None`), every string is sanitised.
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, Row, Statement, ToStatement};
+
+use crate::app::status::SourceState;
+use crate::config::PostgresConfig;
+use crate::db::DbUpdate;
+use crate::db::postgres::{PgSample, PgStatus, Privileges, Session, Thresholds, analyse};
+use crate::text::{sanitize, sanitize_truncated};
+
+use super::kubernetes::{Reporter, estimated_backoff};
+use super::pg_connect;
+
+/// Longest query text kept per session, in characters (the cut is marked with `…`).
+pub const QUERY_CHARS: usize = 500;
+/// Longest other string kept (names are at most 63 bytes in PostgreSQL; this is a safety cap).
+const NAME_CHARS: usize = 128;
+/// Refresh intervals below this are raised to it (zero would spin; `interval` panics on it).
+const MIN_REFRESH: Duration = Duration::from_millis(100);
+/// Bounds of the monitoring session's `statement_timeout`, see [`statement_timeout`].
+const MIN_STATEMENT_TIMEOUT: Duration = Duration::from_secs(1);
+const MAX_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// When the DSN sets no `connect_timeout` (pg_connect applies the same default).
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read once per connection: settings that need a server restart (which also ends the
+/// connection, so they are read again after it) and the role's privileges. A role granted
+/// `pg_read_all_stats` while the console runs is seen after the next reconnect.
+pub const SERVER_INFO_SQL: &str = "\
+SELECT current_setting('server_version'),
+       current_setting('max_connections')::int,
+       current_setting('superuser_reserved_connections')::int
+         + coalesce(current_setting('reserved_connections', true)::int, 0),
+       pg_backend_pid(),
+       coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user), false),
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE')";
+
+/// The one query of a refresh: the client sessions, with ages in seconds and who blocks them.
+///
+/// * Sessions: `backend_type = 'client backend'`, plus rows whose type is hidden by missing
+///   privileges (backend_type NULL) that belong to a role and a database, which is what other
+///   roles' client sessions look like to an unprivileged role (background processes have no
+///   role; autovacuum workers have no role; physical walsenders have no database). They are
+///   counted as `unknown`, never dropped: they hold slots all the same.
+/// * `query` is hidden for those rows (the server sends `<insufficient privilege>`), and cut to
+///   `QUERY_CHARS + 1` characters so the sanitiser can tell it was cut.
+/// * `pg_blocking_pids` takes the lock manager's partition locks exclusively for a moment, so it
+///   is called only for sessions that can be blocked: those waiting on a heavyweight lock
+///   (`wait_event_type = 'Lock'`), and hidden rows (whose wait event we cannot see) that have a
+///   lock not granted in `pg_locks`. That `pg_locks` scan is a hashed subplan, read once per
+///   refresh and only when a hidden row reaches it, instead of one `pg_blocking_pids` per
+///   hidden row. An idle server costs no lock-manager access at all.
+/// * `now()` is the statement's start, so all ages share one clock.
+pub const SESSIONS_SQL: &str = "\
+SELECT a.pid,
+       a.usename::text,
+       a.application_name,
+       host(a.client_addr),
+       a.datname::text,
+       a.state,
+       a.wait_event_type,
+       a.wait_event,
+       a.backend_type,
+       extract(epoch FROM now() - a.query_start)::float8,
+       extract(epoch FROM now() - a.state_change)::float8,
+       extract(epoch FROM now() - a.xact_start)::float8,
+       extract(epoch FROM now() - a.backend_start)::float8,
+       CASE WHEN a.backend_type IS NOT NULL THEN left(a.query, 501) END,
+       CASE
+         WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid)
+         WHEN a.backend_type IS NULL
+              AND a.pid IN (SELECT l.pid FROM pg_locks l WHERE NOT l.granted)
+           THEN pg_blocking_pids(a.pid)
+       END
+  FROM pg_stat_activity a
+ WHERE a.backend_type = 'client backend'
+    OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datname IS NOT NULL)
+ ORDER BY a.pid";
+
+/// What the console learnt about the server and its own role when it connected.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerInfo {
+    pub server_version: String,
+    pub max_connections: u32,
+    /// `superuser_reserved_connections`, plus `reserved_connections` on PostgreSQL 16+: the slots
+    /// ordinary roles cannot use.
+    pub superuser_reserved: u32,
+    /// The monitoring session's own pid (counted as used, never listed or targeted).
+    pub own_pid: i32,
+    pub privileges: Privileges,
+}
+
+/// The monitoring session's `statement_timeout`: the refresh interval, kept within 1–5 s.
+///
+/// The monitoring query answers in milliseconds on a healthy server; one that takes as long as
+/// a refresh interval means the server is struggling, and the console should say so rather than
+/// let refreshes queue up. The 1 s floor keeps ordinary jitter on a busy server (or a short
+/// refresh) from turning into errors; the 5 s cap means a long refresh (say 60 s) never lets a
+/// monitoring query hold a backend and a snapshot for long, and the operator hears of a stuck
+/// server within seconds. `lock_timeout` gets the same value (pg_connect sets both).
+pub fn statement_timeout(refresh: Duration) -> Duration {
+    refresh.clamp(MIN_STATEMENT_TIMEOUT, MAX_STATEMENT_TIMEOUT)
+}
+
+/// The client-side bound of one refresh: the statement timeout plus one refresh interval (at
+/// most 5 s) of slack for the round trip and the server's own error to arrive. Past it, the
+/// network is presumed stalled.
+pub fn refresh_deadline(refresh: Duration) -> Duration {
+    let refresh = refresh.max(MIN_REFRESH);
+    statement_timeout(refresh) + refresh.min(MAX_STATEMENT_TIMEOUT)
+}
+
+/// One open monitoring session: the client, what was read at connect, and the refresh query
+/// prepared once (one round trip per refresh instead of two).
+pub struct Monitor {
+    client: Client,
+    info: ServerInfo,
+    sessions: Statement,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Monitor {
+    /// Connects (bounded by the DSN's `connect_timeout`, default 5 s, plus the statement
+    /// timeout for the handshake and the setup queries), reads the [`ServerInfo`] and prepares
+    /// the refresh query. `Err` is a short, sanitised reason.
+    pub async fn open(config: &PostgresConfig) -> Result<Self, String> {
+        let target = pg_connect::parse(config)?;
+        let statement_timeout = statement_timeout(config.refresh.max(MIN_REFRESH));
+        let bound = target
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+            .saturating_add(statement_timeout);
+        let open = async {
+            let client = pg_connect::connect(&target, statement_timeout)
+                .await
+                .map_err(|e| clear_reason(&e))?;
+            let info = server_info(&client).await?;
+            let sessions = client
+                .prepare(SESSIONS_SQL)
+                .await
+                .map_err(|e| db_reason(&e))?;
+            Ok(Self {
+                client,
+                info,
+                sessions,
+            })
+        };
+        match tokio::time::timeout(bound, open).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "no answer within {} while connecting",
+                seconds(bound)
+            )),
+        }
+    }
+
+    /// One refresh over the prepared query; the caller bounds it (see [`refresh_deadline`]).
+    pub async fn refresh(&self) -> Result<PgSample, String> {
+        sample_with(&self.client, &self.sessions, &self.info).await
+    }
+
+    pub fn info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Reads the server's settings and the role's privileges.
+pub async fn server_info(client: &Client) -> Result<ServerInfo, String> {
+    let row = client
+        .query_one(SERVER_INFO_SQL, &[])
+        .await
+        .map_err(|e| db_reason(&e))?;
+    let count = |idx: usize| -> u32 {
+        int(&row, idx)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    let flag =
+        |idx: usize| -> bool { row.try_get::<_, Option<bool>>(idx).ok().flatten() == Some(true) };
+    Ok(ServerInfo {
+        server_version: text(&row, 0, 64).unwrap_or_default(),
+        max_connections: count(1),
+        superuser_reserved: count(2),
+        own_pid: int(&row, 3).unwrap_or(0),
+        privileges: Privileges {
+            superuser: flag(4),
+            read_all_stats: flag(5),
+            signal_backend: flag(6),
+        },
+    })
+}
+
+/// One refresh with any client (unprepared: two round trips). The console itself uses
+/// [`Monitor::refresh`]; this is for callers holding their own client (benchmarks).
+pub async fn refresh(client: &Client, info: &ServerInfo) -> Result<PgSample, String> {
+    sample_with(client, SESSIONS_SQL, info).await
+}
+
+async fn sample_with<T>(client: &Client, query: &T, info: &ServerInfo) -> Result<PgSample, String>
+where
+    T: ?Sized + ToStatement,
+{
+    let started = Instant::now();
+    let rows = client.query(query, &[]).await.map_err(|e| db_reason(&e))?;
+    let query_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let sessions = rows
+        .iter()
+        .filter_map(|row| session(row, info.own_pid))
+        .collect();
+    Ok(PgSample {
+        server_version: info.server_version.clone(),
+        max_connections: info.max_connections,
+        superuser_reserved: info.superuser_reserved,
+        own_pid: info.own_pid,
+        privileges: info.privileges,
+        sessions,
+        query_ms,
+        simulated: false,
+    })
+}
+
+/// One row of [`SESSIONS_SQL`]. Only a row without a readable pid is skipped (it cannot be
+/// shown or targeted); every other column may be NULL or unreadable.
+fn session(row: &Row, own_pid: i32) -> Option<Session> {
+    let pid = int(row, 0)?;
+    Some(Session {
+        pid,
+        usename: text(row, 1, NAME_CHARS),
+        application_name: text(row, 2, NAME_CHARS),
+        client_addr: text(row, 3, NAME_CHARS),
+        datname: text(row, 4, NAME_CHARS),
+        state: text(row, 5, NAME_CHARS),
+        wait_event_type: text(row, 6, NAME_CHARS),
+        wait_event: text(row, 7, NAME_CHARS),
+        backend_type: text(row, 8, NAME_CHARS),
+        query_age: float(row, 9),
+        state_age: float(row, 10),
+        xact_age: float(row, 11),
+        backend_age: float(row, 12),
+        query: text(row, 13, QUERY_CHARS),
+        blocked_by: row
+            .try_get::<_, Option<Vec<Option<i32>>>>(14)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect(),
+        own: pid == own_pid,
+    })
+}
+
+fn text(row: &Row, idx: usize, max_chars: usize) -> Option<String> {
+    row.try_get::<_, Option<String>>(idx)
+        .ok()
+        .flatten()
+        .map(|s| sanitize_truncated(&s, max_chars))
+}
+
+fn float(row: &Row, idx: usize) -> Option<f64> {
+    row.try_get::<_, Option<f64>>(idx)
+        .ok()
+        .flatten()
+        .filter(|v| v.is_finite())
+}
+
+/// An integer column, whatever its width.
+fn int(row: &Row, idx: usize) -> Option<i32> {
+    match row.try_get::<_, Option<i32>>(idx) {
+        Ok(value) => value,
+        Err(_) => row
+            .try_get::<_, Option<i64>>(idx)
+            .ok()
+            .flatten()
+            .and_then(|v| i32::try_from(v).ok()),
+    }
+}
+
+/// A short reason for a failed query.
+fn db_reason(error: &tokio_postgres::Error) -> String {
+    clear_reason(&pg_connect::describe_error(error))
+}
+
+/// Shortens the client library's wordings of the common network failures to what the operator
+/// needs ("connection refused", not "error connecting to server: Connection refused (os error
+/// 111)"). Server errors keep their message and SQLSTATE, e.g. `sorry, too many clients already
+/// (53300)`.
+fn clear_reason(raw: &str) -> String {
+    let lower = raw.to_ascii_lowercase();
+    let short = if lower.contains("connection refused") {
+        "connection refused"
+    } else if lower.contains("connection reset") {
+        "connection reset by peer"
+    } else if lower.contains("connection closed") || lower.contains("unexpected eof") {
+        "connection closed"
+    } else if lower.contains("timeout waiting for server") || lower.contains("timed out") {
+        "connect timed out"
+    } else {
+        return sanitize_truncated(raw, 300);
+    };
+    short.to_string()
+}
+
+/// `1.3s`, `4s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+/// Refreshes once within `deadline`: `Err` says why not, including a stall.
+async fn refresh_within(monitor: &Monitor, deadline: Duration) -> Result<PgSample, String> {
+    match tokio::time::timeout(deadline, monitor.refresh()).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {}", seconds(deadline))),
+    }
+}
+
+/// Monitors `config`'s server until the console is gone: connect, refresh every `refresh` (the
+/// first at once), report each as `Action::Db` then the source as live. On any failure: report
+/// the reason with the retry time, drop the connection, wait [`estimated_backoff`] (growing with
+/// consecutive failures, reset by a successful refresh) and reconnect. A failure never leaves a
+/// half-working connection behind: a query that timed out on the client may still be running on
+/// the server until its `statement_timeout`, and a new connection is the only clean state.
+pub async fn run(config: PostgresConfig, index: usize, reporter: Reporter) {
+    let refresh = config.refresh.max(MIN_REFRESH);
+    let deadline = refresh_deadline(refresh);
+    let thresholds = Thresholds::from_config(&config);
+    let name = sanitize(&config.name);
+    let mut failures: u32 = 0;
+    loop {
+        let failure = match Monitor::open(&config).await {
+            Err(reason) => reason,
+            Ok(monitor) => {
+                let mut ticks = tokio::time::interval(refresh);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    match refresh_within(&monitor, deadline).await {
+                        Err(reason) => break reason,
+                        Ok(sample) => {
+                            failures = 0;
+                            let status = analyse(&name, sample, thresholds);
+                            let update = DbUpdate::Postgres {
+                                index,
+                                status: Box::new(status),
+                            };
+                            if !reporter.db(update).await
+                                || !reporter.state(SourceState::Live).await
+                            {
+                                return;
+                            }
+                        }
+                    }
+                }
+                // Dropping the monitor closes the connection (its task ends with the client).
+            }
+        };
+        failures = failures.saturating_add(1);
+        let delay = estimated_backoff(failures);
+        tracing::debug!(source = %name, reason = %failure, ?delay, "postgres refresh failed");
+        if !reporter.error(failure, delay).await {
+            return;
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Connects, refreshes once and analyses it (for `watchfloor snapshot`). Bounded: connect as in
+/// [`Monitor::open`], the refresh by [`refresh_deadline`].
+pub async fn sample_once(config: &PostgresConfig) -> Result<PgStatus, String> {
+    let monitor = Monitor::open(config).await?;
+    let sample = refresh_within(&monitor, refresh_deadline(config.refresh)).await?;
+    Ok(analyse(
+        &sanitize(&config.name),
+        sample,
+        Thresholds::from_config(config),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_follow_the_refresh_within_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(statement_timeout(ms(300)), ms(1000));
+        assert_eq!(statement_timeout(ms(2000)), ms(2000));
+        assert_eq!(statement_timeout(ms(60_000)), ms(5000));
+        assert_eq!(refresh_deadline(ms(300)), ms(1300));
+        assert_eq!(refresh_deadline(ms(2000)), ms(4000));
+        assert_eq!(refresh_deadline(ms(60_000)), ms(10_000));
+        assert_eq!(refresh_deadline(Duration::ZERO), ms(1100));
+    }
+
+    #[test]
+    fn reasons_are_short() {
+        assert_eq!(
+            clear_reason("error connecting to server: Connection refused (os error 111)"),
+            "connection refused"
+        );
+        assert_eq!(clear_reason("connection closed"), "connection closed");
+        assert_eq!(
+            clear_reason("sorry, too many clients already (53300)"),
+            "sorry, too many clients already (53300)"
+        );
+        assert_eq!(clear_reason("bad\x1b[2Jthing"), "badthing");
+        assert_eq!(seconds(Duration::from_millis(1300)), "1.3s");
+        assert_eq!(seconds(Duration::from_secs(4)), "4s");
+    }
+}
