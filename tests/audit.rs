@@ -436,6 +436,76 @@ fn killed_writers_leave_only_whole_lines() {
     assert_eq!(unparsable, torn.len());
 }
 
+const OPERATOR_PATH: &str = "WATCHFLOOR_AUDIT_TEST_OPERATOR_PATH";
+
+/// Not a test on its own: run by `the_operator_comes_from_the_environment` in a child process
+/// with a chosen environment (setting variables in this process would race other tests).
+#[test]
+fn operator_helper() {
+    let Some(path) = std::env::var_os(OPERATOR_PATH) else {
+        return;
+    };
+    let record = AuditRecord::new(
+        Operator::from_env(Some("oidc:bob@example.com".into())),
+        "platform",
+        &kube_place(),
+        &ActionKind::DeletePod {
+            name: "api-7d9f".into(),
+            grace: None,
+            force: true,
+        },
+        "pod/platform-v2-stable/api-7d9f",
+        Outcome::Planned,
+    );
+    AuditLog::open(Path::new(&path))
+        .unwrap()
+        .append(&record)
+        .unwrap();
+}
+
+#[test]
+fn the_operator_comes_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, env: &[(&str, &str)]| {
+        let path = dir.path().join(name);
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", "operator_helper", "--nocapture"])
+            .env(OPERATOR_PATH, &path)
+            .env_remove("SSH_CONNECTION")
+            .env_remove("SSH_CLIENT")
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .stdout(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let (records, unparsable) = audit::read(&path, None).unwrap();
+        assert_eq!((records.len(), unparsable), (1, 0));
+        records[0].operator.clone()
+    };
+    let over_ssh = run(
+        "ssh.jsonl",
+        &[
+            ("USER", "bob"),
+            ("SSH_CONNECTION", "192.0.2.7 51514 10.0.0.1 22"),
+        ],
+    );
+    assert_eq!(
+        over_ssh,
+        Operator {
+            user: Some("bob".into()),
+            ssh_client: Some("192.0.2.7".into()),
+            kube_user: Some("oidc:bob@example.com".into()),
+        }
+    );
+    let local = run("local.jsonl", &[("LOGNAME", "carol")]);
+    assert_eq!(local.user.as_deref(), Some("carol"));
+    assert_eq!(local.ssh_client, None);
+}
+
 // ---- PostgreSQL mirror -------------------------------------------------------------------------
 
 const ADMIN_DSN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=postgres";
@@ -845,7 +915,7 @@ fn audit_command_usage_and_config_errors_exit_2() {
         ["audit", "--since", "soon"],
         ["audit", "--format", "yaml"],
     ] {
-        let output = watchfloor(home.path()).args(&args).output().unwrap();
+        let output = watchfloor(home.path()).args(args).output().unwrap();
         assert_eq!(
             output.status.code(),
             Some(2),

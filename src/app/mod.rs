@@ -830,7 +830,7 @@ impl App {
                 self.toasts.retain(|t| t.expires > now);
                 // Permissions change (RBAC edits, namespaces appear): ask again now and then.
                 self.ticks += 1;
-                if self.ticks % PERMISSION_EVERY_TICKS == 0 {
+                if self.ticks.is_multiple_of(PERMISSION_EVERY_TICKS) {
                     return vec![self.check_permissions()];
                 }
                 vec![]
@@ -1069,6 +1069,11 @@ impl App {
                 _ => {}
             }
         }
+        // The DB detail view's cursor is a session or a client: it stays on one.
+        let db_detail_len = match self.selected_db() {
+            Some(DbRow::Redis(i)) => self.visible_db().redis.get(&i).map_or(0, |r| r.clients.len()),
+            _ => self.visible.db_sessions.len(),
+        };
         let view = &mut self.panes[focus.index()];
         if view.detail_open {
             // In a detail view, movement scrolls the detail.
@@ -1083,8 +1088,7 @@ impl App {
                 _ => {}
             }
             if focus == PaneId::Db {
-                // The DB detail view's cursor is a session: keep it on one.
-                *scroll = (*scroll).min(self.visible.db_sessions.len().saturating_sub(1));
+                *scroll = (*scroll).min(db_detail_len.saturating_sub(1));
             }
             if matches!(
                 command,

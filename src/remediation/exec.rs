@@ -84,7 +84,7 @@ pub async fn history(
 ) -> Result<Vec<HistoryEntry>, String> {
     let client = backends.kube().await?;
     let mut revisions = kube_exec::rollout_history(client, namespace, name).await?;
-    revisions.sort_by(|a, b| b.revision.cmp(&a.revision));
+    revisions.sort_by_key(|r| std::cmp::Reverse(r.revision));
     Ok(revisions
         .into_iter()
         .map(|r| HistoryEntry {

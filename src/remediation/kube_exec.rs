@@ -917,7 +917,7 @@ mod tests {
     fn revision_choice_like_kubectl() {
         let olds = vec![rs(Some("5")), rs(Some("x")), rs(Some("6"))];
         let new = rs(Some("7"));
-        let pick = |n| pick_revision(&olds, Some(&new), n, "web").map(|r| revision_of(r));
+        let pick = |n| pick_revision(&olds, Some(&new), n, "web").map(revision_of);
         assert_eq!(pick(0), Ok(Some(6)));
         assert_eq!(pick(5), Ok(Some(5)));
         assert_eq!(

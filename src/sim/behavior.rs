@@ -49,6 +49,11 @@ pub struct ImageRule {
     /// What a crashing container reports before dying.
     #[serde(default)]
     pub crash_message: Option<String>,
+    /// Only the pods present when the scenario loaded misbehave; pods created afterwards (a
+    /// deleted pod's replacement, a rollout restart) are healthy. E.g. an operator whose expired
+    /// service-account token is renewed when its pod is recreated.
+    #[serde(default)]
+    pub heals_on_restart: bool,
 }
 
 /// How one container behaves and logs.
@@ -83,13 +88,42 @@ pub const DEFAULT_CRASH: &str =
     "panic: failed to connect to database: dial tcp 10.96.12.7:5432: connect: connection refused";
 
 impl Rules {
-    pub fn profile(&self, image: &str, forced: Option<Behavior>) -> Profile {
-        let rule = self
-            .images
+    /// The first rule whose `image` is part of `image`.
+    fn rule(&self, image: &str) -> Option<&ImageRule> {
+        self.images
             .iter()
-            .find(|r| image.contains(r.image.as_str()));
+            .find(|r| image.contains(r.image.as_str()))
+    }
+
+    /// Does a container of `image` behave only in pods created after the scenario loaded?
+    pub fn heals_on_restart(&self, image: &str) -> bool {
+        self.rule(image).is_some_and(|r| r.heals_on_restart)
+    }
+
+    /// A container's behaviour: `forced` wins; else the image's rule, except that a `replacement`
+    /// pod (created after the scenario loaded) of a `heals_on_restart` image is healthy.
+    pub fn behavior(&self, image: &str, forced: Option<Behavior>, replacement: bool) -> Behavior {
+        if let Some(b) = forced {
+            return b;
+        }
+        match self.rule(image) {
+            Some(r) if r.heals_on_restart && replacement => Behavior::Healthy,
+            Some(r) => r.behavior,
+            None => Behavior::default(),
+        }
+    }
+
+    /// How a container of `image` behaves and logs (in a pod present when the scenario loaded).
+    pub fn profile(&self, image: &str, forced: Option<Behavior>) -> Profile {
+        self.pod_profile(image, forced, false)
+    }
+
+    /// How a container of `image` behaves and logs in a pod present at load (`replacement`
+    /// false) or created afterwards (see [`Rules::behavior`]).
+    pub fn pod_profile(&self, image: &str, forced: Option<Behavior>, replacement: bool) -> Profile {
+        let rule = self.rule(image);
         Profile {
-            behavior: forced.unwrap_or_else(|| rule.map(|r| r.behavior).unwrap_or_default()),
+            behavior: self.behavior(image, forced, replacement),
             style: rule.and_then(|r| r.log_style).unwrap_or_default(),
             rate: rule.and_then(|r| r.log_rate).unwrap_or(self.default_rate),
             crash_message: rule

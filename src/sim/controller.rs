@@ -42,7 +42,7 @@ struct PodInfo {
     created: String,
 }
 
-fn controller_uid(obj: &Value) -> Option<&str> {
+pub(super) fn controller_uid(obj: &Value) -> Option<&str> {
     obj["metadata"]["ownerReferences"]
         .as_array()?
         .iter()
@@ -62,10 +62,36 @@ impl WorldState {
     pub fn profiles_for(&self, pod: &Value) -> Vec<Profile> {
         let key = key_of(pod);
         let forced = self.overrides.get(&key).copied();
+        let replacement = self.is_replacement(pod);
         pods::containers(pod)
             .iter()
-            .map(|(_, image)| self.rules.profile(image, forced))
+            .map(|(_, image)| self.rules.pod_profile(image, forced, replacement))
             .collect()
+    }
+
+    /// Was `pod` created after the scenario loaded (not one of the boot pods)?
+    pub fn is_replacement(&self, pod: &Value) -> bool {
+        self.booted
+            && pod["metadata"]["uid"]
+                .as_str()
+                .is_none_or(|u| !self.boot_pods.contains(u))
+    }
+
+    /// The scenario has loaded and settled: remember which pods of `heals_on_restart` images
+    /// exist now (they keep misbehaving); every pod created from now on is a replacement.
+    pub fn finish_boot(&mut self) {
+        let rules = &self.rules;
+        self.boot_pods = self
+            .store
+            .iter(Res::Pod, None, None)
+            .filter(|p| {
+                pods::containers(p)
+                    .iter()
+                    .any(|(_, image)| rules.heals_on_restart(image))
+            })
+            .filter_map(|p| p["metadata"]["uid"].as_str().map(String::from))
+            .collect();
+        self.booted = true;
     }
 
     pub fn record_events(&mut self, res: Res, obj: &Value, evs: Vec<PodEvent>) {
@@ -163,6 +189,7 @@ impl WorldState {
         for k in due {
             self.step_pod(&k, now);
         }
+        self.tick_claims(now);
         self.tick_traffic();
         let idle = self.store.rv() == self.ctl.reconciled_rv
             && self

@@ -3,10 +3,11 @@
 //!
 //! Layout: `store` (objects, resourceVersion, event log), `http` (routing), `writes` (list paging,
 //! create/replace/patch/delete, scale), `watch`, `logs`, `discovery`, `selectors`, `patch`,
-//! `policy` (SSAR and 403s), `controller` + `pods` + `events` (the ticking world), `scenario`
-//! (assets/scenarios/*.toml), `faults` (test hooks and the request log), `kubeconfig`.
+//! `policy` (SSAR and 403s), `controller` + `pods` + `events` + `claims` (the ticking world),
+//! `scenario` (assets/scenarios/*.toml), `faults` (test hooks and the request log), `kubeconfig`.
 
 mod behavior;
+mod claims;
 mod controller;
 mod db;
 mod discovery;
@@ -149,6 +150,7 @@ impl Sim {
         scenario.load(&mut state).map_err(invalid)?;
         // Settle statuses (e.g. ProgressDeadlineExceeded) before the first client looks.
         state.tick();
+        state.finish_boot();
         state.store.compact();
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;

@@ -122,8 +122,8 @@ pub(crate) fn rotations(w: &WorldState) -> BTreeMap<(String, String), Rotation> 
             rs_to_dep.insert(uid.to_string(), dep.clone());
         }
     }
-    // Behaviour per image, looked up once per distinct image.
-    let mut by_image: HashMap<&str, Behavior> = HashMap::new();
+    // Behaviour per (image, replacement), looked up once per distinct pair.
+    let mut by_image: HashMap<(&str, bool), Behavior> = HashMap::new();
     for pod in w.store.iter(Res::Pod, None, None) {
         if pods::is_terminating(pod) {
             continue;
@@ -136,13 +136,14 @@ pub(crate) fn rotations(w: &WorldState) -> BTreeMap<(String, String), Rotation> 
         } else {
             w.overrides.get(&key_of(pod)).copied()
         };
+        let replacement = w.is_replacement(pod);
         let (mut failing, mut never_starts) = (false, false);
         for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
             let image = c["image"].as_str().unwrap_or("");
             let b = forced.unwrap_or_else(|| {
                 *by_image
-                    .entry(image)
-                    .or_insert_with(|| w.rules.profile(image, None).behavior)
+                    .entry((image, replacement))
+                    .or_insert_with(|| w.rules.behavior(image, None, replacement))
             });
             failing |= matches!(
                 b,

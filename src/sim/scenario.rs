@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::behavior::{Behavior, ImageRule, Rules};
+use super::claims::ClaimWait;
 use super::pods;
 use super::resources::Res;
 use super::templates::template_hash;
@@ -102,6 +103,60 @@ struct ClaimSpec {
     healthy: Option<bool>,
     #[serde(default)]
     requester: Option<String>,
+    /// `namespace/deployment` of the operator driving this claim: the claim stays as loaded
+    /// while that Deployment has no ready, healthy pod, and moves on to `started` (ready)
+    /// `resume_after` (world time, default 15s) after it has one.
+    #[serde(default)]
+    needs_operator: Option<String>,
+    #[serde(default)]
+    resume_after: Option<String>,
+}
+
+/// World time between an operator becoming ready and the claims it held back starting.
+const DEFAULT_RESUME_AFTER: Duration = Duration::from_secs(15);
+
+impl ClaimSpec {
+    /// The operator Deployment this claim waits for, and the delay once it is ready.
+    fn wait(&self) -> Result<Option<ClaimWait>, String> {
+        let Some(op) = &self.needs_operator else {
+            if self.resume_after.is_some() {
+                return Err(format!(
+                    "claim {}/{}: resume_after without needs_operator",
+                    self.namespace, self.name
+                ));
+            }
+            return Ok(None);
+        };
+        let operator = match op.split_once('/') {
+            Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+                (ns.to_string(), name.to_string())
+            }
+            _ => {
+                return Err(format!(
+                    "claim {}/{}: needs_operator {op:?} is not \"namespace/deployment\"",
+                    self.namespace, self.name
+                ));
+            }
+        };
+        if self.approval != "approved" {
+            return Err(format!(
+                "claim {}/{}: needs_operator needs an approved claim (approval is {:?})",
+                self.namespace, self.name, self.approval
+            ));
+        }
+        let after = self
+            .resume_after
+            .as_deref()
+            .map(dur)
+            .transpose()?
+            .unwrap_or(DEFAULT_RESUME_AFTER);
+        Ok(Some(ClaimWait {
+            claim: (self.namespace.clone(), self.name.clone()),
+            operator,
+            after,
+            ready_since: None,
+        }))
+    }
 }
 
 fn started() -> String {
@@ -185,6 +240,9 @@ impl Scenario {
             spec,
         };
         s.rules()?;
+        for c in &s.spec.claims {
+            c.wait()?;
+        }
         for d in &s.spec.deployments {
             for a in [&d.age, &d.rollout_age].into_iter().flatten() {
                 dur(a)?;
@@ -286,6 +344,9 @@ impl Scenario {
         }
         for c in &s.claims {
             w.store.load(Res::ResourceClaim, claim(c)?);
+            if let Some(wait) = c.wait()? {
+                w.claim_waits.push(wait);
+            }
         }
         w.store.compact();
         Ok(())

@@ -1,6 +1,6 @@
 //! The mutable world (store + controller state + policy) and the handle tests use to change it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,6 +27,12 @@ pub struct WorldState {
     pub traffic: super::prometheus::Traffic,
     /// The simulated database's leaked sessions.
     pub db: super::db::SimDb,
+    /// Set once the scenario has loaded and settled; from then on new pods are replacements.
+    pub booted: bool,
+    /// UIDs of the pods present at boot whose images heal on restart (they keep misbehaving).
+    pub boot_pods: HashSet<String>,
+    /// Claims held back until an operator Deployment has a ready, healthy pod.
+    pub claim_waits: Vec<super::claims::ClaimWait>,
 }
 
 /// A handle to mutate the simulated world from tests or the demo driver.

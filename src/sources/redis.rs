@@ -107,7 +107,7 @@ pub async fn run(config: RedisConfig, index: usize, reporter: Reporter) {
             }
             Err(failure) => {
                 if failure.broken {
-                    session.connection = None;
+                    session.live = None;
                 }
                 failures = failures.saturating_add(1);
                 let backoff = estimated_backoff(failures);
@@ -137,7 +137,7 @@ pub async fn sample_once(config: &RedisConfig) -> Result<RedisStatus, String> {
     // The second sample gets what is left of the budget after the gap; too little is no
     // sample (a rate over a cut-short refresh would be noise).
     let remaining = SNAPSHOT_BUDGET.saturating_sub(started.elapsed() + SNAPSHOT_GAP);
-    if remaining < MIN_SECOND_SAMPLE || session.connection.is_none() {
+    if remaining < MIN_SECOND_SAMPLE || session.live.is_none() {
         return Ok(first_status);
     }
     let second_at = tokio::time::Instant::now() + SNAPSHOT_GAP;
@@ -154,12 +154,20 @@ pub async fn sample_once(config: &RedisConfig) -> Result<RedisStatus, String> {
     }
 }
 
-/// The connection between refreshes, and what was learnt about the server's protocol.
+/// What is kept between refreshes.
 #[derive(Default)]
 struct Session {
-    connection: Option<MultiplexedConnection>,
+    /// The open connection, and the target it was opened with; `None` until (re)connected.
+    live: Option<Live>,
+    /// `host:port` of the last target built, for a deadline that expires while connecting.
+    shown: Option<String>,
     /// The server (or a proxy in front of it) has no `HELLO`: connect with RESP2.
     resp2: bool,
+}
+
+struct Live {
+    target: Target,
+    connection: MultiplexedConnection,
 }
 
 /// [`refresh_once`] within `deadline`, whatever the server does (or does not do).
@@ -174,10 +182,10 @@ async fn bounded(
         Err(_) => {
             let reason = no_answer(deadline);
             Err(Failure {
-                // Named like the other network failures, when the entry allows.
-                reason: match Target::from_config(config) {
-                    Ok(target) => format!("{}: {reason}", target.shown),
-                    Err(_) => reason,
+                // Named like the other network failures.
+                reason: match &session.shown {
+                    Some(shown) => format!("{shown}: {reason}"),
+                    None => reason,
                 },
                 broken: true,
             })
@@ -210,13 +218,14 @@ async fn refresh_once(
     session: &mut Session,
     clock: Instant,
 ) -> Result<Sample, Failure> {
-    let target = Target::from_config(config).map_err(|reason| Failure {
-        reason,
-        broken: true,
-    })?;
-    let connection = match session.connection {
-        Some(ref mut connection) => connection,
+    let Live { target, connection } = match &mut session.live {
+        Some(live) => live,
         None => {
+            let target = Target::from_config(config).map_err(|reason| Failure {
+                reason,
+                broken: true,
+            })?;
+            session.shown = Some(target.shown.clone());
             let connection = target
                 .connect(deadline, &mut session.resp2)
                 .await
@@ -224,7 +233,7 @@ async fn refresh_once(
                     reason: target.reason("", &e, deadline),
                     broken: true,
                 })?;
-            session.connection.insert(connection)
+            session.live.insert(Live { target, connection })
         }
     };
     let info = redis::cmd("INFO")
@@ -259,8 +268,8 @@ async fn refresh_once(
     })
 }
 
-/// Where and how to connect, from the config entry; built anew on each refresh so a rotated
-/// secret (env var or file) is picked up at the next connection.
+/// Where and how to connect, from the config entry; built anew for each connection, so a
+/// rotated secret (env var or file) is picked up when the console reconnects.
 struct Target {
     info: ConnectionInfo,
     /// `host:port` (or the socket path): what errors may name.
@@ -384,10 +393,11 @@ fn is_server_reply(error: &redis::RedisError) -> bool {
     )
 }
 
-/// The server (or a proxy) does not know `HELLO`: Redis before 6 says "unknown command", some
-/// proxies "unsupported". Refusals that name a real problem (auth, a full server) are not this.
+/// The server (or a proxy) will not do `HELLO`: Redis before 6 says "unknown command", some
+/// proxies "unsupported", an ACL may deny it (NOPERM) while allowing AUTH. Refusals that name a
+/// real problem (a password, a full server) are not this: RESP2 would only hide their words.
 fn lacks_hello(error: &redis::RedisError) -> bool {
-    if error.kind() == ErrorKind::RESP3NotSupported {
+    if error.kind() == ErrorKind::RESP3NotSupported || error.code() == Some("NOPERM") {
         return true;
     }
     if error.code() != Some("ERR") {
@@ -456,8 +466,8 @@ fn redact(text: &str, secrets: &[String]) -> String {
     text
 }
 
-/// INFO and CLIENT LIST answer with a bulk string in RESP2 and a verbatim string in RESP3
-/// (`?protocol=resp3` in the URL); anything else is not what was asked for. Bytes that are not
+/// INFO and CLIENT LIST answer with a verbatim string in RESP3 and a bulk string in RESP2;
+/// anything else is not what was asked for. Bytes that are not
 /// UTF-8 are replaced rather than failing the refresh.
 fn reply_text(value: Value) -> Option<String> {
     match value {
@@ -535,6 +545,49 @@ mod tests {
         );
         assert_eq!(refresh_deadline(Duration::from_secs(3600)), MAX_DEADLINE);
         assert_eq!(no_answer(Duration::from_secs(2)), "no answer within 2s");
+    }
+
+    #[test]
+    fn reasons_are_short_and_in_the_servers_words() {
+        let deadline = Duration::from_secs(2);
+        let io = |kind| redis::RedisError::from(std::io::Error::from(kind));
+        use std::io::ErrorKind as Io;
+        assert_eq!(
+            describe(&io(Io::ConnectionRefused), deadline),
+            "connection refused"
+        );
+        assert_eq!(
+            describe(&io(Io::ConnectionReset), deadline),
+            "connection closed by the server"
+        );
+        assert_eq!(describe(&io(Io::TimedOut), deadline), "no answer within 2s");
+        let full = redis::RedisError::from((
+            ErrorKind::Server(redis::ServerErrorKind::ResponseError),
+            "An error was signalled by the server",
+            "max number of clients reached".to_string(),
+        ));
+        assert_eq!(
+            describe(&full, deadline),
+            "ERR max number of clients reached"
+        );
+        assert!(is_fatal_reply(&full) && !lacks_hello(&full));
+        let wrongpass = redis::make_extension_error(
+            "WRONGPASS".into(),
+            Some("invalid username-password pair or user is disabled.".into()),
+        );
+        assert_eq!(
+            describe(&wrongpass, deadline),
+            "WRONGPASS invalid username-password pair or user is disabled."
+        );
+        assert!(is_fatal_reply(&wrongpass) && !lacks_hello(&wrongpass));
+        let old = redis::RedisError::from((
+            ErrorKind::Server(redis::ServerErrorKind::ResponseError),
+            "An error was signalled by the server",
+            "unknown command 'HELLO', with args beginning with: '3'".to_string(),
+        ));
+        assert!(lacks_hello(&old));
+        let denied = redis::make_extension_error("NOPERM".into(), Some("no".into()));
+        assert!(lacks_hello(&denied) && !is_fatal_reply(&denied));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod logs;
 mod overlays;
 mod panes;
 mod pods;
+pub mod remediation;
 mod slo;
 pub mod theme;
 
@@ -43,11 +44,13 @@ pub fn render(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
         return;
     }
     let [header, body, footer] = frame_areas(area);
+    let (body, running) = remediation::split_body(body, app);
     render_header(frame, header, app, theme);
     for pane_area in pane_areas(body, app.focus, app.zoomed) {
         panes::render(frame, pane_area, app, theme);
     }
     overlays::render_footer(frame, footer, app, theme);
+    remediation::render(frame, body, running, footer, app, theme);
     overlays::render_toasts(frame, body, app, theme);
     if let Some(scroll) = app.help {
         overlays::render_help(frame, body, app, theme, scroll);

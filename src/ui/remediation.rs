@@ -1,0 +1,1091 @@
+//! The remediation flow on screen: the confirmation dialog (plan, dry run, buttons), the rollout
+//! undo revision picker, the scale input, the running / following status line, and the key hints
+//! of the remediations offered for the selected row.
+//!
+//! Reads `&App` only. Every string shown comes from servers or config and is drawn as text
+//! (sanitised once more here: cheap, and nothing can reach the terminal as a control sequence).
+//! Nothing here panics or overflows at tiny sizes: dialogs shrink, the dry run's detail lines are
+//! cut first, the buttons and key hints are kept last.
+
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
+use ratatui_textarea::TextArea;
+
+use super::theme::Theme;
+use crate::app::App;
+use crate::app::keymap::Command;
+use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_of};
+use crate::app::status::format_age;
+use crate::remediation::plan::{Selection, Verb};
+use crate::remediation::{ActionKind, HistoryEntry, Place, Plan, Preview};
+
+/// Braille spinner frames.
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// Most dry-run detail lines shown; the rest are counted.
+const MAX_PREVIEW_LINES: usize = 10;
+/// Width of the `target  ` / `where   ` labels.
+const LABEL_WIDTH: usize = 8;
+/// Outer widths the dialogs ask for (less on narrow terminals).
+const CONFIRM_WIDTH: u16 = 84;
+const HISTORY_WIDTH: u16 = 100;
+const SCALE_WIDTH: u16 = 68;
+/// Columns of the scale input.
+const SCALE_INPUT_WIDTH: u16 = 8;
+
+/// One remediation key hint: key label (e.g. `r`), what it does, whether it can run now, and
+/// why not when it cannot.
+pub type OfferHint = (String, String, bool, Option<String>);
+
+/// The remediations offered for the selected row, with their keys, for the footer and help.
+/// In read-only mode a single `read-only` entry (no key) with the policy's reasons: no
+/// remediation key does anything then.
+pub fn offer_hints(app: &App) -> Vec<OfferHint> {
+    if app.policy.is_read_only() {
+        let why: Vec<String> = app
+            .policy
+            .reasons()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        return vec![(
+            String::new(),
+            "read-only".to_string(),
+            false,
+            Some(why.join(", ")),
+        )];
+    }
+    app.offers()
+        .into_iter()
+        .map(|offer| {
+            (
+                app.keymap.label(Command::Remediate(offer.verb)),
+                offer.verb.label().to_string(),
+                offer.enabled.is_ok(),
+                offer.enabled.err(),
+            )
+        })
+        .collect()
+}
+
+/// The spinner frame for `now`: moves every 100 ms, and at each 1 s clock tick too (a frame is
+/// drawn at least once a second), and is the same for the same `now` (deterministic snapshots).
+pub fn spinner(now: SystemTime) -> &'static str {
+    let tenths = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        / 100;
+    SPINNER[((tenths + tenths / 10) % 10) as usize]
+}
+
+/// Splits a status line for running remediations off the bottom of the body, when any run.
+pub fn split_body(body: Rect, app: &App) -> (Rect, Option<Rect>) {
+    if app.running.is_empty() || body.height < 4 {
+        return (body, None);
+    }
+    let line = Rect {
+        y: body.bottom() - 1,
+        height: 1,
+        ..body
+    };
+    (
+        Rect {
+            height: body.height - 1,
+            ..body
+        },
+        Some(line),
+    )
+}
+
+/// Draws the running line (when `status` is given) and the open dialog over the body; while a
+/// dialog is open the footer shows the dialog's keys (every key goes to it).
+pub fn render(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    status: Option<Rect>,
+    footer: Rect,
+    app: &App,
+    theme: &Theme,
+) {
+    if let Some(area) = status {
+        render_running(frame, area, app, theme);
+    }
+    if let Some(modal) = &app.modal {
+        render_modal(frame, body, footer, app, modal, theme);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running line
+
+fn render_running(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+    let Some(newest) = app.running.last() else {
+        return;
+    };
+    let width = usize::from(area.width);
+    let elapsed = format_age(app.now.duration_since(newest.started).unwrap_or_default());
+    let more = app.running.len() - 1;
+    let separator = if newest.following.is_some() {
+        " · "
+    } else {
+        " "
+    };
+    let suffix = if more > 0 {
+        format!("{separator}{elapsed} · +{more} more running ")
+    } else {
+        format!("{separator}{elapsed} ")
+    };
+    let head = format!(" {} ", spinner(app.now));
+    let (label, detail) = running_text(newest);
+    // The elapsed time is kept: the label and the rollout's news give way first.
+    let room = width.saturating_sub(text_width(&head) + text_width(&suffix));
+    let label = truncate(&label, room);
+    let detail = truncate(&detail, room.saturating_sub(text_width(&label)));
+    let line = Line::from(vec![
+        Span::styled(head, theme.key),
+        Span::styled(label, theme.title),
+        Span::styled(detail, theme.popup),
+        Span::styled(suffix, theme.muted),
+    ]);
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(line).style(theme.base), area);
+}
+
+/// `rollout undo deployment/x …` while it runs, then `· following deployment ns/x` and the
+/// rollout's news once executed and followed.
+fn running_text(running: &Running) -> (String, String) {
+    let label = clean(&running.label).into_owned();
+    let detail = match &running.following {
+        // First the rollout's name, then its news.
+        Some(news) if news.starts_with("deployment ") && !news.contains(':') => {
+            format!(" · following {}", clean(news))
+        }
+        Some(news) => format!(" · {}", rollout_news(&clean(news))),
+        None => " …".to_string(),
+    };
+    (label, detail)
+}
+
+/// kubectl's `Waiting for deployment "x" rollout to finish: 2 of 3 updated replicas are
+/// available...` without what the label already says: `Waiting for rollout: 2 of 3 updated
+/// replicas are available`.
+fn rollout_news(news: &str) -> Cow<'_, str> {
+    match news
+        .strip_prefix("Waiting for deployment ")
+        .and_then(|rest| rest.split_once(" rollout to finish: "))
+    {
+        Some((_, state)) => Cow::Owned(format!(
+            "Waiting for rollout: {}",
+            state.trim_end_matches("...")
+        )),
+        None => Cow::Borrowed(news),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialogs
+
+/// A row of a dialog.
+enum Item<'a> {
+    Text(Line<'static>),
+    /// A prompt, a text input `width` columns wide, and what follows it, on one row.
+    Input {
+        prompt: Line<'static>,
+        input: &'a TextArea<'static>,
+        width: u16,
+        after: Line<'static>,
+    },
+}
+
+impl Item<'_> {
+    fn blank() -> Self {
+        Self::Text(Line::raw(""))
+    }
+}
+
+/// The chrome of a dialog.
+struct Chrome {
+    title: String,
+    badge: Option<String>,
+    style: Style,
+    border: BorderType,
+}
+
+/// A key hint: the key, what it does, and whether it does something now.
+type Hint = (&'static str, &'static str, bool);
+
+/// Outer width of a dialog for this body, and the width of its text inside.
+fn dialog_width(body: Rect, want: u16) -> (u16, usize) {
+    let mut outer = want.min(body.width.saturating_sub(2));
+    if outer < 20 {
+        outer = body.width;
+    }
+    (outer, usize::from(outer.saturating_sub(4)))
+}
+
+/// Rows of text a dialog can hold in this body.
+fn dialog_rows(body: Rect) -> usize {
+    usize::from(body.height.saturating_sub(2))
+}
+
+fn render_modal(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    footer: Rect,
+    app: &App,
+    modal: &Modal,
+    theme: &Theme,
+) {
+    let rows = dialog_rows(body);
+    let (chrome, outer, top, bottom, hints) = match &modal.stage {
+        Stage::Confirm {
+            plan,
+            preview,
+            typed,
+            yes_focused,
+            ..
+        } => {
+            let (outer, inner) = dialog_width(body, CONFIRM_WIDTH);
+            let dialog = Confirm {
+                plan,
+                preview,
+                typed: typed.as_ref(),
+                yes_focused: *yes_focused,
+            };
+            let hints = dialog.hints();
+            let (top, bottom) = dialog.items(app, theme, inner, rows, &hints);
+            (dialog.chrome(theme), outer, top, bottom, hints)
+        }
+        Stage::History {
+            namespace,
+            name,
+            revisions,
+            selected,
+            ..
+        } => {
+            let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
+            let loaded = matches!(revisions, Some(Ok(list)) if !list.is_empty());
+            let hints = vec![
+                ("j/k", "move", loaded),
+                ("Enter", "pick", loaded),
+                ("Esc", "cancel", true),
+            ];
+            let (top, bottom) = history_items(
+                app,
+                theme,
+                (namespace, name),
+                revisions.as_ref(),
+                *selected,
+                (inner, rows),
+                &hints,
+            );
+            let chrome = Chrome {
+                title: format!(" {} · pick a revision ", Verb::Undo.label()),
+                badge: protected_badge(app),
+                style: theme.warn,
+                border: BorderType::Rounded,
+            };
+            (chrome, outer, top, bottom, hints)
+        }
+        Stage::Scale {
+            selection,
+            name,
+            current,
+            input,
+            error,
+        } => {
+            let (outer, inner) = dialog_width(body, SCALE_WIDTH);
+            let hints = vec![("Enter", "preview", true), ("Esc", "cancel", true)];
+            let (top, bottom) = scale_items(
+                app,
+                theme,
+                selection,
+                (name, *current),
+                input,
+                error.as_deref(),
+                inner,
+                &hints,
+            );
+            let chrome = Chrome {
+                title: format!(" {} ", Verb::Scale.label()),
+                badge: protected_badge(app),
+                style: theme.warn,
+                border: BorderType::Rounded,
+            };
+            (chrome, outer, top, bottom, hints)
+        }
+    };
+    draw_dialog(frame, body, outer, &chrome, top, bottom, theme);
+    // Every key goes to the dialog: the footer says which ones do something.
+    frame.render_widget(Clear, footer);
+    let line = hint_lines(&hints, usize::from(footer.width).saturating_sub(1), theme)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(line.spans);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), footer);
+}
+
+fn protected_badge(app: &App) -> Option<String> {
+    app.target()
+        .is_some_and(|t| t.protected)
+        .then(|| " protected target ".to_string())
+}
+
+/// Lays out and draws a dialog centred in the body: `top` from the top (its end is cut when
+/// there is no room), `bottom` (input, buttons, key hints) always at the bottom.
+fn draw_dialog(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    outer_width: u16,
+    chrome: &Chrome,
+    mut top: Vec<Item<'_>>,
+    mut bottom: Vec<Item<'_>>,
+    theme: &Theme,
+) {
+    let rows = dialog_rows(body);
+    bottom.truncate(rows);
+    top.truncate(rows - bottom.len());
+    let height = u16::try_from(top.len() + bottom.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let rect = super::layout::centered(body, outer_width, height);
+    frame.render_widget(Clear, rect);
+    let mut block = Block::bordered()
+        .border_type(chrome.border)
+        .border_style(chrome.style)
+        .padding(Padding::horizontal(1))
+        .style(theme.popup)
+        .title(Line::styled(
+            chrome.title.clone(),
+            chrome.style.add_modifier(Modifier::BOLD),
+        ));
+    if let Some(badge) = &chrome.badge {
+        block = block.title_top(Line::styled(badge.clone(), theme.crit).right_aligned());
+    }
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    for (row, item) in top.into_iter().chain(bottom).enumerate() {
+        let Ok(offset) = u16::try_from(row) else {
+            break;
+        };
+        if offset >= inner.height {
+            break;
+        }
+        let area = Rect {
+            y: inner.y + offset,
+            height: 1,
+            ..inner
+        };
+        draw_item(frame, area, item);
+    }
+}
+
+fn draw_item(frame: &mut Frame<'_>, area: Rect, item: Item<'_>) {
+    match item {
+        Item::Text(line) => frame.render_widget(Paragraph::new(line), area),
+        Item::Input {
+            prompt,
+            input,
+            width,
+            after,
+        } => {
+            let prompt_width = u16::try_from(prompt.width())
+                .unwrap_or(u16::MAX)
+                .min(area.width);
+            frame.render_widget(Paragraph::new(prompt), area);
+            let field = Rect {
+                x: area.x + prompt_width,
+                width: width.min(area.width - prompt_width),
+                ..area
+            };
+            if field.width == 0 {
+                return;
+            }
+            frame.render_widget(Block::new().style(field_style()), field);
+            frame.render_widget(input, field);
+            let rest = Rect {
+                x: field.right(),
+                width: area.right() - field.right(),
+                ..area
+            };
+            if rest.width > 0 {
+                frame.render_widget(Paragraph::new(after), rest);
+            }
+        }
+    }
+}
+
+/// Underlined, so the input reads as a field in every theme (and without colour).
+fn field_style() -> Style {
+    Style::default().add_modifier(Modifier::UNDERLINED)
+}
+
+/// The key hints, wrapped at `width`: `y confirm · n/Esc cancel · Tab switch`.
+fn hint_lines(hints: &[Hint], width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for (key, what, enabled) in hints {
+        let (key_style, what_style) = if *enabled {
+            (theme.key, theme.muted)
+        } else {
+            (theme.muted, theme.muted.add_modifier(Modifier::DIM))
+        };
+        let needed = text_width(key) + 1 + text_width(what);
+        if used > 0 && used + 3 + needed > width {
+            lines.push(Line::from(std::mem::take(&mut current)));
+            used = 0;
+        }
+        if used > 0 {
+            current.push(Span::styled(" · ", theme.muted));
+            used += 3;
+        }
+        current.push(Span::styled((*key).to_string(), key_style));
+        current.push(Span::styled(format!(" {what}"), what_style));
+        used += needed;
+    }
+    if !current.is_empty() {
+        lines.push(Line::from(current));
+    }
+    lines
+}
+
+/// `target  value`, the value wrapped under itself.
+fn field(
+    label: &str,
+    value: &str,
+    style: Style,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Item<'static>> {
+    let value_width = width.saturating_sub(LABEL_WIDTH).max(1);
+    wrap(&clean(value), value_width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let label = if i == 0 {
+                format!("{label:<LABEL_WIDTH$}")
+            } else {
+                " ".repeat(LABEL_WIDTH)
+            };
+            Item::Text(Line::from(vec![
+                Span::styled(label, theme.muted),
+                Span::styled(part, style),
+            ]))
+        })
+        .collect()
+}
+
+/// `platform-admin / platform-v2-stable`, `postgres app-db`, `redis cache`.
+fn place_text(place: &Place) -> String {
+    match place {
+        Place::Kubernetes { context, namespace } => format!("{context} / {namespace}"),
+        Place::Postgres { database, .. } => format!("postgres {database}"),
+        Place::Redis { cache, .. } => format!("redis {cache}"),
+    }
+}
+
+/// The Kubernetes context remediations act in, as the planner names it.
+fn kube_context(app: &App) -> String {
+    app.kube_context
+        .clone()
+        .unwrap_or_else(|| "(current)".to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confirmation
+
+struct Confirm<'a> {
+    plan: &'a Plan,
+    preview: &'a PreviewState,
+    typed: Option<&'a TextArea<'static>>,
+    yes_focused: bool,
+}
+
+impl<'a> Confirm<'a> {
+    fn ready(&self) -> bool {
+        matches!(self.preview, PreviewState::Ready(_))
+    }
+
+    fn typed_text(&self) -> Option<&'a str> {
+        self.typed
+            .map(|input| input.lines().first().map_or("", String::as_str))
+    }
+
+    /// Protected: what was typed is the confirmation text.
+    fn matches(&self) -> bool {
+        self.typed_text() == self.plan.confirm_text.as_deref()
+    }
+
+    /// Yes would do something now.
+    fn yes_enabled(&self) -> bool {
+        self.ready() && (self.typed.is_none() || self.matches())
+    }
+
+    fn force_offer(&self) -> bool {
+        matches!(self.plan.action, ActionKind::DeletePod { force: false, .. })
+    }
+
+    fn destructive(&self) -> bool {
+        matches!(
+            self.plan.action,
+            ActionKind::DeletePod { .. }
+                | ActionKind::RestartOperator { .. }
+                | ActionKind::PgTerminate { .. }
+                | ActionKind::PgTerminateIdle { .. }
+                | ActionKind::RedisKill { .. }
+        )
+    }
+
+    fn chrome(&self, theme: &Theme) -> Chrome {
+        let verb = match self.plan.action {
+            ActionKind::DeletePod { force: true, .. } => "force delete pod",
+            ref action => verb_of(action).label(),
+        };
+        let failed = matches!(
+            self.preview,
+            PreviewState::Failed(_) | PreviewState::AuditFailed { .. }
+        );
+        let alarming = self.typed.is_some() || self.destructive() || failed;
+        Chrome {
+            title: format!(" {verb} "),
+            badge: self.typed.map(|_| " protected target ".to_string()),
+            style: if alarming { theme.crit } else { theme.warn },
+            border: if alarming {
+                BorderType::Double
+            } else {
+                BorderType::Rounded
+            },
+        }
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        if self.typed.is_some() {
+            // Keys go to the input: no y/n, no Tab.
+            return vec![
+                ("Enter", "confirm (when it matches)", self.yes_enabled()),
+                ("Esc", "cancel", true),
+            ];
+        }
+        let ready = self.ready();
+        let mut hints = vec![
+            ("y", "confirm", ready),
+            ("n/Esc", "cancel", true),
+            ("Tab", "switch", ready),
+        ];
+        if self.force_offer() {
+            hints.push(("F", "force delete (second choice)", true));
+        }
+        hints
+    }
+
+    fn items(
+        &self,
+        app: &App,
+        theme: &Theme,
+        width: usize,
+        rows: usize,
+        hints: &[Hint],
+    ) -> (Vec<Item<'a>>, Vec<Item<'a>>) {
+        let plan = self.plan;
+        let mut top = Vec::new();
+        top.extend(field("target", &plan.target, theme.title, width, theme));
+        top.extend(field(
+            "where",
+            &place_text(&plan.place),
+            theme.popup,
+            width,
+            theme,
+        ));
+        top.extend(field("object", &plan.object, theme.title, width, theme));
+        top.extend(field("change", &plan.change, theme.warn, width, theme));
+        top.push(Item::blank());
+
+        let mut bottom = Vec::new();
+        if let (Some(input), Some(expected)) = (self.typed, plan.confirm_text.as_deref()) {
+            bottom.extend(self.typed_items(input, expected, width, theme));
+        }
+        bottom.push(Item::Text(self.buttons(width, theme)));
+        bottom.extend(hint_lines(hints, width, theme).into_iter().map(Item::Text));
+
+        // The dry run gets what is left; its detail lines are cut first.
+        let room = rows.saturating_sub(top.len() + bottom.len() + 1);
+        top.extend(self.preview_items(app, theme, width, room));
+        top.push(Item::blank());
+        (top, bottom)
+    }
+
+    fn preview_items(&self, app: &App, theme: &Theme, width: usize, room: usize) -> Vec<Item<'a>> {
+        match self.preview {
+            PreviewState::Loading => field(
+                "preview",
+                &format!("{} dry run…", spinner(app.now)),
+                theme.muted,
+                width,
+                theme,
+            ),
+            PreviewState::Ready(preview) => preview_lines(preview, theme, width, room),
+            PreviewState::Failed(error) => {
+                let mut items = field(
+                    "preview",
+                    &format!("dry run failed: {}", clean(error)),
+                    theme.crit,
+                    width,
+                    theme,
+                );
+                items.extend(field(
+                    "",
+                    "nothing will be executed",
+                    theme.crit,
+                    width,
+                    theme,
+                ));
+                items
+            }
+            PreviewState::AuditFailed { preview, error } => {
+                let refusal = field(
+                    "audit",
+                    &format!(
+                        "cannot write the audit trail: {} — the action cannot run",
+                        clean(error)
+                    ),
+                    theme.crit,
+                    width,
+                    theme,
+                );
+                let mut items =
+                    preview_lines(preview, theme, width, room.saturating_sub(refusal.len()));
+                items.extend(refusal);
+                items
+            }
+        }
+    }
+
+    /// `type NAME to confirm: [typed]  ✓` — on two rows when it does not fit on one.
+    fn typed_items(
+        &self,
+        input: &'a TextArea<'static>,
+        expected: &str,
+        width: usize,
+        theme: &Theme,
+    ) -> Vec<Item<'a>> {
+        let typed = self.typed_text().unwrap_or_default();
+        let after = if self.matches() {
+            Line::styled(" ✓", theme.ok.add_modifier(Modifier::BOLD))
+        } else if !expected.starts_with(typed) {
+            Line::styled(" ✗", theme.crit.add_modifier(Modifier::BOLD))
+        } else {
+            Line::raw("")
+        };
+        let field_width = u16::try_from(text_width(expected).max(text_width(typed)) + 1)
+            .unwrap_or(u16::MAX)
+            .max(8);
+        let prompt = vec![
+            Span::styled("type ", theme.popup),
+            Span::styled(clean(expected).into_owned(), theme.title),
+            Span::styled(" to confirm: ", theme.popup),
+        ];
+        let prompt_width: usize = prompt.iter().map(Span::width).sum();
+        if prompt_width + usize::from(field_width) + 3 <= width {
+            return vec![Item::Input {
+                prompt: Line::from(prompt),
+                input,
+                width: field_width,
+                after,
+            }];
+        }
+        let mut items: Vec<Item<'a>> = wrap(&Line::from(prompt).to_string(), width.max(1))
+            .into_iter()
+            .map(|part| Item::Text(Line::styled(part, theme.popup)))
+            .collect();
+        items.push(Item::Input {
+            prompt: Line::styled("> ", theme.key),
+            input,
+            width: field_width,
+            after,
+        });
+        items
+    }
+
+    /// `[ No ]   [ Yes ]`, centred; the focused one in reverse video, Yes dim while it cannot run.
+    fn buttons(&self, width: usize, theme: &Theme) -> Line<'static> {
+        let reverse = Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD);
+        let yes_enabled = self.yes_enabled();
+        let (no_style, yes_style) = if self.typed.is_some() {
+            // Protected: Enter confirms once the text matches, and does nothing before.
+            (theme.popup, if yes_enabled { reverse } else { theme.muted })
+        } else if self.yes_focused && yes_enabled {
+            (theme.popup, reverse)
+        } else {
+            (
+                reverse,
+                if yes_enabled {
+                    theme.popup
+                } else {
+                    theme.muted
+                },
+            )
+        };
+        let buttons = "[ No ]   [ Yes ]";
+        let pad = width.saturating_sub(text_width(buttons)) / 2;
+        Line::from(vec![
+            Span::raw(" ".repeat(pad)),
+            Span::styled("[ No ]", no_style),
+            Span::raw("   "),
+            Span::styled("[ Yes ]", yes_style),
+        ])
+    }
+}
+
+/// The dry run's summary and as many of its detail lines as `room` allows.
+fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize) -> Vec<Item<'a>> {
+    let summary = if preview.summary.is_empty() {
+        "(no summary)".to_string()
+    } else {
+        clean(&preview.summary).into_owned()
+    };
+    let mut items = field("preview", &summary, theme.popup, width, theme);
+    let room = room.saturating_sub(items.len()).min(MAX_PREVIEW_LINES);
+    let total = preview.lines.len();
+    let shown = if total <= room {
+        total
+    } else {
+        room.saturating_sub(1)
+    };
+    let detail_width = width.saturating_sub(LABEL_WIDTH);
+    let indent = " ".repeat(LABEL_WIDTH);
+    for line in preview.lines.iter().take(shown) {
+        items.push(Item::Text(Line::from(vec![
+            Span::raw(indent.clone()),
+            Span::styled(truncate(&clean(line), detail_width), theme.popup),
+        ])));
+    }
+    if shown < total && room > 0 {
+        items.push(Item::Text(Line::from(vec![
+            Span::raw(indent),
+            Span::styled(format!("… and {} more", total - shown), theme.muted),
+        ])));
+    }
+    items
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollout undo: the revision picker
+
+fn history_items<'a>(
+    app: &App,
+    theme: &Theme,
+    (namespace, name): (&str, &str),
+    revisions: Option<&Result<Vec<HistoryEntry>, String>>,
+    selected: usize,
+    (width, rows): (usize, usize),
+    hints: &[Hint],
+) -> (Vec<Item<'a>>, Vec<Item<'a>>) {
+    let mut top = Vec::new();
+    top.extend(field(
+        "target",
+        app.target_name(),
+        theme.title,
+        width,
+        theme,
+    ));
+    top.extend(field(
+        "where",
+        &format!("{} / {}", kube_context(app), clean(namespace)),
+        theme.popup,
+        width,
+        theme,
+    ));
+    top.extend(field(
+        "object",
+        &format!("deployment/{}", clean(name)),
+        theme.title,
+        width,
+        theme,
+    ));
+    top.push(Item::blank());
+    let bottom: Vec<Item<'a>> = hint_lines(hints, width, theme)
+        .into_iter()
+        .map(Item::Text)
+        .collect();
+    match revisions {
+        None => top.push(Item::Text(Line::styled(
+            format!("{} loading revisions…", spinner(app.now)),
+            theme.muted,
+        ))),
+        Some(Err(error)) => {
+            top.extend(
+                wrap(
+                    &format!("cannot list revisions: {}", clean(error)),
+                    width.max(1),
+                )
+                .into_iter()
+                .map(|part| Item::Text(Line::styled(part, theme.crit))),
+            );
+        }
+        Some(Ok(list)) if list.is_empty() => top.push(Item::Text(Line::styled(
+            "no revisions recorded for this deployment",
+            theme.muted,
+        ))),
+        Some(Ok(list)) => {
+            let room = rows.saturating_sub(top.len() + bottom.len() + 2);
+            top.extend(revision_table(app, theme, list, selected, width, room));
+        }
+    }
+    top.push(Item::blank());
+    (top, bottom)
+}
+
+/// `REV  AGE  IMAGES  CHANGE-CAUSE`, scrolled so the selected revision is shown.
+fn revision_table<'a>(
+    app: &App,
+    theme: &Theme,
+    list: &[HistoryEntry],
+    selected: usize,
+    width: usize,
+    room: usize,
+) -> Vec<Item<'a>> {
+    let rev = |e: &HistoryEntry| {
+        if e.current {
+            format!("{} (current)", e.revision)
+        } else {
+            e.revision.to_string()
+        }
+    };
+    let age = |e: &HistoryEntry| {
+        e.created
+            .and_then(|at| app.now.duration_since(at).ok())
+            .map_or_else(|| "-".to_string(), format_age)
+    };
+    let rev_width = list
+        .iter()
+        .map(|e| text_width(&rev(e)))
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    let age_width = list
+        .iter()
+        .map(|e| text_width(&age(e)))
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    // Marker, REV, AGE, then images and the change cause share the rest.
+    let rest = width.saturating_sub(2 + rev_width + 2 + age_width + 2 + 2);
+    let images_width = rest * 11 / 20;
+    let cause_width = rest - images_width;
+    let row = |marker: &str, cells: [&str; 4]| {
+        format!(
+            "{marker:<2}{:<rev_width$}  {:<age_width$}  {:<images_width$}  {}",
+            truncate(cells[0], rev_width),
+            truncate(cells[1], age_width),
+            truncate(cells[2], images_width),
+            truncate(cells[3], cause_width),
+        )
+    };
+    let mut items = vec![Item::Text(Line::styled(
+        truncate(&row("", ["REV", "AGE", "IMAGES", "CHANGE-CAUSE"]), width),
+        theme.muted.add_modifier(Modifier::BOLD),
+    ))];
+    let height = room.max(1);
+    let selected = selected.min(list.len().saturating_sub(1));
+    let (offset, _) = super::scrolled(selected, height);
+    for (index, entry) in list.iter().enumerate().skip(offset).take(height) {
+        let images = entry
+            .images
+            .iter()
+            .map(|i| clean(i).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cause = entry
+            .change_cause
+            .as_deref()
+            .map_or(Cow::Borrowed("-"), clean);
+        let is_selected = index == selected;
+        let text = row(
+            if is_selected { "▸" } else { "" },
+            [&rev(entry), &age(entry), &images, &cause],
+        );
+        let style = if is_selected {
+            theme.selected
+        } else if entry.current {
+            theme.muted
+        } else {
+            theme.popup
+        };
+        items.push(Item::Text(Line::styled(truncate(&text, width), style)));
+    }
+    if list.len() > offset + height {
+        items.push(Item::Text(Line::styled(
+            format!("  … {} older", list.len() - offset - height),
+            theme.muted,
+        )));
+    }
+    items
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale
+
+#[allow(clippy::too_many_arguments)]
+fn scale_items<'a>(
+    app: &App,
+    theme: &Theme,
+    selection: &Selection,
+    (name, current): (&str, u32),
+    input: &'a TextArea<'static>,
+    error: Option<&str>,
+    width: usize,
+    hints: &[Hint],
+) -> (Vec<Item<'a>>, Vec<Item<'a>>) {
+    let mut top = Vec::new();
+    top.extend(field(
+        "target",
+        app.target_name(),
+        theme.title,
+        width,
+        theme,
+    ));
+    if let Selection::Deployment { namespace, .. } | Selection::Pod { namespace, .. } = selection {
+        top.extend(field(
+            "where",
+            &format!("{} / {}", kube_context(app), clean(namespace)),
+            theme.popup,
+            width,
+            theme,
+        ));
+    }
+    top.push(Item::blank());
+    let object = truncate(
+        &format!("deployment/{}", clean(name)),
+        width.saturating_sub(24).max(8),
+    );
+    let mut bottom = vec![Item::Input {
+        prompt: Line::from(vec![
+            Span::styled(object, theme.title),
+            Span::styled(format!("  replicas {current} -> "), theme.popup),
+        ]),
+        input,
+        width: SCALE_INPUT_WIDTH,
+        after: Line::raw(""),
+    }];
+    if let Some(error) = error {
+        bottom.extend(
+            wrap(&clean(error), width.max(1))
+                .into_iter()
+                .map(|part| Item::Text(Line::styled(part, theme.crit))),
+        );
+    }
+    bottom.push(Item::blank());
+    bottom.extend(hint_lines(hints, width, theme).into_iter().map(Item::Text));
+    (top, bottom)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+fn clean(text: &str) -> Cow<'_, str> {
+    crate::text::sanitize_cow(text)
+}
+
+fn char_width(c: char) -> usize {
+    let mut buf = [0; 4];
+    Span::raw(&*c.encode_utf8(&mut buf)).width()
+}
+
+fn text_width(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+/// At most `width` columns, the cut marked with `…`.
+fn truncate(text: &str, width: usize) -> String {
+    if text_width(text) <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = char_width(c);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// Word-wraps to `width` columns; words longer than a line are broken.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        let word_width = text_width(word);
+        if used > 0 && used + 1 + word_width <= width {
+            line.push(' ');
+            line.push_str(word);
+            used += 1 + word_width;
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        for c in word.chars() {
+            let w = char_width(c);
+            if used + w > width && used > 0 {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += w;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_and_truncates_by_display_width() {
+        assert_eq!(
+            wrap("roll back to revision 6", 10),
+            ["roll back", "to", "revision 6"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), [""]);
+        assert_eq!(truncate("deployment/x", 6), "deplo…");
+        assert_eq!(truncate("短い名前です", 5), "短い…");
+        assert_eq!(truncate("x", 0), "x".get(..0).unwrap());
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    #[test]
+    fn spinner_moves_with_time_and_ticks() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        assert_eq!(spinner(t), "⠋");
+        assert_ne!(
+            spinner(t),
+            spinner(t + std::time::Duration::from_millis(100))
+        );
+        assert_ne!(spinner(t), spinner(t + std::time::Duration::from_secs(1)));
+    }
+}

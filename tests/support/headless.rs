@@ -1,0 +1,196 @@
+//! A headless console for tests: an `App` fed by the real sources and the real remediation
+//! `Runner`, its effects executed as `runtime.rs` executes them, without a terminal.
+//!
+//! Include it with `#[path = "support/headless.rs"] mod headless;`.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use watchfloor::app::{Action, App, Effect};
+use watchfloor::config::Config;
+use watchfloor::policy::ReadOnlyInputs;
+use watchfloor::remediation::runner::Runner;
+use watchfloor::sources::{self, SourceSet};
+
+/// How often `settle_until` looks at its predicate again when no action arrives (audit lines
+/// and server state change without one).
+const RECHECK: Duration = Duration::from_millis(25);
+
+pub struct Headless {
+    pub app: App,
+    pub config: Arc<Config>,
+    tx: mpsc::Sender<Action>,
+    rx: mpsc::Receiver<Action>,
+    runner: Runner,
+    sources: Option<SourceSet>,
+    effects: Vec<Effect>,
+    /// Remediation answers and notices (source reports are not kept).
+    actions: Vec<Action>,
+}
+
+/// A plain key.
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// A character as a terminal reports it (upper case with Shift).
+pub fn char_key(c: char) -> KeyEvent {
+    let modifiers = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    KeyEvent::new(KeyCode::Char(c), modifiers)
+}
+
+pub fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+impl Headless {
+    /// Parses `config_text`, builds the app on target 0 and runs its start-up effects. Must be
+    /// called inside a Tokio runtime (sources and the runner spawn tasks).
+    pub fn start(config_text: &str, inputs: ReadOnlyInputs) -> Self {
+        let config = watchfloor::config::parse(Path::new("headless.toml"), config_text)
+            .unwrap_or_else(|e| panic!("config does not parse: {e}\n{config_text}"));
+        let config = Arc::new(config);
+        let app = App::new(
+            Arc::clone(&config),
+            "headless.toml".into(),
+            0,
+            inputs,
+            SystemTime::now(),
+        );
+        let (tx, rx) = mpsc::channel(4096);
+        let runner = Runner::new(Arc::clone(&config), tx.clone());
+        let mut console = Self {
+            app,
+            config,
+            tx,
+            rx,
+            runner,
+            sources: None,
+            effects: Vec::new(),
+            actions: Vec::new(),
+        };
+        let start = console.app.start();
+        console.execute(start);
+        console
+    }
+
+    /// Executes effects as the runtime does; every effect is recorded.
+    fn execute(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            self.effects.push(effect.clone());
+            match effect {
+                Effect::StartSources {
+                    generation,
+                    target_index,
+                } => {
+                    self.sources = None;
+                    if let Some(target) = self.config.targets.get(target_index) {
+                        self.sources = Some(sources::start(target, generation, self.tx.clone()));
+                    }
+                }
+                effect @ (Effect::LoadHistory { .. }
+                | Effect::Preview { .. }
+                | Effect::Execute { .. }
+                | Effect::AuditNote { .. }
+                | Effect::CheckPermissions { .. }) => {
+                    self.runner
+                        .handle(effect, self.app.target_index, self.app.policy.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        if !matches!(
+            action,
+            Action::Source { .. } | Action::Kube { .. } | Action::Logs { .. } | Action::Db { .. }
+        ) {
+            self.actions.push(action.clone());
+        }
+        let effects = self.app.update(action);
+        self.execute(effects);
+    }
+
+    pub fn press(&mut self, key: KeyEvent) {
+        self.apply(Action::Key(key));
+        self.app.prepare_view();
+    }
+
+    /// Presses each character of `keys` in turn.
+    pub fn press_str(&mut self, keys: &str) {
+        for c in keys.chars() {
+            self.press(char_key(c));
+        }
+    }
+
+    /// Applies the actions already waiting, without waiting for more.
+    pub async fn settle(&mut self) {
+        tokio::task::yield_now().await;
+        while let Ok(action) = self.rx.try_recv() {
+            self.apply(action);
+        }
+        self.app.prepare_view();
+    }
+
+    /// Applies actions (and executes their effects) until `pred` holds; panics naming `what`
+    /// once `deadline` has passed.
+    pub async fn settle_until(
+        &mut self,
+        what: &str,
+        deadline: Duration,
+        pred: impl Fn(&App) -> bool,
+    ) {
+        self.wait(what, deadline, |console| pred(&console.app))
+            .await;
+    }
+
+    /// As `settle_until`, with the whole console in view (effects and actions seen too).
+    pub async fn wait(&mut self, what: &str, deadline: Duration, pred: impl Fn(&Self) -> bool) {
+        let until = Instant::now() + deadline;
+        loop {
+            while let Ok(action) = self.rx.try_recv() {
+                self.apply(action);
+            }
+            self.app.prepare_view();
+            if pred(self) {
+                return;
+            }
+            let now = Instant::now();
+            assert!(
+                now < until,
+                "timed out after {deadline:?} waiting for {what}\ntoasts: {:#?}\nmodal: {:#?}\nrecent actions: {:#?}",
+                self.app.toasts,
+                self.app.modal,
+                self.actions.iter().rev().take(8).collect::<Vec<_>>()
+            );
+            let wake = (now + RECHECK).min(until);
+            if let Ok(Some(action)) = tokio::time::timeout_at(wake, self.rx.recv()).await {
+                self.apply(action);
+            }
+        }
+    }
+
+    pub fn effects_seen(&self) -> &[Effect] {
+        &self.effects
+    }
+
+    /// Remediation answers, permissions and notices seen so far, oldest first.
+    pub fn actions_seen(&self) -> &[Action] {
+        &self.actions
+    }
+
+    /// The texts of the toasts on screen now.
+    pub fn toast_texts(&self) -> Vec<String> {
+        self.app.toasts.iter().map(|t| t.text.clone()).collect()
+    }
+}
