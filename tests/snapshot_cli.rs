@@ -12,7 +12,7 @@ name = "platform"
 context = "platform-admin"
 [[targets.postgres]]
 name = "db"
-dsn = "host=127.0.0.1 password=hunter2"
+dsn = "host=127.0.0.1 port=1 password=hunter2"
 
 [[targets]]
 name = "bare"
@@ -165,7 +165,12 @@ fn text_format_is_a_compact_report() {
             .any(|l| l.starts_with("redis") && l.contains("not configured")),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 9, "{text}");
+    // A header, eight sections, and the failed database as an item of its section.
+    assert_eq!(text.lines().count(), 10, "{text}");
+    assert!(
+        text.contains(r#"{"error":"connection refused","name":"db","state":"error"}"#),
+        "{text}"
+    );
     assert_eq!(output.status.code(), Some(1));
 }
 

@@ -668,6 +668,7 @@ impl Keymap {
                 .collect();
             (context, rows)
         })
+        .filter(|(_, rows): &(Context, Vec<(String, &'static str)>)| !rows.is_empty())
         .collect()
     }
 }

@@ -1199,7 +1199,8 @@ impl App {
             PaneId::Pods => vec![Context::Pods, Context::List, Context::Global],
             PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
             PaneId::Db => vec![Context::Db, Context::List, Context::Global],
-            _ => vec![Context::List, Context::Global],
+            PaneId::Claims => vec![Context::Claims, Context::List, Context::Global],
+            PaneId::Slo => vec![Context::List, Context::Global],
         }
     }
 

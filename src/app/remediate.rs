@@ -519,6 +519,12 @@ impl App {
                 };
                 plan::describe(Verb::Scale, &selection, &params, &self.plan_context())
             }
+            // A failed dry run already ended the attempt in the trail (`failed`): closing its
+            // dialog is not a second outcome.
+            Stage::Confirm {
+                preview: PreviewState::Failed(_),
+                ..
+            } => return vec![],
             Stage::Confirm { plan, .. } => Ok(*plan),
         };
         let Ok(plan) = plan else { return vec![] };

@@ -172,6 +172,38 @@ mod tests {
     }
 
     #[test]
+    fn scenarios_check_needs_operator() {
+        let base = r#"
+[[deployments]]
+namespace = "ops"
+name = "op"
+image = "op:1"
+
+[[claims]]
+namespace = "user-a"
+name = "c"
+catalog_item = "x.prod"
+"#;
+        let ok = format!("{base}needs_operator = \"ops/op\"\nresume_after = \"5s\"\n");
+        assert!(super::super::Scenario::from_toml("t", &ok).is_ok());
+        for bad in [
+            "needs_operator = \"op\"\n",
+            "needs_operator = \"ops/\"\n",
+            "needs_operator = \"ops/op/x\"\n",
+            "needs_operator = \"ops/other\"\n",
+            "resume_after = \"5s\"\n",
+            "needs_operator = \"ops/op\"\nresume_after = \"soon\"\n",
+            "needs_operator = \"ops/op\"\napproval = \"pending\"\n",
+        ] {
+            let text = format!("{base}{bad}");
+            assert!(
+                super::super::Scenario::from_toml("t", &text).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn start_claim_tolerates_odd_shapes() {
         for mut c in [
             json!({}),

@@ -241,7 +241,18 @@ impl Scenario {
         };
         s.rules()?;
         for c in &s.spec.claims {
-            c.wait()?;
+            if let Some(wait) = c.wait()?
+                && !s
+                    .spec
+                    .deployments
+                    .iter()
+                    .any(|d| (&d.namespace, &d.name) == (&wait.operator.0, &wait.operator.1))
+            {
+                return Err(format!(
+                    "scenario {name}: claim {}/{} needs_operator {}/{}, which is not one of its deployments",
+                    c.namespace, c.name, wait.operator.0, wait.operator.1
+                ));
+            }
         }
         for d in &s.spec.deployments {
             for a in [&d.age, &d.rollout_age].into_iter().flatten() {

@@ -169,7 +169,31 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
     if app.policy.is_read_only() {
         spans.push(Span::styled(" read-only ", theme.read_only));
     }
-    for (command, label) in hints {
+    // Remediations for the selected row come right after help and quit: they are what the
+    // operator came for. The planner decides which apply (and which are disabled, and why);
+    // none in read-only mode.
+    let mut offers = Vec::new();
+    if app.help.is_none() {
+        for (key, label, enabled, _reason) in super::remediation::offer_hints(app) {
+            if key.is_empty() {
+                continue;
+            }
+            if enabled {
+                offers.push(Span::styled(format!(" {key}"), theme.key));
+                offers.push(Span::styled(format!(" {label} "), theme.base));
+            } else {
+                offers.push(Span::styled(format!(" {key} {label}✗ "), theme.muted));
+            }
+        }
+    }
+    let offers_after = hints
+        .iter()
+        .take_while(|(c, _)| matches!(c, Command::Help | Command::Quit))
+        .count();
+    for (i, (command, label)) in hints.into_iter().enumerate() {
+        if i == offers_after {
+            spans.append(&mut offers);
+        }
         if let Some(key) = app.keymap.keys_for(command).first() {
             // Movement shows both directions, e.g. `j/k`.
             let key = match (command, app.keymap.keys_for(Command::Up).first()) {
@@ -180,6 +204,7 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
             spans.push(Span::styled(format!(" {label} "), theme.muted));
         }
     }
+    spans.append(&mut offers);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

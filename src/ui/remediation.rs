@@ -4,8 +4,9 @@
 //!
 //! Reads `&App` only. Every string shown comes from servers or config and is drawn as text
 //! (sanitised once more here: cheap, and nothing can reach the terminal as a control sequence).
-//! Nothing here panics or overflows at tiny sizes: dialogs shrink, the dry run's detail lines are
-//! cut first, the buttons and key hints are kept last.
+//! Nothing here panics or overflows at tiny sizes: dialogs shrink, dropping their least important
+//! rows first (blank lines, key hints, the dry run's details, ...); the input and the buttons go
+//! last, and a wrapped name is shown whole or not at all.
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -64,7 +65,12 @@ pub fn offer_hints(app: &App) -> Vec<OfferHint> {
         .into_iter()
         .map(|offer| {
             (
-                app.keymap.label(Command::Remediate(offer.verb)),
+                // The first key only: the footer is short at 80 columns.
+                app.keymap
+                    .keys_for(Command::Remediate(offer.verb))
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 offer.verb.label().to_string(),
                 offer.enabled.is_ok(),
                 offer.enabled.err(),
@@ -209,6 +215,109 @@ impl Item<'_> {
     }
 }
 
+/// How much a row matters (0 = most): on a short terminal the least important rows go first.
+/// The controls: the input, the buttons, the revisions to pick from.
+const CONTROL: u8 = 0;
+/// What happens (object, change), and errors about the input.
+const CORE: u8 = 1;
+/// Why nothing can run (dry run failed, no audit trail).
+const REFUSAL: u8 = 2;
+/// Where it happens (target, context / namespace), the table header.
+const PLACE: u8 = 3;
+/// The dry run's summary.
+const SUMMARY: u8 = 4;
+/// The dry run's detail lines.
+const DETAIL: u8 = 5;
+/// Key hints: the footer shows them as well.
+const HINTS: u8 = 6;
+/// Blank separators.
+const SPACE: u8 = 7;
+
+/// A row of a dialog, how much it matters, and the rows it goes with.
+struct Row<'a> {
+    priority: u8,
+    group: usize,
+    item: Item<'a>,
+}
+
+/// The rows of a dialog, in order.
+#[derive(Default)]
+struct Rows<'a> {
+    rows: Vec<Row<'a>>,
+    groups: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn push(&mut self, priority: u8, item: Item<'a>) {
+        self.groups += 1;
+        let group = self.groups;
+        self.rows.push(Row {
+            priority,
+            group,
+            item,
+        });
+    }
+
+    /// Rows that go together (a wrapped field): shown all or not at all, so that no half of a
+    /// name or a namespace is ever taken for the whole.
+    fn extend(&mut self, priority: u8, items: impl IntoIterator<Item = Item<'a>>) {
+        self.groups += 1;
+        let group = self.groups;
+        self.rows.extend(items.into_iter().map(|item| Row {
+            priority,
+            group,
+            item,
+        }));
+    }
+
+    /// Rows that may be cut at the end (a wrapped message, key hints).
+    fn extend_lines(&mut self, priority: u8, items: impl IntoIterator<Item = Item<'a>>) {
+        for item in items {
+            self.push(priority, item);
+        }
+    }
+
+    fn blank(&mut self) {
+        self.push(SPACE, Item::blank());
+    }
+
+    fn append(&mut self, other: Self) {
+        let offset = self.groups;
+        self.rows.extend(other.rows.into_iter().map(|row| Row {
+            group: row.group + offset,
+            ..row
+        }));
+        self.groups += other.groups;
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// At most `rows` rows: the least important go first (the last of them first), the order of
+    /// the others is kept.
+    fn fit(mut self, rows: usize) -> Vec<Item<'a>> {
+        while self.rows.len() > rows {
+            let worst = self
+                .rows
+                .iter()
+                .map(|r| r.priority)
+                .max()
+                .unwrap_or_default();
+            let Some(victim) = self
+                .rows
+                .iter()
+                .rposition(|r| r.priority == worst)
+                .map(|index| self.rows[index].group)
+            else {
+                break;
+            };
+            self.rows.retain(|r| r.group != victim);
+        }
+        self.rows.into_iter().map(|r| r.item).collect()
+    }
+}
+
 /// The chrome of a dialog.
 struct Chrome {
     title: String,
@@ -243,7 +352,7 @@ fn render_modal(
     theme: &Theme,
 ) {
     let rows = dialog_rows(body);
-    let (chrome, outer, top, bottom, hints) = match &modal.stage {
+    let (chrome, outer, items, hints) = match &modal.stage {
         Stage::Confirm {
             plan,
             preview,
@@ -259,8 +368,8 @@ fn render_modal(
                 yes_focused: *yes_focused,
             };
             let hints = dialog.hints();
-            let (top, bottom) = dialog.items(app, theme, inner, rows, &hints);
-            (dialog.chrome(theme), outer, top, bottom, hints)
+            let items = dialog.items(app, theme, inner, rows, &hints);
+            (dialog.chrome(theme), outer, items, hints)
         }
         Stage::History {
             namespace,
@@ -276,7 +385,7 @@ fn render_modal(
                 ("Enter", "pick", loaded),
                 ("Esc", "cancel", true),
             ];
-            let (top, bottom) = history_items(
+            let items = history_items(
                 app,
                 theme,
                 (namespace, name),
@@ -291,7 +400,7 @@ fn render_modal(
                 style: theme.warn,
                 border: BorderType::Rounded,
             };
-            (chrome, outer, top, bottom, hints)
+            (chrome, outer, items, hints)
         }
         Stage::Scale {
             selection,
@@ -302,7 +411,7 @@ fn render_modal(
         } => {
             let (outer, inner) = dialog_width(body, SCALE_WIDTH);
             let hints = vec![("Enter", "preview", true), ("Esc", "cancel", true)];
-            let (top, bottom) = scale_items(
+            let items = scale_items(
                 app,
                 theme,
                 selection,
@@ -318,10 +427,10 @@ fn render_modal(
                 style: theme.warn,
                 border: BorderType::Rounded,
             };
-            (chrome, outer, top, bottom, hints)
+            (chrome, outer, items, hints)
         }
     };
-    draw_dialog(frame, body, outer, &chrome, top, bottom, theme);
+    draw_dialog(frame, body, outer, &chrome, items.fit(rows), theme);
     // Every key goes to the dialog: the footer says which ones do something.
     frame.render_widget(Clear, footer);
     let line = hint_lines(&hints, usize::from(footer.width).saturating_sub(1), theme)
@@ -339,21 +448,16 @@ fn protected_badge(app: &App) -> Option<String> {
         .then(|| " protected target ".to_string())
 }
 
-/// Lays out and draws a dialog centred in the body: `top` from the top (its end is cut when
-/// there is no room), `bottom` (input, buttons, key hints) always at the bottom.
+/// Draws a dialog of these rows centred in the body.
 fn draw_dialog(
     frame: &mut Frame<'_>,
     body: Rect,
     outer_width: u16,
     chrome: &Chrome,
-    mut top: Vec<Item<'_>>,
-    mut bottom: Vec<Item<'_>>,
+    items: Vec<Item<'_>>,
     theme: &Theme,
 ) {
-    let rows = dialog_rows(body);
-    bottom.truncate(rows);
-    top.truncate(rows - bottom.len());
-    let height = u16::try_from(top.len() + bottom.len())
+    let height = u16::try_from(items.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let rect = super::layout::centered(body, outer_width, height);
@@ -372,7 +476,7 @@ fn draw_dialog(
     }
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    for (row, item) in top.into_iter().chain(bottom).enumerate() {
+    for (row, item) in items.into_iter().enumerate() {
         let Ok(offset) = u16::try_from(row) else {
             break;
         };
@@ -594,61 +698,62 @@ impl<'a> Confirm<'a> {
         width: usize,
         rows: usize,
         hints: &[Hint],
-    ) -> (Vec<Item<'a>>, Vec<Item<'a>>) {
+    ) -> Rows<'a> {
         let plan = self.plan;
-        let mut top = Vec::new();
-        top.extend(field("target", &plan.target, theme.title, width, theme));
-        top.extend(field(
-            "where",
-            &place_text(&plan.place),
-            theme.popup,
-            width,
-            theme,
-        ));
-        top.extend(field("object", &plan.object, theme.title, width, theme));
-        top.extend(field("change", &plan.change, theme.warn, width, theme));
-        top.push(Item::blank());
+        let mut head = Rows::default();
+        head.extend(
+            PLACE,
+            field("target", &plan.target, theme.title, width, theme),
+        );
+        let place = place_text(&plan.place);
+        head.extend(PLACE, field("where", &place, theme.popup, width, theme));
+        head.extend(
+            CORE,
+            field("object", &plan.object, theme.title, width, theme),
+        );
+        head.extend(
+            CORE,
+            field("change", &plan.change, theme.warn, width, theme),
+        );
+        head.blank();
 
-        let mut bottom = Vec::new();
+        let mut tail = Rows::default();
+        tail.blank();
         if let (Some(input), Some(expected)) = (self.typed, plan.confirm_text.as_deref()) {
-            bottom.extend(self.typed_items(input, expected, width, theme));
+            tail.extend(CONTROL, self.typed_items(input, expected, width, theme));
         }
-        bottom.push(Item::Text(self.buttons(width, theme)));
-        bottom.extend(hint_lines(hints, width, theme).into_iter().map(Item::Text));
+        tail.push(CONTROL, Item::Text(self.buttons(width, theme)));
+        tail.extend_lines(
+            HINTS,
+            hint_lines(hints, width, theme).into_iter().map(Item::Text),
+        );
 
-        // The dry run gets what is left; its detail lines are cut first.
-        let room = rows.saturating_sub(top.len() + bottom.len() + 1);
-        top.extend(self.preview_items(app, theme, width, room));
-        top.push(Item::blank());
-        (top, bottom)
+        // The dry run gets what is left: its detail lines are cut first.
+        let room = rows.saturating_sub(head.len() + tail.len());
+        head.append(self.preview_items(app, theme, width, room));
+        head.append(tail);
+        head
     }
 
-    fn preview_items(&self, app: &App, theme: &Theme, width: usize, room: usize) -> Vec<Item<'a>> {
+    fn preview_items(&self, app: &App, theme: &Theme, width: usize, room: usize) -> Rows<'a> {
+        let mut rows = Rows::default();
         match self.preview {
-            PreviewState::Loading => field(
-                "preview",
-                &format!("{} dry run…", spinner(app.now)),
-                theme.muted,
-                width,
-                theme,
-            ),
-            PreviewState::Ready(preview) => preview_lines(preview, theme, width, room),
-            PreviewState::Failed(error) => {
-                let mut items = field(
+            PreviewState::Loading => rows.extend(
+                SUMMARY,
+                field(
                     "preview",
-                    &format!("dry run failed: {}", clean(error)),
-                    theme.crit,
+                    &format!("{} dry run…", spinner(app.now)),
+                    theme.muted,
                     width,
                     theme,
-                );
-                items.extend(field(
-                    "",
-                    "nothing will be executed",
-                    theme.crit,
-                    width,
-                    theme,
-                ));
-                items
+                ),
+            ),
+            PreviewState::Ready(preview) => rows = preview_lines(preview, theme, width, room),
+            PreviewState::Failed(error) => {
+                let failed = format!("dry run failed: {}", clean(error));
+                let nothing = "nothing will be executed";
+                rows.extend_lines(REFUSAL, field("preview", &failed, theme.crit, width, theme));
+                rows.extend_lines(REFUSAL, field("", nothing, theme.crit, width, theme));
             }
             PreviewState::AuditFailed { preview, error } => {
                 let refusal = field(
@@ -661,12 +766,11 @@ impl<'a> Confirm<'a> {
                     width,
                     theme,
                 );
-                let mut items =
-                    preview_lines(preview, theme, width, room.saturating_sub(refusal.len()));
-                items.extend(refusal);
-                items
+                rows = preview_lines(preview, theme, width, room.saturating_sub(refusal.len()));
+                rows.extend_lines(REFUSAL, refusal);
             }
         }
+        rows
     }
 
     /// `type NAME to confirm: [typed]  ✓` — on two rows when it does not fit on one.
@@ -746,14 +850,18 @@ impl<'a> Confirm<'a> {
 }
 
 /// The dry run's summary and as many of its detail lines as `room` allows.
-fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize) -> Vec<Item<'a>> {
+fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize) -> Rows<'a> {
     let summary = if preview.summary.is_empty() {
         "(no summary)".to_string()
     } else {
         clean(&preview.summary).into_owned()
     };
-    let mut items = field("preview", &summary, theme.popup, width, theme);
-    let room = room.saturating_sub(items.len()).min(MAX_PREVIEW_LINES);
+    let mut rows = Rows::default();
+    rows.extend(
+        SUMMARY,
+        field("preview", &summary, theme.popup, width, theme),
+    );
+    let room = room.saturating_sub(rows.len()).min(MAX_PREVIEW_LINES);
     let total = preview.lines.len();
     let shown = if total <= room {
         total
@@ -763,18 +871,24 @@ fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize
     let detail_width = width.saturating_sub(LABEL_WIDTH);
     let indent = " ".repeat(LABEL_WIDTH);
     for line in preview.lines.iter().take(shown) {
-        items.push(Item::Text(Line::from(vec![
-            Span::raw(indent.clone()),
-            Span::styled(truncate(&clean(line), detail_width), theme.popup),
-        ])));
+        rows.push(
+            DETAIL,
+            Item::Text(Line::from(vec![
+                Span::raw(indent.clone()),
+                Span::styled(truncate(&clean(line), detail_width), theme.popup),
+            ])),
+        );
     }
     if shown < total && room > 0 {
-        items.push(Item::Text(Line::from(vec![
-            Span::raw(indent),
-            Span::styled(format!("… and {} more", total - shown), theme.muted),
-        ])));
+        rows.push(
+            DETAIL,
+            Item::Text(Line::from(vec![
+                Span::raw(indent),
+                Span::styled(format!("… and {} more", total - shown), theme.muted),
+            ])),
+        );
     }
-    items
+    rows
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -788,60 +902,58 @@ fn history_items<'a>(
     selected: usize,
     (width, rows): (usize, usize),
     hints: &[Hint],
-) -> (Vec<Item<'a>>, Vec<Item<'a>>) {
-    let mut top = Vec::new();
-    top.extend(field(
-        "target",
-        app.target_name(),
-        theme.title,
-        width,
-        theme,
-    ));
-    top.extend(field(
-        "where",
-        &format!("{} / {}", kube_context(app), clean(namespace)),
-        theme.popup,
-        width,
-        theme,
-    ));
-    top.extend(field(
-        "object",
-        &format!("deployment/{}", clean(name)),
-        theme.title,
-        width,
-        theme,
-    ));
-    top.push(Item::blank());
-    let bottom: Vec<Item<'a>> = hint_lines(hints, width, theme)
-        .into_iter()
-        .map(Item::Text)
-        .collect();
+) -> Rows<'a> {
+    let mut items = Rows::default();
+    items.extend(
+        PLACE,
+        field("target", app.target_name(), theme.title, width, theme),
+    );
+    let place = format!("{} / {}", kube_context(app), clean(namespace));
+    items.extend(PLACE, field("where", &place, theme.popup, width, theme));
+    let object = format!("deployment/{}", clean(name));
+    items.extend(CORE, field("object", &object, theme.title, width, theme));
+    items.blank();
+    let mut tail = Rows::default();
+    tail.blank();
+    tail.extend_lines(
+        HINTS,
+        hint_lines(hints, width, theme).into_iter().map(Item::Text),
+    );
     match revisions {
-        None => top.push(Item::Text(Line::styled(
-            format!("{} loading revisions…", spinner(app.now)),
-            theme.muted,
-        ))),
-        Some(Err(error)) => {
-            top.extend(
-                wrap(
-                    &format!("cannot list revisions: {}", clean(error)),
-                    width.max(1),
-                )
-                .into_iter()
-                .map(|part| Item::Text(Line::styled(part, theme.crit))),
-            );
-        }
-        Some(Ok(list)) if list.is_empty() => top.push(Item::Text(Line::styled(
-            "no revisions recorded for this deployment",
-            theme.muted,
-        ))),
+        None => items.push(
+            CORE,
+            Item::Text(Line::styled(
+                format!("{} loading revisions…", spinner(app.now)),
+                theme.muted,
+            )),
+        ),
+        Some(Err(error)) => items.extend_lines(
+            CORE,
+            wrap(
+                &format!("cannot list revisions: {}", clean(error)),
+                width.max(1),
+            )
+            .into_iter()
+            .map(|part| Item::Text(Line::styled(part, theme.crit))),
+        ),
+        Some(Ok(list)) if list.is_empty() => items.push(
+            CORE,
+            Item::Text(Line::styled(
+                "no revisions recorded for this deployment",
+                theme.muted,
+            )),
+        ),
         Some(Ok(list)) => {
-            let room = rows.saturating_sub(top.len() + bottom.len() + 2);
-            top.extend(revision_table(app, theme, list, selected, width, room));
+            // What is left after the rest and the header; at least three revisions when the
+            // details above can give way.
+            let room = rows
+                .saturating_sub(items.len() + tail.len() + 1)
+                .max(rows.saturating_sub(1).min(3));
+            items.append(revision_table(app, theme, list, selected, width, room));
         }
     }
-    top.push(Item::blank());
-    (top, bottom)
+    items.append(tail);
+    items
 }
 
 /// `REV  AGE  IMAGES  CHANGE-CAUSE`, scrolled so the selected revision is shown.
@@ -852,7 +964,7 @@ fn revision_table<'a>(
     selected: usize,
     width: usize,
     room: usize,
-) -> Vec<Item<'a>> {
+) -> Rows<'a> {
     let rev = |e: &HistoryEntry| {
         if e.current {
             format!("{} (current)", e.revision)
@@ -890,10 +1002,14 @@ fn revision_table<'a>(
             truncate(cells[3], cause_width),
         )
     };
-    let mut items = vec![Item::Text(Line::styled(
-        truncate(&row("", ["REV", "AGE", "IMAGES", "CHANGE-CAUSE"]), width),
-        theme.muted.add_modifier(Modifier::BOLD),
-    ))];
+    let mut items = Rows::default();
+    items.push(
+        PLACE,
+        Item::Text(Line::styled(
+            truncate(&row("", ["REV", "AGE", "IMAGES", "CHANGE-CAUSE"]), width),
+            theme.muted.add_modifier(Modifier::BOLD),
+        )),
+    );
     let height = room.max(1);
     let selected = selected.min(list.len().saturating_sub(1));
     let (offset, _) = super::scrolled(selected, height);
@@ -920,13 +1036,19 @@ fn revision_table<'a>(
         } else {
             theme.popup
         };
-        items.push(Item::Text(Line::styled(truncate(&text, width), style)));
+        items.push(
+            CONTROL,
+            Item::Text(Line::styled(truncate(&text, width), style)),
+        );
     }
     if list.len() > offset + height {
-        items.push(Item::Text(Line::styled(
-            format!("  … {} older", list.len() - offset - height),
-            theme.muted,
-        )));
+        items.push(
+            PLACE,
+            Item::Text(Line::styled(
+                format!("  … {} older", list.len() - offset - height),
+                theme.muted,
+            )),
+        );
     }
     items
 }
@@ -944,48 +1066,53 @@ fn scale_items<'a>(
     error: Option<&str>,
     width: usize,
     hints: &[Hint],
-) -> (Vec<Item<'a>>, Vec<Item<'a>>) {
-    let mut top = Vec::new();
-    top.extend(field(
-        "target",
-        app.target_name(),
-        theme.title,
-        width,
-        theme,
-    ));
-    if let Selection::Deployment { namespace, .. } | Selection::Pod { namespace, .. } = selection {
-        top.extend(field(
-            "where",
-            &format!("{} / {}", kube_context(app), clean(namespace)),
-            theme.popup,
-            width,
-            theme,
-        ));
-    }
-    top.push(Item::blank());
-    let object = truncate(
-        &format!("deployment/{}", clean(name)),
-        width.saturating_sub(24).max(8),
+) -> Rows<'a> {
+    let mut items = Rows::default();
+    items.extend(
+        PLACE,
+        field("target", app.target_name(), theme.title, width, theme),
     );
-    let mut bottom = vec![Item::Input {
-        prompt: Line::from(vec![
-            Span::styled(object, theme.title),
-            Span::styled(format!("  replicas {current} -> "), theme.popup),
-        ]),
+    if let Selection::Deployment { namespace, .. } | Selection::Pod { namespace, .. } = selection {
+        let place = format!("{} / {}", kube_context(app), clean(namespace));
+        items.extend(PLACE, field("where", &place, theme.popup, width, theme));
+    }
+    items.blank();
+    // `deployment/x  replicas 3 -> [5]`, or the name on a row of its own when narrow.
+    let object = format!("deployment/{}", clean(name));
+    let replicas = format!("replicas {current} -> ");
+    let one_row = text_width(&object) + 2 + text_width(&replicas) + usize::from(SCALE_INPUT_WIDTH);
+    let mut prompt = vec![Span::styled(replicas, theme.popup)];
+    let mut rows = Vec::new();
+    if one_row <= width {
+        prompt.insert(0, Span::styled(format!("{object}  "), theme.title));
+    } else {
+        rows.extend(
+            wrap(&object, width.max(1))
+                .into_iter()
+                .map(|part| Item::Text(Line::styled(part, theme.title))),
+        );
+    }
+    rows.push(Item::Input {
+        prompt: Line::from(prompt),
         input,
         width: SCALE_INPUT_WIDTH,
         after: Line::raw(""),
-    }];
+    });
+    items.extend(CONTROL, rows);
     if let Some(error) = error {
-        bottom.extend(
+        items.extend_lines(
+            CORE,
             wrap(&clean(error), width.max(1))
                 .into_iter()
                 .map(|part| Item::Text(Line::styled(part, theme.crit))),
         );
     }
-    bottom.push(Item::blank());
-    bottom.extend(hint_lines(hints, width, theme).into_iter().map(Item::Text));
-    (top, bottom)
+    items.blank();
+    items.extend_lines(
+        HINTS,
+        hint_lines(hints, width, theme).into_iter().map(Item::Text),
+    );
+    items
 }
 
 // ---------------------------------------------------------------------------------------------
