@@ -140,7 +140,9 @@ pub async fn run(
                 | Effect::Preview { .. }
                 | Effect::Execute { .. }
                 | Effect::AuditNote { .. }
-                | Effect::CheckPermissions { .. }) => remediations.handle(effect, app.target_index, app.policy.clone()),
+                | Effect::CheckPermissions { .. }) => {
+                    remediations.handle(effect, app.target_index, app.policy.clone())
+                }
                 Effect::CopyToClipboard(text) => copy_to_clipboard(&text),
                 Effect::SaveLogs { text, lines } => {
                     let tx = tx.clone();

@@ -198,7 +198,7 @@ async fn ready(c: &mut Headless) {
         |c| {
             let app = &c.app;
             app.kube_context.is_some()
-                && app.kube.deployments.len() >= 5
+                && !app.kube.deployments.is_empty()
                 && !app.kube.pods.is_empty()
                 && !app.visible.claims.is_empty()
                 && c.actions_seen()
@@ -399,8 +399,9 @@ async fn undo_rolls_back_to_the_picked_revision_and_follows_the_rollout() {
     let records = trail_of(&mut c, &env.audit_path(), 2).await;
     assert_succeeded_attempt(&records, "rollout_undo");
     assert_eq!(records[0].object, format!("deployment/{API}"));
+    // The outcome line carries the preview (the `planned` line is written before it exists).
     assert_eq!(
-        records[0].preview.as_deref(),
+        records[1].preview.as_deref(),
         Some(preview.summary.as_str())
     );
 }
@@ -507,21 +508,20 @@ async fn scale_restart_delete_and_operator_restart_change_the_cluster() {
         env.get(Res::Pod, "platform-v1-exp", &forced).is_none(),
         "force delete: gone at once"
     );
-    // One attempt: the graceful plan's preview, the forced plan's preview, the forced delete.
-    let records = trail_of(&mut c, &audit, 9).await;
-    let attempt = &records[6..];
+    // `F` ends the graceful attempt (cancelled) and starts a forced one of its own.
+    let records = trail_of(&mut c, &audit, 10).await;
+    let graceful = &records[6..8];
+    let forced_attempt = &records[8..];
+    assert_eq!(outcomes(graceful), [Outcome::Planned, Outcome::Cancelled]);
     assert_eq!(
-        outcomes(attempt),
-        [Outcome::Planned, Outcome::Planned, Outcome::Succeeded]
+        outcomes(forced_attempt),
+        [Outcome::Planned, Outcome::Succeeded]
     );
-    assert!(attempt.iter().all(|r| r.attempt == attempt[0].attempt));
-    assert_eq!(
-        attempt
-            .iter()
-            .map(|r| r.parameters["force"].clone())
-            .collect::<Vec<_>>(),
-        [false, true, true]
-    );
+    assert_eq!(graceful[0].attempt, graceful[1].attempt);
+    assert_eq!(forced_attempt[0].attempt, forced_attempt[1].attempt);
+    assert_ne!(graceful[0].attempt, forced_attempt[0].attempt);
+    assert!(graceful.iter().all(|r| r.parameters["force"] == false));
+    assert!(forced_attempt.iter().all(|r| r.parameters["force"] == true));
 
     // Restart the operator from the Stuck claims pane.
     let before: Vec<String> = env
@@ -548,8 +548,8 @@ async fn scale_restart_delete_and_operator_restart_change_the_cluster() {
                 .all(|p| name_of(p) != old || p["metadata"]["deletionTimestamp"].is_string())
     })
     .await;
-    let records = trail_of(&mut c, &audit, 11).await;
-    assert_succeeded_attempt(&records[9..], "restart_operator");
+    let records = trail_of(&mut c, &audit, 12).await;
+    assert_succeeded_attempt(&records[10..], "restart_operator");
     assert!(
         env.mutating().iter().all(|r| r.status < 400),
         "{:#?}",
@@ -720,9 +720,10 @@ async fn a_failed_dry_run_is_shown_verbatim_and_nothing_executes() {
     c.press_str("y");
     assert!(c.app.modal.is_some());
     assert_eq!(executions(&c), 0, "nothing runs after a failed dry run");
-    let records = trail_of(&mut c, &audit, 1).await;
-    assert_eq!(records[0].outcome, Outcome::Failed);
-    assert_eq!(records[0].error.as_deref(), Some(PAUSED_RESTART));
+    // `planned` is written before the dry run; the failed dry run ends the attempt.
+    let records = trail_of(&mut c, &audit, 2).await;
+    assert_eq!(outcomes(&records), [Outcome::Planned, Outcome::Failed]);
+    assert_eq!(records[1].error.as_deref(), Some(PAUSED_RESTART));
     // Closing the dialog is no second outcome: the attempt already ended as `failed`.
     c.press(key(KeyCode::Esc));
     assert!(c.app.modal.is_none());
@@ -758,10 +759,10 @@ async fn a_failed_dry_run_is_shown_verbatim_and_nothing_executes() {
         notes, 0,
         "closing a failed preview wrote another audit line"
     );
-    let records = trail_of(&mut c, &audit, 2).await;
-    assert_eq!(records[1].outcome, Outcome::Failed);
-    assert_eq!(records[1].error.as_deref(), Some(PAUSED_UNDO));
-    assert_ne!(records[0].attempt, records[1].attempt);
+    let records = trail_of(&mut c, &audit, 4).await;
+    assert_eq!(outcomes(&records[2..]), [Outcome::Planned, Outcome::Failed]);
+    assert_eq!(records[3].error.as_deref(), Some(PAUSED_UNDO));
+    assert_ne!(records[1].attempt, records[3].attempt);
 
     c.settle().await;
     assert!(env.mutating().iter().all(dry_run), "{:#?}", env.mutating());
@@ -866,8 +867,10 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
             let (client, conn) = pg_config.connect(tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(conn);
             let pid = pid_of(&client).await;
+            // The task hands the client back: a cancelled session must stay connected.
             let task = tokio::spawn(async move {
-                client.simple_query("SELECT pg_sleep(60)").await.map(|_| ())
+                let result = client.simple_query("SELECT pg_sleep(60)").await.map(|_| ());
+                (client, result)
             });
             (pid, task)
         }
@@ -920,13 +923,17 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     );
     let result = confirm(&mut c).await;
     assert!(result.is_ok(), "{result:?}");
-    let error = tokio::time::timeout(WAIT, cancel_task)
+    let (cancelled, result) = tokio::time::timeout(WAIT, cancel_task)
         .await
         .unwrap()
-        .unwrap()
-        .unwrap_err();
+        .unwrap();
+    let error = result.unwrap_err();
     assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED), "{error}");
     assert_eq!(pg.psql(&gone(cancel_pid)), "1", "a cancelled session stays");
+    cancelled
+        .simple_query("SELECT 1")
+        .await
+        .expect("still usable");
 
     // Terminate another.
     select_session(&mut c, kill_pid).await;
@@ -938,7 +945,7 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     );
     let result = confirm(&mut c).await;
     assert!(result.is_ok(), "{result:?}");
-    let outcome = tokio::time::timeout(WAIT, kill_task)
+    let (_, outcome) = tokio::time::timeout(WAIT, kill_task)
         .await
         .unwrap()
         .unwrap();

@@ -427,6 +427,8 @@ pub struct App {
     pub permissions: crate::remediation::plan::PermissionView,
     attempts: u64,
     ticks: u64,
+    /// Access reviews were asked again once Kubernetes rows (and their namespaces) arrived.
+    permissions_seen_rows: bool,
     pub should_quit: bool,
 }
 
@@ -479,6 +481,7 @@ impl App {
             permissions: Default::default(),
             attempts: 0,
             ticks: 0,
+            permissions_seen_rows: false,
             should_quit: false,
         };
         for warning in app.keymap.warnings.clone() {
@@ -548,6 +551,7 @@ impl App {
         self.modal = None;
         self.running.clear();
         self.permissions = Default::default();
+        self.permissions_seen_rows = false;
         let capacity = self
             .target()
             .and_then(|t| t.logs.iter().map(|l| l.buffer_lines).max())
@@ -751,11 +755,17 @@ impl App {
         let db = self.visible_db();
         let postgres = target.postgres.iter().enumerate().map(|(i, pg)| {
             let level = db.postgres.get(&i).map(|s| format!("{:?}", s.level));
-            (DbRow::Postgres(i), format!("postgres {} {}", pg.name, level.unwrap_or_default()))
+            (
+                DbRow::Postgres(i),
+                format!("postgres {} {}", pg.name, level.unwrap_or_default()),
+            )
         });
         let redis = target.redis.iter().enumerate().map(|(i, r)| {
             let level = db.redis.get(&i).map(|s| format!("{:?}", s.level));
-            (DbRow::Redis(i), format!("redis {} {}", r.name, level.unwrap_or_default()))
+            (
+                DbRow::Redis(i),
+                format!("redis {} {}", r.name, level.unwrap_or_default()),
+            )
         });
         postgres
             .chain(redis)
@@ -830,7 +840,12 @@ impl App {
                 self.toasts.retain(|t| t.expires > now);
                 // Permissions change (RBAC edits, namespaces appear): ask again now and then.
                 self.ticks += 1;
-                if self.ticks.is_multiple_of(PERMISSION_EVERY_TICKS) {
+                // Also once as soon as the first rows arrive: until then only configured
+                // namespaces were known to ask about.
+                let first_rows = !self.permissions_seen_rows
+                    && (!self.kube.pods.is_empty() || !self.kube.deployments.is_empty());
+                if first_rows || self.ticks.is_multiple_of(PERMISSION_EVERY_TICKS) {
+                    self.permissions_seen_rows |= first_rows;
                     return vec![self.check_permissions()];
                 }
                 vec![]
@@ -1006,7 +1021,9 @@ impl App {
             return self.on_modal_key(key);
         }
         let read_only = self.policy.is_read_only();
-        let command = self.keymap.lookup_for(&self.key_contexts(), chord, read_only);
+        let command = self
+            .keymap
+            .lookup_for(&self.key_contexts(), chord, read_only);
         if command.is_none()
             && read_only
             && matches!(
@@ -1071,7 +1088,11 @@ impl App {
         }
         // The DB detail view's cursor is a session or a client: it stays on one.
         let db_detail_len = match self.selected_db() {
-            Some(DbRow::Redis(i)) => self.visible_db().redis.get(&i).map_or(0, |r| r.clients.len()),
+            Some(DbRow::Redis(i)) => self
+                .visible_db()
+                .redis
+                .get(&i)
+                .map_or(0, |r| r.clients.len()),
             _ => self.visible.db_sessions.len(),
         };
         let view = &mut self.panes[focus.index()];

@@ -63,7 +63,10 @@ pub enum PreviewState {
     /// The dry run or read-only query failed: nothing can be executed.
     Failed(String),
     /// The preview is fine but the audit record could not be written: fail closed.
-    AuditFailed { preview: Preview, error: String },
+    AuditFailed {
+        preview: Preview,
+        error: String,
+    },
 }
 
 /// A remediation executing in the background, or a rollout being followed after one.
@@ -82,7 +85,9 @@ impl App {
         match self.focus {
             PaneId::Pods if self.pane_shows_data(PaneId::Pods) => self.pods_selection(),
             PaneId::Db if self.pane_shows_data(PaneId::Db) => self.db_selection(),
-            PaneId::Claims if self.pane_shows_data(PaneId::Claims) && self.row_count(PaneId::Claims) > 0 => {
+            PaneId::Claims
+                if self.pane_shows_data(PaneId::Claims) && self.row_count(PaneId::Claims) > 0 =>
+            {
                 Selection::Claim
             }
             _ => Selection::Nothing,
@@ -182,10 +187,7 @@ impl App {
         PlanContext {
             target: self.target_name().to_string(),
             protected: target.is_some_and(|t| t.protected),
-            read_only: self
-                .policy
-                .check_mutation_allowed("remediation")
-                .err(),
+            read_only: self.policy.check_mutation_allowed("remediation").err(),
             kube_context: self.kube_context.clone(),
             operators: target
                 .map(|t| {
@@ -237,7 +239,9 @@ impl App {
                 let attempt = self.next_attempt();
                 self.audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
             }
-            Some(Offer { enabled: Ok(()), .. }) => match verb {
+            Some(Offer {
+                enabled: Ok(()), ..
+            }) => match verb {
                 Verb::Undo => self.open_history(selection),
                 Verb::Scale => self.open_scale(selection),
                 _ => self.plan_and_preview(verb, selection, &Params::default()),
@@ -463,7 +467,9 @@ impl App {
                             }
                             return vec![];
                         }
-                        KeyCode::Char('m' | 'j') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        KeyCode::Char('m' | 'j')
+                            if key.modifiers.contains(KeyModifiers::CONTROL) =>
+                        {
                             return vec![];
                         }
                         KeyCode::Tab | KeyCode::BackTab => return vec![],
@@ -477,15 +483,22 @@ impl App {
                     KeyCode::Esc | KeyCode::Char('n' | 'q') => self.cancel_modal(),
                     KeyCode::Char('y') if ready => self.execute_modal(),
                     KeyCode::Char('F')
-                        if matches!(plan.action, crate::remediation::ActionKind::DeletePod { force: false, .. }) =>
+                        if matches!(
+                            plan.action,
+                            crate::remediation::ActionKind::DeletePod { force: false, .. }
+                        ) =>
                     {
-                        // Force is an explicit second choice: a new plan, a new preview.
+                        // Force is an explicit second choice: the graceful attempt ends (cancelled)
+                        // and a new attempt with its own plan and preview begins, so a late
+                        // graceful preview cannot land on the forced dialog.
                         let selection = selection.clone();
                         let params = Params {
                             force: true,
                             ..Params::default()
                         };
-                        self.plan_and_preview(Verb::DeletePod, selection, &params)
+                        let mut effects = self.cancel_modal();
+                        effects.extend(self.plan_and_preview(Verb::DeletePod, selection, &params));
+                        effects
                     }
                     KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
                         *yes_focused = !*yes_focused && ready;
@@ -507,9 +520,12 @@ impl App {
             return vec![];
         };
         let plan = match modal.stage {
-            Stage::History { selection, .. } => {
-                plan::describe(Verb::Undo, &selection, &Params::default(), &self.plan_context())
-            }
+            Stage::History { selection, .. } => plan::describe(
+                Verb::Undo,
+                &selection,
+                &Params::default(),
+                &self.plan_context(),
+            ),
             Stage::Scale {
                 selection, current, ..
             } => {
@@ -530,7 +546,11 @@ impl App {
         let Ok(plan) = plan else { return vec![] };
         self.toast(
             ToastLevel::Info,
-            format!("cancelled: {} {}", verb_of(&plan.action).label(), plan.object),
+            format!(
+                "cancelled: {} {}",
+                verb_of(&plan.action).label(),
+                plan.object
+            ),
         );
         vec![Effect::AuditNote {
             attempt: modal.attempt,
@@ -543,9 +563,12 @@ impl App {
     fn execute_modal(&mut self) -> Vec<Effect> {
         let Some(Modal {
             attempt,
-            stage: Stage::Confirm {
-                plan, preview: PreviewState::Ready(_), ..
-            },
+            stage:
+                Stage::Confirm {
+                    plan,
+                    preview: PreviewState::Ready(_),
+                    ..
+                },
         }) = self.modal.take()
         else {
             return vec![];
@@ -580,7 +603,9 @@ impl App {
             attempt: open,
             stage:
                 Stage::History {
-                    revisions, selected, ..
+                    revisions,
+                    selected,
+                    ..
                 },
         }) = self.modal.as_mut()
             && *open == attempt

@@ -204,7 +204,13 @@ fn target_switch_restarts_sources_and_applies_target_read_only() {
             target_index: 1
         }
     );
-    assert!(matches!(effects[1], Effect::CheckPermissions { target_index: 1, .. }));
+    assert!(matches!(
+        effects[1],
+        Effect::CheckPermissions {
+            target_index: 1,
+            ..
+        }
+    ));
     assert_eq!(app.target_name(), "staging");
     assert!(app.policy.is_read_only());
     press(&mut app, ":");

@@ -22,8 +22,14 @@ pub struct DbData {
 /// One refresh of one database or cache.
 #[derive(Debug, Clone)]
 pub enum DbUpdate {
-    Postgres { index: usize, status: Box<PgStatus> },
-    Redis { index: usize, status: Box<RedisStatus> },
+    Postgres {
+        index: usize,
+        status: Box<PgStatus>,
+    },
+    Redis {
+        index: usize,
+        status: Box<RedisStatus>,
+    },
 }
 
 impl DbData {

@@ -262,7 +262,11 @@ pub async fn execute(
         ActionKind::RestartOperator { selector } => {
             let client = backends.kube().await?;
             let names = kube_exec::delete_pods(client, namespace(plan)?, selector, false).await?;
-            Ok(format!("deleted {} pods ({})", names.len(), names.join(", ")))
+            Ok(format!(
+                "deleted {} pods ({})",
+                names.len(),
+                names.join(", ")
+            ))
         }
         ActionKind::PgCancel { .. }
         | ActionKind::PgTerminate { .. }
@@ -298,7 +302,11 @@ pub fn rollout_to_follow(plan: &Plan) -> Option<(String, String)> {
 }
 
 /// One observation of a rollout.
-pub async fn progress(backends: &Backends, namespace: &str, name: &str) -> Result<Progress, String> {
+pub async fn progress(
+    backends: &Backends,
+    namespace: &str,
+    name: &str,
+) -> Result<Progress, String> {
     let client = backends.kube().await?;
     let status = kube_exec::rollout_status(client, namespace, name).await?;
     Ok(Progress {

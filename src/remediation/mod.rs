@@ -44,19 +44,43 @@ impl WorkloadKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ActionKind {
-    RolloutRestart { kind: WorkloadKind, name: String },
+    RolloutRestart {
+        kind: WorkloadKind,
+        name: String,
+    },
     /// `to_revision` 0 = the previous revision, as kubectl.
-    RolloutUndo { name: String, to_revision: i64 },
-    Scale { name: String, from: u32, to: u32 },
+    RolloutUndo {
+        name: String,
+        to_revision: i64,
+    },
+    Scale {
+        name: String,
+        from: u32,
+        to: u32,
+    },
     /// `grace` None = the pod's own terminationGracePeriodSeconds; `force` = grace 0.
-    DeletePod { name: String, grace: Option<i64>, force: bool },
+    DeletePod {
+        name: String,
+        grace: Option<i64>,
+        force: bool,
+    },
     /// Delete every pod matching a label selector (runbooks' "restart the operator").
-    RestartOperator { selector: String },
-    PgCancel { pid: i32 },
-    PgTerminate { pid: i32 },
+    RestartOperator {
+        selector: String,
+    },
+    PgCancel {
+        pid: i32,
+    },
+    PgTerminate {
+        pid: i32,
+    },
     /// Terminate sessions idle in transaction for longer than this many seconds.
-    PgTerminateIdle { older_than_secs: u64 },
-    RedisKill { id: u64 },
+    PgTerminateIdle {
+        older_than_secs: u64,
+    },
+    RedisKill {
+        id: u64,
+    },
 }
 
 /// What a remediation would do, from a server-side dry run or a read-only query.

@@ -47,7 +47,10 @@ pub enum Selection {
         id: u64,
     },
     /// A Redis row (the pane, not a client).
-    Cache { entry: usize, cache: String },
+    Cache {
+        entry: usize,
+        cache: String,
+    },
     /// A row of the Stuck claims pane: operators configured for the target can be restarted.
     Claim,
 }
@@ -199,7 +202,9 @@ fn blocked(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<Strin
                     return Some("this is the console's own session".into());
                 }
                 if !client {
-                    return Some("not a client session (background worker or prepared xact)".into());
+                    return Some(
+                        "not a client session (background worker or prepared xact)".into(),
+                    );
                 }
             }
             if let Some(reason) = ctx.permission.pg_denied.get(entry) {
@@ -214,8 +219,22 @@ fn blocked(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<Strin
         _ => {}
     }
     match (selection, verb) {
-        (Selection::Session { idle_over: 0, threshold_secs, .. }, Verb::KillIdle)
-        | (Selection::Database { idle_over: 0, threshold_secs, .. }, Verb::KillIdle) => Some(format!(
+        (
+            Selection::Session {
+                idle_over: 0,
+                threshold_secs,
+                ..
+            },
+            Verb::KillIdle,
+        )
+        | (
+            Selection::Database {
+                idle_over: 0,
+                threshold_secs,
+                ..
+            },
+            Verb::KillIdle,
+        ) => Some(format!(
             "no session idle in transaction for more than {}",
             crate::app::status::format_age(std::time::Duration::from_secs(*threshold_secs))
         )),
@@ -269,13 +288,21 @@ pub fn describe(
     params: &Params,
     ctx: &PlanContext,
 ) -> Result<Plan, String> {
-    let context = ctx.kube_context.clone().unwrap_or_else(|| "(current)".into());
+    let context = ctx
+        .kube_context
+        .clone()
+        .unwrap_or_else(|| "(current)".into());
     let kube = |namespace: &str| Place::Kubernetes {
         context: context.clone(),
         namespace: namespace.to_string(),
     };
     let (place, action, object, change) = match (selection, verb) {
-        (Selection::Pod { namespace, name, .. }, Verb::DeletePod) => {
+        (
+            Selection::Pod {
+                namespace, name, ..
+            },
+            Verb::DeletePod,
+        ) => {
             let change = if params.force {
                 "force delete (grace 0: the kubelet is not waited for)".to_string()
             } else {
@@ -511,7 +538,10 @@ mod tests {
 
     #[test]
     fn a_deployment_offers_restart_undo_scale() {
-        let verbs: Vec<Verb> = offers(&deployment(), &ctx()).iter().map(|o| o.verb).collect();
+        let verbs: Vec<Verb> = offers(&deployment(), &ctx())
+            .iter()
+            .map(|o| o.verb)
+            .collect();
         assert_eq!(verbs, [Verb::Restart, Verb::Undo, Verb::Scale]);
     }
 

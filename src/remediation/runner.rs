@@ -32,6 +32,8 @@ pub struct Runner {
     backends: Mutex<Option<(usize, Arc<Backends>)>>,
     /// Each attempt's preview summary, for the lines that follow its `planned` line.
     previews: Arc<Mutex<HashMap<u64, String>>>,
+    /// Attempts whose last line is written (cancelled, denied, failed, succeeded).
+    closed: Arc<Mutex<std::collections::HashSet<u64>>>,
 }
 
 impl Runner {
@@ -48,6 +50,7 @@ impl Runner {
             mirror: Arc::new(tokio::sync::OnceCell::new()),
             backends: Mutex::new(None),
             previews: Arc::new(Mutex::new(HashMap::new())),
+            closed: Arc::new(Mutex::new(std::collections::HashSet::new())),
         }
     }
 
@@ -76,6 +79,7 @@ impl Runner {
             mirror: self.mirror.clone(),
             config: self.config.clone(),
             previews: self.previews.clone(),
+            closed: self.closed.clone(),
             operator: Operator::from_env(kube_user(backends.target().kubernetes.as_ref())),
         };
         match effect {
@@ -101,21 +105,27 @@ impl Runner {
                 attempt,
                 plan,
             } => {
+                // The `planned` line is written here, in order with every other line the
+                // console writes (a cancel cannot overtake it); the preview's summary goes into
+                // the lines that end the attempt.
+                let planned = auditor.write(attempt, &plan, Outcome::Planned, None, None);
                 tokio::spawn(async move {
                     let result = exec::preview(&backends, &plan).await;
-                    let audit = match &result {
-                        Ok(preview) => {
-                            auditor.remember_preview(attempt, &preview.summary);
-                            auditor.write(attempt, &plan, Outcome::Planned, None, None).await
-                        }
+                    match &result {
+                        Ok(preview) => auditor.remember_preview(attempt, &preview.summary),
                         // A failed dry run is the attempt's end: nothing can be executed.
-                        Err(e) => {
-                            let _ = auditor
-                                .write(attempt, &plan, Outcome::Failed, Some(e.clone()), None)
-                                .await;
-                            Ok(())
+                        Err(e) if !auditor.is_closed(attempt) => {
+                            let _ = auditor.write(
+                                attempt,
+                                &plan,
+                                Outcome::Failed,
+                                Some(e.clone()),
+                                None,
+                            );
                         }
-                    };
+                        Err(_) => {}
+                    }
+                    let audit = planned;
                     let _ = tx
                         .send(Action::Previewed {
                             generation,
@@ -146,9 +156,7 @@ impl Runner {
                         }
                         Err(e) => (Outcome::Failed, Some(e.clone())),
                     };
-                    let audit = auditor
-                        .write(attempt, &plan, outcome, error, Some(elapsed))
-                        .await;
+                    let audit = auditor.write(attempt, &plan, outcome, error, Some(elapsed));
                     let result = match (result, audit) {
                         (Ok(summary), Err(e)) => {
                             Ok(format!("{summary} (but the audit line failed: {e})"))
@@ -164,7 +172,9 @@ impl Runner {
                             generation,
                             attempt,
                             result,
-                            follow: follow.as_ref().map(|(ns, n)| format!("deployment {ns}/{n}")),
+                            follow: follow
+                                .as_ref()
+                                .map(|(ns, n)| format!("deployment {ns}/{n}")),
                         })
                         .await;
                     if let Some((namespace, name)) = follow {
@@ -179,16 +189,12 @@ impl Runner {
                 outcome,
                 error,
             } => {
-                tokio::spawn(async move {
-                    if let Err(e) = auditor.write(attempt, &plan, outcome, error, None).await {
-                        let _ = tx
-                            .send(Action::Notify {
-                                error: true,
-                                text: format!("audit trail: {e}"),
-                            })
-                            .await;
-                    }
-                });
+                if let Err(e) = auditor.write(attempt, &plan, outcome, error, None) {
+                    let _ = tx.try_send(Action::Notify {
+                        error: true,
+                        text: format!("audit trail: {e}"),
+                    });
+                }
             }
             Effect::CheckPermissions {
                 generation,
@@ -211,6 +217,7 @@ struct Auditor {
     mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
     config: Arc<Config>,
     previews: Arc<Mutex<HashMap<u64, String>>>,
+    closed: Arc<Mutex<std::collections::HashSet<u64>>>,
     operator: Operator,
 }
 
@@ -222,7 +229,17 @@ impl Auditor {
             .insert(attempt, summary.to_string());
     }
 
-    async fn write(
+    fn is_closed(&self, attempt: u64) -> bool {
+        self.closed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&attempt)
+    }
+
+    /// Appends one line (with fsync) now, then mirrors it in the background. Synchronous on
+    /// purpose: lines of one attempt are written in the order they happen, and an action whose
+    /// line cannot be written does not run.
+    fn write(
         &self,
         attempt: u64,
         plan: &Plan,
@@ -261,27 +278,34 @@ impl Auditor {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .remove(&attempt);
+            self.closed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(attempt);
         }
-        // The mirror is best effort: the file is the record.
+        // The mirror is best effort: the file is the record. Mirrored lines may arrive out of
+        // order; each carries its time and attempt id.
         let config = self.config.clone();
-        let mirror = self
-            .mirror
-            .get_or_init(|| async move {
-                let entry = super::audit::mirror_entry(&config)?.clone();
-                match AuditMirror::connect(&entry).await {
-                    Ok(mirror) => Some(mirror),
-                    Err(error) => {
-                        tracing::warn!(%error, "audit mirror unavailable");
-                        None
+        let mirror = self.mirror.clone();
+        tokio::spawn(async move {
+            let mirror = mirror
+                .get_or_init(|| async move {
+                    let entry = super::audit::mirror_entry(&config)?.clone();
+                    match AuditMirror::connect(&entry).await {
+                        Ok(mirror) => Some(mirror),
+                        Err(error) => {
+                            tracing::warn!(%error, "audit mirror unavailable");
+                            None
+                        }
                     }
-                }
-            })
-            .await;
-        if let Some(mirror) = mirror
-            && let Err(error) = mirror.mirror(&record).await
-        {
-            tracing::warn!(%error, "audit mirror write failed; the file holds the record");
-        }
+                })
+                .await;
+            if let Some(mirror) = mirror
+                && let Err(error) = mirror.mirror(&record).await
+            {
+                tracing::warn!(%error, "audit mirror write failed; the file holds the record");
+            }
+        });
         Ok(())
     }
 }
@@ -332,7 +356,10 @@ async fn follow_rollout(
             attempt,
             progress: super::Progress {
                 done: false,
-                failed: Some(format!("still rolling after {}s; no longer followed", FOLLOW_FOR.as_secs())),
+                failed: Some(format!(
+                    "still rolling after {}s; no longer followed",
+                    FOLLOW_FOR.as_secs()
+                )),
                 message: String::new(),
             },
         })
@@ -346,7 +373,13 @@ async fn permissions(backends: &Backends, namespaces: &[String]) -> PermissionVi
         && let Ok(client) = backends.kube().await
     {
         for ns in namespaces {
-            for verb in [Verb::Restart, Verb::Undo, Verb::Scale, Verb::DeletePod, Verb::RestartOperator] {
+            for verb in [
+                Verb::Restart,
+                Verb::Undo,
+                Verb::Scale,
+                Verb::DeletePod,
+                Verb::RestartOperator,
+            ] {
                 let action = sample_action(verb);
                 let checks = super::kube_exec::checks_for(&action, ns);
                 let results = super::kube_exec::access(client, &checks).await;

@@ -210,7 +210,14 @@ fn sample(db: &mut SimDb, good_pods: usize, leaking: bool, now: f64) -> PgSample
         sessions.push(report);
     }
     // The console's own monitoring session.
-    let mut own = session(29_999, "watchfloor", "watchfloor", "127.0.0.1", "active", 0.0);
+    let mut own = session(
+        29_999,
+        "watchfloor",
+        "watchfloor",
+        "127.0.0.1",
+        "active",
+        0.0,
+    );
     own.own = true;
     own.query = Some("SELECT … FROM pg_stat_activity".into());
     sessions.push(own);
@@ -270,7 +277,11 @@ pub(crate) fn serve_redis(sh: &Arc<Shared>, method: &Method) -> Response {
     let clients_n = 2 + good * 4 + if leaking { 3 } else { 0 };
     let mut clients = String::new();
     for i in 0..clients_n {
-        let idle = if i < 2 { 0 } else { (i as u64 * 37 + secs) % 300 };
+        let idle = if i < 2 {
+            0
+        } else {
+            (i as u64 * 37 + secs) % 300
+        };
         let (flags, cmd) = if i == 1 { ("b", "blpop") } else { ("N", "get") };
         clients.push_str(&format!(
             "id={} addr=10.128.1.{}:{} laddr=10.0.0.5:6379 fd={} name=platform-v2-api age={} idle={idle} flags={flags} db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=20480 events=r cmd={cmd} user=default redir=-1 resp=2\n",

@@ -52,7 +52,11 @@ pub fn parse(entry: &PostgresConfig) -> Result<Target, String> {
         _ => Verify::None,
     };
     let mut config: tokio_postgres::Config = dsn.parse().map_err(|e: tokio_postgres::Error| {
-        format!("dsn of {:?} is not valid: {}", entry.name, sanitize(&e.to_string()))
+        format!(
+            "dsn of {:?} is not valid: {}",
+            entry.name,
+            sanitize(&e.to_string())
+        )
     })?;
     config.ssl_mode(match sslmode.as_deref() {
         None | Some("prefer") | Some("allow") => SslMode::Prefer,
@@ -244,8 +248,8 @@ fn tls_config(target: &Target) -> Result<rustls::ClientConfig, String> {
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = &target.root_cert {
         use rustls::pki_types::pem::PemObject;
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+        let certs =
+            CertificateDer::pem_file_iter(path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
         for cert in certs {
             let cert = cert.map_err(|e| format!("sslrootcert {path}: {e}"))?;
             roots
@@ -425,10 +429,9 @@ mod tests {
 
     #[test]
     fn sslmode_maps_to_tls() {
-        let entry: PostgresConfig = toml::from_str(
-            "name = \"db\"\ndsn = \"host=127.0.0.1 user=app sslmode=verify-full\"",
-        )
-        .unwrap();
+        let entry: PostgresConfig =
+            toml::from_str("name = \"db\"\ndsn = \"host=127.0.0.1 user=app sslmode=verify-full\"")
+                .unwrap();
         let target = parse(&entry).unwrap();
         assert_eq!(target.config.get_ssl_mode(), SslMode::Require);
         assert_eq!(target.verify, Verify::Full);

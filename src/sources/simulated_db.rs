@@ -35,10 +35,7 @@ fn client() -> Result<reqwest::Client, String> {
         .map_err(|e| sanitize(&e.to_string()))
 }
 
-async fn get_json(
-    client: &reqwest::Client,
-    url: &str,
-) -> Result<serde_json::Value, String> {
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
     let response = client
         .get(url)
         .send()

@@ -168,7 +168,7 @@ impl Headless {
             let now = Instant::now();
             assert!(
                 now < until,
-                "timed out after {deadline:?} waiting for {what}\ntoasts: {:#?}\nmodal: {:#?}\nrecent actions: {:#?}",
+                "timed out after {deadline:?} waiting for {what}\ntoasts: {:?}\nmodal: {:?}\nrecent actions: {:?}",
                 self.app.toasts,
                 self.app.modal,
                 self.actions.iter().rev().take(8).collect::<Vec<_>>()
