@@ -536,7 +536,7 @@ async fn scale_restart_delete_and_operator_restart_change_the_cluster() {
     let preview = ready_preview(&mut c).await;
     assert_eq!(preview.lines, [format!("pod {}", before[0])]);
     let result = confirm(&mut c).await;
-    assert_eq!(result, Ok(format!("deleted 1 pods ({})", before[0])));
+    assert_eq!(result, Ok(format!("deleted 1 pod ({})", before[0])));
     let old = before[0].clone();
     let world = env.sim.world();
     c.wait("a replacement operator pod", WAIT, move |_| {

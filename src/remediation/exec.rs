@@ -166,7 +166,10 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, String
                 return Err(format!("no pods match {selector} in {ns}"));
             }
             Ok(Preview {
-                summary: format!("{} pods would be deleted and recreated", names.len()),
+                summary: match names.len() {
+                    1 => "1 pod would be deleted and recreated".to_string(),
+                    n => format!("{n} pods would be deleted and recreated"),
+                },
                 lines: names.iter().map(|n| format!("pod {n}")).collect(),
             })
         }
@@ -262,11 +265,8 @@ pub async fn execute(
         ActionKind::RestartOperator { selector } => {
             let client = backends.kube().await?;
             let names = kube_exec::delete_pods(client, namespace(plan)?, selector, false).await?;
-            Ok(format!(
-                "deleted {} pods ({})",
-                names.len(),
-                names.join(", ")
-            ))
+            let pods = if names.len() == 1 { "pod" } else { "pods" };
+            Ok(format!("deleted {} {pods} ({})", names.len(), names.join(", ")))
         }
         ActionKind::PgCancel { .. }
         | ActionKind::PgTerminate { .. }
