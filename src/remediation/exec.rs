@@ -266,7 +266,11 @@ pub async fn execute(
             let client = backends.kube().await?;
             let names = kube_exec::delete_pods(client, namespace(plan)?, selector, false).await?;
             let pods = if names.len() == 1 { "pod" } else { "pods" };
-            Ok(format!("deleted {} {pods} ({})", names.len(), names.join(", ")))
+            Ok(format!(
+                "deleted {} {pods} ({})",
+                names.len(),
+                names.join(", ")
+            ))
         }
         ActionKind::PgCancel { .. }
         | ActionKind::PgTerminate { .. }

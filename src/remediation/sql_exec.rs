@@ -14,14 +14,14 @@
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, ConnectionInfo, ErrorKind, IntoConnectionInfo, Value};
+use redis::Value;
 use serde::Serialize;
 
 use super::ActionKind;
 use crate::config::{PostgresConfig, RedisConfig};
 use crate::db::postgres::{PgSample, Session};
 use crate::sources::pg_connect;
+use crate::sources::redis::Target as RedisTarget;
 use crate::sources::simulated_db;
 use crate::text::sanitize_truncated;
 
@@ -596,14 +596,17 @@ pub async fn preview_redis(config: &RedisConfig, id: u64) -> Result<Option<Strin
     } else {
         let target = RedisTarget::from_config(config)?;
         bounded(REDIS_DEADLINE, async {
-            let mut connection = target.connect().await?;
+            let mut connection = target
+                .connect(REDIS_DEADLINE, &mut false)
+                .await
+                .map_err(|e| target.reason("", &e, REDIS_DEADLINE))?;
             let reply = redis::cmd("CLIENT")
                 .arg("LIST")
                 .arg("ID")
                 .arg(id)
                 .query_async::<Value>(&mut connection)
                 .await
-                .map_err(|e| target.reason("CLIENT LIST", &e))?;
+                .map_err(|e| target.reason("CLIENT LIST", &e, REDIS_DEADLINE))?;
             reply_text(reply).ok_or_else(|| "CLIENT LIST: unexpected reply (not text)".to_string())
         })
         .await?
@@ -622,7 +625,10 @@ pub async fn execute_redis(config: &RedisConfig, id: u64) -> Result<String, Stri
     }
     let target = RedisTarget::from_config(config)?;
     let killed = bounded(REDIS_DEADLINE, async {
-        let mut connection = target.connect().await?;
+        let mut connection = target
+            .connect(REDIS_DEADLINE, &mut false)
+            .await
+            .map_err(|e| target.reason("", &e, REDIS_DEADLINE))?;
         redis::cmd("CLIENT")
             .arg("KILL")
             .arg("ID")
@@ -631,7 +637,7 @@ pub async fn execute_redis(config: &RedisConfig, id: u64) -> Result<String, Stri
             .arg("yes")
             .query_async::<i64>(&mut connection)
             .await
-            .map_err(|e| target.reason("CLIENT KILL", &e))
+            .map_err(|e| target.reason("CLIENT KILL", &e, REDIS_DEADLINE))
     })
     .await?;
     match killed {
@@ -656,100 +662,6 @@ fn reply_text(value: Value) -> Option<String> {
         Value::SimpleString(text) | Value::VerbatimString { text, .. } => Some(text),
         _ => None,
     }
-}
-
-/// Where and how to reach the server; errors name it by `host:port` only.
-struct RedisTarget {
-    info: ConnectionInfo,
-    shown: String,
-    /// Values that must never appear in a reason.
-    secrets: Vec<String>,
-}
-
-impl RedisTarget {
-    fn from_config(config: &RedisConfig) -> Result<Self, String> {
-        let url = config.url.resolve().map_err(|e| format!("url: {e}"))?;
-        let mut secrets = vec![url.clone()];
-        let info = url.as_str().into_connection_info().map_err(|e| {
-            redact(
-                &format!("url is not a valid redis:// or rediss:// URL ({e})"),
-                &secrets,
-            )
-        })?;
-        let mut settings = info.redis_settings().clone();
-        if let Some(password) = settings.password() {
-            secrets.push(password.to_string());
-        }
-        if let Some(username) = &config.username {
-            let username = username.resolve().map_err(|e| format!("username: {e}"))?;
-            settings = settings.set_username(username);
-        }
-        if let Some(password) = &config.password {
-            let password = password.resolve().map_err(|e| format!("password: {e}"))?;
-            secrets.push(password.clone());
-            settings = settings.set_password(password);
-        }
-        settings = settings.set_skip_set_lib_name();
-        secrets.retain(|s| s.len() >= 3);
-        let shown = sanitize_truncated(&info.addr().to_string(), 200);
-        Ok(Self {
-            info: info.set_redis_settings(settings),
-            shown,
-            secrets,
-        })
-    }
-
-    async fn connect(&self) -> Result<MultiplexedConnection, String> {
-        let client = Client::open(self.info.clone()).map_err(|e| self.reason("", &e))?;
-        let settings = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(REDIS_DEADLINE))
-            .set_response_timeout(Some(REDIS_DEADLINE));
-        client
-            .get_multiplexed_async_connection_with_config(&settings)
-            .await
-            .map_err(|e| self.reason("", &e))
-    }
-
-    fn reason(&self, command: &str, error: &redis::RedisError) -> String {
-        let server_reply = matches!(
-            error.kind(),
-            ErrorKind::Server(_) | ErrorKind::Extension | ErrorKind::AuthenticationFailed
-        );
-        let what = if error.is_timeout() {
-            format!(
-                "no answer within {}",
-                humantime::format_duration(REDIS_DEADLINE)
-            )
-        } else if error.is_connection_refusal() {
-            "connection refused".to_string()
-        } else if let (true, Some(code)) = (server_reply, error.code()) {
-            match error.detail() {
-                Some(detail) => format!("{code} {detail}"),
-                None => code.to_string(),
-            }
-        } else if error.is_connection_dropped() {
-            "connection closed by the server".to_string()
-        } else {
-            error.to_string()
-        };
-        let text = match (command.is_empty(), server_reply) {
-            (true, true) => what,
-            (false, true) => format!("{command}: {what}"),
-            (_, false) => format!("{}: {what}", self.shown),
-        };
-        sanitize_truncated(&redact(&text, &self.secrets), MAX_REASON)
-    }
-}
-
-/// Replaces every secret value in `text`.
-fn redact(text: &str, secrets: &[String]) -> String {
-    let mut text = text.to_string();
-    for secret in secrets {
-        if !secret.is_empty() && text.contains(secret.as_str()) {
-            text = text.replace(secret.as_str(), "***");
-        }
-    }
-    text
 }
 
 #[cfg(test)]

@@ -269,8 +269,9 @@ async fn refresh_once(
 }
 
 /// Where and how to connect, from the config entry; built anew for each connection, so a
-/// rotated secret (env var or file) is picked up when the console reconnects.
-struct Target {
+/// rotated secret (env var or file) is picked up when the console reconnects. Remediations
+/// (`CLIENT KILL`) connect through it too.
+pub struct Target {
     info: ConnectionInfo,
     /// `host:port` (or the socket path): what errors may name.
     shown: String,
@@ -279,7 +280,7 @@ struct Target {
 }
 
 impl Target {
-    fn from_config(config: &RedisConfig) -> Result<Self, String> {
+    pub fn from_config(config: &RedisConfig) -> Result<Self, String> {
         let url = config.url.resolve().map_err(|e| format!("url: {e}"))?;
         let mut secrets = vec![url.clone()];
         let info = url.as_str().into_connection_info().map_err(|e| {
@@ -316,7 +317,7 @@ impl Target {
 
     /// Connects with RESP3, or RESP2 when the server has no `HELLO` (remembered in `resp2`),
     /// and names the connection.
-    async fn connect(
+    pub async fn connect(
         &self,
         deadline: Duration,
         resp2: &mut bool,
@@ -365,7 +366,9 @@ impl Target {
         }
     }
 
-    fn reason(&self, command: &str, error: &redis::RedisError, deadline: Duration) -> String {
+    /// A failed command in words: the server's reply, or what happened to the connection,
+    /// naming the server by `host:port` and never a secret.
+    pub fn reason(&self, command: &str, error: &redis::RedisError, deadline: Duration) -> String {
         let what = describe(error, deadline);
         let text = match (command.is_empty(), is_server_reply(error)) {
             (true, true) => what,
