@@ -11,7 +11,7 @@ use ratatui_textarea::TextArea;
 use super::pane::PaneId;
 use super::{App, DbRow, Effect, ToastLevel};
 use crate::remediation::plan::{self, Offer, Params, PlanContext, Selection, Verb};
-use crate::remediation::{HistoryEntry, Outcome, Plan, Preview, Progress};
+use crate::remediation::{HistoryEntry, Outcome, Plan, Preview, Progress, WorkloadKind};
 
 /// Longest replica count accepted from the scale input.
 const MAX_REPLICAS: u32 = 10_000;
@@ -121,10 +121,20 @@ impl App {
                     .get(&(pod.namespace.clone(), rs.to_string()))
             })
             .and_then(|rs| rs.deployment.clone());
+        let other_owner = pod.owner.as_deref().and_then(|o| {
+            let (kind, name) = o.split_once('/')?;
+            let kind = match kind {
+                "StatefulSet" => WorkloadKind::StatefulSet,
+                "DaemonSet" => WorkloadKind::DaemonSet,
+                _ => return None,
+            };
+            Some((kind, name.to_string()))
+        });
         Selection::Pod {
             namespace: pod.namespace.clone(),
             name: pod.name.clone(),
             deployment,
+            other_owner,
         }
     }
 

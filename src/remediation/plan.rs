@@ -16,6 +16,8 @@ pub enum Selection {
         name: String,
         /// The Deployment owning it (through its ReplicaSet), when known.
         deployment: Option<String>,
+        /// A StatefulSet or DaemonSet owning it directly (restartable, not undoable here).
+        other_owner: Option<(WorkloadKind, String)>,
     },
     Deployment {
         namespace: String,
@@ -154,10 +156,16 @@ pub struct Params {
 fn applicable(selection: &Selection, ctx: &PlanContext) -> Vec<Verb> {
     match selection {
         Selection::Nothing => vec![],
-        Selection::Pod { deployment, .. } => {
+        Selection::Pod {
+            deployment,
+            other_owner,
+            ..
+        } => {
             let mut verbs = vec![Verb::DeletePod];
             if deployment.is_some() {
                 verbs.splice(0..0, [Verb::Restart, Verb::Undo, Verb::Scale]);
+            } else if other_owner.is_some() {
+                verbs.insert(0, Verb::Restart);
             }
             verbs
         }
@@ -327,6 +335,22 @@ pub fn describe(
             },
             _,
         ) => deployment_plan(verb, &kube(namespace), deployment, None, params)?,
+        (
+            Selection::Pod {
+                namespace,
+                other_owner: Some((kind, owner)),
+                ..
+            },
+            Verb::Restart,
+        ) => (
+            kube(namespace),
+            ActionKind::RolloutRestart {
+                kind: *kind,
+                name: owner.clone(),
+            },
+            format!("{}/{owner}", kind.resource().trim_end_matches('s')),
+            "restart every pod (rolling, as the controller does)".to_string(),
+        ),
         (
             Selection::Deployment {
                 namespace,
@@ -551,6 +575,7 @@ mod tests {
             namespace: "ns".into(),
             name: "api-1".into(),
             deployment: Some("api".into()),
+            other_owner: None,
         };
         let verbs: Vec<Verb> = offers(&pod, &ctx()).iter().map(|o| o.verb).collect();
         assert_eq!(
@@ -561,9 +586,27 @@ mod tests {
             namespace: "ns".into(),
             name: "job-1".into(),
             deployment: None,
+            other_owner: None,
         };
         let verbs: Vec<Verb> = offers(&bare, &ctx()).iter().map(|o| o.verb).collect();
         assert_eq!(verbs, [Verb::DeletePod]);
+        let member = Selection::Pod {
+            namespace: "ns".into(),
+            name: "db-0".into(),
+            deployment: None,
+            other_owner: Some((WorkloadKind::StatefulSet, "db".into())),
+        };
+        let verbs: Vec<Verb> = offers(&member, &ctx()).iter().map(|o| o.verb).collect();
+        assert_eq!(verbs, [Verb::Restart, Verb::DeletePod]);
+        let plan = plan(Verb::Restart, &member, &Params::default(), &ctx()).unwrap();
+        assert_eq!(
+            plan.action,
+            ActionKind::RolloutRestart {
+                kind: WorkloadKind::StatefulSet,
+                name: "db".into()
+            }
+        );
+        assert_eq!(plan.object, "statefulset/db");
     }
 
     #[test]
