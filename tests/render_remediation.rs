@@ -521,7 +521,7 @@ fn offer_hints_name_keys_and_read_only() {
     assert!(
         hints
             .iter()
-            .any(|(k, l, e, r)| k == "D/Ctrl-d" && l == "delete pod" && *e && r.is_none()),
+            .any(|(k, l, e, r)| k == "D" && l == "delete pod" && *e && r.is_none()),
         "{hints:?}"
     );
 

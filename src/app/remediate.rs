@@ -34,6 +34,11 @@ pub enum Stage {
         revisions: Option<Result<Vec<HistoryEntry>, String>>,
         selected: usize,
     },
+    /// Restart operator, with several configured: pick one (name, namespace, selector).
+    Operators {
+        operators: Vec<(String, String, String)>,
+        selected: usize,
+    },
     /// Scale: type the replica count.
     Scale {
         selection: Selection,
@@ -254,6 +259,17 @@ impl App {
             }) => match verb {
                 Verb::Undo => self.open_history(selection),
                 Verb::Scale => self.open_scale(selection),
+                Verb::RestartOperator if ctx.operators.len() > 1 => {
+                    let attempt = self.next_attempt();
+                    self.modal = Some(Modal {
+                        attempt,
+                        stage: Stage::Operators {
+                            operators: ctx.operators,
+                            selected: 0,
+                        },
+                    });
+                    vec![]
+                }
                 _ => self.plan_and_preview(verb, selection, &Params::default()),
             },
         }
@@ -414,6 +430,28 @@ impl App {
                 }
                 vec![]
             }
+            Stage::Operators {
+                operators,
+                selected,
+            } => match key.code {
+                KeyCode::Esc | KeyCode::Char('q' | 'n') => self.cancel_modal(),
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = selected.saturating_sub(1);
+                    vec![]
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1).min(operators.len().saturating_sub(1));
+                    vec![]
+                }
+                KeyCode::Enter => {
+                    let params = Params {
+                        operator: *selected,
+                        ..Params::default()
+                    };
+                    self.plan_and_preview(Verb::RestartOperator, Selection::Claim, &params)
+                }
+                _ => vec![],
+            },
             Stage::Scale {
                 selection,
                 input,
@@ -552,6 +590,18 @@ impl App {
                 ..
             } => return vec![],
             Stage::Confirm { plan, .. } => Ok(*plan),
+            Stage::Operators { selected, .. } => {
+                let params = Params {
+                    operator: selected,
+                    ..Params::default()
+                };
+                plan::describe(
+                    Verb::RestartOperator,
+                    &Selection::Claim,
+                    &params,
+                    &self.plan_context(),
+                )
+            }
         };
         let Ok(plan) = plan else { return vec![] };
         self.toast(

@@ -402,6 +402,57 @@ fn render_modal(
             };
             (chrome, outer, items, hints)
         }
+        Stage::Operators {
+            operators,
+            selected,
+        } => {
+            let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
+            let hints = vec![
+                ("j/k", "move", true),
+                ("Enter", "pick", true),
+                ("Esc", "cancel", true),
+            ];
+            let mut items = Rows::default();
+            items.extend(
+                PLACE,
+                field("target", app.target_name(), theme.title, inner, theme),
+            );
+            items.blank();
+            let rows_of = operators
+                .iter()
+                .enumerate()
+                .map(|(i, (name, ns, selector))| {
+                    let marker = if i == *selected { "▸ " } else { "  " };
+                    let text = truncate(
+                        &format!(
+                            "{marker}{}  in {}  pods {}",
+                            clean(name),
+                            clean(ns),
+                            clean(selector)
+                        ),
+                        inner,
+                    );
+                    let style = if i == *selected {
+                        theme.selected
+                    } else {
+                        theme.popup
+                    };
+                    Item::Text(Line::styled(text, style))
+                });
+            items.extend(CONTROL, rows_of.collect::<Vec<_>>());
+            items.blank();
+            items.extend_lines(
+                HINTS,
+                hint_lines(&hints, inner, theme).into_iter().map(Item::Text),
+            );
+            let chrome = Chrome {
+                title: format!(" {} · pick an operator ", Verb::RestartOperator.label()),
+                badge: protected_badge(app),
+                style: theme.warn,
+                border: BorderType::Rounded,
+            };
+            (chrome, outer, items, hints)
+        }
         Stage::Scale {
             selection,
             name,
