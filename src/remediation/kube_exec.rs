@@ -847,9 +847,13 @@ async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Resu
     if reason.is_empty() {
         Ok(false)
     } else {
-        Err(reason)
+        // Marked so callers can tell a denial with a reason from a review that failed.
+        Err(format!("{DENIED}{reason}"))
     }
 }
+
+/// The prefix of an `access` error that is a denial with the server's reason.
+pub const DENIED: &str = "denied: ";
 
 /// Ask the server, by SelfSubjectAccessReview, whether each check is allowed. Per check:
 /// `Ok(true)` allowed; `Ok(false)` denied without a reason; `Err(text)` denied with the

@@ -383,10 +383,13 @@ async fn permissions(backends: &Backends, namespaces: &[String]) -> PermissionVi
                 let action = sample_action(verb);
                 let checks = super::kube_exec::checks_for(&action, ns);
                 let results = super::kube_exec::access(client, &checks).await;
-                // An unanswered review is not a denial: the server decides at execution.
+                // A review that failed is not a denial: the server decides at execution.
                 let denied: Vec<_> = results
                     .into_iter()
-                    .filter(|(_, r)| matches!(r, Ok(false)))
+                    .filter(|(_, r)| match r {
+                        Ok(allowed) => !allowed,
+                        Err(e) => e.starts_with(super::kube_exec::DENIED),
+                    })
                     .collect();
                 if let Some(reason) = super::kube_exec::denied_reason(&denied) {
                     view.kube_denied.insert((ns.clone(), verb), reason);
