@@ -285,6 +285,13 @@ pub fn plan(
     if let Some(reason) = blocked(selection, ctx, verb) {
         return Err(reason);
     }
+    // The picked operator's own namespace (`blocked` could only look at the first).
+    if verb == Verb::RestartOperator
+        && let Some((_, namespace, _)) = ctx.operators.get(params.operator)
+        && let Some(reason) = ctx.permission.kube_denied.get(&(namespace.clone(), verb))
+    {
+        return Err(reason.clone());
+    }
     describe(verb, selection, params, ctx)
 }
 
