@@ -321,3 +321,76 @@ fn error_text_from_toasts_is_sanitised() {
     key(&mut app, KeyCode::Enter);
     assert!(!app.toasts.last().unwrap().text.contains('\u{1b}'));
 }
+
+#[test]
+fn restart_operator_with_two_operators_asks_which() {
+    let config = parse(
+        std::path::Path::new("test.toml"),
+        r#"
+[[targets]]
+name = "babylon"
+[targets.kubernetes]
+[[targets.claims]]
+source = "crd"
+group = "poolboy.gpte.redhat.com"
+version = "v1"
+kind = "ResourceClaim"
+plural = "resourceclaims"
+[[targets.operators]]
+name = "anarchy"
+namespace = "anarchy-operator"
+selector = "app=anarchy-operator"
+[[targets.operators]]
+name = "poolboy"
+namespace = "poolboy"
+selector = "app=poolboy"
+"#,
+    )
+    .unwrap();
+    let mut app = App::new(
+        Arc::new(config),
+        "test.toml".into(),
+        0,
+        ReadOnlyInputs::default(),
+        t0(),
+    );
+    let row = crate::model::claims::ClaimRow {
+        source: "resourceclaims".into(),
+        namespace: Some("user-a".into()),
+        name: "lab-1".into(),
+        state: "provisioning".into(),
+        since: Some(t0()),
+        stuck: true,
+        why: "provisioning for 3h".into(),
+        health: crate::model::Health::Crit,
+        detail: None,
+    };
+    app.update(Action::Kube {
+        generation: app.generation,
+        update: KubeUpdate::Claims {
+            source: 0,
+            rows: vec![row],
+        },
+    });
+    app.prepare_view();
+    press(&mut app, "4R");
+    assert!(matches!(
+        app.modal.as_ref().map(|m| &m.stage),
+        Some(remediate::Stage::Operators { .. })
+    ));
+    press(&mut app, "j");
+    let effects = key(&mut app, KeyCode::Enter);
+    let Some(Effect::Preview { plan, .. }) = effects.first() else {
+        panic!("no preview: {effects:?}");
+    };
+    assert_eq!(
+        plan.action,
+        crate::remediation::ActionKind::RestartOperator {
+            selector: "app=poolboy".into()
+        }
+    );
+    assert!(matches!(
+        &plan.place,
+        crate::remediation::Place::Kubernetes { namespace, .. } if namespace == "poolboy"
+    ));
+}
