@@ -1003,24 +1003,36 @@ fn old_data_line(freshness: &Freshness, theme: &Theme) -> Option<Vec<Span<'stati
 // ---------------------------------------------------------------------------------------------
 // Detail views
 
+/// A detail view whose database has not answered yet: its name, what is missing, its state.
+fn render_nothing_yet(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    theme: &Theme,
+    name: String,
+    what: &str,
+    freshness: &Freshness,
+) {
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(name, theme.title),
+            Span::styled(format!(" · no {what} yet · "), theme.muted),
+            Span::styled(
+                sanitize(&freshness.label()),
+                freshness_style(freshness, theme),
+            ),
+        ]),
+        Line::styled("Esc: back to the databases", theme.muted),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+}
+
 /// All sessions of a PostgreSQL database, in `app.visible.db_sessions` order.
 fn render_sessions(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, index: usize) {
     let row = DbRow::Postgres(index);
     let name = row_name(app, row);
     let freshness = row_freshness(app, row);
     let Some(status) = app.visible_db().postgres.get(&index) else {
-        let lines = vec![
-            Line::from(vec![
-                Span::styled(name, theme.title),
-                Span::styled(" · no sessions yet · ", theme.muted),
-                Span::styled(
-                    sanitize(&freshness.label()),
-                    freshness_style(&freshness, theme),
-                ),
-            ]),
-            Line::styled("Esc: back to the databases", theme.muted),
-        ];
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+        render_nothing_yet(frame, area, theme, name, "sessions", &freshness);
         return;
     };
     let view = &app.panes[PaneId::Db.index()];
@@ -1214,18 +1226,7 @@ fn render_clients(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, i
     let name = row_name(app, row);
     let freshness = row_freshness(app, row);
     let Some(status) = app.visible_db().redis.get(&index) else {
-        let lines = vec![
-            Line::from(vec![
-                Span::styled(name, theme.title),
-                Span::styled(" · no clients yet · ", theme.muted),
-                Span::styled(
-                    sanitize(&freshness.label()),
-                    freshness_style(&freshness, theme),
-                ),
-            ]),
-            Line::styled("Esc: back to the databases", theme.muted),
-        ];
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+        render_nothing_yet(frame, area, theme, name, "clients", &freshness);
         return;
     };
     let width = usize::from(area.width);
