@@ -14,6 +14,7 @@ pub mod logging;
 pub mod logs;
 pub mod model;
 pub mod policy;
+pub mod redact;
 pub mod remediation;
 pub mod runtime;
 pub mod sim;
