@@ -39,9 +39,10 @@ pub fn is_secret_name(name: &str) -> bool {
     if folded.is_empty() {
         return false;
     }
-    // Short names match exactly (`sig`, `pwd`), longer ones anywhere in the name.
+    // `sig` and `pwd` match exactly (they hide in ordinary words), the rest anywhere in the
+    // name: over-redacting `keyboard=` is cheaper than leaking `api_key=`.
     SECRET_NAMES.iter().any(|secret| {
-        if secret.len() <= 3 {
+        if matches!(*secret, "sig" | "pwd") {
             folded == *secret
         } else {
             folded.contains(secret)
@@ -63,15 +64,19 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         let end = from
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
             .unwrap_or(from.len());
-        // A URL quoted in parentheses (reqwest: "for url (http://…)") ends at the `)`.
-        let (url, after) = from.split_at(end);
-        let (url, closing) = match url.strip_suffix(')') {
-            Some(inner) if !inner.contains('(') => (inner, ")"),
-            _ => (url, ""),
-        };
+        // Punctuation after a URL is not part of it (reqwest: "for url (http://…): …").
+        let (mut url, _) = from.split_at(end);
+        while let Some(last) = url.chars().last() {
+            let unbalanced_paren =
+                last == ')' && url.matches(')').count() > url.matches('(').count();
+            if unbalanced_paren || matches!(last, ',' | '.' | ';' | ':' | ']') {
+                url = &url[..url.len() - 1];
+            } else {
+                break;
+            }
+        }
         out.push_str(&redact_url(url));
-        out.push_str(closing);
-        rest = after;
+        rest = &from[url.len()..];
     }
     out.push_str(&redact_pairs(rest));
     if out == text {
@@ -278,9 +283,7 @@ mod tests {
     #[test]
     fn urls_inside_sentences_are_found() {
         assert_eq!(
-            redact(
-                "error sending request for url (http://u:p@h:1/q?token=t): connection refused"
-            ),
+            redact("error sending request for url (http://u:p@h:1/q?token=t): connection refused"),
             "error sending request for url (http://u:***@h:1/q?token=***): connection refused"
         );
         assert_eq!(

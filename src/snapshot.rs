@@ -241,10 +241,12 @@ async fn kube_sections(target: &TargetConfig, now: SystemTime) -> (Section, Sect
 }
 
 async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<DeploymentRow>), String> {
+    use crate::sources::kubernetes::{Purpose, connect_for, describe_error};
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};
-    let (client, _) = crate::sources::kubernetes::connect(config).await?;
+    let connection = connect_for(config, Purpose::Requests).await?;
+    let (client, server) = (connection.client, connection.server);
     let params = config
         .label_selector
         .as_deref()
@@ -264,9 +266,15 @@ async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<Deploy
             ),
             None => (Api::all(client.clone()), Api::all(client.clone())),
         };
-        let listed = pod_api.list(&params).await.map_err(|e| e.to_string())?;
+        let listed = pod_api
+            .list(&params)
+            .await
+            .map_err(|e| describe_error(&server, &e))?;
         pods.extend(listed.items.iter().map(crate::model::pods::pod_row));
-        let listed = deploy_api.list(&params).await.map_err(|e| e.to_string())?;
+        let listed = deploy_api
+            .list(&params)
+            .await
+            .map_err(|e| describe_error(&server, &e))?;
         deployments.extend(
             listed
                 .items
@@ -316,10 +324,15 @@ async fn list_claims(
     now: SystemTime,
 ) -> Result<Vec<ClaimRow>, String> {
     use crate::sources::claims::{ClaimKind, classify, installed};
+    use crate::sources::kubernetes::{Purpose, connect_for, describe_error};
     use kube::api::{Api, DynamicObject, ListParams};
-    let (client, _) = crate::sources::kubernetes::connect(kubernetes).await?;
+    let connection = connect_for(kubernetes, Purpose::Requests).await?;
+    let (client, server) = (connection.client, connection.server);
     let kind = ClaimKind::from_config(claims);
-    if !installed(&client, &kind).await? {
+    if !installed(&client, &kind)
+        .await
+        .map_err(|e| describe_error(&server, &e))?
+    {
         return Err(format!(
             "CRD {}.{} is not installed on this cluster",
             kind.plural, kind.resource.group
@@ -340,7 +353,7 @@ async fn list_claims(
         let listed = api
             .list(&ListParams::default())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| describe_error(&server, &e))?;
         for object in &listed.items {
             let value = serde_json::to_value(object).map_err(|e| e.to_string())?;
             rows.push(classify(&name, claims, &value, now));

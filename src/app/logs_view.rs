@@ -115,6 +115,50 @@ impl LogsView {
         }
     }
 
+    /// The state of log source `source` as its streams tell it: an error while its own stream
+    /// (id 0: connection and pod watch) fails or every stream it opened is failing; live
+    /// otherwise. One pod's container in back-off is that stream's state, not the source's.
+    pub fn source_state(&self, source: usize) -> crate::app::status::SourceState {
+        use crate::app::status::SourceState;
+        let own = self
+            .ids
+            .get(&(source, 0))
+            .and_then(|id| self.streams.get(id));
+        let failing = |info: &StreamInfo| match &info.state {
+            StreamState::Reconnecting { reason, retry_at } => Some(SourceState::Error {
+                reason: reason.clone(),
+                retry_at: Some(*retry_at),
+            }),
+            _ => None,
+        };
+        if let Some(own) = own {
+            if let Some(error) = failing(own) {
+                return error;
+            }
+            if let StreamState::Ended { reason } = &own.state {
+                return SourceState::Error {
+                    reason: reason.clone(),
+                    retry_at: None,
+                };
+            }
+        }
+        let mut streams = self
+            .streams
+            .values()
+            .filter(|info| {
+                info.source == source && !matches!(info.state, StreamState::Ended { .. })
+            })
+            .peekable();
+        if streams.peek().is_none() {
+            return SourceState::Live;
+        }
+        let mut errors = streams.map(failing);
+        match errors.next() {
+            Some(Some(first)) if errors.all(|e| e.is_some()) => first,
+            _ => SourceState::Live,
+        }
+    }
+
     /// Rebuilds the visible lines after a filter change.
     pub fn refilter(&mut self) {
         self.visible = self

@@ -880,17 +880,20 @@ impl App {
                 event,
             } => {
                 if generation == self.generation {
-                    // A configured log source that reports anything is live.
+                    self.logs.apply(source, event);
+                    // A log source is as healthy as its streams say (quiet logs are not stale).
                     let at = self.now;
+                    let state = self.logs.source_state(source);
                     if let Some(status) = self
                         .sources
                         .iter_mut()
                         .find(|s| s.origin == status::SourceOrigin::Logs(source))
                     {
-                        status.state = SourceState::Live;
-                        status.last_ok = Some(at);
+                        if state == SourceState::Live {
+                            status.last_ok = Some(at);
+                        }
+                        status.state = state;
                     }
-                    self.logs.apply(source, event);
                     self.view_dirty |= self.frozen.is_none();
                 }
                 vec![]

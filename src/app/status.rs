@@ -48,7 +48,8 @@ pub struct SourceStatus {
     pub detail: String,
     pub state: SourceState,
     pub last_ok: Option<SystemTime>,
-    /// Live data older than this is shown as stale.
+    /// Live data older than this is shown as stale: no proof from the source within this bound
+    /// (see [`stale_bound`]).
     pub stale_after: Duration,
 }
 
@@ -145,7 +146,7 @@ impl SourceStatus {
     /// The sources a target configures, in pane order, all `Connecting`.
     pub fn for_target(target: &TargetConfig) -> Vec<Self> {
         let mut sources = Vec::new();
-        let mut add = |origin, pane, kind, name: String, detail: String, refresh: Duration| {
+        let mut add = |origin, pane, kind, name: String, detail: String, stale_after: Duration| {
             sources.push(Self {
                 origin,
                 pane,
@@ -154,7 +155,7 @@ impl SourceStatus {
                 detail,
                 state: SourceState::Connecting,
                 last_ok: None,
-                stale_after: refresh * 3,
+                stale_after,
             });
         };
         if let Some(k8s) = &target.kubernetes {
@@ -173,7 +174,7 @@ impl SourceStatus {
                 "kubernetes",
                 context,
                 format!("namespaces: {namespaces}"),
-                Duration::from_secs(30),
+                crate::sources::kube_watch::STALE_AFTER,
             );
         }
         if let Some(prom) = &target.prometheus {
@@ -184,7 +185,7 @@ impl SourceStatus {
                 "prometheus",
                 prom.url.clone(),
                 format!("SLOs: {}", slos.join(", ")),
-                prom.refresh,
+                stale_bound(prom.refresh),
             );
         }
         for (i, health) in target.health.iter().enumerate() {
@@ -194,7 +195,7 @@ impl SourceStatus {
                 "health",
                 health.name.clone(),
                 health.url.clone(),
-                health.interval,
+                stale_bound(health.interval),
             );
         }
         for (i, pg) in target.postgres.iter().enumerate() {
@@ -204,7 +205,7 @@ impl SourceStatus {
                 "postgres",
                 pg.name.clone(),
                 format!("dsn: {}", pg.dsn.describe()),
-                pg.refresh,
+                stale_bound(pg.refresh),
             );
         }
         for (i, redis) in target.redis.iter().enumerate() {
@@ -214,11 +215,11 @@ impl SourceStatus {
                 "redis",
                 redis.name.clone(),
                 format!("url: {}", redis.url.describe()),
-                redis.refresh,
+                stale_bound(redis.refresh),
             );
         }
         for (i, claim) in target.claims.iter().enumerate() {
-            let (kind, detail) = match claim.source.get_ref() {
+            let (kind, detail, stale_after) = match claim.source.get_ref() {
                 ClaimSource::Crd => (
                     "crd claims",
                     format!(
@@ -228,6 +229,7 @@ impl SourceStatus {
                         claim.kind.as_deref().unwrap_or_default(),
                         humantime::format_duration(claim.stuck_after)
                     ),
+                    crate::sources::kube_watch::STALE_AFTER,
                 ),
                 ClaimSource::Sql => (
                     "sql claims",
@@ -236,6 +238,13 @@ impl SourceStatus {
                         claim.database.as_deref().unwrap_or_default(),
                         humantime::format_duration(claim.stuck_after)
                     ),
+                    target
+                        .postgres
+                        .iter()
+                        .find(|p| Some(&p.name) == claim.database.as_ref())
+                        .map_or(Duration::from_secs(60), |database| {
+                            stale_bound(crate::sources::claims_sql::poll_interval(database))
+                        }),
                 ),
             };
             add(
@@ -244,7 +253,7 @@ impl SourceStatus {
                 kind,
                 claim.display_name(),
                 detail,
-                Duration::from_secs(60),
+                stale_after,
             );
         }
         for (i, log) in target.logs.iter().enumerate() {
@@ -261,11 +270,19 @@ impl SourceStatus {
                 kind,
                 log.display_name(),
                 detail,
-                Duration::from_secs(3600),
+                // Quiet logs are not stale: a log source's state comes from its streams.
+                Duration::MAX,
             );
         }
         sources
     }
+}
+
+/// How long a polled source may go without a successful read before it is shown stale: two
+/// refresh intervals or 20 s, whichever is larger (a poll may take a moment; one missed poll
+/// is not yet a fault).
+pub fn stale_bound(refresh: Duration) -> Duration {
+    (refresh * 2).max(Duration::from_secs(20))
 }
 
 /// Compact age: `42s`, `3m12s`, `2h5m`, `3d4h`.

@@ -308,10 +308,13 @@ fn ticks_age_data_and_expire_toasts() {
         at: t0(),
     });
     press(&mut app, "3");
-    app.update(Action::Tick(t0() + Duration::from_secs(10)));
+    app.update(Action::Tick(t0() + Duration::from_secs(19)));
+    let label = app.sources[1].freshness(app.now).label();
+    assert_eq!(label, "live", "postgres refresh 2s: stale after 20s");
+    app.update(Action::Tick(t0() + Duration::from_secs(25)));
     assert!(app.toasts.is_empty());
     let label = app.sources[1].freshness(app.now).label();
-    assert_eq!(label, "stale 10s", "postgres refresh 2s, stale after 6s");
+    assert_eq!(label, "stale 25s", "postgres refresh 2s: stale after 20s");
 }
 
 #[test]

@@ -53,6 +53,19 @@ fn expired_line(rv: u64, oldest: u64) -> String {
     line("ERROR", &status)
 }
 
+/// What kube-apiserver answers a watch from a resourceVersion it has not reached (e.g. a
+/// client that outlived a restored or restarted server): an ERROR event, 504 Timeout with the
+/// `ResourceVersionTooLarge` cause.
+fn too_large_line(rv: u64, current: u64) -> String {
+    let status = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": format!("Too large resource version: {rv}, current: {current}"),
+        "reason": "Timeout", "code": 504,
+        "details": {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}
+    });
+    line("ERROR", &status)
+}
+
 fn bookmark_line(res: Res, rv: u64, initial_end: bool) -> String {
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if initial_end {
@@ -132,6 +145,11 @@ async fn run(
     let deadline = p.timeout.map(|t| Instant::now() + t);
     let mut cursor = match start {
         Start::From(rv) => {
+            let current = sh.with(|w| w.store.rv());
+            if rv > current {
+                let _ = send(&sh, &tx, too_large_line(rv, current)).await;
+                return;
+            }
             let expired = sh.with(|w| w.store.events_since(rv).err());
             if let Some(oldest) = expired {
                 let _ = send(&sh, &tx, expired_line(rv, oldest)).await;

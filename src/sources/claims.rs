@@ -7,11 +7,13 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
-use super::kubernetes::{Reporter, connect, estimated_backoff, object_key};
-use crate::app::data::{KubeUpdate, ObjectKey};
+use super::kube_watch::{WatchSet, WatchSpec, WatchStream, Watched};
+use super::kubernetes::{
+    Purpose, Reporter, connect_for, describe_error, estimated_backoff, object_key, watch_config,
+};
+use crate::app::data::{KubeUpdate, ObjectKey, RowUpdate};
 use crate::app::status::SourceState;
 use crate::config::{ClaimsConfig, KubernetesConfig};
 use crate::model::claims::{ClaimRow, classify_generic, classify_resource_claim};
@@ -50,14 +52,14 @@ impl ClaimKind {
 }
 
 /// Whether the API server serves the claim kind.
-pub async fn installed(client: &Client, kind: &ClaimKind) -> Result<bool, String> {
+pub async fn installed(client: &Client, kind: &ClaimKind) -> Result<bool, kube::Error> {
     match client
         .list_api_group_resources(&kind.resource.api_version)
         .await
     {
         Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural)),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     }
 }
 
@@ -127,6 +129,13 @@ fn slim(object: &DynamicObject) -> serde_json::Value {
     value
 }
 
+/// One claim object as kept for classification: its key and its slimmed JSON.
+type Kept = (ObjectKey, serde_json::Value);
+
+fn kept(object: &DynamicObject) -> Kept {
+    (object_key(object), slim(object))
+}
+
 /// Runs one `source = "crd"` claims entry until the console drops it.
 pub async fn run(
     kubernetes: KubernetesConfig,
@@ -137,13 +146,16 @@ pub async fn run(
     let name = claims.display_name();
     let kind = ClaimKind::from_config(&claims);
     let mut failures = 0;
-    let client = loop {
-        let outcome = match connect(&kubernetes).await {
-            Ok((client, _)) => installed(&client, &kind).await.map(|found| (client, found)),
+    let connection = loop {
+        let outcome = match connect_for(&kubernetes, Purpose::Requests).await {
+            Ok(connection) => installed(&connection.client, &kind)
+                .await
+                .map_err(|e| describe_error(&connection.server, &e))
+                .map(|found| (connection, found)),
             Err(e) => Err(e),
         };
         match outcome {
-            Ok((client, true)) => break client,
+            Ok((connection, true)) => break connection,
             Ok((_, false)) => {
                 let reason = format!("CRD {} is not installed on this cluster", kind.describe());
                 if !reporter.state(SourceState::Unavailable { reason }).await {
@@ -162,70 +174,68 @@ pub async fn run(
         }
     };
 
-    let apis: Vec<Api<DynamicObject>> = if claims.namespaces.is_empty() {
-        vec![Api::all_with(client.clone(), &kind.resource)]
+    let client = &connection.client;
+    let apis: Vec<(Api<DynamicObject>, Option<String>)> = if claims.namespaces.is_empty() {
+        vec![(Api::all_with(client.clone(), &kind.resource), None)]
     } else {
         claims
             .namespaces
             .iter()
-            .map(|ns| Api::namespaced_with(client.clone(), ns, &kind.resource))
+            .map(|ns| {
+                (
+                    Api::namespaced_with(client.clone(), ns, &kind.resource),
+                    Some(ns.clone()),
+                )
+            })
             .collect()
     };
-    let streams = apis.into_iter().enumerate().map(|(scope, api)| {
-        watcher::watcher(api, watcher::Config::default())
-            .default_backoff()
-            .map(move |event| (scope, event))
-            .boxed()
-    });
-    let mut merged = futures::stream::select_all(streams);
-    // Per scope: the claims as last seen, plus the buffer of a relist in progress.
+    let specs = apis
+        .into_iter()
+        .map(|(api, ns)| {
+            let path = api.resource_url().to_string();
+            let server = connection.server.clone();
+            WatchSpec {
+                path,
+                start: Box::new(move || {
+                    let watcher = watcher::watcher(api.clone(), watch_config());
+                    fold_rows(watcher, ns.clone(), server.clone())
+                }),
+            }
+        })
+        .collect();
+    let mut watches = WatchSet::new(specs, connection.answers.clone(), connection.server.clone());
+    // Per scope (watch): the claims as last seen.
     let mut objects: BTreeMap<(usize, ObjectKey), serde_json::Value> = BTreeMap::new();
-    let mut relisting: BTreeMap<usize, Vec<(ObjectKey, serde_json::Value)>> = BTreeMap::new();
     let mut reclassify = tokio::time::interval(RECLASSIFY);
     let mut synced = false;
-    let mut errors = 0;
     loop {
         let changed = tokio::select! {
-            item = merged.next() => {
-                let Some((scope, event)) = item else { return };
-                match event {
-                    Ok(Event::Init) => {
-                        relisting.insert(scope, Vec::new());
-                        false
-                    }
-                    Ok(Event::InitApply(object)) => {
-                        relisting.entry(scope).or_default().push((object_key(&object), slim(&object)));
-                        false
-                    }
-                    Ok(Event::InitDone) => {
-                        objects.retain(|(s, _), _| *s != scope);
-                        for (key, value) in relisting.remove(&scope).unwrap_or_default() {
-                            objects.insert((scope, key), value);
+            watched = watches.next(&reporter) => match watched {
+                None => return,
+                Some(Watched::Restarting { .. }) => false,
+                Some(Watched::Item { watch, item }) => {
+                    match item {
+                        RowUpdate::Replace { rows, .. } => {
+                            objects.retain(|(s, _), _| *s != watch);
+                            for (key, value) in rows {
+                                objects.insert((watch, key), value);
+                            }
+                            synced = true;
                         }
-                        synced = true;
-                        true
-                    }
-                    Ok(Event::Apply(object)) => {
-                        objects.insert((scope, object_key(&object)), slim(&object));
-                        true
-                    }
-                    Ok(Event::Delete(object)) => {
-                        objects.remove(&(scope, object_key(&object)));
-                        true
-                    }
-                    Err(error) => {
-                        errors += 1;
-                        if !reporter.error(error.to_string(), estimated_backoff(errors)).await {
-                            return;
+                        RowUpdate::Upsert((key, value)) => {
+                            objects.insert((watch, key), value);
                         }
-                        false
+                        RowUpdate::Remove(key) => {
+                            objects.remove(&(watch, key));
+                        }
                     }
+                    true
                 }
-            }
+            },
+            // Claims turn stuck as time passes: classify again, without claiming freshness.
             _ = reclassify.tick() => synced,
         };
         if changed {
-            errors = 0;
             let now = SystemTime::now();
             let rows = objects
                 .values()
@@ -234,11 +244,40 @@ pub async fn run(
                     ..classify(&name, &claims, object, now)
                 })
                 .collect();
-            if !reporter.update(KubeUpdate::Claims { source, rows }).await
-                || !reporter.state(SourceState::Live).await
-            {
+            if !reporter.update(KubeUpdate::Claims { source, rows }).await {
                 return;
             }
         }
     }
+}
+
+/// Claim objects folded into row updates like the Pods pane's watches.
+fn fold_rows(
+    watcher: impl futures::Stream<Item = Result<Event<DynamicObject>, watcher::Error>> + Send + 'static,
+    namespace: Option<String>,
+    server: String,
+) -> WatchStream<RowUpdate<Kept>> {
+    watcher
+        .scan(None::<Vec<Kept>>, move |buffer, event| {
+            let out = match event {
+                Ok(Event::Init) => {
+                    *buffer = Some(Vec::new());
+                    Ok(None)
+                }
+                Ok(Event::InitApply(object)) => {
+                    buffer.get_or_insert_with(Vec::new).push(kept(&object));
+                    Ok(None)
+                }
+                Ok(Event::InitDone) => Ok(Some(RowUpdate::Replace {
+                    namespace: namespace.clone(),
+                    rows: buffer.take().unwrap_or_default(),
+                })),
+                Ok(Event::Apply(object)) => Ok(Some(RowUpdate::Upsert(kept(&object)))),
+                Ok(Event::Delete(object)) => Ok(Some(RowUpdate::Remove(object_key(&object)))),
+                Err(watcher::Error::WatchError(status)) if status.code == 410 => Ok(None),
+                Err(error) => Err(describe_error(&server, &error)),
+            };
+            futures::future::ready(Some(out))
+        })
+        .boxed()
 }

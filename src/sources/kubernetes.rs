@@ -1,28 +1,84 @@
-//! Kubernetes: a client built exactly as kubectl finds its config, and watchers for Pods,
-//! Deployments and ReplicaSets folded into small rows. After the initial list, every change
-//! arrives by watch; kube's watcher relists only on 410 Expired.
+//! Kubernetes: a client built exactly as kubectl finds its config (with bounded connects and
+//! reads), and watchers for Pods, Deployments and ReplicaSets folded into small rows. After the
+//! initial list, every change arrives by watch; a watch that fails is restarted from a fresh
+//! list (see [`super::kube_watch`] for how liveness is proven).
 
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource, ResourceExt};
 use tokio::sync::mpsc;
 
+use super::kube_watch::{
+    ANSWER_WITHIN, Answers, AnswersLayer, CONNECT_WITHIN, WATCH_RENEW_SECS, WatchSet, WatchSpec,
+    WatchStream, Watched,
+};
 use crate::app::Action;
 use crate::app::data::{KubeUpdate, ObjectKey, ReplicaSetRow, RowUpdate};
 use crate::app::status::SourceState;
 use crate::config::KubernetesConfig;
 use crate::model::{deployments::deployment_row, pods::pod_row};
 
+/// A connected client, the context it came from (for the header), the server it talks to
+/// (redacted, for messages) and the record of the server's answers (liveness proof).
+#[derive(Clone)]
+pub struct Connection {
+    pub client: Client,
+    pub context: String,
+    pub server: String,
+    pub answers: Answers,
+}
+
+/// What the client is for: requests and watches get a read timeout (a server that stops
+/// answering becomes an error); log streams do not (a quiet container is not a fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Requests,
+    Streams,
+}
+
 /// A connected client and the context it came from (for the header).
 pub async fn connect(config: &KubernetesConfig) -> Result<(Client, String), String> {
+    connect_for(config, Purpose::Requests)
+        .await
+        .map(|c| (c.client, c.context))
+}
+
+/// Builds a client exactly as kubectl finds its config, with bounded connects and reads.
+pub async fn connect_for(
+    config: &KubernetesConfig,
+    purpose: Purpose,
+) -> Result<Connection, String> {
+    let (client_config, context) = client_config(config).await?;
+    let server = crate::redact::redacted(&client_config.cluster_url.to_string())
+        .trim_end_matches('/')
+        .to_string();
+    let mut client_config = client_config;
+    client_config.connect_timeout = Some(CONNECT_WITHIN);
+    if purpose == Purpose::Requests {
+        client_config.read_timeout = Some(ANSWER_WITHIN);
+        // Count the read timeout from each request, not from when a pooled connection idled.
+        client_config.reset_reader_on_write = true;
+    }
+    let answers = Answers::default();
+    let client = kube::client::ClientBuilder::try_from(client_config)
+        .map_err(|e| describe_error(&server, &e))?
+        .with_layer(&AnswersLayer(answers.clone()))
+        .build();
+    Ok(Connection {
+        client,
+        context,
+        server,
+        answers,
+    })
+}
+
+async fn client_config(config: &KubernetesConfig) -> Result<(kube::Config, String), String> {
     let options = KubeConfigOptions {
         context: config.context.clone(),
         ..Default::default()
@@ -43,18 +99,86 @@ pub async fn connect(config: &KubernetesConfig) -> Result<(Client, String), Stri
             let client_config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
                 .map_err(|e| e.to_string())?;
-            let client = Client::try_from(client_config).map_err(|e| e.to_string())?;
-            Ok((client, context))
+            Ok((client_config, context))
         }
         // No kubeconfig at all and nothing asked of one: running in a pod, perhaps.
         Err(kubeconfig_error) if config.kubeconfig.is_none() && config.context.is_none() => {
             let client_config = kube::Config::incluster()
                 .map_err(|e| format!("{kubeconfig_error}; not in a cluster either: {e}"))?;
-            let client = Client::try_from(client_config).map_err(|e| e.to_string())?;
-            Ok((client, "in-cluster".into()))
+            Ok((client_config, "in-cluster".into()))
         }
         Err(e) => Err(e),
     }
+}
+
+/// A Kubernetes client error as a sentence that names the server.
+pub fn describe_error(server: &str, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = Vec::new();
+    let mut api_status = None;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(kube::Error::Api(status)) = e.downcast_ref::<kube::Error>() {
+            api_status = Some(status.clone());
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::TimedOut => {
+                    return format!(
+                        "no answer from {server} within {}s",
+                        ANSWER_WITHIN.as_secs()
+                    );
+                }
+                std::io::ErrorKind::ConnectionRefused => {
+                    return format!("{server} refused the connection");
+                }
+                std::io::ErrorKind::ConnectionReset => {
+                    return format!("{server} reset the connection");
+                }
+                _ => {}
+            }
+        }
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    if let Some(status) = api_status {
+        let what = match status.code {
+            401 => "rejected the credentials".to_string(),
+            403 => "forbids this".to_string(),
+            404 => "does not know this resource".to_string(),
+            code => format!("answered {code} {}", status.reason),
+        };
+        let message = crate::text::sanitize_truncated(&status.message, 200);
+        return if message.is_empty() {
+            format!("{server} {what}")
+        } else {
+            format!("{server} {what}: {message}")
+        };
+    }
+    let joined = chain.join(": ").to_lowercase();
+    if joined.contains("timed out") || joined.contains("deadline has elapsed") {
+        return format!(
+            "no answer from {server} within {}s",
+            ANSWER_WITHIN.as_secs()
+        );
+    }
+    if joined.contains("connection refused") {
+        return format!("{server} refused the connection");
+    }
+    if joined.contains("connection reset") || joined.contains("connection closed") {
+        return format!("{server} closed the connection");
+    }
+    if joined.contains("error decoding")
+        || joined.contains("expected value")
+        || joined.contains("eof while parsing")
+    {
+        return format!(
+            "{server} sent an answer that is not Kubernetes JSON ({})",
+            chain.last().cloned().unwrap_or_default()
+        );
+    }
+    // The innermost cause is usually the one that says what happened.
+    let innermost = chain.last().cloned().unwrap_or_default();
+    crate::redact::redacted(&format!("{server}: {innermost}"))
 }
 
 /// Sends reports for one source, tagged with its generation and index.
@@ -101,6 +225,19 @@ impl Reporter {
             .is_ok()
     }
 
+    /// The source proved itself at `at` (a successful read, or a watch's latest proof).
+    pub async fn live_at(&self, at: SystemTime) -> bool {
+        self.tx
+            .send(Action::Source {
+                generation: self.generation,
+                index: self.index,
+                state: SourceState::Live,
+                at,
+            })
+            .await
+            .is_ok()
+    }
+
     pub async fn error(&self, reason: String, retry_in: Duration) -> bool {
         self.state(SourceState::Error {
             reason,
@@ -110,55 +247,58 @@ impl Reporter {
     }
 }
 
-/// kube's default watcher backoff (800 ms doubling to 30 s), as an estimate for "retry in".
+/// Back-off for retrying a failed connect or poll: 1 s doubling to 30 s.
 pub fn estimated_backoff(consecutive_errors: u32) -> Duration {
-    let secs = 0.8 * 2f64.powi(consecutive_errors.saturating_sub(1).min(6) as i32);
-    Duration::from_secs_f64(secs.min(30.0))
+    super::kube_watch::backoff(consecutive_errors)
 }
 
-/// One watcher's output: `Ok(Some(update))` for a change, `Ok(None)` while an initial list is
-/// being buffered, `Err` for a watch error (the stream backs off and retries by itself).
-pub type UpdateStream = Pin<Box<dyn Stream<Item = Result<Option<KubeUpdate>, String>> + Send>>;
+/// Watcher settings every Kubernetes source uses: a server-side timeout so that a quiet watch
+/// is renewed (and so proven) every [`WATCH_RENEW_SECS`].
+pub fn watch_config() -> watcher::Config {
+    watcher::Config::default().timeout(WATCH_RENEW_SECS)
+}
 
 /// Folds a watcher into row updates: the initial list is buffered and sent as one `Replace`
-/// (so a relist never shows a half-empty table), then each change as it comes.
-pub fn row_stream<K, R>(
+/// (so a relist never shows a half-empty table), then each change as it comes. Failures come
+/// out as sentences naming `server`; the [`WatchSet`] restarts the watch from a fresh list.
+pub fn row_stream<K, R, U>(
     api: Api<K>,
     config: watcher::Config,
     namespace: Option<String>,
+    server: String,
     to_row: fn(&K) -> R,
-    wrap: fn(RowUpdate<R>) -> KubeUpdate,
-) -> UpdateStream
+    wrap: fn(RowUpdate<R>) -> U,
+) -> WatchStream<U>
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
     R: Send + 'static,
+    U: Send + 'static,
 {
-    let stream = watcher::watcher(api, config).default_backoff().scan(
-        None::<Vec<R>>,
-        move |buffer, event| {
-            let out = match event {
-                Ok(Event::Init) => {
-                    *buffer = Some(Vec::new());
-                    Ok(None)
-                }
-                Ok(Event::InitApply(object)) => {
-                    buffer.get_or_insert_with(Vec::new).push(to_row(&object));
-                    Ok(None)
-                }
-                Ok(Event::InitDone) => {
-                    let rows = buffer.take().unwrap_or_default();
-                    Ok(Some(wrap(RowUpdate::Replace {
-                        namespace: namespace.clone(),
-                        rows,
-                    })))
-                }
-                Ok(Event::Apply(object)) => Ok(Some(wrap(RowUpdate::Upsert(to_row(&object))))),
-                Ok(Event::Delete(object)) => Ok(Some(wrap(RowUpdate::Remove(object_key(&object))))),
-                Err(error) => Err(error.to_string()),
-            };
-            futures::future::ready(Some(out))
-        },
-    );
+    let stream = watcher::watcher(api, config).scan(None::<Vec<R>>, move |buffer, event| {
+        let out = match event {
+            Ok(Event::Init) => {
+                *buffer = Some(Vec::new());
+                Ok(None)
+            }
+            Ok(Event::InitApply(object)) => {
+                buffer.get_or_insert_with(Vec::new).push(to_row(&object));
+                Ok(None)
+            }
+            Ok(Event::InitDone) => {
+                let rows = buffer.take().unwrap_or_default();
+                Ok(Some(wrap(RowUpdate::Replace {
+                    namespace: namespace.clone(),
+                    rows,
+                })))
+            }
+            Ok(Event::Apply(object)) => Ok(Some(wrap(RowUpdate::Upsert(to_row(&object))))),
+            Ok(Event::Delete(object)) => Ok(Some(wrap(RowUpdate::Remove(object_key(&object))))),
+            // 410 Expired: kube's watcher relists by itself; not a fault.
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => Ok(None),
+            Err(error) => Err(describe_error(&server, &error)),
+        };
+        futures::future::ready(Some(out))
+    });
     Box::pin(stream)
 }
 
@@ -221,60 +361,95 @@ where
     }
 }
 
-/// The watchers of the Pods pane: Pods, Deployments and ReplicaSets per namespace.
-pub fn pane_watchers(client: &Client, config: &KubernetesConfig) -> Vec<UpdateStream> {
-    let mut watch_config = watcher::Config::default();
+/// The watches of the Pods pane: Pods, Deployments and ReplicaSets per namespace.
+pub fn pane_watches(
+    connection: &Connection,
+    config: &KubernetesConfig,
+) -> Vec<WatchSpec<KubeUpdate>> {
+    let mut base = watch_config();
     if let Some(selector) = &config.label_selector {
-        watch_config = watch_config.labels(selector);
+        base = base.labels(selector);
     }
-    let mut streams = Vec::new();
+    let client = &connection.client;
+    let mut specs = Vec::new();
     for (api, ns) in scoped::<Pod>(client, &config.namespaces) {
-        streams.push(row_stream(
+        specs.push(spec(
             api,
-            watch_config.clone(),
+            base.clone(),
             ns,
+            &connection.server,
             pod_row,
             KubeUpdate::Pods,
         ));
     }
     for (api, ns) in scoped::<Deployment>(client, &config.namespaces) {
-        streams.push(row_stream(
+        specs.push(spec(
             api,
-            watch_config.clone(),
+            base.clone(),
             ns,
+            &connection.server,
             deployment_row,
             KubeUpdate::Deployments,
         ));
     }
     for (api, ns) in scoped::<ReplicaSet>(client, &config.namespaces) {
-        streams.push(row_stream(
+        specs.push(spec(
             api,
-            watch_config.clone(),
+            base.clone(),
             ns,
+            &connection.server,
             replicaset_row,
             KubeUpdate::ReplicaSets,
         ));
     }
-    streams
+    specs
 }
 
-/// How often a healthy source says it is still live (watches are quiet when nothing changes).
-const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A restartable watch of `api` folded into rows.
+pub fn spec<K, R, U>(
+    api: Api<K>,
+    config: watcher::Config,
+    namespace: Option<String>,
+    server: &str,
+    to_row: fn(&K) -> R,
+    wrap: fn(RowUpdate<R>) -> U,
+) -> WatchSpec<U>
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    R: Send + 'static,
+    U: Send + 'static,
+{
+    let path = api.resource_url().to_string();
+    let server = server.to_string();
+    WatchSpec {
+        path,
+        start: Box::new(move || {
+            row_stream(
+                api.clone(),
+                config.clone(),
+                namespace.clone(),
+                server.clone(),
+                to_row,
+                wrap,
+            )
+        }),
+    }
+}
 
 /// Runs the Kubernetes source of the Pods pane until the console drops it.
 pub async fn run(config: KubernetesConfig, reporter: Reporter) {
     let mut failures = 0;
-    let client = loop {
-        match connect(&config).await {
-            Ok((client, context)) => {
+    let connection = loop {
+        match connect_for(&config, Purpose::Requests).await {
+            Ok(connection) => {
                 let action = Action::KubeContext {
                     generation: reporter.generation,
-                    name: context,
+                    name: connection.context.clone(),
                 };
                 if reporter.tx.send(action).await.is_err() {
                     return;
                 }
-                break client;
+                break connection;
             }
             Err(reason) => {
                 failures += 1;
@@ -286,102 +461,13 @@ pub async fn run(config: KubernetesConfig, reporter: Reporter) {
             }
         }
     };
-    let streams = pane_watchers(&client, &config);
-    drive(streams, &reporter).await;
-}
-
-/// Forwards updates from many watchers, and the source's health: live while every watcher is
-/// fine, the latest error while any is failing.
-pub async fn drive(streams: Vec<UpdateStream>, reporter: &Reporter) {
-    let mut health = WatchHealth::new(streams.len());
-    let tagged = streams
-        .into_iter()
-        .enumerate()
-        .map(|(id, s)| s.map(move |item| (id, item)).boxed());
-    let mut merged = futures::stream::select_all(tagged);
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    loop {
-        tokio::select! {
-            item = merged.next() => {
-                let Some((id, item)) = item else { return };
-                match item {
-                    Ok(update) => {
-                        let was_fine = health.all_fine();
-                        let recovered = health.ok(id, update.is_some()) || !was_fine;
-                        if let Some(update) = update
-                            && !reporter.update(update).await
-                        {
-                            return;
-                        }
-                        if recovered && health.all_fine() && !reporter.state(SourceState::Live).await {
-                            return;
-                        }
-                    }
-                    Err(reason) => {
-                        tracing::warn!(%reason, "kubernetes watch error");
-                        let retry_in = health.failed(id);
-                        if !reporter.error(reason, retry_in).await {
-                            return;
-                        }
-                    }
-                }
-            }
-            _ = heartbeat.tick() => {
-                health.forget_old_errors();
-                if health.all_fine() && !reporter.state(SourceState::Live).await {
-                    return;
-                }
-            }
+    let specs = pane_watches(&connection, &config);
+    let mut watches = WatchSet::new(specs, connection.answers.clone(), connection.server.clone());
+    while let Some(watched) = watches.next(&reporter).await {
+        if let Watched::Item { item, .. } = watched
+            && !reporter.update(item).await
+        {
+            return;
         }
-    }
-}
-
-/// Per-watcher health. A watcher that failed is fine again after its next event, or once its
-/// retry time has passed without a new error: a re-watch that succeeds with nothing to report
-/// yields no event at all.
-struct WatchHealth {
-    synced: Vec<bool>,
-    errors: Vec<u32>,
-    quiet_after: Vec<Option<std::time::Instant>>,
-}
-
-impl WatchHealth {
-    fn new(count: usize) -> Self {
-        Self {
-            synced: vec![false; count],
-            errors: vec![0; count],
-            quiet_after: vec![None; count],
-        }
-    }
-
-    /// Returns whether the watcher was failing before.
-    fn ok(&mut self, id: usize, had_update: bool) -> bool {
-        self.synced[id] |= had_update;
-        let was_failing = self.errors[id] > 0;
-        self.errors[id] = 0;
-        self.quiet_after[id] = None;
-        was_failing
-    }
-
-    /// Records a failure; returns the expected retry delay.
-    fn failed(&mut self, id: usize) -> Duration {
-        self.errors[id] += 1;
-        let retry_in = estimated_backoff(self.errors[id]);
-        self.quiet_after[id] = Some(std::time::Instant::now() + retry_in + Duration::from_secs(3));
-        retry_in
-    }
-
-    fn forget_old_errors(&mut self) {
-        let now = std::time::Instant::now();
-        for id in 0..self.errors.len() {
-            if self.quiet_after[id].is_some_and(|at| now > at) {
-                self.errors[id] = 0;
-                self.quiet_after[id] = None;
-            }
-        }
-    }
-
-    fn all_fine(&self) -> bool {
-        self.errors.iter().all(|e| *e == 0) && self.synced.iter().all(|s| *s)
     }
 }

@@ -34,12 +34,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, LogParams};
 use kube::core::Selector;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource, ResourceExt};
 use regex::Regex;
 
-use super::kubernetes::{connect, estimated_backoff};
+use super::kubernetes::{Purpose, connect, connect_for, describe_error, estimated_backoff};
 use crate::config::{KubernetesConfig, LogsConfig};
 use crate::logs::dedup::Resume;
 use crate::logs::line::MAX_LINE_BYTES;
@@ -95,12 +94,20 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
     };
 
     let mut failures = 0;
-    let client = loop {
+    // Two clients: requests and the pod watch are bounded (a hung server becomes an error);
+    // log streams are not (a quiet container is not a fault).
+    let (client, streams_client) = loop {
         if sink.is_closed() {
             return;
         }
-        match connect(&kubernetes).await {
-            Ok((client, _context)) => break client,
+        let both = match connect_for(&kubernetes, Purpose::Requests).await {
+            Ok(requests) => connect_for(&kubernetes, Purpose::Streams)
+                .await
+                .map(|streams| (requests.client, streams.client)),
+            Err(e) => Err(e),
+        };
+        match both {
+            Ok(both) => break both,
             Err(reason) => {
                 failures += 1;
                 let delay = estimated_backoff(failures);
@@ -135,10 +142,20 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
     };
     tracing::debug!(namespace, ?selector, "following pod logs");
 
-    let api: Api<Pod> = Api::namespaced(client, &namespace);
-    let mut pod_watch = watcher::watcher(api.clone(), selector.watch_config())
-        .default_backoff()
-        .boxed();
+    let watch_api: Api<Pod> = Api::namespaced(client, &namespace);
+    let api: Api<Pod> = Api::namespaced(streams_client, &namespace);
+    let start_watch = |delay: Duration| {
+        let watcher = watcher::watcher(watch_api.clone(), selector.watch_config());
+        // A failed pod watch starts again from a fresh list, so recovery is seen (a silent
+        // re-watch would never say the source is healthy again).
+        futures::stream::once(async move {
+            tokio::time::sleep(delay).await;
+            watcher
+        })
+        .flatten()
+        .boxed()
+    };
+    let mut pod_watch = start_watch(Duration::ZERO);
     let first = FirstRead {
         since: config
             .since
@@ -154,8 +171,12 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
         }
         tokio::select! {
             event = pod_watch.next() => match event {
-                Some(event) => follower.on_watch(event).await,
-                None => return,
+                Some(event) => {
+                    if let Some(delay) = follower.on_watch(event).await {
+                        pod_watch = start_watch(delay);
+                    }
+                }
+                None => pod_watch = start_watch(Duration::ZERO),
             },
             Some((id, generation, read)) = follower.readers.next(), if !follower.readers.is_empty() => {
                 follower.on_read(id, generation, read).await;
@@ -342,9 +363,9 @@ enum PodSelection {
 impl PodSelection {
     fn watch_config(&self) -> watcher::Config {
         match self {
-            Self::Labels(selector) => watcher::Config::default().labels(selector),
+            Self::Labels(selector) => super::kubernetes::watch_config().labels(selector),
             Self::Named(name) => {
-                watcher::Config::default().fields(&format!("metadata.name={name}"))
+                super::kubernetes::watch_config().fields(&format!("metadata.name={name}"))
             }
         }
     }
@@ -447,13 +468,17 @@ where
 }
 
 /// A short reason for the pane: the API's own message when there is one.
-fn describe(error: &kube::Error) -> String {
-    match error {
-        kube::Error::Api(status) if !status.message.is_empty() => {
-            format!("{} ({})", status.message, status.code)
+fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(kube::Error::Api(status)) = e.downcast_ref::<kube::Error>()
+            && !status.message.is_empty()
+        {
+            return format!("{} ({})", status.message, status.code);
         }
-        other => other.to_string(),
+        cause = e.source();
     }
+    describe_error("the API server", error)
 }
 
 /// Sleeps `delay`, waking early when the console is gone. False then.
@@ -848,29 +873,32 @@ impl Follower {
         }
     }
 
-    async fn on_watch(&mut self, event: Result<Event<Pod>, watcher::Error>) {
+    /// Applies a pod watch event; on a failure, returns after how long to start the watch again.
+    async fn on_watch(&mut self, event: Result<Event<Pod>, watcher::Error>) -> Option<Duration> {
         let event = match event {
+            // 410 Expired: kube's watcher relists by itself.
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => return None,
             Ok(event) => event,
             Err(error) => {
                 self.watch_failures += 1;
                 let delay = estimated_backoff(self.watch_failures);
-                let reason = format!("watching pods: {error}");
+                let reason = format!("watching pods: {}", describe(&error));
                 self.source.problem(&mut self.sink, reason, delay).await;
-                return;
+                return Some(delay);
             }
         };
         self.watch_failures = 0;
         match event {
             Event::Init => {
                 self.relist = Some(BTreeMap::new());
-                return;
+                return None;
             }
             Event::InitApply(pod) => {
                 let view = PodView::new(&pod, &self.containers);
                 self.relist
                     .get_or_insert_with(BTreeMap::new)
                     .insert(view.name.clone(), view);
-                return;
+                return None;
             }
             Event::InitDone => {
                 self.pods = self.relist.take().unwrap_or_default();
@@ -887,6 +915,7 @@ impl Follower {
             }
         }
         self.reconcile().await;
+        None
     }
 
     /// Ends the streams of pods that are gone, resumes containers that run again, opens streams

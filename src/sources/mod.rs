@@ -5,6 +5,7 @@
 pub mod claims;
 pub mod claims_sql;
 pub mod health;
+pub mod kube_watch;
 pub mod kubernetes;
 pub mod logs_file;
 pub mod logs_kube;
