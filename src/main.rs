@@ -5,6 +5,7 @@ use clap::{CommandFactory, Parser};
 use watchfloor::cli::{Cli, Commands, Format};
 use watchfloor::config::{self, LoadError, LoadedConfig, SearchEnv};
 use watchfloor::policy::{ReadOnlyInputs, ReadOnlyPolicy};
+use watchfloor::redact::redact;
 use watchfloor::{app::status::SourceStatus, runtime, snapshot};
 
 /// Exit code for usage and config errors.
@@ -169,7 +170,7 @@ fn load(path: Option<&std::path::Path>) -> Option<LoadedConfig> {
             None
         }
         Err(error) => {
-            eprintln!("watchfloor: config error: {error}");
+            eprintln!("watchfloor: config error: {}", redact(&error.to_string()));
             None
         }
     }
@@ -321,18 +322,23 @@ fn check_config(path: Option<&std::path::Path>) -> ExitCode {
             println!("    (no sources)");
         }
         for source in sources {
+            // Names and details quote URLs (Prometheus, health endpoints): never credentials.
             println!(
                 "    {:<8} {:<11} {} · {}",
                 source.pane.title().split(' ').next().unwrap_or_default(),
                 source.kind,
-                source.name,
-                source.detail
+                redact(&source.name),
+                redact(&source.detail)
             );
         }
     }
     let keymap = watchfloor::app::keymap::Keymap::with_overrides(&config.ui.keys);
     for warning in &keymap.warnings {
-        println!("warning: {warning}");
+        println!("warning: {}", redact(warning));
+    }
+    // What will fail on this machine although the file is valid (unset secrets, kubeconfig).
+    for warning in config::warnings(&loaded) {
+        println!("warning: {}", redact(&warning.to_string()));
     }
     ExitCode::SUCCESS
 }

@@ -44,6 +44,8 @@ pub async fn run(
     target_index: usize,
     read_only: ReadOnlyInputs,
 ) -> color_eyre::Result<Exit> {
+    // What `check-config` warns about (unset secrets, kubeconfig), shown once at start.
+    let config_warnings = crate::config::warnings(&loaded);
     let config = Arc::new(loaded.config);
     let theme = Theme::new(config.ui.theme, ColorSupport::from_env());
     let frame_interval = Duration::from_secs(1) / config.ui.max_fps.max(1);
@@ -78,6 +80,9 @@ pub async fn run(
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
     let mut pending = app.start();
+    for text in startup_notices(&config_warnings) {
+        pending.extend(app.update(Action::Notify { error: false, text }));
+    }
     let mut dirty = true;
     // Input is drawn at once; data-driven redraws wait for the frame interval.
     let mut urgent = false;
@@ -243,6 +248,26 @@ fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
     let path = dir.join(format!("logs-{stamp}.log"));
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+/// Config warnings as toasts: the first few (only the newest toasts stay), then how many more.
+fn startup_notices(warnings: &[crate::config::ConfigWarning]) -> Vec<String> {
+    const SHOWN: usize = 3;
+    let mut notices: Vec<String> = warnings
+        .iter()
+        .take(SHOWN)
+        .map(|w| {
+            let text = format!("config line {}: key `{}`: {}", w.line, w.key, w.message);
+            crate::redact::redacted(&text)
+        })
+        .collect();
+    if warnings.len() > SHOWN {
+        notices.push(format!(
+            "{} more config warnings: `watchfloor check-config` lists them all",
+            warnings.len() - SHOWN
+        ));
+    }
+    notices
 }
 
 /// Source reports applied per loop turn before input gets another look.

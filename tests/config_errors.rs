@@ -468,6 +468,423 @@ max_fps = 0
         line: 3,
         says: &["key `ui.max_fps`", "between 1 and 120, got 0"],
     },
+    Case {
+        name: "empty file",
+        text: "\n\n   \n",
+        line: 1,
+        says: &["the file is empty", "[[targets]]"],
+    },
+    Case {
+        name: "no targets",
+        text: r#"
+# only settings, no target
+[ui]
+theme = "dark"
+"#,
+        line: 1,
+        says: &["key `targets`", "no [[targets]] configured"],
+    },
+    Case {
+        name: "health timeout of zero",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.health]]
+name = "api"
+url = "http://api:8080/healthz"
+timeout = "0s"
+"#,
+        line: 6,
+        says: &["key `targets[0].health[0].timeout`", "positive duration"],
+    },
+    Case {
+        name: "health interval of zero",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.health]]
+name = "api"
+url = "http://api:8080/healthz"
+interval = "0ms"
+"#,
+        line: 6,
+        says: &["key `targets[0].health[0].interval`", "not zero"],
+    },
+    Case {
+        name: "prometheus refresh of zero",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "http://prometheus:9090"
+refresh = "0s"
+"#,
+        line: 5,
+        says: &["key `targets[0].prometheus.refresh`", "positive duration"],
+    },
+    Case {
+        name: "claims stuck_after of zero",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.claims]]
+source = "crd"
+group = "g"
+version = "v1"
+kind = "K"
+plural = "ks"
+stuck_after = "0s"
+"#,
+        line: 9,
+        says: &[
+            "key `targets[0].claims[0].stuck_after`",
+            "positive duration",
+        ],
+    },
+    Case {
+        name: "redis refresh of zero",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.redis]]
+name = "cache"
+url = "redis://cache:6379"
+refresh = "0s"
+"#,
+        line: 6,
+        says: &["key `targets[0].redis[0].refresh`", "positive duration"],
+    },
+    Case {
+        name: "postgres idle_in_transaction_after of zero",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.postgres]]
+name = "db"
+dsn = "host=db"
+idle_in_transaction_after = "0s"
+"#,
+        line: 6,
+        says: &[
+            "key `targets[0].postgres[0].idle_in_transaction_after`",
+            "positive duration",
+        ],
+    },
+    Case {
+        name: "SLO alert pair with a zero short window",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "http://prometheus:9090"
+[[targets.slo]]
+name = "availability"
+objective = 0.999
+ratio = "slo:error_ratio:rate{{window}}"
+alerts = [{ severity = "page", factor = 14.4, long = "1h", short = "0s" }]
+"#,
+        line: 9,
+        says: &[
+            "key `targets[0].slo[0].alerts[0].short`",
+            "positive duration",
+        ],
+    },
+    Case {
+        name: "SLO query without a window",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "http://prometheus:9090"
+[[targets.slo]]
+name = "availability"
+objective = 0.999
+errors = 'sum(rate(http_requests_total{code=~"5.."}[{{window}}]))'
+total = 'sum(rate(http_requests_total[5m]))'
+"#,
+        line: 9,
+        says: &["key `targets[0].slo[0].total`", "has no {{window}}"],
+    },
+    Case {
+        name: "prometheus url that does not parse",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "http//prometheus:9090"
+"#,
+        line: 4,
+        says: &[
+            "key `targets[0].prometheus.url`",
+            "\"http//prometheus:9090\" is not a valid URL",
+        ],
+    },
+    Case {
+        name: "prometheus url without http",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "ftp://prometheus:9090"
+"#,
+        line: 4,
+        says: &["key `targets[0].prometheus.url`", "must be http or https"],
+    },
+    Case {
+        name: "health url that does not parse",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.health]]
+name = "api"
+url = "http://[::1/healthz"
+"#,
+        line: 5,
+        says: &["key `targets[0].health[0].url`", "not a valid URL"],
+    },
+    Case {
+        name: "health expect_status that is no HTTP status",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.health]]
+name = "api"
+url = "http://api/healthz"
+expect_status = 42
+"#,
+        line: 6,
+        says: &["key `targets[0].health[0].expect_status`", "100-599"],
+    },
+    Case {
+        name: "redis url that does not parse",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.redis]]
+name = "cache"
+url = "redis://cache:notaport"
+"#,
+        line: 5,
+        says: &["key `targets[0].redis[0].url`", "not a valid redis://"],
+    },
+    Case {
+        name: "postgres dsn that does not parse",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.postgres]]
+name = "db"
+dsn = "host=db port=notaport"
+"#,
+        line: 5,
+        says: &["key `targets[0].postgres[0].dsn`", "is not valid"],
+    },
+    Case {
+        name: "postgres dsn with an unknown sslmode",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.postgres]]
+name = "db"
+dsn = "host=db sslmode=sometimes"
+"#,
+        line: 5,
+        says: &["key `targets[0].postgres[0].dsn`", "unknown sslmode"],
+    },
+    Case {
+        name: "container regex that does not compile",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.logs]]
+source = "kubernetes"
+namespace = "ns"
+workload = "deploy/api"
+container = "api(-proxy"
+"#,
+        line: 7,
+        says: &[
+            "key `targets[0].logs[0].container`",
+            "not a valid container name or regex",
+        ],
+    },
+    Case {
+        name: "bad kubernetes label selector",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.kubernetes]
+label_selector = "tier in (web, api"
+"#,
+        line: 4,
+        says: &[
+            "key `targets[0].kubernetes.label_selector`",
+            "label selector \"tier in (web, api\"",
+            "not closed",
+        ],
+    },
+    Case {
+        name: "bad logs selector",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.logs]]
+source = "kubernetes"
+namespace = "ns"
+selector = "app=platform api"
+"#,
+        line: 6,
+        says: &["key `targets[0].logs[0].selector`", "label selector"],
+    },
+    Case {
+        name: "empty operator selector",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.operators]]
+name = "poolboy"
+namespace = "poolboy"
+selector = ""
+"#,
+        line: 6,
+        says: &["key `targets[0].operators[0].selector`", "every pod"],
+    },
+    Case {
+        name: "duplicate redis names",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.redis]]
+name = "cache"
+url = "redis://one:6379"
+[[targets.redis]]
+name = "cache"
+url = "redis://two:6379"
+"#,
+        line: 7,
+        says: &[
+            "key `targets[0].redis[1].name`",
+            "duplicate redis name \"cache\" (also targets[0].redis[0])",
+        ],
+    },
+    Case {
+        name: "duplicate postgres names",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.postgres]]
+name = "db"
+dsn = "host=one"
+[[targets.postgres]]
+name = "db"
+dsn = "host=two"
+"#,
+        line: 7,
+        says: &[
+            "key `targets[0].postgres[1].name`",
+            "duplicate postgres name",
+        ],
+    },
+    Case {
+        name: "duplicate health names",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.health]]
+name = "api"
+url = "http://one/healthz"
+[[targets.health]]
+name = "api"
+url = "http://two/healthz"
+"#,
+        line: 7,
+        says: &[
+            "key `targets[0].health[1].name`",
+            "duplicate health endpoint name",
+        ],
+    },
+    Case {
+        name: "duplicate SLO names",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "http://prometheus:9090"
+[[targets.slo]]
+name = "availability"
+objective = 0.999
+ratio = "r{{window}}"
+[[targets.slo]]
+name = "availability"
+objective = 0.99
+ratio = "r{{window}}"
+"#,
+        line: 10,
+        says: &["key `targets[0].slo[1].name`", "duplicate SLO name"],
+    },
+    Case {
+        name: "duplicate unnamed claims",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.claims]]
+source = "crd"
+group = "g"
+version = "v1"
+kind = "K"
+plural = "ks"
+[[targets.claims]]
+source = "crd"
+group = "g"
+version = "v1"
+kind = "K"
+plural = "ks"
+namespaces = ["other"]
+"#,
+        line: 9,
+        says: &[
+            "key `targets[0].claims[1]`",
+            "duplicate claims name \"ks.g\"",
+            "give one a `name`",
+        ],
+    },
+    Case {
+        name: "duplicate logs names",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.logs]]
+name = "api"
+source = "file"
+path = "/var/log/a.log"
+[[targets.logs]]
+name = "api"
+source = "file"
+path = "/var/log/b.log"
+"#,
+        line: 8,
+        says: &["key `targets[0].logs[1].name`", "duplicate logs name"],
+    },
+    Case {
+        name: "duplicate operator names",
+        text: r#"
+[[targets]]
+name = "a"
+[[targets.operators]]
+name = "poolboy"
+namespace = "poolboy"
+selector = "app=poolboy"
+[[targets.operators]]
+name = "poolboy"
+namespace = "other"
+selector = "app=poolboy"
+"#,
+        line: 8,
+        says: &[
+            "key `targets[0].operators[1].name`",
+            "duplicate operator name",
+        ],
+    },
 ];
 
 #[test]
@@ -620,5 +1037,282 @@ password = "hunter2"
         let printed = format!("{}{}", stdout(&output), stderr(&output));
         assert_eq!(output.status.code(), Some(code), "{printed}");
         assert!(!printed.contains("hunter2"), "secret printed:\n{printed}");
+    }
+}
+
+#[test]
+fn empty_files_and_files_without_targets_are_blamed_on_line_1_column_1() {
+    for text in ["", "\n", "# nothing yet\n", "[ui]\ntheme = \"light\"\n"] {
+        let error = parse(Path::new("w.toml"), text).unwrap_err();
+        assert_eq!((error.line, error.column), (1, 1), "{text:?}: {error}");
+    }
+}
+
+#[test]
+fn a_dsn_from_a_secret_file_is_checked_and_named_by_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("dsn");
+    std::fs::write(&secret, "host=db port=notaport password=PLANTEDSECRET\n").unwrap();
+    let text = format!(
+        "[[targets]]\nname = \"a\"\n[[targets.postgres]]\nname = \"db\"\ndsn = {{ file = {:?} }}\n",
+        secret.display().to_string()
+    );
+    let error = parse(Path::new("w.toml"), &text).unwrap_err().to_string();
+    assert!(error.starts_with("w.toml:5:"), "{error}");
+    assert!(error.contains("is not valid"), "{error}");
+    assert!(error.contains(&secret.display().to_string()), "{error}");
+    assert!(!error.contains("PLANTEDSECRET"), "{error}");
+    // Unresolvable secrets are not errors (they are warnings).
+    let text = "[[targets]]\nname = \"a\"\n[[targets.postgres]]\nname = \"db\"\ndsn = { env = \"WATCHFLOOR_TEST_SURELY_UNSET_DSN\" }\n";
+    parse(Path::new("w.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn simulated_databases_and_ordinary_urls_pass() {
+    let text = r#"
+[[targets]]
+name = "a"
+[targets.kubernetes]
+label_selector = "app.kubernetes.io/part-of=babylon,tier notin (cache),!legacy"
+[targets.prometheus]
+url = "http://127.0.0.1:9090/"
+[[targets.slo]]
+name = "s"
+objective = 0.99
+good = 'sum(rate(ok[{{ window }}]))'
+total = 'sum(rate(all[{{window}}]))'
+[[targets.health]]
+name = "h"
+url = "https://h.example.com:8443/healthz?verbose=1"
+[[targets.postgres]]
+name = "sim-db"
+dsn = "simulated+http://127.0.0.1:4000"
+[[targets.postgres]]
+name = "url-db"
+dsn = "postgres://app@db.internal:5432/app?sslmode=verify-full&sslrootcert=/ca.pem"
+[[targets.redis]]
+name = "sim-cache"
+url = "simulated+http://127.0.0.1:4000"
+[[targets.redis]]
+name = "tls-cache"
+url = "rediss://:pw@cache.internal:6380/1"
+[[targets.logs]]
+source = "kubernetes"
+namespace = "ns"
+selector = "app=api"
+container = "api|.*-proxy"
+"#;
+    parse(Path::new("w.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The demo builds its config in code; the same rules must accept it, and nothing in it may
+/// warn.
+#[tokio::test]
+async fn the_demo_config_passes_validation_without_warnings() {
+    let scenario = watchfloor::sim::Scenario::builtin("incident").unwrap();
+    let demo = watchfloor::demo::Demo::start(scenario).await.unwrap();
+    let loaded = demo.loaded_config(&watchfloor::demo::LocalServers::default());
+    let checked = watchfloor::config::validate_config(&loaded.config);
+    let warnings = watchfloor::config::warnings(&loaded);
+    demo.stop().await;
+    checked.unwrap_or_else(|e| panic!("{e}"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn check_config_rejects_what_would_fail_at_run_time_with_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("zero.toml");
+    std::fs::write(
+        &path,
+        "[[targets]]\nname = \"a\"\n[[targets.health]]\nname = \"api\"\nurl = \"http://api/healthz\"\ntimeout = \"0s\"\n",
+    )
+    .unwrap();
+    let output = watchfloor(home.path())
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    let location = format!(
+        "{}:6:11: key `targets[0].health[0].timeout`:",
+        path.display()
+    );
+    assert!(err.contains(&location), "{location} missing from:\n{err}");
+}
+
+/// Runs `check-config` on `text` with `KUBECONFIG` unset and no in-cluster environment; the
+/// exit code and stdout.
+fn check(home: &Path, text: &str) -> (Option<i32>, String, PathBuf) {
+    let path = home.join("watchfloor.toml");
+    std::fs::write(&path, text).unwrap();
+    let output = watchfloor(home)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env_remove("WATCHFLOOR_TEST_UNSET_PASSWORD")
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let printed = format!("{}{}", stdout(&output), stderr(&output));
+    (output.status.code(), printed, path)
+}
+
+#[test]
+fn unset_secret_variables_and_unreadable_secret_files_are_warnings() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("no-such-secret");
+    let text = format!(
+        "[[targets]]\nname = \"a\"\n[[targets.postgres]]\nname = \"db\"\ndsn = \"host=db\"\npassword = {{ env = \"WATCHFLOOR_TEST_UNSET_PASSWORD\" }}\n[[targets.redis]]\nname = \"cache\"\nurl = {{ file = {:?} }}\n",
+        missing.display().to_string()
+    );
+    let (code, printed, path) = check(home.path(), &text);
+    assert_eq!(code, Some(0), "{printed}");
+    let env_warning = format!(
+        "warning: {}:6:12: key `targets[0].postgres[0].password`: environment variable WATCHFLOOR_TEST_UNSET_PASSWORD is not set",
+        path.display()
+    );
+    assert!(
+        printed.contains(&env_warning),
+        "{env_warning} missing from:\n{printed}"
+    );
+    let file_warning = format!(
+        "warning: {}:9:7: key `targets[0].redis[0].url`: cannot read secret file {}",
+        path.display(),
+        missing.display()
+    );
+    assert!(
+        printed.contains(&file_warning),
+        "{file_warning} missing from:\n{printed}"
+    );
+}
+
+const KUBECONFIG: &str = "apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:6443
+users:
+- name: u
+  user: {}
+contexts:
+- name: prod
+  context:
+    cluster: c
+    user: u
+";
+
+#[test]
+fn a_missing_kubeconfig_is_a_warning() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("missing-kubeconfig");
+    let text = format!(
+        "[[targets]]\nname = \"a\"\n[targets.kubernetes]\nkubeconfig = {:?}\n",
+        missing.display().to_string()
+    );
+    let (code, printed, path) = check(home.path(), &text);
+    assert_eq!(code, Some(0), "{printed}");
+    let warning = format!(
+        "warning: {}:4:14: key `targets[0].kubernetes.kubeconfig`:",
+        path.display()
+    );
+    assert!(
+        printed.contains(&warning),
+        "{warning} missing from:\n{printed}"
+    );
+    assert!(printed.contains("cannot connect"), "{printed}");
+
+    // The default one (~/.kube/config, HOME being the empty test home), also for a target
+    // whose only Kubernetes source is a log stream.
+    let (code, printed, path) = check(
+        home.path(),
+        "[[targets]]\nname = \"a\"\n[[targets.logs]]\nsource = \"kubernetes\"\nnamespace = \"ns\"\nselector = \"app=x\"\n",
+    );
+    assert_eq!(code, Some(0), "{printed}");
+    let warning = format!(
+        "warning: {}:1:1: key `targets[0].kubernetes`:",
+        path.display()
+    );
+    assert!(
+        printed.contains(&warning),
+        "{warning} missing from:\n{printed}"
+    );
+    assert!(printed.contains(".kube/config"), "{printed}");
+}
+
+#[test]
+fn a_context_missing_from_the_kubeconfig_is_a_warning() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, KUBECONFIG).unwrap();
+    let text = format!(
+        "[[targets]]\nname = \"a\"\n[targets.kubernetes]\nkubeconfig = {:?}\ncontext = \"prd\"\n",
+        kubeconfig.display().to_string()
+    );
+    let (code, printed, path) = check(home.path(), &text);
+    assert_eq!(code, Some(0), "{printed}");
+    let warning = format!(
+        "warning: {}:5:11: key `targets[0].kubernetes.context`: context \"prd\" is not in kubeconfig {}",
+        path.display(),
+        kubeconfig.display()
+    );
+    assert!(
+        printed.contains(&warning),
+        "{warning} missing from:\n{printed}"
+    );
+    assert!(printed.contains("did you mean `prod`"), "{printed}");
+    // The right context: nothing to warn about.
+    let (code, printed, _) = check(home.path(), &text.replace("prd", "prod"));
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(!printed.contains("warning"), "{printed}");
+}
+
+#[test]
+fn check_config_never_prints_a_password_of_a_url() {
+    let home = tempfile::tempdir().unwrap();
+    let valid = r#"
+[[targets]]
+name = "a"
+[targets.prometheus]
+url = "http://user:PLANTEDSECRET@prometheus:9090"
+[[targets.health]]
+name = "api"
+url = "https://api.example.com/healthz?token=PLANTEDSECRET"
+[[targets.health]]
+name = "basic"
+url = "http://probe:PLANTEDSECRET@api.example.com/healthz"
+"#;
+    let (code, printed, _) = check(home.path(), valid);
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(printed.contains("api.example.com"), "{printed}");
+    assert!(
+        !printed.contains("PLANTEDSECRET"),
+        "secret printed:\n{printed}"
+    );
+    // Errors that quote the URL (or a DSN, or a Redis URL) redact it too.
+    for broken in [
+        valid.replace("@prometheus:9090", "@prom etheus:9090"),
+        valid.replace("healthz?token", "healthz?x=1&token") + "timeout = \"0s\"\n",
+        valid.replace("https://api", "ftp://api"),
+        format!(
+            "{valid}[[targets.postgres]]\nname = \"db\"\ndsn = \"postgres://u:PLANTEDSECRET@db:notaport/x\"\n"
+        ),
+        format!(
+            "{valid}[[targets.postgres]]\nname = \"db\"\ndsn = \"host=db password=PLANTEDSECRET port=x\"\n"
+        ),
+        format!(
+            "{valid}[[targets.redis]]\nname = \"c\"\nurl = \"redis://:PLANTEDSECRET@cache:notaport\"\n"
+        ),
+    ] {
+        let (code, printed, _) = check(home.path(), &broken);
+        assert_eq!(code, Some(2), "{broken}\n{printed}");
+        assert!(
+            !printed.contains("PLANTEDSECRET"),
+            "secret printed:\n{printed}"
+        );
     }
 }

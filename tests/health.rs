@@ -333,7 +333,10 @@ async fn connection_refused() {
 
 #[tokio::test]
 async fn invalid_url_is_a_readable_failure() {
-    let result = check_once(&config("not a url \\u001b[2J", ""), 0).await;
+    // `check-config` rejects it, so the config is valid first and broken afterwards.
+    let mut config = config("http://127.0.0.1:9/healthz", "");
+    config.url = "not a url \u{1b}[2J".into();
+    let result = check_once(&config, 0).await;
     assert_eq!(result.status, HealthStatus::Down, "{result:#?}");
     assert!(
         result.error.as_deref().unwrap().starts_with("invalid URL"),

@@ -608,8 +608,9 @@ async fn reports_source_problems_on_stream_zero() {
     task.abort();
 
     // A container pattern that is not a regex: the source ends, saying why.
-    let (_, logs) =
-        fx.config("namespace = \"platform-v2-stable\"\nselector = \"app=x\"\ncontainer = \"(\"");
+    // (`check-config` rejects it, so the config is valid first and broken afterwards.)
+    let (_, mut logs) = fx.config("namespace = \"platform-v2-stable\"\nselector = \"app=x\"");
+    logs.container = Some("(".into());
     let (sink, mut events) = new_sink();
     let task = tokio::spawn(logs_kube::run(kubernetes, logs, sink));
     events

@@ -3,11 +3,15 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::schema::{ClaimSource, Config, LogSource};
+use super::schema::{ClaimSource, Config, LogSource, PostgresConfig, RedisConfig, TargetConfig};
+use super::secret::Secret;
+use super::selector::check_label_selector;
+use crate::redact::redact;
 
 /// A config problem, located in its file.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,10 +169,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             line,
             column,
             key,
-            message,
+            // Messages may quote a value (a URL, a DSN): never with its credentials.
+            message: redact(&message).into_owned(),
             suggestion,
         }
     };
+    if text.trim().is_empty() {
+        return Err(locate(
+            None,
+            None,
+            "the file is empty: a config needs at least one [[targets]] entry (see config.example.toml)"
+                .into(),
+            None,
+        ));
+    }
     let document = DeTable::parse(text).map_err(|e| {
         let message = first_line(e.message());
         // The span of a duplicate key is the key itself; name it.
@@ -209,6 +223,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
+/// The rules `parse` checks beyond the schema, for a config built in code (the demo's): the
+/// first problem, as `key `…`: message`.
+pub fn validate_config(config: &Config) -> Result<(), String> {
+    validate(config)
+        .map_err(|problem| format!("key `{}`: {}", problem.key, redact(&problem.message)))
+}
+
 /// A rule `validate` found broken, and the key that breaks it.
 struct Problem {
     key: KeyPath,
@@ -236,6 +257,12 @@ fn validate(config: &Config) -> Result<(), Problem> {
         return Err(Problem::new(
             KeyPath::root().key("ui").key("max_fps"),
             format!("must be between 1 and 120, got {}", config.ui.max_fps),
+        ));
+    }
+    if config.targets.is_empty() {
+        return Err(Problem::new(
+            KeyPath::root().key("targets"),
+            "no [[targets]] configured: the console needs at least one (see config.example.toml)",
         ));
     }
     let mut names: Vec<&str> = Vec::new();
@@ -404,6 +431,7 @@ fn validate(config: &Config) -> Result<(), Problem> {
                 ));
             }
         }
+        check_target(target, &target_key)?;
     }
     if let Err(message) = config.audit_postgres() {
         let entries: Vec<String> = config
@@ -420,9 +448,305 @@ fn validate(config: &Config) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The rules that catch, before the console starts, what would only fail once it runs:
+/// durations of zero, queries without `{{window}}`, URLs and DSNs that do not parse, regexes,
+/// label selectors, and names used twice within a kind.
+fn check_target(target: &TargetConfig, key: &KeyPath) -> Result<(), Problem> {
+    if let Some(selector) = target
+        .kubernetes
+        .as_ref()
+        .and_then(|k| k.label_selector.as_ref())
+    {
+        label_selector(
+            key.clone().key("kubernetes").key("label_selector"),
+            selector,
+        )?;
+    }
+    if let Some(prometheus) = &target.prometheus {
+        let prometheus_key = key.clone().key("prometheus");
+        http_url(prometheus_key.clone().key("url"), prometheus.url.trim())?;
+        positive(prometheus_key.clone().key("timeout"), prometheus.timeout)?;
+        positive(prometheus_key.key("refresh"), prometheus.refresh)?;
+    }
+    for (j, slo) in target.slo.iter().enumerate() {
+        let slo_key = key.clone().key("slo").index(j);
+        positive(slo_key.clone().key("period"), slo.period)?;
+        let forms = [
+            ("errors", &slo.errors),
+            ("good", &slo.good),
+            ("total", &slo.total),
+            ("ratio", &slo.ratio),
+        ];
+        for (form, template) in forms {
+            if let Some(template) = template
+                && !crate::slo::burn::has_window(template)
+            {
+                return Err(Problem::new(
+                    slo_key.clone().key(form),
+                    "the query has no {{window}}, so every burn window would read the same; \
+                     write it where the range goes, e.g. rate(x[{{window}}])",
+                ));
+            }
+        }
+        for (k, pair) in slo.alerts.iter().flatten().enumerate() {
+            let pair_key = slo_key.clone().key("alerts").index(k);
+            if !(pair.factor.is_finite() && pair.factor > 0.0) {
+                return Err(Problem::new(
+                    pair_key.key("factor"),
+                    format!("must be a positive number, got {}", pair.factor),
+                ));
+            }
+            positive(pair_key.clone().key("long"), pair.long)?;
+            positive(pair_key.key("short"), pair.short)?;
+        }
+    }
+    for (j, health) in target.health.iter().enumerate() {
+        let health_key = key.clone().key("health").index(j);
+        http_url(health_key.clone().key("url"), &health.url)?;
+        if !(100..=599).contains(&health.expect_status) {
+            return Err(Problem::new(
+                health_key.key("expect_status"),
+                format!(
+                    "must be an HTTP status (100-599), got {}",
+                    health.expect_status
+                ),
+            ));
+        }
+        positive(health_key.clone().key("timeout"), health.timeout)?;
+        positive(health_key.key("interval"), health.interval)?;
+    }
+    for (j, postgres) in target.postgres.iter().enumerate() {
+        let postgres_key = key.clone().key("postgres").index(j);
+        postgres_dsn(postgres_key.clone().key("dsn"), postgres)?;
+        positive(
+            postgres_key.clone().key("long_running_after"),
+            postgres.long_running_after,
+        )?;
+        positive(
+            postgres_key.clone().key("idle_in_transaction_after"),
+            postgres.idle_in_transaction_after,
+        )?;
+        positive(postgres_key.key("refresh"), postgres.refresh)?;
+    }
+    for (j, redis) in target.redis.iter().enumerate() {
+        let redis_key = key.clone().key("redis").index(j);
+        redis_url(redis_key.clone().key("url"), redis)?;
+        positive(redis_key.key("refresh"), redis.refresh)?;
+    }
+    for (j, claim) in target.claims.iter().enumerate() {
+        let claim_key = key.clone().key("claims").index(j);
+        positive(claim_key.key("stuck_after"), claim.stuck_after)?;
+    }
+    for (j, log) in target.logs.iter().enumerate() {
+        let log_key = key.clone().key("logs").index(j);
+        if let Some(selector) = &log.selector {
+            label_selector(log_key.clone().key("selector"), selector)?;
+        }
+        // As the pod log source compiles it: the whole container name must match.
+        if let Some(container) = log.container.as_deref().map(str::trim)
+            && !container.is_empty()
+            && container != "*"
+            && let Err(error) = regex::Regex::new(&format!("^(?:{container})$"))
+        {
+            return Err(Problem::new(
+                log_key.key("container"),
+                format!(
+                    "{container:?} is not a valid container name or regex: {}",
+                    // A syntax error draws the pattern over several lines; the last says why.
+                    error
+                        .to_string()
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or_default()
+                        .trim()
+                ),
+            ));
+        }
+        if log.max_streams == 0 {
+            return Err(Problem::new(
+                log_key.key("max_streams"),
+                "must be at least 1",
+            ));
+        }
+    }
+    for (j, operator) in target.operators.iter().enumerate() {
+        let selector_key = key.clone().key("operators").index(j).key("selector");
+        if operator.selector.trim().is_empty() {
+            return Err(Problem::new(
+                selector_key,
+                "must not be empty: it would select every pod of the namespace",
+            ));
+        }
+        label_selector(selector_key, &operator.selector)?;
+    }
+    unique(
+        key.clone().key("slo"),
+        "SLO",
+        named(target.slo.iter().map(|s| &s.name)),
+    )?;
+    unique(
+        key.clone().key("health"),
+        "health endpoint",
+        named(target.health.iter().map(|h| &h.name)),
+    )?;
+    unique(
+        key.clone().key("postgres"),
+        "postgres",
+        named(target.postgres.iter().map(|p| &p.name)),
+    )?;
+    unique(
+        key.clone().key("redis"),
+        "redis",
+        named(target.redis.iter().map(|r| &r.name)),
+    )?;
+    unique(
+        key.clone().key("claims"),
+        "claims",
+        target
+            .claims
+            .iter()
+            .map(|c| (c.display_name(), c.name.is_some()))
+            .collect(),
+    )?;
+    unique(
+        key.clone().key("logs"),
+        "logs",
+        target
+            .logs
+            .iter()
+            .map(|l| (l.display_name(), l.name.is_some()))
+            .collect(),
+    )?;
+    unique(
+        key.clone().key("operators"),
+        "operator",
+        named(target.operators.iter().map(|o| &o.name)),
+    )?;
+    Ok(())
+}
+
+/// Names written as `name`, for `unique`.
+fn named<'a>(names: impl Iterator<Item = &'a String>) -> Vec<(String, bool)> {
+    names.map(|name| (name.clone(), true)).collect()
+}
+
+/// A duration that must not be zero (a timeout, an interval, a threshold).
+fn positive(key: KeyPath, value: Duration) -> Result<(), Problem> {
+    if value.is_zero() {
+        return Err(Problem::new(
+            key,
+            "must be a positive duration (e.g. \"30s\"), not zero",
+        ));
+    }
+    Ok(())
+}
+
+fn label_selector(key: KeyPath, selector: &str) -> Result<(), Problem> {
+    check_label_selector(selector)
+        .map_err(|why| Problem::new(key, format!("label selector {selector:?}: {why}")))
+}
+
+/// An `http://` or `https://` URL with a host, as reqwest will need it.
+fn http_url(key: KeyPath, url: &str) -> Result<(), Problem> {
+    let shown = redact(url);
+    let why = match reqwest::Url::parse(url) {
+        Err(error) => format!("is not a valid URL: {error}"),
+        Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => {
+            format!(
+                "the scheme must be http or https, not {:?}",
+                parsed.scheme()
+            )
+        }
+        Ok(parsed) if parsed.host_str().is_none_or(str::is_empty) => "has no host".to_string(),
+        Ok(_) => return Ok(()),
+    };
+    Err(Problem::new(key, format!("{shown:?} {why}")))
+}
+
+/// Where a secret's value came from, for messages about the value (never the value).
+fn origin(secret: &Secret) -> String {
+    match secret {
+        Secret::Literal(_) => String::new(),
+        Secret::Env(var) => format!(" (the value of environment variable {var})"),
+        Secret::File(path) => format!(" (the contents of {})", path.display()),
+    }
+}
+
+/// The DSN parsed as the PostgreSQL source will parse it. An `{ env }` or `{ file }` DSN is
+/// checked when it resolves; when it does not, that is a warning (see `warnings`).
+fn postgres_dsn(key: KeyPath, entry: &PostgresConfig) -> Result<(), Problem> {
+    if entry.dsn.resolve().is_err() {
+        return Ok(());
+    }
+    if let Some(base) = crate::sources::simulated_db::simulator(&entry.dsn) {
+        return http_url(key, &base);
+    }
+    // The password secret is applied after parsing; it is not what is checked here.
+    let dsn_only = PostgresConfig {
+        password: None,
+        ..entry.clone()
+    };
+    let Err(mut why) = crate::sources::pg_connect::parse(&dsn_only) else {
+        return Ok(());
+    };
+    // tokio-postgres says only "invalid connection string"; its cause says which part.
+    if let Ok(dsn) = entry.dsn.resolve()
+        && let Err(error) = dsn.trim().parse::<tokio_postgres::Config>()
+        && let Some(cause) = std::error::Error::source(&error)
+    {
+        let cause = crate::text::sanitize(&cause.to_string());
+        if !why.contains(&cause) {
+            why = format!("{why}: {cause}");
+        }
+    }
+    Err(Problem::new(key, format!("{why}{}", origin(&entry.dsn))))
+}
+
+/// The URL parsed as the Redis source will parse it (`redis://`, `rediss://`, `unix://`).
+fn redis_url(key: KeyPath, entry: &RedisConfig) -> Result<(), Problem> {
+    if entry.url.resolve().is_err() {
+        return Ok(());
+    }
+    if let Some(base) = crate::sources::simulated_db::simulator(&entry.url) {
+        return http_url(key, &base);
+    }
+    let url_only = RedisConfig {
+        username: None,
+        password: None,
+        ..entry.clone()
+    };
+    crate::sources::redis::Target::from_config(&url_only)
+        .map(|_| ())
+        .map_err(|why| Problem::new(key, format!("{why}{}", origin(&entry.url))))
+}
+
+/// No two entries of `list` share a name: (name, written as `name`) of each entry.
+fn unique(list: KeyPath, what: &str, names: Vec<(String, bool)>) -> Result<(), Problem> {
+    for (j, (name, explicit)) in names.iter().enumerate() {
+        let Some(first) = names[..j].iter().position(|(other, _)| other == name) else {
+            continue;
+        };
+        let entry = list.clone().index(j);
+        let (key, hint) = if *explicit {
+            (entry.key("name"), "")
+        } else {
+            (entry, "; give one a `name`")
+        };
+        return Err(Problem::new(
+            key,
+            format!(
+                "duplicate {what} name {name:?} (also {}){hint}",
+                list.clone().index(first)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A path to a key in the document, e.g. `targets[0].postgres[1].warn_at`.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct KeyPath(Vec<Segment>);
+pub(super) struct KeyPath(Vec<Segment>);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Segment {
@@ -431,16 +755,16 @@ enum Segment {
 }
 
 impl KeyPath {
-    fn root() -> Self {
+    pub(super) fn root() -> Self {
         Self::default()
     }
 
-    fn key(mut self, key: &str) -> Self {
+    pub(super) fn key(mut self, key: &str) -> Self {
         self.0.push(Segment::Key(key.to_string()));
         self
     }
 
-    fn index(mut self, index: usize) -> Self {
+    pub(super) fn index(mut self, index: usize) -> Self {
         self.0.push(Segment::Index(index));
         self
     }
@@ -495,7 +819,7 @@ impl fmt::Display for KeyPath {
 
 /// The span of the value at `path`, or of its deepest ancestor present in the document (a
 /// missing key is blamed on the table that lacks it). A table's span is its `[header]`.
-fn span_of(document: &Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<usize>> {
+pub(super) fn span_of(document: &Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<usize>> {
     let mut segments = path.0.iter();
     let Some(Segment::Key(first)) = segments.next() else {
         return None;

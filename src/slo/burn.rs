@@ -625,12 +625,12 @@ mod tests {
     #[test]
     fn custom_pairs_replace_the_defaults() {
         let s = slo(
-            "ratio = 'r'\nperiod = '7d'\n[[targets.slo.alerts]]\nseverity = 'page'\nfactor = 10.0\nlong = '1h'\nshort = '5m'",
+            "ratio = 'r[{{window}}]'\nperiod = '7d'\n[[targets.slo.alerts]]\nseverity = 'page'\nfactor = 10.0\nlong = '1h'\nshort = '5m'",
         );
         let pairs = alert_pairs(&s);
         assert_eq!(pairs.len(), 1);
         assert_eq!(pairs[0].factor, 10.0);
-        let s = slo("ratio = 'r'\nperiod = '28d'");
+        let s = slo("ratio = 'r[{{window}}]'\nperiod = '28d'");
         assert!(close(alert_pairs(&s)[0].factor, 13.44));
     }
 
