@@ -163,10 +163,13 @@ enum Told {
     Error(String, Instant),
 }
 
+/// An item of a running watch: which watch, which start of it, and the item (`None`: ended).
+type Tagged<T> = (usize, u64, Option<Result<Option<T>, String>>);
+
 /// Several watches of one source, supervised together (see the module docs).
 pub struct WatchSet<T> {
     slots: Vec<Slot<T>>,
-    running: SelectAll<BoxStream<'static, (usize, u64, Option<Result<Option<T>, String>>)>>,
+    running: SelectAll<BoxStream<'static, Tagged<T>>>,
     /// Bumped per restart so items of a dropped stream are ignored.
     generations: Vec<u64>,
     answers: Answers,

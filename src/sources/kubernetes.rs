@@ -145,7 +145,12 @@ pub fn describe_error(server: &str, error: &(dyn std::error::Error + 'static)) -
             401 => "rejected the credentials".to_string(),
             403 => "forbids this".to_string(),
             404 => "does not know this resource".to_string(),
-            code => format!("answered {code} {}", status.reason),
+            // A Kubernetes reason is one CamelCase word (`Expired`, `Timeout`); kube makes up a
+            // sentence when the body was not a Status (a proxy's error page): leave that out.
+            code if !status.reason.is_empty() && !status.reason.contains(' ') => {
+                format!("answered HTTP {code} {}", status.reason)
+            }
+            code => format!("answered HTTP {code}"),
         };
         let message = crate::text::sanitize_truncated(&status.message, 200);
         return if message.is_empty() {

@@ -1,0 +1,12 @@
+//! The fault suite: each backend behind a loopback fault proxy (accept-and-hang, refuse, reset,
+//! slow drip, HTTP 500, garbage body), driving a headless console through each fault and back.
+//! Asserted: no `live` while faulted, the reason, the data age, and recovery after the fault.
+//! Detection and recovery times are printed (`--nocapture`) for BENCHMARKS.md.
+
+#[path = "../support/fault_proxy.rs"]
+mod fault_proxy;
+#[path = "../support/headless.rs"]
+mod headless;
+
+mod kube;
+mod polled;
