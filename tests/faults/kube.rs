@@ -26,7 +26,7 @@ struct Rig {
     sim: Sim,
     proxy: FaultProxy,
     console: Headless,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn sim(scenario: &str) -> Sim {
@@ -41,8 +41,14 @@ async fn sim(scenario: &str) -> Sim {
 
 /// A console watching pods and Poolboy claims of the simulator, through a fault proxy.
 async fn rig(scenario: &str) -> Rig {
+    rig_from(scenario, Fault::Pass).await
+}
+
+/// As [`rig`], with `fault` in place before the console starts.
+async fn rig_from(scenario: &str, fault: Fault) -> Rig {
     let sim = sim(scenario).await;
     let proxy = FaultProxy::start(sim.addr).await;
+    proxy.set(fault);
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     let yaml = sim
@@ -66,12 +72,13 @@ plural = "resourceclaims"
 "#,
         kubeconfig.display().to_string()
     );
+    std::fs::write(dir.path().join("config.toml"), &text).unwrap();
     let console = Headless::start(&text, ReadOnlyInputs::default());
     Rig {
         sim,
         proxy,
         console,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -113,6 +120,21 @@ fn screen(app: &App) -> String {
 }
 
 impl Rig {
+    /// `watchfloor snapshot --format json` of the same config, as a document.
+    async fn snapshot(&self) -> serde_json::Value {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(["snapshot", "--format", "json", "--timeout", "5s"])
+            .env("HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path())
+            .output()
+            .await
+            .unwrap();
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    }
+
     /// Waits (ticking the console with the real clock) until `pred` holds; returns how long.
     async fn until(
         &mut self,
@@ -220,6 +242,13 @@ async fn a_frozen_api_server_turns_stale_then_error_and_recovers() {
         neither_live,
     )
     .await;
+    let snapshot = rig.snapshot().await;
+    for section in ["pods", "deployments", "claims"] {
+        assert_eq!(
+            snapshot[section]["state"], "error",
+            "the snapshot agrees: {section} is not ok while frozen: {snapshot:#}"
+        );
+    }
 
     rig.proxy.set(Fault::Pass);
     let recovered = rig
@@ -229,6 +258,29 @@ async fn a_frozen_api_server_turns_stale_then_error_and_recovers() {
         "fault kubernetes hang: stale after {:.1}s, error after {:.1}s more, live {:.1}s after the fault ended",
         stale.as_secs_f64(),
         error.as_secs_f64(),
+        recovered.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_an_error_not_connecting_for_ever() {
+    let mut rig = rig_from("calm", Fault::Hang).await;
+    let detected = rig
+        .until(
+            "an error saying the server does not answer",
+            DETECT_WITHIN + Duration::from_secs(10),
+            |app| {
+                [KUBE, CLAIMS].iter().all(|origin| {
+                    matches!(freshness(app, *origin), Freshness::Error { ref reason, .. } if reason.contains("no answer from"))
+                })
+            },
+        )
+        .await;
+    rig.proxy.set(Fault::Pass);
+    let recovered = rig.until("live once it answers", DEADLINE, both_live).await;
+    println!(
+        "fault kubernetes hang from the start: error after {:.1}s, live {:.1}s after the fault ended",
+        detected.as_secs_f64(),
         recovered.as_secs_f64()
     );
 }
