@@ -249,3 +249,84 @@ impl Moved {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::app::status::SourceState;
+
+    fn opened(view: &mut LogsView, source: usize, id: StreamId) {
+        view.apply(
+            source,
+            LogEvent::StreamOpened {
+                id,
+                label: format!("stream {id}"),
+            },
+        );
+    }
+
+    fn set(view: &mut LogsView, source: usize, id: StreamId, state: StreamState) {
+        view.apply(source, LogEvent::StreamState { id, state });
+    }
+
+    fn reconnecting(reason: &str) -> StreamState {
+        StreamState::Reconnecting {
+            reason: reason.into(),
+            retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn the_source_fails_with_its_own_stream() {
+        let mut view = LogsView::default();
+        opened(&mut view, 0, 1);
+        assert_eq!(view.source_state(0), SourceState::Live);
+        opened(&mut view, 0, 0);
+        set(
+            &mut view,
+            0,
+            0,
+            reconnecting("no answer from https://api within 20s"),
+        );
+        assert!(matches!(
+            view.source_state(0),
+            SourceState::Error { reason, retry_at: Some(_) } if reason.contains("no answer")
+        ));
+        set(&mut view, 0, 0, StreamState::Following);
+        assert_eq!(view.source_state(0), SourceState::Live);
+    }
+
+    #[test]
+    fn one_pod_in_back_off_is_not_a_source_error_but_all_failing_is() {
+        let mut view = LogsView::default();
+        opened(&mut view, 0, 1);
+        opened(&mut view, 0, 2);
+        set(&mut view, 0, 1, reconnecting("container in back-off"));
+        assert_eq!(view.source_state(0), SourceState::Live);
+        set(&mut view, 0, 2, reconnecting("connection refused"));
+        assert!(matches!(view.source_state(0), SourceState::Error { .. }));
+        // Another source's streams do not count.
+        opened(&mut view, 1, 1);
+        assert_eq!(view.source_state(1), SourceState::Live);
+    }
+
+    #[test]
+    fn a_source_that_gave_up_is_an_error() {
+        let mut view = LogsView::default();
+        opened(&mut view, 0, 0);
+        set(
+            &mut view,
+            0,
+            0,
+            StreamState::Ended {
+                reason: "bad container regex".into(),
+            },
+        );
+        assert!(matches!(
+            view.source_state(0),
+            SourceState::Error { retry_at: None, .. }
+        ));
+    }
+}
