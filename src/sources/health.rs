@@ -101,8 +101,11 @@ pub async fn check(
     result
 }
 
-/// Checks the endpoint every `config.interval` and reports each result as `Action::Health`,
-/// and the source as live after each completed check. Ends when the console is gone.
+/// Checks the endpoint every `config.interval` and reports each result as `Action::Health`.
+/// An endpoint that answered (even unhealthy: a 500, a `down` body) is data, and the source is
+/// live; one that could not be reached or did not answer in time (refused, reset, timed out, not
+/// HTTP) leaves the source in error with the reason and the next check's time, as `snapshot`
+/// counts it. Ends when the console is gone.
 pub async fn run(config: HealthConfig, index: usize, reporter: Reporter) {
     let interval = config.interval.max(MIN_INTERVAL);
     let client = loop {
@@ -121,9 +124,20 @@ pub async fn run(config: HealthConfig, index: usize, reporter: Reporter) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failures = 0;
     loop {
-        ticks.tick().await;
+        let started = ticks.tick().await;
         let result = check(&client, &config, failures).await;
         failures = result.consecutive_failures;
+        let state = match result.http_status {
+            Some(_) => SourceState::Live,
+            None => SourceState::Error {
+                reason: format!(
+                    "{}: {}",
+                    result.name,
+                    result.error.as_deref().unwrap_or("no answer")
+                ),
+                retry_at: Some(SystemTime::now() + interval.saturating_sub(started.elapsed())),
+            },
+        };
         let sent = reporter
             .tx
             .send(Action::Health {
@@ -132,7 +146,7 @@ pub async fn run(config: HealthConfig, index: usize, reporter: Reporter) {
                 result,
             })
             .await;
-        if sent.is_err() || !reporter.state(SourceState::Live).await {
+        if sent.is_err() || !reporter.state(state).await {
             return;
         }
     }

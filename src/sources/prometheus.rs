@@ -411,6 +411,8 @@ fn transport_message(error: &reqwest::Error, base: &str, timeout: Duration) -> S
             "cannot connect to Prometheus at {base}: {}",
             root_cause(error)
         )
+    } else if let Some(cut) = connection_cut(error) {
+        format!("the connection to Prometheus at {base} was {cut}")
     } else {
         format!(
             "request to Prometheus at {base} failed: {}",
@@ -419,10 +421,30 @@ fn transport_message(error: &reqwest::Error, base: &str, timeout: Duration) -> S
     }
 }
 
-/// Up to 200 characters of a body, on one line, for error messages.
+/// `reset` or `closed` when an open connection was cut under the request (the client's own
+/// wording is a five-part chain naming the URL twice).
+fn connection_cut(error: &reqwest::Error) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => return Some("reset"),
+                ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => return Some("closed"),
+                _ => {}
+            }
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// Up to 200 characters of a body, on one line, for error messages. The body is whatever
+/// answered (a proxy's page, garbage): escapes and controls are removed here, so the reason is
+/// safe wherever it is shown or printed (pane titles, `snapshot`).
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(400)]);
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = crate::text::sanitize(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     let mut out: String = line.chars().take(200).collect();
     if line.chars().count() > 200 {
         out.push('…');
@@ -493,8 +515,8 @@ fn parse_envelope(status: u16, body: &[u8], base: &str) -> Result<ApiData, Query
             message = format!("HTTP {status} {message}").trim().to_string();
         }
         return Err(QueryError::Api {
-            error_type,
-            message,
+            error_type: crate::text::sanitize(&error_type),
+            message: crate::text::sanitize(&message),
         });
     }
     let mut warnings = strings("warnings");
@@ -1124,5 +1146,24 @@ mod tests {
             retry_delay(3, Duration::from_millis(200)),
             Duration::from_secs(1)
         );
+    }
+
+    #[test]
+    fn answers_quoted_in_reasons_are_sanitised() {
+        let garbage = "\u{1b}]0;pwned\u{7}<html>not the API</html>\u{1b}[2J{\"broken\":";
+        let reason = parse_envelope(200, garbage.as_bytes(), "http://p")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            reason,
+            "Prometheus at http://p: the answer is not Prometheus API JSON (is the url right?): \
+             <html>not the API</html>{\"broken\":"
+        );
+        let api = r#"{"status":"error","errorType":"bad_data\u001b[31m","error":"bad\u001b]0;x\u0007 query"}"#;
+        let reason = parse_envelope(400, api.as_bytes(), "http://p")
+            .unwrap_err()
+            .to_string();
+        assert!(!reason.chars().any(char::is_control), "{reason:?}");
+        assert!(reason.contains("bad query"), "{reason}");
     }
 }

@@ -432,6 +432,10 @@ fn describe(error: &redis::RedisError, deadline: Duration) -> String {
     if error.kind() == ErrorKind::AuthenticationFailed {
         return "authentication failed (wrong username or password?)".into();
     }
+    if error.kind() == ErrorKind::Parse {
+        // The client library's wording is a multi-line parser trace quoting the bytes.
+        return "the answer is not the Redis protocol (is this a Redis server?)".into();
+    }
     if let Some(code) = error.code()
         && is_server_reply(error)
     {

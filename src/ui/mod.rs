@@ -244,7 +244,8 @@ pub fn waiting_message(app: &App, pane: PaneId, what: &str) -> String {
     match pane_freshness(app, pane) {
         Freshness::Live => format!("no {what}"),
         Freshness::Connecting => format!("connecting… (waiting for the first list of {what})"),
-        other => format!("no {what} yet — {}", other.label()),
+        // The label quotes backend error text: sanitised like every other label drawn.
+        other => format!("no {what} yet — {}", crate::text::sanitize(&other.label())),
     }
 }
 
