@@ -540,3 +540,62 @@ async fn run_reports_the_servers_error_then_recovers() {
     assert!(rows[0].stuck);
     assert_eq!(rows[0].why, "Pending for 3h00m (> 1h00m)");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_db_pane_and_sql_claims_share_one_connection() {
+    let db = TestDb::create().await;
+    let text = format!(
+        "[[targets]]\nname = \"t\"\n\
+         [[targets.postgres]]\nname = \"claimsdb\"\ndsn = \"{SERVER} dbname={}\"\nrefresh = \"300ms\"\n\
+         [[targets.claims]]\nname = \"insurance\"\nsource = \"sql\"\ndatabase = \"claimsdb\"\n\
+         stuck_after = \"1h\"\nquery = {}\n",
+        db.name,
+        toml::Value::String(QUERY.into())
+    );
+    let config = watchfloor::config::parse(std::path::Path::new("shared.toml"), &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let (tx, mut rx) = mpsc::channel(256);
+    let sources = watchfloor::sources::start(&config.targets[0], 3, tx);
+    // Both sources report data: each has used the database.
+    let deadline = Instant::now() + WAIT;
+    let (mut refreshes, mut claims) = (0, 0);
+    while refreshes < 2 || claims < 1 {
+        match next_action(&mut rx, deadline, "a refresh and claims rows").await {
+            Action::Db { .. } => refreshes += 1,
+            Action::Kube {
+                update: KubeUpdate::Claims { rows, .. },
+                ..
+            } => {
+                assert_eq!(rows.len(), 4, "{rows:#?}");
+                claims += 1;
+            }
+            Action::Source {
+                state: SourceState::Error { reason, .. },
+                ..
+            } => panic!("a source failed: {reason}"),
+            _ => {}
+        }
+    }
+    // The console's sessions on the database, as the server sees them: exactly one.
+    let sql = "SELECT count(*) FROM pg_stat_activity \
+               WHERE datname = current_database() AND application_name = 'watchfloor'";
+    let watchfloor: i64 = db.client.query_one(sql, &[]).await.expect("count").get(0);
+    assert_eq!(
+        watchfloor, 1,
+        "one monitoring connection for the pane and the claims"
+    );
+    drop(sources);
+    // Dropping the sources closes it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left: i64 = db.client.query_one(sql, &[]).await.expect("count").get(0);
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the connection outlived its sources"
+        );
+        tokio::task::yield_now().await;
+    }
+}

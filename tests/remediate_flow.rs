@@ -209,6 +209,17 @@ async fn ready(c: &mut Headless) {
     .await;
 }
 
+/// Waits until the access reviews the selected row's offers need are answered.
+async fn reviewed(c: &mut Headless) {
+    c.settle_until("the selected row's access reviews", WAIT, |app| {
+        let answers = app.access.view().answers;
+        let needed =
+            watchfloor::remediation::plan::access_checks(&app.selection(), &app.plan_context());
+        !needed.is_empty() && needed.iter().all(|check| answers.contains_key(check))
+    })
+    .await;
+}
+
 /// Moves the Pods pane's cursor to a Deployment (deployments view) or a pod (pods view).
 async fn select_in_pods(c: &mut Headless, deployments: bool, ns: &str, name: &str) {
     c.press_str("1");
@@ -632,19 +643,17 @@ async fn access_review_denials_are_toasts_and_audit_lines_without_a_dialog() {
     world.deny("delete", "", "pods", "*");
     world.deny("patch", "apps", "deployments/scale", "*");
     let audit = env.audit_path();
-    // Namespaces to review at start-up (otherwise only the operators' until the periodic check).
     let mut c = env.console(
         "",
         "namespaces = [\"anarchy-operator\", \"platform-v2-stable\"]",
     );
-    c.settle_until("the access review answers", WAIT, |app| {
-        app.permissions.kube_denied.len() >= 3 && app.kube.pods.len() > 1
-    })
-    .await;
     ready(&mut c).await;
 
+    // Access reviews are asked for the row under the cursor: the operator looks at it (the
+    // answers arrive) before pressing a key.
     let pod = name_of(&env.pods(OPERATOR_NS, "anarchy-operator-")[0]);
     select_in_pods(&mut c, false, OPERATOR_NS, &pod).await;
+    reviewed(&mut c).await;
     c.press_str("D");
     assert!(c.app.modal.is_none());
     assert!(
@@ -663,6 +672,7 @@ async fn access_review_denials_are_toasts_and_audit_lines_without_a_dialog() {
     );
 
     select_in_pods(&mut c, true, NS, API).await;
+    reviewed(&mut c).await;
     c.press_str("s");
     assert!(c.app.modal.is_none());
     let reason = "not allowed: patch deployments.apps/scale in platform-v2-stable";
@@ -675,7 +685,9 @@ async fn access_review_denials_are_toasts_and_audit_lines_without_a_dialog() {
     assert_eq!(records[1].outcome, Outcome::Denied);
     assert_eq!(records[1].error.as_deref(), Some(reason));
 
-    c.press_str("4R");
+    c.press_str("4");
+    reviewed(&mut c).await;
+    c.press_str("R");
     assert!(c.app.modal.is_none());
     assert!(toast_containing(
         &c,
@@ -894,7 +906,7 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     .await;
     assert!(matches!(
         c.app.selection(),
-        Selection::Database { idle_over: 1, .. }
+        Selection::Database { idle, .. } if idle.targets == 1
     ));
     c.press_str("X");
     let preview = ready_preview(&mut c).await;

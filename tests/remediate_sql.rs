@@ -6,18 +6,28 @@
 //! its own database and roles (unique names) and drops them afterwards, even when it fails.
 //! Redis: each test starts its own `redis-server` on a free loopback port.
 
+#[path = "support/headless.rs"]
+mod headless;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crossterm::event::KeyCode;
+use headless::{Headless, key};
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
+use watchfloor::app::Effect;
 use watchfloor::config::{PostgresConfig, RedisConfig};
+use watchfloor::db::postgres::{SignalRefusal, signal_rule};
+use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::remediation::ActionKind;
+use watchfloor::remediation::plan::{Selection, Verb};
 use watchfloor::remediation::sql_exec::{
-    PgOutcome, execute_pg, execute_redis, pg_can_signal, preview_pg, preview_redis,
+    PgOutcome, execute_pg, execute_redis, preview_pg, preview_redis,
 };
 use watchfloor::sim::{Scenario, Sim, SimOptions};
+use watchfloor::sources::postgres::Monitor;
 
 const DEADLINE: Duration = Duration::from_secs(15);
 const PG_HOST: &str = "127.0.0.1";
@@ -380,34 +390,44 @@ async fn terminate_idle_hits_only_sessions_idle_in_transaction_past_the_threshol
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn roles_without_pg_signal_backend_get_the_servers_refusal() {
+async fn roles_without_the_right_are_refused_before_any_signal() {
     let mut scratch = Scratch::new("privs").await;
     let victim_role = scratch.role("victim", "").await;
     let plain = scratch.role("plain", "").await;
     let monitor = scratch.role("monitor", "IN ROLE pg_monitor").await;
     let signaller = scratch.role("signal", "IN ROLE pg_signal_backend").await;
-
-    assert!(!pg_can_signal(&scratch.config(&plain)).await.unwrap());
-    assert!(!pg_can_signal(&scratch.config(&monitor)).await.unwrap());
-    assert!(pg_can_signal(&scratch.config(&signaller)).await.unwrap());
-    assert!(pg_can_signal(&scratch.config("postgres")).await.unwrap());
+    let trusted = scratch
+        .role("trusted", "IN ROLE pg_signal_backend, pg_read_all_stats")
+        .await;
+    let member = scratch
+        .role("member", &format!("IN ROLE {victim_role}"))
+        .await;
 
     let (victim, victim_pid) = scratch.session(&victim_role, "wf-victim").await;
-    const TERMINATE: &str = "must be a member of the role whose process is being terminated or member of pg_signal_backend";
-    const CANCEL: &str =
-        "must be a member of the role whose query is being canceled or member of pg_signal_backend";
-    // A plain role cannot see the session's type; pg_monitor can. Both are refused by the
-    // server, in its words, with the SQLSTATE.
+    let (root, root_pid) = scratch.session("postgres", "wf-root").await;
+    // Without pg_signal_backend (pg_monitor does not grant it) and without the victim role's
+    // privileges: refused by the rule, in its words, before anything is signalled.
     for role in [&plain, &monitor] {
         let config = scratch.config(role);
-        let error = execute_pg(&config, &ActionKind::PgTerminate { pid: victim_pid })
-            .await
-            .unwrap_err();
-        assert_eq!(error, format!("{TERMINATE} (42501)"), "as {role}");
-        let error = execute_pg(&config, &ActionKind::PgCancel { pid: victim_pid })
-            .await
-            .unwrap_err();
-        assert_eq!(error, format!("{CANCEL} (42501)"), "as {role}");
+        for action in [
+            ActionKind::PgTerminate { pid: victim_pid },
+            ActionKind::PgCancel { pid: victim_pid },
+        ] {
+            let error = preview_pg(&config, &action).await.unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "pid {victim_pid}: the console's role needs pg_signal_backend or the \
+                     privileges of role {victim_role:?} to signal its sessions"
+                ),
+                "as {role}"
+            );
+            assert_eq!(
+                execute_pg(&config, &action).await.unwrap_err(),
+                error,
+                "as {role}"
+            );
+        }
     }
     // A pg_signal_backend member without pg_read_all_stats cannot tell the session is a
     // client backend: not signalled, and told why.
@@ -418,10 +438,198 @@ async fn roles_without_pg_signal_backend_get_the_servers_refusal() {
     .await
     .unwrap_err();
     assert!(error.contains("pg_read_all_stats"), "{error}");
-    victim
-        .simple_query("SELECT 1")
+    // pg_signal_backend is never enough for a superuser's session.
+    for action in [
+        ActionKind::PgTerminate { pid: root_pid },
+        ActionKind::PgCancel { pid: root_pid },
+    ] {
+        let error = execute_pg(&scratch.config(&trusted), &action)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "pid {root_pid}: role \"postgres\" is a superuser: only a superuser may signal \
+                 its sessions"
+            )
+        );
+    }
+    // A member of the victim's role may signal it without pg_signal_backend.
+    let outcome = execute_pg(
+        &scratch.config(&member),
+        &ActionKind::PgCancel { pid: victim_pid },
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome.signalled, vec![victim_pid]);
+    for survivor in [&victim, &root] {
+        survivor
+            .simple_query("SELECT 1")
+            .await
+            .expect("every refused session survives (a cancel of an idle one is harmless)");
+    }
+}
+
+/// What the server answers when `client` cancels `pid` (an idle session: harmless): `true`
+/// signalled, `false` refused for lack of privileges (42501).
+async fn server_lets_cancel(client: &Client, pid: i32) -> bool {
+    match client
+        .query_one("SELECT pg_cancel_backend($1)", &[&pid])
         .await
-        .expect("the victim survives every refusal");
+    {
+        Ok(row) => row.get::<_, bool>(0),
+        Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => false,
+        Err(e) => panic!("cancel of {pid}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rule_agrees_with_the_server() {
+    let mut scratch = Scratch::new("rule").await;
+    let victim_role = scratch.role("victim", "").await;
+    let mut callers = vec!["postgres".to_string()];
+    for (tag, options) in [
+        ("plain", String::new()),
+        ("monitor", "IN ROLE pg_monitor".to_string()),
+        ("signal", "IN ROLE pg_signal_backend".to_string()),
+        (
+            "trusted",
+            "IN ROLE pg_signal_backend, pg_read_all_stats".to_string(),
+        ),
+        ("member", format!("IN ROLE {victim_role}")),
+        ("noinherit", format!("NOINHERIT IN ROLE {victim_role}")),
+    ] {
+        callers.push(scratch.role(tag, &options).await);
+    }
+    let (_victim, victim_pid) = scratch.session(&victim_role, "wf-victim").await;
+    let (_root, root_pid) = scratch.session("postgres", "wf-root").await;
+    for caller in &callers {
+        let sample = Monitor::open(&scratch.config(caller))
+            .await
+            .unwrap()
+            .refresh()
+            .await
+            .unwrap();
+        let (client, _) = scratch.session(caller, "wf-caller").await;
+        for pid in [victim_pid, root_pid] {
+            let session = sample
+                .sessions
+                .iter()
+                .find(|s| s.pid == pid)
+                .unwrap_or_else(|| panic!("{caller} sees pid {pid}"));
+            let verdict = signal_rule(&sample, session);
+            let server = server_lets_cancel(&client, pid).await;
+            match &verdict {
+                Ok(()) => assert!(server, "{caller} on {pid}: the rule allows, the server not"),
+                // Stricter than the server on purpose: it cannot tell what the session is.
+                Err(SignalRefusal::HiddenType) => assert!(server, "{caller} on {pid}"),
+                Err(refusal) => assert!(
+                    !server,
+                    "{caller} on {pid}: the rule refuses ({refusal}), the server allows"
+                ),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superusers_query_is_disabled_before_any_dialog() {
+    let mut scratch = Scratch::new("dialog").await;
+    let trusted = scratch
+        .role("trusted", "IN ROLE pg_signal_backend, pg_read_all_stats")
+        .await;
+    // A superuser's long query, and an idle transaction of another role (the sweep's target).
+    let (sleeper, sleeper_pid) = scratch.session("postgres", "wf-root-sleeper").await;
+    let sleeper = std::sync::Arc::new(sleeper);
+    let running = {
+        let sleeper = sleeper.clone();
+        tokio::spawn(async move { sleeper.simple_query("SELECT pg_sleep(60)").await })
+    };
+    let (idle, idle_pid) = scratch.session(&trusted, "wf-idle").await;
+    idle.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    let (root_idle, root_idle_pid) = scratch.session("postgres", "wf-root-idle").await;
+    root_idle.batch_execute("BEGIN; SELECT 1").await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[audit]\npath = {:?}\n\n[[targets]]\nname = \"scratch\"\n[[targets.postgres]]\n\
+         name = \"scratch\"\ndsn = \"host={PG_HOST} port={PG_PORT} user={trusted} dbname={} \
+         sslmode=disable\"\nrefresh = \"300ms\"\nidle_in_transaction_after = \"1s\"\n",
+        dir.path().join("trail.jsonl").display().to_string(),
+        scratch.db
+    );
+    let mut c = Headless::start(&text, ReadOnlyInputs::default());
+    c.settle_until(
+        "both idle transactions past the threshold",
+        DEADLINE,
+        |app| {
+            app.db.postgres.get(&0).is_some_and(|s| {
+                let idle: Vec<i32> = s.idle_in_transaction.iter().map(|i| i.pid).collect();
+                idle.contains(&idle_pid) && idle.contains(&root_idle_pid)
+            })
+        },
+    )
+    .await;
+    // The database row: the sweep offers only the session the role may signal.
+    c.press_str("3");
+    let Selection::Database { idle: sweep, .. } = c.app.selection() else {
+        panic!("{:?}", c.app.selection());
+    };
+    assert_eq!((sweep.targets, sweep.refused), (1, 1), "{sweep:?}");
+    assert!(
+        sweep
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&format!("pid {root_idle_pid}")) && r.contains("superuser")),
+        "{sweep:?}"
+    );
+    // The superuser's query in the detail view: cancel and terminate disabled, with the reason.
+    c.press(key(KeyCode::Enter));
+    c.settle_until("the sleeper in the detail view", DEADLINE, |app| {
+        app.visible.db_sessions.contains(&sleeper_pid)
+    })
+    .await;
+    let at = c
+        .app
+        .visible
+        .db_sessions
+        .iter()
+        .position(|pid| *pid == sleeper_pid)
+        .unwrap();
+    for _ in 0..at {
+        c.press_str("j");
+    }
+    assert!(
+        matches!(c.app.selection(), Selection::Session { pid, .. } if pid == sleeper_pid),
+        "{:?}",
+        c.app.selection()
+    );
+    let reason = "role \"postgres\" is a superuser: only a superuser may signal its sessions";
+    let offers = c.app.offers();
+    for verb in [Verb::Cancel, Verb::Kill] {
+        let offer = offers.iter().find(|o| o.verb == verb).expect("offered");
+        assert_eq!(offer.enabled, Err(reason.to_string()), "{verb:?}");
+    }
+    // Pressing the key says why; no dialog opens, nothing is previewed or signalled.
+    c.press_str("c");
+    assert!(c.app.modal.is_none(), "{:?}", c.app.modal);
+    assert!(
+        c.toast_texts()
+            .contains(&format!("cancel query: not possible: {reason}")),
+        "{:?}",
+        c.toast_texts()
+    );
+    c.press_str("K");
+    assert!(c.app.modal.is_none(), "{:?}", c.app.modal);
+    assert!(
+        !c.effects_seen()
+            .iter()
+            .any(|e| matches!(e, Effect::Preview { .. } | Effect::Execute { .. })),
+        "{:#?}",
+        c.effects_seen()
+    );
+    assert!(!running.is_finished(), "the superuser's query still runs");
+    running.abort();
 }
 
 /// A `redis-server` of the test's own on a free loopback port, killed on Drop.
@@ -599,7 +807,6 @@ async fn simulated_database_leaks_are_previewed_and_terminated() {
             .unwrap_err();
         assert!(error.contains("not a client session"), "{error}");
     }
-    assert!(pg_can_signal(&config).await.unwrap());
 
     let cache = redis_config(&address);
     let line = preview_redis(&cache, 100).await.unwrap().unwrap();

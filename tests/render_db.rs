@@ -85,6 +85,8 @@ fn session(
         query: Some(query.into()),
         blocked_by: Vec::new(),
         own: false,
+        role_superuser: Some(false),
+        role_privileges: Some(false),
     }
 }
 
@@ -114,6 +116,8 @@ fn hidden(pid: i32) -> Session {
         query: None,
         blocked_by: Vec::new(),
         own: false,
+        role_superuser: Some(false),
+        role_privileges: Some(false),
     }
 }
 
@@ -282,6 +286,7 @@ fn platform_db() -> PgStatus {
         superuser_reserved: 3,
         own_pid: 7001,
         privileges: Privileges::default(),
+        database: None,
         sessions,
         query_ms: 3.2,
         simulated: false,
@@ -426,6 +431,7 @@ fn billing_db() -> PgStatus {
             read_all_stats: true,
             signal_backend: true,
         },
+        database: None,
         sessions,
         query_ms: 1.1,
         simulated: false,

@@ -104,10 +104,13 @@ pub enum Action {
         attempt: u64,
         progress: crate::remediation::Progress,
     },
-    /// What the identity may do, from access reviews and database roles.
+    /// Answers to access reviews (each check, allowed or why not).
     Permissions {
         generation: u64,
-        view: crate::remediation::plan::PermissionView,
+        answers: Vec<(
+            crate::remediation::kube_exec::AccessCheck,
+            Result<bool, String>,
+        )>,
     },
     /// A message for the operator (e.g. the outcome of saving logs).
     Notify {
@@ -180,12 +183,12 @@ pub enum Effect {
         outcome: crate::remediation::Outcome,
         error: Option<String>,
     },
-    /// Ask the backends what the identity may do (access reviews, PostgreSQL roles).
+    /// Ask the cluster, by access reviews, what the identity may do.
     CheckPermissions {
         generation: u64,
         target_index: usize,
-        /// Namespaces to ask about (configured, operators', and those seen).
-        namespaces: Vec<String>,
+        /// The questions the selected row's offers need and the cache cannot answer.
+        checks: Vec<crate::remediation::kube_exec::AccessCheck>,
     },
 }
 
@@ -423,18 +426,13 @@ pub struct App {
     pub modal: Option<remediate::Modal>,
     /// Remediations executing or rollouts being followed.
     pub running: Vec<remediate::Running>,
-    /// What the identity may not do, and why.
-    pub permissions: crate::remediation::plan::PermissionView,
+    /// What the cluster said the identity may do, per access review, for a minute.
+    pub access: crate::remediation::access::AccessCache,
     attempts: u64,
-    ticks: u64,
-    /// Access reviews were asked again once Kubernetes rows (and their namespaces) arrived.
-    permissions_seen_rows: bool,
     pub should_quit: bool,
 }
 
 const TOAST_TIME: Duration = Duration::from_secs(6);
-/// Access reviews are repeated every this many 1 s ticks (and at each target switch).
-const PERMISSION_EVERY_TICKS: u64 = 60;
 
 /// Log sources opened from the Pods pane are numbered from here (configured ones from 0).
 pub const ADHOC_SOURCE: usize = 10_000;
@@ -478,10 +476,8 @@ impl App {
             kube_context: None,
             modal: None,
             running: Vec::new(),
-            permissions: Default::default(),
+            access: Default::default(),
             attempts: 0,
-            ticks: 0,
-            permissions_seen_rows: false,
             should_quit: false,
         };
         for warning in app.keymap.warnings.clone() {
@@ -491,33 +487,12 @@ impl App {
         app
     }
 
-    /// Effects to run once at startup.
+    /// Effects to run once at startup. Access reviews wait until a row needs them.
     pub fn start(&self) -> Vec<Effect> {
-        vec![
-            Effect::StartSources {
-                generation: self.generation,
-                target_index: self.target_index,
-            },
-            self.check_permissions(),
-        ]
-    }
-
-    /// Ask what the identity may do, in the namespaces configured or seen so far.
-    pub fn check_permissions(&self) -> Effect {
-        let mut namespaces: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-        if let Some(target) = self.target() {
-            if let Some(k) = &target.kubernetes {
-                namespaces.extend(k.namespaces.iter().cloned());
-            }
-            namespaces.extend(target.operators.iter().map(|o| o.namespace.clone()));
-        }
-        namespaces.extend(self.kube.deployments.keys().map(|(ns, _)| ns.clone()));
-        namespaces.extend(self.kube.pods.keys().map(|(ns, _)| ns.clone()));
-        Effect::CheckPermissions {
+        vec![Effect::StartSources {
             generation: self.generation,
             target_index: self.target_index,
-            namespaces: namespaces.into_iter().collect(),
-        }
+        }]
     }
 
     pub fn target(&self) -> Option<&TargetConfig> {
@@ -550,8 +525,7 @@ impl App {
         self.pod_detail = None;
         self.modal = None;
         self.running.clear();
-        self.permissions = Default::default();
-        self.permissions_seen_rows = false;
+        self.access = Default::default();
         let capacity = self
             .target()
             .and_then(|t| t.logs.iter().map(|l| l.buffer_lines).max())
@@ -825,7 +799,12 @@ impl App {
     /// The pure update.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Key(key) => self.on_key(key),
+            Action::Key(key) => {
+                let mut effects = self.on_key(key);
+                // The cursor may be on a row whose offers need access reviews.
+                effects.extend(self.ask_access());
+                effects
+            }
             Action::Paste(text) => {
                 if let Some(input) = &mut self.input {
                     let line = text.lines().next().unwrap_or_default().to_string();
@@ -838,17 +817,8 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 self.toasts.retain(|t| t.expires > now);
-                // Permissions change (RBAC edits, namespaces appear): ask again now and then.
-                self.ticks += 1;
-                // Also once as soon as the first rows arrive: until then only configured
-                // namespaces were known to ask about.
-                let first_rows = !self.permissions_seen_rows
-                    && (!self.kube.pods.is_empty() || !self.kube.deployments.is_empty());
-                if first_rows || self.ticks.is_multiple_of(PERMISSION_EVERY_TICKS) {
-                    self.permissions_seen_rows |= first_rows;
-                    return vec![self.check_permissions()];
-                }
-                vec![]
+                // Answers a minute old are asked again, if the selected row still needs them.
+                self.ask_access()
             }
             Action::Source {
                 generation,
@@ -871,6 +841,8 @@ impl App {
                     self.kube.apply(update);
                     // A frozen display keeps its rows; the live data changes underneath.
                     self.view_dirty |= self.frozen.is_none();
+                    // The first rows (or a changed one) under the cursor may need answers.
+                    return self.ask_access();
                 }
                 vec![]
             }
@@ -982,9 +954,12 @@ impl App {
                 }
                 vec![]
             }
-            Action::Permissions { generation, view } => {
+            Action::Permissions {
+                generation,
+                answers,
+            } => {
                 if generation == self.generation {
-                    self.permissions = view;
+                    self.access.answered(answers, self.now);
                 }
                 vec![]
             }

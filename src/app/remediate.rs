@@ -10,6 +10,7 @@ use ratatui_textarea::TextArea;
 
 use super::pane::PaneId;
 use super::{App, DbRow, Effect, ToastLevel};
+use crate::db::postgres::signal_rule;
 use crate::remediation::plan::{self, Offer, Params, PlanContext, Selection, Verb};
 use crate::remediation::{HistoryEntry, Outcome, Plan, Preview, Progress, WorkloadKind};
 
@@ -151,28 +152,22 @@ impl App {
                 let Some(status) = db.postgres.get(&entry) else {
                     return Selection::Nothing;
                 };
-                let idle_over = status.idle_in_transaction.len();
-                let threshold_secs = status.thresholds.idle_in_transaction_after.as_secs();
+                let idle = plan::idle_sweep(status);
                 let database = status.name.clone();
                 match self.selected_session() {
                     Some(session) if view.detail_open => Selection::Session {
                         entry,
                         database,
                         pid: session.pid,
-                        own: session.own || session.pid == status.sample.own_pid,
-                        client: session.pid > 0
-                            && session
-                                .backend_type
-                                .as_deref()
-                                .is_none_or(|t| t == "client backend"),
-                        idle_over,
-                        threshold_secs,
+                        // The one rule, on what the latest refresh read: disabled before any
+                        // dialog, with the reason, when the console's role may not do it.
+                        signal: signal_rule(&status.sample, session).map_err(|r| r.to_string()),
+                        idle,
                     },
                     _ => Selection::Database {
                         entry,
                         database,
-                        idle_over,
-                        threshold_secs,
+                        idle,
                     },
                 }
             }
@@ -212,8 +207,30 @@ impl App {
                         .collect()
                 })
                 .unwrap_or_default(),
-            permission: self.permissions.clone(),
+            permission: self.access.view(),
         }
+    }
+
+    /// The access reviews the selected row's offers need that the cache cannot answer (never
+    /// asked, or answered a minute ago or more), as one effect; none when nothing is needed
+    /// (read-only mode, a row without Kubernetes remediations) or all is fresh or in flight.
+    pub(super) fn ask_access(&mut self) -> Vec<Effect> {
+        if self.target().is_none_or(|t| t.kubernetes.is_none()) {
+            return vec![];
+        }
+        let needed = plan::access_checks(&self.selection(), &self.plan_context());
+        if needed.is_empty() {
+            return vec![];
+        }
+        let checks = self.access.to_ask(&needed, self.now);
+        if checks.is_empty() {
+            return vec![];
+        }
+        vec![Effect::CheckPermissions {
+            generation: self.generation,
+            target_index: self.target_index,
+            checks,
+        }]
     }
 
     /// The remediations offered for the current selection (feeds key hints and help).

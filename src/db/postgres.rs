@@ -51,6 +51,14 @@ pub struct Session {
     pub blocked_by: Vec<i32>,
     /// The console's own monitoring session.
     pub own: bool,
+    /// Whether the session's role is a superuser (`None`: no role, or a role dropped since).
+    #[serde(default)]
+    pub role_superuser: Option<bool>,
+    /// Whether the console's role has the privileges of the session's role
+    /// (`pg_has_role(current_user, usesysid, 'USAGE')`, what the server checks before a
+    /// signal); `None`: no role.
+    #[serde(default)]
+    pub role_privileges: Option<bool>,
 }
 
 /// What the console's role may see and do on this server.
@@ -83,6 +91,10 @@ pub struct PgSample {
     pub superuser_reserved: u32,
     pub own_pid: i32,
     pub privileges: Privileges,
+    /// The database the console is connected to (`current_database()`): the only one whose
+    /// sessions its remediations touch. `None` when unknown.
+    #[serde(default)]
+    pub database: Option<String>,
     /// Client sessions (including the console's own), and sessions whose type is hidden.
     pub sessions: Vec<Session>,
     /// How long the refresh's queries took on the wire, in milliseconds.
@@ -200,6 +212,131 @@ impl Thresholds {
             crit_at: *config.crit_at.get_ref(),
         }
     }
+}
+
+/// Why the console may not cancel or terminate a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalRefusal {
+    /// pid 0 in `pg_blocking_pids`: a prepared transaction holds the locks, no backend.
+    PreparedXact,
+    /// A negative pid.
+    NotAProcess,
+    /// The console's own session.
+    Own,
+    /// Not a client backend: a background worker, walsender, autovacuum, checkpointer...
+    NotClient(String),
+    /// A session of another database than the one the console is connected to.
+    OtherDatabase(String),
+    /// A session connected to no database.
+    NoDatabase,
+    /// A superuser's session, and the console's role is not a superuser.
+    SuperuserSession { role: Option<String> },
+    /// The console's role has neither the privileges of the session's role nor those of
+    /// `pg_signal_backend`.
+    NoPrivilege { role: Option<String> },
+    /// The role may signal it, but cannot see whether it is a client session (other roles'
+    /// sessions show no type without `pg_read_all_stats`): a parallel worker or a background
+    /// worker looks the same.
+    HiddenType,
+}
+
+impl SignalRefusal {
+    /// The reason about one pid, as the executor reports it: `pid 42 is not a client session of
+    /// this database (it is a checkpointer)`, `pid 42: role "postgres" is a superuser: ...`.
+    pub fn describe(&self, pid: i32) -> String {
+        match self {
+            Self::PreparedXact | Self::NotAProcess => self.to_string(),
+            Self::Own
+            | Self::NotClient(_)
+            | Self::OtherDatabase(_)
+            | Self::NoDatabase
+            | Self::HiddenType => {
+                format!("pid {pid} is not a client session of this database ({self})")
+            }
+            Self::SuperuserSession { .. } | Self::NoPrivilege { .. } => {
+                format!("pid {pid}: {self}")
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for SignalRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = |role: &Option<String>| match role {
+            Some(name) => format!("role {name:?}"),
+            None => "its role".to_string(),
+        };
+        match self {
+            Self::PreparedXact => f.write_str(
+                "pid 0 is a prepared transaction: it cannot be signalled (it needs ROLLBACK PREPARED)",
+            ),
+            Self::NotAProcess => f.write_str("not a process id"),
+            Self::Own => f.write_str("it is the console's own session"),
+            Self::NotClient(kind) => write!(f, "it is a {kind}"),
+            Self::OtherDatabase(name) => write!(f, "it is connected to database {name:?}"),
+            Self::NoDatabase => f.write_str("it is not connected to a database"),
+            Self::SuperuserSession { role: r } => write!(
+                f,
+                "{} is a superuser: only a superuser may signal its sessions",
+                role(r)
+            ),
+            Self::NoPrivilege { role: r } => write!(
+                f,
+                "the console's role needs pg_signal_backend or the privileges of {} to signal \
+                 its sessions",
+                role(r)
+            ),
+            Self::HiddenType => f.write_str(
+                "its session type is hidden from this role: it needs pg_read_all_stats",
+            ),
+        }
+    }
+}
+
+/// Whether the console, connected as `sample` says (its role's privileges, its own pid, its
+/// database), may cancel or terminate `session`: the one rule the planner, the dialog and the
+/// executor apply. Pure.
+///
+/// PostgreSQL's own check (`pg_signal_backend` in `signalfuncs.c`, 9.6 and later): a superuser
+/// backend, or a process without a role, only by a superuser; any other only by a role with
+/// the privileges of the backend's role or of `pg_signal_backend`. On top of that the console
+/// touches only client backends of its own database, never its own session, and never a
+/// session whose type it cannot see.
+pub fn signal_rule(sample: &PgSample, session: &Session) -> Result<(), SignalRefusal> {
+    match session.pid {
+        0 => return Err(SignalRefusal::PreparedXact),
+        p if p < 0 => return Err(SignalRefusal::NotAProcess),
+        _ => {}
+    }
+    if session.own || session.pid == sample.own_pid {
+        return Err(SignalRefusal::Own);
+    }
+    if let Some(kind) = session.backend_type.as_deref()
+        && kind != "client backend"
+    {
+        return Err(SignalRefusal::NotClient(kind.to_string()));
+    }
+    match (session.datname.as_deref(), sample.database.as_deref()) {
+        (None, _) => return Err(SignalRefusal::NoDatabase),
+        (Some(theirs), Some(ours)) if theirs != ours => {
+            return Err(SignalRefusal::OtherDatabase(theirs.to_string()));
+        }
+        _ => {}
+    }
+    let privileges = sample.privileges;
+    if !privileges.superuser {
+        let role = session.usename.clone();
+        if session.role_superuser == Some(true) {
+            return Err(SignalRefusal::SuperuserSession { role });
+        }
+        if session.role_privileges != Some(true) && !privileges.signal_backend {
+            return Err(SignalRefusal::NoPrivilege { role });
+        }
+    }
+    if session.backend_type.is_none() {
+        return Err(SignalRefusal::HiddenType);
+    }
+    Ok(())
 }
 
 /// How many clients [`analyse`] keeps in [`PgStatus::top_clients`].
@@ -576,6 +713,8 @@ mod tests {
             query: state.map(|_| format!("query of {pid}")),
             blocked_by: Vec::new(),
             own: false,
+            role_superuser: Some(false),
+            role_privileges: Some(false),
         }
     }
 
@@ -934,6 +1073,185 @@ mod tests {
                 ("job10 · batch · -", 1),
             ]
         );
+    }
+
+    /// The console's connection: role with `privileges`, pid 1, database `app`.
+    fn console(privileges: Privileges) -> PgSample {
+        PgSample {
+            own_pid: 1,
+            privileges,
+            database: Some("app".into()),
+            ..PgSample::default()
+        }
+    }
+
+    const PLAIN: Privileges = Privileges {
+        superuser: false,
+        read_all_stats: false,
+        signal_backend: false,
+    };
+    const MONITOR: Privileges = Privileges {
+        read_all_stats: true,
+        ..PLAIN
+    };
+    const SIGNALLER: Privileges = Privileges {
+        signal_backend: true,
+        read_all_stats: true,
+        ..PLAIN
+    };
+    const SUPERUSER: Privileges = Privileges {
+        superuser: true,
+        ..PLAIN
+    };
+
+    fn of_superuser(pid: i32) -> Session {
+        Session {
+            usename: Some("postgres".into()),
+            role_superuser: Some(true),
+            ..session(pid, Some("active"))
+        }
+    }
+
+    fn of_own_role(pid: i32) -> Session {
+        Session {
+            role_privileges: Some(true),
+            ..session(pid, Some("active"))
+        }
+    }
+
+    #[test]
+    fn only_a_superuser_signals_a_superusers_session() {
+        let target = of_superuser(7);
+        for privileges in [PLAIN, MONITOR, SIGNALLER] {
+            assert_eq!(
+                signal_rule(&console(privileges), &target),
+                Err(SignalRefusal::SuperuserSession {
+                    role: Some("postgres".into())
+                }),
+                "{privileges:?}"
+            );
+        }
+        // Even a member of the superuser's role (the server checks the target first).
+        let member = Session {
+            role_privileges: Some(true),
+            ..of_superuser(7)
+        };
+        assert!(signal_rule(&console(SIGNALLER), &member).is_err());
+        assert_eq!(signal_rule(&console(SUPERUSER), &target), Ok(()));
+        let refusal = signal_rule(&console(MONITOR), &target).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "role \"postgres\" is a superuser: only a superuser may signal its sessions"
+        );
+        assert_eq!(
+            refusal.describe(7),
+            "pid 7: role \"postgres\" is a superuser: only a superuser may signal its sessions"
+        );
+    }
+
+    #[test]
+    fn other_roles_need_pg_signal_backend_or_their_privileges() {
+        let other = session(7, Some("idle in transaction"));
+        for privileges in [PLAIN, MONITOR] {
+            let refusal = signal_rule(&console(privileges), &other).unwrap_err();
+            assert_eq!(
+                refusal,
+                SignalRefusal::NoPrivilege {
+                    role: Some("app".into())
+                }
+            );
+            assert!(
+                refusal.to_string().contains("pg_signal_backend"),
+                "{refusal}"
+            );
+        }
+        assert_eq!(signal_rule(&console(SIGNALLER), &other), Ok(()));
+        // Sessions of a role whose privileges the console has: no pg_signal_backend needed.
+        assert_eq!(signal_rule(&console(PLAIN), &of_own_role(8)), Ok(()));
+        // Unknown privileges (no role) count as none.
+        let roleless = Session {
+            role_privileges: None,
+            role_superuser: None,
+            ..session(9, Some("active"))
+        };
+        assert!(signal_rule(&console(MONITOR), &roleless).is_err());
+    }
+
+    #[test]
+    fn only_client_sessions_of_this_database_other_than_the_consoles() {
+        let sample = console(SUPERUSER);
+        let refused = |s: Session| signal_rule(&sample, &s).unwrap_err();
+        assert_eq!(
+            refused(session(0, Some("idle"))),
+            SignalRefusal::PreparedXact
+        );
+        assert_eq!(
+            refused(session(-4, Some("idle"))),
+            SignalRefusal::NotAProcess
+        );
+        assert_eq!(refused(session(1, Some("active"))), SignalRefusal::Own);
+        assert_eq!(refused(own()), SignalRefusal::Own);
+        let walsender = Session {
+            backend_type: Some("walsender".into()),
+            ..session(5, Some("active"))
+        };
+        assert_eq!(
+            refused(walsender).describe(5),
+            "pid 5 is not a client session of this database (it is a walsender)"
+        );
+        let elsewhere = Session {
+            datname: Some("other".into()),
+            ..session(6, Some("idle"))
+        };
+        assert_eq!(
+            refused(elsewhere).to_string(),
+            "it is connected to database \"other\""
+        );
+        let nowhere = Session {
+            datname: None,
+            ..session(7, Some("idle"))
+        };
+        assert_eq!(refused(nowhere), SignalRefusal::NoDatabase);
+        assert_eq!(signal_rule(&sample, &session(8, Some("idle"))), Ok(()));
+        // A database the console does not know (the simulator): not a reason to refuse.
+        let unknown = PgSample {
+            database: None,
+            ..console(SUPERUSER)
+        };
+        let elsewhere = Session {
+            datname: Some("other".into()),
+            ..session(6, Some("idle"))
+        };
+        assert_eq!(signal_rule(&unknown, &elsewhere), Ok(()));
+    }
+
+    #[test]
+    fn a_session_of_hidden_type_is_never_signalled() {
+        // Another role's session seen without pg_read_all_stats: no type, no state.
+        let target = hidden(7);
+        assert_eq!(
+            signal_rule(&console(PLAIN), &target),
+            Err(SignalRefusal::NoPrivilege {
+                role: Some("other".into())
+            }),
+            "the missing privilege is the first reason"
+        );
+        let signaller = Privileges {
+            read_all_stats: false,
+            ..SIGNALLER
+        };
+        assert_eq!(
+            signal_rule(&console(signaller), &target),
+            Err(SignalRefusal::HiddenType)
+        );
+        let superuser_target = Session {
+            role_superuser: Some(true),
+            ..hidden(8)
+        };
+        assert!(matches!(
+            signal_rule(&console(signaller), &superuser_target),
+            Err(SignalRefusal::SuperuserSession { .. })
+        ));
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub struct RolloutProgress {
 }
 
 /// One SelfSubjectAccessReview question.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct AccessCheck {
     /// Empty = cluster scope.
     pub namespace: String,

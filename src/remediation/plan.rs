@@ -3,9 +3,14 @@
 //! This is the one place that decides what is offered. The key hints, the help overlay, the
 //! key handling and the tests all read [`offers`], so they cannot drift. Pure: no I/O.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
 use serde::Serialize;
 
+use super::kube_exec::{AccessCheck, DENIED, checks_for, denied_reason};
 use super::{ActionKind, Place, WorkloadKind};
+use crate::db::postgres::{PgStatus, SignalRefusal, signal_rule};
 
 /// What is under the cursor, as far as remediations care.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,20 +33,17 @@ pub enum Selection {
     Database {
         entry: usize,
         database: String,
-        /// Sessions idle in transaction past the threshold, now.
-        idle_over: usize,
-        threshold_secs: u64,
+        idle: IdleSweep,
     },
     /// A session in the DB detail view.
     Session {
         entry: usize,
         database: String,
         pid: i32,
-        own: bool,
-        /// A client backend the console may signal (not a background worker, not pid 0).
-        client: bool,
-        idle_over: usize,
-        threshold_secs: u64,
+        /// Whether the console may cancel or terminate it, by
+        /// [`crate::db::postgres::signal_rule`]; the reason when not.
+        signal: Result<(), String>,
+        idle: IdleSweep,
     },
     RedisClient {
         entry: usize,
@@ -55,6 +57,45 @@ pub enum Selection {
     },
     /// A row of the Stuck claims pane: operators configured for the target can be restarted.
     Claim,
+}
+
+/// The sessions idle in transaction past the threshold, as a terminate-idle sweep (`X`) would
+/// treat them now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdleSweep {
+    /// Those the console's role may signal: the sweep's targets.
+    pub targets: usize,
+    /// Those it may not (a superuser's, another role's without `pg_signal_backend`...): left
+    /// alone.
+    pub refused: usize,
+    /// Why the first refused one is refused.
+    pub reason: Option<String>,
+    pub threshold_secs: u64,
+}
+
+/// The sweep of a database as its latest refresh shows it: each session idle in transaction
+/// past the threshold, judged by [`signal_rule`] (the rule the executor applies again).
+pub fn idle_sweep(status: &PgStatus) -> IdleSweep {
+    let mut sweep = IdleSweep {
+        threshold_secs: status.thresholds.idle_in_transaction_after.as_secs(),
+        ..IdleSweep::default()
+    };
+    for idle in &status.idle_in_transaction {
+        let verdict = match status.sample.sessions.iter().find(|s| s.pid == idle.pid) {
+            Some(session) => signal_rule(&status.sample, session),
+            None => Err(SignalRefusal::NotAProcess),
+        };
+        match verdict {
+            Ok(()) => sweep.targets += 1,
+            Err(refusal) => {
+                sweep.refused += 1;
+                sweep
+                    .reason
+                    .get_or_insert_with(|| refusal.describe(idle.pid));
+            }
+        }
+    }
+    sweep
 }
 
 /// A remediation verb, bound to a key.
@@ -112,13 +153,33 @@ pub struct PlanContext {
     pub permission: PermissionView,
 }
 
-/// Permission answers the planner consults (from access reviews and PostgreSQL roles).
+/// The access review answers the planner consults, by check (see [`super::access`]). What
+/// PostgreSQL's roles allow comes with each refresh instead ([`signal_rule`]).
 #[derive(Debug, Clone, Default)]
 pub struct PermissionView {
-    /// (namespace, verb) -> denial reason; absent = allowed or not yet known.
-    pub kube_denied: std::collections::BTreeMap<(String, Verb), String>,
-    /// PostgreSQL entry -> the role cannot signal other roles' sessions.
-    pub pg_denied: std::collections::BTreeMap<usize, String>,
+    /// Per check: `Ok(true)` allowed, `Ok(false)` denied, `Err` denied with the server's reason
+    /// (prefixed [`DENIED`]) or the review failed. Absent = not asked yet (allowed until
+    /// known: the server decides at the dry run anyway).
+    pub answers: Arc<BTreeMap<AccessCheck, Result<bool, String>>>,
+}
+
+impl PermissionView {
+    /// Why the identity may not do what needs `checks`; `None` when allowed or unknown. A
+    /// review that failed is not a denial.
+    pub fn denied(&self, checks: &[AccessCheck]) -> Option<String> {
+        let denied: Vec<(AccessCheck, Result<bool, String>)> = checks
+            .iter()
+            .filter_map(|check| {
+                let answer = self.answers.get(check)?;
+                let denies = match answer {
+                    Ok(allowed) => !allowed,
+                    Err(e) => e.starts_with(DENIED),
+                };
+                denies.then(|| (check.clone(), answer.clone()))
+            })
+            .collect();
+        denied_reason(&denied)
+    }
 }
 
 /// A remediation offered for the selection: enabled, or disabled with the reason.
@@ -179,16 +240,49 @@ fn applicable(selection: &Selection, ctx: &PlanContext) -> Vec<Verb> {
     }
 }
 
-fn namespace_of(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<String> {
-    match selection {
-        Selection::Pod { namespace, .. } | Selection::Deployment { namespace, .. } => {
-            Some(namespace.clone())
-        }
-        Selection::Claim if verb == Verb::RestartOperator => {
-            ctx.operators.first().map(|(_, ns, _)| ns.clone())
-        }
-        _ => None,
+/// The access reviews `verb` on the selection needs (with `params`: which operator), from its
+/// plan: the kind and namespace it would act on.
+fn kube_checks(
+    selection: &Selection,
+    ctx: &PlanContext,
+    verb: Verb,
+    params: &Params,
+) -> Vec<AccessCheck> {
+    let params = Params {
+        replicas: Some(params.replicas.unwrap_or(0)),
+        ..params.clone()
+    };
+    match describe(verb, selection, &params, ctx) {
+        Ok(Plan {
+            place: Place::Kubernetes { namespace, .. },
+            action,
+            ..
+        }) => checks_for(&action, &namespace),
+        _ => Vec::new(),
     }
+}
+
+/// Every access review the selection's offers depend on (none in read-only mode, where
+/// nothing is offered): what the console asks the cluster, and nothing more.
+pub fn access_checks(selection: &Selection, ctx: &PlanContext) -> Vec<AccessCheck> {
+    if ctx.read_only.is_some() {
+        return Vec::new();
+    }
+    let mut checks = BTreeSet::new();
+    for verb in applicable(selection, ctx) {
+        if verb == Verb::RestartOperator {
+            for operator in 0..ctx.operators.len() {
+                let params = Params {
+                    operator,
+                    ..Params::default()
+                };
+                checks.extend(kube_checks(selection, ctx, verb, &params));
+            }
+        } else {
+            checks.extend(kube_checks(selection, ctx, verb, &Params::default()));
+        }
+    }
+    checks.into_iter().collect()
 }
 
 /// Why a verb cannot run on this selection now, if it cannot.
@@ -196,56 +290,28 @@ fn blocked(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<Strin
     if let Some(why) = &ctx.read_only {
         return Some(why.clone());
     }
-    if let Some(ns) = namespace_of(selection, ctx, verb)
-        && let Some(reason) = ctx.permission.kube_denied.get(&(ns, verb))
+    if let Some(reason) =
+        ctx.permission
+            .denied(&kube_checks(selection, ctx, verb, &Params::default()))
     {
-        return Some(reason.clone());
-    }
-    match selection {
-        Selection::Session {
-            entry, own, client, ..
-        } => {
-            if matches!(verb, Verb::Cancel | Verb::Kill) {
-                if *own {
-                    return Some("this is the console's own session".into());
-                }
-                if !client {
-                    return Some(
-                        "not a client session (background worker or prepared xact)".into(),
-                    );
-                }
-            }
-            if let Some(reason) = ctx.permission.pg_denied.get(entry) {
-                return Some(reason.clone());
-            }
-        }
-        Selection::Database { entry, .. } => {
-            if let Some(reason) = ctx.permission.pg_denied.get(entry) {
-                return Some(reason.clone());
-            }
-        }
-        _ => {}
+        return Some(reason);
     }
     match (selection, verb) {
-        (
-            Selection::Session {
-                idle_over: 0,
-                threshold_secs,
-                ..
-            },
-            Verb::KillIdle,
-        )
-        | (
-            Selection::Database {
-                idle_over: 0,
-                threshold_secs,
-                ..
-            },
-            Verb::KillIdle,
-        ) => Some(format!(
-            "no session idle in transaction for more than {}",
-            crate::app::status::format_age(std::time::Duration::from_secs(*threshold_secs))
-        )),
+        (Selection::Session { signal, .. }, Verb::Cancel | Verb::Kill) => signal.clone().err(),
+        (Selection::Session { idle, .. } | Selection::Database { idle, .. }, Verb::KillIdle)
+            if idle.targets == 0 =>
+        {
+            let past =
+                crate::app::status::format_age(std::time::Duration::from_secs(idle.threshold_secs));
+            Some(match &idle.reason {
+                Some(reason) if idle.refused > 0 => format!(
+                    "no session idle in transaction for more than {past} that the console's \
+                     role may signal ({} refused: {reason})",
+                    idle.refused
+                ),
+                _ => format!("no session idle in transaction for more than {past}"),
+            })
+        }
         _ => None,
     }
 }
@@ -287,10 +353,11 @@ pub fn plan(
     }
     // The picked operator's own namespace (`blocked` could only look at the first).
     if verb == Verb::RestartOperator
-        && let Some((_, namespace, _)) = ctx.operators.get(params.operator)
-        && let Some(reason) = ctx.permission.kube_denied.get(&(namespace.clone(), verb))
+        && let Some(reason) = ctx
+            .permission
+            .denied(&kube_checks(selection, ctx, verb, params))
     {
-        return Err(reason.clone());
+        return Err(reason);
     }
     describe(verb, selection, params, ctx)
 }
@@ -414,31 +481,39 @@ pub fn describe(
             Selection::Session {
                 entry,
                 database,
-                idle_over,
-                threshold_secs,
+                idle,
                 ..
             }
             | Selection::Database {
                 entry,
                 database,
-                idle_over,
-                threshold_secs,
+                idle,
             },
             Verb::KillIdle,
-        ) => (
-            Place::Postgres {
-                entry: *entry,
-                database: database.clone(),
-            },
-            ActionKind::PgTerminateIdle {
-                older_than_secs: *threshold_secs,
-            },
-            format!("{idle_over} idle-in-transaction sessions"),
-            format!(
+        ) => {
+            let mut change = format!(
                 "terminate sessions idle in transaction for more than {}",
-                crate::app::status::format_age(std::time::Duration::from_secs(*threshold_secs))
-            ),
-        ),
+                crate::app::status::format_age(std::time::Duration::from_secs(idle.threshold_secs))
+            );
+            if idle.refused > 0 {
+                change.push_str(&format!(
+                    "; {} more the console's role may not signal are left alone ({})",
+                    idle.refused,
+                    idle.reason.as_deref().unwrap_or("refused")
+                ));
+            }
+            (
+                Place::Postgres {
+                    entry: *entry,
+                    database: database.clone(),
+                },
+                ActionKind::PgTerminateIdle {
+                    older_than_secs: idle.threshold_secs,
+                },
+                format!("{} idle-in-transaction sessions", idle.targets),
+                change,
+            )
+        }
         (Selection::RedisClient { entry, cache, id }, Verb::Kill) => (
             Place::Redis {
                 entry: *entry,
@@ -645,19 +720,32 @@ mod tests {
         assert_eq!(plan.confirm_text.as_deref(), Some("api"));
     }
 
+    fn answers(list: &[(AccessCheck, Result<bool, String>)]) -> PermissionView {
+        PermissionView {
+            answers: Arc::new(list.iter().cloned().collect()),
+        }
+    }
+
     #[test]
     fn denied_permission_disables_with_the_reason() {
         let mut ctx = ctx();
-        ctx.permission.kube_denied.insert(
-            ("ns".into(), Verb::Scale),
-            "not allowed: patch deployments/scale".into(),
+        let scale = checks_for(
+            &ActionKind::Scale {
+                name: "api".into(),
+                from: 3,
+                to: 0,
+            },
+            "ns",
         );
+        ctx.permission = answers(&[(scale[0].clone(), Ok(false))]);
         let offers = offers(&deployment(), &ctx);
         let scale = offers.iter().find(|o| o.verb == Verb::Scale).unwrap();
         assert_eq!(
             scale.enabled,
-            Err("not allowed: patch deployments/scale".into())
+            Err("not allowed: patch deployments.apps/scale in ns".into())
         );
+        let restart = offers.iter().find(|o| o.verb == Verb::Restart).unwrap();
+        assert_eq!(restart.enabled, Ok(()));
         let params = Params {
             replicas: Some(1),
             ..Params::default()
@@ -666,42 +754,191 @@ mod tests {
     }
 
     #[test]
-    fn the_console_never_signals_its_own_session() {
-        let own = Selection::Session {
-            entry: 0,
-            database: "db".into(),
-            pid: 7,
-            own: true,
-            client: true,
-            idle_over: 0,
-            threshold_secs: 3600,
+    fn a_failed_review_is_not_a_denial_but_a_reasoned_one_is() {
+        let delete = AccessCheck {
+            namespace: "ns".into(),
+            verb: "delete".into(),
+            group: String::new(),
+            resource: "pods".into(),
+            subresource: None,
         };
-        let offers = offers(&own, &ctx());
-        assert!(offers.iter().all(|o| o.enabled.is_err()));
-        assert!(plan(Verb::Kill, &own, &Params::default(), &ctx()).is_err());
+        let failed = answers(&[(delete.clone(), Err("connection refused".into()))]);
+        assert_eq!(failed.denied(std::slice::from_ref(&delete)), None);
+        let reasoned = answers(&[(delete.clone(), Err(format!("{DENIED}RBAC: no")))]);
+        assert_eq!(
+            reasoned.denied(&[delete]).as_deref(),
+            Some("not allowed: delete pods in ns: denied: RBAC: no")
+        );
     }
 
     #[test]
-    fn idle_sweep_needs_idle_sessions() {
+    fn access_checks_are_what_the_offers_need() {
+        let pod = Selection::Pod {
+            namespace: "ns".into(),
+            name: "api-1".into(),
+            deployment: Some("api".into()),
+            other_owner: None,
+        };
+        let asked: Vec<String> = access_checks(&pod, &ctx())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                "delete pods in ns",
+                "list replicasets.apps in ns",
+                "patch deployments.apps in ns",
+                "patch deployments.apps/scale in ns",
+            ]
+        );
+        // A StatefulSet's pod: its restart is a patch of the StatefulSet.
+        let member = Selection::Pod {
+            namespace: "db".into(),
+            name: "db-0".into(),
+            deployment: None,
+            other_owner: Some((WorkloadKind::StatefulSet, "db".into())),
+        };
+        let asked: Vec<String> = access_checks(&member, &ctx())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            asked,
+            ["delete pods in db", "patch statefulsets.apps in db"]
+        );
+        // Every configured operator's namespace, for the picker.
+        let ctx2 = PlanContext {
+            operators: vec![
+                ("a".into(), "ns-a".into(), "app=a".into()),
+                ("b".into(), "ns-b".into(), "app=b".into()),
+            ],
+            ..ctx()
+        };
+        assert_eq!(access_checks(&Selection::Claim, &ctx2).len(), 4);
+        // Nothing for PostgreSQL, nothing in read-only mode, nothing for no row.
         let db = Selection::Database {
             entry: 0,
             database: "db".into(),
-            idle_over: 4,
-            threshold_secs: 3600,
+            idle: IdleSweep::default(),
         };
-        let plan = plan(Verb::KillIdle, &db, &Params::default(), &ctx()).unwrap();
+        assert!(access_checks(&db, &ctx()).is_empty());
+        let read_only = PlanContext {
+            read_only: Some("read-only".into()),
+            ..ctx()
+        };
+        assert!(access_checks(&pod, &read_only).is_empty());
+        assert!(access_checks(&Selection::Nothing, &ctx()).is_empty());
+    }
+
+    fn session(signal: Result<(), String>) -> Selection {
+        Selection::Session {
+            entry: 0,
+            database: "db".into(),
+            pid: 7,
+            signal,
+            idle: IdleSweep {
+                threshold_secs: 3600,
+                ..IdleSweep::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_session_the_rule_refuses_is_disabled_with_the_rules_reason() {
+        let reason = "role \"postgres\" is a superuser: only a superuser may signal its sessions";
+        let refused = session(Err(reason.into()));
+        let offers = offers(&refused, &ctx());
+        for verb in [Verb::Cancel, Verb::Kill] {
+            let offer = offers.iter().find(|o| o.verb == verb).unwrap();
+            assert_eq!(offer.enabled, Err(reason.to_string()), "{verb:?}");
+            assert_eq!(
+                plan(verb, &refused, &Params::default(), &ctx()),
+                Err(reason.to_string())
+            );
+        }
+        let allowed = session(Ok(()));
+        let plan = plan(Verb::Cancel, &allowed, &Params::default(), &ctx()).unwrap();
+        assert_eq!(plan.action, ActionKind::PgCancel { pid: 7 });
+    }
+
+    #[test]
+    fn idle_sweep_needs_sessions_the_role_may_signal() {
+        let db = |targets: usize, refused: usize| Selection::Database {
+            entry: 0,
+            database: "db".into(),
+            idle: IdleSweep {
+                targets,
+                refused,
+                reason: (refused > 0).then(|| "pid 9: role \"postgres\" is a superuser".into()),
+                threshold_secs: 3600,
+            },
+        };
+        let plan = plan(Verb::KillIdle, &db(4, 1), &Params::default(), &ctx()).unwrap();
         assert_eq!(
             plan.action,
             ActionKind::PgTerminateIdle {
                 older_than_secs: 3600
             }
         );
-        let none = Selection::Database {
-            entry: 0,
-            database: "db".into(),
-            idle_over: 0,
-            threshold_secs: 3600,
+        assert_eq!(plan.object, "4 idle-in-transaction sessions");
+        assert!(plan.change.contains("1 more"), "{}", plan.change);
+        assert_eq!(
+            offers(&db(0, 0), &ctx())[0].enabled,
+            Err("no session idle in transaction for more than 1h00m".into())
+        );
+        let refused = offers(&db(0, 2), &ctx())[0].enabled.clone().unwrap_err();
+        assert!(
+            refused.contains("2 refused") && refused.contains("superuser"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn the_sweep_counts_what_the_rule_allows() {
+        use crate::db::postgres::{PgSample, Privileges, Session, Thresholds, analyse};
+        let idle = |pid: i32, superuser: bool| Session {
+            pid,
+            usename: Some(if superuser { "postgres" } else { "app" }.into()),
+            application_name: None,
+            client_addr: None,
+            datname: Some("db".into()),
+            state: Some("idle in transaction".into()),
+            wait_event_type: None,
+            wait_event: None,
+            backend_type: Some("client backend".into()),
+            query_age: Some(100.0),
+            state_age: Some(100.0),
+            xact_age: Some(100.0),
+            backend_age: Some(100.0),
+            query: None,
+            blocked_by: Vec::new(),
+            own: false,
+            role_superuser: Some(superuser),
+            role_privileges: Some(false),
         };
-        assert!(offers(&none, &ctx())[0].enabled.is_err());
+        let sample = PgSample {
+            own_pid: 1,
+            database: Some("db".into()),
+            privileges: Privileges {
+                signal_backend: true,
+                ..Privileges::default()
+            },
+            sessions: vec![idle(10, false), idle(11, true), idle(12, false)],
+            ..PgSample::default()
+        };
+        let thresholds = Thresholds {
+            idle_in_transaction_after: std::time::Duration::from_secs(60),
+            ..Thresholds::default()
+        };
+        let sweep = idle_sweep(&analyse("db", sample, thresholds));
+        assert_eq!((sweep.targets, sweep.refused), (2, 1));
+        assert!(
+            sweep
+                .reason
+                .unwrap()
+                .starts_with("pid 11: role \"postgres\"")
+        );
+        assert_eq!(sweep.threshold_secs, 60);
     }
 }

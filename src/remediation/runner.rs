@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::audit::{AuditLog, AuditMirror, AuditRecord, Operator, session_attempt_id};
 use super::exec::{self, Backends};
-use super::plan::{PermissionView, Verb};
+use super::kube_exec::AccessCheck;
 use super::{Outcome, Plan};
 use crate::app::{Action, Effect};
 use crate::config::{Config, KubernetesConfig};
@@ -197,13 +197,16 @@ impl Runner {
                 }
             }
             Effect::CheckPermissions {
-                generation,
-                namespaces,
-                ..
+                generation, checks, ..
             } => {
                 tokio::spawn(async move {
-                    let view = permissions(&backends, &namespaces).await;
-                    let _ = tx.send(Action::Permissions { generation, view }).await;
+                    let answers = access_reviews(&backends, checks).await;
+                    let _ = tx
+                        .send(Action::Permissions {
+                            generation,
+                            answers,
+                        })
+                        .await;
                 });
             }
             _ => {}
@@ -366,74 +369,16 @@ async fn follow_rollout(
         .await;
 }
 
-/// What the identity may not do: access reviews per namespace and verb, and PostgreSQL roles.
-async fn permissions(backends: &Backends, namespaces: &[String]) -> PermissionView {
-    let mut view = PermissionView::default();
-    if backends.target().kubernetes.is_some()
-        && let Ok(client) = backends.kube().await
-    {
-        for ns in namespaces {
-            for verb in [
-                Verb::Restart,
-                Verb::Undo,
-                Verb::Scale,
-                Verb::DeletePod,
-                Verb::RestartOperator,
-            ] {
-                let action = sample_action(verb);
-                let checks = super::kube_exec::checks_for(&action, ns);
-                let results = super::kube_exec::access(client, &checks).await;
-                // A review that failed is not a denial: the server decides at execution.
-                let denied: Vec<_> = results
-                    .into_iter()
-                    .filter(|(_, r)| match r {
-                        Ok(allowed) => !allowed,
-                        Err(e) => e.starts_with(super::kube_exec::DENIED),
-                    })
-                    .collect();
-                if let Some(reason) = super::kube_exec::denied_reason(&denied) {
-                    view.kube_denied.insert((ns.clone(), verb), reason);
-                }
-            }
-        }
-    }
-    for (entry, pg) in backends.target().postgres.iter().enumerate() {
-        if let Ok(false) = super::sql_exec::pg_can_signal(pg).await {
-            view.pg_denied.insert(
-                entry,
-                "the console's role may not signal other roles' sessions (needs pg_signal_backend)"
-                    .into(),
-            );
-        }
-    }
-    view
-}
-
-/// An action of `verb`'s kind, for looking up which access reviews it needs.
-fn sample_action(verb: Verb) -> super::ActionKind {
-    use super::ActionKind as A;
-    match verb {
-        Verb::Restart => A::RolloutRestart {
-            kind: super::WorkloadKind::Deployment,
-            name: String::new(),
-        },
-        Verb::Undo => A::RolloutUndo {
-            name: String::new(),
-            to_revision: 0,
-        },
-        Verb::Scale => A::Scale {
-            name: String::new(),
-            from: 0,
-            to: 0,
-        },
-        Verb::DeletePod => A::DeletePod {
-            name: String::new(),
-            grace: None,
-            force: false,
-        },
-        _ => A::RestartOperator {
-            selector: String::new(),
-        },
+/// One SelfSubjectAccessReview per check. Without a Kubernetes client, each check's answer is
+/// the failure (not a denial: the server decides at the dry run), so it is not asked again
+/// before its minute is up.
+async fn access_reviews(
+    backends: &Backends,
+    checks: Vec<AccessCheck>,
+) -> Vec<(AccessCheck, Result<bool, String>)> {
+    match backends.kube().await {
+        Ok(client) => super::kube_exec::access(client, &checks).await,
+        Err(e) => checks.into_iter().map(|c| (c, Err(e.clone()))).collect(),
     }
 }
 

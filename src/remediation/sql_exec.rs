@@ -2,14 +2,19 @@
 //! hit, and the execution, whose SQL re-applies the preview's filters on the server so a
 //! session that changed in between is not hit by surprise.
 //!
-//! Rules (reference postgres-redis.md §2, §3, §6): only client backends of the configured
-//! database are touched, never the session running the remediation (`pg_backend_pid()`), never
-//! a prepared transaction (pid 0, which cannot be signalled). Every call opens its own
-//! short-lived connection (the monitoring connection is never used to signal) with a
-//! `statement_timeout`, and the whole call is bounded by a deadline.
+//! Which sessions may be hit is decided by one rule, [`signal_rule`] (reference
+//! postgres-redis.md §2, §3, §6, and PostgreSQL's own check): only client backends of the
+//! configured database, never the session running the remediation, never a prepared
+//! transaction (pid 0), never a superuser's session unless the console's role is a superuser,
+//! and another role's only with `pg_signal_backend` or that role's privileges. The planner
+//! applies it to the monitor's sample before offering an action; the preview and the execution
+//! apply it again to a fresh read ([`select_targets`]), and the signalling statement re-checks
+//! the session on the server. Every call opens its own short-lived connection (the monitoring
+//! connection is never used to signal) with a `statement_timeout`, and the whole call is
+//! bounded by a deadline.
 //!
 //! A `simulated+http://` dsn or url acts on the demo's simulated database instead (`/sim/postgres`,
-//! `/sim/redis`), filtering its sessions with the same rules in Rust.
+//! `/sim/redis`), choosing its sessions with the same function.
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,10 +24,10 @@ use serde::Serialize;
 
 use super::ActionKind;
 use crate::config::{PostgresConfig, RedisConfig};
-use crate::db::postgres::{PgSample, Session};
-use crate::sources::pg_connect;
+use crate::db::postgres::{PgSample, Session, SignalRefusal, signal_rule};
 use crate::sources::redis::Target as RedisTarget;
 use crate::sources::simulated_db;
+use crate::sources::{pg_connect, postgres};
 use crate::text::sanitize_truncated;
 
 /// `statement_timeout` of a remediation connection.
@@ -71,46 +76,25 @@ pub struct PgOutcome {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQL
+// Which sessions
 
-/// Whether the current role may signal other roles' sessions: superuser, or the privileges of
-/// `pg_signal_backend` (`USAGE`: what the server checks, so a NOINHERIT member counts as not).
-const CAN_SIGNAL: &str = "(coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user), false) \
-     OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE'))";
+/// The states a terminate-idle sweep hits.
+const IDLE_STATES: [&str; 2] = ["idle in transaction", "idle in transaction (aborted)"];
 
-/// The rows of `pg_stat_activity` (`a`) any action may touch: client backends of this database,
-/// never this session. A session whose type the role may not see (other roles' sessions
-/// without `pg_read_all_stats`) is kept only when the role cannot signal it anyway: the server
-/// then refuses with its own 42501 message instead of the console guessing. A role that can
-/// signal never hits a session it cannot tell is a client backend.
-fn signallable() -> String {
+/// Sessions idle in transaction (or aborted) for more than `param` seconds (a float8
+/// parameter such as `$2`), aged from `state_change` (`xact_start` is NULL for aborted ones,
+/// reference §1).
+fn idle_filter(param: &str) -> String {
     format!(
-        "a.pid > 0 AND a.pid <> pg_backend_pid() AND a.datname = current_database() \
-         AND (a.backend_type = 'client backend' \
-              OR (a.backend_type IS NULL AND NOT {CAN_SIGNAL}))"
+        "a.state IN ('idle in transaction', 'idle in transaction (aborted)') \
+         AND now() - a.state_change > make_interval(secs => {param}::float8)"
     )
 }
 
-/// Sessions idle in transaction (or aborted) for more than `$1` seconds (float8), aged from
-/// `state_change` (`xact_start` is NULL for aborted ones, reference §1).
-const IDLE_FILTER: &str = "a.state IN ('idle in transaction', 'idle in transaction (aborted)') \
-     AND now() - a.state_change > make_interval(secs => $1::float8)";
-
-/// The preview's columns.
-const PREVIEW_COLUMNS: &str = "a.pid, a.usename::text, a.application_name, a.state, \
-     extract(epoch FROM now() - a.state_change)::float8, coalesce(left(a.query, 1000), '')";
-
-/// The `WHERE` clause an action's preview and execution share.
-fn action_filter(action: &ActionKind) -> Result<String, String> {
-    match action {
-        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => {
-            check_pid(*pid)?;
-            Ok(format!("a.pid = $1::int4 AND {}", signallable()))
-        }
-        ActionKind::PgTerminateIdle { .. } => Ok(format!("{IDLE_FILTER} AND {}", signallable())),
-        other => Err(format!("not a PostgreSQL action: {}", action_name(other))),
-    }
-}
+/// What the signalling statement checks again on the server, in the same statement as the
+/// signal: the pids chosen (`$1`), still client backends of this database, never this session.
+const STILL_SIGNALLABLE: &str = "a.pid = ANY($1::int4[]) AND a.pid <> pg_backend_pid() \
+     AND a.datname = current_database() AND a.backend_type = 'client backend'";
 
 fn action_name(action: &ActionKind) -> &'static str {
     match action {
@@ -126,67 +110,140 @@ fn action_name(action: &ActionKind) -> &'static str {
     }
 }
 
-fn check_pid(pid: i32) -> Result<(), String> {
-    match pid {
-        0 => Err(
-            "pid 0 is a prepared transaction: it cannot be signalled (it needs ROLLBACK PREPARED)"
-                .into(),
-        ),
-        p if p < 0 => Err(format!("pid {p} is not a process id")),
-        _ => Ok(()),
-    }
-}
-
-/// The action's one parameter (`$1`).
-fn action_param(action: &ActionKind) -> Param {
-    match action {
-        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => Param::Pid(*pid),
-        ActionKind::PgTerminateIdle { older_than_secs } => Param::Secs(*older_than_secs as f64),
-        _ => Param::Pid(0),
-    }
-}
-
-enum Param {
-    Pid(i32),
-    Secs(f64),
-}
-
-impl Param {
-    fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
-        match self {
-            Self::Pid(pid) => pid,
-            Self::Secs(secs) => secs,
-        }
-    }
-}
-
 fn not_a_client(pid: i32) -> String {
     format!("pid {pid} is not a client session of this database")
+}
+
+/// Whether `session` is idle in transaction for longer than `older_than_secs`.
+pub fn idle_past(session: &Session, older_than_secs: u64) -> bool {
+    session
+        .state
+        .as_deref()
+        .is_some_and(|state| IDLE_STATES.contains(&state))
+        && session
+            .state_age
+            .is_some_and(|age| age > older_than_secs as f64)
+}
+
+/// The sessions of `sample` that `action` hits: [`signal_rule`] (the same rule the planner
+/// applied before offering the action) and the action's own filter. For a cancel or terminate,
+/// the one pid, or why not in words; for terminate-idle, every session idle in transaction past
+/// the threshold that the console's role may signal, oldest first (the others are left alone).
+pub fn select_targets<'a>(
+    sample: &'a PgSample,
+    action: &ActionKind,
+) -> Result<Vec<&'a Session>, String> {
+    match action {
+        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => {
+            match sample.sessions.iter().find(|s| s.pid == *pid) {
+                Some(session) => signal_rule(sample, session)
+                    .map(|()| vec![session])
+                    .map_err(|refusal| refusal.describe(*pid)),
+                None if *pid == 0 => Err(SignalRefusal::PreparedXact.to_string()),
+                None if *pid < 0 => Err(format!("pid {pid} is {}", SignalRefusal::NotAProcess)),
+                None => Err(format!("{} (no such server process)", not_a_client(*pid))),
+            }
+        }
+        ActionKind::PgTerminateIdle { older_than_secs } => {
+            let mut targets: Vec<&Session> = sample
+                .sessions
+                .iter()
+                .filter(|s| idle_past(s, *older_than_secs) && signal_rule(sample, s).is_ok())
+                .collect();
+            // Oldest first.
+            targets.sort_by(|a, b| {
+                b.state_age
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.state_age.unwrap_or(0.0))
+                    .then(a.pid.cmp(&b.pid))
+            });
+            Ok(targets)
+        }
+        other => Err(format!("not a PostgreSQL action: {}", action_name(other))),
+    }
+}
+
+fn session_target(session: &Session) -> SessionTarget {
+    let text = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| sanitize_truncated(v, MAX_QUERY_CHARS))
+    };
+    SessionTarget {
+        pid: session.pid,
+        usename: text(&session.usename),
+        application_name: text(&session.application_name),
+        state: text(&session.state),
+        seconds: session.state_age.filter(|a| a.is_finite()),
+        query: sanitize_truncated(
+            session.query.as_deref().unwrap_or_default(),
+            MAX_QUERY_CHARS,
+        ),
+    }
+}
+
+/// What the rule needs, read on the remediation's own connection: its role's privileges, pid
+/// and database ([`postgres::server_info`]), and the candidate sessions, read as the monitor
+/// reads them ([`postgres::SESSION_SELECT`]) — for a cancel or terminate the row of that pid
+/// whatever its type (to say why not), for terminate-idle the sessions idle in transaction past
+/// the threshold.
+async fn read_sample(
+    client: &impl tokio_postgres::GenericClient,
+    action: &ActionKind,
+) -> Result<PgSample, String> {
+    let info = postgres::server_info(client).await?;
+    let rows = match action {
+        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => {
+            let sql = format!("{} WHERE a.pid = $1::int4", postgres::SESSION_SELECT);
+            client.query(&sql, &[pid]).await
+        }
+        ActionKind::PgTerminateIdle { older_than_secs } => {
+            let sql = format!(
+                "{} WHERE a.datname = current_database() AND {}",
+                postgres::SESSION_SELECT,
+                idle_filter("$1")
+            );
+            client.query(&sql, &[&(*older_than_secs as f64)]).await
+        }
+        other => return Err(format!("not a PostgreSQL action: {}", action_name(other))),
+    }
+    .map_err(|e| pg_connect::describe_error(&e))?;
+    Ok(PgSample {
+        server_version: info.server_version,
+        max_connections: info.max_connections,
+        superuser_reserved: info.superuser_reserved,
+        own_pid: info.own_pid,
+        privileges: info.privileges,
+        database: info.database,
+        sessions: rows
+            .iter()
+            .filter_map(|row| postgres::session_row(row, info.own_pid))
+            .collect(),
+        query_ms: 0.0,
+        simulated: false,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-/// The sessions `action` would hit, read in a READ ONLY transaction. For a cancel or terminate,
-/// the one pid if it is a client session of this database other than ours, else an error saying
-/// why not; for terminate-idle, every session idle in transaction for longer than the
-/// threshold, oldest first.
+/// The sessions `action` would hit ([`select_targets`]), read in a READ ONLY transaction: for
+/// a cancel or terminate the one pid if the console may signal it, else an error saying why
+/// not; for terminate-idle, every session idle in transaction for longer than the threshold
+/// that the console may signal, oldest first.
 pub async fn preview_pg(
     config: &PostgresConfig,
     action: &ActionKind,
 ) -> Result<Vec<SessionTarget>, String> {
-    let filter = action_filter(action)?;
     if let Some(base) = simulated_db::simulator(&config.dsn) {
         let sample = sim_sample(&base).await?;
-        let targets = sim_targets(&sample, action);
-        return match action {
-            ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid }
-                if targets.is_empty() =>
-            {
-                Err(not_a_client(*pid))
-            }
-            _ => Ok(targets),
-        };
+        return Ok(select_targets(&sample, action)?
+            .into_iter()
+            .map(session_target)
+            .collect());
+    }
+    if !is_pg_action(action) {
+        return Err(format!("not a PostgreSQL action: {}", action_name(action)));
     }
     let target = pg_connect::parse(config)?;
     bounded(CALL_DEADLINE, async {
@@ -197,25 +254,11 @@ pub async fn preview_pg(
             .start()
             .await
             .map_err(|e| pg_connect::describe_error(&e))?;
-        let order = match action {
-            ActionKind::PgTerminateIdle { .. } => " ORDER BY a.state_change, a.pid",
-            _ => "",
-        };
-        let sql = format!("SELECT {PREVIEW_COLUMNS} FROM pg_stat_activity a WHERE {filter}{order}");
-        let param = action_param(action);
-        let rows = tx
-            .query(&sql, &[param.as_sql()])
-            .await
-            .map_err(|e| pg_connect::describe_error(&e))?;
-        let mut targets = Vec::with_capacity(rows.len());
-        for row in &rows {
-            targets.push(session_target(row)?);
-        }
-        if targets.is_empty()
-            && let ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } = action
-        {
-            return Err(why_not(&tx, *pid).await);
-        }
+        let sample = read_sample(&tx, action).await?;
+        let targets = select_targets(&sample, action)?
+            .into_iter()
+            .map(session_target)
+            .collect();
         tx.rollback()
             .await
             .map_err(|e| pg_connect::describe_error(&e))?;
@@ -224,96 +267,47 @@ pub async fn preview_pg(
     .await
 }
 
-fn session_target(row: &tokio_postgres::Row) -> Result<SessionTarget, String> {
-    let get_err = |e: tokio_postgres::Error| pg_connect::describe_error(&e);
-    let text = |value: Option<String>| value.map(|v| sanitize_truncated(&v, MAX_QUERY_CHARS));
-    Ok(SessionTarget {
-        pid: row.try_get(0).map_err(get_err)?,
-        usename: text(row.try_get(1).map_err(get_err)?),
-        application_name: text(row.try_get(2).map_err(get_err)?),
-        state: text(row.try_get(3).map_err(get_err)?),
-        seconds: row
-            .try_get::<_, Option<f64>>(4)
-            .map_err(get_err)?
-            .filter(|s| s.is_finite()),
-        query: sanitize_truncated(
-            &row.try_get::<_, Option<String>>(5)
-                .map_err(get_err)?
-                .unwrap_or_default(),
-            MAX_QUERY_CHARS,
-        ),
-    })
+fn is_pg_action(action: &ActionKind) -> bool {
+    matches!(
+        action,
+        ActionKind::PgCancel { .. }
+            | ActionKind::PgTerminate { .. }
+            | ActionKind::PgTerminateIdle { .. }
+    )
 }
 
-/// Why `pid` is not a session the console may signal, in words.
-async fn why_not(client: &impl tokio_postgres::GenericClient, pid: i32) -> String {
-    let row = client
-        .query_opt(
-            "SELECT a.backend_type, a.datname::text, a.pid = pg_backend_pid(), \
-                    current_database()::text \
-               FROM pg_stat_activity a WHERE a.pid = $1::int4 LIMIT 1",
-            &[&pid],
-        )
-        .await;
-    let base = not_a_client(pid);
-    let Ok(Some(row)) = row else {
-        return format!("{base} (no such server process)");
-    };
-    let backend_type: Option<String> = row.try_get(0).ok().flatten();
-    let datname: Option<String> = row.try_get(1).ok().flatten();
-    let own: bool = row.try_get(2).ok().unwrap_or(false);
-    let current: Option<String> = row.try_get(3).ok();
-    let clean = |s: &str| sanitize_truncated(s, 80);
-    if own {
-        return format!("{base} (it is the console's own session)");
-    }
-    match (backend_type.as_deref(), datname) {
-        (Some(kind), _) if kind != "client backend" => {
-            format!("{base} (it is a {})", clean(kind))
-        }
-        (_, Some(db)) if current.as_deref() != Some(db.as_str()) => {
-            format!("{base} (it is connected to database {:?})", clean(&db))
-        }
-        (_, None) => format!("{base} (it is not connected to a database)"),
-        (None, _) => format!(
-            "{base} (its session type is hidden from this role: it needs pg_read_all_stats)"
-        ),
-        _ => format!("{base} (it changed while being checked)"),
-    }
-}
-
-/// Signals the sessions `action` names, re-applying the preview's filters in the same
-/// statement. Cancel uses `pg_cancel_backend(pid)`; terminate `pg_terminate_backend(pid, 5000)`,
-/// which waits up to 5 s for each session to exit (`false`: it did not, reported in `failed`).
-/// A refusal by the server (e.g. 42501 without `pg_signal_backend`) is the error, in the
-/// server's words with its SQLSTATE.
+/// Signals the sessions `action` names: chosen afresh by [`select_targets`] (so never one the
+/// rule refuses), then signalled in one statement that re-checks on the server that each is
+/// still a client backend of this database (and, for terminate-idle, still idle in transaction
+/// past the threshold). Cancel uses `pg_cancel_backend(pid)`; terminate
+/// `pg_terminate_backend(pid, 5000)`, which waits up to 5 s for each session to exit (`false`:
+/// it did not, reported in `failed`). A refusal by the server (its privileges changed in
+/// between) is the error, in the server's words with its SQLSTATE.
 pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<PgOutcome, String> {
-    let filter = action_filter(action)?;
     if let Some(base) = simulated_db::simulator(&config.dsn) {
         return sim_execute(&base, action).await;
+    }
+    if !is_pg_action(action) {
+        return Err(format!("not a PostgreSQL action: {}", action_name(action)));
     }
     let target = pg_connect::parse(config)?;
     let function = match action {
         ActionKind::PgCancel { .. } => "pg_cancel_backend(a.pid)".to_string(),
         _ => format!("pg_terminate_backend(a.pid, {TERMINATE_WAIT_MS})"),
     };
-    let param = action_param(action);
-    let (client, deadline) = bounded(CALL_DEADLINE, async {
+    let (client, pids, deadline) = bounded(CALL_DEADLINE, async {
         let client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
+        let sample = read_sample(&client, action).await?;
+        let pids: Vec<i32> = select_targets(&sample, action)?
+            .iter()
+            .map(|s| s.pid)
+            .collect();
         let mut deadline = CALL_DEADLINE;
         if let ActionKind::PgTerminateIdle { .. } = action {
-            // Each session may take up to 5 s to exit: give the statement room for them all
-            // (counted with the same filters), so it is not cut short half-way.
-            let count: i64 = client
-                .query_one(
-                    &format!("SELECT count(*) FROM pg_stat_activity a WHERE {filter}"),
-                    &[param.as_sql()],
-                )
-                .await
-                .and_then(|row| row.try_get(0))
-                .map_err(|e| pg_connect::describe_error(&e))?;
+            // Each session may take up to 5 s to exit: give the statement room for them all,
+            // so it is not cut short half-way.
             let wait = Duration::from_millis(TERMINATE_WAIT_MS as u64)
-                .saturating_mul(u32::try_from(count.max(0)).unwrap_or(u32::MAX));
+                .saturating_mul(u32::try_from(pids.len()).unwrap_or(u32::MAX));
             let statement = (STATEMENT_TIMEOUT + wait).min(MAX_GROUP_STATEMENT);
             client
                 .batch_execute(&format!(
@@ -324,15 +318,32 @@ pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<
                 .map_err(|e| pg_connect::describe_error(&e))?;
             deadline = statement + Duration::from_secs(5);
         }
-        Ok((client, deadline))
+        Ok((client, pids, deadline))
     })
     .await?;
-    let sql = format!("SELECT a.pid, {function} FROM pg_stat_activity a WHERE {filter}");
+    if pids.is_empty() {
+        return Ok(outcome(action, Vec::new(), Vec::new(), false));
+    }
+    let (sql, threshold) = match action {
+        ActionKind::PgTerminateIdle { older_than_secs } => (
+            format!(
+                "SELECT a.pid, {function} FROM pg_stat_activity a \
+                 WHERE {STILL_SIGNALLABLE} AND {}",
+                idle_filter("$2")
+            ),
+            Some(*older_than_secs as f64),
+        ),
+        _ => (
+            format!("SELECT a.pid, {function} FROM pg_stat_activity a WHERE {STILL_SIGNALLABLE}"),
+            None,
+        ),
+    };
     let rows = bounded(deadline, async {
-        client
-            .query(&sql, &[param.as_sql()])
-            .await
-            .map_err(|e| pg_connect::describe_error(&e))
+        let result = match &threshold {
+            Some(secs) => client.query(&sql, &[&pids, secs]).await,
+            None => client.query(&sql, &[&pids]).await,
+        };
+        result.map_err(|e| pg_connect::describe_error(&e))
     })
     .await?;
     let mut signalled = Vec::new();
@@ -355,35 +366,13 @@ pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<
     }
     match action {
         ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } if rows.is_empty() => {
-            let reason = bounded(CALL_DEADLINE, async {
-                Ok::<_, String>(why_not(&client, *pid).await)
-            })
-            .await;
-            Err(reason.unwrap_or_else(|e| e))
+            Err(format!(
+                "{} (it exited or changed before the signal)",
+                not_a_client(*pid)
+            ))
         }
         _ => Ok(outcome(action, signalled, failed, false)),
     }
-}
-
-/// Whether the connection's role may signal other roles' sessions (superuser, or the
-/// privileges of `pg_signal_backend`): the console greys out cancel and terminate otherwise.
-pub async fn pg_can_signal(config: &PostgresConfig) -> Result<bool, String> {
-    if simulated_db::simulator(&config.dsn).is_some() {
-        // The simulated role is a pg_signal_backend member.
-        return Ok(true);
-    }
-    let target = pg_connect::parse(config)?;
-    bounded(CALL_DEADLINE, async {
-        let client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
-        let row = client
-            .query_one(&format!("SELECT {CAN_SIGNAL}"), &[])
-            .await
-            .map_err(|e| pg_connect::describe_error(&e))?;
-        row.try_get::<_, Option<bool>>(0)
-            .map(|v| v.unwrap_or(false))
-            .map_err(|e| pg_connect::describe_error(&e))
-    })
-    .await
 }
 
 /// The one-line summary: `terminated 3 sessions (pids 4242, 4250, 4301)`.
@@ -494,65 +483,13 @@ async fn sim_sample(base: &str) -> Result<PgSample, String> {
         .map_err(|e| sanitize_truncated(&format!("simulator: {e}"), MAX_REASON))
 }
 
-/// The same rules as [`signallable`] and the action's filter, on the simulator's sample.
-fn sim_matches(sample: &PgSample, session: &Session, action: &ActionKind) -> bool {
-    let client = session.pid > 0
-        && !session.own
-        && session.pid != sample.own_pid
-        && session.backend_type.as_deref() == Some("client backend");
-    client
-        && match action {
-            ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => session.pid == *pid,
-            ActionKind::PgTerminateIdle { older_than_secs } => {
-                matches!(
-                    session.state.as_deref(),
-                    Some("idle in transaction" | "idle in transaction (aborted)")
-                ) && session
-                    .state_age
-                    .is_some_and(|age| age > *older_than_secs as f64)
-            }
-            _ => false,
-        }
-}
-
-fn sim_targets(sample: &PgSample, action: &ActionKind) -> Vec<SessionTarget> {
-    let text = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(|v| sanitize_truncated(v, MAX_QUERY_CHARS))
-    };
-    let mut targets: Vec<SessionTarget> = sample
-        .sessions
-        .iter()
-        .filter(|s| sim_matches(sample, s, action))
-        .map(|s| SessionTarget {
-            pid: s.pid,
-            usename: text(&s.usename),
-            application_name: text(&s.application_name),
-            state: text(&s.state),
-            seconds: s.state_age.filter(|a| a.is_finite()),
-            query: sanitize_truncated(s.query.as_deref().unwrap_or_default(), MAX_QUERY_CHARS),
-        })
-        .collect();
-    // Oldest first, as on a real server.
-    targets.sort_by(|a, b| {
-        b.seconds
-            .unwrap_or(0.0)
-            .total_cmp(&a.seconds.unwrap_or(0.0))
-            .then(a.pid.cmp(&b.pid))
-    });
-    targets
-}
-
 async fn sim_execute(base: &str, action: &ActionKind) -> Result<PgOutcome, String> {
     // The filters are re-applied to a fresh sample just before acting.
     let sample = sim_sample(base).await?;
-    let pids: Vec<i32> = sim_targets(&sample, action).iter().map(|t| t.pid).collect();
-    if pids.is_empty()
-        && let ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } = action
-    {
-        return Err(not_a_client(*pid));
-    }
+    let pids: Vec<i32> = select_targets(&sample, action)?
+        .iter()
+        .map(|s| s.pid)
+        .collect();
     if let ActionKind::PgCancel { .. } = action {
         // The simulator has no running queries to cancel: a cancel succeeds and changes
         // nothing, as a cancel of a query that just finished would on a real server.
@@ -687,9 +624,12 @@ mod tests {
             query: Some("UPDATE t SET x = 1\u{1b}[2J".into()),
             blocked_by: Vec::new(),
             own: false,
+            role_superuser: Some(false),
+            role_privileges: Some(false),
         }
     }
 
+    /// Seen by a `pg_signal_backend` member with `pg_read_all_stats`.
     fn sample() -> PgSample {
         let mut own = session(9, "idle in transaction", 900.0);
         own.own = true;
@@ -697,61 +637,113 @@ mod tests {
         walsender.backend_type = Some("walsender".into());
         let mut hidden = session(7, "idle in transaction", 900.0);
         hidden.backend_type = None;
+        let mut superuser = session(6, "idle in transaction", 900.0);
+        superuser.usename = Some("postgres".into());
+        superuser.role_superuser = Some(true);
+        let mut elsewhere = session(10, "idle in transaction", 900.0);
+        elsewhere.datname = Some("other".into());
         PgSample {
             own_pid: 9,
-            privileges: Privileges::default(),
+            privileges: Privileges {
+                superuser: false,
+                read_all_stats: true,
+                signal_backend: true,
+            },
+            database: Some("app".into()),
             sessions: vec![
                 session(1, "idle in transaction", 400.0),
                 session(2, "idle in transaction (aborted)", 500.0),
                 session(3, "idle in transaction", 100.0),
                 session(4, "idle", 900.0),
                 session(5, "active", 900.0),
+                superuser,
                 own,
                 walsender,
                 hidden,
+                elsewhere,
             ],
             ..PgSample::default()
         }
     }
 
-    #[test]
-    fn simulated_filters_follow_the_rules() {
-        let s = sample();
-        let idle = sim_targets(
-            &s,
-            &ActionKind::PgTerminateIdle {
-                older_than_secs: 300,
-            },
-        );
-        let pids: Vec<i32> = idle.iter().map(|t| t.pid).collect();
-        assert_eq!(pids, vec![2, 1]);
-        assert!(idle.iter().all(|t| !t.query.contains('\u{1b}')));
-        for pid in [9, 8, 7, 0, 42] {
-            assert!(
-                sim_targets(&s, &ActionKind::PgTerminate { pid }).is_empty(),
-                "{pid}"
-            );
-        }
-        assert_eq!(sim_targets(&s, &ActionKind::PgCancel { pid: 5 }).len(), 1);
+    fn pids(targets: Result<Vec<&Session>, String>) -> Vec<i32> {
+        targets.unwrap().iter().map(|s| s.pid).collect()
     }
 
     #[test]
-    fn prepared_transactions_and_other_actions_are_refused() {
-        assert!(
-            action_filter(&ActionKind::PgCancel { pid: 0 })
-                .unwrap_err()
-                .contains("prepared transaction")
+    fn targets_follow_the_one_rule() {
+        let s = sample();
+        let idle = ActionKind::PgTerminateIdle {
+            older_than_secs: 300,
+        };
+        // Oldest first; never the superuser's, the console's own, a walsender, a session of
+        // unknown type or of another database.
+        assert_eq!(pids(select_targets(&s, &idle)), vec![2, 1]);
+        let shown: Vec<SessionTarget> = select_targets(&s, &idle)
+            .unwrap()
+            .into_iter()
+            .map(session_target)
+            .collect();
+        assert!(shown.iter().all(|t| !t.query.contains('\u{1b}')));
+        assert_eq!(
+            pids(select_targets(&s, &ActionKind::PgCancel { pid: 5 })),
+            [5]
         );
-        assert!(action_filter(&ActionKind::PgTerminate { pid: -3 }).is_err());
+        let refused = |pid: i32| select_targets(&s, &ActionKind::PgTerminate { pid }).unwrap_err();
+        assert!(refused(6).contains("superuser"), "{}", refused(6));
+        assert!(refused(9).contains("own session"), "{}", refused(9));
+        assert!(refused(8).contains("it is a walsender"), "{}", refused(8));
+        assert!(refused(7).contains("pg_read_all_stats"), "{}", refused(7));
         assert!(
-            action_filter(&ActionKind::RedisKill { id: 3 })
+            refused(10).contains("database \"other\""),
+            "{}",
+            refused(10)
+        );
+        assert!(
+            refused(42).contains("no such server process"),
+            "{}",
+            refused(42)
+        );
+        for pid in [6, 7, 8, 9, 10, 42] {
+            assert!(
+                refused(pid).starts_with(&format!("pid {pid}")),
+                "{}",
+                refused(pid)
+            );
+        }
+        assert!(
+            refused(0).contains("prepared transaction"),
+            "{}",
+            refused(0)
+        );
+        assert!(refused(-3).contains("not a process id"), "{}", refused(-3));
+        assert!(
+            select_targets(&s, &ActionKind::RedisKill { id: 3 })
                 .unwrap_err()
                 .contains("not a PostgreSQL action")
         );
-        let filter = action_filter(&ActionKind::PgTerminateIdle { older_than_secs: 1 }).unwrap();
-        assert!(filter.contains("pg_backend_pid()"));
-        assert!(filter.contains("'client backend'"));
-        assert!(filter.contains("now() - a.state_change"));
+    }
+
+    #[test]
+    fn without_pg_signal_backend_only_the_roles_own_sessions() {
+        let mut s = sample();
+        s.privileges.signal_backend = false;
+        s.sessions[0].role_privileges = Some(true);
+        let idle = ActionKind::PgTerminateIdle {
+            older_than_secs: 300,
+        };
+        assert_eq!(pids(select_targets(&s, &idle)), vec![1]);
+        let error = select_targets(&s, &ActionKind::PgCancel { pid: 2 }).unwrap_err();
+        assert!(error.contains("pg_signal_backend"), "{error}");
+    }
+
+    #[test]
+    fn the_signal_statement_rechecks_on_the_server() {
+        assert!(STILL_SIGNALLABLE.contains("pg_backend_pid()"));
+        assert!(STILL_SIGNALLABLE.contains("'client backend'"));
+        assert!(STILL_SIGNALLABLE.contains("current_database()"));
+        assert!(idle_filter("$2").contains("now() - a.state_change"));
+        assert!(idle_filter("$2").contains("secs => $2::float8"));
     }
 
     #[test]

@@ -135,6 +135,10 @@ fn session(pid: i32, user: &str, app: &str, client: &str, state: &str, age: f64)
         }),
         blocked_by: Vec::new(),
         own: false,
+        // The platform's roles are ordinary ones; the console's role is a pg_signal_backend
+        // member, not of their roles.
+        role_superuser: Some(false),
+        role_privileges: Some(user == "watchfloor"),
     }
 }
 
@@ -231,6 +235,7 @@ fn sample(db: &mut SimDb, good_pods: usize, leaking: bool, now: f64) -> PgSample
             read_all_stats: true,
             signal_backend: true,
         },
+        database: Some("platform".into()),
         sessions,
         query_ms: 1.2,
         simulated: true,

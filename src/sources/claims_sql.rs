@@ -9,7 +9,11 @@
 //! FROM (<query>) AS q ORDER BY since LIMIT …` inside `BEGIN READ ONLY`, on a session whose
 //! `default_transaction_read_only` is on as well: a config mistake cannot write. The server
 //! bounds the statement (`statement_timeout`), the client bounds every call with a deadline.
+//!
+//! The query runs on the database's monitoring connection ([`PgLink`]), shared with the DB
+//! pane: one slot per database, whatever reads it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio_postgres::error::SqlState;
@@ -17,7 +21,8 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row, Statement};
 
 use super::kubernetes::{Reporter, estimated_backoff};
-use super::pg_connect::{self, Target, describe_error};
+use super::pg_connect::describe_error;
+use super::postgres::PgLink;
 use crate::app::data::KubeUpdate;
 use crate::app::status::SourceState;
 use crate::config::{ClaimsConfig, PostgresConfig};
@@ -45,28 +50,32 @@ pub fn poll_interval(database: &PostgresConfig) -> Duration {
     database.refresh.max(MIN_POLL)
 }
 
-/// Runs one `source = "sql"` claims entry until the console drops it: a poll at once, then one
-/// every [`poll_interval`]; on failure the server's message and a reconnect with backoff.
+/// Runs one `source = "sql"` claims entry on a connection of its own (see [`run_shared`]).
 pub async fn run(
     database: PostgresConfig,
     claims: ClaimsConfig,
     source: usize,
     reporter: Reporter,
 ) {
+    run_shared(PgLink::new(database), claims, source, reporter).await;
+}
+
+/// Runs one `source = "sql"` claims entry until the console drops it, on the database's shared
+/// monitoring connection: a poll at once, then one every [`poll_interval`]; on failure the
+/// server's message, and a retry after a backoff (the link's own when the connection is down).
+pub async fn run_shared(
+    link: Arc<PgLink>,
+    claims: ClaimsConfig,
+    source: usize,
+    reporter: Reporter,
+) {
     let name = claims.display_name();
-    let every = poll_interval(&database);
-    let mut session: Option<Session> = None;
+    let every = poll_interval(link.config());
+    let mut prepared = None;
     let mut failures = 0u32;
     loop {
         let started = Instant::now();
-        let result = match session.as_mut() {
-            Some(open) => open.poll().await,
-            None => match Session::open(&database, &claims).await {
-                Ok(opened) => session.insert(opened).poll().await,
-                Err(reason) => Err(reason),
-            },
-        };
-        match result {
+        match poll(&link, &claims, &mut prepared).await {
             Ok((items, total)) => {
                 failures = 0;
                 let rows = work_item_rows(
@@ -84,13 +93,14 @@ pub async fn run(
                 }
                 tokio::time::sleep_until((started + every).into()).await;
             }
-            Err(reason) => {
-                // A fresh session next time: after a timeout or a dropped connection the old
-                // one may still be busy or gone, and a new one re-describes a changed table.
-                session = None;
+            Err(failure) => {
+                // Described afresh next time: the table may have changed.
+                prepared = None;
                 failures = failures.saturating_add(1);
-                let delay = estimated_backoff(failures);
-                if !reporter.error(reason, delay).await {
+                let delay = failure
+                    .retry_in
+                    .unwrap_or_else(|| estimated_backoff(failures));
+                if !reporter.error(failure.reason, delay).await {
                     return;
                 }
                 tokio::time::sleep(delay).await;
@@ -104,8 +114,8 @@ pub async fn collect_once(
     database: &PostgresConfig,
     claims: &ClaimsConfig,
 ) -> Result<Vec<ClaimRow>, String> {
-    let mut session = Session::open(database, claims).await?;
-    let (items, total) = session.poll().await?;
+    let link = PgLink::new(database.clone());
+    let (items, total) = poll(&link, claims, &mut None).await.map_err(|f| f.reason)?;
     Ok(work_item_rows(
         &claims.display_name(),
         &items,
@@ -116,60 +126,112 @@ pub async fn collect_once(
     ))
 }
 
-/// A connected session with the wrapped query prepared.
-struct Session {
-    client: Client,
-    statement: Statement,
+/// Why a poll failed; `retry_in` is the link's backoff when the connection itself failed.
+struct PollFailure {
+    reason: String,
+    retry_in: Option<Duration>,
 }
 
-impl Session {
-    /// Connects, makes the session read-only and prepares the wrapped query, within the
-    /// connect timeout plus the statement timeout.
-    async fn open(database: &PostgresConfig, claims: &ClaimsConfig) -> Result<Self, String> {
-        let query = user_query(claims)?;
-        let target = pg_connect::parse(database)?;
-        let limit = connect_timeout(&target) + STATEMENT_TIMEOUT + DEADLINE_MARGIN;
-        bounded(limit, "connecting and preparing the query", async {
-            let client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
-            client
-                .batch_execute("SET default_transaction_read_only = on")
-                .await
-                .map_err(|e| describe_error(&e))?;
-            let statement = prepare(&client, query).await?;
-            Ok(Self { client, statement })
-        })
-        .await
+impl From<String> for PollFailure {
+    fn from(reason: String) -> Self {
+        Self {
+            reason,
+            retry_in: None,
+        }
     }
+}
 
-    /// Runs the prepared query in a read-only transaction: the items read (at most
-    /// [`MAX_ROWS`], oldest first) and how many the query returned in all.
-    async fn poll(&mut self) -> Result<(Vec<WorkItem>, u64), String> {
-        let limit = STATEMENT_TIMEOUT + DEADLINE_MARGIN;
-        let statement = &self.statement;
-        let client = &mut self.client;
-        bounded(limit, "running the query", async move {
-            let transaction = client
-                .build_transaction()
-                .read_only(true)
-                .start()
-                .await
-                .map_err(|e| describe_error(&e))?;
-            let rows = transaction
-                .query(statement, &[])
-                .await
-                .map_err(|e| format!("query: {}", describe_error(&e)))?;
-            transaction.commit().await.map_err(|e| describe_error(&e))?;
-            let total = rows
-                .first()
-                .map(|row| row.try_get::<_, i64>(4))
-                .transpose()
-                .map_err(|e| format!("reading the row count: {e}"))?
-                .unwrap_or(0);
-            let items = rows.iter().map(work_item).collect::<Result<Vec<_>, _>>()?;
-            Ok((items, u64::try_from(total).unwrap_or(0)))
-        })
-        .await
+/// The wrapped query as prepared on the link's connection of that epoch.
+type Prepared = Option<(u64, Statement)>;
+
+/// One poll on the link: the items read (at most [`MAX_ROWS`], oldest first) and how many the
+/// query returned in all. The wrapped query is prepared once per connection; it runs in a
+/// `READ ONLY` transaction whose `statement_timeout` is [`STATEMENT_TIMEOUT`] (the session's
+/// own is the monitoring one, shorter). A server error leaves the shared connection in use; a
+/// call that did not finish in time, or a closed connection, drops it.
+async fn poll(
+    link: &PgLink,
+    claims: &ClaimsConfig,
+    prepared: &mut Prepared,
+) -> Result<(Vec<WorkItem>, u64), PollFailure> {
+    let query = user_query(claims)?;
+    let mut guard = link.lock().await;
+    let (monitor, epoch) = guard.connection().await.map_err(|down| PollFailure {
+        reason: down.reason,
+        retry_in: Some(down.retry_in),
+    })?;
+    let client = monitor.client_mut();
+    let limit = STATEMENT_TIMEOUT * 2 + DEADLINE_MARGIN;
+    let work = async {
+        let statement = match prepared.as_ref() {
+            Some((at, statement)) if *at == epoch => statement.clone(),
+            _ => {
+                let statement = prepare(client, query).await?;
+                *prepared = Some((epoch, statement.clone()));
+                statement
+            }
+        };
+        read_only(client, &statement).await
+    };
+    let result = tokio::time::timeout(limit, work).await;
+    let closed = guard.connection_is_closed().unwrap_or(true);
+    match result {
+        Ok(Ok(read)) => {
+            guard.succeeded();
+            Ok(read)
+        }
+        Ok(Err(reason)) if !closed => Err(reason.into()),
+        Ok(Err(reason)) => {
+            let down = guard.failed(reason);
+            Err(PollFailure {
+                reason: down.reason,
+                retry_in: Some(down.retry_in),
+            })
+        }
+        Err(_) => {
+            let down = guard.failed(format!(
+                "no answer from the server within {}s while running the query",
+                limit.as_secs()
+            ));
+            Err(PollFailure {
+                reason: down.reason,
+                retry_in: Some(down.retry_in),
+            })
+        }
     }
+}
+
+/// Runs the prepared query in a read-only transaction bounded by [`STATEMENT_TIMEOUT`].
+async fn read_only(
+    client: &mut Client,
+    statement: &Statement,
+) -> Result<(Vec<WorkItem>, u64), String> {
+    let ms = STATEMENT_TIMEOUT.as_millis();
+    let transaction = client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .await
+        .map_err(|e| describe_error(&e))?;
+    transaction
+        .batch_execute(&format!(
+            "SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}"
+        ))
+        .await
+        .map_err(|e| describe_error(&e))?;
+    let rows = transaction
+        .query(statement, &[])
+        .await
+        .map_err(|e| format!("query: {}", describe_error(&e)))?;
+    transaction.commit().await.map_err(|e| describe_error(&e))?;
+    let total = rows
+        .first()
+        .map(|row| row.try_get::<_, i64>(4))
+        .transpose()
+        .map_err(|e| format!("reading the row count: {e}"))?
+        .unwrap_or(0);
+    let items = rows.iter().map(work_item).collect::<Result<Vec<_>, _>>()?;
+    Ok((items, u64::try_from(total).unwrap_or(0)))
 }
 
 /// The entry's query without surrounding blanks and trailing semicolons (it becomes a
@@ -298,28 +360,6 @@ fn work_item(row: &Row) -> Result<WorkItem, String> {
         state: text(1, "state")?.unwrap_or_else(|| "-".into()),
         since,
         detail: text(3, "detail")?,
-    })
-}
-
-fn connect_timeout(target: &Target) -> Duration {
-    target
-        .config
-        .get_connect_timeout()
-        .copied()
-        .unwrap_or(Duration::from_secs(5))
-}
-
-/// `work`, or an error naming what did not finish within `limit`.
-async fn bounded<T>(
-    limit: Duration,
-    what: &str,
-    work: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-        Err(format!(
-            "no answer from the server within {}s while {what}",
-            limit.as_secs()
-        ))
     })
 }
 

@@ -42,6 +42,17 @@ impl Drop for SourceSet {
 pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -> SourceSet {
     let mut tasks = Vec::new();
     let kubernetes = target.kubernetes.clone().unwrap_or_default();
+    // One monitoring connection per real database, shared by the DB pane and the SQL claims
+    // entries that read it.
+    let links: Vec<Option<std::sync::Arc<postgres::PgLink>>> = target
+        .postgres
+        .iter()
+        .map(|p| {
+            simulated_db::simulator(&p.dsn)
+                .is_none()
+                .then(|| postgres::PgLink::new(p.clone()))
+        })
+        .collect();
     for (index, status) in SourceStatus::for_target(target).into_iter().enumerate() {
         let reporter = Reporter {
             tx: tx.clone(),
@@ -61,10 +72,18 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
             SourceOrigin::Claims(i) => {
                 let claims = target.claims[i].clone();
                 let name = claims.database.clone().unwrap_or_default();
-                match target.postgres.iter().find(|p| p.name == name) {
-                    Some(database) => {
-                        tokio::spawn(claims_sql::run(database.clone(), claims, i, reporter))
-                    }
+                match target.postgres.iter().position(|p| p.name == name) {
+                    Some(entry) => match &links[entry] {
+                        Some(link) => {
+                            tokio::spawn(claims_sql::run_shared(link.clone(), claims, i, reporter))
+                        }
+                        None => tokio::spawn(claims_sql::run(
+                            target.postgres[entry].clone(),
+                            claims,
+                            i,
+                            reporter,
+                        )),
+                    },
                     // Config validation rejects this; say so rather than stay silent.
                     None => tokio::spawn(async move {
                         let reason = format!("no [[targets.postgres]] named {name:?}");
@@ -74,11 +93,14 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
             }
             SourceOrigin::Postgres(i) => {
                 let config = target.postgres[i].clone();
-                match simulated_db::simulator(&config.dsn) {
-                    Some(base) => {
+                match (simulated_db::simulator(&config.dsn), &links[i]) {
+                    (Some(base), _) => {
                         tokio::spawn(simulated_db::run_postgres(base, config, i, reporter))
                     }
-                    None => tokio::spawn(postgres::run(config, i, reporter)),
+                    (None, Some(link)) => {
+                        tokio::spawn(postgres::run_shared(link.clone(), i, reporter))
+                    }
+                    (None, None) => tokio::spawn(postgres::run(config, i, reporter)),
                 }
             }
             SourceOrigin::Redis(i) => {

@@ -46,26 +46,14 @@ SELECT current_setting('server_version'),
        pg_backend_pid(),
        coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user), false),
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
-       pg_has_role(current_user, 'pg_signal_backend', 'USAGE')";
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE'),
+       current_database()::text";
 
-/// The one query of a refresh: the client sessions, with ages in seconds and who blocks them.
-///
-/// * Sessions: `backend_type = 'client backend'`, plus rows whose type is hidden by missing
-///   privileges (backend_type NULL) that belong to a role and a database, which is what other
-///   roles' client sessions look like to an unprivileged role (background processes have no
-///   role; autovacuum workers have no role; physical walsenders have no database). They are
-///   counted as `unknown`, never dropped: they hold slots all the same.
-/// * `query` is hidden for those rows (the server sends `<insufficient privilege>`), and cut to
-///   `QUERY_CHARS + 1` characters so the sanitiser can tell it was cut.
-/// * `pg_blocking_pids` takes the lock manager's partition locks exclusively for a moment, so it
-///   is called only for sessions that can be blocked: those waiting on a heavyweight lock
-///   (`wait_event_type = 'Lock'`), and hidden rows (whose wait event we cannot see) that have a
-///   lock not granted in `pg_locks`. That `pg_locks` scan is a hashed subplan, read once per
-///   refresh and only when a hidden row reaches it, instead of one `pg_blocking_pids` per
-///   hidden row. An idle server costs no lock-manager access at all.
-/// * `now()` is the statement's start, so all ages share one clock.
-pub const SESSIONS_SQL: &str = "\
-SELECT a.pid,
+/// The columns of a session row, read by [`session_row`] (shared by the monitoring query and
+/// the remediation executor, which reads the sessions it may hit the same way).
+macro_rules! session_columns {
+    () => {
+        "a.pid,
        a.usename::text,
        a.application_name,
        host(a.client_addr),
@@ -84,11 +72,46 @@ SELECT a.pid,
          WHEN a.backend_type IS NULL
               AND a.pid IN (SELECT l.pid FROM pg_locks l WHERE NOT l.granted)
            THEN pg_blocking_pids(a.pid)
-       END
+       END,
+       r.rolsuper,
+       pg_has_role(current_user, a.usesysid, 'USAGE')
   FROM pg_stat_activity a
+  LEFT JOIN pg_roles r ON r.oid = a.usesysid"
+    };
+}
+
+/// The one query of a refresh: the client sessions, with ages in seconds and who blocks them.
+///
+/// * Sessions: `backend_type = 'client backend'`, plus rows whose type is hidden by missing
+///   privileges (backend_type NULL) that belong to a role and a database, which is what other
+///   roles' client sessions look like to an unprivileged role (background processes have no
+///   role; autovacuum workers have no role; physical walsenders have no database). They are
+///   counted as `unknown`, never dropped: they hold slots all the same.
+/// * `query` is hidden for those rows (the server sends `<insufficient privilege>`), and cut to
+///   `QUERY_CHARS + 1` characters so the sanitiser can tell it was cut.
+/// * `pg_blocking_pids` takes the lock manager's partition locks exclusively for a moment, so it
+///   is called only for sessions that can be blocked: those waiting on a heavyweight lock
+///   (`wait_event_type = 'Lock'`), and hidden rows (whose wait event we cannot see) that have a
+///   lock not granted in `pg_locks`. That `pg_locks` scan is a hashed subplan, read once per
+///   refresh and only when a hidden row reaches it, instead of one `pg_blocking_pids` per
+///   hidden row. An idle server costs no lock-manager access at all.
+/// * Whether the session's role is a superuser (`pg_roles`, readable by every role) and whether
+///   the console's role has its privileges (`pg_has_role … 'USAGE'`): what the server checks
+///   before a cancel or terminate, so the console can tell beforehand
+///   ([`crate::db::postgres::signal_rule`]).
+/// * `now()` is the statement's start, so all ages share one clock.
+pub const SESSIONS_SQL: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    "
  WHERE a.backend_type = 'client backend'
     OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datname IS NOT NULL)
- ORDER BY a.pid";
+ ORDER BY a.pid"
+);
+
+/// The session columns and their `FROM`, without a `WHERE`: `SESSION_SELECT + " WHERE …"`
+/// reads rows [`session_row`] understands.
+pub const SESSION_SELECT: &str = concat!("SELECT ", session_columns!());
 
 /// What the console learnt about the server and its own role when it connected.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -101,6 +124,8 @@ pub struct ServerInfo {
     /// The monitoring session's own pid (counted as used, never listed or targeted).
     pub own_pid: i32,
     pub privileges: Privileges,
+    /// `current_database()`.
+    pub database: Option<String>,
 }
 
 /// The monitoring session's `statement_timeout`: the refresh interval, kept within 1–5 s.
@@ -156,6 +181,12 @@ impl Monitor {
             let client = pg_connect::connect(&target, statement_timeout)
                 .await
                 .map_err(|e| clear_reason(&e))?;
+            // Nothing read on this session writes: say so to the server too (the SQL claims
+            // queries share it, and run in READ ONLY transactions besides).
+            client
+                .batch_execute("SET default_transaction_read_only = on")
+                .await
+                .map_err(|e| db_reason(&e))?;
             let info = server_info(&client).await?;
             let sessions = client
                 .prepare(SESSIONS_SQL)
@@ -188,10 +219,17 @@ impl Monitor {
     pub fn client(&self) -> &Client {
         &self.client
     }
+
+    /// For a transaction (`build_transaction` needs `&mut`).
+    pub fn client_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
 }
 
-/// Reads the server's settings and the role's privileges.
-pub async fn server_info(client: &Client) -> Result<ServerInfo, String> {
+/// Reads the server's settings, the role's privileges and the database.
+pub async fn server_info(
+    client: &impl tokio_postgres::GenericClient,
+) -> Result<ServerInfo, String> {
     let row = client
         .query_one(SERVER_INFO_SQL, &[])
         .await
@@ -213,6 +251,7 @@ pub async fn server_info(client: &Client) -> Result<ServerInfo, String> {
             read_all_stats: flag(5),
             signal_backend: flag(6),
         },
+        database: text(&row, 7, NAME_CHARS),
     })
 }
 
@@ -231,7 +270,7 @@ where
     let query_ms = started.elapsed().as_secs_f64() * 1000.0;
     let sessions = rows
         .iter()
-        .filter_map(|row| session(row, info.own_pid))
+        .filter_map(|row| session_row(row, info.own_pid))
         .collect();
     Ok(PgSample {
         server_version: info.server_version.clone(),
@@ -239,15 +278,16 @@ where
         superuser_reserved: info.superuser_reserved,
         own_pid: info.own_pid,
         privileges: info.privileges,
+        database: info.database.clone(),
         sessions,
         query_ms,
         simulated: false,
     })
 }
 
-/// One row of [`SESSIONS_SQL`]. Only a row without a readable pid is skipped (it cannot be
-/// shown or targeted); every other column may be NULL or unreadable.
-fn session(row: &Row, own_pid: i32) -> Option<Session> {
+/// One row of [`SESSIONS_SQL`] (or of [`SESSION_SELECT`]). Only a row without a readable pid
+/// is skipped (it cannot be shown or targeted); every other column may be NULL or unreadable.
+pub fn session_row(row: &Row, own_pid: i32) -> Option<Session> {
     let pid = int(row, 0)?;
     Some(Session {
         pid,
@@ -273,6 +313,8 @@ fn session(row: &Row, own_pid: i32) -> Option<Session> {
             .flatten()
             .collect(),
         own: pid == own_pid,
+        role_superuser: row.try_get::<_, Option<bool>>(15).ok().flatten(),
+        role_privileges: row.try_get::<_, Option<bool>>(16).ok().flatten(),
     })
 }
 
@@ -345,53 +387,183 @@ async fn refresh_within(monitor: &Monitor, deadline: Duration) -> Result<PgSampl
     }
 }
 
-/// Monitors `config`'s server until the console is gone: connect, refresh every `refresh` (the
-/// first at once), report each as `Action::Db` then the source as live. On any failure: report
-/// the reason with the retry time, drop the connection, wait [`estimated_backoff`] (growing with
-/// consecutive failures, reset by a successful refresh) and reconnect. A failure never leaves a
-/// half-working connection behind: a query that timed out on the client may still be running on
-/// the server until its `statement_timeout`, and a new connection is the only clean state.
+/// One database's monitoring connection, shared by everything the console reads from it: the
+/// DB pane's refreshes and the SQL claims polls of the same `[[targets.postgres]]` entry. The
+/// console takes one slot per database, not one per pane.
+///
+/// The connection is opened by its first user, and after a failure again by the first user once
+/// the backoff has passed: reconnecting with backoff happens here and nowhere else. Users take
+/// turns (a fair mutex), so a claims poll's read-only transaction never has a refresh inside it
+/// (`pg_stat_activity` would read the transaction's snapshot) and an aborted transaction never
+/// fails the next refresh.
+pub struct PgLink {
+    config: PostgresConfig,
+    state: tokio::sync::Mutex<LinkState>,
+}
+
+impl std::fmt::Debug for PgLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLink")
+            .field("name", &self.config.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct LinkState {
+    monitor: Option<Monitor>,
+    /// Bumped at each connect: statements prepared on an older connection are gone with it.
+    epoch: u64,
+    /// Consecutive failures (the backoff grows with them).
+    failures: u32,
+    /// The last failure's reason and when the link may connect again.
+    retry: Option<(String, Instant)>,
+}
+
+/// The link is down: why, and how long until it tries again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkDown {
+    pub reason: String,
+    pub retry_in: Duration,
+}
+
+/// Exclusive use of a [`PgLink`] until dropped.
+pub struct LinkGuard<'a> {
+    config: &'a PostgresConfig,
+    state: tokio::sync::MutexGuard<'a, LinkState>,
+}
+
+impl PgLink {
+    pub fn new(config: PostgresConfig) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            config,
+            state: tokio::sync::Mutex::new(LinkState::default()),
+        })
+    }
+
+    pub fn config(&self) -> &PostgresConfig {
+        &self.config
+    }
+
+    /// Waits for the other users to finish, then hands the link over.
+    pub async fn lock(&self) -> LinkGuard<'_> {
+        LinkGuard {
+            config: &self.config,
+            state: self.state.lock().await,
+        }
+    }
+}
+
+impl LinkGuard<'_> {
+    /// The open connection and its epoch, connecting first when there is none. While a
+    /// failure's backoff runs, the failure again (with the time left) instead of a connect.
+    pub async fn connection(&mut self) -> Result<(&mut Monitor, u64), LinkDown> {
+        if self.state.monitor.is_none() {
+            if let Some((reason, at)) = &self.state.retry {
+                let now = Instant::now();
+                if *at > now {
+                    return Err(LinkDown {
+                        reason: reason.clone(),
+                        retry_in: *at - now,
+                    });
+                }
+            }
+            match Monitor::open(self.config).await {
+                Ok(monitor) => {
+                    self.state.monitor = Some(monitor);
+                    self.state.epoch += 1;
+                    self.state.retry = None;
+                }
+                Err(reason) => return Err(self.failed(reason)),
+            }
+        }
+        let epoch = self.state.epoch;
+        match self.state.monitor.as_mut() {
+            Some(monitor) => Ok((monitor, epoch)),
+            None => Err(LinkDown {
+                reason: "not connected".into(),
+                retry_in: estimated_backoff(1),
+            }),
+        }
+    }
+
+    /// A failure that leaves the connection in doubt (closed, stalled, timed out): it is
+    /// dropped, and the next user reconnects once the backoff (growing with consecutive
+    /// failures) has passed. A query that timed out on the client may still run on the server
+    /// until its `statement_timeout`; a new connection is the only clean state.
+    pub fn failed(&mut self, reason: String) -> LinkDown {
+        self.state.monitor = None;
+        self.state.failures = self.state.failures.saturating_add(1);
+        let retry_in = estimated_backoff(self.state.failures);
+        self.state.retry = Some((reason.clone(), Instant::now() + retry_in));
+        LinkDown { reason, retry_in }
+    }
+
+    /// Whether the open connection has closed (`None`: none is open).
+    pub fn connection_is_closed(&self) -> Option<bool> {
+        self.state.monitor.as_ref().map(|m| m.client.is_closed())
+    }
+
+    /// A successful use: the next failure starts the backoff over.
+    pub fn succeeded(&mut self) {
+        self.state.failures = 0;
+    }
+}
+
+/// Monitors `config`'s server on a connection of its own (see [`run_shared`]).
 pub async fn run(config: PostgresConfig, index: usize, reporter: Reporter) {
+    run_shared(PgLink::new(config), index, reporter).await;
+}
+
+/// Monitors the link's server until the console is gone: refresh every `refresh` (the first at
+/// once), report each as `Action::Db` then the source as live. On any failure: report the
+/// reason with the retry time, and wait until the link tries again (it drops the connection
+/// and reconnects after a backoff, growing with consecutive failures, reset by a success).
+pub async fn run_shared(link: std::sync::Arc<PgLink>, index: usize, reporter: Reporter) {
+    let config = link.config();
     let refresh = config.refresh.max(MIN_REFRESH);
     let deadline = refresh_deadline(refresh);
-    let thresholds = Thresholds::from_config(&config);
+    let thresholds = Thresholds::from_config(config);
     let name = sanitize(&config.name);
-    let mut failures: u32 = 0;
+    let mut ticks = tokio::time::interval(refresh);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let failure = match Monitor::open(&config).await {
-            Err(reason) => reason,
-            Ok(monitor) => {
-                let mut ticks = tokio::time::interval(refresh);
-                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    ticks.tick().await;
-                    match refresh_within(&monitor, deadline).await {
-                        Err(reason) => break reason,
-                        Ok(sample) => {
-                            failures = 0;
-                            let status = analyse(&name, sample, thresholds);
-                            let update = DbUpdate::Postgres {
-                                index,
-                                status: Box::new(status),
-                            };
-                            if !reporter.db(update).await
-                                || !reporter.state(SourceState::Live).await
-                            {
-                                return;
-                            }
-                        }
-                    }
+        ticks.tick().await;
+        let result = {
+            let mut guard = link.lock().await;
+            let refreshed = match guard.connection().await {
+                Ok((monitor, _)) => Ok(refresh_within(monitor, deadline).await),
+                Err(down) => Err(down),
+            };
+            match refreshed {
+                Ok(Ok(sample)) => {
+                    guard.succeeded();
+                    Ok(sample)
                 }
-                // Dropping the monitor closes the connection (its task ends with the client).
+                Ok(Err(reason)) => Err(guard.failed(reason)),
+                Err(down) => Err(down),
             }
         };
-        failures = failures.saturating_add(1);
-        let delay = estimated_backoff(failures);
-        tracing::debug!(source = %name, reason = %failure, ?delay, "postgres refresh failed");
-        if !reporter.error(failure, delay).await {
-            return;
+        match result {
+            Ok(sample) => {
+                let status = analyse(&name, sample, thresholds);
+                let update = DbUpdate::Postgres {
+                    index,
+                    status: Box::new(status),
+                };
+                if !reporter.db(update).await || !reporter.state(SourceState::Live).await {
+                    return;
+                }
+            }
+            Err(down) => {
+                tracing::debug!(source = %name, reason = %down.reason, delay = ?down.retry_in,
+                    "postgres refresh failed");
+                if !reporter.error(down.reason, down.retry_in).await {
+                    return;
+                }
+                tokio::time::sleep(down.retry_in).await;
+            }
         }
-        tokio::time::sleep(delay).await;
     }
 }
 

@@ -121,6 +121,12 @@ impl Headless {
         self.execute(effects);
     }
 
+    /// Time passes: one `Tick` at `now` (time enters the `App` only this way).
+    pub fn tick(&mut self, now: SystemTime) {
+        self.apply(Action::Tick(now));
+        self.app.prepare_view();
+    }
+
     pub fn press(&mut self, key: KeyEvent) {
         self.apply(Action::Key(key));
         self.app.prepare_view();
