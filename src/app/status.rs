@@ -99,8 +99,11 @@ impl Freshness {
                 age,
             } => {
                 let mut label = format!("error: {reason}");
-                if let Some(retry) = retry_in {
-                    label.push_str(&format!(" · retry in {}", format_age(*retry)));
+                match retry_in {
+                    // The retry time has come: the attempt is under way.
+                    Some(retry) if retry.as_secs() == 0 => label.push_str(" · retrying…"),
+                    Some(retry) => label.push_str(&format!(" · retry in {}", format_age(*retry))),
+                    None => {}
                 }
                 if let Some(age) = age {
                     label.push_str(&format!(" · data {} old", format_age(*age)));
@@ -183,7 +186,7 @@ impl SourceStatus {
                 SourceOrigin::Prometheus,
                 PaneId::Slo,
                 "prometheus",
-                prom.url.clone(),
+                crate::redact::redacted(&prom.url),
                 format!("SLOs: {}", slos.join(", ")),
                 stale_bound(prom.refresh),
             );
@@ -194,7 +197,7 @@ impl SourceStatus {
                 PaneId::Slo,
                 "health",
                 health.name.clone(),
-                health.url.clone(),
+                crate::redact::redacted(&health.url),
                 stale_bound(health.interval),
             );
         }

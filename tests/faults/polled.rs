@@ -225,7 +225,8 @@ impl Rig {
                 assert_clean(&format!("{backend} {fault:?}: the reason"), reason);
                 assert!(age.is_some(), "{backend} {fault:?}: data was seen: {label}");
                 assert!(
-                    label.contains(" old") && label.contains("retry in "),
+                    label.contains(" old")
+                        && (label.contains("retry in ") || label.contains("retrying…")),
                     "{backend} {fault:?}: the data age and the retry in the label: {label}"
                 );
             }
