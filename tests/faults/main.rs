@@ -8,5 +8,9 @@ mod fault_proxy;
 #[path = "../support/headless.rs"]
 mod headless;
 
-mod kube;
-mod polled;
+// Test names start with `fault_` so `scripts/test` can run this binary on its own with every
+// case at once (they mostly wait on timers): `cargo test --test faults -- --test-threads 16`.
+#[path = "kube.rs"]
+mod fault_kube;
+#[path = "polled.rs"]
+mod fault_polled;
