@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod hardening;
 pub mod logging;
 pub mod logs;
 pub mod model;

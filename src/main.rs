@@ -12,11 +12,14 @@ use watchfloor::{app::status::SourceStatus, runtime, snapshot};
 const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // Before anything reads a secret: no core file, no same-user ptrace (every subcommand).
+    let hardening = watchfloor::hardening::forbid_core_dumps();
     let cli = Cli::parse();
     let _log_guard = watchfloor::logging::init();
-    if let Err(report) = color_eyre::install() {
-        eprintln!("watchfloor: {report}");
+    for (what, error) in hardening {
+        tracing::warn!(%error, "{what} failed");
     }
+    install_hooks();
     match cli.command {
         Some(Commands::Completions { shell }) => {
             clap_complete::generate(
@@ -43,9 +46,17 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match format {
-                Format::Json => println!("{}", snap.to_json()),
-                Format::Text => print!("{}", snap.to_text()),
+            let out = match format {
+                Format::Json => format!("{}\n", snap.to_json()),
+                Format::Text => snap.to_text(),
+            };
+            {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                // A closed pipe or a terminal that went away: nothing left to report to.
+                let _ = stdout
+                    .write_all(out.as_bytes())
+                    .and_then(|()| stdout.flush());
             }
             ExitCode::from(snap.exit_code() as u8)
         }
@@ -90,9 +101,10 @@ fn run_console(cli: &Cli) -> ExitCode {
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(exit) => ExitCode::from(exit.code() as u8),
-        Err(report) => {
+        Err(error) => {
             watchfloor::terminal::restore();
-            eprintln!("watchfloor: {report:?}");
+            tracing::error!("{error:#}");
+            report(format_args!("watchfloor: {error:?}"));
             ExitCode::FAILURE
         }
     }
@@ -137,12 +149,44 @@ fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) ->
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(exit) => ExitCode::from(exit.code() as u8),
-        Err(report) => {
+        Err(error) => {
             watchfloor::terminal::restore();
-            eprintln!("watchfloor: {report:?}");
+            tracing::error!("{error:#}");
+            report(format_args!("watchfloor: {error:?}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// color-eyre's error report hook, and a panic hook that prints color-eyre's panic report but,
+/// unlike color-eyre's own (`eprintln!`), cannot panic when stderr is a terminal that is gone.
+fn install_hooks() {
+    match color_eyre::config::HookBuilder::default().try_into_hooks() {
+        Ok((panic_hook, eyre_hook)) => {
+            if let Err(e) = eyre_hook.install() {
+                tracing::warn!(error = %e, "cannot install the error report hook");
+            }
+            watchfloor::terminal::install_panic_hook(Box::new(move |info| {
+                use std::fmt::Write;
+                let mut text = String::new();
+                let _ = write!(text, "{}", panic_hook.panic_report(info));
+                text
+            }));
+        }
+        Err(report) => {
+            tracing::warn!(%report, "cannot build the error report hooks");
+            watchfloor::terminal::install_panic_hook(Box::new(|info| info.to_string()));
+        }
+    }
+}
+
+/// `eprintln!` that ignores errors: after the console ran, stderr may be a hung-up terminal,
+/// and `eprintln!` panics when its write fails.
+fn report(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(message);
+    let _ = err.write_all(b"\n");
 }
 
 fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {

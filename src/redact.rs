@@ -91,6 +91,25 @@ pub fn redacted(text: &str) -> String {
     redact(text).into_owned()
 }
 
+/// Redacts a string in place (no allocation when there is nothing to hide).
+pub fn redact_in_place(text: &mut String) {
+    if let Cow::Owned(clean) = redact(text) {
+        *text = clean;
+    }
+}
+
+/// Redacts every string inside a JSON value (object keys are field names and stay). Redacting
+/// the structure rather than the printed JSON keeps it valid: a masked value cannot swallow a
+/// closing quote.
+pub fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => redact_in_place(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(redact_json),
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+    }
+}
+
 /// Cheap pre-check: no `://`, `@`, `=` means no URL credentials, query or DSN pair.
 fn might_hold_secret(text: &str) -> bool {
     text.contains("://") || text.contains('=') || text.contains('@')
@@ -313,6 +332,24 @@ mod tests {
             Cow::Borrowed(_)
         ));
         assert!(matches!(redact("sslmode=require"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_strings_are_redacted_and_stay_valid() {
+        let mut value = serde_json::json!({
+            "dsn": "host=db password=pw",
+            "nested": [{"url": "http://u:p@h/?token=t"}, 3, null],
+            "password=x": "keys stay",
+        });
+        redact_json(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "dsn": "host=db password=***",
+                "nested": [{"url": "http://u:***@h/?token=***"}, 3, null],
+                "password=x": "keys stay",
+            })
+        );
     }
 
     #[test]

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures::StreamExt;
+use crossterm::event::{Event, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
@@ -75,7 +74,7 @@ pub async fn run(
     let mut pod_detail: Option<AbortOnDrop> = None;
     let mut adhoc_logs: Option<AbortOnDrop> = None;
     let mut previous_logs: Option<AbortOnDrop> = None;
-    let mut events = EventStream::new();
+    let mut events = spawn_input();
     let mut clock = interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
@@ -187,7 +186,7 @@ pub async fn run(
             _ = sigterm.recv() => break Exit::Signal(libc_signal::TERM),
             _ = sighup.recv() => break Exit::Signal(libc_signal::HUP),
             _ = sigint.recv() => break Exit::Signal(libc_signal::INT),
-            event = events.next() => match event {
+            event = events.recv() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
                 Some(Ok(Event::Resize(..))) => Some(Action::Resize),
                 Some(Ok(Event::Paste(text))) => Some(Action::Paste(text)),
@@ -215,6 +214,16 @@ pub async fn run(
         }
     };
     watchdog.quit_requested();
+    // A hang-up (SSH dropped, tmux session killed) fails reads and writes at once and sends
+    // SIGHUP a moment later (the kernel to the session leader, a login shell to its jobs);
+    // when the signal follows, it decides the exit code: 129 every time, not sometimes 1.
+    let exit = match exit {
+        Exit::TerminalGone => match tokio::time::timeout(HANGUP_GRACE, sighup.recv()).await {
+            Ok(Some(())) => Exit::Signal(libc_signal::HUP),
+            _ => Exit::TerminalGone,
+        },
+        exit => exit,
+    };
     drop(running);
     drop(pod_detail);
     drop(adhoc_logs);
@@ -269,6 +278,36 @@ fn startup_notices(warnings: &[crate::config::ConfigWarning]) -> Vec<String> {
     }
     notices
 }
+
+/// Terminal input, read on a thread of its own and passed on; the channel closes after the first
+/// read error.
+///
+/// Not crossterm's `EventStream`: when the terminal hangs up, crossterm 0.29's reader retries
+/// the read that returns 0 (or EIO) forever without returning, and `EventStream` reads on the
+/// thread that polls it, the event loop's, which then never sees SIGHUP or a failed draw again.
+/// Here such a hang-up only keeps this thread busy until the process exits; the event loop
+/// learns of it from SIGHUP or from its next draw (the clock redraws every second).
+fn spawn_input() -> mpsc::Receiver<std::io::Result<Event>> {
+    let (tx, rx) = mpsc::channel(64);
+    let spawned = std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            loop {
+                let event = crossterm::event::read();
+                let failed = event.is_err();
+                if tx.blocking_send(event).is_err() || failed {
+                    break;
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the input thread");
+    }
+    rx
+}
+
+/// How long a terminal that went away may take to send its SIGHUP.
+const HANGUP_GRACE: Duration = Duration::from_millis(500);
 
 /// Source reports applied per loop turn before input gets another look.
 const MAX_DRAIN: usize = 256;

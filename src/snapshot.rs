@@ -111,20 +111,47 @@ impl Snapshot {
         )
     }
 
+    /// A copy in which every string (errors quoting URLs or DSNs, health URLs, item fields)
+    /// has been through [`crate::redact`]. Both output formats print this copy: redacting the
+    /// structure, not the printed text, keeps the JSON valid.
+    pub fn redacted(&self) -> Self {
+        use crate::redact::{redact_in_place, redact_json};
+        let mut copy = self.clone();
+        redact_in_place(&mut copy.target);
+        for section in [
+            &mut copy.pods,
+            &mut copy.deployments,
+            &mut copy.claims,
+            &mut copy.slo,
+            &mut copy.health,
+            &mut copy.postgres,
+            &mut copy.redis,
+            &mut copy.logs,
+        ] {
+            if let Some(error) = &mut section.error {
+                redact_in_place(error);
+            }
+            section.items.iter_mut().for_each(redact_json);
+        }
+        copy
+    }
+
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        serde_json::to_string_pretty(&self.redacted())
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
     /// A compact report for pasting into an incident channel.
     pub fn to_text(&self) -> String {
+        let this = self.redacted();
         let mut out = String::new();
-        let mode = if self.read_only { " · read-only" } else { "" };
+        let mode = if this.read_only { " · read-only" } else { "" };
         let _ = writeln!(
             out,
             "watchfloor snapshot · target {} · {}{mode}",
-            self.target, self.collected_at
+            this.target, this.collected_at
         );
-        for (name, section) in self.sections() {
+        for (name, section) in this.sections() {
             let state = match section.state {
                 SectionState::Ok => format!(
                     "ok ({} item{})",

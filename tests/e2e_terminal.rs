@@ -76,6 +76,10 @@ impl Console {
     }
 
     fn start_with_config(config: &Path, args: &[&str]) -> Self {
+        Self::start_wrapped(config, args, Wrapper::Report)
+    }
+
+    fn start_wrapped(config: &Path, args: &[&str], wrapper: Wrapper) -> Self {
         require_tmux();
         let dir = tempfile::Builder::new()
             .prefix("wf-e2e-")
@@ -94,27 +98,63 @@ impl Console {
         ];
         command.extend(args.iter().map(|a| sh_quote(a)));
 
-        // The inner `sh` writes its pid and then execs the binary, so the pid is the binary's;
-        // the outer shell stays the binary's parent and reports how it ended.
-        let script = format!(
+        let env = format!(
             "export TERM=xterm-256color HOME={home} XDG_STATE_HOME={state} XDG_CONFIG_HOME={home}/.config\n\
-             unset WATCHFLOOR_CONFIG WATCHFLOOR_TARGET WATCHFLOOR_READ_ONLY WATCHFLOOR_LOG NO_COLOR TMUX\n\
-             cd {repo}\n\
-             stty -g > {before}\n\
-             sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pidfile} {command}\n\
-             echo EXIT=$?\n\
-             stty -g > {after}\n\
-             stty -a\n\
-             echo STTY_DONE\n\
-             sleep 60\n",
+             unset WATCHFLOOR_CONFIG WATCHFLOOR_TARGET WATCHFLOOR_READ_ONLY WATCHFLOOR_LOG NO_COLOR TMUX\n",
             home = sh_quote(home.to_str().unwrap()),
             state = sh_quote(state.to_str().unwrap()),
-            repo = sh_quote(repo().to_str().unwrap()),
-            before = sh_quote(dir.path().join("stty.before").to_str().unwrap()),
-            after = sh_quote(dir.path().join("stty.after").to_str().unwrap()),
-            pidfile = sh_quote(dir.path().join("pid").to_str().unwrap()),
-            command = command.join(" "),
         );
+        let path = |name: &str| sh_quote(dir.path().join(name).to_str().unwrap());
+        let script = match wrapper {
+            // The inner `sh` writes its pid and then execs the binary, so the pid is the
+            // binary's; the outer shell stays the binary's parent and reports how it ended.
+            Wrapper::Report => format!(
+                "{env}\
+                 cd {repo}\n\
+                 stty -g > {before}\n\
+                 sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pidfile} {command}\n\
+                 echo EXIT=$?\n\
+                 stty -g > {after}\n\
+                 stty -a\n\
+                 echo STTY_DONE\n\
+                 sleep 60\n",
+                repo = sh_quote(repo().to_str().unwrap()),
+                before = path("stty.before"),
+                after = path("stty.after"),
+                pidfile = path("pid"),
+                command = command.join(" "),
+            ),
+            // The binary is a job of the shell (stdin passed explicitly: an asynchronous
+            // command's stdin is otherwise /dev/null). `wait` interrupted by the trap returns
+            // early, so it is repeated until the job is reaped.
+            Wrapper::Hangup { forward_hup } => {
+                fs::create_dir_all(dir.path().join("cwd")).expect("create cwd");
+                format!(
+                    "{env}\
+                     ulimit -c unlimited\n\
+                     cd {cwd}\n\
+                     exec 3<&0\n\
+                     {command} <&3 3<&- &\n\
+                     child=$!\n\
+                     trap {trap} HUP\n\
+                     echo $child > {pidfile}\n\
+                     while :; do\n\
+                       wait $child; status=$?\n\
+                       kill -0 $child 2>/dev/null || break\n\
+                     done\n\
+                     echo $status > {statusfile}\n",
+                    cwd = path("cwd"),
+                    trap = if forward_hup {
+                        "'kill -HUP $child'"
+                    } else {
+                        ":"
+                    },
+                    pidfile = path("pid"),
+                    statusfile = path("status"),
+                    command = command.join(" "),
+                )
+            }
+        };
         let script_path = dir.path().join("run.sh");
         fs::write(&script_path, script).expect("write the wrapper script");
 
@@ -305,6 +345,20 @@ impl Console {
             "the terminal modes after exit differ from those before it started"
         );
     }
+}
+
+/// How the binary is run inside the tmux pane.
+#[derive(Clone, Copy)]
+enum Wrapper {
+    /// In the foreground of a shell that then prints `EXIT=<code>` and the terminal modes.
+    Report,
+    /// As a job of a shell, the session leader, which writes the job's exit code to the file
+    /// `status`, with core dumps allowed (`ulimit -c unlimited`) and the empty directory `cwd`
+    /// as the working directory, where a core file would be written. With `forward_hup` the
+    /// shell passes a SIGHUP on to its job, as an interactive shell (bash) does when its
+    /// terminal hangs up; without, it survives the SIGHUP and the job only finds the terminal
+    /// gone.
+    Hangup { forward_hup: bool },
 }
 
 struct Exited {
@@ -532,4 +586,278 @@ fn hostile_log_lines_cannot_touch_the_terminal() {
     );
     console.keys(&["q"]);
     console.wait_for_exit();
+}
+
+impl Console {
+    /// The exit code the [`Wrapper::Hangup`] shell recorded.
+    fn wait_for_status(&self) -> i32 {
+        let path = self.dir.path().join("status");
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(code) = fs::read_to_string(&path)
+                .ok()
+                .filter(|t| t.ends_with('\n'))
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return code;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit status at {path:?} after {DEADLINE:?}\n--- watchfloor log ---\n{}",
+                self.log()
+            );
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Files named `core*` in the [`Wrapper::Hangup`] working directory.
+    fn core_files(&self) -> Vec<String> {
+        core_files(&self.dir.path().join("cwd"))
+    }
+}
+
+fn core_files(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("core"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The soft and hard `Max core file size` of a running process, from `/proc/<pid>/limits`.
+fn core_limit(pid: u32) -> (String, String) {
+    let limits =
+        fs::read_to_string(format!("/proc/{pid}/limits")).expect("read /proc/<pid>/limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or_else(|| panic!("no core file size in /proc/{pid}/limits:\n{limits}"));
+    let mut words = line["Max core file size".len()..].split_whitespace();
+    let soft = words.next().unwrap_or_default().to_string();
+    let hard = words.next().unwrap_or_default().to_string();
+    (soft, hard)
+}
+
+/// The log must show a clean exit and no panic (a panic in the terminal teardown used to turn
+/// a hang-up into SIGABRT).
+fn assert_clean_exit_logged(log: &str, what: &str) {
+    assert!(
+        !log.contains("panic"),
+        "{what}: the log shows a panic:\n{log}"
+    );
+    assert!(
+        log.contains("watchfloor exiting"),
+        "{what}: the log shows no clean exit:\n{log}"
+    );
+}
+
+/// The "SSH connection dropped" case as a login shell sees it: the terminal hangs up, the shell
+/// gets SIGHUP from the kernel and passes it on to its job. The console exits 129 (SIGHUP, as
+/// documented), every time, and leaves no core file although core dumps are allowed.
+#[test]
+fn killing_the_tmux_session_exits_129_without_a_core_file() {
+    let config = repo().join("config.example.toml");
+    for round in 1..=3 {
+        let console = Console::start_wrapped(&config, &[], Wrapper::Hangup { forward_hup: true });
+        console.wait_for_frame();
+        let pid = console.pid();
+        assert!(
+            running(pid),
+            "round {round}: watchfloor (pid {pid}) is not running"
+        );
+        // Started under `ulimit -c unlimited`; it set its own limit to 0 at start.
+        assert_eq!(
+            core_limit(pid),
+            ("0".to_string(), "0".to_string()),
+            "round {round}: core file size limit of the running console"
+        );
+        console.tmux(&["kill-session", "-t", console.target]);
+        let code = console.wait_for_status();
+        assert_eq!(
+            code,
+            128 + 1,
+            "round {round}: a hang-up exits 129 (134 is SIGABRT)\n--- watchfloor log ---\n{}",
+            console.log()
+        );
+        assert_eq!(console.core_files(), Vec::<String>::new(), "round {round}");
+        assert_clean_exit_logged(&console.log(), &format!("round {round}"));
+    }
+}
+
+/// The terminal vanishes and no SIGHUP follows (the shell keeps it): reads and writes fail, and
+/// the console exits 1 ("the terminal went away"), no panic, no core file.
+#[test]
+fn a_terminal_gone_without_sighup_exits_1() {
+    let config = repo().join("config.example.toml");
+    for round in 1..=3 {
+        let console = Console::start_wrapped(&config, &[], Wrapper::Hangup { forward_hup: false });
+        console.wait_for_frame();
+        let pid = console.pid();
+        assert!(
+            running(pid),
+            "round {round}: watchfloor (pid {pid}) is not running"
+        );
+        console.tmux(&["kill-session", "-t", console.target]);
+        let code = console.wait_for_status();
+        assert_eq!(
+            code,
+            1,
+            "round {round}: a terminal gone without SIGHUP exits 1\n--- watchfloor log ---\n{}",
+            console.log()
+        );
+        assert_eq!(console.core_files(), Vec::<String>::new(), "round {round}");
+        assert_clean_exit_logged(&console.log(), &format!("round {round}"));
+    }
+}
+
+/// Even a crash writes no core file: the process is not dumpable. When the test may raise the
+/// running console's core limit back to unlimited (root), only the non-dumpable flag stands
+/// between SIGABRT and a core file; a control process in the same directory shows that core
+/// files are written there at all.
+#[test]
+fn an_abort_writes_no_core_file() {
+    use rustix::process::{Pid, Resource, Rlimit, prlimit};
+    let config = repo().join("config.example.toml");
+    let console = Console::start_wrapped(&config, &[], Wrapper::Hangup { forward_hup: true });
+    console.wait_for_frame();
+    let pid = console.pid();
+    let cwd = console.dir.path().join("cwd");
+
+    // Control: an ordinary process aborted in the same directory under the same limits.
+    let control = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -c unlimited; sleep 30 & kill -ABRT $!; wait $!; echo $?")
+        .current_dir(&cwd)
+        .output()
+        .expect("run the control");
+    let control_status = String::from_utf8_lossy(&control.stdout).trim().to_string();
+    let cores_written = !core_files(&cwd).is_empty();
+    if cores_written {
+        for name in core_files(&cwd) {
+            fs::remove_file(cwd.join(name)).expect("remove the control's core file");
+        }
+    } else {
+        eprintln!(
+            "note: no core file from the control (status {control_status}, core_pattern {:?}); \
+             the no-core-file check below proves little here",
+            fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default()
+        );
+    }
+
+    let unlimited = Rlimit {
+        current: None,
+        maximum: None,
+    };
+    let raised = prlimit(Pid::from_raw(pid as i32), Resource::Core, unlimited).is_ok();
+    if raised {
+        assert_eq!(
+            core_limit(pid),
+            ("unlimited".to_string(), "unlimited".to_string())
+        );
+    } else {
+        eprintln!("note: cannot raise the console's core limit (not root); it stays 0");
+    }
+    kill("ABRT", pid);
+    let code = console.wait_for_status();
+    assert_eq!(code, 128 + 6, "SIGABRT");
+    assert_eq!(
+        console.core_files(),
+        Vec::<String>::new(),
+        "a core file of the aborted console (control wrote one: {cores_written}, limit raised: {raised})"
+    );
+}
+
+/// The pty disappears under the console (its master side closed, as sshd does when the
+/// connection drops): the console, session leader of that pty, exits 129 (SIGHUP) or 1 (the
+/// terminal went away) as documented; never by a signal, never with a panic.
+#[test]
+fn closing_the_pty_exits_cleanly() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    use std::sync::mpsc;
+
+    let bin = env!("CARGO_BIN_EXE_watchfloor");
+    let config = repo().join("config.example.toml");
+    for round in 1..=3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(bin);
+        cmd.arg("--config");
+        cmd.arg(&config);
+        cmd.cwd(dir.path());
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("HOME", dir.path());
+        cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+        cmd.env("XDG_CONFIG_HOME", dir.path().join("config"));
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let mut child = pty.slave.spawn_command(cmd).expect("spawn watchfloor");
+        drop(pty.slave);
+
+        // The reader is a second handle on the master: it is dropped as soon as the first frame
+        // is on the screen, so that dropping the master below closes the pty for good.
+        let (tx, rx) = mpsc::channel();
+        let pump = std::thread::spawn(move || {
+            let mut parser = vt100::Parser::new(24, 80, 0);
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => parser.process(&buf[..n]),
+                }
+                let rows: Vec<String> = parser.screen().rows(0, 80).collect();
+                if rows.first().is_some_and(|r| r.starts_with(HEADER))
+                    && rows.last().is_some_and(|r| r.contains(FOOTER))
+                {
+                    let _ = tx.send(());
+                    break;
+                }
+            }
+        });
+        if rx.recv_timeout(DEADLINE).is_err() {
+            let _ = child.kill();
+            let _ = pump.join();
+            panic!("round {round}: no first frame within {DEADLINE:?}");
+        }
+        pump.join().expect("the pty reader thread");
+        drop(pty.master);
+
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            match child.try_wait().expect("wait for watchfloor") {
+                Some(status) => break status,
+                None if Instant::now() < deadline => std::thread::sleep(POLL),
+                None => {
+                    let _ = child.kill();
+                    let log =
+                        fs::read_to_string(dir.path().join("state/watchfloor/watchfloor.log"))
+                            .unwrap_or_else(|e| format!("(no log: {e})"));
+                    panic!(
+                        "round {round}: still running {DEADLINE:?} after its pty was closed\n\
+                         --- watchfloor log ---\n{log}"
+                    );
+                }
+            }
+        };
+        let log = fs::read_to_string(dir.path().join("state/watchfloor/watchfloor.log"))
+            .unwrap_or_else(|e| format!("(no log: {e})"));
+        assert!(
+            status.signal().is_none() && [1, 129].contains(&status.exit_code()),
+            "round {round}: exit {status:?}, expected 129 or 1\n--- watchfloor log ---\n{log}"
+        );
+        assert_clean_exit_logged(&log, &format!("round {round}"));
+        eprintln!("round {round}: pty closed -> exit {}", status.exit_code());
+    }
 }

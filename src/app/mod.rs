@@ -121,6 +121,94 @@ pub enum Action {
     Quit,
 }
 
+/// Backend text (error messages quote URLs and DSNs: reqwest, kube, tokio-postgres do) goes
+/// through [`crate::redact`] as it enters the app state, so nothing drawn from the state can
+/// show a credential.
+fn redact_backend_text(action: &mut Action) {
+    use crate::redact::redact;
+    use std::borrow::Cow;
+    fn text(value: &mut String) {
+        if let Cow::Owned(clean) = redact(value) {
+            *value = clean;
+        }
+    }
+    fn err<T>(result: &mut Result<T, String>) {
+        if let Err(e) = result {
+            text(e);
+        }
+    }
+    match action {
+        Action::Source { state, .. } => match state {
+            SourceState::Error { reason, .. } | SourceState::Unavailable { reason } => text(reason),
+            SourceState::Connecting | SourceState::Live | SourceState::NotBuilt => {}
+        },
+        Action::Logs {
+            event: crate::logs::LogEvent::StreamState { state, .. },
+            ..
+        } => match state {
+            crate::logs::StreamState::Reconnecting { reason, .. }
+            | crate::logs::StreamState::Ended { reason } => text(reason),
+            crate::logs::StreamState::Following => {}
+        },
+        Action::PodDetail { detail, .. } => err(detail),
+        Action::Slo { results, .. } => {
+            for result in results {
+                if let Some(error) = &mut result.error {
+                    text(error);
+                }
+                result.warnings.iter_mut().for_each(text);
+            }
+        }
+        Action::Health { result, .. } => {
+            text(&mut result.url);
+            if let Some(error) = &mut result.error {
+                text(error);
+            }
+        }
+        Action::History { result, .. } => err(result),
+        Action::Previewed { result, audit, .. } => {
+            err(result);
+            err(audit);
+        }
+        Action::Executed { result, .. } => match result {
+            Ok(message) | Err(message) => text(message),
+        },
+        Action::Progress { progress, .. } => {
+            text(&mut progress.message);
+            if let Some(failed) = &mut progress.failed {
+                text(failed);
+            }
+        }
+        Action::Notify { text: message, .. } => text(message),
+        Action::Key(_)
+        | Action::Paste(_)
+        | Action::Resize
+        | Action::Tick(_)
+        | Action::KubeContext { .. }
+        | Action::Kube { .. }
+        | Action::Logs { .. }
+        | Action::Db { .. }
+        | Action::Permissions { .. }
+        | Action::Quit => {}
+    }
+}
+
+/// Logs a source failing (again only when the reason changes) and recovering: the log says when
+/// and why a backend failed, for the post-mortem. Reasons are already redacted.
+fn log_transition(source: &SourceStatus, next: &SourceState) {
+    match (&source.state, next) {
+        (SourceState::Error { reason: before, .. }, SourceState::Error { reason, .. })
+            if before == reason => {}
+        (_, SourceState::Error { reason, .. }) => {
+            tracing::warn!(kind = source.kind, source = %source.name, %reason, "source failed");
+        }
+        (SourceState::Error { .. }, SourceState::Live) => {
+            tracing::info!(kind = source.kind, source = %source.name, "source recovered");
+        }
+        _ => {}
+    }
+}
+
 /// What the runtime must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -797,7 +885,8 @@ impl App {
     }
 
     /// The pure update.
-    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+    pub fn update(&mut self, mut action: Action) -> Vec<Effect> {
+        redact_backend_text(&mut action);
         match action {
             Action::Key(key) => {
                 let mut effects = self.on_key(key);
@@ -832,6 +921,7 @@ impl App {
                     if state == SourceState::Live {
                         source.last_ok = Some(at);
                     }
+                    log_transition(source, &state);
                     source.state = state;
                 }
                 vec![]

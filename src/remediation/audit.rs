@@ -222,6 +222,20 @@ impl AuditRecord {
         self
     }
 
+    /// A copy with every free-text field through [`crate::redact`].
+    pub fn redacted(&self) -> Self {
+        use crate::redact::{redact_in_place, redact_json};
+        let mut copy = self.clone();
+        redact_in_place(&mut copy.target);
+        redact_in_place(&mut copy.object);
+        redact_json(&mut copy.place);
+        redact_json(&mut copy.action);
+        redact_json(&mut copy.parameters);
+        copy.preview.iter_mut().for_each(redact_in_place);
+        copy.error.iter_mut().for_each(redact_in_place);
+        copy
+    }
+
     /// `time` parsed; None when it is not RFC 3339.
     pub fn timestamp(&self) -> Option<SystemTime> {
         OffsetDateTime::parse(&self.time, &Rfc3339)
@@ -237,9 +251,10 @@ impl AuditRecord {
             .unwrap_or("?")
     }
 
-    /// The line as stored: compact JSON and a newline.
+    /// The line as stored: compact JSON and a newline, every string redacted
+    /// ([`crate::redact`]): server errors and previews may quote URLs and DSNs.
     pub fn to_line(&self) -> String {
-        let mut line = serde_json::to_string(self).unwrap_or_default();
+        let mut line = serde_json::to_string(&self.redacted()).unwrap_or_default();
         line.push('\n');
         line
     }
@@ -586,7 +601,7 @@ impl AuditMirror {
     /// Inserts one row; reconnects first if the connection has dropped. Bounded in time. An
     /// error is for the operator to see: the file, not the mirror, decides what ran.
     pub async fn mirror(&self, record: &AuditRecord) -> Result<(), String> {
-        let json = serde_json::to_string(record).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(&record.redacted()).map_err(|e| e.to_string())?;
         let insert = async {
             let mut client = self.inner.client.lock().await;
             if client

@@ -503,7 +503,10 @@ fn render_health_detail(
     let mut lines = vec![
         Line::from(vec![
             Span::styled(sanitize(&health.name), theme.title),
-            Span::styled(format!("  {}", sanitize(&health.url)), theme.muted),
+            Span::styled(
+                format!("  {}", sanitize(&crate::redact::redact(&health.url))),
+                theme.muted,
+            ),
         ]),
         Line::from(vec![
             Span::styled(format!("{:?}", health.status).to_lowercase(), style),
