@@ -791,7 +791,7 @@ async fn a_server_error_on_execute_is_shown_verbatim() {
     c.press_str("D");
     ready_preview(&mut c).await;
     // The next request (the DELETE the confirmation sends) fails.
-    env.sim.faults().fail_next(500, 1);
+    env.sim.faults().fail_next_writes(500, 1);
     let result = confirm(&mut c).await;
     let server = "Internal error occurred: injected fault";
     assert_eq!(result, Err(server.to_string()));

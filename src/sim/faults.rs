@@ -35,6 +35,8 @@ impl RequestRecord {
 #[derive(Debug)]
 pub(crate) struct FaultState {
     fail: Mutex<Option<(u16, usize)>>,
+    /// Like `fail`, for writes only (POST, PUT, PATCH, DELETE).
+    fail_writes: Mutex<Option<(u16, usize)>>,
     latency_ms: AtomicU64,
     pub split_chunks: AtomicBool,
     /// Bumped to end every watch stream.
@@ -58,6 +60,7 @@ impl FaultState {
         };
         Ok(FaultState {
             fail: Mutex::new(None),
+            fail_writes: Mutex::new(None),
             latency_ms: AtomicU64::new(0),
             split_chunks: AtomicBool::new(false),
             watch_gen: watch::channel(0).0,
@@ -67,9 +70,18 @@ impl FaultState {
         })
     }
 
-    /// The injected status for this request, if any remain.
-    pub fn take_failure(&self) -> Option<u16> {
-        let mut f = self.fail.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The injected status for a request with `method`, if any remain.
+    pub fn take_failure_for(&self, method: &str) -> Option<u16> {
+        if !method.eq_ignore_ascii_case("GET")
+            && let Some(code) = Self::take(&self.fail_writes)
+        {
+            return Some(code);
+        }
+        Self::take(&self.fail)
+    }
+
+    fn take(fail: &Mutex<Option<(u16, usize)>>) -> Option<u16> {
+        let mut f = fail.lock().unwrap_or_else(PoisonError::into_inner);
         match f.as_mut() {
             Some((code, n)) if *n > 0 => {
                 *n -= 1;
@@ -129,6 +141,17 @@ impl Faults {
     }
 
     /// Answer the next `n` requests with `status` (403, 429, 500, ...) as a Status error.
+    /// Fail the next `n` writes (not reads or watches, which run on their own timers) with
+    /// `status`.
+    pub fn fail_next_writes(&self, status: u16, n: usize) {
+        *self
+            .shared
+            .faults
+            .fail_writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = (n > 0).then_some((status, n));
+    }
+
     pub fn fail_next(&self, status: u16, n: usize) {
         *self
             .shared

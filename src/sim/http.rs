@@ -139,7 +139,7 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         (Target::Object { sub: Some(s), .. }, "get") if s == "log" => "logs",
         _ => verb,
     };
-    let resp = match sh.faults.take_failure() {
+    let resp = match sh.faults.take_failure_for(method.as_str()) {
         Some(code) => respond::error(&ApiError::injected(code)),
         None => match dispatch(&sh, &method, target, verb, &q, &headers, &body) {
             Ok(r) => r,

@@ -142,7 +142,12 @@ impl Headless {
     /// Applies the actions already waiting, without waiting for more.
     pub async fn settle(&mut self) {
         tokio::task::yield_now().await;
-        while let Ok(action) = self.rx.try_recv() {
+        // Only what is waiting now: a busy world (the 10,000-pod scenario on a loaded machine)
+        // can send faster than a debug build applies, and draining "until empty" never ends.
+        for _ in 0..self.rx.len() {
+            let Ok(action) = self.rx.try_recv() else {
+                break;
+            };
             self.apply(action);
         }
         self.app.prepare_view();
@@ -164,7 +169,11 @@ impl Headless {
     pub async fn wait(&mut self, what: &str, deadline: Duration, pred: impl Fn(&Self) -> bool) {
         let until = Instant::now() + deadline;
         loop {
-            while let Ok(action) = self.rx.try_recv() {
+            // What is waiting now, then the predicate and the deadline (see `settle`).
+            for _ in 0..self.rx.len() {
+                let Ok(action) = self.rx.try_recv() else {
+                    break;
+                };
                 self.apply(action);
             }
             self.app.prepare_view();
