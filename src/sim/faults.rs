@@ -35,7 +35,7 @@ impl RequestRecord {
 #[derive(Debug)]
 pub(crate) struct FaultState {
     fail: Mutex<Option<(u16, usize)>>,
-    /// Like `fail`, for writes only (POST, PUT, PATCH, DELETE).
+    /// Like `fail`, for changes only (writes that are not access reviews or dry runs).
     fail_writes: Mutex<Option<(u16, usize)>>,
     latency_ms: AtomicU64,
     pub split_chunks: AtomicBool,
@@ -70,11 +70,10 @@ impl FaultState {
         })
     }
 
-    /// The injected status for a request with `method`, if any remain.
-    pub fn take_failure_for(&self, method: &str) -> Option<u16> {
-        if !method.eq_ignore_ascii_case("GET")
-            && let Some(code) = Self::take(&self.fail_writes)
-        {
+    /// The injected status for a request (`is_change`: it would change the world), if any
+    /// remain.
+    pub fn take_failure_for(&self, is_change: bool) -> Option<u16> {
+        if is_change && let Some(code) = Self::take(&self.fail_writes) {
             return Some(code);
         }
         Self::take(&self.fail)
@@ -141,8 +140,8 @@ impl Faults {
     }
 
     /// Answer the next `n` requests with `status` (403, 429, 500, ...) as a Status error.
-    /// Fail the next `n` writes (not reads or watches, which run on their own timers) with
-    /// `status`.
+    /// Fail the next `n` changes (not reads, watches, access reviews or dry runs, which run on
+    /// their own timers) with `status`.
     pub fn fail_next_writes(&self, status: u16, n: usize) {
         *self
             .shared
