@@ -17,12 +17,8 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 use headless::{Headless, char_key, key};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use watchfloor::app::status::SourceState;
-use watchfloor::config::ThemeName;
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::ui::theme::{ColorSupport, Theme};
 
 const SECRETS: [&str; 4] = ["PLANTEDPW", "PLANTEDTOKEN", "PLANTEDREDIS", "PLANTEDPG"];
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -130,25 +126,8 @@ fn assert_clean(what: &str, text: &str) {
     );
 }
 
-fn screen_text(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn render(console: &Headless, (width, height): (u16, u16)) -> String {
-    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    terminal
-        .draw(|frame| watchfloor::ui::render(frame, &console.app, &theme))
-        .expect("draw");
-    screen_text(&terminal)
+fn render(console: &Headless, size: (u16, u16)) -> String {
+    headless::screen(&console.app, size)
 }
 
 /// Every pane, zoomed, with its detail view and the source list, at two sizes, once every

@@ -5,14 +5,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use watchfloor::app::App;
 use watchfloor::app::status::{Freshness, SourceOrigin};
-use watchfloor::config::ThemeName;
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
-use watchfloor::ui::theme::{ColorSupport, Theme};
 
 use crate::fault_proxy::{Fault, FaultProxy};
 use crate::headless::Headless;
@@ -99,24 +95,6 @@ fn both_live(app: &App) -> bool {
 
 fn neither_live(app: &App) -> bool {
     freshness(app, KUBE) != Freshness::Live && freshness(app, CLAIMS) != Freshness::Live
-}
-
-/// The whole screen, as text.
-fn screen(app: &App) -> String {
-    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
-    let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
-    terminal
-        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
-        .unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    text
 }
 
 impl Rig {
@@ -214,7 +192,7 @@ async fn a_frozen_api_server_turns_stale_then_error_and_recovers() {
             neither_live,
         )
         .await;
-    let screen_text = screen(&rig.console.app);
+    let screen_text = crate::headless::screen(&rig.console.app, (160, 40));
     assert!(
         !screen_text.contains("all live") && !screen_text.contains(" live "),
         "no pane or header says live while the server is frozen:\n{screen_text}"

@@ -15,14 +15,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use watchfloor::app::App;
 use watchfloor::app::status::{Freshness, SourceOrigin, SourceStatus, stale_bound};
-use watchfloor::config::ThemeName;
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::slo::{HealthResult, HealthStatus};
-use watchfloor::ui::theme::{ColorSupport, Theme};
 
 use crate::fault_proxy::{Fault, FaultProxy};
 use crate::headless::Headless;
@@ -68,24 +64,6 @@ fn source(app: &App, origin: SourceOrigin) -> &SourceStatus {
 
 fn freshness(app: &App, origin: SourceOrigin) -> Freshness {
     source(app, origin).freshness(app.now)
-}
-
-/// The whole screen as text (160×40, every pane drawn).
-fn screen(app: &App) -> String {
-    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
-    let mut terminal = Terminal::new(TestBackend::new(160, 40)).expect("test terminal");
-    terminal
-        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
-        .expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    text
 }
 
 /// No control character (ESC, BEL, C1...) and nothing of the garbage's escape sequence.
@@ -233,7 +211,7 @@ impl Rig {
             Freshness::Stale { .. } => assert!(label.starts_with("stale "), "{label}"),
             other => panic!("{backend} {fault:?}: {other:?}"),
         }
-        let shown = screen(&self.console.app);
+        let shown = crate::headless::screen(&self.console.app, (160, 40));
         assert_clean(
             &format!("{backend} {fault:?}: the screen"),
             &shown.replace('\n', ""),
@@ -541,7 +519,7 @@ interval = "1s"
         );
     })
     .await;
-    let shown = screen(&rig.console.app);
+    let shown = crate::headless::screen(&rig.console.app, (160, 40));
     assert!(shown.contains("HTTP 500"), "the row says why:\n{shown}");
     rig.proxy.set(Fault::Pass);
     let recovered = rig
@@ -578,7 +556,7 @@ interval = "1s"
     .await;
     assert_clean(
         "health Garbage: the screen",
-        &screen(&rig.console.app).replace('\n', ""),
+        &crate::headless::screen(&rig.console.app, (160, 40)).replace('\n', ""),
     );
     rig.proxy.set(Fault::Pass);
     let recovered = rig
@@ -659,7 +637,7 @@ refresh = "1s"
         }
     })
     .await;
-    let shown = screen(&rig.console.app);
+    let shown = crate::headless::screen(&rig.console.app, (160, 40));
     assert_clean("the screen", &shown.replace('\n', ""));
     assert!(
         shown.contains("3 source errors") && shown.contains("no SLO results yet"),

@@ -209,3 +209,27 @@ impl Headless {
         self.app.toasts.iter().map(|t| t.text.clone()).collect()
     }
 }
+
+/// The whole console drawn at `width`×`height` (dark theme, 256 colours), as text: one line
+/// per row.
+pub fn screen(app: &App, (width, height): (u16, u16)) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let theme = watchfloor::ui::theme::Theme::new(
+        watchfloor::config::ThemeName::Dark,
+        watchfloor::ui::theme::ColorSupport::Ansi256,
+    );
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
