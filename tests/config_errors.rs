@@ -1266,7 +1266,10 @@ fn a_context_missing_from_the_kubeconfig_is_a_warning() {
     );
     assert!(printed.contains("did you mean `prod`"), "{printed}");
     // The right context: nothing to warn about.
-    let (code, printed, _) = check(home.path(), &text.replace("prd", "prod"));
+    let (code, printed, _) = check(
+        home.path(),
+        &text.replace("context = \"prd\"", "context = \"prod\""),
+    );
     assert_eq!(code, Some(0), "{printed}");
     assert!(!printed.contains("warning"), "{printed}");
 }
