@@ -6,14 +6,15 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use watchfloor::app::data::{KubeUpdate, RowUpdate};
-use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::{ThemeName, parse};
+use watchfloor::data::{KubeUpdate, RowUpdate};
+use watchfloor::event::SourceState;
 use watchfloor::model::Health;
 use watchfloor::model::pods::PodRow;
 use watchfloor::policy::ReadOnlyInputs;
@@ -64,19 +65,19 @@ fn app() -> App {
         t0(),
     );
     let generation = app.generation;
-    app.update(Action::Source {
+    app.update(Action::Backend(SourceEvent::State {
         generation,
         index: 0,
         state: SourceState::Live,
         at: t0(),
-    });
-    app.update(Action::Kube {
+    }));
+    app.update(Action::Backend(SourceEvent::Kube {
         generation,
         update: KubeUpdate::Pods(RowUpdate::Replace {
             namespace: None,
             rows: pods(),
         }),
-    });
+    }));
     app.prepare_view();
     app
 }
@@ -101,10 +102,10 @@ fn bench(c: &mut Criterion) {
             i += 1;
             let mut row = base.clone();
             row.restarts = i;
-            app.update(Action::Kube {
+            app.update(Action::Backend(SourceEvent::Kube {
                 generation,
                 update: KubeUpdate::Pods(RowUpdate::Upsert(row)),
-            });
+            }));
             app.prepare_view();
         });
     });

@@ -86,9 +86,21 @@ pub enum Commands {
         format: Format,
     },
     /// Serve a simulated platform's Kubernetes API on loopback, for kubectl and other tools.
-    Sim(crate::sim::SimArgs),
+    Sim(SimArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+}
+
+#[cfg(feature = "demo")]
+pub use watchfloor_sim::SimArgs;
+
+/// Without the `demo` feature there is no simulator: `watchfloor sim` takes any arguments and
+/// says so.
+#[cfg(not(feature = "demo"))]
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::config::{
     ClaimSource, ClaimsConfig, Config, KubernetesConfig, LoadedConfig, TargetConfig,
 };
-use crate::sim::{Scenario, Sim, SimOptions};
+use watchfloor_sim::{Scenario, Sim, SimOptions};
 
 /// The kubeconfig context the demo writes.
 pub const CONTEXT: &str = "watchfloor-demo";

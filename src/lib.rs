@@ -1,27 +1,25 @@
 //! watchfloor: a terminal operations console for on-call engineers.
 //!
-//! Layout: `config` (schema, validation, secrets), `policy` (read-only), `app` (state, pure
-//! `update`, keymap), `ui` (drawing only), `sources` (backend tasks), `runtime` (event loop and
-//! effect executor), `snapshot` (one-shot collection), `terminal` and `logging` (process plumbing).
+//! The pure part (config, models, rules, the planner) is the `watchfloor-core` crate, re-exported
+//! here under its own module names; the simulated platform is `watchfloor-sim` (feature `demo`).
+//! This crate holds the I/O: `sources` (backend tasks and clients), `remediation` (previews,
+//! execution, audit), `snapshot` (one-shot collection); the console: `app` (state, pure `update`,
+//! keymap), `ui` (drawing only), `runtime` (event loop and effect executor); and the process
+//! plumbing: `cli`, `terminal`, `logging`, `hardening`.
 #![forbid(unsafe_code)]
+
+pub use watchfloor_core::{data, db, event, logs, model, policy, redact, slo, text};
 
 pub mod app;
 pub mod cli;
 pub mod config;
-pub mod db;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod hardening;
 pub mod logging;
-pub mod logs;
-pub mod model;
-pub mod policy;
-pub mod redact;
 pub mod remediation;
 pub mod runtime;
-pub mod sim;
-pub mod slo;
 pub mod snapshot;
 pub mod sources;
 pub mod terminal;
-pub mod text;
 pub mod ui;

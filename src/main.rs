@@ -60,6 +60,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(snap.exit_code() as u8)
         }
+        #[cfg(feature = "demo")]
         Some(Commands::Demo {
             ref scenario,
             ref postgres,
@@ -73,7 +74,15 @@ fn main() -> ExitCode {
             },
         ),
         Some(Commands::Audit { since, format }) => audit(&cli, since, format),
-        Some(Commands::Sim(args)) => watchfloor::sim::run_cli(args),
+        #[cfg(feature = "demo")]
+        Some(Commands::Sim(args)) => watchfloor_sim::run_cli(args),
+        #[cfg(not(feature = "demo"))]
+        Some(Commands::Demo { .. } | Commands::Sim(_)) => {
+            eprintln!(
+                "watchfloor: the simulated platform is not built in (this build was made without the `demo` feature); run the console with a config instead"
+            );
+            ExitCode::from(USAGE)
+        }
         None => run_console(&cli),
     }
 }
@@ -110,10 +119,11 @@ fn run_console(cli: &Cli) -> ExitCode {
     }
 }
 
+#[cfg(feature = "demo")]
 /// `watchfloor demo`: the simulator in-process, a private kubeconfig, and the real console
 /// talking to it through the real Kubernetes client.
 fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) -> ExitCode {
-    let scenario = match watchfloor::sim::Scenario::builtin(scenario) {
+    let scenario = match watchfloor_sim::Scenario::builtin(scenario) {
         Ok(scenario) => scenario,
         Err(e) => {
             eprintln!("watchfloor: {e}");

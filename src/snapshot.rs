@@ -515,7 +515,8 @@ async fn probe_logs(
     index: usize,
     window: Duration,
 ) -> (serde_json::Value, Option<String>) {
-    use crate::logs::{LogEvent, StreamState, sink::LogSink};
+    use crate::logs::{LogEvent, StreamState};
+    use crate::sources::log_sink::LogSink;
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let sink = LogSink::new(tx, 0, index);
     let task = match config.source.get_ref() {
@@ -535,7 +536,7 @@ async fn probe_logs(
         |id: crate::logs::StreamId| !kube || id == crate::sources::logs_kube::SOURCE_STREAM;
     let (mut streams, mut lines, mut last, mut problems) = (0usize, 0u64, None, Vec::new());
     let deadline = tokio::time::Instant::now() + window;
-    while let Ok(Some(crate::app::Action::Logs { event, .. })) =
+    while let Ok(Some(crate::event::SourceEvent::Logs { event, .. })) =
         tokio::time::timeout_at(deadline, rx.recv()).await
     {
         match event {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use headless::Headless;
 use watchfloor::app::{Action, Effect};
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 const WAIT: Duration = Duration::from_secs(90);
 const REVIEWS: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";

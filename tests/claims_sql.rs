@@ -4,15 +4,15 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use watchfloor::event::SourceEvent;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_postgres::{Client, NoTls};
 
-use watchfloor::app::Action;
-use watchfloor::app::data::KubeUpdate;
-use watchfloor::app::status::SourceState;
 use watchfloor::config::{ClaimsConfig, PostgresConfig};
+use watchfloor::data::KubeUpdate;
+use watchfloor::event::SourceState;
 use watchfloor::model::Health;
 use watchfloor::model::claims::{BACKLOG, ClaimRow, NOT_READ};
 use watchfloor::sources::claims_sql::{self, MAX_ROWS};
@@ -428,7 +428,11 @@ async fn an_unreachable_server_is_an_error_not_a_hang() {
 }
 
 /// The next action from the source, or a failure naming what was awaited.
-async fn next_action(rx: &mut mpsc::Receiver<Action>, deadline: Instant, awaiting: &str) -> Action {
+async fn next_action(
+    rx: &mut mpsc::Receiver<SourceEvent>,
+    deadline: Instant,
+    awaiting: &str,
+) -> SourceEvent {
     match tokio::time::timeout_at(deadline, rx.recv()).await {
         Ok(Some(action)) => action,
         Ok(None) => panic!("the source ended while awaiting {awaiting}"),
@@ -439,21 +443,21 @@ async fn next_action(rx: &mut mpsc::Receiver<Action>, deadline: Instant, awaitin
 /// Waits for the claims update of entry `source`, then for the `Live` report. Error reports
 /// on the way fail the test unless `errors_expected` (a source retrying).
 async fn rows_then_live(
-    rx: &mut mpsc::Receiver<Action>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     source: usize,
     errors_expected: bool,
 ) -> Vec<ClaimRow> {
     let deadline = Instant::now() + WAIT;
     let rows = loop {
         match next_action(rx, deadline, "claims rows").await {
-            Action::Kube {
+            SourceEvent::Kube {
                 generation,
                 update: KubeUpdate::Claims { source: s, rows },
             } => {
                 assert_eq!((generation, s), (7, source));
                 break rows;
             }
-            Action::Source {
+            SourceEvent::State {
                 state: SourceState::Error { reason, .. },
                 ..
             } if !errors_expected => panic!("the source failed: {reason}"),
@@ -461,7 +465,7 @@ async fn rows_then_live(
         }
     };
     match next_action(rx, deadline, "the Live report").await {
-        Action::Source {
+        SourceEvent::State {
             generation,
             index,
             state: SourceState::Live,
@@ -472,7 +476,7 @@ async fn rows_then_live(
     rows
 }
 
-fn reporter(tx: mpsc::Sender<Action>) -> Reporter {
+fn reporter(tx: mpsc::Sender<SourceEvent>) -> Reporter {
     Reporter {
         tx,
         generation: 7,
@@ -514,11 +518,13 @@ async fn run_reports_the_servers_error_then_recovers() {
     let deadline = Instant::now() + WAIT;
     let (reason, retry_at) = loop {
         match next_action(&mut rx, deadline, "the error report").await {
-            Action::Source {
+            SourceEvent::State {
                 state: SourceState::Error { reason, retry_at },
                 ..
             } => break (reason, retry_at),
-            Action::Kube { update, .. } => panic!("rows from a missing table: {update:?}"),
+            SourceEvent::Kube { update, .. } => {
+                panic!("rows from a missing table: {update:?}")
+            }
             _ => {}
         }
     };
@@ -561,15 +567,15 @@ async fn the_db_pane_and_sql_claims_share_one_connection() {
     let (mut refreshes, mut claims) = (0, 0);
     while refreshes < 2 || claims < 1 {
         match next_action(&mut rx, deadline, "a refresh and claims rows").await {
-            Action::Db { .. } => refreshes += 1,
-            Action::Kube {
+            SourceEvent::Db { .. } => refreshes += 1,
+            SourceEvent::Kube {
                 update: KubeUpdate::Claims { rows, .. },
                 ..
             } => {
                 assert_eq!(rows.len(), 4, "{rows:#?}");
                 claims += 1;
             }
-            Action::Source {
+            SourceEvent::State {
                 state: SourceState::Error { reason, .. },
                 ..
             } => panic!("a source failed: {reason}"),

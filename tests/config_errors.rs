@@ -1109,7 +1109,7 @@ container = "api|.*-proxy"
 /// warn.
 #[tokio::test]
 async fn the_demo_config_passes_validation_without_warnings() {
-    let scenario = watchfloor::sim::Scenario::builtin("incident").unwrap();
+    let scenario = watchfloor_sim::Scenario::builtin("incident").unwrap();
     let demo = watchfloor::demo::Demo::start(scenario).await.unwrap();
     let loaded = demo.loaded_config(&watchfloor::demo::LocalServers::default());
     let checked = watchfloor::config::validate_config(&loaded.config);

@@ -4,14 +4,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use watchfloor::event::SourceEvent;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use watchfloor::app::Action;
-use watchfloor::app::status::SourceState;
 use watchfloor::config::HealthConfig;
+use watchfloor::event::SourceState;
 use watchfloor::slo::{HealthCheck, HealthResult, HealthStatus};
 use watchfloor::sources::health::{self, BODY_LIMIT};
 use watchfloor::sources::kubernetes::Reporter;
@@ -502,7 +502,7 @@ async fn plain_text_200_is_ok() {
 
 /// Receives the next `Action::Health`, noting whether a `Live` source state came by.
 async fn next_health(
-    rx: &mut mpsc::Receiver<Action>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     live: &mut usize,
 ) -> (u64, usize, HealthResult) {
     loop {
@@ -511,12 +511,12 @@ async fn next_health(
             .expect("an action within 10s")
             .expect("channel open");
         match action {
-            Action::Health {
+            SourceEvent::Health {
                 generation,
                 index,
                 result,
             } => return (generation, index, result),
-            Action::Source {
+            SourceEvent::State {
                 generation,
                 index,
                 state,

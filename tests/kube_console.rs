@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::parse;
+use watchfloor::event::SourceState;
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
 use watchfloor::sources::{self, SourceSet};
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 // A bound for failure, not a timing goal: generous so a loaded CI machine does not flake.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -21,7 +21,7 @@ const DEADLINE: Duration = Duration::from_secs(90);
 struct Console {
     sim: Sim,
     app: App,
-    rx: mpsc::Receiver<Action>,
+    rx: mpsc::Receiver<watchfloor::event::SourceEvent>,
     _sources: SourceSet,
     dir: tempfile::TempDir,
 }
@@ -73,7 +73,7 @@ impl Console {
             }
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(action)) => {
-                    self.app.update(action);
+                    self.app.update(Action::Backend(action));
                 }
                 Ok(None) => panic!("sources ended while waiting for {what}"),
                 Err(_) => panic!(

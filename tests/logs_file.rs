@@ -6,17 +6,17 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
+use watchfloor::event::SourceEvent;
 
 use tokio::sync::mpsc;
-use watchfloor::app::Action;
-use watchfloor::logs::sink::LogSink;
 use watchfloor::logs::{LogEvent, LogLine, StreamId, StreamState};
+use watchfloor::sources::log_sink::LogSink;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A running file source and everything it has said so far.
 struct Follow {
-    rx: mpsc::Receiver<Action>,
+    rx: mpsc::Receiver<SourceEvent>,
     task: tokio::task::JoinHandle<()>,
     opened: Vec<(StreamId, String)>,
     states: Vec<(StreamId, StreamState)>,
@@ -48,7 +48,7 @@ impl Follow {
         let deadline = tokio::time::Instant::now() + DEADLINE;
         while !done(self) {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(Action::Logs {
+                Ok(Some(SourceEvent::Logs {
                     generation, event, ..
                 })) => {
                     assert_eq!(generation, 1);

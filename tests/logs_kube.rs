@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
@@ -14,12 +15,11 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use watchfloor::app::Action;
 use watchfloor::config::{KubernetesConfig, LogsConfig, parse};
-use watchfloor::logs::sink::LogSink;
 use watchfloor::logs::{LogEvent, LogLine, StreamId, StreamState, parse_line};
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor::sources::log_sink::LogSink;
 use watchfloor::sources::logs_kube;
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 const NS: &str = "platform-v2-stable";
 const API: &str = "platform-v2-api";
@@ -131,7 +131,7 @@ impl Fixture {
 
 /// What the sink delivered, folded per stream.
 struct Events {
-    rx: mpsc::Receiver<Action>,
+    rx: mpsc::Receiver<SourceEvent>,
     opened: BTreeMap<StreamId, String>,
     states: BTreeMap<StreamId, Vec<StreamState>>,
     lines: BTreeMap<StreamId, Vec<LogLine>>,
@@ -196,7 +196,7 @@ impl Events {
         let deadline = Instant::now() + timeout;
         while !done(self) {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(Action::Logs { event, .. })) => self.record(event),
+                Ok(Some(SourceEvent::Logs { event, .. })) => self.record(event),
                 Ok(Some(_)) => {}
                 Ok(None) => panic!("the source ended while waiting for {what}"),
                 Err(_) => panic!(

@@ -7,6 +7,7 @@
 mod pg_server;
 
 use std::time::{Duration, Instant, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -14,11 +15,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_postgres::Client;
 
 use pg_server::PgServer;
-use watchfloor::app::Action;
-use watchfloor::app::status::SourceState;
 use watchfloor::config::PostgresConfig;
 use watchfloor::db::DbUpdate;
 use watchfloor::db::postgres::{PgStatus, Thresholds, UNKNOWN_STATE, analyse};
+use watchfloor::event::SourceState;
 use watchfloor::model::Health;
 use watchfloor::sources::kubernetes::{Reporter, estimated_backoff};
 use watchfloor::sources::postgres::{self, Monitor};
@@ -532,12 +532,12 @@ const SOURCE_INDEX: usize = 5;
 const ENTRY_INDEX: usize = 2;
 
 /// The next report of the source, within `deadline`; checks the tags.
-async fn next(rx: &mut mpsc::Receiver<Action>, deadline: Instant) -> Option<Seen> {
+async fn next(rx: &mut mpsc::Receiver<SourceEvent>, deadline: Instant) -> Option<Seen> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let action = tokio::time::timeout(left, rx.recv()).await.ok()??;
         match action {
-            Action::Db { generation, update } => {
+            SourceEvent::Db { generation, update } => {
                 assert_eq!(generation, GENERATION);
                 match update {
                     DbUpdate::Postgres { index, status } => {
@@ -547,7 +547,7 @@ async fn next(rx: &mut mpsc::Receiver<Action>, deadline: Instant) -> Option<Seen
                     other => panic!("unexpected update {other:?}"),
                 }
             }
-            Action::Source {
+            SourceEvent::State {
                 generation,
                 index,
                 state,
@@ -575,7 +575,7 @@ async fn next(rx: &mut mpsc::Receiver<Action>, deadline: Instant) -> Option<Seen
 /// Reports until one matches `want`, within `within`; returns it, the time it took and the
 /// errors seen on the way (counted, for the backoff).
 async fn wait_for(
-    rx: &mut mpsc::Receiver<Action>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     within: Duration,
     what: &str,
     want: impl Fn(&Seen) -> bool,

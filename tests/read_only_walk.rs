@@ -20,7 +20,7 @@ use watchfloor::app::pane::PaneId;
 use watchfloor::policy::{ReadOnlyInputs, ReadOnlyPolicy};
 use watchfloor::remediation::exec::{self, Backends};
 use watchfloor::remediation::{ActionKind, Place, Plan};
-use watchfloor::sim::{Scenario, Sim, SimOptions};
+use watchfloor_sim::{Scenario, Sim, SimOptions};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 use headless::{Headless, char_key, key};
-use watchfloor::app::status::SourceState;
+use watchfloor::event::SourceState;
 use watchfloor::policy::ReadOnlyInputs;
 
 const SECRETS: [&str; 4] = ["PLANTEDPW", "PLANTEDTOKEN", "PLANTEDREDIS", "PLANTEDPG"];

@@ -6,15 +6,15 @@ use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use watchfloor::event::SourceEvent;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use watchfloor::app::Action;
-use watchfloor::app::status::SourceState;
 use watchfloor::config::{RedisConfig, Secret};
 use watchfloor::db::{DbUpdate, RedisStatus};
+use watchfloor::event::SourceState;
 use watchfloor::model::Health;
 use watchfloor::sources::kubernetes::Reporter;
 use watchfloor::sources::redis::{run, sample_once};
@@ -128,7 +128,7 @@ fn wait_ready(port: u16, dir: &Path) {
 }
 
 /// Runs the source; the receiver gets its reports.
-fn start_source(config: RedisConfig) -> (mpsc::Receiver<Action>, tokio::task::JoinHandle<()>) {
+fn start_source(config: RedisConfig) -> (mpsc::Receiver<SourceEvent>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
     let reporter = Reporter {
         tx,
@@ -147,7 +147,7 @@ enum Report {
 
 /// The next report of the source, or `None` when `until` comes first.
 async fn try_next_report(
-    rx: &mut mpsc::Receiver<Action>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     until: tokio::time::Instant,
 ) -> Option<Report> {
     let action = tokio::time::timeout_at(until, rx.recv())
@@ -155,14 +155,14 @@ async fn try_next_report(
         .ok()?
         .expect("the source ended");
     Some(match action {
-        Action::Db {
+        SourceEvent::Db {
             update: DbUpdate::Redis { index, status },
             ..
         } => {
             assert_eq!(index, 0);
             Report::Status(status)
         }
-        Action::Source { index, state, .. } => {
+        SourceEvent::State { index, state, .. } => {
             assert_eq!(index, 0);
             Report::State(state)
         }
@@ -170,7 +170,7 @@ async fn try_next_report(
     })
 }
 
-async fn next_report(rx: &mut mpsc::Receiver<Action>, until: tokio::time::Instant) -> Report {
+async fn next_report(rx: &mut mpsc::Receiver<SourceEvent>, until: tokio::time::Instant) -> Report {
     try_next_report(rx, until)
         .await
         .expect("no report before the deadline")
@@ -179,7 +179,7 @@ async fn next_report(rx: &mut mpsc::Receiver<Action>, until: tokio::time::Instan
 /// Waits (at most [`WAIT`]) for a status that satisfies `accept`; panics with the last one seen,
 /// or at once on an error report.
 async fn status_where(
-    rx: &mut mpsc::Receiver<Action>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     what: &str,
     accept: impl Fn(&RedisStatus) -> bool,
 ) -> RedisStatus {

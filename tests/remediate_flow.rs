@@ -24,7 +24,7 @@ use watchfloor::remediation::audit::{self, AuditRecord};
 use watchfloor::remediation::kube_exec::{PAUSED_RESTART, PAUSED_UNDO};
 use watchfloor::remediation::plan::Selection;
 use watchfloor::remediation::{ActionKind, Outcome, Preview};
-use watchfloor::sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
 
 const WAIT: Duration = Duration::from_secs(30);
 const NS: &str = "platform-v2-stable";

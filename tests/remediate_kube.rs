@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use watchfloor::config::KubernetesConfig;
 use watchfloor::remediation::kube_exec::{self as kx, AccessCheck};
 use watchfloor::remediation::{ActionKind, WorkloadKind};
-use watchfloor::sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
 
 const NS: &str = "platform-v2-stable";
 const API: &str = "platform-v2-api";

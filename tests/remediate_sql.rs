@@ -26,8 +26,8 @@ use watchfloor::remediation::plan::{Selection, Verb};
 use watchfloor::remediation::sql_exec::{
     PgOutcome, execute_pg, execute_redis, preview_pg, preview_redis,
 };
-use watchfloor::sim::{Scenario, Sim, SimOptions};
 use watchfloor::sources::postgres::Monitor;
+use watchfloor_sim::{Scenario, Sim, SimOptions};
 
 const DEADLINE: Duration = Duration::from_secs(15);
 const PG_HOST: &str = "127.0.0.1";

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Terminal;
@@ -11,10 +12,10 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use serde_json::json;
-use watchfloor::app::data::{KubeUpdate, RowUpdate};
-use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::{ThemeName, parse};
+use watchfloor::data::{KubeUpdate, RowUpdate};
+use watchfloor::event::SourceState;
 use watchfloor::model::claims::{ClaimRow, classify_resource_claim};
 use watchfloor::model::deployments::deployment_row;
 use watchfloor::model::pods::pod_row;
@@ -71,11 +72,13 @@ fn app(read_only: bool) -> App {
     };
     let mut app = App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0());
     let generation = app.generation;
-    let report = |index, state, at| Action::Source {
-        generation,
-        index,
-        state,
-        at,
+    let report = |index, state, at| {
+        Action::Backend(SourceEvent::State {
+            generation,
+            index,
+            state,
+            at,
+        })
     };
     app.update(report(0, SourceState::Live, t0()));
     app.update(report(1, SourceState::NotBuilt, t0()));
@@ -86,7 +89,7 @@ fn app(read_only: bool) -> App {
     };
     app.update(report(3, refused, t0()));
     for update in kube_rows() {
-        app.update(Action::Kube { generation, update });
+        app.update(Action::Backend(SourceEvent::Kube { generation, update }));
     }
     app.prepare_view();
     app
@@ -384,7 +387,7 @@ fn pods_worst_first_deployments_and_claims() {
 
 #[test]
 fn pod_detail_shows_containers_and_events() {
-    use watchfloor::app::{EventRow, PodDetail};
+    use watchfloor::event::{EventRow, PodDetail};
     use watchfloor::model::pods::container_details;
     let mut app = app(false);
     let effects: Vec<_> = [KeyCode::Enter]
@@ -422,11 +425,11 @@ fn pod_detail_shows_containers_and_events() {
             last_seen: Some(t0() - Duration::from_secs(20)),
         }],
     };
-    app.update(Action::PodDetail {
+    app.update(Action::Backend(SourceEvent::PodDetail {
         generation: app.generation,
         key,
         detail: Ok(detail),
-    });
+    }));
     let screen = text(draw(&app, (100, 30)).backend().buffer());
     assert!(
         screen.contains("Error (exit 1)") && screen.contains("BackOff x40"),

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::{ThemeName, parse};
 use watchfloor::db::DbUpdate;
@@ -20,6 +20,7 @@ use watchfloor::db::postgres::{
     STATES, Session, Thresholds, TopClient,
 };
 use watchfloor::db::redis::{RedisClient, RedisCounters, RedisStatus};
+use watchfloor::event::SourceState;
 use watchfloor::model::Health;
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::ui::theme::{ColorSupport, Theme};
@@ -553,11 +554,13 @@ fn app_with(platform: PgStatus, cache: RedisStatus) -> App {
         t0(),
     );
     let generation = app.generation;
-    let report = |index, state, at| Action::Source {
-        generation,
-        index,
-        state,
-        at,
+    let report = |index, state, at| {
+        Action::Backend(SourceEvent::State {
+            generation,
+            index,
+            state,
+            at,
+        })
     };
     app.update(report(0, SourceState::Live, t0() - Duration::from_secs(1)));
     // billing-db answered 40 s ago, then its connection was refused.
@@ -585,7 +588,7 @@ fn app_with(platform: PgStatus, cache: RedisStatus) -> App {
             status: Box::new(cache),
         },
     ] {
-        app.update(Action::Db { generation, update });
+        app.update(Action::Backend(SourceEvent::Db { generation, update }));
     }
     app.prepare_view();
     app

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Terminal;
@@ -67,24 +68,24 @@ fn app_with(lines: &[Vec<u8>]) -> App {
         t0(),
     );
     let generation = app.generation;
-    app.update(Action::Logs {
+    app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,
         event: LogEvent::StreamOpened {
             id: 7,
             label: "/var/log/app/api.log".into(),
         },
-    });
+    }));
     let parsed = lines
         .iter()
         .enumerate()
         .map(|(i, bytes)| parse_line(7, bytes, false, t0() + Duration::from_millis(i as u64)))
         .collect();
-    app.update(Action::Logs {
+    app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,
         event: LogEvent::Lines(parsed),
-    });
+    }));
     app.update(Action::Key(KeyEvent::from(KeyCode::Char('5'))));
     app.prepare_view();
     app
@@ -193,11 +194,11 @@ fn follow_pause_filter_and_level() {
             )
         })
         .collect();
-    app.update(Action::Logs {
+    app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,
         event: LogEvent::Lines(more),
-    });
+    }));
     app.prepare_view();
     let after = text(&draw(&app, (120, 30)));
     assert!(
@@ -260,19 +261,19 @@ fn copy_and_save_are_effects() {
 fn enter_lists_streams_and_p_asks_for_previous_logs() {
     let mut app = app_with(&[b"one".to_vec()]);
     let generation = app.generation;
-    app.update(Action::Logs {
+    app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,
         event: LogEvent::StreamOpened {
             id: 8,
             label: "api-7d9f/api".into(),
         },
-    });
-    app.update(Action::Logs {
+    }));
+    app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,
         event: LogEvent::Lines(vec![parse_line(8, b"from the pod", false, t0())]),
-    });
+    }));
     app.prepare_view();
     key(&mut app, KeyCode::Enter);
     let screen = text(&draw(&app, (100, 30)));

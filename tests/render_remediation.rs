@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Terminal;
@@ -13,10 +14,10 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Modifier;
 use serde_json::json;
-use watchfloor::app::data::{KubeUpdate, RowUpdate};
-use watchfloor::app::status::SourceState;
 use watchfloor::app::{Action, App};
 use watchfloor::config::{ThemeName, parse};
+use watchfloor::data::{KubeUpdate, RowUpdate};
+use watchfloor::event::SourceState;
 use watchfloor::model::deployments::deployment_row;
 use watchfloor::model::pods::pod_row;
 use watchfloor::policy::ReadOnlyInputs;
@@ -56,19 +57,19 @@ fn app_with(protected: bool, read_only: bool) -> App {
     let mut app = App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0());
     let generation = app.generation;
     for index in 0..4 {
-        app.update(Action::Source {
+        app.update(Action::Backend(SourceEvent::State {
             generation,
             index,
             state: SourceState::Live,
             at: t0(),
-        });
+        }));
     }
-    app.update(Action::KubeContext {
+    app.update(Action::Backend(SourceEvent::KubeContext {
         generation,
         name: "prod-admin".into(),
-    });
+    }));
     for update in kube_rows() {
-        app.update(Action::Kube { generation, update });
+        app.update(Action::Backend(SourceEvent::Kube { generation, update }));
     }
     // The Pods pane, focused.
     press(&mut app, &[KeyCode::Char('1')]);

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Terminal;
@@ -107,13 +108,13 @@ fn app() -> App {
         t0(),
     );
     let generation = app.generation;
-    app.update(Action::Slo {
+    app.update(Action::Backend(SourceEvent::Slo {
         generation,
         results: vec![
             slo("checkout latency", SloState::Ok, 0.4),
             slo("api availability", SloState::Page, 22.0),
         ],
-    });
+    }));
     let health = HealthResult {
         name: "claims-api".into(),
         url: "http://127.0.0.1:9/healthz/detailed".into(),
@@ -137,11 +138,11 @@ fn app() -> App {
         consecutive_failures: 0,
         checked_at: Some(t0() - Duration::from_secs(5)),
     };
-    app.update(Action::Health {
+    app.update(Action::Backend(SourceEvent::Health {
         generation,
         index: 0,
         result: health,
-    });
+    }));
     app.update(Action::Key(KeyEvent::from(KeyCode::Char('2'))));
     app.prepare_view();
     app

@@ -15,7 +15,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Config, ResourceExt};
 use serde_json::{Value, json};
-use watchfloor::sim::{Scenario, Sim, SimOptions};
+use watchfloor_sim::{Scenario, Sim, SimOptions};
 
 const OPERATOR_NS: &str = "anarchy-operator";
 /// The selector the demo's "restart the operator" remediation deletes by.

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 const NS: &str = "platform-v2-stable";
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 const NS: &str = "platform-v2-stable";
 const OBJECTIVE: f64 = 0.995;

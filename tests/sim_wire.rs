@@ -17,7 +17,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event as WEvent};
 use kube::{Client, Config, ResourceExt};
 use serde_json::json;
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 const NS: &str = "platform-v2-stable";
 

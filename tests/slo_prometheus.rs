@@ -14,11 +14,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use watchfloor::event::SourceEvent;
 
 use tokio::sync::mpsc;
-use watchfloor::app::Action;
-use watchfloor::app::status::SourceState;
 use watchfloor::config::{Config, PrometheusConfig, Severity, SloConfig};
+use watchfloor::event::SourceState;
 use watchfloor::slo::{Reading, SloResult, SloState};
 use watchfloor::sources::kubernetes::Reporter;
 use watchfloor::sources::prometheus::{PromClient, evaluate, run};
@@ -708,10 +708,10 @@ total = 'sum(rate(http_request_duration_seconds_count{job="api"}[{{window}}]))'
 
 /// Receives actions until `pick` accepts one, with a deadline.
 async fn wait_for<T>(
-    rx: &mut mpsc::Receiver<Action>,
+    rx: &mut mpsc::Receiver<SourceEvent>,
     what: &str,
     seen: &mut Vec<String>,
-    mut pick: impl FnMut(&Action) -> Option<T>,
+    mut pick: impl FnMut(&SourceEvent) -> Option<T>,
 ) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -719,7 +719,7 @@ async fn wait_for<T>(
             .await
             .unwrap_or_else(|_| panic!("no {what} within 60 s; saw {seen:#?}"))
             .expect("the source task ended");
-        if let Action::Slo { results, .. } = &action {
+        if let SourceEvent::Slo { results, .. } = &action {
             assert!(!results.is_empty(), "empty results sent");
         }
         seen.push(format!("{action:?}").chars().take(300).collect());
@@ -753,8 +753,8 @@ async fn run_reports_an_outage_and_recovers() {
 
     // Evaluated at "now": the data ended a day ago, so the 3d window holds it (0.5) and the
     // short windows are stale (no data).
-    let fresh = |action: &Action| match action {
-        Action::Slo {
+    let fresh = |action: &SourceEvent| match action {
+        SourceEvent::Slo {
             generation: 7,
             results,
         } => Some(results.clone()),
@@ -765,8 +765,8 @@ async fn run_reports_an_outage_and_recovers() {
     assert_eq!(results[0].error, None);
     assert_close(value(burn(&results[0], "3d"), "3d"), 0.5, "3d burn now");
     assert_eq!(burn(&results[0], "5m"), Reading::NoData);
-    let live = |action: &Action| match action {
-        Action::Source {
+    let live = |action: &SourceEvent| match action {
+        SourceEvent::State {
             generation: 7,
             index: 3,
             state: SourceState::Live,
@@ -783,7 +783,7 @@ async fn run_reports_an_outage_and_recovers() {
         "an error state",
         &mut seen,
         |action| match action {
-            Action::Source {
+            SourceEvent::State {
                 generation: 7,
                 index: 3,
                 state: SourceState::Error { reason, retry_at },

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use watchfloor::config::TargetConfig;
-use watchfloor::sim::{Scenario, Sim, SimOptions};
 use watchfloor::snapshot::{SectionState, collect};
+use watchfloor_sim::{Scenario, Sim, SimOptions};
 
 const FIELDS_PG: [&str; 10] = [
     "name",

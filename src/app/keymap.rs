@@ -673,12 +673,6 @@ impl Keymap {
     }
 }
 
-impl AsRef<KeyList> for KeyList {
-    fn as_ref(&self) -> &KeyList {
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,8 +118,8 @@ impl LogsView {
     /// The state of log source `source` as its streams tell it: an error while its own stream
     /// (id 0: connection and pod watch) fails or every stream it opened is failing; live
     /// otherwise. One pod's container in back-off is that stream's state, not the source's.
-    pub fn source_state(&self, source: usize) -> crate::app::status::SourceState {
-        use crate::app::status::SourceState;
+    pub fn source_state(&self, source: usize) -> crate::event::SourceState {
+        use crate::event::SourceState;
         let own = self
             .ids
             .get(&(source, 0))
@@ -255,7 +255,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::app::status::SourceState;
+    use crate::event::SourceState;
 
     fn opened(view: &mut LogsView, source: usize, id: StreamId) {
         view.apply(

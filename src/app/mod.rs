@@ -3,7 +3,6 @@
 //! Nothing here does I/O. The runtime feeds actions (keys, ticks, source reports) and executes the
 //! effects `update` returns; the UI only reads `App`.
 
-pub mod data;
 pub mod keymap;
 pub mod logs_view;
 pub mod pane;
@@ -19,8 +18,9 @@ use ratatui_textarea::TextArea;
 use regex::{Regex, RegexBuilder};
 
 use crate::config::{Config, TargetConfig, suggest};
+use crate::data::{KubeData, ObjectKey};
+use crate::event::{PodDetail, SourceEvent};
 use crate::policy::{ReadOnlyInputs, ReadOnlyPolicy};
-use data::{KubeData, KubeUpdate, ObjectKey};
 use keymap::{Command, Context, HARD_QUIT, KeyChord, Keymap};
 use pane::PaneId;
 use status::{SourceState, SourceStatus};
@@ -33,51 +33,8 @@ pub enum Action {
     Resize,
     /// The 1 s clock: ages, staleness, toasts.
     Tick(SystemTime),
-    /// A source task's report. Reports from a previous target (older generation) are ignored.
-    Source {
-        generation: u64,
-        index: usize,
-        state: SourceState,
-        at: SystemTime,
-    },
-    /// The Kubernetes context the target resolved to.
-    KubeContext {
-        generation: u64,
-        name: String,
-    },
-    /// Rows from a Kubernetes watcher.
-    Kube {
-        generation: u64,
-        update: KubeUpdate,
-    },
-    /// From a log source (`source`: index of its `[[targets.logs]]` entry).
-    Logs {
-        generation: u64,
-        source: usize,
-        event: crate::logs::LogEvent,
-    },
-    /// The pod detail view's data (containers, events), or why it could not be had.
-    PodDetail {
-        generation: u64,
-        key: ObjectKey,
-        detail: Result<PodDetail, String>,
-    },
-    /// Evaluated SLOs of the Prometheus source.
-    Slo {
-        generation: u64,
-        results: Vec<crate::slo::SloResult>,
-    },
-    /// One health endpoint's latest check (`index`: its `[[targets.health]]` entry).
-    Health {
-        generation: u64,
-        index: usize,
-        result: crate::slo::HealthResult,
-    },
-    /// One refresh of a database or cache of the DB pane.
-    Db {
-        generation: u64,
-        update: crate::db::DbUpdate,
-    },
+    /// A backend's report (sources, pod detail). Reports of an older generation are ignored.
+    Backend(SourceEvent),
     /// The revisions of a Deployment, for the undo picker.
     History {
         generation: u64,
@@ -138,20 +95,20 @@ fn redact_backend_text(action: &mut Action) {
         }
     }
     match action {
-        Action::Source { state, .. } => match state {
+        Action::Backend(SourceEvent::State { state, .. }) => match state {
             SourceState::Error { reason, .. } | SourceState::Unavailable { reason } => text(reason),
             SourceState::Connecting | SourceState::Live | SourceState::NotBuilt => {}
         },
-        Action::Logs {
+        Action::Backend(SourceEvent::Logs {
             event: crate::logs::LogEvent::StreamState { state, .. },
             ..
-        } => match state {
+        }) => match state {
             crate::logs::StreamState::Reconnecting { reason, .. }
             | crate::logs::StreamState::Ended { reason } => text(reason),
             crate::logs::StreamState::Following => {}
         },
-        Action::PodDetail { detail, .. } => err(detail),
-        Action::Slo { results, .. } => {
+        Action::Backend(SourceEvent::PodDetail { detail, .. }) => err(detail),
+        Action::Backend(SourceEvent::Slo { results, .. }) => {
             for result in results {
                 if let Some(error) = &mut result.error {
                     text(error);
@@ -159,7 +116,7 @@ fn redact_backend_text(action: &mut Action) {
                 result.warnings.iter_mut().for_each(text);
             }
         }
-        Action::Health { result, .. } => {
+        Action::Backend(SourceEvent::Health { result, .. }) => {
             text(&mut result.url);
             if let Some(error) = &mut result.error {
                 text(error);
@@ -184,10 +141,10 @@ fn redact_backend_text(action: &mut Action) {
         | Action::Paste(_)
         | Action::Resize
         | Action::Tick(_)
-        | Action::KubeContext { .. }
-        | Action::Kube { .. }
-        | Action::Logs { .. }
-        | Action::Db { .. }
+        | Action::Backend(SourceEvent::KubeContext { .. })
+        | Action::Backend(SourceEvent::Kube { .. })
+        | Action::Backend(SourceEvent::Logs { .. })
+        | Action::Backend(SourceEvent::Db { .. })
         | Action::Permissions { .. }
         | Action::Quit => {}
     }
@@ -302,23 +259,6 @@ impl SloRow<'_> {
             Self::Health(h) => format!("{} {} {:?}", h.name, h.url, h.status),
         }
     }
-}
-
-/// What the pod detail view shows beyond the row: containers and recent events.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PodDetail {
-    pub containers: Vec<crate::model::pods::ContainerDetail>,
-    pub events: Vec<EventRow>,
-}
-
-/// A Kubernetes Event about the pod.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventRow {
-    pub warning: bool,
-    pub reason: String,
-    pub message: String,
-    pub count: u32,
-    pub last_seen: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -763,7 +703,7 @@ impl App {
                     ))
                 })
             })
-            .map(data::Keyed::key)
+            .map(crate::data::Keyed::key)
             .collect();
         self.visible.deployments = kube
             .deployments_sorted()
@@ -778,7 +718,7 @@ impl App {
                     ))
                 })
             })
-            .map(data::Keyed::key)
+            .map(crate::data::Keyed::key)
             .collect();
         let claims_filter = filter(PaneId::Claims);
         self.visible.claims = kube
@@ -909,12 +849,12 @@ impl App {
                 // Answers a minute old are asked again, if the selected row still needs them.
                 self.ask_access()
             }
-            Action::Source {
+            Action::Backend(SourceEvent::State {
                 generation,
                 index,
                 state,
                 at,
-            } => {
+            }) => {
                 if generation == self.generation
                     && let Some(source) = self.sources.get_mut(index)
                 {
@@ -926,7 +866,7 @@ impl App {
                 }
                 vec![]
             }
-            Action::Kube { generation, update } => {
+            Action::Backend(SourceEvent::Kube { generation, update }) => {
                 if generation == self.generation {
                     self.kube.apply(update);
                     // A frozen display keeps its rows; the live data changes underneath.
@@ -936,11 +876,11 @@ impl App {
                 }
                 vec![]
             }
-            Action::Logs {
+            Action::Backend(SourceEvent::Logs {
                 generation,
                 source,
                 event,
-            } => {
+            }) => {
                 if generation == self.generation {
                     self.logs.apply(source, event);
                     // A log source is as healthy as its streams say (quiet logs are not stale).
@@ -960,42 +900,42 @@ impl App {
                 }
                 vec![]
             }
-            Action::PodDetail {
+            Action::Backend(SourceEvent::PodDetail {
                 generation,
                 key,
                 detail,
-            } => {
+            }) => {
                 if generation == self.generation {
                     self.pod_detail = Some((key, detail));
                 }
                 vec![]
             }
-            Action::KubeContext { generation, name } => {
+            Action::Backend(SourceEvent::KubeContext { generation, name }) => {
                 if generation == self.generation {
                     self.kube_context = Some(name);
                 }
                 vec![]
             }
-            Action::Slo {
+            Action::Backend(SourceEvent::Slo {
                 generation,
                 results,
-            } => {
+            }) => {
                 if generation == self.generation {
                     self.slo.results = results;
                 }
                 vec![]
             }
-            Action::Health {
+            Action::Backend(SourceEvent::Health {
                 generation,
                 index,
                 result,
-            } => {
+            }) => {
                 if generation == self.generation {
                     self.slo.health.insert(index, result);
                 }
                 vec![]
             }
-            Action::Db { generation, update } => {
+            Action::Backend(SourceEvent::Db { generation, update }) => {
                 if generation == self.generation {
                     self.db.apply(update);
                     self.view_dirty |= self.frozen.is_none();
@@ -1433,7 +1373,10 @@ impl App {
         if self.focus != PaneId::Pods || !self.pane_shows_data(PaneId::Pods) {
             return vec![];
         }
-        match (view.detail_open, self.selected_pod().map(data::Keyed::key)) {
+        match (
+            view.detail_open,
+            self.selected_pod().map(crate::data::Keyed::key),
+        ) {
             (true, Some(key)) => {
                 self.pod_detail = None;
                 vec![Effect::OpenPodDetail {

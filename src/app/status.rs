@@ -4,37 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use super::pane::PaneId;
 use crate::config::{ClaimSource, LogSource, TargetConfig};
-
-/// What a source task reports about itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceState {
-    /// Started, no answer yet.
-    Connecting,
-    /// The last attempt succeeded.
-    Live,
-    /// The last attempt failed; the source retries by itself.
-    Error {
-        reason: String,
-        retry_at: Option<SystemTime>,
-    },
-    /// This build of watchfloor has no backend for this source yet.
-    NotBuilt,
-    /// The backend answers but cannot serve this source (e.g. a CRD that is not installed);
-    /// checked again now and then, without error noise.
-    Unavailable { reason: String },
-}
-
-/// Which config entry a source comes from (index into the target's list of that kind).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceOrigin {
-    Kubernetes,
-    Prometheus,
-    Health(usize),
-    Postgres(usize),
-    Redis(usize),
-    Claims(usize),
-    Logs(usize),
-}
+pub use watchfloor_core::event::{SourceOrigin, SourceState, source_origins};
+pub use watchfloor_core::text::format_age;
 
 /// One configured source of the current target, as the panes show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,136 +119,143 @@ impl SourceStatus {
 
     /// The sources a target configures, in pane order, all `Connecting`.
     pub fn for_target(target: &TargetConfig) -> Vec<Self> {
-        let mut sources = Vec::new();
-        let mut add = |origin, pane, kind, name: String, detail: String, stale_after: Duration| {
-            sources.push(Self {
-                origin,
-                pane,
-                kind,
-                name,
-                detail,
-                state: SourceState::Connecting,
-                last_ok: None,
-                stale_after,
-            });
-        };
-        if let Some(k8s) = &target.kubernetes {
-            let context = k8s
-                .context
-                .clone()
-                .unwrap_or_else(|| "current context".into());
-            let namespaces = if k8s.namespaces.is_empty() {
-                "all namespaces".into()
-            } else {
-                k8s.namespaces.join(", ")
-            };
-            add(
-                SourceOrigin::Kubernetes,
-                PaneId::Pods,
-                "kubernetes",
-                context,
-                format!("namespaces: {namespaces}"),
-                crate::sources::kube_watch::STALE_AFTER,
-            );
-        }
-        if let Some(prom) = &target.prometheus {
-            let slos: Vec<&str> = target.slo.iter().map(|s| s.name.as_str()).collect();
-            add(
-                SourceOrigin::Prometheus,
-                PaneId::Slo,
-                "prometheus",
-                crate::redact::redacted(&prom.url),
-                format!("SLOs: {}", slos.join(", ")),
-                stale_bound(prom.refresh),
-            );
-        }
-        for (i, health) in target.health.iter().enumerate() {
-            add(
-                SourceOrigin::Health(i),
-                PaneId::Slo,
-                "health",
-                health.name.clone(),
-                crate::redact::redacted(&health.url),
-                stale_bound(health.interval),
-            );
-        }
-        for (i, pg) in target.postgres.iter().enumerate() {
-            add(
-                SourceOrigin::Postgres(i),
-                PaneId::Db,
-                "postgres",
-                pg.name.clone(),
-                format!("dsn: {}", pg.dsn.describe()),
-                stale_bound(pg.refresh),
-            );
-        }
-        for (i, redis) in target.redis.iter().enumerate() {
-            add(
-                SourceOrigin::Redis(i),
-                PaneId::Db,
-                "redis",
-                redis.name.clone(),
-                format!("url: {}", redis.url.describe()),
-                stale_bound(redis.refresh),
-            );
-        }
-        for (i, claim) in target.claims.iter().enumerate() {
-            let (kind, detail, stale_after) = match claim.source.get_ref() {
-                ClaimSource::Crd => (
-                    "crd claims",
-                    format!(
-                        "{}/{} {} · stuck after {}",
-                        claim.group.as_deref().unwrap_or_default(),
-                        claim.version.as_deref().unwrap_or_default(),
-                        claim.kind.as_deref().unwrap_or_default(),
-                        humantime::format_duration(claim.stuck_after)
-                    ),
+        source_origins(target)
+            .into_iter()
+            .map(|origin| Self::describe(target, origin))
+            .collect()
+    }
+
+    fn describe(target: &TargetConfig, origin: SourceOrigin) -> Self {
+        let (pane, kind, name, detail, stale_after) = match origin {
+            SourceOrigin::Kubernetes => {
+                let k8s = target.kubernetes.clone().unwrap_or_default();
+                let context = k8s.context.unwrap_or_else(|| "current context".into());
+                let namespaces = if k8s.namespaces.is_empty() {
+                    "all namespaces".into()
+                } else {
+                    k8s.namespaces.join(", ")
+                };
+                (
+                    PaneId::Pods,
+                    "kubernetes",
+                    context,
+                    format!("namespaces: {namespaces}"),
                     crate::sources::kube_watch::STALE_AFTER,
-                ),
-                ClaimSource::Sql => (
-                    "sql claims",
-                    format!(
-                        "database {} · stuck after {}",
-                        claim.database.as_deref().unwrap_or_default(),
-                        humantime::format_duration(claim.stuck_after)
+                )
+            }
+            SourceOrigin::Prometheus => {
+                let slos: Vec<&str> = target.slo.iter().map(|s| s.name.as_str()).collect();
+                let (url, refresh) = target
+                    .prometheus
+                    .as_ref()
+                    .map_or((String::new(), Duration::ZERO), |p| {
+                        (crate::redact::redacted(&p.url), p.refresh)
+                    });
+                (
+                    PaneId::Slo,
+                    "prometheus",
+                    url,
+                    format!("SLOs: {}", slos.join(", ")),
+                    stale_bound(refresh),
+                )
+            }
+            SourceOrigin::Health(i) => {
+                let health = &target.health[i];
+                (
+                    PaneId::Slo,
+                    "health",
+                    health.name.clone(),
+                    crate::redact::redacted(&health.url),
+                    stale_bound(health.interval),
+                )
+            }
+            SourceOrigin::Postgres(i) => {
+                let pg = &target.postgres[i];
+                (
+                    PaneId::Db,
+                    "postgres",
+                    pg.name.clone(),
+                    format!("dsn: {}", pg.dsn.describe()),
+                    stale_bound(pg.refresh),
+                )
+            }
+            SourceOrigin::Redis(i) => {
+                let redis = &target.redis[i];
+                (
+                    PaneId::Db,
+                    "redis",
+                    redis.name.clone(),
+                    format!("url: {}", redis.url.describe()),
+                    stale_bound(redis.refresh),
+                )
+            }
+            SourceOrigin::Claims(i) => {
+                let claim = &target.claims[i];
+                let (kind, detail, stale_after) = match claim.source.get_ref() {
+                    ClaimSource::Crd => (
+                        "crd claims",
+                        format!(
+                            "{}/{} {} · stuck after {}",
+                            claim.group.as_deref().unwrap_or_default(),
+                            claim.version.as_deref().unwrap_or_default(),
+                            claim.kind.as_deref().unwrap_or_default(),
+                            humantime::format_duration(claim.stuck_after)
+                        ),
+                        crate::sources::kube_watch::STALE_AFTER,
                     ),
-                    target
-                        .postgres
-                        .iter()
-                        .find(|p| Some(&p.name) == claim.database.as_ref())
-                        .map_or(Duration::from_secs(60), |database| {
-                            stale_bound(crate::sources::claims_sql::poll_interval(database))
-                        }),
-                ),
-            };
-            add(
-                SourceOrigin::Claims(i),
-                PaneId::Claims,
-                kind,
-                claim.display_name(),
-                detail,
-                stale_after,
-            );
-        }
-        for (i, log) in target.logs.iter().enumerate() {
-            let (kind, detail) = match log.source.get_ref() {
-                LogSource::Kubernetes => (
-                    "pod logs",
-                    format!("namespace {}", log.namespace.as_deref().unwrap_or_default()),
-                ),
-                LogSource::File => ("file logs", log.path.clone().unwrap_or_default()),
-            };
-            add(
-                SourceOrigin::Logs(i),
-                PaneId::Logs,
-                kind,
-                log.display_name(),
-                detail,
+                    ClaimSource::Sql => (
+                        "sql claims",
+                        format!(
+                            "database {} · stuck after {}",
+                            claim.database.as_deref().unwrap_or_default(),
+                            humantime::format_duration(claim.stuck_after)
+                        ),
+                        target
+                            .postgres
+                            .iter()
+                            .find(|p| Some(&p.name) == claim.database.as_ref())
+                            .map_or(Duration::from_secs(60), |database| {
+                                stale_bound(crate::sources::claims_sql::poll_interval(database))
+                            }),
+                    ),
+                };
+                (
+                    PaneId::Claims,
+                    kind,
+                    claim.display_name(),
+                    detail,
+                    stale_after,
+                )
+            }
+            SourceOrigin::Logs(i) => {
+                let log = &target.logs[i];
+                let (kind, detail) = match log.source.get_ref() {
+                    LogSource::Kubernetes => (
+                        "pod logs",
+                        format!("namespace {}", log.namespace.as_deref().unwrap_or_default()),
+                    ),
+                    LogSource::File => ("file logs", log.path.clone().unwrap_or_default()),
+                };
                 // Quiet logs are not stale: a log source's state comes from its streams.
-                Duration::MAX,
-            );
+                (
+                    PaneId::Logs,
+                    kind,
+                    log.display_name(),
+                    detail,
+                    Duration::MAX,
+                )
+            }
+        };
+        Self {
+            origin,
+            pane,
+            kind,
+            name,
+            detail,
+            state: SourceState::Connecting,
+            last_ok: None,
+            stale_after,
         }
-        sources
     }
 }
 
@@ -286,17 +264,6 @@ impl SourceStatus {
 /// is not yet a fault).
 pub fn stale_bound(refresh: Duration) -> Duration {
     (refresh * 2).max(Duration::from_secs(20))
-}
-
-/// Compact age: `42s`, `3m12s`, `2h5m`, `3d4h`.
-pub fn format_age(age: Duration) -> String {
-    let secs = age.as_secs();
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        3600..86400 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
-        _ => format!("{}d{}h", secs / 86400, secs % 86400 / 3600),
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::config::parse;
+use crate::data::KubeUpdate;
 
 const CONFIG: &str = r#"
 [[targets]]
@@ -257,19 +258,19 @@ fn reports_from_an_old_generation_are_ignored() {
     let mut app = app();
     let old = app.generation;
     press(&mut app, "t");
-    app.update(Action::Source {
+    app.update(Action::Backend(SourceEvent::State {
         generation: old,
         index: 0,
         state: SourceState::Live,
         at: t0(),
-    });
+    }));
     assert_eq!(app.sources[0].state, SourceState::Connecting);
-    app.update(Action::Source {
+    app.update(Action::Backend(SourceEvent::State {
         generation: app.generation,
         index: 0,
         state: SourceState::Live,
         at: t0(),
-    });
+    }));
     assert_eq!(app.sources[0].state, SourceState::Live);
     assert_eq!(app.sources[0].last_ok, Some(t0()));
 }
@@ -278,12 +279,12 @@ fn reports_from_an_old_generation_are_ignored() {
 fn freeze_keeps_the_display_while_updates_arrive() {
     let mut app = app();
     press(&mut app, "f");
-    app.update(Action::Source {
+    app.update(Action::Backend(SourceEvent::State {
         generation: app.generation,
         index: 0,
         state: SourceState::Live,
         at: t0(),
-    });
+    }));
     assert_eq!(app.visible_sources()[0].state, SourceState::Connecting);
     assert_eq!(app.sources[0].state, SourceState::Live);
     press(&mut app, "f");
@@ -293,12 +294,12 @@ fn freeze_keeps_the_display_while_updates_arrive() {
 #[test]
 fn ticks_age_data_and_expire_toasts() {
     let mut app = app();
-    app.update(Action::Source {
+    app.update(Action::Backend(SourceEvent::State {
         generation: app.generation,
         index: 1,
         state: SourceState::Live,
         at: t0(),
-    });
+    }));
     press(&mut app, "3");
     app.update(Action::Tick(t0() + Duration::from_secs(19)));
     let label = app.sources[1].freshness(app.now).label();
@@ -360,13 +361,13 @@ selector = "app=poolboy"
         health: crate::model::Health::Crit,
         detail: None,
     };
-    app.update(Action::Kube {
+    app.update(Action::Backend(SourceEvent::Kube {
         generation: app.generation,
         update: KubeUpdate::Claims {
             source: 0,
             rows: vec![row],
         },
-    });
+    }));
     app.prepare_view();
     press(&mut app, "4R");
     assert!(matches!(

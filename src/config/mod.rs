@@ -1,16 +1,31 @@
-//! Configuration: schema, loading with located errors, and secrets.
+//! The configuration: schema, loading and located errors from `watchfloor-core`, checked with the
+//! backends' own parsers of DSNs and URLs (so `check-config` fails where a source would), plus
+//! `warnings` about what depends on the machine (secrets, kubeconfig, CA files).
 
-mod load;
-mod schema;
-mod secret;
-mod selector;
 mod warnings;
 
-pub use load::{
-    ConfigError, LoadError, LoadedConfig, SearchEnv, candidate_paths, line_column, load, parse,
-    suggest, validate_config,
-};
-pub use schema::*;
-pub use secret::Secret;
-pub use selector::check_label_selector;
+use std::path::Path;
+
 pub use warnings::{ConfigWarning, warnings};
+pub use watchfloor_core::config::*;
+
+/// The clients' parsers the config is checked with.
+pub const CLIENT_PARSERS: ClientParsers = ClientParsers {
+    postgres_dsn: crate::sources::pg_connect::check_dsn,
+    redis_url: crate::sources::redis::check_url,
+};
+
+/// Finds, loads and validates the config.
+pub fn load(explicit: Option<&Path>, env: &SearchEnv) -> Result<LoadedConfig, LoadError> {
+    watchfloor_core::config::load(explicit, env, &CLIENT_PARSERS)
+}
+
+/// Parses and validates config text; `path` is only used in messages.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    watchfloor_core::config::parse(path, text, &CLIENT_PARSERS)
+}
+
+/// The rules `parse` checks beyond the schema, for a config built in code (the demo's).
+pub fn validate_config(config: &Config) -> Result<(), String> {
+    watchfloor_core::config::validate_config(config, &CLIENT_PARSERS)
+}

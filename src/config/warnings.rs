@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use kube::config::Kubeconfig;
 use toml::de::DeTable;
 
-use super::load::{KeyPath, LoadedConfig, line_column, span_of, suggest};
-use super::schema::{ClaimSource, Config, KubernetesConfig, LogSource, TargetConfig};
-use super::secret::Secret;
 use crate::redact::redact;
+use watchfloor_core::config::{
+    ClaimSource, Config, KeyPath, KubernetesConfig, LoadedConfig, LogSource, Secret, TargetConfig,
+    line_column, span_of, suggest,
+};
 
 /// A located warning about the config, shown as `file:line:column: key `…`: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -78,40 +78,8 @@ fn first_field(text: &str) -> Option<String> {
 }
 
 /// The outcome of a step, serialised lowercase (`planned`, `cancelled`, `denied`, `failed`,
-/// `succeeded`): [`super::Outcome`], which the trail also reads back.
-pub use super::Outcome;
-
-const OUTCOMES: [(&str, Outcome); 5] = [
-    ("planned", Outcome::Planned),
-    ("cancelled", Outcome::Cancelled),
-    ("denied", Outcome::Denied),
-    ("failed", Outcome::Failed),
-    ("succeeded", Outcome::Succeeded),
-];
-
-/// The outcome's name in the trail.
-pub fn outcome_name(outcome: Outcome) -> &'static str {
-    OUTCOMES
-        .iter()
-        .find(|(_, o)| *o == outcome)
-        .map_or("?", |(name, _)| name)
-}
-
-impl<'de> Deserialize<'de> for Outcome {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        OUTCOMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, outcome)| *outcome)
-            .ok_or_else(|| {
-                serde::de::Error::unknown_variant(
-                    &name,
-                    &["planned", "cancelled", "denied", "failed", "succeeded"],
-                )
-            })
-    }
-}
+/// `succeeded`), which the trail also reads back.
+pub use super::{OUTCOMES, Outcome, outcome_name};
 
 /// One line of the trail. Every field is always written (`null` when unknown), in this order.
 /// `place` and `action` hold [`Place`] and [`ActionKind`] as they serialise, so the trail stays

@@ -192,7 +192,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, String
                             s.application_name.as_deref().unwrap_or("-"),
                             s.state.as_deref().unwrap_or("unknown"),
                             s.seconds.map_or("-".into(), |x| {
-                                crate::app::status::format_age(Duration::from_secs_f64(x.max(0.0)))
+                                crate::text::format_age(Duration::from_secs_f64(x.max(0.0)))
                             }),
                             s.query
                         ),

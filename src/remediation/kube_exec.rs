@@ -11,7 +11,6 @@
 //! rollout_status}.go`, `pkg/util/deployment/deployment.go`, `pkg/cmd/{scale,delete}`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::SystemTime;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -29,7 +28,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{ActionKind, WorkloadKind};
+use super::WorkloadKind;
+pub use watchfloor_core::remediation::access::{AccessCheck, DENIED, checks_for, denied_reason};
 
 /// The template annotation `kubectl rollout restart` sets.
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
@@ -108,48 +108,6 @@ pub struct RolloutProgress {
     pub failed: Option<String>,
     /// kubectl's status line (without the trailing newline).
     pub message: String,
-}
-
-/// One SelfSubjectAccessReview question.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct AccessCheck {
-    /// Empty = cluster scope.
-    pub namespace: String,
-    pub verb: String,
-    /// "" = the core group.
-    pub group: String,
-    pub resource: String,
-    pub subresource: Option<String>,
-}
-
-impl AccessCheck {
-    fn new(ns: &str, verb: &str, group: &str, resource: &str, sub: Option<&str>) -> AccessCheck {
-        AccessCheck {
-            namespace: ns.to_string(),
-            verb: verb.to_string(),
-            group: group.to_string(),
-            resource: resource.to_string(),
-            subresource: sub.map(str::to_string),
-        }
-    }
-}
-
-impl fmt::Display for AccessCheck {
-    /// `patch deployments.apps in NS`, `patch deployments.apps/scale in NS`, `delete pods in NS`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.verb, self.resource)?;
-        if !self.group.is_empty() {
-            write!(f, ".{}", self.group)?;
-        }
-        if let Some(s) = &self.subresource {
-            write!(f, "/{s}")?;
-        }
-        if self.namespace.is_empty() {
-            write!(f, " at the cluster scope")
-        } else {
-            write!(f, " in {}", self.namespace)
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -784,35 +742,6 @@ fn deployment_status(d: &Value, name: &str) -> RolloutProgress {
 // ---------------------------------------------------------------------------------------------
 // Permissions
 
-/// The SelfSubjectAccessReviews a remediation needs (none for SQL/Redis actions).
-pub fn checks_for(action: &ActionKind, ns: &str) -> Vec<AccessCheck> {
-    match action {
-        ActionKind::RolloutRestart { kind, .. } => {
-            vec![AccessCheck::new(ns, "patch", "apps", kind.resource(), None)]
-        }
-        ActionKind::RolloutUndo { .. } => vec![
-            AccessCheck::new(ns, "list", "apps", "replicasets", None),
-            AccessCheck::new(ns, "patch", "apps", "deployments", None),
-        ],
-        ActionKind::Scale { .. } => vec![AccessCheck::new(
-            ns,
-            "patch",
-            "apps",
-            "deployments",
-            Some("scale"),
-        )],
-        ActionKind::DeletePod { .. } => vec![AccessCheck::new(ns, "delete", "", "pods", None)],
-        ActionKind::RestartOperator { .. } => vec![
-            AccessCheck::new(ns, "list", "", "pods", None),
-            AccessCheck::new(ns, "delete", "", "pods", None),
-        ],
-        ActionKind::PgCancel { .. }
-        | ActionKind::PgTerminate { .. }
-        | ActionKind::PgTerminateIdle { .. }
-        | ActionKind::RedisKill { .. } => Vec::new(),
-    }
-}
-
 async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Result<bool, String> {
     let ssar = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
@@ -852,9 +781,6 @@ async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Resu
     }
 }
 
-/// The prefix of an `access` error that is a denial with the server's reason.
-pub const DENIED: &str = "denied: ";
-
 /// Ask the server, by SelfSubjectAccessReview, whether each check is allowed. Per check:
 /// `Ok(true)` allowed; `Ok(false)` denied without a reason; `Err(text)` denied with the
 /// server's reason (`status.reason` / `evaluationError`), or the review itself failed (the
@@ -871,23 +797,10 @@ pub async fn access(
     futures::future::join_all(reviews).await
 }
 
-/// Why the action may not run: `not allowed: patch deployments.apps in NS` (with the server's
-/// reason after a colon when it gave one), all denials joined by `; `. `None` = all allowed.
-pub fn denied_reason(results: &[(AccessCheck, Result<bool, String>)]) -> Option<String> {
-    let denied: Vec<String> = results
-        .iter()
-        .filter_map(|(check, r)| match r {
-            Ok(true) => None,
-            Ok(false) => Some(format!("not allowed: {check}")),
-            Err(why) => Some(format!("not allowed: {check}: {why}")),
-        })
-        .collect();
-    (!denied.is_empty()).then(|| denied.join("; "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remediation::ActionKind;
 
     #[test]
     fn rfc3339_like_go() {

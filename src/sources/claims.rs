@@ -13,10 +13,10 @@ use super::kube_watch::{WatchSet, WatchSpec, WatchStream, Watched};
 use super::kubernetes::{
     Purpose, Reporter, connect_for, describe_error, estimated_backoff, object_key, watch_config,
 };
-use crate::app::data::{KubeUpdate, ObjectKey, RowUpdate};
-use crate::app::status::SourceState;
-use crate::config::{ClaimsConfig, KubernetesConfig};
+use crate::data::{KubeUpdate, ObjectKey, RowUpdate};
+use crate::event::SourceState;
 use crate::model::claims::{ClaimRow, classify_generic, classify_resource_claim};
+use watchfloor_core::config::{ClaimsConfig, KubernetesConfig};
 
 /// How often a missing CRD is looked for again.
 const REDISCOVER: Duration = Duration::from_secs(60);

@@ -23,10 +23,10 @@ use tokio_postgres::{Client, Row, Statement};
 use super::kubernetes::{Reporter, estimated_backoff};
 use super::pg_connect::describe_error;
 use super::postgres::PgLink;
-use crate::app::data::KubeUpdate;
-use crate::app::status::SourceState;
-use crate::config::{ClaimsConfig, PostgresConfig};
+use crate::data::KubeUpdate;
+use crate::event::SourceState;
 use crate::model::claims::{ClaimRow, WorkItem, work_item_rows};
+use watchfloor_core::config::{ClaimsConfig, PostgresConfig};
 
 /// The most rows read per poll, oldest `since` first; the rest are only counted.
 pub const MAX_ROWS: u32 = 10_000;

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::header::{ACCEPT, HeaderValue};
 use serde_json::{Map, Value};
 
-use crate::app::Action;
-use crate::app::status::SourceState;
-use crate::config::HealthConfig;
+use crate::event::SourceEvent;
+use crate::event::SourceState;
 use crate::slo::{HealthCheck, HealthResult, HealthStatus};
 use crate::text::{sanitize, sanitize_truncated};
+use watchfloor_core::config::HealthConfig;
 
 use super::kubernetes::Reporter;
 
@@ -101,7 +101,7 @@ pub async fn check(
     result
 }
 
-/// Checks the endpoint every `config.interval` and reports each result as `Action::Health`.
+/// Checks the endpoint every `config.interval` and reports each result as `SourceEvent::Health`.
 /// An endpoint that answered (even unhealthy: a 500, a `down` body) is data, and the source is
 /// live; one that could not be reached or did not answer in time (refused, reset, timed out, not
 /// HTTP) leaves the source in error with the reason and the next check's time, as `snapshot`
@@ -140,7 +140,7 @@ pub async fn run(config: HealthConfig, index: usize, reporter: Reporter) {
         };
         let sent = reporter
             .tx
-            .send(Action::Health {
+            .send(SourceEvent::Health {
                 generation: reporter.generation,
                 index,
                 result,

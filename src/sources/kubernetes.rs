@@ -18,11 +18,11 @@ use super::kube_watch::{
     ANSWER_WITHIN, Answers, AnswersLayer, CONNECT_WITHIN, WATCH_RENEW_SECS, WatchSet, WatchSpec,
     WatchStream, Watched,
 };
-use crate::app::Action;
-use crate::app::data::{KubeUpdate, ObjectKey, ReplicaSetRow, RowUpdate};
-use crate::app::status::SourceState;
-use crate::config::KubernetesConfig;
+use crate::data::{KubeUpdate, ObjectKey, ReplicaSetRow, RowUpdate};
+use crate::event::SourceEvent;
+use crate::event::SourceState;
 use crate::model::{deployments::deployment_row, pods::pod_row};
+use watchfloor_core::config::KubernetesConfig;
 
 /// A connected client, the context it came from (for the header), the server it talks to
 /// (redacted, for messages) and the record of the server's answers (liveness proof).
@@ -189,7 +189,7 @@ pub fn describe_error(server: &str, error: &(dyn std::error::Error + 'static)) -
 /// Sends reports for one source, tagged with its generation and index.
 #[derive(Debug, Clone)]
 pub struct Reporter {
-    pub tx: mpsc::Sender<Action>,
+    pub tx: mpsc::Sender<SourceEvent>,
     pub generation: u64,
     pub index: usize,
 }
@@ -199,7 +199,7 @@ impl Reporter {
     pub async fn state(&self, state: SourceState) -> bool {
         let at = SystemTime::now();
         self.tx
-            .send(Action::Source {
+            .send(SourceEvent::State {
                 generation: self.generation,
                 index: self.index,
                 state,
@@ -212,7 +212,7 @@ impl Reporter {
     /// Sends one refresh of a database or cache.
     pub async fn db(&self, update: crate::db::DbUpdate) -> bool {
         self.tx
-            .send(Action::Db {
+            .send(SourceEvent::Db {
                 generation: self.generation,
                 update,
             })
@@ -222,7 +222,7 @@ impl Reporter {
 
     pub async fn update(&self, update: KubeUpdate) -> bool {
         self.tx
-            .send(Action::Kube {
+            .send(SourceEvent::Kube {
                 generation: self.generation,
                 update,
             })
@@ -233,7 +233,7 @@ impl Reporter {
     /// The source proved itself at `at` (a successful read, or a watch's latest proof).
     pub async fn live_at(&self, at: SystemTime) -> bool {
         self.tx
-            .send(Action::Source {
+            .send(SourceEvent::State {
                 generation: self.generation,
                 index: self.index,
                 state: SourceState::Live,
@@ -447,7 +447,7 @@ pub async fn run(config: KubernetesConfig, reporter: Reporter) {
     let connection = loop {
         match connect_for(&config, Purpose::Requests).await {
             Ok(connection) => {
-                let action = Action::KubeContext {
+                let action = SourceEvent::KubeContext {
                     generation: reporter.generation,
                     name: connection.context.clone(),
                 };

@@ -18,10 +18,10 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::LogsConfig;
 use crate::logs::line::MAX_LINE_BYTES;
-use crate::logs::sink::{BATCH_AGE, LogSink};
 use crate::logs::{LogEvent, StreamId, StreamState};
+use crate::sources::log_sink::{BATCH_AGE, LogSink};
+use watchfloor_core::config::LogsConfig;
 
 /// How often files are checked for new data, rotation and truncation.
 const POLL: Duration = Duration::from_millis(150);

@@ -39,11 +39,11 @@ use kube::{Client, Resource, ResourceExt};
 use regex::Regex;
 
 use super::kubernetes::{Purpose, connect, connect_for, describe_error, estimated_backoff};
-use crate::config::{KubernetesConfig, LogsConfig};
 use crate::logs::dedup::Resume;
 use crate::logs::line::MAX_LINE_BYTES;
-use crate::logs::sink::{BATCH_AGE, LogSink};
 use crate::logs::{LogEvent, LogLine, StreamId, StreamState, parse_line};
+use crate::sources::log_sink::{BATCH_AGE, LogSink};
+use watchfloor_core::config::{KubernetesConfig, LogsConfig};
 
 /// The source's own pseudo-stream, for problems that are not one pod's.
 pub const SOURCE_STREAM: StreamId = 0;

@@ -1,4 +1,4 @@
-//! Backend sources: one task per configured source, reporting to the UI through `Action`s.
+//! Backend sources: one task per configured source, reporting to the UI through `SourceEvent`s.
 //!
 //! Each task owns its connection, timeouts and backoff; the UI task never waits on a backend.
 
@@ -7,6 +7,7 @@ pub mod claims_sql;
 pub mod health;
 pub mod kube_watch;
 pub mod kubernetes;
+pub mod log_sink;
 pub mod logs_file;
 pub mod logs_kube;
 pub mod pg_connect;
@@ -19,10 +20,10 @@ pub mod simulated_db;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::app::Action;
-use crate::app::status::{SourceOrigin, SourceState, SourceStatus};
-use crate::config::{ClaimSource, LogSource, TargetConfig};
+use crate::event::SourceEvent;
+use crate::event::{SourceOrigin, SourceState, source_origins};
 use kubernetes::Reporter;
+use watchfloor_core::config::{ClaimSource, LogSource, TargetConfig};
 
 /// The running source tasks of one target. Dropping it stops them all.
 #[derive(Debug, Default)]
@@ -39,7 +40,7 @@ impl Drop for SourceSet {
 }
 
 /// Starts the sources of `target`, tagging their reports with `generation`.
-pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -> SourceSet {
+pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<SourceEvent>) -> SourceSet {
     let mut tasks = Vec::new();
     let kubernetes = target.kubernetes.clone().unwrap_or_default();
     // One monitoring connection per real database, shared by the DB pane and the SQL claims
@@ -53,13 +54,13 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
                 .then(|| postgres::PgLink::new(p.clone()))
         })
         .collect();
-    for (index, status) in SourceStatus::for_target(target).into_iter().enumerate() {
+    for (index, origin) in source_origins(target).into_iter().enumerate() {
         let reporter = Reporter {
             tx: tx.clone(),
             generation,
             index,
         };
-        let task = match status.origin {
+        let task = match origin {
             SourceOrigin::Kubernetes => tokio::spawn(kubernetes::run(kubernetes.clone(), reporter)),
             SourceOrigin::Claims(i) if *target.claims[i].source.get_ref() == ClaimSource::Crd => {
                 tokio::spawn(claims::run(
@@ -122,7 +123,7 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<Action>) -
                 tokio::spawn(health::run(target.health[i].clone(), i, reporter))
             }
             SourceOrigin::Logs(i) => {
-                let sink = crate::logs::sink::LogSink::new(tx.clone(), generation, i);
+                let sink = crate::sources::log_sink::LogSink::new(tx.clone(), generation, i);
                 let config = target.logs[i].clone();
                 match config.source.get_ref() {
                     LogSource::Kubernetes => {

@@ -10,8 +10,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres::config::SslMode;
 
-use crate::config::PostgresConfig;
 use crate::text::sanitize;
+use watchfloor_core::config::PostgresConfig;
 
 /// Applied when the DSN sets no `connect_timeout`.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,6 +34,44 @@ pub struct Target {
     pub config: tokio_postgres::Config,
     verify: Verify,
     root_cert: Option<String>,
+}
+
+/// The config's check of a `[[targets.postgres]]` DSN: parsed as [`parse`] will parse it when
+/// the source connects (the password secret is applied after parsing; it is not checked here).
+pub fn check_dsn(entry: &PostgresConfig) -> Result<(), String> {
+    if let Some(base) = super::simulated_db::simulator(&entry.dsn) {
+        return check_simulated(&base);
+    }
+    let dsn_only = PostgresConfig {
+        password: None,
+        ..entry.clone()
+    };
+    let Err(mut why) = parse(&dsn_only) else {
+        return Ok(());
+    };
+    // tokio-postgres says only "invalid connection string"; its cause says which part.
+    if let Ok(dsn) = entry.dsn.resolve()
+        && let Err(error) = dsn.trim().parse::<tokio_postgres::Config>()
+        && let Some(cause) = std::error::Error::source(&error)
+    {
+        let cause = sanitize(&cause.to_string());
+        if !why.contains(&cause) {
+            why = format!("{why}: {cause}");
+        }
+    }
+    Err(why)
+}
+
+/// A `simulated+http://` address (the demo's databases) must be a usable HTTP URL.
+pub fn check_simulated(base: &str) -> Result<(), String> {
+    match reqwest::Url::parse(base) {
+        Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(_) => Err(format!("{:?} has no host", crate::redact::redact(base))),
+        Err(error) => Err(format!(
+            "{:?} is not a valid URL: {error}",
+            crate::redact::redact(base)
+        )),
+    }
 }
 
 /// Parses the entry's DSN: libpq key/value (`host=… dbname=…`) or a `postgres://` URL.

@@ -11,10 +11,10 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
 use super::kubernetes::connect;
-use crate::app::data::ObjectKey;
-use crate::app::{Action, EventRow, PodDetail};
-use crate::config::KubernetesConfig;
+use crate::data::ObjectKey;
+use crate::event::{EventRow, PodDetail, SourceEvent};
 use crate::model::pods::container_details;
+use watchfloor_core::config::KubernetesConfig;
 
 /// How many events the view keeps (newest).
 const MAX_EVENTS: usize = 50;
@@ -46,13 +46,13 @@ pub async fn run(
     config: KubernetesConfig,
     generation: u64,
     key: ObjectKey,
-    tx: mpsc::Sender<Action>,
+    tx: mpsc::Sender<SourceEvent>,
 ) {
     let send = |detail: Result<PodDetail, String>| {
         let tx = tx.clone();
         let key = key.clone();
         async move {
-            tx.send(Action::PodDetail {
+            tx.send(SourceEvent::PodDetail {
                 generation,
                 key,
                 detail,

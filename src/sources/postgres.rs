@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, Row, Statement, ToStatement};
 
-use crate::app::status::SourceState;
-use crate::config::PostgresConfig;
 use crate::db::DbUpdate;
 use crate::db::postgres::{PgSample, PgStatus, Privileges, Session, Thresholds, analyse};
+use crate::event::SourceState;
 use crate::text::{sanitize, sanitize_truncated};
+use watchfloor_core::config::PostgresConfig;
 
 use super::kubernetes::{Reporter, estimated_backoff};
 use super::pg_connect;
@@ -516,7 +516,7 @@ pub async fn run(config: PostgresConfig, index: usize, reporter: Reporter) {
 }
 
 /// Monitors the link's server until the console is gone: refresh every `refresh` (the first at
-/// once), report each as `Action::Db` then the source as live. On any failure: report the
+/// once), report each as `SourceEvent::Db` then the source as live. On any failure: report the
 /// reason with the retry time, and wait until the link tries again (it drops the connection
 /// and reconnects after a backoff, growing with consecutive failures, reset by a success).
 pub async fn run_shared(link: std::sync::Arc<PgLink>, index: usize, reporter: Reporter) {

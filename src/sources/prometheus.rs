@@ -16,12 +16,12 @@ use futures::StreamExt;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::app::Action;
-use crate::app::status::SourceState;
-use crate::config::{PrometheusConfig, SloConfig};
+use crate::event::SourceEvent;
+use crate::event::SourceState;
 use crate::slo::burn::{self, AlertPair};
 use crate::slo::{Reading, SloResult, SloState};
 use crate::sources::kubernetes::Reporter;
+use watchfloor_core::config::{PrometheusConfig, SloConfig};
 
 /// Queries in flight at once per refresh.
 pub const CONCURRENCY: usize = 8;
@@ -967,7 +967,7 @@ pub async fn run(config: PrometheusConfig, slos: Vec<SloConfig>, reporter: Repor
         match evaluate(&client, &slos, SystemTime::now()).await {
             Ok(results) => {
                 failures = 0;
-                let action = Action::Slo {
+                let action = SourceEvent::Slo {
                     generation: reporter.generation,
                     results,
                 };

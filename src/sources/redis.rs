@@ -28,13 +28,13 @@ use redis::{
     Value,
 };
 
-use crate::app::status::SourceState;
-use crate::config::RedisConfig;
 use crate::db::DbUpdate;
 use crate::db::redis::{
     RedisClient, RedisCounters, RedisStatus, parse_client_list, parse_info, status_from,
 };
+use crate::event::SourceState;
 use crate::text::sanitize_truncated;
+use watchfloor_core::config::RedisConfig;
 
 use super::kubernetes::{Reporter, estimated_backoff};
 
@@ -268,6 +268,20 @@ async fn refresh_once(
     })
 }
 
+/// The config's check of a `[[targets.redis]]` URL, parsed as the source will parse it
+/// (`redis://`, `rediss://`, `unix://`); username and password secrets are not checked here.
+pub fn check_url(entry: &RedisConfig) -> Result<(), String> {
+    if let Some(base) = super::simulated_db::simulator(&entry.url) {
+        return super::pg_connect::check_simulated(&base);
+    }
+    let url_only = RedisConfig {
+        username: None,
+        password: None,
+        ..entry.clone()
+    };
+    Target::from_config(&url_only).map(|_| ())
+}
+
 /// Where and how to connect, from the config entry; built anew for each connection, so a
 /// rotated secret (env var or file) is picked up when the console reconnects. Remediations
 /// (`CLIENT KILL`) connect through it too.
@@ -487,7 +501,7 @@ fn reply_text(value: Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use watchfloor_core::config::Secret;
 
     fn config(url: &str) -> RedisConfig {
         RedisConfig {

@@ -7,12 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::app::status::SourceState;
-use crate::config::{PostgresConfig, RedisConfig};
 use crate::db::DbUpdate;
 use crate::db::postgres::{PgSample, PgStatus, Thresholds, analyse};
 use crate::db::redis::{RedisCounters, RedisStatus, parse_client_list, parse_info, status_from};
+use crate::event::SourceState;
 use crate::text::sanitize;
+use watchfloor_core::config::{PostgresConfig, RedisConfig};
 
 use super::kubernetes::{Reporter, estimated_backoff};
 
@@ -22,7 +22,7 @@ pub const SCHEME: &str = "simulated+http://";
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The simulator's base URL when `address` (a dsn or url) names it.
-pub fn simulator(address: &crate::config::Secret) -> Option<String> {
+pub fn simulator(address: &watchfloor_core::config::Secret) -> Option<String> {
     let text = address.resolve().ok()?;
     let rest = text.trim().strip_prefix(SCHEME)?;
     Some(format!("http://{}", rest.trim_end_matches('/')))

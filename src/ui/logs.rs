@@ -11,8 +11,8 @@ use super::theme::Theme;
 use crate::app::App;
 use crate::app::logs_view::LogsView;
 use crate::app::pane::PaneId;
-use crate::app::status::format_age;
 use crate::logs::{Level, LogLine, StreamState};
+use crate::text::format_age;
 use crate::text::sanitize;
 
 /// Stream label colours, picked by stream id.

@@ -12,9 +12,9 @@ use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
 use crate::app::App;
 use crate::app::pane::PaneId;
-use crate::app::status::format_age;
 use crate::model::deployments::RolloutState;
 use crate::model::pods::PodRow;
+use crate::text::format_age;
 use crate::text::{sanitize, sanitize_truncated};
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {

@@ -22,9 +22,9 @@ use super::theme::Theme;
 use crate::app::App;
 use crate::app::keymap::Command;
 use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_of};
-use crate::app::status::format_age;
 use crate::remediation::plan::{Selection, Verb};
 use crate::remediation::{ActionKind, HistoryEntry, Place, Plan, Preview};
+use crate::text::format_age;
 
 /// Braille spinner frames.
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

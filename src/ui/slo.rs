@@ -14,10 +14,10 @@ use ratatui::widgets::{
 use super::theme::Theme;
 use super::{scrolled, waiting_message};
 use crate::app::pane::PaneId;
-use crate::app::status::format_age;
 use crate::app::{App, SloRow};
 use crate::config::Severity;
 use crate::slo::{HealthResult, HealthStatus, Reading, SloResult, SloState};
+use crate::text::format_age;
 use crate::text::sanitize;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {

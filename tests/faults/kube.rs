@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use watchfloor::app::App;
 use watchfloor::app::status::{Freshness, SourceOrigin};
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::sim::{Res, Scenario, Sim, SimOptions};
+use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
 use crate::fault_proxy::{Fault, FaultProxy};
 use crate::headless::Headless;
@@ -161,7 +161,7 @@ impl Rig {
     }
 }
 
-fn pods_of(world: &watchfloor::sim::World) -> BTreeSet<(String, String)> {
+fn pods_of(world: &watchfloor_sim::World) -> BTreeSet<(String, String)> {
     world
         .list(Res::Pod, None)
         .iter()

@@ -1,5 +1,5 @@
-//! A headless console for tests: an `App` fed by the real sources and the real remediation
-//! `Runner`, its effects executed as `runtime.rs` executes them, without a terminal.
+//! A headless console for tests: an `App` whose effects are executed by the runtime's own
+//! `EffectExecutor` (real sources, real remediation runner), without a terminal.
 //!
 //! Include it with `#[path = "support/headless.rs"] mod headless;`.
 #![allow(dead_code)]
@@ -7,15 +7,14 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use watchfloor::event::SourceEvent;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use watchfloor::app::{Action, App, Effect};
 use watchfloor::config::Config;
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::remediation::runner::Runner;
-use watchfloor::sources::{self, SourceSet};
+use watchfloor::runtime::effects::{EffectExecutor, Inbox};
 
 /// How often `settle_until` looks at its predicate again when no action arrives (audit lines
 /// and server state change without one).
@@ -24,10 +23,8 @@ const RECHECK: Duration = Duration::from_millis(25);
 pub struct Headless {
     pub app: App,
     pub config: Arc<Config>,
-    tx: mpsc::Sender<Action>,
-    rx: mpsc::Receiver<Action>,
-    runner: Runner,
-    sources: Option<SourceSet>,
+    executor: EffectExecutor,
+    inbox: Inbox,
     effects: Vec<Effect>,
     /// Remediation answers and notices (source reports are not kept).
     actions: Vec<Action>,
@@ -66,15 +63,13 @@ impl Headless {
             inputs,
             SystemTime::now(),
         );
-        let (tx, rx) = mpsc::channel(4096);
-        let runner = Runner::new(Arc::clone(&config), tx.clone());
+        // The clipboard would write OSC 52 to the test's stdout: the effect is recorded instead.
+        let (executor, inbox) = EffectExecutor::new(Arc::clone(&config), |_| {});
         let mut console = Self {
             app,
             config,
-            tx,
-            rx,
-            runner,
-            sources: None,
+            executor,
+            inbox,
             effects: Vec::new(),
             actions: Vec::new(),
         };
@@ -83,37 +78,47 @@ impl Headless {
         console
     }
 
-    /// Executes effects as the runtime does; every effect is recorded.
+    /// Executes effects with the runtime's executor; every effect is recorded.
     fn execute(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             self.effects.push(effect.clone());
-            match effect {
-                Effect::StartSources {
-                    generation,
-                    target_index,
-                } => {
-                    self.sources = None;
-                    if let Some(target) = self.config.targets.get(target_index) {
-                        self.sources = Some(sources::start(target, generation, self.tx.clone()));
-                    }
-                }
-                effect @ (Effect::LoadHistory { .. }
-                | Effect::Preview { .. }
-                | Effect::Execute { .. }
-                | Effect::AuditNote { .. }
-                | Effect::CheckPermissions { .. }) => {
-                    self.runner
-                        .handle(effect, self.app.target_index, self.app.policy.clone());
-                }
-                _ => {}
-            }
+            let _ = self.executor.execute(effect, &self.app);
         }
+    }
+
+    /// How many actions and reports are waiting now.
+    fn waiting(&self) -> usize {
+        self.inbox.actions.len() + self.inbox.reports.len()
+    }
+
+    /// The next waiting action or report, without waiting.
+    fn try_next(&mut self) -> Option<Action> {
+        match self.inbox.actions.try_recv() {
+            Ok(action) => Some(action),
+            Err(_) => self.inbox.reports.try_recv().ok().map(Action::Backend),
+        }
+    }
+
+    /// The next action or report to arrive before `wake`.
+    async fn next_before(&mut self, wake: Instant) -> Option<Action> {
+        let inbox = &mut self.inbox;
+        let next = async {
+            tokio::select! {
+                Some(action) = inbox.actions.recv() => Some(action),
+                Some(report) = inbox.reports.recv() => Some(Action::Backend(report)),
+                else => None,
+            }
+        };
+        tokio::time::timeout_at(wake, next).await.ok().flatten()
     }
 
     fn apply(&mut self, action: Action) {
         if !matches!(
             action,
-            Action::Source { .. } | Action::Kube { .. } | Action::Logs { .. } | Action::Db { .. }
+            Action::Backend(SourceEvent::State { .. })
+                | Action::Backend(SourceEvent::Kube { .. })
+                | Action::Backend(SourceEvent::Logs { .. })
+                | Action::Backend(SourceEvent::Db { .. })
         ) {
             self.actions.push(action.clone());
         }
@@ -144,8 +149,8 @@ impl Headless {
         tokio::task::yield_now().await;
         // Only what is waiting now: a busy world (the 10,000-pod scenario on a loaded machine)
         // can send faster than a debug build applies, and draining "until empty" never ends.
-        for _ in 0..self.rx.len() {
-            let Ok(action) = self.rx.try_recv() else {
+        for _ in 0..self.waiting() {
+            let Some(action) = self.try_next() else {
                 break;
             };
             self.apply(action);
@@ -170,8 +175,8 @@ impl Headless {
         let until = Instant::now() + deadline;
         loop {
             // What is waiting now, then the predicate and the deadline (see `settle`).
-            for _ in 0..self.rx.len() {
-                let Ok(action) = self.rx.try_recv() else {
+            for _ in 0..self.waiting() {
+                let Some(action) = self.try_next() else {
                     break;
                 };
                 self.apply(action);
@@ -189,7 +194,7 @@ impl Headless {
                 self.actions.iter().rev().take(8).collect::<Vec<_>>()
             );
             let wake = (now + RECHECK).min(until);
-            if let Ok(Some(action)) = tokio::time::timeout_at(wake, self.rx.recv()).await {
+            if let Some(action) = self.next_before(wake).await {
                 self.apply(action);
             }
         }

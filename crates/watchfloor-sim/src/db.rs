@@ -17,7 +17,7 @@ use serde_json::json;
 use super::Shared;
 use super::prometheus::rotations;
 use super::respond;
-use crate::db::postgres::{PgSample, Privileges, Session};
+use watchfloor_core::db::postgres::{PgSample, Privileges, Session};
 
 /// The Deployment whose failing pods leak transactions.
 const LEAKER: (&str, &str) = ("platform-v2-stable", "platform-v2-api");

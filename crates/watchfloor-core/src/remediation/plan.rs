@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::kube_exec::{AccessCheck, DENIED, checks_for, denied_reason};
+use super::access::{AccessCheck, DENIED, checks_for, denied_reason};
 use super::{ActionKind, Place, WorkloadKind};
 use crate::db::postgres::{PgStatus, SignalRefusal, signal_rule};
 
@@ -301,8 +301,7 @@ fn blocked(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<Strin
         (Selection::Session { idle, .. } | Selection::Database { idle, .. }, Verb::KillIdle)
             if idle.targets == 0 =>
         {
-            let past =
-                crate::app::status::format_age(std::time::Duration::from_secs(idle.threshold_secs));
+            let past = crate::text::format_age(std::time::Duration::from_secs(idle.threshold_secs));
             Some(match &idle.reason {
                 Some(reason) if idle.refused > 0 => format!(
                     "no session idle in transaction for more than {past} that the console's \
@@ -493,7 +492,7 @@ pub fn describe(
         ) => {
             let mut change = format!(
                 "terminate sessions idle in transaction for more than {}",
-                crate::app::status::format_age(std::time::Duration::from_secs(idle.threshold_secs))
+                crate::text::format_age(std::time::Duration::from_secs(idle.threshold_secs))
             );
             if idle.refused > 0 {
                 change.push_str(&format!(

@@ -345,6 +345,7 @@ mod tests {
             &format!(
                 "[[targets]]\nname = \"a\"\n[targets.prometheus]\nurl = \"http://p:9090\"\n[[targets.slo]]\nname = \"s\"\nobjective = 0.999\n{text}"
             ),
+            &crate::config::ClientParsers::UNCHECKED,
         )
         .expect("config parses");
         config.targets[0].slo[0].clone()

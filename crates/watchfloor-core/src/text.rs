@@ -280,6 +280,17 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Compact age: `42s`, `3m12s`, `2h5m`, `3d4h`.
+pub fn format_age(age: std::time::Duration) -> String {
+    let secs = age.as_secs();
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        3600..86400 => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d{}h", secs / 86400, secs % 86400 / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,8 @@
-//! The event loop and effect executor: one `select!` over terminal input, signals, source reports
+//! The event loop: one `select!` over terminal input, signals, source reports
 //! and the clock. `update` is applied to every action; drawing is coalesced to at most `max_fps`.
+
+pub mod effects;
+pub mod remediations;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -9,13 +12,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use crate::app::{Action, App, Effect};
+use crate::app::{Action, App};
 use crate::config::LoadedConfig;
-use crate::logs::sink::LogSink;
 use crate::policy::ReadOnlyInputs;
-use crate::sources::{self, SourceSet};
 use crate::terminal::{self, Watchdog};
 use crate::ui::{self, theme::ColorSupport, theme::Theme};
+use effects::{EffectExecutor, Flow};
 
 /// Why the loop ended; the process exit code follows from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,12 +70,7 @@ pub async fn run(
 
     let watchdog = Watchdog::spawn();
     let mut tui = terminal::init()?;
-    let (tx, mut rx) = mpsc::channel::<Action>(1024);
-    let remediations = crate::remediation::runner::Runner::new(config.clone(), tx.clone());
-    let mut running: Option<SourceSet> = None;
-    let mut pod_detail: Option<AbortOnDrop> = None;
-    let mut adhoc_logs: Option<AbortOnDrop> = None;
-    let mut previous_logs: Option<AbortOnDrop> = None;
+    let (mut effects, mut inbox) = EffectExecutor::new(Arc::clone(&config), copy_to_clipboard);
     let mut events = spawn_input();
     let mut clock = interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -88,78 +85,8 @@ pub async fn run(
     let mut last_draw: Option<Instant> = None;
     let exit = loop {
         for effect in pending.drain(..) {
-            match effect {
-                Effect::Quit => app.should_quit = true,
-                Effect::StartSources {
-                    generation,
-                    target_index,
-                } => {
-                    running = None; // stops the previous target's tasks
-                    pod_detail = None;
-                    adhoc_logs = None;
-                    previous_logs = None;
-                    if let Some(target) = config.targets.get(target_index) {
-                        running = Some(sources::start(target, generation, tx.clone()));
-                    }
-                }
-                Effect::OpenPodDetail { generation, key } => {
-                    let kubernetes = app
-                        .target()
-                        .and_then(|t| t.kubernetes.clone())
-                        .unwrap_or_default();
-                    let task = sources::pod_detail::run(kubernetes, generation, key, tx.clone());
-                    pod_detail = Some(AbortOnDrop(tokio::spawn(task)));
-                }
-                Effect::ClosePodDetail => pod_detail = None,
-                Effect::OpenLogs {
-                    generation,
-                    source,
-                    config: logs,
-                } => {
-                    let kubernetes = app
-                        .target()
-                        .and_then(|t| t.kubernetes.clone())
-                        .unwrap_or_default();
-                    let sink = LogSink::new(tx.clone(), generation, source);
-                    adhoc_logs = Some(AbortOnDrop(tokio::spawn(sources::logs_kube::run(
-                        kubernetes, *logs, sink,
-                    ))));
-                }
-                Effect::PreviousLogs {
-                    generation,
-                    source,
-                    namespace,
-                    pod,
-                } => {
-                    let kubernetes = app
-                        .target()
-                        .and_then(|t| t.kubernetes.clone())
-                        .unwrap_or_default();
-                    let sink = LogSink::new(tx.clone(), generation, source);
-                    previous_logs = Some(AbortOnDrop(tokio::spawn(sources::logs_kube::previous(
-                        kubernetes, namespace, pod, None, 0, sink,
-                    ))));
-                }
-                effect @ (Effect::LoadHistory { .. }
-                | Effect::Preview { .. }
-                | Effect::Execute { .. }
-                | Effect::AuditNote { .. }
-                | Effect::CheckPermissions { .. }) => {
-                    remediations.handle(effect, app.target_index, app.policy.clone())
-                }
-                Effect::CopyToClipboard(text) => copy_to_clipboard(&text),
-                Effect::SaveLogs { text, lines } => {
-                    let tx = tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let (error, text) = match save_logs(&text) {
-                            Ok(path) => {
-                                (false, format!("saved {lines} lines to {}", path.display()))
-                            }
-                            Err(e) => (true, format!("cannot save the logs: {e}")),
-                        };
-                        let _ = tx.blocking_send(Action::Notify { error, text });
-                    });
-                }
+            if effects.execute(effect, &app) == Flow::Quit {
+                app.should_quit = true;
             }
         }
         if app.should_quit {
@@ -197,7 +124,8 @@ pub async fn run(
                 }
                 None => break Exit::TerminalGone,
             },
-            Some(action) = rx.recv() => Some(action),
+            Some(action) = inbox.actions.recv() => Some(action),
+            Some(report) = inbox.reports.recv() => Some(Action::Backend(report)),
             _ = clock.tick() => Some(Action::Tick(SystemTime::now())),
             () = sleep_until(next_draw), if dirty => None,
         };
@@ -207,8 +135,10 @@ pub async fn run(
             // A burst of source reports becomes one redraw; the bound keeps input and signals
             // responsive under a flood.
             for _ in 0..MAX_DRAIN {
-                let Ok(action) = rx.try_recv() else { break };
-                pending.extend(app.update(action));
+                let Ok(report) = inbox.reports.try_recv() else {
+                    break;
+                };
+                pending.extend(app.update(Action::Backend(report)));
             }
             dirty = true;
         }
@@ -224,10 +154,7 @@ pub async fn run(
         },
         exit => exit,
     };
-    drop(running);
-    drop(pod_detail);
-    drop(adhoc_logs);
-    drop(previous_logs);
+    effects.stop_sources();
     terminal::restore();
     tracing::info!(?exit, "watchfloor exiting");
     Ok(exit)
@@ -242,21 +169,6 @@ fn copy_to_clipboard(text: &str) {
     let mut out = std::io::stdout();
     let _ = write!(out, "\x1b]52;c;{encoded}\x07");
     let _ = out.flush();
-}
-
-/// Writes saved logs to `$XDG_STATE_HOME/watchfloor/logs-<time>.log`.
-fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
-    let dir = crate::logging::log_path()
-        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
-        .unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&dir)?;
-    let stamp = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let path = dir.join(format!("logs-{stamp}.log"));
-    std::fs::write(&path, text)?;
-    Ok(path)
 }
 
 /// Config warnings as toasts: the first few (only the newest toasts stay), then how many more.
@@ -311,15 +223,6 @@ const HANGUP_GRACE: Duration = Duration::from_millis(500);
 
 /// Source reports applied per loop turn before input gets another look.
 const MAX_DRAIN: usize = 256;
-
-/// A background task that ends when its handle is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// Signal numbers for exit codes (POSIX values, the same on every Linux architecture we run on).
 mod libc_signal {

@@ -138,7 +138,11 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Finds and loads the config.
-pub fn load(explicit: Option<&Path>, env: &SearchEnv) -> Result<LoadedConfig, LoadError> {
+pub fn load(
+    explicit: Option<&Path>,
+    env: &SearchEnv,
+    parsers: &ClientParsers,
+) -> Result<LoadedConfig, LoadError> {
     let candidates = candidate_paths(explicit, env);
     let explicit_given = explicit.is_some() || env.watchfloor_config.is_some();
     let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
@@ -156,12 +160,12 @@ pub fn load(explicit: Option<&Path>, env: &SearchEnv) -> Result<LoadedConfig, Lo
         path: path.clone(),
         error,
     })?;
-    let config = parse(&path, &text).map_err(|e| LoadError::Invalid(Box::new(e)))?;
+    let config = parse(&path, &text, parsers).map_err(|e| LoadError::Invalid(Box::new(e)))?;
     Ok(LoadedConfig { path, config })
 }
 
 /// Parses and validates config text; `path` is only used in messages.
-pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+pub fn parse(path: &Path, text: &str, parsers: &ClientParsers) -> Result<Config, ConfigError> {
     let locate = |span: Option<Range<usize>>, key: Option<String>, message: String, suggestion| {
         let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
         ConfigError {
@@ -212,7 +216,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let key = (!key.is_root()).then(|| key.to_string());
         locate(inner.span(), key, message, suggestion)
     })?;
-    validate(&config).map_err(|problem| {
+    validate(&config, parsers).map_err(|problem| {
         locate(
             span_of(&document, &problem.key),
             Some(problem.key.to_string()),
@@ -225,8 +229,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 
 /// The rules `parse` checks beyond the schema, for a config built in code (the demo's): the
 /// first problem, as `key `…`: message`.
-pub fn validate_config(config: &Config) -> Result<(), String> {
-    validate(config)
+pub fn validate_config(config: &Config, parsers: &ClientParsers) -> Result<(), String> {
+    validate(config, parsers)
         .map_err(|problem| format!("key `{}`: {}", problem.key, redact(&problem.message)))
 }
 
@@ -252,7 +256,7 @@ impl Problem {
 }
 
 /// Rules serde cannot express. Each problem names the key to blame, which `parse` locates.
-fn validate(config: &Config) -> Result<(), Problem> {
+fn validate(config: &Config, parsers: &ClientParsers) -> Result<(), Problem> {
     if config.ui.max_fps == 0 || config.ui.max_fps > 120 {
         return Err(Problem::new(
             KeyPath::root().key("ui").key("max_fps"),
@@ -431,7 +435,7 @@ fn validate(config: &Config) -> Result<(), Problem> {
                 ));
             }
         }
-        check_target(target, &target_key)?;
+        check_target(target, &target_key, parsers)?;
     }
     if let Err(message) = config.audit_postgres() {
         let entries: Vec<String> = config
@@ -451,7 +455,11 @@ fn validate(config: &Config) -> Result<(), Problem> {
 /// The rules that catch, before the console starts, what would only fail once it runs:
 /// durations of zero, queries without `{{window}}`, URLs and DSNs that do not parse, regexes,
 /// label selectors, and names used twice within a kind.
-fn check_target(target: &TargetConfig, key: &KeyPath) -> Result<(), Problem> {
+fn check_target(
+    target: &TargetConfig,
+    key: &KeyPath,
+    parsers: &ClientParsers,
+) -> Result<(), Problem> {
     if let Some(selector) = target
         .kubernetes
         .as_ref()
@@ -517,7 +525,7 @@ fn check_target(target: &TargetConfig, key: &KeyPath) -> Result<(), Problem> {
     }
     for (j, postgres) in target.postgres.iter().enumerate() {
         let postgres_key = key.clone().key("postgres").index(j);
-        postgres_dsn(postgres_key.clone().key("dsn"), postgres)?;
+        postgres_dsn(postgres_key.clone().key("dsn"), postgres, parsers)?;
         positive(
             postgres_key.clone().key("long_running_after"),
             postgres.long_running_after,
@@ -530,7 +538,7 @@ fn check_target(target: &TargetConfig, key: &KeyPath) -> Result<(), Problem> {
     }
     for (j, redis) in target.redis.iter().enumerate() {
         let redis_key = key.clone().key("redis").index(j);
-        redis_url(redis_key.clone().key("url"), redis)?;
+        redis_url(redis_key.clone().key("url"), redis, parsers)?;
         positive(redis_key.key("refresh"), redis.refresh)?;
     }
     for (j, claim) in target.claims.iter().enumerate() {
@@ -650,7 +658,7 @@ fn label_selector(key: KeyPath, selector: &str) -> Result<(), Problem> {
 /// An `http://` or `https://` URL with a host, as reqwest will need it.
 fn http_url(key: KeyPath, url: &str) -> Result<(), Problem> {
     let shown = redact(url);
-    let why = match reqwest::Url::parse(url) {
+    let why = match url::Url::parse(url) {
         Err(error) => format!("is not a valid URL: {error}"),
         Ok(parsed) if !matches!(parsed.scheme(), "http" | "https") => {
             format!(
@@ -673,51 +681,43 @@ fn origin(secret: &Secret) -> String {
     }
 }
 
+/// The backends' own parsers of connection strings (tokio-postgres DSNs, redis URLs). The
+/// config checks entries with them so that `check-config` fails where the source would; this
+/// crate cannot link the clients, so whoever loads a config supplies them.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientParsers {
+    pub postgres_dsn: fn(&PostgresConfig) -> Result<(), String>,
+    pub redis_url: fn(&RedisConfig) -> Result<(), String>,
+}
+
+impl ClientParsers {
+    /// Accepts every DSN and URL: for tests of the rest of the rules.
+    pub const UNCHECKED: Self = Self {
+        postgres_dsn: |_| Ok(()),
+        redis_url: |_| Ok(()),
+    };
+}
+
 /// The DSN parsed as the PostgreSQL source will parse it. An `{ env }` or `{ file }` DSN is
 /// checked when it resolves; when it does not, that is a warning (see `warnings`).
-fn postgres_dsn(key: KeyPath, entry: &PostgresConfig) -> Result<(), Problem> {
+fn postgres_dsn(
+    key: KeyPath,
+    entry: &PostgresConfig,
+    parsers: &ClientParsers,
+) -> Result<(), Problem> {
     if entry.dsn.resolve().is_err() {
         return Ok(());
     }
-    if let Some(base) = crate::sources::simulated_db::simulator(&entry.dsn) {
-        return http_url(key, &base);
-    }
-    // The password secret is applied after parsing; it is not what is checked here.
-    let dsn_only = PostgresConfig {
-        password: None,
-        ..entry.clone()
-    };
-    let Err(mut why) = crate::sources::pg_connect::parse(&dsn_only) else {
-        return Ok(());
-    };
-    // tokio-postgres says only "invalid connection string"; its cause says which part.
-    if let Ok(dsn) = entry.dsn.resolve()
-        && let Err(error) = dsn.trim().parse::<tokio_postgres::Config>()
-        && let Some(cause) = std::error::Error::source(&error)
-    {
-        let cause = crate::text::sanitize(&cause.to_string());
-        if !why.contains(&cause) {
-            why = format!("{why}: {cause}");
-        }
-    }
-    Err(Problem::new(key, format!("{why}{}", origin(&entry.dsn))))
+    (parsers.postgres_dsn)(entry)
+        .map_err(|why| Problem::new(key, format!("{why}{}", origin(&entry.dsn))))
 }
 
 /// The URL parsed as the Redis source will parse it (`redis://`, `rediss://`, `unix://`).
-fn redis_url(key: KeyPath, entry: &RedisConfig) -> Result<(), Problem> {
+fn redis_url(key: KeyPath, entry: &RedisConfig, parsers: &ClientParsers) -> Result<(), Problem> {
     if entry.url.resolve().is_err() {
         return Ok(());
     }
-    if let Some(base) = crate::sources::simulated_db::simulator(&entry.url) {
-        return http_url(key, &base);
-    }
-    let url_only = RedisConfig {
-        username: None,
-        password: None,
-        ..entry.clone()
-    };
-    crate::sources::redis::Target::from_config(&url_only)
-        .map(|_| ())
+    (parsers.redis_url)(entry)
         .map_err(|why| Problem::new(key, format!("{why}{}", origin(&entry.url))))
 }
 
@@ -746,7 +746,8 @@ fn unique(list: KeyPath, what: &str, names: Vec<(String, bool)>) -> Result<(), P
 
 /// A path to a key in the document, e.g. `targets[0].postgres[1].warn_at`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct KeyPath(Vec<Segment>);
+/// A dotted key path into the config (`targets[0].postgres[1].dsn`), which `span_of` locates.
+pub struct KeyPath(Vec<Segment>);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Segment {
@@ -755,16 +756,16 @@ enum Segment {
 }
 
 impl KeyPath {
-    pub(super) fn root() -> Self {
+    pub fn root() -> Self {
         Self::default()
     }
 
-    pub(super) fn key(mut self, key: &str) -> Self {
+    pub fn key(mut self, key: &str) -> Self {
         self.0.push(Segment::Key(key.to_string()));
         self
     }
 
-    pub(super) fn index(mut self, index: usize) -> Self {
+    pub fn index(mut self, index: usize) -> Self {
         self.0.push(Segment::Index(index));
         self
     }
@@ -819,7 +820,7 @@ impl fmt::Display for KeyPath {
 
 /// The span of the value at `path`, or of its deepest ancestor present in the document (a
 /// missing key is blamed on the table that lacks it). A table's span is its `[header]`.
-pub(super) fn span_of(document: &Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<usize>> {
+pub fn span_of(document: &Spanned<DeTable<'_>>, path: &KeyPath) -> Option<Range<usize>> {
     let mut segments = path.0.iter();
     let Some(Segment::Key(first)) = segments.next() else {
         return None;

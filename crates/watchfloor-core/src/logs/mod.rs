@@ -6,7 +6,6 @@ pub mod buffer;
 pub mod dedup;
 pub mod filter;
 pub mod line;
-pub mod sink;
 
 pub use buffer::LogBuffer;
 pub use filter::LogFilter;

@@ -441,3 +441,9 @@ impl LogsConfig {
         }
     }
 }
+
+impl AsRef<KeyList> for KeyList {
+    fn as_ref(&self) -> &KeyList {
+        self
+    }
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::{Health, elapsed, parse_time};
-use crate::app::status::format_age;
+use crate::text::format_age;
 use crate::text::sanitize_truncated;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

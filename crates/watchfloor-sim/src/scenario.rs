@@ -17,11 +17,17 @@ use super::writes::deployment_defaults;
 const BUILTIN: [(&str, &str); 4] = [
     (
         "incident",
-        include_str!("../../assets/scenarios/incident.toml"),
+        include_str!("../../../assets/scenarios/incident.toml"),
     ),
-    ("calm", include_str!("../../assets/scenarios/calm.toml")),
-    ("large", include_str!("../../assets/scenarios/large.toml")),
-    ("flood", include_str!("../../assets/scenarios/flood.toml")),
+    ("calm", include_str!("../../../assets/scenarios/calm.toml")),
+    (
+        "large",
+        include_str!("../../../assets/scenarios/large.toml"),
+    ),
+    (
+        "flood",
+        include_str!("../../../assets/scenarios/flood.toml"),
+    ),
 ];
 
 const NAMES: [&str; 4] = ["incident", "calm", "large", "flood"];

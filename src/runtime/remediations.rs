@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::audit::{AuditLog, AuditMirror, AuditRecord, Operator, session_attempt_id};
-use super::exec::{self, Backends};
-use super::kube_exec::AccessCheck;
-use super::{Outcome, Plan};
 use crate::app::{Action, Effect};
 use crate::config::{Config, KubernetesConfig};
 use crate::policy::ReadOnlyPolicy;
+use crate::remediation::audit::{AuditLog, AuditMirror, AuditRecord, Operator, session_attempt_id};
+use crate::remediation::exec::{self, Backends};
+use crate::remediation::kube_exec::AccessCheck;
+use crate::remediation::{Outcome, Plan};
 
 /// How long a rollout is followed after a remediation before giving up watching.
 const FOLLOW_FOR: Duration = Duration::from_secs(600);
@@ -38,7 +38,7 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(config: Arc<Config>, tx: mpsc::Sender<Action>) -> Self {
-        let path = super::audit::configured_path(&config);
+        let path = crate::remediation::audit::configured_path(&config);
         let audit = AuditLog::open(&path);
         if let Err(error) = &audit {
             tracing::error!(%error, "audit trail cannot be opened: remediations are disabled");
@@ -293,7 +293,7 @@ impl Auditor {
         tokio::spawn(async move {
             let mirror = mirror
                 .get_or_init(|| async move {
-                    let entry = super::audit::mirror_entry(&config)?.clone();
+                    let entry = crate::remediation::audit::mirror_entry(&config)?.clone();
                     match AuditMirror::connect(&entry).await {
                         Ok(mirror) => Some(mirror),
                         Err(error) => {
@@ -328,7 +328,7 @@ async fn follow_rollout(
         tokio::time::sleep(FOLLOW_EVERY).await;
         let progress = match exec::progress(backends, namespace, name).await {
             Ok(p) => p,
-            Err(e) => super::Progress {
+            Err(e) => crate::remediation::Progress {
                 done: false,
                 failed: None,
                 message: format!("status unavailable: {e}"),
@@ -357,7 +357,7 @@ async fn follow_rollout(
         .send(Action::Progress {
             generation,
             attempt,
-            progress: super::Progress {
+            progress: crate::remediation::Progress {
                 done: false,
                 failed: Some(format!(
                     "still rolling after {}s; no longer followed",
@@ -377,7 +377,7 @@ async fn access_reviews(
     checks: Vec<AccessCheck>,
 ) -> Vec<(AccessCheck, Result<bool, String>)> {
     match backends.kube().await {
-        Ok(client) => super::kube_exec::access(client, &checks).await,
+        Ok(client) => crate::remediation::kube_exec::access(client, &checks).await,
         Err(e) => checks.into_iter().map(|c| (c, Err(e.clone()))).collect(),
     }
 }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use super::{LogEvent, LogLine, StreamId, StreamState, parse_line};
-use crate::app::Action;
+use crate::event::SourceEvent;
+use crate::logs::{LogEvent, LogLine, StreamId, StreamState, parse_line};
 
 /// Lines held back while the console is busy, before dropping.
 const MAX_PENDING: usize = 50_000;
@@ -17,7 +17,7 @@ pub const BATCH_AGE: Duration = Duration::from_millis(50);
 
 #[derive(Debug)]
 pub struct LogSink {
-    tx: mpsc::Sender<Action>,
+    tx: mpsc::Sender<SourceEvent>,
     generation: u64,
     source: usize,
     pending: Vec<LogLine>,
@@ -26,7 +26,7 @@ pub struct LogSink {
 }
 
 impl LogSink {
-    pub fn new(tx: mpsc::Sender<Action>, generation: u64, source: usize) -> Self {
+    pub fn new(tx: mpsc::Sender<SourceEvent>, generation: u64, source: usize) -> Self {
         Self {
             tx,
             generation,
@@ -75,9 +75,9 @@ impl LogSink {
             return;
         }
         let batch = std::mem::take(&mut self.pending);
-        match self.tx.try_send(self.action(LogEvent::Lines(batch))) {
+        match self.tx.try_send(self.report(LogEvent::Lines(batch))) {
             Ok(()) => self.oldest = None,
-            Err(mpsc::error::TrySendError::Full(Action::Logs {
+            Err(mpsc::error::TrySendError::Full(SourceEvent::Logs {
                 event: LogEvent::Lines(batch),
                 ..
             })) => self.pending = batch,
@@ -88,7 +88,7 @@ impl LogSink {
     /// Stream lifecycle events are small and rare: they wait for room rather than drop.
     pub async fn event(&mut self, event: LogEvent) -> bool {
         self.flush();
-        let action = self.action(event);
+        let action = self.report(event);
         self.tx.send(action).await.is_ok()
     }
 
@@ -101,11 +101,11 @@ impl LogSink {
     }
 
     fn send_now(&self, event: LogEvent) -> bool {
-        self.tx.try_send(self.action(event)).is_ok()
+        self.tx.try_send(self.report(event)).is_ok()
     }
 
-    fn action(&self, event: LogEvent) -> Action {
-        Action::Logs {
+    fn report(&self, event: LogEvent) -> SourceEvent {
+        SourceEvent::Logs {
             generation: self.generation,
             source: self.source,
             event,

@@ -1,0 +1,169 @@
+//! The effect executor: what `update` asks for, done. One implementation, used by the event
+//! loop and by the test harness alike, so a test exercises the same code paths as the console.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use super::remediations::Runner;
+use crate::app::{Action, App, Effect};
+use crate::config::Config;
+use crate::event::SourceEvent;
+use crate::sources::log_sink::LogSink;
+use crate::sources::{self, SourceSet};
+
+/// What the console needs from the place it runs in: where OSC 52 clipboard text goes.
+pub type Clipboard = fn(&str);
+
+/// Receivers of what the executor's tasks send back.
+pub struct Inbox {
+    /// Remediation answers and notices.
+    pub actions: mpsc::Receiver<Action>,
+    /// Source reports (sources, pod detail, logs).
+    pub reports: mpsc::Receiver<SourceEvent>,
+}
+
+/// Whether the loop goes on after an effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Quit,
+}
+
+pub struct EffectExecutor {
+    config: Arc<Config>,
+    actions: mpsc::Sender<Action>,
+    reports: mpsc::Sender<SourceEvent>,
+    remediations: Runner,
+    clipboard: Clipboard,
+    /// The current target's sources; replacing it stops the previous target's tasks.
+    sources: Option<SourceSet>,
+    pod_detail: Option<AbortOnDrop>,
+    adhoc_logs: Option<AbortOnDrop>,
+    previous_logs: Option<AbortOnDrop>,
+}
+
+impl EffectExecutor {
+    /// Must be called inside a Tokio runtime (effects spawn tasks).
+    pub fn new(config: Arc<Config>, clipboard: Clipboard) -> (Self, Inbox) {
+        let (actions, actions_rx) = mpsc::channel(1024);
+        let (reports, reports_rx) = mpsc::channel(4096);
+        let remediations = Runner::new(Arc::clone(&config), actions.clone());
+        let executor = Self {
+            config,
+            actions,
+            reports,
+            remediations,
+            clipboard,
+            sources: None,
+            pod_detail: None,
+            adhoc_logs: None,
+            previous_logs: None,
+        };
+        let inbox = Inbox {
+            actions: actions_rx,
+            reports: reports_rx,
+        };
+        (executor, inbox)
+    }
+
+    /// Does what `effect` asks; `app` is the state that asked (its target and policy).
+    pub fn execute(&mut self, effect: Effect, app: &App) -> Flow {
+        let kubernetes = || {
+            app.target()
+                .and_then(|t| t.kubernetes.clone())
+                .unwrap_or_default()
+        };
+        match effect {
+            Effect::Quit => return Flow::Quit,
+            Effect::StartSources {
+                generation,
+                target_index,
+            } => {
+                self.stop_sources();
+                if let Some(target) = self.config.targets.get(target_index) {
+                    self.sources = Some(sources::start(target, generation, self.reports.clone()));
+                }
+            }
+            Effect::OpenPodDetail { generation, key } => {
+                let task =
+                    sources::pod_detail::run(kubernetes(), generation, key, self.reports.clone());
+                self.pod_detail = Some(AbortOnDrop(tokio::spawn(task)));
+            }
+            Effect::ClosePodDetail => self.pod_detail = None,
+            Effect::OpenLogs {
+                generation,
+                source,
+                config: logs,
+            } => {
+                let sink = LogSink::new(self.reports.clone(), generation, source);
+                let task = sources::logs_kube::run(kubernetes(), *logs, sink);
+                self.adhoc_logs = Some(AbortOnDrop(tokio::spawn(task)));
+            }
+            Effect::PreviousLogs {
+                generation,
+                source,
+                namespace,
+                pod,
+            } => {
+                let sink = LogSink::new(self.reports.clone(), generation, source);
+                let task =
+                    sources::logs_kube::previous(kubernetes(), namespace, pod, None, 0, sink);
+                self.previous_logs = Some(AbortOnDrop(tokio::spawn(task)));
+            }
+            effect @ (Effect::LoadHistory { .. }
+            | Effect::Preview { .. }
+            | Effect::Execute { .. }
+            | Effect::AuditNote { .. }
+            | Effect::CheckPermissions { .. }) => {
+                self.remediations
+                    .handle(effect, app.target_index, app.policy.clone())
+            }
+            Effect::CopyToClipboard(text) => (self.clipboard)(&text),
+            Effect::SaveLogs { text, lines } => {
+                let tx = self.actions.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (error, text) = match save_logs(&text) {
+                        Ok(path) => (false, format!("saved {lines} lines to {}", path.display())),
+                        Err(e) => (true, format!("cannot save the logs: {e}")),
+                    };
+                    let _ = tx.blocking_send(Action::Notify { error, text });
+                });
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Stops every task of the current target (sources, pod detail, ad-hoc logs).
+    pub fn stop_sources(&mut self) {
+        self.sources = None;
+        self.pod_detail = None;
+        self.adhoc_logs = None;
+        self.previous_logs = None;
+    }
+}
+
+/// Writes saved logs to `$XDG_STATE_HOME/watchfloor/logs-<time>.log`.
+fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
+    let dir = crate::logging::log_path()
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&dir)?;
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let path = dir.join(format!("logs-{stamp}.log"));
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// A background task that ends when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
