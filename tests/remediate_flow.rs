@@ -64,8 +64,14 @@ impl Env {
     /// A console on the simulator; `target` goes under `[[targets]]`, `kube` under
     /// `[targets.kubernetes]`.
     fn console(&self, target: &str, kube: &str) -> Headless {
+        self.console_with("", target, kube)
+    }
+
+    /// As `console`, with `top` (e.g. `[ui.keys]`) at the top of the file.
+    fn console_with(&self, top: &str, target: &str, kube: &str) -> Headless {
         let text = format!(
-            r#"[audit]
+            r#"{top}
+[audit]
 path = {audit:?}
 
 [[targets]]
@@ -566,6 +572,37 @@ async fn scale_restart_delete_and_operator_restart_change_the_cluster() {
         "{:#?}",
         env.mutating()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebound_dialog_keys_replace_y_and_n() {
+    let env = Env::start().await;
+    let mut c = env.console_with("[ui.keys]\nconfirm = \"Y\"\ncancel = \"N\"", "", "");
+    assert!(
+        c.app.keymap.warnings.is_empty(),
+        "{:?}",
+        c.app.keymap.warnings
+    );
+    ready(&mut c).await;
+    select_in_pods(&mut c, true, CATALOG, "babylon-catalog-api").await;
+    c.press_str("r");
+    ready_preview(&mut c).await;
+    // The default keys are plain keys now: neither confirms nor cancels.
+    c.press_str("yn");
+    assert!(c.app.modal.is_some(), "y and n closed the dialog");
+    assert_eq!(executions(&c), 0);
+    let mark = c.actions_seen().len();
+    c.press_str("Y");
+    assert_eq!(executions(&c), 1, "Y did not execute");
+    let result = executed_after(&mut c, mark).await;
+    assert!(
+        result
+            .as_ref()
+            .is_ok_and(|s| s.starts_with("restarted deployments babylon-catalog-api")),
+        "{result:?}"
+    );
+    let records = trail_of(&mut c, &env.audit_path(), 2).await;
+    assert_succeeded_attempt(&records, "rollout_restart");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

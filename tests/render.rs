@@ -223,6 +223,66 @@ fn help_overlay_at_three_sizes() {
 }
 
 #[test]
+fn help_overlay_outside_read_only_lists_the_remediation_keys() {
+    use watchfloor::app::keymap::Command;
+    use watchfloor::remediation::plan::Verb;
+    let mut app = app(false);
+    press(&mut app, &[KeyCode::Char('?')]);
+    // Tall enough for the whole overlay.
+    let screen = text(draw(&app, (120, 100)).backend().buffer());
+    for verb in Verb::ALL {
+        let command = Command::Remediate(verb);
+        let row = format!(
+            "  {:<14}{}",
+            app.keymap.label(command),
+            command.description()
+        );
+        assert!(screen.contains(&row), "{verb:?}: {row:?}\n{screen}");
+    }
+    for needle in [
+        "Remediations (selected row; dry run, then confirm)",
+        "Confirmation dialog",
+        "  y             run it (once the dry run is ready)",
+        "  n/Esc/q       cancel: nothing runs",
+        "  F             delete pod: ask again, forced",
+        "Picking (revision, operator)",
+        "  Enter         pick the selected entry",
+        "Text input (filter, :, scale, typed name)",
+        "Help overlay",
+    ] {
+        assert!(screen.contains(needle), "{needle:?}\n{screen}");
+    }
+    assert!(!screen.contains("none in this build"), "{screen}");
+    assert!(!screen.contains("disabled: read-only"), "{screen}");
+    insta::assert_snapshot!("help_not_read_only_120x100", screen);
+
+    // On a normal terminal the section is a few pages down.
+    press(&mut app, &[KeyCode::PageDown; 5]);
+    let scrolled = text(draw(&app, (120, 40)).backend().buffer());
+    assert!(
+        scrolled.contains("rollout restart (deployment)"),
+        "{scrolled}"
+    );
+
+    // Read-only: no remediation key and no dialog is listed, only why.
+    let mut read_only = self::app(true);
+    press(&mut read_only, &[KeyCode::Char('?')]);
+    let screen = text(draw(&read_only, (120, 100)).backend().buffer());
+    assert!(
+        screen.contains("disabled: read-only (--read-only)"),
+        "{screen}"
+    );
+    for absent in [
+        "rollout restart",
+        "Confirmation dialog",
+        "Picking",
+        "none in this build",
+    ] {
+        assert!(!screen.contains(absent), "{absent:?}\n{screen}");
+    }
+}
+
+#[test]
 fn detail_filter_zoom_and_read_only() {
     let mut app = app(true);
     keys(

@@ -49,7 +49,11 @@ fn t0() -> SystemTime {
 }
 
 fn app_with(protected: bool, read_only: bool) -> App {
-    let config = parse(Path::new("test.toml"), &config(protected)).unwrap();
+    app_from(&config(protected), read_only)
+}
+
+fn app_from(text: &str, read_only: bool) -> App {
+    let config = parse(Path::new("test.toml"), text).unwrap();
     let inputs = ReadOnlyInputs {
         flag: read_only,
         ..Default::default()
@@ -498,6 +502,36 @@ fn running_following_and_result_toasts() {
     );
     assert!(app.running.len() == 1, "the failed one no longer runs");
     insta::assert_snapshot!("following_and_error_toast_120x40", error);
+}
+
+#[test]
+fn a_rebound_confirm_key_is_the_one_that_confirms_and_the_hint_says_so() {
+    let text = format!(
+        "[ui.keys]\nconfirm = \"Y\"\nforce_delete = \"ctrl-f\"\n{}",
+        config(false)
+    );
+    let mut app = app_from(&text, false);
+    assert!(app.keymap.warnings.is_empty(), "{:?}", app.keymap.warnings);
+    press(&mut app, &[KeyCode::Char('D')]);
+    preview(&mut app, ready(&format!("pod {POD} would go"), &[]), Ok(()));
+    let dialog = screen(&app, (120, 40));
+    let hints = "Y confirm · n/Esc cancel · Tab switch · Ctrl-f force delete (second choice)";
+    assert!(dialog.contains(hints), "{dialog}");
+    assert!(!dialog.contains("y confirm"), "{dialog}");
+    // The footer repeats the dialog's keys.
+    let footer = dialog.lines().last().unwrap_or_default();
+    assert!(footer.contains(hints), "{footer}");
+
+    // The old keys do nothing now.
+    press(&mut app, &[KeyCode::Char('y'), KeyCode::Char('F')]);
+    assert!(app.modal.is_some() && app.running.is_empty());
+    assert!(
+        !screen(&app, (120, 40)).contains("force delete pod"),
+        "F no longer asks for a forced delete"
+    );
+    press(&mut app, &[KeyCode::Char('Y')]);
+    assert!(app.modal.is_none(), "Y confirms");
+    assert_eq!(app.running.len(), 1);
 }
 
 #[test]

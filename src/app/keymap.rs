@@ -1,4 +1,6 @@
-//! The key table: context x key -> command. One table feeds key handling, the footer hints and the
+//! The key table: context x key -> command, for every key the console takes: panes, the help
+//! overlay, the remediation dialogs and text inputs. One table (`COMMANDS`: name, context,
+//! default keys, description, hint) feeds key handling, the footer, the dialogs' hints and the
 //! help overlay, so they cannot drift. `[ui.keys]` overrides replace a command's default keys.
 
 use std::collections::BTreeMap;
@@ -27,6 +29,12 @@ pub enum Context {
     Claims,
     /// The help overlay.
     Help,
+    /// The remediation confirmation dialog (No / Yes).
+    Confirm,
+    /// A list to pick from in a dialog: rollout undo's revisions, the operator to restart.
+    Pick,
+    /// A text input: filter, command line, scale's replica count, a protected target's name.
+    Input,
 }
 
 impl Context {
@@ -38,8 +46,17 @@ impl Context {
             Self::Logs => "Logs pane",
             Self::Db => "DB pane",
             Self::Claims => "Stuck claims pane",
-            Self::Help => "Help",
+            Self::Help => "Help overlay",
+            Self::Confirm => "Confirmation dialog",
+            Self::Pick => "Picking (revision, operator)",
+            Self::Input => "Text input (filter, :, scale, typed name)",
         }
+    }
+
+    /// A modal layer takes every key while it is open, so its keys never meet another
+    /// context's: the same key may mean something else elsewhere.
+    pub fn is_modal(self) -> bool {
+        matches!(self, Self::Help | Self::Confirm | Self::Pick | Self::Input)
     }
 }
 
@@ -87,184 +104,291 @@ pub enum Command {
     SortCycle,
     /// A remediation on the selected row; never bound in read-only mode.
     Remediate(Verb),
+    /// A key of a modal layer: it only means something while that layer is open.
+    Modal(ModalCommand),
 }
 
+/// The commands of the modal layers (help overlay, dialogs, text inputs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModalCommand {
+    HelpClose,
+    HelpDown,
+    HelpUp,
+    HelpPageDown,
+    HelpPageUp,
+    HelpTop,
+    /// Run the remediation (once its dry run is ready).
+    Confirm,
+    Cancel,
+    /// Move the focus between No and Yes.
+    SwitchButton,
+    /// Activate the focused button.
+    PressButton,
+    /// Delete pod: ask again as a forced delete.
+    ForceDelete,
+    PickNext,
+    PickPrev,
+    Pick,
+    PickCancel,
+    /// Enter in a text input: keep the filter, run the command, preview the scale, confirm.
+    InputSubmit,
+    InputCancel,
+}
+
+/// Which footer a hint is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Always,
+    /// Only while a pane shows its list.
+    List,
+    /// Only while a pane's detail view is open.
+    Detail,
+}
+
+/// How a command is hinted in the footer or a dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    /// A short label (the footer is one line); callers may say it better for the moment,
+    /// e.g. `pause` for follow while following.
+    pub label: &'static str,
+    /// Footer order, lower first: the line is cut on the right. Remediations come after the
+    /// place-0 hints.
+    pub place: u8,
+    pub shown: Shown,
+    /// How many of the command's keys the hint names (the help overlay names them all).
+    pub keys: usize,
+    /// Named as `key/other`, e.g. `j/k move`: the other command's first key follows.
+    pub pair: Option<Command>,
+}
+
+/// One row of the key table.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub command: Command,
+    /// The name used in `[ui.keys]`.
+    pub name: &'static str,
+    /// The context the command is bound in.
+    pub context: Context,
+    pub keys: &'static [KeyChord],
+    /// What the help overlay says.
+    pub description: &'static str,
+    pub hint: Option<Hint>,
+}
+
+impl Spec {
+    /// Hinted with `label` at `place`, in list and detail views alike.
+    const fn hint(mut self, label: &'static str, place: u8) -> Self {
+        self.hint = Some(Hint {
+            label,
+            place,
+            shown: Shown::Always,
+            keys: 1,
+            pair: None,
+        });
+        self
+    }
+
+    /// Hinted only while a pane shows its list.
+    const fn list_hint(self, label: &'static str, place: u8) -> Self {
+        self.hint(label, place).shown(Shown::List)
+    }
+
+    /// Hinted only while a pane's detail view is open.
+    const fn detail_hint(self, label: &'static str, place: u8) -> Self {
+        self.hint(label, place).shown(Shown::Detail)
+    }
+
+    const fn shown(mut self, shown: Shown) -> Self {
+        if let Some(mut hint) = self.hint {
+            hint.shown = shown;
+            self.hint = Some(hint);
+        }
+        self
+    }
+
+    /// The hint names the first `keys` keys.
+    const fn hint_keys(mut self, keys: usize) -> Self {
+        if let Some(mut hint) = self.hint {
+            hint.keys = keys;
+            self.hint = Some(hint);
+        }
+        self
+    }
+
+    /// The hint names this key and `other`'s first, e.g. `j/k`.
+    const fn pair(mut self, other: Command) -> Self {
+        if let Some(mut hint) = self.hint {
+            hint.pair = Some(other);
+            self.hint = Some(hint);
+        }
+        self
+    }
+}
+
+const fn ch(c: char) -> KeyChord {
+    KeyChord::plain(KeyCodeKey::Char(c))
+}
+
+const fn key(code: KeyCodeKey) -> KeyChord {
+    KeyChord::plain(code)
+}
+
+const fn ctrl(c: char) -> KeyChord {
+    KeyChord::ctrl(c)
+}
+
+const fn row(
+    command: Command,
+    name: &'static str,
+    context: Context,
+    keys: &'static [KeyChord],
+    description: &'static str,
+) -> Spec {
+    Spec {
+        command,
+        name,
+        context,
+        keys,
+        description,
+        hint: None,
+    }
+}
+
+/// Every command: its `[ui.keys]` name, context, default keys, help text and hint. The help
+/// overlay lists a context's commands in this order.
+#[rustfmt::skip]
+pub const COMMANDS: &[Spec] = {
+    use Command as C;
+    use Context as X;
+    use KeyCodeKey as K;
+    use ModalCommand as M;
+    &[
+        row(C::FocusNext,                        "focus_next",       X::Global,  &[key(K::Tab)], "next pane")
+            .list_hint("pane", 10),
+        row(C::FocusPrev,                        "focus_prev",       X::Global,  &[key(K::BackTab)], "previous pane"),
+        row(C::Focus(PaneId::Pods),              "focus_pods",       X::Global,  &[ch('1')], "focus Pods"),
+        row(C::Focus(PaneId::Slo),               "focus_slo",        X::Global,  &[ch('2')], "focus SLO burn"),
+        row(C::Focus(PaneId::Db),                "focus_db",         X::Global,  &[ch('3')], "focus DB connections"),
+        row(C::Focus(PaneId::Claims),            "focus_claims",     X::Global,  &[ch('4')], "focus Stuck claims"),
+        row(C::Focus(PaneId::Logs),              "focus_logs",       X::Global,  &[ch('5')], "focus Logs"),
+        row(C::Zoom,                             "zoom",             X::Global,  &[ch('z')], "zoom pane")
+            .hint("zoom", 60),
+        row(C::Filter,                           "filter",           X::Global,  &[ch('/')], "filter")
+            .list_hint("filter", 45),
+        row(C::CommandLine,                      "command_line",     X::Global,  &[ch(':')], "command line")
+            .list_hint("cmd", 90),
+        row(C::Freeze,                           "freeze",           X::Global,  &[ch('f')], "freeze display")
+            .hint("freeze", 70),
+        row(C::NextTarget,                       "next_target",      X::Global,  &[ch('t')], "next target")
+            .list_hint("target", 80),
+        row(C::Help,                             "help",             X::Global,  &[ch('?'), key(K::F(1))], "help")
+            .hint("help", 0),
+        row(C::Quit,                             "quit",             X::Global,  &[ch('q')], "quit")
+            .hint("quit", 0),
+        row(C::Up,                               "up",               X::List,    &[ch('k'), key(K::Up)], "up"),
+        row(C::Down,                             "down",             X::List,    &[ch('j'), key(K::Down)], "down")
+            .hint("move", 30).pair(C::Up),
+        row(C::PageUp,                           "page_up",          X::List,    &[key(K::PageUp), ctrl('b')], "page up"),
+        row(C::PageDown,                         "page_down",        X::List,    &[key(K::PageDown), ctrl('f')], "page down"),
+        row(C::Top,                              "top",              X::List,    &[ch('g'), key(K::Home)], "top"),
+        row(C::Bottom,                           "bottom",           X::List,    &[ch('G'), key(K::End)], "bottom"),
+        row(C::Open,                             "open",             X::List,    &[key(K::Enter)], "open detail")
+            .list_hint("detail", 30),
+        row(C::Back,                             "back",             X::List,    &[key(K::Esc)], "back / close")
+            .detail_hint("back", 10),
+        // Pods pane (a pod) and Logs pane (a line's pod).
+        row(C::PreviousLogs,                     "previous_logs",    X::List,    &[ch('p')], "previous container logs")
+            .detail_hint("previous logs", 60),
+        row(C::ToggleView,                       "toggle_view",      X::Pods,    &[ch('v')], "pods / deployments")
+            .list_hint("deploys", 40),
+        row(C::OpenLogs,                         "open_logs",        X::Pods,    &[ch('l')], "logs of the selected pod or deployment")
+            .list_hint("logs", 40),
+        row(C::Follow,                           "follow",           X::Logs,    &[ch(' ')], "follow / pause")
+            .list_hint("follow", 20),
+        row(C::LevelCycle,                       "level",            X::Logs,    &[ch('l')], "level: all, >= info, >= warn, >= error")
+            .list_hint("level", 50),
+        row(C::SourceCycle,                      "source",           X::Logs,    &[ch('s')], "source: all, then each")
+            .list_hint("source", 50),
+        row(C::Wrap,                             "wrap",             X::Logs,    &[ch('w')], "wrap long lines")
+            .list_hint("wrap", 50),
+        row(C::Timestamps,                       "timestamps",       X::Logs,    &[ch('T')], "timestamps"),
+        row(C::RawToggle,                        "raw",              X::Logs,    &[ch('r')], "JSON: message + fields / raw")
+            .list_hint("raw", 50),
+        row(C::Copy,                             "copy",             X::Logs,    &[ch('y')], "copy line (OSC 52)")
+            .list_hint("copy", 50),
+        row(C::Save,                             "save",             X::Logs,    &[ch('S')], "save to a file")
+            .list_hint("save", 50),
+        row(C::SortCycle,                        "sort",             X::Db,      &[ch('o')], "sessions: sort by age, state, wait, pid")
+            .hint("sort", 40),
+        // Remediations: the footer hints the planner's offers for the selected row instead.
+        row(C::Remediate(Verb::Restart),         "rollout_restart",  X::Pods,    &[ch('r')], "rollout restart (deployment)"),
+        row(C::Remediate(Verb::Undo),            "rollout_undo",     X::Pods,    &[ch('u')], "rollout undo: pick a revision"),
+        row(C::Remediate(Verb::Scale),           "scale",            X::Pods,    &[ch('s')], "scale (deployment)"),
+        row(C::Remediate(Verb::DeletePod),       "delete_pod",       X::Pods,    &[ch('D'), ctrl('d')], "delete pod (force is a second choice)"),
+        row(C::Remediate(Verb::RestartOperator), "restart_operator", X::Claims,  &[ch('R')], "restart an operator (delete its pods)"),
+        row(C::Remediate(Verb::Cancel),          "cancel_query",     X::Db,      &[ch('c')], "cancel the session's query"),
+        row(C::Remediate(Verb::Kill),            "kill",             X::Db,      &[ch('K')], "terminate session / kill Redis client"),
+        row(C::Remediate(Verb::KillIdle),        "kill_idle",        X::Db,      &[ch('X')], "terminate old idle-in-transaction sessions"),
+        // The help overlay.
+        row(C::Modal(M::HelpClose),              "help_close",       X::Help,    &[key(K::Esc), ch('q'), ch('?'), key(K::F(1))], "close the help")
+            .hint("close", 0),
+        row(C::Modal(M::HelpUp),                 "help_up",          X::Help,    &[ch('k'), key(K::Up)], "scroll up"),
+        row(C::Modal(M::HelpDown),               "help_down",        X::Help,    &[ch('j'), key(K::Down)], "scroll down")
+            .hint("scroll", 10).pair(C::Modal(M::HelpUp)),
+        row(C::Modal(M::HelpPageUp),             "help_page_up",     X::Help,    &[key(K::PageUp), ctrl('b')], "page up"),
+        row(C::Modal(M::HelpPageDown),           "help_page_down",   X::Help,    &[key(K::PageDown), ctrl('f')], "page down"),
+        row(C::Modal(M::HelpTop),                "help_top",         X::Help,    &[ch('g'), key(K::Home)], "back to the top"),
+        // The confirmation dialog; No is focused when it opens.
+        row(C::Modal(M::Confirm),                "confirm",          X::Confirm, &[ch('y')], "run it (once the dry run is ready)")
+            .hint("confirm", 0),
+        row(C::Modal(M::Cancel),                 "cancel",           X::Confirm, &[ch('n'), key(K::Esc), ch('q')], "cancel: nothing runs")
+            .hint("cancel", 0).hint_keys(2),
+        row(C::Modal(M::SwitchButton),           "switch_button",    X::Confirm, &[key(K::Tab), key(K::BackTab), key(K::Left), key(K::Right)], "focus No / Yes")
+            .hint("switch", 0),
+        row(C::Modal(M::PressButton),            "press_button",     X::Confirm, &[key(K::Enter)], "the focused button"),
+        row(C::Modal(M::ForceDelete),            "force_delete",     X::Confirm, &[ch('F')], "delete pod: ask again, forced")
+            .hint("force delete (second choice)", 0),
+        // Picking a revision (rollout undo) or an operator (restart operator).
+        row(C::Modal(M::PickPrev),               "pick_prev",        X::Pick,    &[ch('k'), key(K::Up)], "previous entry"),
+        row(C::Modal(M::PickNext),               "pick_next",        X::Pick,    &[ch('j'), key(K::Down)], "next entry")
+            .hint("move", 0).pair(C::Modal(M::PickPrev)),
+        row(C::Modal(M::Pick),                   "pick",             X::Pick,    &[key(K::Enter)], "pick the selected entry")
+            .hint("pick", 0),
+        row(C::Modal(M::PickCancel),             "pick_cancel",      X::Pick,    &[key(K::Esc), ch('q'), ch('n')], "cancel")
+            .hint("cancel", 0),
+        // Text inputs: keys no binding takes are typed.
+        row(C::Modal(M::InputSubmit),            "input_submit",     X::Input,   &[key(K::Enter)], "keep filter / run / preview / confirm")
+            .hint("submit", 0),
+        row(C::Modal(M::InputCancel),            "input_cancel",     X::Input,   &[key(K::Esc)], "cancel (a filter is cleared)")
+            .hint("cancel", 0),
+    ]
+};
+
 impl Command {
-    /// Every command, in help order.
-    pub const ALL: [Self; 42] = [
-        Self::FocusNext,
-        Self::FocusPrev,
-        Self::Focus(PaneId::Pods),
-        Self::Focus(PaneId::Slo),
-        Self::Focus(PaneId::Db),
-        Self::Focus(PaneId::Claims),
-        Self::Focus(PaneId::Logs),
-        Self::Zoom,
-        Self::Filter,
-        Self::CommandLine,
-        Self::Freeze,
-        Self::NextTarget,
-        Self::Help,
-        Self::Quit,
-        Self::Up,
-        Self::Down,
-        Self::PageUp,
-        Self::PageDown,
-        Self::Top,
-        Self::Bottom,
-        Self::Open,
-        Self::Back,
-        Self::ToggleView,
-        Self::OpenLogs,
-        Self::PreviousLogs,
-        Self::Follow,
-        Self::LevelCycle,
-        Self::SourceCycle,
-        Self::Wrap,
-        Self::Timestamps,
-        Self::RawToggle,
-        Self::Copy,
-        Self::Save,
-        Self::SortCycle,
-        Self::Remediate(Verb::Restart),
-        Self::Remediate(Verb::Undo),
-        Self::Remediate(Verb::Scale),
-        Self::Remediate(Verb::DeletePod),
-        Self::Remediate(Verb::RestartOperator),
-        Self::Remediate(Verb::Cancel),
-        Self::Remediate(Verb::Kill),
-        Self::Remediate(Verb::KillIdle),
-    ];
+    /// The command's row of the table.
+    pub fn spec(self) -> &'static Spec {
+        COMMANDS
+            .iter()
+            .find(|s| s.command == self)
+            .expect("every command has a row in COMMANDS")
+    }
 
     /// The name used in `[ui.keys]`.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Quit => "quit",
-            Self::Help => "help",
-            Self::FocusNext => "focus_next",
-            Self::FocusPrev => "focus_prev",
-            Self::Focus(PaneId::Pods) => "focus_pods",
-            Self::Focus(PaneId::Slo) => "focus_slo",
-            Self::Focus(PaneId::Db) => "focus_db",
-            Self::Focus(PaneId::Claims) => "focus_claims",
-            Self::Focus(PaneId::Logs) => "focus_logs",
-            Self::Up => "up",
-            Self::Down => "down",
-            Self::PageUp => "page_up",
-            Self::PageDown => "page_down",
-            Self::Top => "top",
-            Self::Bottom => "bottom",
-            Self::Open => "open",
-            Self::Back => "back",
-            Self::Zoom => "zoom",
-            Self::Filter => "filter",
-            Self::CommandLine => "command_line",
-            Self::Freeze => "freeze",
-            Self::NextTarget => "next_target",
-            Self::ToggleView => "toggle_view",
-            Self::OpenLogs => "open_logs",
-            Self::PreviousLogs => "previous_logs",
-            Self::Follow => "follow",
-            Self::LevelCycle => "level",
-            Self::SourceCycle => "source",
-            Self::Wrap => "wrap",
-            Self::Timestamps => "timestamps",
-            Self::RawToggle => "raw",
-            Self::Copy => "copy",
-            Self::Save => "save",
-            Self::SortCycle => "sort",
-            Self::Remediate(Verb::Restart) => "rollout_restart",
-            Self::Remediate(Verb::Undo) => "rollout_undo",
-            Self::Remediate(Verb::Scale) => "scale",
-            Self::Remediate(Verb::DeletePod) => "delete_pod",
-            Self::Remediate(Verb::RestartOperator) => "restart_operator",
-            Self::Remediate(Verb::Cancel) => "cancel_query",
-            Self::Remediate(Verb::Kill) => "kill",
-            Self::Remediate(Verb::KillIdle) => "kill_idle",
-        }
+        self.spec().name
     }
 
     pub fn description(self) -> &'static str {
-        match self {
-            Self::Quit => "quit",
-            Self::Help => "help",
-            Self::FocusNext => "next pane",
-            Self::FocusPrev => "previous pane",
-            Self::Focus(PaneId::Pods) => "focus Pods",
-            Self::Focus(PaneId::Slo) => "focus SLO burn",
-            Self::Focus(PaneId::Db) => "focus DB connections",
-            Self::Focus(PaneId::Claims) => "focus Stuck claims",
-            Self::Focus(PaneId::Logs) => "focus Logs",
-            Self::Up => "up",
-            Self::Down => "down",
-            Self::PageUp => "page up",
-            Self::PageDown => "page down",
-            Self::Top => "top",
-            Self::Bottom => "bottom",
-            Self::Open => "open detail",
-            Self::Back => "back / close",
-            Self::Zoom => "zoom pane",
-            Self::Filter => "filter",
-            Self::CommandLine => "command line",
-            Self::Freeze => "freeze display",
-            Self::NextTarget => "next target",
-            Self::ToggleView => "pods / deployments",
-            Self::OpenLogs => "logs of the selected pod or deployment",
-            Self::PreviousLogs => "previous container logs",
-            Self::Follow => "follow / pause",
-            Self::LevelCycle => "level: all, >= info, >= warn, >= error",
-            Self::SourceCycle => "source: all, then each",
-            Self::Wrap => "wrap long lines",
-            Self::Timestamps => "timestamps",
-            Self::RawToggle => "JSON: message + fields / raw",
-            Self::Copy => "copy line (OSC 52)",
-            Self::Save => "save to a file",
-            Self::SortCycle => "sessions: sort by age, state, wait, pid",
-            Self::Remediate(Verb::Restart) => "rollout restart (deployment)",
-            Self::Remediate(Verb::Undo) => "rollout undo: pick a revision",
-            Self::Remediate(Verb::Scale) => "scale (deployment)",
-            Self::Remediate(Verb::DeletePod) => "delete pod (force is a second choice)",
-            Self::Remediate(Verb::RestartOperator) => "restart an operator (delete its pods)",
-            Self::Remediate(Verb::Cancel) => "cancel the session's query",
-            Self::Remediate(Verb::Kill) => "terminate session / kill Redis client",
-            Self::Remediate(Verb::KillIdle) => "terminate old idle-in-transaction sessions",
-        }
+        self.spec().description
     }
 
     /// The context a command is bound in.
     pub fn context(self) -> Context {
-        match self {
-            Self::Up
-            | Self::Down
-            | Self::PageUp
-            | Self::PageDown
-            | Self::Top
-            | Self::Bottom
-            | Self::Open
-            | Self::Back => Context::List,
-            Self::ToggleView | Self::OpenLogs => Context::Pods,
-            // Pods pane (a pod) and Logs pane (a line's pod).
-            Self::PreviousLogs => Context::List,
-            Self::Follow
-            | Self::LevelCycle
-            | Self::SourceCycle
-            | Self::Wrap
-            | Self::Timestamps
-            | Self::RawToggle
-            | Self::Copy
-            | Self::Save => Context::Logs,
-            Self::SortCycle => Context::Db,
-            Self::Remediate(Verb::Restart | Verb::Undo | Verb::Scale | Verb::DeletePod) => {
-                Context::Pods
-            }
-            Self::Remediate(Verb::RestartOperator) => Context::Claims,
-            Self::Remediate(Verb::Cancel | Verb::Kill | Verb::KillIdle) => Context::Db,
-            _ => Context::Global,
-        }
+        self.spec().context
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
+        COMMANDS.iter().find(|s| s.name == name).map(|s| s.command)
     }
 }
 
@@ -455,67 +579,43 @@ pub struct Binding {
     pub command: Command,
 }
 
-/// Whether two contexts can be active at once (so a key cannot mean both).
+/// Whether two contexts can be active at once (so a key cannot mean both). A modal layer is
+/// alone while open; outside them, global and list keys are live in every pane.
 fn contexts_overlap(a: Context, b: Context) -> bool {
     a == b
-        || matches!(a, Context::Global | Context::List)
-        || matches!(b, Context::Global | Context::List)
+        || (!a.is_modal()
+            && !b.is_modal()
+            && (matches!(a, Context::Global | Context::List)
+                || matches!(b, Context::Global | Context::List)))
 }
 
 /// Ctrl-C always quits, whatever the overrides say, so nobody is locked in.
 pub const HARD_QUIT: KeyChord = KeyChord::ctrl('c');
+
+/// Whether a key no binding took edits a one-line text field: Tab is not text, and Enter
+/// (when rebound away), Ctrl-M and Ctrl-J are newlines.
+pub fn edits_single_line(event: &KeyEvent) -> bool {
+    match event.code {
+        KeyCode::Tab | KeyCode::BackTab | KeyCode::Enter => false,
+        KeyCode::Char('m' | 'j') => !event.modifiers.contains(KeyModifiers::CONTROL),
+        _ => true,
+    }
+}
+
+/// A hint as shown: the command, its keys (`j/k`, `n/Esc`) and its label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownHint {
+    pub command: Command,
+    pub keys: String,
+    pub label: &'static str,
+    pub place: u8,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     bindings: Vec<Binding>,
     /// Problems with `[ui.keys]`, shown to the operator rather than crashing.
     pub warnings: Vec<String>,
-}
-
-fn default_keys(command: Command) -> Vec<KeyChord> {
-    use KeyCodeKey as K;
-    let c = |ch| KeyChord::plain(K::Char(ch));
-    let p = KeyChord::plain;
-    match command {
-        Command::Quit => vec![c('q')],
-        Command::Help => vec![c('?'), p(K::F(1))],
-        Command::FocusNext => vec![p(K::Tab)],
-        Command::FocusPrev => vec![p(K::BackTab)],
-        Command::Focus(pane) => vec![c(char::from_digit(pane.number() as u32, 10).unwrap_or('1'))],
-        Command::Up => vec![c('k'), p(K::Up)],
-        Command::Down => vec![c('j'), p(K::Down)],
-        Command::PageUp => vec![p(K::PageUp), KeyChord::ctrl('b')],
-        Command::PageDown => vec![p(K::PageDown), KeyChord::ctrl('f')],
-        Command::Top => vec![c('g'), p(K::Home)],
-        Command::Bottom => vec![c('G'), p(K::End)],
-        Command::Open => vec![p(K::Enter)],
-        Command::Back => vec![p(K::Esc)],
-        Command::Zoom => vec![c('z')],
-        Command::Filter => vec![c('/')],
-        Command::CommandLine => vec![c(':')],
-        Command::Freeze => vec![c('f')],
-        Command::NextTarget => vec![c('t')],
-        Command::ToggleView => vec![c('v')],
-        Command::OpenLogs => vec![c('l')],
-        Command::PreviousLogs => vec![c('p')],
-        Command::Follow => vec![c(' ')],
-        Command::LevelCycle => vec![c('l')],
-        Command::SourceCycle => vec![c('s')],
-        Command::Wrap => vec![c('w')],
-        Command::Timestamps => vec![c('T')],
-        Command::RawToggle => vec![c('r')],
-        Command::Copy => vec![c('y')],
-        Command::Save => vec![c('S')],
-        Command::SortCycle => vec![c('o')],
-        Command::Remediate(Verb::Restart) => vec![c('r')],
-        Command::Remediate(Verb::Undo) => vec![c('u')],
-        Command::Remediate(Verb::Scale) => vec![c('s')],
-        Command::Remediate(Verb::DeletePod) => vec![c('D'), KeyChord::ctrl('d')],
-        Command::Remediate(Verb::RestartOperator) => vec![c('R')],
-        Command::Remediate(Verb::Cancel) => vec![c('c')],
-        Command::Remediate(Verb::Kill) => vec![c('K')],
-        Command::Remediate(Verb::KillIdle) => vec![c('X')],
-    }
 }
 
 impl Default for Keymap {
@@ -528,14 +628,13 @@ impl Keymap {
     /// The default table with `[ui.keys]` overrides applied. Bad overrides become warnings.
     pub fn with_overrides<V: AsRef<KeyList>>(overrides: &BTreeMap<String, V>) -> Self {
         let mut warnings = Vec::new();
-        let mut table: Vec<(Command, Vec<KeyChord>)> = Command::ALL
+        let mut table: Vec<(Command, Vec<KeyChord>)> = COMMANDS
             .iter()
-            .map(|c| (*c, default_keys(*c)))
+            .map(|s| (s.command, s.keys.to_vec()))
             .collect();
         for (name, keys) in overrides {
             let Some(command) = Command::from_name(name) else {
-                let names: Vec<String> =
-                    Command::ALL.iter().map(|c| c.name().to_string()).collect();
+                let names: Vec<String> = COMMANDS.iter().map(|s| s.name.to_string()).collect();
                 let hint = suggest(name, &names)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
@@ -562,8 +661,8 @@ impl Keymap {
                 ));
                 continue;
             }
-            // Global and list keys are live together, so a key taken over is removed from its
-            // previous command.
+            // Keys live together (global and list keys, or one dialog's) cannot mean two
+            // things: a key taken over is removed from its previous command.
             for (other, other_keys) in table.iter_mut() {
                 if *other != command && contexts_overlap(other.context(), command.context()) {
                     let before = other_keys.len();
@@ -625,6 +724,14 @@ impl Keymap {
         })
     }
 
+    /// The modal command for a key in a modal layer's context, if any.
+    pub fn lookup_modal(&self, context: Context, key: KeyChord) -> Option<ModalCommand> {
+        match self.lookup(&[context], key) {
+            Some(Command::Modal(command)) => Some(command),
+            _ => None,
+        }
+    }
+
     pub fn keys_for(&self, command: Command) -> Vec<KeyChord> {
         self.bindings
             .iter()
@@ -647,29 +754,71 @@ impl Keymap {
         }
     }
 
-    /// Help sections: each context with its commands and keys, from the same table.
-    /// Help rows per context. In read-only mode remediation keys are left out: they do nothing.
-    pub fn help_sections(&self, read_only: bool) -> Vec<(Context, Vec<(String, &'static str)>)> {
-        [
-            Context::Global,
-            Context::List,
-            Context::Pods,
-            Context::Logs,
-            Context::Db,
-            Context::Claims,
-        ]
-        .into_iter()
-        .map(|context| {
-            let rows = Command::ALL
+    /// The keys a hint names: as many as the table says, or the first and its pair's first
+    /// (`j/k`). None when the command has no key left.
+    fn hint_keys(&self, hint: &Hint, command: Command) -> Option<String> {
+        let keys = self.keys_for(command);
+        let first = keys.first()?;
+        let pair = hint
+            .pair
+            .and_then(|other| self.keys_for(other).first().copied());
+        Some(match pair {
+            Some(other) => format!("{first}/{other}"),
+            None => keys
                 .iter()
-                .filter(|c| c.context() == context)
-                .filter(|c| !(read_only && matches!(c, Command::Remediate(_))))
-                .map(|c| (self.label(*c), c.description()))
-                .collect();
-            (context, rows)
+                .take(hint.keys.max(1))
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("/"),
         })
-        .filter(|(_, rows): &(Context, Vec<(String, &'static str)>)| !rows.is_empty())
-        .collect()
+    }
+
+    /// The hints of the given contexts for a list (`detail` false) or detail view, in footer
+    /// order; commands without a key are left out. Dialogs ask for their one context.
+    pub fn hints(&self, contexts: &[Context], detail: bool) -> Vec<ShownHint> {
+        let mut hints: Vec<ShownHint> = COMMANDS
+            .iter()
+            .filter(|s| contexts.contains(&s.context))
+            .filter_map(|s| {
+                let hint = s.hint?;
+                let shown = match hint.shown {
+                    Shown::Always => true,
+                    Shown::List => !detail,
+                    Shown::Detail => detail,
+                };
+                if !shown {
+                    return None;
+                }
+                Some(ShownHint {
+                    command: s.command,
+                    keys: self.hint_keys(&hint, s.command)?,
+                    label: hint.label,
+                    place: hint.place,
+                })
+            })
+            .collect();
+        // Stable: table order within a place.
+        hints.sort_by_key(|h| h.place);
+        hints
+    }
+
+    /// Help rows (keys, description) of a context, in table order. Remediations are listed on
+    /// their own (`remediation_rows`): they exist only outside read-only mode.
+    pub fn help_rows(&self, context: Context) -> Vec<(String, &'static str)> {
+        COMMANDS
+            .iter()
+            .filter(|s| s.context == context && !matches!(s.command, Command::Remediate(_)))
+            .map(|s| (self.label(s.command), s.description))
+            .collect()
+    }
+
+    /// Help rows of the remediations, one per verb.
+    pub fn remediation_rows(&self) -> Vec<(String, &'static str)> {
+        COMMANDS
+            .iter()
+            .filter(|s| matches!(s.command, Command::Remediate(_)))
+            .map(|s| (self.label(s.command), s.description))
+            .collect()
     }
 }
 
@@ -679,6 +828,17 @@ mod tests {
 
     fn key(c: char) -> KeyChord {
         KeyChord::plain(KeyCodeKey::Char(c))
+    }
+
+    fn overrides(pairs: &[(&str, &str)]) -> BTreeMap<String, KeyList> {
+        pairs
+            .iter()
+            .map(|(name, key)| (name.to_string(), KeyList::One(key.to_string())))
+            .collect()
+    }
+
+    fn shown(hints: &[ShownHint]) -> Vec<(&str, &str)> {
+        hints.iter().map(|h| (h.keys.as_str(), h.label)).collect()
     }
 
     #[test]
@@ -695,6 +855,91 @@ mod tests {
         );
         assert_eq!(km.lookup(&all, KeyChord::ctrl('c')), Some(Command::Quit));
         assert!(km.warnings.is_empty());
+    }
+
+    #[test]
+    fn one_row_per_command_with_a_unique_name() {
+        for (i, spec) in COMMANDS.iter().enumerate() {
+            for other in &COMMANDS[i + 1..] {
+                assert_ne!(spec.command, other.command, "two rows for one command");
+                assert_ne!(spec.name, other.name, "two commands named alike");
+            }
+            assert_eq!(spec.command.spec().name, spec.name);
+        }
+        // Every verb the planner offers has a key, in a pane.
+        for verb in Verb::ALL {
+            assert!(!Command::Remediate(verb).context().is_modal(), "{verb:?}");
+        }
+        for pane in PaneId::ALL {
+            assert_eq!(Command::Focus(pane).context(), Context::Global);
+        }
+        // A new modal command fails to compile here until it is listed, and then fails the
+        // test until it has a row.
+        use ModalCommand as M;
+        let in_its_layer = |m: M| match m {
+            M::HelpClose
+            | M::HelpDown
+            | M::HelpUp
+            | M::HelpPageDown
+            | M::HelpPageUp
+            | M::HelpTop => Context::Help,
+            M::Confirm | M::Cancel | M::SwitchButton | M::PressButton | M::ForceDelete => {
+                Context::Confirm
+            }
+            M::PickNext | M::PickPrev | M::Pick | M::PickCancel => Context::Pick,
+            M::InputSubmit | M::InputCancel => Context::Input,
+        };
+        let modal: Vec<M> = COMMANDS
+            .iter()
+            .filter_map(|s| match s.command {
+                Command::Modal(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(modal.len(), 17, "{modal:?}");
+        for m in modal {
+            assert_eq!(Command::Modal(m).context(), in_its_layer(m), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn default_keys_never_mean_two_things_at_once() {
+        for (i, spec) in COMMANDS.iter().enumerate() {
+            for other in &COMMANDS[i + 1..] {
+                if contexts_overlap(spec.context, other.context) {
+                    for key in spec.keys {
+                        assert!(
+                            !other.keys.contains(key),
+                            "{key} is both `{}` and `{}`",
+                            spec.name,
+                            other.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn modal_layers_see_only_their_own_keys() {
+        let km = Keymap::default();
+        let modal = |context, c| km.lookup_modal(context, key(c));
+        assert_eq!(modal(Context::Confirm, 'y'), Some(ModalCommand::Confirm));
+        assert_eq!(modal(Context::Confirm, 'q'), Some(ModalCommand::Cancel));
+        assert_eq!(modal(Context::Pick, 'j'), Some(ModalCommand::PickNext));
+        assert_eq!(modal(Context::Help, 'q'), Some(ModalCommand::HelpClose));
+        // In a text input, letters are text.
+        assert_eq!(modal(Context::Input, 'q'), None);
+        assert_eq!(modal(Context::Input, 'y'), None);
+        assert_eq!(
+            km.lookup_modal(Context::Input, KeyChord::plain(KeyCodeKey::Enter)),
+            Some(ModalCommand::InputSubmit)
+        );
+        // Dialog keys are not pane keys.
+        assert_eq!(
+            km.lookup(&[Context::Pods, Context::List, Context::Global], key('y')),
+            None
+        );
     }
 
     #[test]
@@ -746,5 +991,134 @@ mod tests {
         );
         assert!(km.keys_for(Command::NextTarget).is_empty());
         assert!(km.warnings[0].contains("next_target"));
+    }
+
+    #[test]
+    fn dialog_keys_rebind_within_their_context() {
+        let km = Keymap::with_overrides(&overrides(&[("confirm", "Y"), ("pick_next", "down")]));
+        assert!(km.warnings.is_empty(), "{:?}", km.warnings);
+        assert_eq!(
+            km.lookup_modal(Context::Confirm, key('Y')),
+            Some(ModalCommand::Confirm)
+        );
+        assert_eq!(km.lookup_modal(Context::Confirm, key('y')), None);
+        assert_eq!(
+            shown(&km.hints(&[Context::Confirm], false))[0],
+            ("Y", "confirm")
+        );
+        assert_eq!(km.lookup_modal(Context::Pick, key('j')), None);
+        assert_eq!(
+            shown(&km.hints(&[Context::Pick], false)),
+            [("↓/k", "move"), ("Enter", "pick"), ("Esc", "cancel")]
+        );
+
+        // A key taken inside the dialog is taken from its command there, and said so as for
+        // panes; a pane's key is not the dialog's business.
+        let km = Keymap::with_overrides(&overrides(&[("confirm", "n")]));
+        assert_eq!(
+            km.warnings,
+            ["[ui.keys].confirm: takes a key from `cancel`"]
+        );
+        assert_eq!(
+            km.lookup_modal(Context::Confirm, key('n')),
+            Some(ModalCommand::Confirm)
+        );
+        assert_eq!(
+            km.lookup_modal(Context::Confirm, KeyChord::plain(KeyCodeKey::Esc)),
+            Some(ModalCommand::Cancel)
+        );
+        let km = Keymap::with_overrides(&overrides(&[("cancel", "t")]));
+        assert!(km.warnings.is_empty(), "{:?}", km.warnings);
+        assert_eq!(
+            km.lookup_modal(Context::Confirm, key('t')),
+            Some(ModalCommand::Cancel)
+        );
+        assert_eq!(
+            km.lookup(&[Context::Global], key('t')),
+            Some(Command::NextTarget)
+        );
+        let km = Keymap::with_overrides(&overrides(&[("confrim", "Y")]));
+        assert_eq!(
+            km.warnings,
+            ["[ui.keys]: unknown command `confrim` (did you mean `confirm`?); ignored"]
+        );
+    }
+
+    #[test]
+    fn hints_come_from_the_table() {
+        let km = Keymap::default();
+        assert_eq!(
+            shown(&km.hints(&[Context::Confirm], false)),
+            [
+                ("y", "confirm"),
+                ("n/Esc", "cancel"),
+                ("Tab", "switch"),
+                ("F", "force delete (second choice)")
+            ]
+        );
+        assert_eq!(
+            shown(&km.hints(&[Context::Help], false)),
+            [("Esc", "close"), ("j/k", "scroll")]
+        );
+        let pods = [Context::Pods, Context::List, Context::Global];
+        assert_eq!(
+            shown(&km.hints(&pods, false)),
+            [
+                ("?", "help"),
+                ("q", "quit"),
+                ("Tab", "pane"),
+                ("j/k", "move"),
+                ("Enter", "detail"),
+                ("v", "deploys"),
+                ("l", "logs"),
+                ("/", "filter"),
+                ("z", "zoom"),
+                ("f", "freeze"),
+                ("t", "target"),
+                (":", "cmd"),
+            ]
+        );
+        assert_eq!(
+            shown(&km.hints(&pods, true)),
+            [
+                ("?", "help"),
+                ("q", "quit"),
+                ("Esc", "back"),
+                ("j/k", "move"),
+                ("z", "zoom"),
+                ("p", "previous logs"),
+                ("f", "freeze"),
+            ]
+        );
+    }
+
+    #[test]
+    fn single_line_fields_refuse_tab_and_newlines() {
+        let event = |code, modifiers| KeyEvent::new(code, modifiers);
+        assert!(edits_single_line(&event(
+            KeyCode::Char('j'),
+            KeyModifiers::NONE
+        )));
+        assert!(edits_single_line(&event(
+            KeyCode::Backspace,
+            KeyModifiers::NONE
+        )));
+        assert!(!edits_single_line(&event(
+            KeyCode::Char('j'),
+            KeyModifiers::CONTROL
+        )));
+        assert!(!edits_single_line(&event(
+            KeyCode::Char('m'),
+            KeyModifiers::CONTROL
+        )));
+        assert!(!edits_single_line(&event(KeyCode::Tab, KeyModifiers::NONE)));
+        assert!(!edits_single_line(&event(
+            KeyCode::Enter,
+            KeyModifiers::NONE
+        )));
+        assert!(!edits_single_line(&event(
+            KeyCode::BackTab,
+            KeyModifiers::SHIFT
+        )));
     }
 }

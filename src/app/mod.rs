@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 use regex::{Regex, RegexBuilder};
 
@@ -1044,13 +1044,14 @@ impl App {
         }
         if let Some(scroll) = self.help {
             // The help overlay swallows every key; only closing and scrolling do anything.
-            self.help = match command {
-                Some(Command::Back | Command::Help | Command::Quit) => None,
-                Some(Command::Down) => Some(scroll.saturating_add(1)),
-                Some(Command::Up) => Some(scroll.saturating_sub(1)),
-                Some(Command::PageDown) => Some(scroll.saturating_add(10)),
-                Some(Command::PageUp) => Some(scroll.saturating_sub(10)),
-                Some(Command::Top) => Some(0),
+            use keymap::ModalCommand as M;
+            self.help = match self.keymap.lookup_modal(Context::Help, chord) {
+                Some(M::HelpClose) => None,
+                Some(M::HelpDown) => Some(scroll.saturating_add(1)),
+                Some(M::HelpUp) => Some(scroll.saturating_sub(1)),
+                Some(M::HelpPageDown) => Some(scroll.saturating_add(10)),
+                Some(M::HelpPageUp) => Some(scroll.saturating_sub(10)),
+                Some(M::HelpTop) => Some(0),
                 _ => Some(scroll),
             };
             return vec![];
@@ -1218,12 +1219,14 @@ impl App {
                 }
                 self.toast(ToastLevel::Info, "only one target is configured");
             }
+            // Modal layers handle their own keys.
+            Command::Modal(_) => {}
         }
         vec![]
     }
 
     /// Key contexts in lookup order for the focused pane.
-    fn key_contexts(&self) -> Vec<Context> {
+    pub fn key_contexts(&self) -> Vec<Context> {
         match self.focus {
             PaneId::Pods => vec![Context::Pods, Context::List, Context::Global],
             PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
@@ -1398,11 +1401,14 @@ impl App {
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        use keymap::ModalCommand as M;
+        let command = KeyChord::from_event(&key)
+            .and_then(|chord| self.keymap.lookup_modal(Context::Input, chord));
         let Some(input) = &mut self.input else {
             return vec![];
         };
-        match key.code {
-            KeyCode::Esc => {
+        match command {
+            Some(M::InputCancel) => {
                 if input.kind == InputKind::Filter(PaneId::Logs) {
                     self.logs.filter.set_text("");
                     self.logs.refilter();
@@ -1415,7 +1421,7 @@ impl App {
                 self.input = None;
                 vec![]
             }
-            KeyCode::Enter => {
+            Some(M::InputSubmit) => {
                 let text = input.text();
                 let kind = input.kind;
                 self.input = None;
@@ -1424,9 +1430,7 @@ impl App {
                     InputKind::Command => self.run_command_line(text.trim()),
                 }
             }
-            // Single-line inputs: no newlines, no tab characters.
-            KeyCode::Tab | KeyCode::BackTab => vec![],
-            KeyCode::Char('m' | 'j') if key.modifiers.contains(KeyModifiers::CONTROL) => vec![],
+            _ if !keymap::edits_single_line(&key) => vec![],
             _ => {
                 input.textarea.input(key);
                 self.apply_live_filter();

@@ -5,9 +5,10 @@
 
 use std::time::SystemTime;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
+use super::keymap::{self, Context, KeyChord, ModalCommand as M};
 use super::pane::PaneId;
 use super::{App, DbRow, Effect, ToastLevel};
 use crate::db::postgres::signal_rule;
@@ -59,6 +60,18 @@ pub enum Stage {
         /// Yes is focused (Tab / arrows); Enter activates the focused button.
         yes_focused: bool,
     },
+}
+
+impl Stage {
+    /// The key context of this stage: a picker, the confirmation's buttons, or a text input
+    /// (scale's count, a protected target's name, where letters are text).
+    pub fn key_context(&self) -> Context {
+        match self {
+            Self::History { .. } | Self::Operators { .. } => Context::Pick,
+            Self::Scale { .. } | Self::Confirm { typed: Some(_), .. } => Context::Input,
+            Self::Confirm { typed: None, .. } => Context::Confirm,
+        }
+    }
 }
 
 /// The preview as far as it has come.
@@ -401,12 +414,15 @@ impl App {
         }
     }
 
-    /// Keys while the modal is open: it takes every key (Ctrl-C still quits).
+    /// Keys while the modal is open: it takes every key (Ctrl-C still quits). What a key does
+    /// is the keymap's answer for the stage's context; in a text input, keys it does not bind
+    /// are typed.
     pub(super) fn on_modal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(modal) = self.modal.as_mut() else {
             return vec![];
         };
-        let attempt = modal.attempt;
+        let command = KeyChord::from_event(&key)
+            .and_then(|chord| self.keymap.lookup_modal(modal.stage.key_context(), chord));
         match &mut modal.stage {
             Stage::History {
                 selection,
@@ -418,13 +434,13 @@ impl App {
                     .as_ref()
                     .and_then(|r| r.as_ref().ok())
                     .map_or(0, Vec::len);
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('q' | 'n') => return self.cancel_modal(),
-                    KeyCode::Up | KeyCode::Char('k') => *selected = selected.saturating_sub(1),
-                    KeyCode::Down | KeyCode::Char('j') => {
+                match command {
+                    Some(M::PickCancel) => return self.cancel_modal(),
+                    Some(M::PickPrev) => *selected = selected.saturating_sub(1),
+                    Some(M::PickNext) => {
                         *selected = (*selected + 1).min(count.saturating_sub(1));
                     }
-                    KeyCode::Enter => {
+                    Some(M::Pick) => {
                         let Some(Ok(list)) = revisions.as_ref() else {
                             return vec![];
                         };
@@ -450,17 +466,17 @@ impl App {
             Stage::Operators {
                 operators,
                 selected,
-            } => match key.code {
-                KeyCode::Esc | KeyCode::Char('q' | 'n') => self.cancel_modal(),
-                KeyCode::Up | KeyCode::Char('k') => {
+            } => match command {
+                Some(M::PickCancel) => self.cancel_modal(),
+                Some(M::PickPrev) => {
                     *selected = selected.saturating_sub(1);
                     vec![]
                 }
-                KeyCode::Down | KeyCode::Char('j') => {
+                Some(M::PickNext) => {
                     *selected = (*selected + 1).min(operators.len().saturating_sub(1));
                     vec![]
                 }
-                KeyCode::Enter => {
+                Some(M::Pick) => {
                     let params = Params {
                         operator: *selected,
                         ..Params::default()
@@ -474,9 +490,9 @@ impl App {
                 input,
                 error,
                 ..
-            } => match key.code {
-                KeyCode::Esc => self.cancel_modal(),
-                KeyCode::Enter => {
+            } => match command {
+                Some(M::InputCancel) => self.cancel_modal(),
+                Some(M::InputSubmit) => {
                     let text = input.lines().first().cloned().unwrap_or_default();
                     match text.trim().parse::<u32>() {
                         Ok(n) if n <= MAX_REPLICAS => {
@@ -496,21 +512,24 @@ impl App {
                         }
                     }
                 }
-                KeyCode::Char(c) if c.is_ascii_digit() => {
-                    input.input(key);
-                    *error = None;
-                    vec![]
-                }
-                KeyCode::Backspace
-                | KeyCode::Delete
-                | KeyCode::Left
-                | KeyCode::Right
-                | KeyCode::Home
-                | KeyCode::End => {
-                    input.input(key);
-                    vec![]
-                }
-                _ => vec![],
+                // The field takes digits and editing keys only.
+                _ => match key.code {
+                    KeyCode::Char(c) if c.is_ascii_digit() => {
+                        input.input(key);
+                        *error = None;
+                        vec![]
+                    }
+                    KeyCode::Backspace
+                    | KeyCode::Delete
+                    | KeyCode::Left
+                    | KeyCode::Right
+                    | KeyCode::Home
+                    | KeyCode::End => {
+                        input.input(key);
+                        vec![]
+                    }
+                    _ => vec![],
+                },
             },
             Stage::Confirm {
                 plan,
@@ -521,33 +540,29 @@ impl App {
             } => {
                 let ready = matches!(preview, PreviewState::Ready(_));
                 if let Some(input) = typed {
-                    // Protected target: keys go to the name input; Enter confirms when it matches.
-                    match key.code {
-                        KeyCode::Esc => return self.cancel_modal(),
-                        KeyCode::Enter => {
+                    // Protected target: keys go to the name input; submitting confirms when it
+                    // matches.
+                    return match command {
+                        Some(M::InputCancel) => self.cancel_modal(),
+                        Some(M::InputSubmit) => {
                             let matches = input.lines().first().map(String::as_str)
                                 == plan.confirm_text.as_deref();
                             if matches && ready {
                                 return self.execute_modal();
                             }
-                            return vec![];
+                            vec![]
                         }
-                        KeyCode::Char('m' | 'j')
-                            if key.modifiers.contains(KeyModifiers::CONTROL) =>
-                        {
-                            return vec![];
-                        }
-                        KeyCode::Tab | KeyCode::BackTab => return vec![],
+                        _ if !keymap::edits_single_line(&key) => vec![],
                         _ => {
                             input.input(key);
-                            return vec![];
+                            vec![]
                         }
-                    }
+                    };
                 }
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('n' | 'q') => self.cancel_modal(),
-                    KeyCode::Char('y') if ready => self.execute_modal(),
-                    KeyCode::Char('F')
+                match command {
+                    Some(M::Cancel) => self.cancel_modal(),
+                    Some(M::Confirm) if ready => self.execute_modal(),
+                    Some(M::ForceDelete)
                         if matches!(
                             plan.action,
                             crate::remediation::ActionKind::DeletePod { force: false, .. }
@@ -565,16 +580,13 @@ impl App {
                         effects.extend(self.plan_and_preview(Verb::DeletePod, selection, &params));
                         effects
                     }
-                    KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right => {
+                    Some(M::SwitchButton) => {
                         *yes_focused = !*yes_focused && ready;
                         vec![]
                     }
-                    KeyCode::Enter if *yes_focused && ready => self.execute_modal(),
-                    KeyCode::Enter => self.cancel_modal(),
-                    _ => {
-                        let _ = attempt;
-                        vec![]
-                    }
+                    Some(M::PressButton) if *yes_focused && ready => self.execute_modal(),
+                    Some(M::PressButton) => self.cancel_modal(),
+                    _ => vec![],
                 }
             }
         }
@@ -811,5 +823,132 @@ impl App {
             // Nothing that could be named was attempted.
             Err(_) => vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use crossterm::event::{KeyCode, KeyEvent};
+
+    use super::*;
+    use crate::app::Action;
+    use crate::app::data::KubeUpdate;
+    use crate::policy::ReadOnlyInputs;
+
+    /// A target with two operators and a stuck claim under the cursor, with `keys` as its
+    /// `[ui.keys]`.
+    fn app(keys: &str) -> App {
+        let text = format!(
+            r#"
+[ui.keys]
+{keys}
+
+[[targets]]
+name = "babylon"
+[targets.kubernetes]
+[[targets.claims]]
+source = "crd"
+group = "poolboy.gpte.redhat.com"
+version = "v1"
+kind = "ResourceClaim"
+plural = "resourceclaims"
+[[targets.operators]]
+name = "anarchy"
+namespace = "anarchy-operator"
+selector = "app=anarchy-operator"
+[[targets.operators]]
+name = "poolboy"
+namespace = "poolboy"
+selector = "app=poolboy"
+"#
+        );
+        let config = crate::config::parse(std::path::Path::new("test.toml"), &text).unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut app = App::new(
+            Arc::new(config),
+            "test.toml".into(),
+            0,
+            ReadOnlyInputs::default(),
+            now,
+        );
+        let row = crate::model::claims::ClaimRow {
+            source: "resourceclaims".into(),
+            namespace: Some("user-a".into()),
+            name: "lab-1".into(),
+            state: "provisioning".into(),
+            since: Some(now),
+            stuck: true,
+            why: "provisioning for 3h".into(),
+            health: crate::model::Health::Crit,
+            detail: None,
+        };
+        app.update(Action::Kube {
+            generation: app.generation,
+            update: KubeUpdate::Claims {
+                source: 0,
+                rows: vec![row],
+            },
+        });
+        app.prepare_view();
+        assert!(app.keymap.warnings.is_empty(), "{:?}", app.keymap.warnings);
+        app
+    }
+
+    fn press(app: &mut App, codes: &[KeyCode]) -> Vec<Effect> {
+        codes
+            .iter()
+            .flat_map(|code| app.update(Action::Key(KeyEvent::from(*code))))
+            .collect()
+    }
+
+    fn picking(app: &App) -> Option<usize> {
+        match app.modal.as_ref().map(|m| &m.stage) {
+            Some(Stage::Operators { selected, .. }) => Some(*selected),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn picker_keys_are_the_keymaps() {
+        let mut app = app("");
+        press(&mut app, &[KeyCode::Char('4'), KeyCode::Char('R')]);
+        assert_eq!(picking(&app), Some(0));
+        press(&mut app, &[KeyCode::Char('j')]);
+        assert_eq!(picking(&app), Some(1));
+        press(&mut app, &[KeyCode::Up]);
+        assert_eq!(picking(&app), Some(0));
+        press(&mut app, &[KeyCode::Char('q')]);
+        assert_eq!(picking(&app), None, "q cancels by default");
+    }
+
+    #[test]
+    fn rebound_picker_keys_replace_the_defaults() {
+        let mut app = app("pick = \"space\"\npick_next = \"l\"\npick_cancel = \"x\"");
+        press(&mut app, &[KeyCode::Char('4'), KeyCode::Char('R')]);
+        press(&mut app, &[KeyCode::Char('j'), KeyCode::Char('l')]);
+        assert_eq!(picking(&app), Some(1), "j moves no more, l does");
+        // The old keys do nothing: Enter does not pick, Esc and q do not cancel.
+        let effects = press(
+            &mut app,
+            &[KeyCode::Enter, KeyCode::Esc, KeyCode::Char('q')],
+        );
+        assert!(effects.iter().all(|e| !matches!(e, Effect::Preview { .. })));
+        assert_eq!(picking(&app), Some(1));
+        let effects = press(&mut app, &[KeyCode::Char(' ')]);
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Preview { .. })),
+            "{effects:?}"
+        );
+        // And in the confirmation dialog that follows, x is just a key: n still cancels.
+        press(&mut app, &[KeyCode::Char('x')]);
+        assert!(matches!(
+            app.modal.as_ref().map(|m| &m.stage),
+            Some(Stage::Confirm { .. })
+        ));
+        press(&mut app, &[KeyCode::Char('n')]);
+        assert!(app.modal.is_none());
     }
 }

@@ -1,5 +1,7 @@
 //! Footer hints, the input line, toasts and the help overlay.
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -7,171 +9,42 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use super::layout::centered;
 use super::theme::Theme;
-use crate::app::keymap::Command;
+use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::pane::PaneId;
-use crate::app::{App, DbRow, InputKind, ToastLevel};
+use crate::app::{App, DbRow, Input, InputKind, ToastLevel};
 
-/// Footer: the input line while typing, otherwise key hints for the focused context.
+/// Footer: the input line while typing, otherwise key hints for the focused context, from the
+/// key table.
 pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     if let Some(input) = &app.input {
-        let prompt = match input.kind {
-            InputKind::Filter(_) => "/",
-            InputKind::Command => ":",
-        };
-        let prompt_width = prompt.len() as u16;
-        frame.render_widget(
-            Paragraph::new(Span::styled(prompt, theme.key)),
-            Rect {
-                width: prompt_width,
-                ..area
-            },
-        );
-        let hint = match input.kind {
-            InputKind::Filter(_) => " Enter keep · Esc clear · regex, case-insensitive ",
-            InputKind::Command => " :target NAME · :q · :help · Enter run · Esc cancel ",
-        };
-        let hint_width =
-            (hint.chars().count() as u16).min(area.width.saturating_sub(prompt_width + 10));
-        let text_rect = Rect {
-            x: area.x + prompt_width,
-            width: area.width - prompt_width - hint_width,
-            ..area
-        };
-        frame.render_widget(&input.textarea, text_rect);
-        let hint_rect = Rect {
-            x: area.right() - hint_width,
-            width: hint_width,
-            ..area
-        };
-        frame.render_widget(Paragraph::new(Span::styled(hint, theme.muted)), hint_rect);
+        render_input_line(frame, area, app, input, theme);
         return;
-    }
-    let db_pane = app.focus == PaneId::Db && app.pane_shows_data(PaneId::Db);
-    let redis_selected = matches!(app.selected_db(), Some(DbRow::Redis(_)));
-    let sort = format!(
-        "sort: {}",
-        app.panes[PaneId::Db.index()].session_sort.label()
-    );
-    let hints: Vec<(Command, &str)> = if app.help.is_some() {
-        vec![(Command::Back, "close"), (Command::Down, "scroll")]
-    } else if db_pane && app.panes[PaneId::Db.index()].detail_open {
-        // A cache's client list has no cursor and no order to choose.
-        if redis_selected {
-            vec![
-                (Command::Back, "back"),
-                (Command::Zoom, "zoom"),
-                (Command::Freeze, "freeze"),
-                (Command::Help, "help"),
-                (Command::Quit, "quit"),
-            ]
-        } else {
-            vec![
-                (Command::Back, "back"),
-                (Command::Down, "session"),
-                (Command::SortCycle, &sort),
-                (Command::Zoom, "zoom"),
-                (Command::Freeze, "freeze"),
-                (Command::Help, "help"),
-                (Command::Quit, "quit"),
-            ]
-        }
-    } else if app.panes[app.focus.index()].detail_open {
-        vec![
-            (Command::Back, "back"),
-            (Command::Down, "scroll"),
-            (Command::Zoom, "zoom"),
-            (Command::Help, "help"),
-            (Command::Quit, "quit"),
-        ]
-    } else if app.focus == PaneId::Logs && app.pane_shows_data(PaneId::Logs) {
-        vec![
-            (Command::Help, "help"),
-            (Command::Quit, "quit"),
-            (Command::FocusNext, "pane"),
-            (
-                Command::Follow,
-                if app.logs.follow { "pause" } else { "follow" },
-            ),
-            (Command::Down, "move"),
-            (Command::Filter, "filter !excl"),
-            (Command::LevelCycle, "level"),
-            (Command::SourceCycle, "source"),
-            (Command::Wrap, "wrap"),
-            (Command::RawToggle, "raw"),
-            (Command::Copy, "copy"),
-            (Command::Save, "save"),
-            (Command::Zoom, "zoom"),
-        ]
-    } else if app.focus == PaneId::Pods && app.pane_shows_data(PaneId::Pods) {
-        vec![
-            (Command::Help, "help"),
-            (Command::Quit, "quit"),
-            (Command::FocusNext, "pane"),
-            (Command::Down, "move"),
-            (Command::Open, "detail"),
-            (
-                Command::ToggleView,
-                if app.panes[PaneId::Pods.index()].alt_view {
-                    "pods"
-                } else {
-                    "deploys"
-                },
-            ),
-            (Command::OpenLogs, "logs"),
-            (Command::Filter, "filter"),
-            (Command::Zoom, "zoom"),
-            (Command::Freeze, "freeze"),
-            (Command::CommandLine, "cmd"),
-        ]
-    } else if db_pane {
-        vec![
-            (Command::Help, "help"),
-            (Command::Quit, "quit"),
-            (Command::FocusNext, "pane"),
-            (Command::Down, "move"),
-            (
-                Command::Open,
-                if redis_selected {
-                    "clients"
-                } else {
-                    "sessions"
-                },
-            ),
-            (Command::SortCycle, "sort"),
-            (Command::Filter, "filter"),
-            (Command::Zoom, "zoom"),
-            (Command::Freeze, "freeze"),
-            (Command::NextTarget, "target"),
-            (Command::CommandLine, "cmd"),
-        ]
-    } else {
-        vec![
-            (Command::Help, "help"),
-            (Command::Quit, "quit"),
-            (Command::FocusNext, "pane"),
-            (Command::Down, "move"),
-            (Command::Open, "detail"),
-            (Command::Filter, "filter"),
-            (Command::Zoom, "zoom"),
-            (Command::Freeze, "freeze"),
-            (Command::NextTarget, "target"),
-            (Command::CommandLine, "cmd"),
-        ]
-    };
-    let mut hints = hints;
-    if app.focus == PaneId::Pods
-        && app.panes[PaneId::Pods.index()].detail_open
-        && app.help.is_none()
-    {
-        hints.insert(3, (Command::PreviousLogs, "previous logs"));
     }
     let mut spans = Vec::new();
     if app.policy.is_read_only() {
         spans.push(Span::styled(" read-only ", theme.read_only));
     }
-    // Remediations for the selected row come right after help and quit: they are what the
-    // operator came for. The planner decides which apply (and which are disabled, and why);
-    // none in read-only mode.
+    let mut hints: Vec<(String, Cow<'static, str>, u8)> = if app.help.is_some() {
+        app.keymap
+            .hints(&[Context::Help], false)
+            .into_iter()
+            .map(|h| (h.keys, Cow::Borrowed(h.label), h.place))
+            .collect()
+    } else {
+        let detail = app.panes[app.focus.index()].detail_open;
+        app.keymap
+            .hints(&app.key_contexts(), detail)
+            .into_iter()
+            .filter_map(|h| Some((h.keys, footer_label(app, h.command, h.label)?, h.place)))
+            .collect()
+    };
+    if app.panes[app.focus.index()].detail_open && app.help.is_none() {
+        // A detail view is about its row: what acts on it first, help and quit last.
+        hints.sort_by_key(|(_, _, place)| *place == 0);
+    }
+    // Remediations for the selected row come right after help and quit (place 0), or first
+    // in a detail view: they are what the operator came for. The planner decides which apply
+    // (and which are disabled, and why); none in read-only mode.
     let mut offers = Vec::new();
     if app.help.is_none() {
         for (key, label, enabled, _reason) in super::remediation::offer_hints(app) {
@@ -186,26 +59,103 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
             }
         }
     }
-    let offers_after = hints
-        .iter()
-        .take_while(|(c, _)| matches!(c, Command::Help | Command::Quit))
-        .count();
-    for (i, (command, label)) in hints.into_iter().enumerate() {
-        if i == offers_after {
+    for (keys, label, place) in hints {
+        if place > 0 {
             spans.append(&mut offers);
         }
-        if let Some(key) = app.keymap.keys_for(command).first() {
-            // Movement shows both directions, e.g. `j/k`.
-            let key = match (command, app.keymap.keys_for(Command::Up).first()) {
-                (Command::Down, Some(up)) => format!("{key}/{up}"),
-                _ => key.to_string(),
-            };
-            spans.push(Span::styled(format!(" {key}"), theme.key));
-            spans.push(Span::styled(format!(" {label} "), theme.muted));
-        }
+        spans.push(Span::styled(format!(" {keys}"), theme.key));
+        spans.push(Span::styled(format!(" {label} "), theme.muted));
     }
     spans.append(&mut offers);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A footer hint's label for what is on screen now, or None where the command does nothing.
+fn footer_label(app: &App, command: Command, label: &'static str) -> Option<Cow<'static, str>> {
+    let focus = app.focus;
+    let view = &app.panes[focus.index()];
+    let data = app.pane_shows_data(focus);
+    // A cache's client list has no cursor and no order to choose.
+    let clients = focus == PaneId::Db && matches!(app.selected_db(), Some(DbRow::Redis(_)));
+    let label = match command.context() {
+        Context::Pods | Context::Logs | Context::Db | Context::Claims if !data => return None,
+        _ => match command {
+            Command::Down if view.detail_open && focus == PaneId::Db && data => {
+                if clients {
+                    return None;
+                }
+                "session"
+            }
+            Command::Down if view.detail_open => "scroll",
+            Command::Open if focus == PaneId::Logs && data => return None,
+            Command::Open if focus == PaneId::Db && data => {
+                if clients {
+                    "clients"
+                } else {
+                    "sessions"
+                }
+            }
+            Command::Filter if focus == PaneId::Logs && data => "filter !excl",
+            Command::PreviousLogs if focus != PaneId::Pods => return None,
+            Command::ToggleView if view.alt_view => "pods",
+            Command::Follow if app.logs.follow => "pause",
+            Command::SortCycle if view.detail_open => {
+                if clients {
+                    return None;
+                }
+                return Some(Cow::Owned(format!("sort: {}", view.session_sort.label())));
+            }
+            _ => label,
+        },
+    };
+    Some(Cow::Borrowed(label))
+}
+
+/// The input line: prompt, text, and what Enter and Esc do here.
+fn render_input_line(frame: &mut Frame<'_>, area: Rect, app: &App, input: &Input, theme: &Theme) {
+    let prompt = match input.kind {
+        InputKind::Filter(_) => "/",
+        InputKind::Command => ":",
+    };
+    let prompt_width = prompt.len() as u16;
+    frame.render_widget(
+        Paragraph::new(Span::styled(prompt, theme.key)),
+        Rect {
+            width: prompt_width,
+            ..area
+        },
+    );
+    let mut parts: Vec<String> = Vec::new();
+    if input.kind == InputKind::Command {
+        parts.push(":target NAME · :q · :help".into());
+    }
+    for hint in app.keymap.hints(&[Context::Input], false) {
+        let label = match (hint.command, input.kind) {
+            (Command::Modal(ModalCommand::InputSubmit), InputKind::Filter(_)) => "keep",
+            (Command::Modal(ModalCommand::InputSubmit), InputKind::Command) => "run",
+            (Command::Modal(ModalCommand::InputCancel), InputKind::Filter(_)) => "clear",
+            _ => hint.label,
+        };
+        parts.push(format!("{} {label}", hint.keys));
+    }
+    if matches!(input.kind, InputKind::Filter(_)) {
+        parts.push("regex, case-insensitive".into());
+    }
+    let hint = format!(" {} ", parts.join(" · "));
+    let hint_width =
+        (hint.chars().count() as u16).min(area.width.saturating_sub(prompt_width + 10));
+    let text_rect = Rect {
+        x: area.x + prompt_width,
+        width: area.width - prompt_width - hint_width,
+        ..area
+    };
+    frame.render_widget(&input.textarea, text_rect);
+    let hint_rect = Rect {
+        x: area.right() - hint_width,
+        width: hint_width,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(Span::styled(hint, theme.muted)), hint_rect);
 }
 
 /// Toasts stack in the top-right corner of the body.
@@ -249,32 +199,38 @@ pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme
 
 /// The help overlay, generated from the key table.
 pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, scroll: u16) {
-    let mut lines = Vec::new();
-    for (context, rows) in app.keymap.help_sections(app.policy.is_read_only()) {
-        lines.push(Line::styled(context.title().to_string(), theme.title));
-        for (keys, description) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<14}"), theme.key),
-                Span::raw(description),
-            ]));
-        }
-        lines.push(Line::raw(""));
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for context in [
+        Context::Global,
+        Context::List,
+        Context::Pods,
+        Context::Logs,
+        Context::Db,
+        Context::Claims,
+    ] {
+        help_section(
+            &mut lines,
+            theme,
+            context.title(),
+            app.keymap.help_rows(context),
+        );
     }
-    lines.push(Line::styled("Command line (:)", theme.title));
-    for (cmd, what) in [
+    let command_line = [
         (":target NAME", "switch target"),
         (":q", "quit"),
         (":help", "this help"),
         (":freeze", "freeze display"),
         (":zoom", "zoom pane"),
-    ] {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {cmd:<14}"), theme.key),
-            Span::raw(what),
-        ]));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Remediations", theme.title));
+    ];
+    help_section(
+        &mut lines,
+        theme,
+        "Command line (:)",
+        command_line
+            .into_iter()
+            .map(|(cmd, what)| (cmd.to_string(), what))
+            .collect(),
+    );
     if app.policy.is_read_only() {
         let why: Vec<String> = app
             .policy
@@ -282,26 +238,56 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, 
             .iter()
             .map(ToString::to_string)
             .collect();
+        lines.push(Line::styled("Remediations", theme.title));
         lines.push(Line::styled(
             format!("  disabled: read-only ({})", why.join(", ")),
             theme.read_only,
         ));
+        lines.push(Line::raw(""));
     } else {
-        lines.push(Line::styled("  none in this build yet", theme.muted));
+        help_section(
+            &mut lines,
+            theme,
+            "Remediations (selected row; dry run, then confirm)",
+            app.keymap.remediation_rows(),
+        );
+        for context in [Context::Confirm, Context::Pick] {
+            help_section(
+                &mut lines,
+                theme,
+                context.title(),
+                app.keymap.help_rows(context),
+            );
+        }
     }
+    // Layers that open in read-only mode too; least needed, so last.
+    for context in [Context::Input, Context::Help] {
+        help_section(
+            &mut lines,
+            theme,
+            context.title(),
+            app.keymap.help_rows(context),
+        );
+    }
+    lines.pop();
     for warning in &app.keymap.warnings {
         lines.push(Line::styled(format!("  ! {warning}"), theme.warn));
     }
     let rect = centered(body, 64, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
+    // The title names the keys as the table binds them.
+    let title = match (
+        hint_keys(app, ModalCommand::HelpDown),
+        hint_keys(app, ModalCommand::HelpClose),
+    ) {
+        (Some(scroll), Some(close)) => format!(" Help · {scroll} scroll · {close} closes "),
+        _ => " Help ".to_string(),
+    };
     let block = Block::new()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(theme.border_focused)
-        .title(Line::styled(
-            " Help · j/k scroll · Esc closes ",
-            theme.title,
-        ));
+        .title(Line::styled(title, theme.title));
     frame.render_widget(
         Paragraph::new(lines)
             .style(theme.popup)
@@ -309,4 +295,34 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, 
             .scroll((scroll, 0)),
         rect,
     );
+}
+
+/// A titled section of `keys  what` rows and a blank line; nothing when it has no rows.
+fn help_section(
+    lines: &mut Vec<Line<'static>>,
+    theme: &Theme,
+    title: &str,
+    rows: Vec<(String, &str)>,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    lines.push(Line::styled(title.to_string(), theme.title));
+    for (keys, description) in rows {
+        lines.push(Line::from(vec![
+            // At least one space after keys longer than the column.
+            Span::styled(format!("  {keys:<13} "), theme.key),
+            Span::raw(description.to_string()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+}
+
+/// The keys the help overlay's hint for `command` names.
+fn hint_keys(app: &App, command: ModalCommand) -> Option<String> {
+    app.keymap
+        .hints(&[Context::Help], false)
+        .into_iter()
+        .find(|h| h.command == Command::Modal(command))
+        .map(|h| h.keys)
 }

@@ -20,7 +20,7 @@ use ratatui_textarea::TextArea;
 
 use super::theme::Theme;
 use crate::app::App;
-use crate::app::keymap::Command;
+use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_of};
 use crate::remediation::plan::{Selection, Verb};
 use crate::remediation::{ActionKind, HistoryEntry, Place, Plan, Preview};
@@ -326,8 +326,29 @@ struct Chrome {
     border: BorderType,
 }
 
-/// A key hint: the key, what it does, and whether it does something now.
-type Hint = (&'static str, &'static str, bool);
+/// A key hint: the keys, what they do, and whether they do something now.
+type Hint = (String, &'static str, bool);
+
+/// A dialog's key hints, from the key table: the hinted commands of the dialog's context that
+/// `now` says apply, with the label it gives (the table's by default) and whether they do
+/// something now.
+fn dialog_hints(
+    app: &App,
+    context: Context,
+    now: impl Fn(ModalCommand, &'static str) -> Option<(&'static str, bool)>,
+) -> Vec<Hint> {
+    app.keymap
+        .hints(&[context], false)
+        .into_iter()
+        .filter_map(|hint| {
+            let Command::Modal(command) = hint.command else {
+                return None;
+            };
+            let (label, enabled) = now(command, hint.label)?;
+            Some((hint.keys, label, enabled))
+        })
+        .collect()
+}
 
 /// Outer width of a dialog for this body, and the width of its text inside.
 fn dialog_width(body: Rect, want: u16) -> (u16, usize) {
@@ -367,7 +388,7 @@ fn render_modal(
                 typed: typed.as_ref(),
                 yes_focused: *yes_focused,
             };
-            let hints = dialog.hints();
+            let hints = dialog.hints(app, modal.stage.key_context());
             let items = dialog.items(app, theme, inner, rows, &hints);
             (dialog.chrome(theme), outer, items, hints)
         }
@@ -380,11 +401,9 @@ fn render_modal(
         } => {
             let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
             let loaded = matches!(revisions, Some(Ok(list)) if !list.is_empty());
-            let hints = vec![
-                ("j/k", "move", loaded),
-                ("Enter", "pick", loaded),
-                ("Esc", "cancel", true),
-            ];
+            let hints = dialog_hints(app, Context::Pick, |command, label| {
+                Some((label, loaded || command == ModalCommand::PickCancel))
+            });
             let items = history_items(
                 app,
                 theme,
@@ -407,11 +426,7 @@ fn render_modal(
             selected,
         } => {
             let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
-            let hints = vec![
-                ("j/k", "move", true),
-                ("Enter", "pick", true),
-                ("Esc", "cancel", true),
-            ];
+            let hints = dialog_hints(app, Context::Pick, |_, label| Some((label, true)));
             let mut items = Rows::default();
             items.extend(
                 PLACE,
@@ -461,7 +476,12 @@ fn render_modal(
             error,
         } => {
             let (outer, inner) = dialog_width(body, SCALE_WIDTH);
-            let hints = vec![("Enter", "preview", true), ("Esc", "cancel", true)];
+            let hints = dialog_hints(app, Context::Input, |command, label| {
+                Some(match command {
+                    ModalCommand::InputSubmit => ("preview", true),
+                    _ => (label, true),
+                })
+            });
             let items = scale_items(
                 app,
                 theme,
@@ -603,7 +623,7 @@ fn hint_lines(hints: &[Hint], width: usize, theme: &Theme) -> Vec<Line<'static>>
             current.push(Span::styled(" · ", theme.muted));
             used += 3;
         }
-        current.push(Span::styled((*key).to_string(), key_style));
+        current.push(Span::styled(key.clone(), key_style));
         current.push(Span::styled(format!(" {what}"), what_style));
         used += needed;
     }
@@ -722,24 +742,16 @@ impl<'a> Confirm<'a> {
         }
     }
 
-    fn hints(&self) -> Vec<Hint> {
-        if self.typed.is_some() {
-            // Keys go to the input: no y/n, no Tab.
-            return vec![
-                ("Enter", "confirm (when it matches)", self.yes_enabled()),
-                ("Esc", "cancel", true),
-            ];
-        }
+    /// The keys of `context`: the buttons', or (protected) the name input's, where y and n
+    /// are text.
+    fn hints(&self, app: &App, context: Context) -> Vec<Hint> {
         let ready = self.ready();
-        let mut hints = vec![
-            ("y", "confirm", ready),
-            ("n/Esc", "cancel", true),
-            ("Tab", "switch", ready),
-        ];
-        if self.force_offer() {
-            hints.push(("F", "force delete (second choice)", true));
-        }
-        hints
+        dialog_hints(app, context, |command, label| match command {
+            ModalCommand::InputSubmit => Some(("confirm (when it matches)", self.yes_enabled())),
+            ModalCommand::Confirm | ModalCommand::SwitchButton => Some((label, ready)),
+            ModalCommand::ForceDelete => self.force_offer().then_some((label, true)),
+            _ => Some((label, true)),
+        })
     }
 
     fn items(

@@ -32,7 +32,8 @@ pub struct UiConfig {
     pub max_fps: u32,
     #[serde(default)]
     pub theme: ThemeName,
-    /// Command name -> key or keys, replacing that command's default keys.
+    /// Command name -> key or keys, replacing that command's default keys; dialog and text
+    /// input commands too (see `app::keymap::COMMANDS`).
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<KeyList>>,
 }
