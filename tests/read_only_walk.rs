@@ -19,7 +19,7 @@ use watchfloor::app::Effect;
 use watchfloor::app::pane::PaneId;
 use watchfloor::policy::{ReadOnlyInputs, ReadOnlyPolicy};
 use watchfloor::remediation::exec::{self, Backends};
-use watchfloor::remediation::{ActionKind, Place, Plan};
+use watchfloor::remediation::{ActionKind, Failure, Place, Plan};
 use watchfloor_sim::{Scenario, Sim, SimOptions};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -432,6 +432,9 @@ async fn direct_execution_is_refused(w: &Walk) {
         for policy in &policies {
             let backends = Backends::new(target.clone());
             let error = exec::execute(&backends, &plan, policy).await.unwrap_err();
+            let Failure::ReadOnly(error) = error else {
+                panic!("not a read-only refusal: {error:?}");
+            };
             assert!(error.starts_with("read-only mode ("), "{error}");
             assert!(error.ends_with("remediation refused"), "{error}");
         }

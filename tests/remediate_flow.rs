@@ -22,8 +22,8 @@ use watchfloor::app::remediate::{PreviewState, Stage};
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::remediation::audit::{self, AuditRecord};
 use watchfloor::remediation::kube_exec::{PAUSED_RESTART, PAUSED_UNDO};
-use watchfloor::remediation::plan::Selection;
-use watchfloor::remediation::{ActionKind, Outcome, Preview};
+use watchfloor::remediation::plan::{Selection, Verb};
+use watchfloor::remediation::{ActionKind, Failure, Outcome, Preview, WorkloadKind};
 use watchfloor_sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -300,7 +300,7 @@ fn executions(c: &Headless) -> usize {
 }
 
 /// The result of the next execution reported after action number `mark`.
-async fn executed_after(c: &mut Headless, mark: usize) -> Result<String, String> {
+async fn executed_after(c: &mut Headless, mark: usize) -> Result<String, Failure> {
     let find = move |c: &Headless| {
         c.actions_seen()[mark..].iter().find_map(|a| match a {
             Action::Executed { result, .. } => Some(result.clone()),
@@ -313,7 +313,7 @@ async fn executed_after(c: &mut Headless, mark: usize) -> Result<String, String>
 }
 
 /// `y` on a ready preview: executes, and returns the result.
-async fn confirm(c: &mut Headless) -> Result<String, String> {
+async fn confirm(c: &mut Headless) -> Result<String, Failure> {
     let mark = c.actions_seen().len();
     let before = executions(c);
     c.press_str("y");
@@ -831,7 +831,7 @@ async fn a_server_error_on_execute_is_shown_verbatim() {
     env.sim.faults().fail_next_writes(500, 1);
     let result = confirm(&mut c).await;
     let server = "Internal error occurred: injected fault";
-    assert_eq!(result, Err(server.to_string()));
+    assert_eq!(result, Err(Failure::Failed(server.to_string())));
     assert!(
         toast_containing(&c, &format!("failed: {server}")),
         "{:?}",
@@ -855,6 +855,145 @@ async fn a_server_error_on_execute_is_shown_verbatim() {
     assert_eq!(outcomes(&records), [Outcome::Planned, Outcome::Failed]);
     assert_eq!(records[1].error.as_deref(), Some(server));
     assert_eq!(records[0].attempt, records[1].attempt);
+}
+
+/// `r` on a pod of a StatefulSet, then of a DaemonSet: each restarts its owner and is followed
+/// by that kind's `rollout status` rule (not a Deployment's) until kubectl's final line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarting_a_statefulset_or_daemonset_pod_follows_its_own_rollout() {
+    let env = Env::start().await;
+    let mut c = env.console("", "");
+    ready(&mut c).await;
+    let cases = [
+        (
+            WorkloadKind::StatefulSet,
+            "babylon-catalog",
+            "babylon-catalog-redis",
+            "partitioned roll out complete: 3 new pods have been updated...",
+        ),
+        (
+            WorkloadKind::DaemonSet,
+            "openshift-logging",
+            "collector",
+            "daemon set \"collector\" successfully rolled out",
+        ),
+    ];
+    for (kind, ns, owner, done_line) in cases {
+        let pod = name_of(&env.pods(ns, &format!("{owner}-"))[0]);
+        select_in_pods(&mut c, false, ns, &pod).await;
+        reviewed(&mut c).await;
+        c.press_str("r");
+        assert_eq!(
+            plan_action(&c),
+            Some(ActionKind::RolloutRestart {
+                kind,
+                name: owner.into()
+            })
+        );
+        let preview = ready_preview(&mut c).await;
+        assert!(
+            preview
+                .summary
+                .starts_with(&format!("dry run ok: {} {owner} ", kind.resource())),
+            "{preview:?}"
+        );
+        let mark = c.actions_seen().len();
+        let result = confirm(&mut c).await;
+        assert!(
+            result
+                .as_ref()
+                .is_ok_and(|r| r.starts_with(&format!("restarted {} {owner} (", kind.resource()))),
+            "{result:?}"
+        );
+        let follow = c.actions_seen()[mark..].iter().find_map(|a| match a {
+            Action::Executed { follow, .. } => Some(follow.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            follow,
+            Some(Some(format!("{} {ns}/{owner}", kind.singular())))
+        );
+        c.wait(
+            "the rollout followed to done",
+            Duration::from_secs(60),
+            move |c| {
+                c.actions_seen()[mark..].iter().any(
+                    |a| matches!(a, Action::Progress { progress, .. } if progress.done || progress.failed.is_some()),
+                )
+            },
+        )
+        .await;
+        let progress: Vec<_> = c.actions_seen()[mark..]
+            .iter()
+            .filter_map(|a| match a {
+                Action::Progress { progress, .. } => Some(progress.clone()),
+                _ => None,
+            })
+            .collect();
+        let last = progress.last().expect("progress");
+        assert!(last.done && last.failed.is_none(), "{progress:#?}");
+        assert_eq!(last.message, done_line, "{progress:#?}");
+        assert!(
+            progress
+                .iter()
+                .all(|p| p.failed.is_none() && !p.message.contains("deployment")),
+            "{progress:#?}"
+        );
+        assert!(c.app.running.is_empty(), "{:?}", c.app.running);
+        assert!(
+            toast_containing(&c, &format!("rollout complete: {done_line}")),
+            "{:?}",
+            c.toast_texts()
+        );
+    }
+    let records = trail_of(&mut c, &env.audit_path(), 4).await;
+    assert_succeeded_attempt(&records[..2], "rollout_restart");
+    assert_succeeded_attempt(&records[2..], "rollout_restart");
+    assert_eq!(records[0].object, "statefulset/babylon-catalog-redis");
+    assert_eq!(records[0].action["kind"], "StatefulSet");
+    assert_eq!(records[2].object, "daemonset/collector");
+    assert_eq!(records[2].action["kind"], "DaemonSet");
+}
+
+/// A 403 at execution (the policy changed after the preview) is a denial: audited `denied`, and
+/// the cached access answers are asked again, so the offer turns disabled with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_execution_is_a_denial_and_asks_again() {
+    let env = Env::start().await;
+    let audit = env.audit_path();
+    let mut c = env.console("", "");
+    ready(&mut c).await;
+    select_in_pods(&mut c, true, CATALOG, "babylon-catalog-ui").await;
+    reviewed(&mut c).await;
+    c.press_str("r");
+    ready_preview(&mut c).await;
+    env.sim
+        .world()
+        .deny("patch", "apps", "deployments", CATALOG);
+    let result = confirm(&mut c).await;
+    let Err(Failure::Forbidden(why)) = &result else {
+        panic!("not typed as forbidden: {result:?}");
+    };
+    assert!(
+        why.starts_with("deployments \"babylon-catalog-ui\" is forbidden: "),
+        "{why}"
+    );
+    assert!(
+        toast_containing(&c, &format!("failed: {why}")),
+        "{:?}",
+        c.toast_texts()
+    );
+    let records = trail_of(&mut c, &audit, 2).await;
+    assert_eq!(outcomes(&records), [Outcome::Planned, Outcome::Denied]);
+    assert_eq!(records[1].error.as_deref(), Some(why.as_str()));
+    // Asked again (the answers a minute old were trusted until now): restart is now disabled.
+    let reason = format!("not allowed: patch deployments.apps in {CATALOG}");
+    c.settle_until("the restart offer disabled", WAIT, move |app| {
+        app.offers()
+            .iter()
+            .any(|o| o.verb == Verb::Restart && o.enabled == Err(reason.clone()))
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------

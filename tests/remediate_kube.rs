@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use watchfloor::config::KubernetesConfig;
 use watchfloor::remediation::kube_exec::{self as kx, AccessCheck};
-use watchfloor::remediation::{ActionKind, WorkloadKind};
+use watchfloor::remediation::{ActionKind, Failure, WorkloadKind};
 use watchfloor_sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
 
 const NS: &str = "platform-v2-stable";
@@ -467,7 +467,7 @@ async fn restart_rolls_a_new_revision_and_dry_run_changes_nothing() {
     .await;
     let deadline = Instant::now() + DEADLINE;
     loop {
-        let st = kx::rollout_status(&e.client, "poolboy", "poolboy")
+        let st = kx::rollout_status(&e.client, "poolboy", WorkloadKind::Deployment, "poolboy")
             .await
             .expect("status");
         assert_eq!(st.failed, None);
@@ -556,7 +556,7 @@ async fn undo_previous_to_revision_and_dry_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incident_undo_to_revision_6_ends_the_crash_loop() {
     let e = env("incident").await;
-    let st = kx::rollout_status(&e.client, NS, API)
+    let st = kx::rollout_status(&e.client, NS, WorkloadKind::Deployment, API)
         .await
         .expect("status");
     assert_eq!(
@@ -582,7 +582,7 @@ async fn incident_undo_to_revision_6_ends_the_crash_loop() {
     assert_eq!(out.revision, 6);
     let deadline = Instant::now() + DEADLINE;
     let last = loop {
-        let st = kx::rollout_status(&e.client, NS, API)
+        let st = kx::rollout_status(&e.client, NS, WorkloadKind::Deployment, API)
             .await
             .expect("status");
         if st.done {
@@ -682,7 +682,7 @@ async fn delete_pod_graceful_force_dry_run_and_by_selector() {
     // Force: gone at once. --force with a positive grace is kubectl's error.
     assert_eq!(
         kx::delete_pod(&e.client, ns, &pods[1], Some(5), true, false).await,
-        Err(kx::FORCE_WITH_GRACE.to_string())
+        Err(Failure::Failed(kx::FORCE_WITH_GRACE.to_string()))
     );
     let msg = kx::delete_pod(&e.client, ns, &pods[1], None, true, false)
         .await
@@ -718,7 +718,7 @@ async fn delete_pod_graceful_force_dry_run_and_by_selector() {
     }
     assert_eq!(
         kx::delete_pods(&e.client, ns, " ", false).await,
-        Err("a label selector is required".to_string())
+        Err(Failure::Failed("a label selector is required".to_string()))
     );
     e.sim.shutdown().await;
 }
@@ -735,16 +735,22 @@ async fn errors_are_kubectls_and_the_servers_verbatim() {
     // Revision errors.
     assert_eq!(
         kx::rollout_undo(&e.client, NS, API, -1, false).await,
-        Err("unable to find specified revision -1 in history".to_string())
+        Err(Failure::Failed(
+            "unable to find specified revision -1 in history".to_string()
+        ))
     );
     assert_eq!(
         kx::rollout_undo(&e.client, NS, API, 42, false).await,
-        Err("unable to find specified revision 42 in history".to_string())
+        Err(Failure::Failed(
+            "unable to find specified revision 42 in history".to_string()
+        ))
     );
     let no_history = kx::rollout_undo(&e.client, "poolboy", "poolboy", 0, false).await;
     assert_eq!(
         no_history,
-        Err("no rollout history found for deployment \"poolboy\"".to_string())
+        Err(Failure::Failed(
+            "no rollout history found for deployment \"poolboy\"".to_string()
+        ))
     );
     if let Some(bin) = &bin {
         let k = kubectl(
@@ -781,12 +787,14 @@ async fn errors_are_kubectls_and_the_servers_verbatim() {
     let restart = kx::rollout_restart(&e.client, NS, WorkloadKind::Deployment, API, false).await;
     assert_eq!(
         restart,
-        Err("can't restart paused deployment (run rollout resume first)".to_string())
+        Err(Failure::Failed(
+            "can't restart paused deployment (run rollout resume first)".to_string()
+        ))
     );
     let undo = kx::rollout_undo(&e.client, NS, API, 0, false).await;
     assert_eq!(
         undo,
-        Err("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".to_string())
+        Err(Failure::Failed("you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again".to_string()))
     );
     if let Some(bin) = &bin {
         let k = kubectl(
@@ -804,7 +812,11 @@ async fn errors_are_kubectls_and_the_servers_verbatim() {
         )
         .await;
         assert!(!k.ok);
-        assert!(k.stderr.contains(&restart.unwrap_err()), "{}", k.stderr);
+        assert!(
+            k.stderr.contains(restart.unwrap_err().reason()),
+            "{}",
+            k.stderr
+        );
     }
     world.mutate(Res::Deployment, NS, API, |d| {
         if let Some(s) = d["spec"].as_object_mut() {
@@ -815,18 +827,23 @@ async fn errors_are_kubectls_and_the_servers_verbatim() {
     // Not found: the server's message.
     assert_eq!(
         kx::rollout_restart(&e.client, NS, WorkloadKind::Deployment, "nope", false).await,
-        Err("deployments.apps \"nope\" not found".to_string())
+        Err(Failure::Failed(
+            "deployments.apps \"nope\" not found".to_string()
+        ))
     );
     assert_eq!(
         kx::delete_pod(&e.client, NS, "nope", None, false, false).await,
-        Err("pods \"nope\" not found".to_string())
+        Err(Failure::Failed("pods \"nope\" not found".to_string()))
     );
 
-    // 403 from the policy: the server's message, verbatim.
+    // 403 from the policy: the server's message, verbatim, typed as a refusal.
     world.deny("patch", "apps", "deployments", NS);
     let forbidden = kx::rollout_restart(&e.client, NS, WorkloadKind::Deployment, API, false)
         .await
         .expect_err("forbidden");
+    let Failure::Forbidden(forbidden) = forbidden else {
+        panic!("not typed as forbidden: {forbidden:?}");
+    };
     assert_eq!(
         forbidden,
         format!(
@@ -835,7 +852,7 @@ async fn errors_are_kubectls_and_the_servers_verbatim() {
     );
     assert_eq!(
         kx::rollout_undo(&e.client, NS, API, 0, true).await,
-        Err(forbidden.clone())
+        Err(Failure::Forbidden(forbidden.clone()))
     );
     if let Some(bin) = &bin {
         let k = kubectl(
@@ -889,7 +906,7 @@ async fn access_reviews_follow_the_policy() {
         ns,
     );
     let results = kx::access(&e.client, &op).await;
-    let got: Vec<(String, Result<bool, String>)> = results
+    let got: Vec<(String, Result<bool, Failure>)> = results
         .iter()
         .map(|(c, r)| (c.to_string(), r.clone()))
         .collect();
@@ -944,8 +961,185 @@ async fn access_reviews_follow_the_policy() {
         .await
         .expect_err("forbidden");
     assert!(
-        refused.starts_with(&format!("pods \"{pod}\" is forbidden: ")),
-        "{refused}"
+        matches!(&refused, Failure::Forbidden(why)
+            if why.starts_with(&format!("pods \"{pod}\" is forbidden: "))),
+        "{refused:?}"
     );
+    e.sim.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// StatefulSets and DaemonSets
+
+/// A StatefulSet's and a DaemonSet's rollout restart: the access review asks about that kind,
+/// the dry run changes nothing, and the rollout is followed by that kind's `rollout status`
+/// rule to kubectl's final line, while the controller replaces every pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulset_and_daemonset_restarts_are_followed_by_their_own_rules() {
+    let e = env("incident").await;
+    let cases = [
+        (
+            WorkloadKind::StatefulSet,
+            Res::StatefulSet,
+            "babylon-catalog",
+            "babylon-catalog-redis",
+            "partitioned roll out complete: 3 new pods have been updated...".to_string(),
+        ),
+        (
+            WorkloadKind::DaemonSet,
+            Res::DaemonSet,
+            "openshift-logging",
+            "collector",
+            "daemon set \"collector\" successfully rolled out".to_string(),
+        ),
+    ];
+    for (kind, res, ns, name, done_line) in cases {
+        let action = ActionKind::RolloutRestart {
+            kind,
+            name: name.into(),
+        };
+        let checks = kx::checks_for(&action, ns);
+        let asked: Vec<String> = checks.iter().map(ToString::to_string).collect();
+        assert_eq!(asked, [format!("patch {}.apps in {ns}", kind.resource())]);
+        assert_eq!(
+            kx::denied_reason(&kx::access(&e.client, &checks).await),
+            None
+        );
+
+        // Settled: done at once, by this kind's rule.
+        let settled = kx::rollout_status(&e.client, ns, kind, name)
+            .await
+            .expect("status");
+        assert_eq!((settled.done, &settled.message), (true, &done_line));
+        // There is no Deployment of that name to follow.
+        assert_eq!(
+            kx::rollout_status(&e.client, ns, WorkloadKind::Deployment, name).await,
+            Err(Failure::Failed(format!(
+                "deployments.apps \"{name}\" not found"
+            )))
+        );
+
+        let before = e.get(res, ns, name).expect("object");
+        let uid_of = |n: &String| e.get(Res::Pod, ns, n).map(|p| p["metadata"]["uid"].clone());
+        let old_uids: Vec<Value> = pod_names(&e.sim, ns, &format!("{name}-"))
+            .iter()
+            .filter_map(uid_of)
+            .collect();
+        assert_eq!(old_uids.len(), 3);
+        e.sim.faults().clear_requests();
+        let dry = kx::rollout_restart(&e.client, ns, kind, name, true)
+            .await
+            .expect("dry run");
+        assert!(dry.dry_run && dry.kind == kind);
+        assert!(e.mutating().iter().all(has_dry_run), "{:#?}", e.mutating());
+        assert_eq!(
+            e.get(res, ns, name).expect("object")["metadata"]["generation"],
+            before["metadata"]["generation"]
+        );
+
+        let out = kx::rollout_restart(&e.client, ns, kind, name, false)
+            .await
+            .expect("restart");
+        let after = e.get(res, ns, name).expect("object");
+        assert_eq!(
+            after["spec"]["template"]["metadata"]["annotations"][kx::RESTARTED_AT],
+            out.restarted_at.as_str()
+        );
+        let mutating = e.mutating();
+        assert_eq!(mutating.len(), 2, "{mutating:#?}");
+        assert!(
+            mutating[1]
+                .path
+                .ends_with(&format!("/{}/{name}", kind.resource())),
+            "{mutating:#?}"
+        );
+
+        // Followed as the runner follows it, until done.
+        let mut seen: Vec<String> = Vec::new();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let p = kx::rollout_status(&e.client, ns, kind, name)
+                .await
+                .expect("status");
+            assert_eq!(p.failed, None, "{seen:#?}");
+            if seen.last() != Some(&p.message) {
+                seen.push(p.message.clone());
+            }
+            if p.done {
+                break;
+            }
+            assert!(Instant::now() < deadline, "still rolling: {seen:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(seen.last(), Some(&done_line), "{seen:#?}");
+        assert!(
+            seen.len() >= 2,
+            "the rollout was never waited for: {seen:#?}"
+        );
+        let kinds_line = |m: &String| match kind {
+            WorkloadKind::StatefulSet => {
+                m == "Waiting for statefulset spec update to be observed..."
+                    || (m.starts_with("Waiting for ") && m.ends_with(" pods to be ready..."))
+                    || m.starts_with("Waiting for partitioned roll out to finish: ")
+            }
+            WorkloadKind::DaemonSet => {
+                m == "Waiting for daemon set spec update to be observed..."
+                    || m.starts_with("Waiting for daemon set \"collector\" rollout to finish: ")
+            }
+            WorkloadKind::Deployment => false,
+        };
+        assert!(seen[..seen.len() - 1].iter().all(kinds_line), "{seen:#?}");
+
+        // The controller's status agrees, and every pod was replaced.
+        let obj = e.get(res, ns, name).expect("object");
+        let st = &obj["status"];
+        assert_eq!(st["observedGeneration"], obj["metadata"]["generation"]);
+        match kind {
+            WorkloadKind::StatefulSet => {
+                for f in [
+                    "replicas",
+                    "readyReplicas",
+                    "updatedReplicas",
+                    "currentReplicas",
+                ] {
+                    assert_eq!(st[f], 3, "{f}: {st}");
+                }
+                assert_eq!(st["currentRevision"], st["updateRevision"]);
+                assert_ne!(
+                    st["updateRevision"], before["status"]["updateRevision"],
+                    "a new revision"
+                );
+            }
+            WorkloadKind::DaemonSet | WorkloadKind::Deployment => {
+                for f in [
+                    "desiredNumberScheduled",
+                    "currentNumberScheduled",
+                    "updatedNumberScheduled",
+                    "numberAvailable",
+                ] {
+                    assert_eq!(st[f], 3, "{f}: {st}");
+                }
+            }
+        }
+        let new_pods = pod_names(&e.sim, ns, &format!("{name}-"));
+        assert_eq!(new_pods.len(), 3, "{new_pods:?}");
+        for n in &new_pods {
+            let p = e.get(Res::Pod, ns, n).expect("pod");
+            assert!(ready(&p) && !terminating(&p), "{n}");
+            assert_eq!(
+                p["metadata"]["ownerReferences"][0]["uid"],
+                obj["metadata"]["uid"]
+            );
+            assert!(
+                !old_uids.contains(&p["metadata"]["uid"]),
+                "{n} was not replaced"
+            );
+            assert_eq!(
+                p["metadata"]["annotations"][kx::RESTARTED_AT],
+                out.restarted_at.as_str(),
+                "{n} runs the restarted template"
+            );
+        }
+    }
     e.sim.shutdown().await;
 }

@@ -21,7 +21,7 @@ use watchfloor::event::SourceState;
 use watchfloor::model::deployments::deployment_row;
 use watchfloor::model::pods::pod_row;
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::remediation::{HistoryEntry, Preview, Progress};
+use watchfloor::remediation::{Failure, HistoryEntry, Preview, Progress};
 use watchfloor::ui::remediation::offer_hints;
 use watchfloor::ui::theme::{ColorSupport, Theme};
 use watchfloor::ui::{self};
@@ -489,7 +489,7 @@ fn running_following_and_result_toasts() {
     app.update(Action::Executed {
         generation: app.generation,
         attempt: second,
-        result: Err(FORBIDDEN.into()),
+        result: Err(Failure::Forbidden(FORBIDDEN.into())),
         follow: None,
     });
     let error = screen(&app, (120, 40));

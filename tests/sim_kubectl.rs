@@ -479,3 +479,208 @@ async fn snapshot_agrees_with_kubectl_after_undo() {
     assert_eq!(our_pods, kubectl_pods);
     k.sim.shutdown().await;
 }
+
+/// `uid` of every pod whose name starts with `prefix` in `ns`, by name.
+fn pod_uids(
+    world: &watchfloor_sim::World,
+    ns: &str,
+    prefix: &str,
+) -> std::collections::BTreeMap<String, String> {
+    world
+        .list(Res::Pod, Some(ns))
+        .into_iter()
+        .filter(|p| p["metadata"].get("deletionTimestamp").is_none())
+        .filter_map(|p| {
+            let name = p["metadata"]["name"].as_str()?.to_string();
+            let uid = p["metadata"]["uid"].as_str()?.to_string();
+            name.starts_with(prefix).then_some((name, uid))
+        })
+        .collect()
+}
+
+/// `kubectl rollout restart` then `kubectl rollout status` of a StatefulSet: the status command
+/// ends with kubectl's StatefulSet line once every ordinal was replaced, highest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulset_rollout_restart_and_status() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let (ns, sts) = ("babylon-catalog", "babylon-catalog-redis");
+    let world = k.sim.world();
+    let listed = k.ok(&["get", "sts,ds", "-A"]).await;
+    assert!(
+        listed.contains(sts) && listed.contains("collector"),
+        "{listed}"
+    );
+    let target = format!("statefulset/{sts}");
+    // Settled: done at once (the apiserver defaults a partition of 0, so kubectl speaks of a
+    // partitioned roll out).
+    let settled = k
+        .ok(&["-n", ns, "rollout", "status", &target, "--timeout=60s"])
+        .await;
+    assert_eq!(
+        settled.trim(),
+        "partitioned roll out complete: 3 new pods have been updated..."
+    );
+    let before = pod_uids(&world, ns, &format!("{sts}-"));
+    assert_eq!(before.len(), 3, "{before:?}");
+    let out = k.ok(&["-n", ns, "rollout", "restart", &target]).await;
+    assert_eq!(out.trim(), format!("statefulset.apps/{sts} restarted"));
+    let status = {
+        let args: Vec<String> = ["-n", ns, "rollout", "status", &target, "--timeout=90s"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let cmd = k.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        tokio::spawn(async move {
+            let mut cmd = cmd;
+            cmd.output().await
+        })
+    };
+    // Watch the ordinals being replaced: the highest first.
+    let mut order: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while order.len() < before.len() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replaced so far: {order:?}"
+        );
+        for (name, uid) in pod_uids(&world, ns, &format!("{sts}-")) {
+            if before.get(&name) != Some(&uid) && !order.contains(&name) {
+                order.push(name);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        order,
+        [format!("{sts}-2"), format!("{sts}-1"), format!("{sts}-0")]
+    );
+    let out = status.await.expect("join").expect("kubectl runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.last().copied(),
+        Some("partitioned roll out complete: 3 new pods have been updated..."),
+        "{stdout}"
+    );
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("Waiting for ")),
+        "{stdout}"
+    );
+    // The controller's view, as kubectl prints it.
+    let s: serde_json::Value =
+        serde_json::from_str(&k.ok(&["-n", ns, "get", "sts", sts, "-o", "json"]).await)
+            .expect("json");
+    let st = &s["status"];
+    assert_eq!(st["observedGeneration"], s["metadata"]["generation"]);
+    assert_eq!(s["metadata"]["generation"], 2);
+    assert_eq!(
+        (
+            &st["replicas"],
+            &st["readyReplicas"],
+            &st["updatedReplicas"],
+            &st["currentReplicas"]
+        ),
+        (&3.into(), &3.into(), &3.into(), &3.into())
+    );
+    assert_eq!(st["currentRevision"], st["updateRevision"]);
+    let revision = st["updateRevision"].as_str().expect("updateRevision");
+    assert!(revision.starts_with(&format!("{sts}-")), "{revision}");
+    for pod in world.list(Res::Pod, Some(ns)) {
+        let name = pod["metadata"]["name"].as_str().unwrap_or("");
+        if name.starts_with(&format!("{sts}-")) {
+            assert_eq!(
+                pod["metadata"]["labels"]["controller-revision-hash"], revision,
+                "{name}"
+            );
+            let owner = &pod["metadata"]["ownerReferences"][0];
+            assert_eq!(
+                (&owner["kind"], &owner["name"], &owner["uid"]),
+                (&"StatefulSet".into(), &sts.into(), &s["metadata"]["uid"]),
+            );
+        }
+    }
+    k.sim.shutdown().await;
+}
+
+/// `kubectl rollout restart` then `kubectl rollout status` of a DaemonSet: one new pod per
+/// node, and kubectl's DaemonSet line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemonset_rollout_restart_and_status() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let (ns, ds) = ("openshift-logging", "collector");
+    let world = k.sim.world();
+    let target = format!("daemonset/{ds}");
+    let settled = k
+        .ok(&["-n", ns, "rollout", "status", &target, "--timeout=60s"])
+        .await;
+    assert_eq!(
+        settled.trim(),
+        format!("daemon set \"{ds}\" successfully rolled out")
+    );
+    let before = pod_uids(&world, ns, &format!("{ds}-"));
+    assert_eq!(before.len(), 3, "one per node: {before:?}");
+    let out = k.ok(&["-n", ns, "rollout", "restart", &target]).await;
+    assert_eq!(out.trim(), format!("daemonset.apps/{ds} restarted"));
+    let stdout = k
+        .ok(&["-n", ns, "rollout", "status", &target, "--timeout=90s"])
+        .await;
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("daemon set \"{ds}\" successfully rolled out").as_str()),
+        "{stdout}"
+    );
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("Waiting for daemon set ")),
+        "{stdout}"
+    );
+    let d: serde_json::Value =
+        serde_json::from_str(&k.ok(&["-n", ns, "get", "ds", ds, "-o", "json"]).await)
+            .expect("json");
+    let st = &d["status"];
+    assert_eq!(st["observedGeneration"], d["metadata"]["generation"]);
+    assert_eq!(d["metadata"]["generation"], 2);
+    for field in [
+        "desiredNumberScheduled",
+        "currentNumberScheduled",
+        "updatedNumberScheduled",
+        "numberAvailable",
+        "numberReady",
+    ] {
+        assert_eq!(st[field], 3, "{field}: {st}");
+    }
+    // Every pod is new, one per node, owned by the DaemonSet.
+    let after = pod_uids(&world, ns, &format!("{ds}-"));
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(
+        after.values().all(|uid| !before.values().any(|b| b == uid)),
+        "{before:?} {after:?}"
+    );
+    let mut nodes = std::collections::BTreeSet::new();
+    for pod in world.list(Res::Pod, Some(ns)) {
+        if pod["metadata"].get("deletionTimestamp").is_some() {
+            continue;
+        }
+        nodes.insert(pod["spec"]["nodeName"].as_str().unwrap_or("").to_string());
+        let owner = &pod["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (&owner["kind"], &owner["uid"]),
+            (&"DaemonSet".into(), &d["metadata"]["uid"])
+        );
+    }
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+    k.sim.shutdown().await;
+}

@@ -52,7 +52,7 @@ pub enum Action {
     Executed {
         generation: u64,
         attempt: u64,
-        result: Result<String, String>,
+        result: Result<String, crate::remediation::Failure>,
         follow: Option<String>,
     },
     /// A rollout followed after a remediation moved.
@@ -66,7 +66,7 @@ pub enum Action {
         generation: u64,
         answers: Vec<(
             crate::remediation::kube_exec::AccessCheck,
-            Result<bool, String>,
+            Result<bool, crate::remediation::Failure>,
         )>,
     },
     /// A message for the operator (e.g. the outcome of saving logs).
@@ -128,7 +128,8 @@ fn redact_backend_text(action: &mut Action) {
             err(audit);
         }
         Action::Executed { result, .. } => match result {
-            Ok(message) | Err(message) => text(message),
+            Ok(message) => text(message),
+            Err(failure) => text(failure.reason_mut()),
         },
         Action::Progress { progress, .. } => {
             text(&mut progress.message);

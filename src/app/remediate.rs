@@ -13,7 +13,7 @@ use super::pane::PaneId;
 use super::{App, DbRow, Effect, ToastLevel};
 use crate::db::postgres::signal_rule;
 use crate::remediation::plan::{self, Offer, Params, PlanContext, Selection, Verb};
-use crate::remediation::{HistoryEntry, Outcome, Plan, Preview, Progress, WorkloadKind};
+use crate::remediation::{Failure, HistoryEntry, Outcome, Plan, Preview, Progress, WorkloadKind};
 
 /// Longest replica count accepted from the scale input.
 const MAX_REPLICAS: u32 = 10_000;
@@ -737,7 +737,7 @@ impl App {
     pub(super) fn on_executed(
         &mut self,
         attempt: u64,
-        result: Result<String, String>,
+        result: Result<String, Failure>,
         follow: Option<String>,
     ) {
         match result {
@@ -752,9 +752,20 @@ impl App {
                     None => self.running.retain(|r| r.attempt != attempt),
                 }
             }
-            Err(error) => {
+            Err(failure) => {
                 self.running.retain(|r| r.attempt != attempt);
-                self.toast(ToastLevel::Error, format!("failed: {error}"));
+                let text = match &failure {
+                    Failure::ReadOnly(why) => format!("not run: {why}"),
+                    // Its Display says it was not run, and why.
+                    Failure::AuditUnavailable(_) => failure.to_string(),
+                    // The cached access answers said yes: ask the cluster again.
+                    Failure::Forbidden(why) => {
+                        self.access.expire();
+                        format!("failed: {why}")
+                    }
+                    Failure::Failed(why) => format!("failed: {why}"),
+                };
+                self.toast(ToastLevel::Error, text);
             }
         }
     }
@@ -835,7 +846,7 @@ mod tests {
 
     use super::*;
     use crate::app::Action;
-    use crate::app::data::KubeUpdate;
+    use crate::data::KubeUpdate;
     use crate::policy::ReadOnlyInputs;
 
     /// A target with two operators and a stuck claim under the cursor, with `keys` as its
@@ -885,13 +896,13 @@ selector = "app=poolboy"
             health: crate::model::Health::Crit,
             detail: None,
         };
-        app.update(Action::Kube {
+        app.update(Action::Backend(crate::event::SourceEvent::Kube {
             generation: app.generation,
             update: KubeUpdate::Claims {
                 source: 0,
                 rows: vec![row],
             },
-        });
+        }));
         app.prepare_view();
         assert!(app.keymap.warnings.is_empty(), "{:?}", app.keymap.warnings);
         app

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::Failure;
 use super::kube_exec::AccessCheck;
 use super::plan::PermissionView;
 
@@ -59,7 +60,11 @@ impl AccessCache {
 
     /// Answers arrived. Each counts from when it was sent (so an answer is never trusted for
     /// longer than a minute after the question); one that was not in flight counts from `now`.
-    pub fn answered(&mut self, answers: Vec<(AccessCheck, Result<bool, String>)>, now: SystemTime) {
+    pub fn answered(
+        &mut self,
+        answers: Vec<(AccessCheck, Result<bool, Failure>)>,
+        now: SystemTime,
+    ) {
         if answers.is_empty() {
             return;
         }
@@ -72,6 +77,12 @@ impl AccessCache {
         self.view = PermissionView {
             answers: Arc::new(map),
         };
+    }
+
+    /// Every answer is due again (the server refused what a cached answer allowed): each is
+    /// asked again when next needed, and kept until the new one arrives.
+    pub fn expire(&mut self) {
+        self.asked.clear();
     }
 
     /// The answers, for the planner (cheap to clone).
@@ -138,6 +149,18 @@ mod tests {
         for second in 0..600 {
             assert!(cache.to_ask(&[], at(second)).is_empty());
         }
+    }
+
+    #[test]
+    fn expired_answers_are_asked_again_and_kept_meanwhile() {
+        let mut cache = AccessCache::default();
+        let needed = [check("a", "patch")];
+        cache.to_ask(&needed, at(0));
+        cache.answered(vec![(needed[0].clone(), Ok(false))], at(1));
+        assert!(cache.to_ask(&needed, at(2)).is_empty());
+        cache.expire();
+        assert_eq!(cache.to_ask(&needed, at(3)), needed);
+        assert!(cache.view().denied(&needed).is_some());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::text::sanitize_truncated;
 
 use super::kube_exec;
 use super::sql_exec;
-use super::{ActionKind, HistoryEntry, Place, Plan, Preview, Progress};
+use super::{ActionKind, Failure, HistoryEntry, Place, Plan, Preview, Progress, Rollout};
 
 /// Longest line of a preview.
 const LINE: usize = 160;
@@ -83,7 +83,9 @@ pub async fn history(
     name: &str,
 ) -> Result<Vec<HistoryEntry>, String> {
     let client = backends.kube().await?;
-    let mut revisions = kube_exec::rollout_history(client, namespace, name).await?;
+    let mut revisions = kube_exec::rollout_history(client, namespace, name)
+        .await
+        .map_err(|e| e.to_string())?;
     revisions.sort_by_key(|r| std::cmp::Reverse(r.revision));
     Ok(revisions
         .into_iter()
@@ -99,7 +101,7 @@ pub async fn history(
 
 /// What the plan would do: a server-side dry run (Kubernetes) or a read-only query (SQL, Redis).
 /// Changes nothing.
-pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, String> {
+pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failure> {
     match &plan.action {
         ActionKind::RolloutRestart { kind, name } => {
             let client = backends.kube().await?;
@@ -163,7 +165,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, String
             let ns = namespace(plan)?;
             let names = kube_exec::delete_pods(client, ns, selector, true).await?;
             if names.is_empty() {
-                return Err(format!("no pods match {selector} in {ns}"));
+                return Err(format!("no pods match {selector} in {ns}").into());
             }
             Ok(Preview {
                 summary: match names.len() {
@@ -225,8 +227,10 @@ pub async fn execute(
     backends: &Backends,
     plan: &Plan,
     policy: &ReadOnlyPolicy,
-) -> Result<String, String> {
-    policy.check_mutation_allowed("remediation")?;
+) -> Result<String, Failure> {
+    policy
+        .check_mutation_allowed("remediation")
+        .map_err(Failure::ReadOnly)?;
     match &plan.action {
         ActionKind::RolloutRestart { kind, name } => {
             let client = backends.kube().await?;
@@ -283,41 +287,31 @@ pub async fn execute(
                     .iter()
                     .map(|(pid, why)| format!("pid {pid}: {why}"))
                     .collect();
-                return Err(reasons.join("; "));
+                return Err(reasons.join("; ").into());
             }
             Ok(outcome.summary)
         }
         ActionKind::RedisKill { id } => {
             let config = backends.redis(entry(plan))?;
-            sql_exec::execute_redis(config, *id).await
+            Ok(sql_exec::execute_redis(config, *id).await?)
         }
     }
 }
 
-/// The Deployment a successful plan rolls, to follow until it settles.
-pub fn rollout_to_follow(plan: &Plan) -> Option<(String, String)> {
-    let ns = namespace(plan).ok()?.to_string();
-    match &plan.action {
-        ActionKind::RolloutRestart { name, .. }
-        | ActionKind::RolloutUndo { name, .. }
-        | ActionKind::Scale { name, .. } => Some((ns, name.clone())),
-        _ => None,
-    }
+/// The workload a successful plan rolls ([`ActionKind::rolls`]), to follow until it settles.
+pub fn rollout_to_follow(plan: &Plan) -> Option<Rollout> {
+    let (kind, name) = plan.action.rolls()?;
+    Some(Rollout {
+        namespace: namespace(plan).ok()?.to_string(),
+        kind,
+        name: name.to_string(),
+    })
 }
 
-/// One observation of a rollout.
-pub async fn progress(
-    backends: &Backends,
-    namespace: &str,
-    name: &str,
-) -> Result<Progress, String> {
+/// One observation of a rollout, by its kind's `rollout status` rule.
+pub async fn progress(backends: &Backends, rollout: &Rollout) -> Result<Progress, Failure> {
     let client = backends.kube().await?;
-    let status = kube_exec::rollout_status(client, namespace, name).await?;
-    Ok(Progress {
-        done: status.done,
-        failed: status.failed,
-        message: status.message,
-    })
+    kube_exec::rollout_status(client, &rollout.namespace, rollout.kind, &rollout.name).await
 }
 
 #[cfg(test)]
@@ -356,7 +350,10 @@ mod tests {
             confirm_text: None,
         };
         let error = execute(&backends, &plan, &policy).await.unwrap_err();
-        assert!(error.starts_with("read-only mode"), "{error}");
+        assert!(
+            matches!(&error, Failure::ReadOnly(why) if why.starts_with("read-only mode")),
+            "{error:?}"
+        );
         assert!(backends.kube.get().is_none(), "no connection was even made");
     }
 }

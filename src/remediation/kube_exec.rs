@@ -3,12 +3,14 @@
 //! Every function takes a `&kube::Client` and sends what kubectl sends (same verbs, patch types,
 //! field manager, selectors, annotation rules); `dry_run` sends the same mutating requests with
 //! `dryRun=All`, so the server validates and previews without changing anything. Errors are the
-//! server's `Status.message` verbatim, or kubectl's own error text for the checks kubectl makes
-//! on the client side. Objects are read as JSON (`DynamicObject`) so fields newer than the
-//! compiled k8s-openapi feature survive a rollback, and nothing here panics on server data.
+//! server's `Status.message` verbatim ([`Failure::Forbidden`] for a 403, [`Failure::Failed`]
+//! otherwise), or kubectl's own error text for the checks kubectl makes on the client side.
+//! Objects are read as JSON (`DynamicObject`) so fields newer than the compiled k8s-openapi
+//! feature survive a rollback, and nothing here panics on server data.
 //!
-//! Sources mirrored: kubectl `pkg/polymorphichelpers/{objectrestarter,rollback,history,
-//! rollout_status}.go`, `pkg/util/deployment/deployment.go`, `pkg/cmd/{scale,delete}`.
+//! Sources mirrored: kubectl `pkg/polymorphichelpers/{objectrestarter,rollback,history}.go`,
+//! `pkg/util/deployment/deployment.go`, `pkg/cmd/{scale,delete}`; `rollout status` is
+//! [`crate::model::rollout`].
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -28,8 +30,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::WorkloadKind;
-pub use watchfloor_core::remediation::access::{AccessCheck, DENIED, checks_for, denied_reason};
+use super::{Failure, Progress, WorkloadKind};
+use crate::model::rollout::{daemonset_rollout, deployment_rollout, statefulset_rollout};
+pub use watchfloor_core::remediation::access::{AccessCheck, checks_for, denied_reason};
 
 /// The template annotation `kubectl rollout restart` sets.
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
@@ -47,8 +50,6 @@ const ANNOTATIONS_TO_SKIP: [&str; 6] = [
     "deployment.kubernetes.io/max-replicas",
     "deprecated.deployment.rollback.to",
 ];
-/// kubectl's `TimedOutReason`.
-const TIMED_OUT: &str = "ProgressDeadlineExceeded";
 
 pub const PAUSED_RESTART: &str = "can't restart paused deployment (run rollout resume first)";
 pub const PAUSED_UNDO: &str = "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again";
@@ -100,25 +101,22 @@ pub struct UndoOutcome {
     pub message: String,
 }
 
-/// `kubectl rollout status` for a Deployment, one observation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RolloutProgress {
-    pub done: bool,
-    /// Set when the rollout stalled (progress deadline exceeded): kubectl's error text.
-    pub failed: Option<String>,
-    /// kubectl's status line (without the trailing newline).
-    pub message: String,
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// The server's `Status.message` verbatim; otherwise kube's description.
-fn api_err(e: kube::Error) -> String {
-    match e {
+/// The server's `Status.message` verbatim (otherwise kube's description): a 403 is the server
+/// refusing the identity ([`Failure::Forbidden`]), anything else a failure.
+fn api_err(e: kube::Error) -> Failure {
+    let forbidden = matches!(&e, kube::Error::Api(s) if s.code == 403);
+    let message = match e {
         kube::Error::Api(s) if !s.message.is_empty() => s.message,
         kube::Error::Api(s) if !s.reason.is_empty() => format!("{} ({})", s.reason, s.code),
         other => other.to_string(),
+    };
+    if forbidden {
+        Failure::Forbidden(message)
+    } else {
+        Failure::Failed(message)
     }
 }
 
@@ -142,13 +140,13 @@ fn to_json(o: &DynamicObject) -> Result<Value, String> {
     serde_json::to_value(o).map_err(|e| format!("cannot read the server's object: {e}"))
 }
 
-async fn get_json(api: &Api<DynamicObject>, name: &str) -> Result<Value, String> {
+async fn get_json(api: &Api<DynamicObject>, name: &str) -> Result<Value, Failure> {
     let o = api.get(name).await.map_err(api_err)?;
-    to_json(&o)
+    Ok(to_json(&o)?)
 }
 
 /// Every object of a list, following `continue` tokens.
-async fn list_all(api: &Api<DynamicObject>, selector: &str) -> Result<Vec<Value>, String> {
+async fn list_all(api: &Api<DynamicObject>, selector: &str) -> Result<Vec<Value>, Failure> {
     let mut lp = ListParams::default();
     if !selector.is_empty() {
         lp = lp.labels(selector);
@@ -304,7 +302,7 @@ async fn replica_sets(
     client: &kube::Client,
     ns: &str,
     d: &Value,
-) -> Result<(Vec<Value>, Option<Value>), String> {
+) -> Result<(Vec<Value>, Option<Value>), Failure> {
     let selector = selector_string(&d["spec"]["selector"])?;
     let api = dynamic(client, ns, &ApiResource::erase::<ReplicaSet>(&()));
     let uid = str_of(d, &["metadata", "uid"]);
@@ -375,19 +373,19 @@ pub async fn rollout_restart(
     kind: WorkloadKind,
     name: &str,
     dry_run: bool,
-) -> Result<RestartOutcome, String> {
+) -> Result<RestartOutcome, Failure> {
     let api = dynamic(client, ns, &resource_of(kind));
     let obj = get_json(&api, name).await?;
     if kind == WorkloadKind::Deployment && is_paused(&obj) {
-        return Err(PAUSED_RESTART.to_string());
+        return Err(PAUSED_RESTART.into());
     }
     let value = rfc3339_local_now();
     let current = &obj["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT];
     if current == value.as_str() {
         // The two-way patch would be empty.
-        return Err(format!(
+        return Err(Failure::Failed(format!(
             "failed to create patch for {name}: if restart has already been triggered within the past second, please wait before attempting to trigger another"
-        ));
+        )));
     }
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: value}}}}});
     let pp = PatchParams {
@@ -414,7 +412,7 @@ pub async fn rollout_history(
     client: &kube::Client,
     ns: &str,
     name: &str,
-) -> Result<Vec<Revision>, String> {
+) -> Result<Vec<Revision>, Failure> {
     let d = get_json(&deployments(client, ns), name).await?;
     let (olds, new) = replica_sets(client, ns, &d).await?;
     // A map keyed by revision, as kubectl's (a duplicate revision: the later one wins).
@@ -455,9 +453,9 @@ pub async fn rollout_undo(
     name: &str,
     to_revision: i64,
     dry_run: bool,
-) -> Result<UndoOutcome, String> {
+) -> Result<UndoOutcome, Failure> {
     if to_revision < 0 {
-        return Err(revision_not_found(to_revision));
+        return Err(revision_not_found(to_revision).into());
     }
     let api = deployments(client, ns);
     let d = get_json(&api, name).await?;
@@ -465,7 +463,7 @@ pub async fn rollout_undo(
     let rs = pick_revision(&olds, new.as_ref(), to_revision, name)?;
     let revision = revision_of(rs).unwrap_or(0);
     if is_paused(&d) {
-        return Err(PAUSED_UNDO.to_string());
+        return Err(PAUSED_UNDO.into());
     }
     let images_before = images(&d["spec"]["template"]);
     if equal_ignore_hash(&rs["spec"]["template"], &d["spec"]["template"]) {
@@ -528,14 +526,18 @@ pub async fn deployment_replicas(
     client: &kube::Client,
     ns: &str,
     name: &str,
-) -> Result<u32, String> {
+) -> Result<u32, Failure> {
     let d = get_json(&deployments(client, ns), name).await?;
     match &d["spec"]["replicas"] {
         Value::Null => Ok(1),
         v => v
             .as_i64()
             .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| format!("deployment \"{name}\" has an invalid spec.replicas: {v}")),
+            .ok_or_else(|| {
+                Failure::Failed(format!(
+                    "deployment \"{name}\" has an invalid spec.replicas: {v}"
+                ))
+            }),
     }
 }
 
@@ -547,7 +549,7 @@ pub async fn scale(
     name: &str,
     replicas: u32,
     dry_run: bool,
-) -> Result<(u32, u32), String> {
+) -> Result<(u32, u32), Failure> {
     let from = deployment_replicas(client, ns, name).await?;
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let pp = PatchParams {
@@ -619,7 +621,7 @@ pub async fn delete_pod(
     grace: Option<i64>,
     force: bool,
     dry_run: bool,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let grace = grace_for(grace, force)?;
     let mut dp = DeleteParams::background();
     dp.grace_period_seconds = grace;
@@ -641,7 +643,7 @@ pub async fn pods_for_selector(
     client: &kube::Client,
     ns: &str,
     selector: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Failure> {
     if selector.trim().is_empty() {
         return Err("a label selector is required".into());
     }
@@ -662,7 +664,7 @@ pub async fn delete_pods(
     ns: &str,
     selector: &str,
     dry_run: bool,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Failure> {
     let names = pods_for_selector(client, ns, selector).await?;
     let mut dp = DeleteParams::background();
     dp.dry_run = dry_run;
@@ -677,72 +679,39 @@ pub async fn delete_pods(
     Ok(deleted)
 }
 
-/// One `kubectl rollout status deployment/NAME` observation.
+/// One `kubectl rollout status KIND/NAME` observation, by that kind's rule
+/// ([`crate::model::rollout`], the one the Pods pane shows rollouts with).
 pub async fn rollout_status(
     client: &kube::Client,
     ns: &str,
+    kind: WorkloadKind,
     name: &str,
-) -> Result<RolloutProgress, String> {
-    let d = get_json(&deployments(client, ns), name).await?;
-    Ok(deployment_status(&d, name))
-}
-
-fn deployment_status(d: &Value, name: &str) -> RolloutProgress {
-    let waiting = |message: String| RolloutProgress {
-        done: false,
-        failed: None,
-        message,
+) -> Result<Progress, Failure> {
+    let status = match kind {
+        WorkloadKind::Deployment => {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            deployment_rollout(&api.get(name).await.map_err(api_err)?).kubectl(name)
+        }
+        WorkloadKind::StatefulSet => {
+            let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+            statefulset_rollout(&api.get(name).await.map_err(api_err)?).kubectl()
+        }
+        WorkloadKind::DaemonSet => {
+            let api: Api<DaemonSet> = Api::namespaced(client.clone(), ns);
+            daemonset_rollout(&api.get(name).await.map_err(api_err)?).kubectl(name)
+        }
     };
-    let generation = int_of(d, &["metadata", "generation"]).unwrap_or(0);
-    let observed = int_of(d, &["status", "observedGeneration"]).unwrap_or(0);
-    if generation > observed {
-        return waiting("Waiting for deployment spec update to be observed...".into());
-    }
-    let timed_out = d["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .find(|c| c["type"] == "Progressing")
-            .is_some_and(|c| c["reason"] == TIMED_OUT)
-    });
-    if timed_out {
-        let msg = format!("deployment \"{name}\" exceeded its progress deadline");
-        return RolloutProgress {
-            done: false,
-            failed: Some(msg.clone()),
-            message: msg,
-        };
-    }
-    let updated = int_of(d, &["status", "updatedReplicas"]).unwrap_or(0);
-    let replicas = int_of(d, &["status", "replicas"]).unwrap_or(0);
-    let available = int_of(d, &["status", "availableReplicas"]).unwrap_or(0);
-    if let Some(desired) = int_of(d, &["spec", "replicas"])
-        && updated < desired
-    {
-        return waiting(format!(
-            "Waiting for deployment \"{name}\" rollout to finish: {updated} out of {desired} new replicas have been updated..."
-        ));
-    }
-    if replicas > updated {
-        return waiting(format!(
-            "Waiting for deployment \"{name}\" rollout to finish: {} old replicas are pending termination...",
-            replicas - updated
-        ));
-    }
-    if available < updated {
-        return waiting(format!(
-            "Waiting for deployment \"{name}\" rollout to finish: {available} of {updated} updated replicas are available..."
-        ));
-    }
-    RolloutProgress {
-        done: true,
-        failed: None,
-        message: format!("deployment \"{name}\" successfully rolled out"),
-    }
+    Ok(Progress {
+        done: status.done,
+        failed: status.error,
+        message: status.message,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Permissions
 
-async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Result<bool, String> {
+async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Result<bool, Failure> {
     let ssar = SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
@@ -757,10 +726,11 @@ async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Resu
         },
         ..Default::default()
     };
+    // A review that could not be made is not a denial: the server decides at the dry run.
     let out = api
         .create(&PostParams::default(), &ssar)
         .await
-        .map_err(api_err)?;
+        .map_err(|e| Failure::Failed(api_err(e).reason().to_string()))?;
     let Some(status) = out.status else {
         return Ok(false);
     };
@@ -776,19 +746,18 @@ async fn review(api: &Api<SelfSubjectAccessReview>, check: &AccessCheck) -> Resu
     if reason.is_empty() {
         Ok(false)
     } else {
-        // Marked so callers can tell a denial with a reason from a review that failed.
-        Err(format!("{DENIED}{reason}"))
+        Err(Failure::Forbidden(reason))
     }
 }
 
 /// Ask the server, by SelfSubjectAccessReview, whether each check is allowed. Per check:
-/// `Ok(true)` allowed; `Ok(false)` denied without a reason; `Err(text)` denied with the
-/// server's reason (`status.reason` / `evaluationError`), or the review itself failed (the
-/// server's message). Anything but `Ok(true)` means "not allowed".
+/// `Ok(true)` allowed; `Ok(false)` denied without a reason; `Err(Failure::Forbidden)` denied
+/// with the server's reason (`status.reason` / `evaluationError`); `Err(Failure::Failed)` the
+/// review itself failed (the server's message). Anything but `Ok(true)` means "not allowed".
 pub async fn access(
     client: &kube::Client,
     checks: &[AccessCheck],
-) -> Vec<(AccessCheck, Result<bool, String>)> {
+) -> Vec<(AccessCheck, Result<bool, Failure>)> {
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let reviews = checks.iter().map(|c| {
         let api = &api;
@@ -858,33 +827,6 @@ mod tests {
         let c = json!({"metadata": {"labels": {"app": "x"}},
             "spec": {"containers": [{"name": "c", "image": "j"}]}});
         assert!(!equal_ignore_hash(&a, &c));
-    }
-
-    #[test]
-    fn status_lines() {
-        let d = json!({"metadata": {"generation": 3}, "spec": {"replicas": 3},
-            "status": {"observedGeneration": 2}});
-        assert_eq!(
-            deployment_status(&d, "web").message,
-            "Waiting for deployment spec update to be observed..."
-        );
-        let d = json!({"metadata": {"generation": 3}, "spec": {"replicas": 3},
-            "status": {"observedGeneration": 3, "replicas": 4, "updatedReplicas": 1,
-                "conditions": [{"type": "Progressing", "reason": TIMED_OUT}]}});
-        let p = deployment_status(&d, "web");
-        assert_eq!(
-            p.failed.as_deref(),
-            Some("deployment \"web\" exceeded its progress deadline")
-        );
-        let d = json!({"metadata": {"generation": 3}, "spec": {"replicas": 3},
-            "status": {"observedGeneration": 3, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}});
-        assert_eq!(
-            deployment_status(&d, "web").message,
-            "Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination..."
-        );
-        let d = json!({"metadata": {"generation": 3}, "spec": {"replicas": 3},
-            "status": {"observedGeneration": 3, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}});
-        assert!(deployment_status(&d, "web").done);
     }
 
     #[test]

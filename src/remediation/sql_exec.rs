@@ -110,6 +110,36 @@ fn action_name(action: &ActionKind) -> &'static str {
     }
 }
 
+/// A PostgreSQL action, as this module handles it: every function here matches on this (so a
+/// new one does not compile until each handles it), and every other action is refused once,
+/// where an [`ActionKind`] comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PgSignal {
+    Cancel(i32),
+    Terminate(i32),
+    TerminateIdle(u64),
+}
+
+impl PgSignal {
+    fn of(action: &ActionKind) -> Result<Self, String> {
+        match action {
+            ActionKind::PgCancel { pid } => Ok(Self::Cancel(*pid)),
+            ActionKind::PgTerminate { pid } => Ok(Self::Terminate(*pid)),
+            ActionKind::PgTerminateIdle { older_than_secs } => {
+                Ok(Self::TerminateIdle(*older_than_secs))
+            }
+            ActionKind::RolloutRestart { .. }
+            | ActionKind::RolloutUndo { .. }
+            | ActionKind::Scale { .. }
+            | ActionKind::DeletePod { .. }
+            | ActionKind::RestartOperator { .. }
+            | ActionKind::RedisKill { .. } => {
+                Err(format!("not a PostgreSQL action: {}", action_name(action)))
+            }
+        }
+    }
+}
+
 fn not_a_client(pid: i32) -> String {
     format!("pid {pid} is not a client session of this database")
 }
@@ -133,8 +163,13 @@ pub fn select_targets<'a>(
     sample: &'a PgSample,
     action: &ActionKind,
 ) -> Result<Vec<&'a Session>, String> {
-    match action {
-        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => {
+    select(sample, PgSignal::of(action)?)
+}
+
+fn select(sample: &PgSample, signal: PgSignal) -> Result<Vec<&Session>, String> {
+    match signal {
+        PgSignal::Cancel(pid) | PgSignal::Terminate(pid) => {
+            let pid = &pid;
             match sample.sessions.iter().find(|s| s.pid == *pid) {
                 Some(session) => signal_rule(sample, session)
                     .map(|()| vec![session])
@@ -144,7 +179,8 @@ pub fn select_targets<'a>(
                 None => Err(format!("{} (no such server process)", not_a_client(*pid))),
             }
         }
-        ActionKind::PgTerminateIdle { older_than_secs } => {
+        PgSignal::TerminateIdle(older_than_secs) => {
+            let older_than_secs = &older_than_secs;
             let mut targets: Vec<&Session> = sample
                 .sessions
                 .iter()
@@ -159,7 +195,6 @@ pub fn select_targets<'a>(
             });
             Ok(targets)
         }
-        other => Err(format!("not a PostgreSQL action: {}", action_name(other))),
     }
 }
 
@@ -189,23 +224,22 @@ fn session_target(session: &Session) -> SessionTarget {
 /// the threshold.
 async fn read_sample(
     client: &impl tokio_postgres::GenericClient,
-    action: &ActionKind,
+    signal: PgSignal,
 ) -> Result<PgSample, String> {
     let info = postgres::server_info(client).await?;
-    let rows = match action {
-        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => {
+    let rows = match signal {
+        PgSignal::Cancel(pid) | PgSignal::Terminate(pid) => {
             let sql = format!("{} WHERE a.pid = $1::int4", postgres::SESSION_SELECT);
-            client.query(&sql, &[pid]).await
+            client.query(&sql, &[&pid]).await
         }
-        ActionKind::PgTerminateIdle { older_than_secs } => {
+        PgSignal::TerminateIdle(older_than_secs) => {
             let sql = format!(
                 "{} WHERE a.datname = current_database() AND {}",
                 postgres::SESSION_SELECT,
                 idle_filter("$1")
             );
-            client.query(&sql, &[&(*older_than_secs as f64)]).await
+            client.query(&sql, &[&(older_than_secs as f64)]).await
         }
-        other => return Err(format!("not a PostgreSQL action: {}", action_name(other))),
     }
     .map_err(|e| pg_connect::describe_error(&e))?;
     Ok(PgSample {
@@ -242,9 +276,7 @@ pub async fn preview_pg(
             .map(session_target)
             .collect());
     }
-    if !is_pg_action(action) {
-        return Err(format!("not a PostgreSQL action: {}", action_name(action)));
-    }
+    let signal = PgSignal::of(action)?;
     let target = pg_connect::parse(config)?;
     bounded(CALL_DEADLINE, async {
         let mut client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
@@ -254,8 +286,8 @@ pub async fn preview_pg(
             .start()
             .await
             .map_err(|e| pg_connect::describe_error(&e))?;
-        let sample = read_sample(&tx, action).await?;
-        let targets = select_targets(&sample, action)?
+        let sample = read_sample(&tx, signal).await?;
+        let targets = select(&sample, signal)?
             .into_iter()
             .map(session_target)
             .collect();
@@ -265,15 +297,6 @@ pub async fn preview_pg(
         Ok(targets)
     })
     .await
-}
-
-fn is_pg_action(action: &ActionKind) -> bool {
-    matches!(
-        action,
-        ActionKind::PgCancel { .. }
-            | ActionKind::PgTerminate { .. }
-            | ActionKind::PgTerminateIdle { .. }
-    )
 }
 
 /// Signals the sessions `action` names: chosen afresh by [`select_targets`] (so never one the
@@ -287,23 +310,20 @@ pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<
     if let Some(base) = simulated_db::simulator(&config.dsn) {
         return sim_execute(&base, action).await;
     }
-    if !is_pg_action(action) {
-        return Err(format!("not a PostgreSQL action: {}", action_name(action)));
-    }
+    let signal = PgSignal::of(action)?;
     let target = pg_connect::parse(config)?;
-    let function = match action {
-        ActionKind::PgCancel { .. } => "pg_cancel_backend(a.pid)".to_string(),
-        _ => format!("pg_terminate_backend(a.pid, {TERMINATE_WAIT_MS})"),
+    let function = match signal {
+        PgSignal::Cancel(_) => "pg_cancel_backend(a.pid)".to_string(),
+        PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => {
+            format!("pg_terminate_backend(a.pid, {TERMINATE_WAIT_MS})")
+        }
     };
     let (client, pids, deadline) = bounded(CALL_DEADLINE, async {
         let client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
-        let sample = read_sample(&client, action).await?;
-        let pids: Vec<i32> = select_targets(&sample, action)?
-            .iter()
-            .map(|s| s.pid)
-            .collect();
+        let sample = read_sample(&client, signal).await?;
+        let pids: Vec<i32> = select(&sample, signal)?.iter().map(|s| s.pid).collect();
         let mut deadline = CALL_DEADLINE;
-        if let ActionKind::PgTerminateIdle { .. } = action {
+        if let PgSignal::TerminateIdle(_) = signal {
             // Each session may take up to 5 s to exit: give the statement room for them all,
             // so it is not cut short half-way.
             let wait = Duration::from_millis(TERMINATE_WAIT_MS as u64)
@@ -322,18 +342,18 @@ pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<
     })
     .await?;
     if pids.is_empty() {
-        return Ok(outcome(action, Vec::new(), Vec::new(), false));
+        return Ok(outcome(signal, Vec::new(), Vec::new(), false));
     }
-    let (sql, threshold) = match action {
-        ActionKind::PgTerminateIdle { older_than_secs } => (
+    let (sql, threshold) = match signal {
+        PgSignal::TerminateIdle(older_than_secs) => (
             format!(
                 "SELECT a.pid, {function} FROM pg_stat_activity a \
                  WHERE {STILL_SIGNALLABLE} AND {}",
                 idle_filter("$2")
             ),
-            Some(*older_than_secs as f64),
+            Some(older_than_secs as f64),
         ),
-        _ => (
+        PgSignal::Cancel(_) | PgSignal::Terminate(_) => (
             format!("SELECT a.pid, {function} FROM pg_stat_activity a WHERE {STILL_SIGNALLABLE}"),
             None,
         ),
@@ -354,9 +374,9 @@ pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<
         if done == Some(true) {
             signalled.push(pid);
         } else {
-            let reason = match action {
-                ActionKind::PgCancel { .. } => "not signalled (the process was gone?)".to_string(),
-                _ => format!(
+            let reason = match signal {
+                PgSignal::Cancel(_) => "not signalled (the process was gone?)".to_string(),
+                PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => format!(
                     "did not exit within {} s of the signal (or was already gone)",
                     TERMINATE_WAIT_MS / 1000
                 ),
@@ -364,34 +384,36 @@ pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<
             failed.push((pid, reason));
         }
     }
-    match action {
-        ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } if rows.is_empty() => {
-            Err(format!(
-                "{} (it exited or changed before the signal)",
-                not_a_client(*pid)
-            ))
+    match signal {
+        PgSignal::Cancel(pid) | PgSignal::Terminate(pid) if rows.is_empty() => Err(format!(
+            "{} (it exited or changed before the signal)",
+            not_a_client(pid)
+        )),
+        PgSignal::Cancel(_) | PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => {
+            Ok(outcome(signal, signalled, failed, false))
         }
-        _ => Ok(outcome(action, signalled, failed, false)),
     }
 }
 
 /// The one-line summary: `terminated 3 sessions (pids 4242, 4250, 4301)`.
 fn outcome(
-    action: &ActionKind,
+    signal: PgSignal,
     signalled: Vec<i32>,
     failed: Vec<(i32, String)>,
     simulated: bool,
 ) -> PgOutcome {
-    let verb = match action {
-        ActionKind::PgCancel { .. } => "cancelled the query of",
-        _ => "terminated",
+    let verb = match signal {
+        PgSignal::Cancel(_) => "cancelled the query of",
+        PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => "terminated",
     };
     let mut summary = if signalled.is_empty() && failed.is_empty() {
-        match action {
-            ActionKind::PgTerminateIdle { older_than_secs } => format!(
+        match signal {
+            PgSignal::TerminateIdle(older_than_secs) => format!(
                 "no session idle in transaction for more than {older_than_secs} s; nothing terminated"
             ),
-            _ => "no session matched; nothing done".to_string(),
+            PgSignal::Cancel(_) | PgSignal::Terminate(_) => {
+                "no session matched; nothing done".to_string()
+            }
         }
     } else {
         let n = signalled.len();
@@ -484,19 +506,17 @@ async fn sim_sample(base: &str) -> Result<PgSample, String> {
 }
 
 async fn sim_execute(base: &str, action: &ActionKind) -> Result<PgOutcome, String> {
+    let signal = PgSignal::of(action)?;
     // The filters are re-applied to a fresh sample just before acting.
     let sample = sim_sample(base).await?;
-    let pids: Vec<i32> = select_targets(&sample, action)?
-        .iter()
-        .map(|s| s.pid)
-        .collect();
-    if let ActionKind::PgCancel { .. } = action {
+    let pids: Vec<i32> = select(&sample, signal)?.iter().map(|s| s.pid).collect();
+    if let PgSignal::Cancel(_) = signal {
         // The simulator has no running queries to cancel: a cancel succeeds and changes
         // nothing, as a cancel of a query that just finished would on a real server.
-        return Ok(outcome(action, pids, Vec::new(), true));
+        return Ok(outcome(signal, pids, Vec::new(), true));
     }
     if pids.is_empty() {
-        return Ok(outcome(action, pids, Vec::new(), true));
+        return Ok(outcome(signal, pids, Vec::new(), true));
     }
     let response = sim_client()?
         .post(format!("{base}/sim/postgres"))
@@ -518,7 +538,7 @@ async fn sim_execute(base: &str, action: &ActionKind) -> Result<PgOutcome, Strin
         .filter(|p| !done.contains(p))
         .map(|p| (*p, "no such session (already gone?)".to_string()))
         .collect();
-    Ok(outcome(action, signalled, failed, true))
+    Ok(outcome(signal, signalled, failed, true))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -748,22 +768,20 @@ mod tests {
 
     #[test]
     fn summaries_name_the_pids() {
-        let action = ActionKind::PgTerminateIdle {
-            older_than_secs: 60,
-        };
+        let action = PgSignal::TerminateIdle(60);
         assert_eq!(
-            outcome(&action, vec![4242, 4250, 4301], vec![], false).summary,
+            outcome(action, vec![4242, 4250, 4301], vec![], false).summary,
             "terminated 3 sessions (pids 4242, 4250, 4301)"
         );
         assert_eq!(
-            outcome(&ActionKind::PgTerminate { pid: 7 }, vec![7], vec![], false).summary,
+            outcome(PgSignal::Terminate(7), vec![7], vec![], false).summary,
             "terminated 1 session (pid 7)"
         );
         assert_eq!(
-            outcome(&action, vec![], vec![], false).summary,
+            outcome(action, vec![], vec![], false).summary,
             "no session idle in transaction for more than 60 s; nothing terminated"
         );
-        let failed = outcome(&action, vec![1], vec![(2, "did not exit".into())], true);
+        let failed = outcome(action, vec![1], vec![(2, "did not exit".into())], true);
         assert_eq!(
             failed.summary,
             "terminated 1 session (pid 1); not done: pid 2: did not exit (simulated)"

@@ -16,7 +16,7 @@ use crate::policy::ReadOnlyPolicy;
 use crate::remediation::audit::{AuditLog, AuditMirror, AuditRecord, Operator, session_attempt_id};
 use crate::remediation::exec::{self, Backends};
 use crate::remediation::kube_exec::AccessCheck;
-use crate::remediation::{Outcome, Plan};
+use crate::remediation::{Failure, Outcome, Plan, Rollout};
 
 /// How long a rollout is followed after a remediation before giving up watching.
 const FOLLOW_FOR: Duration = Duration::from_secs(600);
@@ -113,18 +113,21 @@ impl Runner {
                     let result = exec::preview(&backends, &plan).await;
                     match &result {
                         Ok(preview) => auditor.remember_preview(attempt, &preview.summary),
-                        // A failed dry run is the attempt's end: nothing can be executed.
+                        // A failed dry run is the attempt's end: nothing can be executed. A
+                        // dry run the server forbade is a denial.
                         Err(e) if !auditor.is_closed(attempt) => {
                             let _ = auditor.write(
                                 attempt,
                                 &plan,
-                                Outcome::Failed,
-                                Some(e.clone()),
+                                e.outcome(),
+                                Some(e.to_string()),
                                 None,
                             );
                         }
                         Err(_) => {}
                     }
+                    // The dialog shows the text as it is.
+                    let result = result.map_err(|e| e.to_string());
                     let audit = planned;
                     let _ = tx
                         .send(Action::Previewed {
@@ -145,16 +148,13 @@ impl Runner {
                     let started = Instant::now();
                     let result = match auditor.log.as_ref() {
                         // Fail closed: no trail, no action.
-                        Err(e) => Err(format!("not run: the audit trail cannot be written: {e}")),
+                        Err(e) => Err(Failure::AuditUnavailable(e.clone())),
                         Ok(_) => exec::execute(&backends, &plan, &policy).await,
                     };
                     let elapsed = started.elapsed();
                     let (outcome, error) = match &result {
                         Ok(_) => (Outcome::Succeeded, None),
-                        Err(e) if e.starts_with("read-only mode") => {
-                            (Outcome::Denied, Some(e.clone()))
-                        }
-                        Err(e) => (Outcome::Failed, Some(e.clone())),
+                        Err(e) => (e.outcome(), Some(e.to_string())),
                     };
                     let audit = auditor.write(attempt, &plan, outcome, error, Some(elapsed));
                     let result = match (result, audit) {
@@ -172,14 +172,11 @@ impl Runner {
                             generation,
                             attempt,
                             result,
-                            follow: follow
-                                .as_ref()
-                                .map(|(ns, n)| format!("deployment {ns}/{n}")),
+                            follow: follow.as_ref().map(Rollout::to_string),
                         })
                         .await;
-                    if let Some((namespace, name)) = follow {
-                        follow_rollout(&backends, &tx, generation, attempt, &namespace, &name)
-                            .await;
+                    if let Some(rollout) = follow {
+                        follow_rollout(&backends, &tx, generation, attempt, &rollout).await;
                     }
                 });
             }
@@ -209,7 +206,18 @@ impl Runner {
                         .await;
                 });
             }
-            _ => {}
+            // Not remediation effects: the runtime handles them. Listed, not `_`, so a new
+            // effect is placed on purpose.
+            Effect::Quit
+            | Effect::StartSources { .. }
+            | Effect::OpenPodDetail { .. }
+            | Effect::ClosePodDetail
+            | Effect::OpenLogs { .. }
+            | Effect::PreviousLogs { .. }
+            | Effect::CopyToClipboard(_)
+            | Effect::SaveLogs { .. } => {
+                tracing::debug!("not a remediation effect; ignored by the runner");
+            }
         }
     }
 }
@@ -313,20 +321,20 @@ impl Auditor {
     }
 }
 
-/// Follows a rollout until it completes, fails or stalls (or for `FOLLOW_FOR`).
+/// Follows a rollout, by its kind's `rollout status` rule, until it completes, fails or
+/// stalls (or for `FOLLOW_FOR`).
 async fn follow_rollout(
     backends: &Backends,
     tx: &mpsc::Sender<Action>,
     generation: u64,
     attempt: u64,
-    namespace: &str,
-    name: &str,
+    rollout: &Rollout,
 ) {
     let until = Instant::now() + FOLLOW_FOR;
     let mut last = None;
     while Instant::now() < until {
         tokio::time::sleep(FOLLOW_EVERY).await;
-        let progress = match exec::progress(backends, namespace, name).await {
+        let progress = match exec::progress(backends, rollout).await {
             Ok(p) => p,
             Err(e) => crate::remediation::Progress {
                 done: false,
@@ -375,10 +383,13 @@ async fn follow_rollout(
 async fn access_reviews(
     backends: &Backends,
     checks: Vec<AccessCheck>,
-) -> Vec<(AccessCheck, Result<bool, String>)> {
+) -> Vec<(AccessCheck, Result<bool, Failure>)> {
     match backends.kube().await {
         Ok(client) => crate::remediation::kube_exec::access(client, &checks).await,
-        Err(e) => checks.into_iter().map(|c| (c, Err(e.clone()))).collect(),
+        Err(e) => checks
+            .into_iter()
+            .map(|c| (c, Err(Failure::Failed(e.clone()))))
+            .collect(),
     }
 }
 

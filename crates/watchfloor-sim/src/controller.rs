@@ -42,6 +42,32 @@ struct PodInfo {
     created: String,
 }
 
+/// The node a DaemonSet pod's required node affinity names (`matchFields metadata.name In
+/// [node]`, as the DaemonSet controller writes it).
+fn pinned_node(pod: &Value) -> Option<&str> {
+    pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        ["nodeSelectorTerms"]
+        .as_array()?
+        .iter()
+        .flat_map(|t| t["matchFields"].as_array().into_iter().flatten())
+        .find(|f| f["key"] == "metadata.name" && f["operator"] == "In")
+        .and_then(|f| f["values"][0].as_str())
+}
+
+/// A pod of a StatefulSet or DaemonSet, as their controllers look at it.
+#[derive(Debug, Clone)]
+struct Member {
+    key: Key,
+    ready: bool,
+    terminating: bool,
+    /// The `controller-revision-hash` label.
+    revision: String,
+    /// StatefulSet pods: the ordinal (`name-N`).
+    ordinal: Option<u64>,
+    /// DaemonSet pods: the node.
+    node: String,
+}
+
 pub(super) fn controller_uid(obj: &Value) -> Option<&str> {
     obj["metadata"]["ownerReferences"]
         .as_array()?
@@ -57,6 +83,18 @@ impl WorldState {
         }
         let i = (fnv(&[name]) % self.ctl.nodes.len() as u64) as usize;
         self.ctl.nodes[i].clone()
+    }
+
+    /// The node a pod runs on: its `spec.nodeName`, else the node its affinity pins it to (a
+    /// DaemonSet's pods), else one picked by name.
+    pub fn node_for_pod(&self, pod: &Value) -> String {
+        if let Some(node) = pod["spec"]["nodeName"].as_str() {
+            return node.to_string();
+        }
+        match pinned_node(pod) {
+            Some(node) => node.to_string(),
+            None => self.node_for(pod["metadata"]["name"].as_str().unwrap_or("")),
+        }
     }
 
     pub fn profiles_for(&self, pod: &Value) -> Vec<Profile> {
@@ -141,7 +179,7 @@ impl WorldState {
             return;
         };
         let profiles = self.profiles_for(&pod);
-        let node = self.node_for(&key.1);
+        let node = self.node_for_pod(&pod);
         let mut p = (*pod).clone();
         let (next, evs) = pods::step(
             &mut p,
@@ -260,6 +298,26 @@ impl WorldState {
             let owned = rs_by_owner.remove(&uid).unwrap_or_default();
             self.reconcile_deployment(d, owned, &by_owner);
         }
+        // StatefulSets and DaemonSets own their pods directly.
+        let workloads: Vec<(Res, Arc<Value>)> = [Res::StatefulSet, Res::DaemonSet]
+            .into_iter()
+            .flat_map(|res| {
+                self.store
+                    .iter(res, None, None)
+                    .map(move |o| (res, o.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut workload_uids = HashSet::new();
+        for (res, w) in &workloads {
+            if let Some(uid) = w["metadata"]["uid"].as_str() {
+                workload_uids.insert(uid.to_string());
+            }
+            match res {
+                Res::StatefulSet => self.reconcile_statefulset(w),
+                _ => self.reconcile_daemonset(w),
+            }
+        }
         let all_rs: Vec<Arc<Value>> = self
             .store
             .iter(Res::ReplicaSet, None, None)
@@ -277,7 +335,10 @@ impl WorldState {
             }
         }
         for (owner, k) in orphans_check {
-            if !rs_uids.contains(&owner) && !dep_uids.contains(&owner) {
+            if !rs_uids.contains(&owner)
+                && !dep_uids.contains(&owner)
+                && !workload_uids.contains(&owner)
+            {
                 self.delete_pod(&k.0, &k.1, 30);
             }
         }
@@ -629,6 +690,334 @@ impl WorldState {
             let mut r = (**rs).clone();
             r["status"] = status;
             self.store.put(Res::ReplicaSet, r);
+        }
+    }
+}
+
+/// The `maxUnavailable` of a DaemonSet's rolling update against `desired` nodes (an int or a
+/// percentage rounded up, at least 1), as the DaemonSet controller reads it.
+fn max_unavailable(rolling: &Value, desired: u64) -> u64 {
+    let n = match &rolling["maxUnavailable"] {
+        Value::Number(n) => n.as_u64().unwrap_or(1),
+        Value::String(p) => match p
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<u64>().ok())
+        {
+            Some(pct) => (desired * pct).div_ceil(100),
+            None => 1,
+        },
+        _ => 1,
+    };
+    n.max(1)
+}
+
+impl WorldState {
+    /// The pods controlled by the object with `uid` in `ns`, terminating ones included.
+    fn members(&self, ns: &str, uid: &str, owner: &str) -> Vec<Member> {
+        self.store
+            .iter(Res::Pod, Some(ns), None)
+            .filter(|p| controller_uid(p) == Some(uid))
+            .map(|p| {
+                let key = key_of(p);
+                let ordinal = key
+                    .1
+                    .strip_prefix(owner)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .and_then(|n| n.parse().ok());
+                Member {
+                    ready: pods::is_ready(p),
+                    terminating: pods::is_terminating(p),
+                    revision: p["metadata"]["labels"]["controller-revision-hash"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                    ordinal,
+                    node: self.node_for_pod(p),
+                    key,
+                }
+            })
+            .collect()
+    }
+
+    /// Create a pod of a StatefulSet or DaemonSet from its template (the kubelet picks it up).
+    fn create_member(
+        &mut self,
+        owner: &Value,
+        res: Res,
+        name: &str,
+        extra_labels: &[(&str, String)],
+        adjust: impl FnOnce(&mut Value),
+    ) -> bool {
+        let (ns, owner_name) = key_of(owner);
+        let kind = res.kind();
+        let mut template = owner["spec"]["template"].clone();
+        for (k, v) in extra_labels {
+            template["metadata"]["labels"][*k] = json!(v);
+        }
+        let reference = json!({
+            "apiVersion": "apps/v1", "kind": kind, "name": owner_name,
+            "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+        });
+        let mut pod = pods::from_template(&ns, name, &template, Some(reference));
+        if let Some(meta) = pod["metadata"].as_object_mut() {
+            meta.remove("generateName");
+        }
+        adjust(&mut pod);
+        match self.store.create(Res::Pod, pod) {
+            Ok(p) => {
+                self.ctl.due.insert(key_of(&p), Instant::now());
+                self.record_events(
+                    res,
+                    owner,
+                    vec![PodEvent {
+                        warning: false,
+                        reason: "SuccessfulCreate",
+                        message: format!("create Pod {name} in {kind} {owner_name} successful"),
+                        component: match res {
+                            Res::DaemonSet => "daemonset-controller",
+                            _ => "statefulset-controller",
+                        },
+                        field_path: None,
+                    }],
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Gracefully delete a pod with its own termination grace period.
+    fn delete_member(&mut self, key: &Key) {
+        let grace = self
+            .store
+            .get(Res::Pod, &key.0, &key.1)
+            .and_then(|p| p["spec"]["terminationGracePeriodSeconds"].as_u64())
+            .unwrap_or(30);
+        self.delete_pod(&key.0, &key.1, grace);
+    }
+
+    /// The StatefulSet controller (OrderedReady, RollingUpdate with a partition): pods
+    /// `name-0..n-1`, created in order once the lower ordinals are ready, removed from the
+    /// highest; a template change replaces the pods from the highest ordinal down to the
+    /// partition, one at a time, each once all are ready. Revisions are
+    /// `name-<template hash>` (the controller-revision-hash label).
+    fn reconcile_statefulset(&mut self, s: &Arc<Value>) {
+        let (ns, name) = key_of(s);
+        let uid = s["metadata"]["uid"].as_str().unwrap_or("").to_string();
+        let spec = &s["spec"];
+        let desired = spec["replicas"].as_u64().unwrap_or(1);
+        let strategy = &spec["updateStrategy"];
+        let rolling = strategy["type"]
+            .as_str()
+            .is_none_or(|t| t == "RollingUpdate");
+        let partition = strategy["rollingUpdate"]["partition"].as_u64().unwrap_or(0);
+        let update_rev = format!("{name}-{}", template_hash(&spec["template"]));
+        let current_rev = s["status"]["currentRevision"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&update_rev)
+            .to_string();
+        let members = self.members(&ns, &uid, &name);
+        let busy = members.iter().any(|m| m.terminating);
+        let live: std::collections::BTreeMap<u64, &Member> = members
+            .iter()
+            .filter(|m| !m.terminating)
+            .filter_map(|m| m.ordinal.map(|o| (o, m)))
+            .collect();
+        // Strays (no ordinal) go at once.
+        let strays: Vec<Key> = members
+            .iter()
+            .filter(|m| !m.terminating && m.ordinal.is_none())
+            .map(|m| m.key.clone())
+            .collect();
+        for k in &strays {
+            self.delete_member(k);
+        }
+        if !busy && strays.is_empty() {
+            let all_ready = live.values().all(|m| m.ready);
+            if let Some((_, m)) = live.range(desired..).next_back() {
+                // Scale down, highest ordinal first, once the others are ready.
+                if all_ready {
+                    let key = m.key.clone();
+                    self.delete_member(&key);
+                }
+            } else if let Some(missing) = (0..desired).find(|o| !live.contains_key(o)) {
+                // Scale up (or replace) in order: the lower ordinals must be ready first.
+                if (0..missing).all(|o| live.get(&o).is_some_and(|m| m.ready)) {
+                    let pod_name = format!("{name}-{missing}");
+                    let service = spec["serviceName"].as_str().map(str::to_string);
+                    self.create_member(
+                        s,
+                        Res::StatefulSet,
+                        &pod_name,
+                        &[
+                            ("controller-revision-hash", update_rev.clone()),
+                            ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
+                            ("apps.kubernetes.io/pod-index", missing.to_string()),
+                        ],
+                        |pod| {
+                            pod["spec"]["hostname"] = json!(pod_name);
+                            if let Some(service) = service {
+                                pod["spec"]["subdomain"] = json!(service);
+                            }
+                        },
+                    );
+                }
+            } else if rolling && all_ready {
+                // Rolling update: the highest ordinal at or above the partition that is not
+                // at the update revision.
+                let stale = live
+                    .range(partition..)
+                    .rev()
+                    .find(|(_, m)| m.revision != update_rev)
+                    .map(|(_, m)| m.key.clone());
+                if let Some(key) = stale {
+                    self.delete_member(&key);
+                }
+            }
+        }
+        // Status, from the pods as they are now.
+        let members = self.members(&ns, &uid, &name);
+        let live: Vec<&Member> = members.iter().filter(|m| !m.terminating).collect();
+        let count = |f: &dyn Fn(&Member) -> bool| live.iter().filter(|m| f(m)).count() as u64;
+        let replicas = live.len() as u64;
+        let ready = count(&|m| m.ready);
+        let updated = count(&|m| m.revision == update_rev);
+        let mut current_rev = current_rev;
+        let mut current = count(&|m| m.revision == current_rev);
+        if updated == replicas && ready == replicas && replicas == desired {
+            current_rev = update_rev.clone();
+            current = updated;
+        }
+        let status = json!({
+            "observedGeneration": s["metadata"]["generation"].as_u64().unwrap_or(1),
+            "replicas": replicas,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "currentReplicas": current,
+            "updatedReplicas": updated,
+            "currentRevision": current_rev,
+            "updateRevision": update_rev,
+            "collisionCount": 0,
+        });
+        if status != s["status"] {
+            let mut s2 = (**s).clone();
+            s2["status"] = status;
+            self.store.put(Res::StatefulSet, s2);
+        }
+    }
+
+    /// The DaemonSet controller (RollingUpdate with maxUnavailable, no surge): one pod per
+    /// node, pinned by node affinity; a template change deletes old pods (unready ones at once,
+    /// ready ones while no more than maxUnavailable nodes lack an available pod) and a new pod
+    /// replaces each once the old one is gone.
+    fn reconcile_daemonset(&mut self, d: &Arc<Value>) {
+        let (ns, name) = key_of(d);
+        let uid = d["metadata"]["uid"].as_str().unwrap_or("").to_string();
+        let spec = &d["spec"];
+        let generation = d["metadata"]["generation"].as_u64().unwrap_or(1);
+        let hash = template_hash(&spec["template"]);
+        let strategy = &spec["updateStrategy"];
+        let rolling = strategy["type"]
+            .as_str()
+            .is_none_or(|t| t == "RollingUpdate");
+        let nodes = if self.ctl.nodes.is_empty() {
+            vec!["sim-node-1".to_string()]
+        } else {
+            self.ctl.nodes.clone()
+        };
+        let desired = nodes.len() as u64;
+        let members = self.members(&ns, &uid, &name);
+        for node in &nodes {
+            let on_node: Vec<&Member> = members.iter().filter(|m| &m.node == node).collect();
+            let live: Vec<&Member> = on_node.iter().copied().filter(|m| !m.terminating).collect();
+            if on_node.is_empty() {
+                let pod_name = format!("{name}-{}", safe_string(fresh_u64(), 5));
+                let pinned = node.clone();
+                self.create_member(
+                    d,
+                    Res::DaemonSet,
+                    &pod_name,
+                    &[
+                        ("controller-revision-hash", hash.clone()),
+                        ("pod-template-generation", generation.to_string()),
+                    ],
+                    |pod| {
+                        pod["spec"]["affinity"] = json!({"nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                                {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [pinned]}]}
+                            ]}
+                        }});
+                    },
+                );
+            } else if live.len() > 1 {
+                // More than one: keep the oldest.
+                let extra: Vec<Key> = live[1..].iter().map(|m| m.key.clone()).collect();
+                for k in &extra {
+                    self.delete_member(k);
+                }
+            }
+        }
+        // Pods on nodes that are gone.
+        let misplaced: Vec<Key> = members
+            .iter()
+            .filter(|m| !m.terminating && !nodes.contains(&m.node))
+            .map(|m| m.key.clone())
+            .collect();
+        for k in &misplaced {
+            self.delete_member(k);
+        }
+        if rolling {
+            let old: Vec<&Member> = members
+                .iter()
+                .filter(|m| !m.terminating && m.revision != hash)
+                .collect();
+            let available = members.iter().filter(|m| !m.terminating && m.ready).count() as u64;
+            let budget = max_unavailable(&strategy["rollingUpdate"], desired)
+                .saturating_sub(desired.saturating_sub(available));
+            let unready: Vec<Key> = old
+                .iter()
+                .filter(|m| !m.ready)
+                .map(|m| m.key.clone())
+                .collect();
+            let ready: Vec<Key> = old
+                .iter()
+                .filter(|m| m.ready)
+                .take(usize::try_from(budget).unwrap_or(usize::MAX))
+                .map(|m| m.key.clone())
+                .collect();
+            for k in unready.iter().chain(&ready) {
+                self.delete_member(k);
+            }
+        }
+        // Status.
+        let members = self.members(&ns, &uid, &name);
+        let live: Vec<&Member> = members
+            .iter()
+            .filter(|m| !m.terminating && nodes.contains(&m.node))
+            .collect();
+        let scheduled = nodes
+            .iter()
+            .filter(|n| live.iter().any(|m| &m.node == *n))
+            .count() as u64;
+        let ready = live.iter().filter(|m| m.ready).count() as u64;
+        let updated = live.iter().filter(|m| m.revision == hash).count() as u64;
+        let mut status = json!({
+            "observedGeneration": generation,
+            "desiredNumberScheduled": desired,
+            "currentNumberScheduled": scheduled,
+            "numberMisscheduled": 0,
+            "numberReady": ready,
+            "numberAvailable": ready,
+            "updatedNumberScheduled": updated,
+        });
+        if desired > ready {
+            status["numberUnavailable"] = json!(desired - ready);
+        }
+        if status != d["status"] {
+            let mut d2 = (**d).clone();
+            d2["status"] = status;
+            self.store.put(Res::DaemonSet, d2);
         }
     }
 }

@@ -55,6 +55,8 @@ fn verbs_for(res: Res) -> Vec<&'static str> {
         | Res::Pod
         | Res::Deployment
         | Res::ReplicaSet
+        | Res::StatefulSet
+        | Res::DaemonSet
         | Res::ResourceClaim
         | Res::PodDisruptionBudget => vec![
             "create",
@@ -85,7 +87,9 @@ fn entry(res: Res) -> Value {
     });
     match res {
         Res::Pod => e["categories"] = json!(["all"]),
-        Res::Deployment | Res::ReplicaSet => e["categories"] = json!(["all"]),
+        Res::Deployment | Res::ReplicaSet | Res::StatefulSet | Res::DaemonSet => {
+            e["categories"] = json!(["all"]);
+        }
         Res::ResourceClaim => e["categories"] = json!(["poolboy"]),
         _ => {}
     }
@@ -155,6 +159,20 @@ pub fn resources(group: &str, version: &str) -> Option<Value> {
                 "replicasets/status",
                 true,
                 "ReplicaSet",
+                &["get", "patch", "update"],
+            ),
+            entry(Res::StatefulSet),
+            sub(
+                "statefulsets/status",
+                true,
+                "StatefulSet",
+                &["get", "patch", "update"],
+            ),
+            entry(Res::DaemonSet),
+            sub(
+                "daemonsets/status",
+                true,
+                "DaemonSet",
                 &["get", "patch", "update"],
             ),
         ],

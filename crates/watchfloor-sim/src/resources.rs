@@ -9,18 +9,22 @@ pub enum Res {
     Node,
     Deployment,
     ReplicaSet,
+    StatefulSet,
+    DaemonSet,
     ResourceClaim,
     PodDisruptionBudget,
 }
 
 impl Res {
-    pub const ALL: [Res; 8] = [
+    pub const ALL: [Res; 10] = [
         Res::Pod,
         Res::Event,
         Res::Namespace,
         Res::Node,
         Res::Deployment,
         Res::ReplicaSet,
+        Res::StatefulSet,
+        Res::DaemonSet,
         Res::ResourceClaim,
         Res::PodDisruptionBudget,
     ];
@@ -29,7 +33,7 @@ impl Res {
     pub fn group(self) -> &'static str {
         match self {
             Res::Pod | Res::Event | Res::Namespace | Res::Node => "",
-            Res::Deployment | Res::ReplicaSet => "apps",
+            Res::Deployment | Res::ReplicaSet | Res::StatefulSet | Res::DaemonSet => "apps",
             Res::ResourceClaim => "poolboy.gpte.redhat.com",
             Res::PodDisruptionBudget => "policy",
         }
@@ -52,6 +56,8 @@ impl Res {
             Res::Node => "nodes",
             Res::Deployment => "deployments",
             Res::ReplicaSet => "replicasets",
+            Res::StatefulSet => "statefulsets",
+            Res::DaemonSet => "daemonsets",
             Res::ResourceClaim => "resourceclaims",
             Res::PodDisruptionBudget => "poddisruptionbudgets",
         }
@@ -65,6 +71,8 @@ impl Res {
             Res::Node => "node",
             Res::Deployment => "deployment",
             Res::ReplicaSet => "replicaset",
+            Res::StatefulSet => "statefulset",
+            Res::DaemonSet => "daemonset",
             Res::ResourceClaim => "resourceclaim",
             Res::PodDisruptionBudget => "poddisruptionbudget",
         }
@@ -78,6 +86,8 @@ impl Res {
             Res::Node => "Node",
             Res::Deployment => "Deployment",
             Res::ReplicaSet => "ReplicaSet",
+            Res::StatefulSet => "StatefulSet",
+            Res::DaemonSet => "DaemonSet",
             Res::ResourceClaim => "ResourceClaim",
             Res::PodDisruptionBudget => "PodDisruptionBudget",
         }
@@ -95,6 +105,8 @@ impl Res {
             Res::Node => &["no"],
             Res::Deployment => &["deploy"],
             Res::ReplicaSet => &["rs"],
+            Res::StatefulSet => &["sts"],
+            Res::DaemonSet => &["ds"],
             Res::ResourceClaim => &["rc", "rcs"],
             Res::PodDisruptionBudget => &["pdb"],
         }
@@ -107,6 +119,8 @@ impl Res {
             Res::Pod
                 | Res::Deployment
                 | Res::ReplicaSet
+                | Res::StatefulSet
+                | Res::DaemonSet
                 | Res::ResourceClaim
                 | Res::Namespace
                 | Res::PodDisruptionBudget
@@ -115,7 +129,14 @@ impl Res {
 
     /// Whether spec changes bump `metadata.generation`.
     pub fn tracks_generation(self) -> bool {
-        matches!(self, Res::Deployment | Res::ReplicaSet | Res::ResourceClaim)
+        matches!(
+            self,
+            Res::Deployment
+                | Res::ReplicaSet
+                | Res::StatefulSet
+                | Res::DaemonSet
+                | Res::ResourceClaim
+        )
     }
 
     /// Look a kind up by its API group and plural name.

@@ -12,7 +12,7 @@ use super::resources::Res;
 use super::templates::template_hash;
 use super::util::{ago_rfc3339, fnv, fresh_uid, rfc3339, safe_string, scaled};
 use super::world::WorldState;
-use super::writes::deployment_defaults;
+use super::writes::{daemonset_defaults, deployment_defaults, statefulset_defaults};
 
 const BUILTIN: [(&str, &str); 4] = [
     (
@@ -69,6 +69,40 @@ struct DeploymentSpec {
 
 fn one() -> u64 {
     1
+}
+
+/// A StatefulSet: pods `name-0..replicas-1`, settled at `age`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatefulSetSpec {
+    namespace: String,
+    name: String,
+    #[serde(default = "one")]
+    replicas: u64,
+    image: String,
+    #[serde(default)]
+    age: Option<String>,
+    #[serde(default)]
+    labels: Map<String, Value>,
+    /// The pods' terminationGracePeriodSeconds (30 when unset).
+    #[serde(default)]
+    termination_grace_seconds: Option<u64>,
+}
+
+/// A DaemonSet: one pod per simulated node, settled at `age`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DaemonSetSpec {
+    namespace: String,
+    name: String,
+    image: String,
+    #[serde(default)]
+    age: Option<String>,
+    #[serde(default)]
+    labels: Map<String, Value>,
+    /// The pods' terminationGracePeriodSeconds (30 when unset).
+    #[serde(default)]
+    termination_grace_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +240,10 @@ struct Spec {
     #[serde(default)]
     deployments: Vec<DeploymentSpec>,
     #[serde(default)]
+    statefulsets: Vec<StatefulSetSpec>,
+    #[serde(default)]
+    daemonsets: Vec<DaemonSetSpec>,
+    #[serde(default)]
     pods: Vec<PodSpec>,
     #[serde(default)]
     claims: Vec<ClaimSpec>,
@@ -265,6 +303,13 @@ impl Scenario {
                 dur(a)?;
             }
         }
+        let ages = s.spec.statefulsets.iter().map(|w| &w.age);
+        for a in ages
+            .chain(s.spec.daemonsets.iter().map(|w| &w.age))
+            .flatten()
+        {
+            dur(a)?;
+        }
         Ok(s)
     }
 
@@ -302,6 +347,8 @@ impl Scenario {
         let mut namespaces: Vec<String> = vec!["default".into(), "kube-system".into()];
         namespaces.extend(s.namespaces.iter().cloned());
         namespaces.extend(s.deployments.iter().map(|d| d.namespace.clone()));
+        namespaces.extend(s.statefulsets.iter().map(|w| w.namespace.clone()));
+        namespaces.extend(s.daemonsets.iter().map(|w| w.namespace.clone()));
         namespaces.extend(s.pods.iter().map(|p| p.namespace.clone()));
         namespaces.extend(s.claims.iter().map(|c| c.namespace.clone()));
         let mut deployments = s.deployments.clone();
@@ -341,6 +388,12 @@ impl Scenario {
         }
         for d in &deployments {
             load_deployment(w, d)?;
+        }
+        for st in &s.statefulsets {
+            load_statefulset(w, st)?;
+        }
+        for ds in &s.daemonsets {
+            load_daemonset(w, ds)?;
         }
         for p in &s.pods {
             let age = p
@@ -399,8 +452,7 @@ fn container(name: &str, image: &str) -> Value {
 
 fn load_pod(w: &mut WorldState, mut pod: Value, age: Duration, restarts: u64) {
     let profiles = w.profiles_for(&pod);
-    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
-    let node = w.node_for(&name);
+    let node = w.node_for_pod(&pod);
     let (next, evs) = pods::settle(&mut pod, &profiles, &w.rules, &node, age, restarts);
     let key = super::store::key_of(&pod);
     w.store.load(Res::Pod, pod.clone());
@@ -560,6 +612,116 @@ fn load_deployment(w: &mut WorldState, d: &DeploymentSpec) -> Result<(), String>
         ],
     });
     w.store.load(Res::Deployment, dep);
+    Ok(())
+}
+
+/// The pod template of a StatefulSet or DaemonSet of the scenario (one container).
+fn workload_template(
+    labels: &Map<String, Value>,
+    name: &str,
+    image: &str,
+    grace: Option<u64>,
+) -> Value {
+    let mut t = json!({"metadata": {"labels": labels, "creationTimestamp": null},
+        "spec": {"containers": [container(name, image)]}});
+    if let Some(grace) = grace {
+        t["spec"]["terminationGracePeriodSeconds"] = json!(grace);
+    }
+    t
+}
+
+fn owner_ref(kind: &str, name: &str, uid: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true})
+}
+
+/// A StatefulSet and its settled pods `name-0..n-1` at the current revision (the controller
+/// writes its status on the first tick).
+fn load_statefulset(w: &mut WorldState, st: &StatefulSetSpec) -> Result<(), String> {
+    let age = st
+        .age
+        .as_deref()
+        .map(dur)
+        .transpose()?
+        .unwrap_or(Duration::from_secs(86400 * 30));
+    let mut labels = st.labels.clone();
+    labels.insert("app".into(), json!(st.name));
+    let uid = fresh_uid();
+    let mut sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {
+            "name": st.name, "namespace": st.namespace, "uid": uid, "generation": 1,
+            "creationTimestamp": ago_rfc3339(age), "labels": labels,
+        },
+        "spec": {
+            "replicas": st.replicas,
+            "serviceName": st.name,
+            "selector": {"matchLabels": {"app": st.name}},
+            "template": workload_template(&labels, &st.name, &st.image, st.termination_grace_seconds),
+        },
+    });
+    statefulset_defaults(&mut sts);
+    let revision = format!("{}-{}", st.name, template_hash(&sts["spec"]["template"]));
+    let owner = owner_ref("StatefulSet", &st.name, &uid);
+    for ordinal in 0..st.replicas {
+        let pname = format!("{}-{ordinal}", st.name);
+        let mut template = sts["spec"]["template"].clone();
+        let pod_labels = &mut template["metadata"]["labels"];
+        pod_labels["controller-revision-hash"] = json!(revision);
+        pod_labels["statefulset.kubernetes.io/pod-name"] = json!(pname);
+        pod_labels["apps.kubernetes.io/pod-index"] = json!(ordinal.to_string());
+        let mut pod = pods::from_template(&st.namespace, &pname, &template, Some(owner.clone()));
+        if let Some(meta) = pod["metadata"].as_object_mut() {
+            meta.remove("generateName");
+        }
+        pod["metadata"]["uid"] = json!(fresh_uid());
+        pod["spec"]["hostname"] = json!(pname);
+        pod["spec"]["subdomain"] = json!(st.name);
+        load_pod(w, pod, age, 0);
+    }
+    w.store.load(Res::StatefulSet, sts);
+    Ok(())
+}
+
+/// A DaemonSet and one settled pod per node, pinned as the controller pins them.
+fn load_daemonset(w: &mut WorldState, ds: &DaemonSetSpec) -> Result<(), String> {
+    let age = ds
+        .age
+        .as_deref()
+        .map(dur)
+        .transpose()?
+        .unwrap_or(Duration::from_secs(86400 * 30));
+    let mut labels = ds.labels.clone();
+    labels.insert("app".into(), json!(ds.name));
+    let uid = fresh_uid();
+    let mut daemon = json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {
+            "name": ds.name, "namespace": ds.namespace, "uid": uid, "generation": 1,
+            "creationTimestamp": ago_rfc3339(age), "labels": labels,
+        },
+        "spec": {
+            "selector": {"matchLabels": {"app": ds.name}},
+            "template": workload_template(&labels, &ds.name, &ds.image, ds.termination_grace_seconds),
+        },
+    });
+    daemonset_defaults(&mut daemon);
+    let hash = template_hash(&daemon["spec"]["template"]);
+    let owner = owner_ref("DaemonSet", &ds.name, &uid);
+    for node in w.ctl.nodes.clone() {
+        let pname = format!("{}-{}", ds.name, safe_string(fnv(&[&ds.name, &node]), 5));
+        let mut template = daemon["spec"]["template"].clone();
+        template["metadata"]["labels"]["controller-revision-hash"] = json!(hash);
+        template["metadata"]["labels"]["pod-template-generation"] = json!("1");
+        let mut pod = pods::from_template(&ds.namespace, &pname, &template, Some(owner.clone()));
+        pod["metadata"]["uid"] = json!(fresh_uid());
+        pod["spec"]["affinity"] = json!({"nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
+            ]}
+        }});
+        load_pod(w, pod, age, 0);
+    }
+    w.store.load(Res::DaemonSet, daemon);
     Ok(())
 }
 

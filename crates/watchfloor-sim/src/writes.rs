@@ -153,6 +153,59 @@ pub fn deployment_defaults(d: &mut Value) {
     }
 }
 
+/// Apiserver defaulting for a new StatefulSet (apps/v1 `SetDefaults_StatefulSet`).
+pub fn statefulset_defaults(s: &mut Value) {
+    let spec = &mut s["spec"];
+    for (k, v) in [
+        ("replicas", json!(1)),
+        ("podManagementPolicy", json!("OrderedReady")),
+        ("revisionHistoryLimit", json!(10)),
+        (
+            "persistentVolumeClaimRetentionPolicy",
+            json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+        ),
+        ("updateStrategy", json!({"type": "RollingUpdate"})),
+    ] {
+        if spec.get(k).is_none() {
+            spec[k] = v;
+        }
+    }
+    if spec["updateStrategy"]["type"] == "RollingUpdate"
+        && spec["updateStrategy"].get("rollingUpdate").is_none()
+    {
+        spec["updateStrategy"]["rollingUpdate"] = json!({"partition": 0});
+    }
+    pod_spec_defaults(&mut spec["template"]["spec"]);
+    if s.get("status").is_none() {
+        s["status"] = json!({"replicas": 0, "availableReplicas": 0});
+    }
+}
+
+/// Apiserver defaulting for a new DaemonSet (apps/v1 `SetDefaults_DaemonSet`).
+pub fn daemonset_defaults(d: &mut Value) {
+    let spec = &mut d["spec"];
+    for (k, v) in [
+        ("revisionHistoryLimit", json!(10)),
+        ("updateStrategy", json!({"type": "RollingUpdate"})),
+    ] {
+        if spec.get(k).is_none() {
+            spec[k] = v;
+        }
+    }
+    if spec["updateStrategy"]["type"] == "RollingUpdate"
+        && spec["updateStrategy"].get("rollingUpdate").is_none()
+    {
+        spec["updateStrategy"]["rollingUpdate"] = json!({"maxUnavailable": 1, "maxSurge": 0});
+    }
+    pod_spec_defaults(&mut spec["template"]["spec"]);
+    if d.get("status").is_none() {
+        d["status"] = json!({
+            "currentNumberScheduled": 0, "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0, "numberReady": 0,
+        });
+    }
+}
+
 pub fn create(
     sh: &Arc<Shared>,
     res: Res,
@@ -184,6 +237,8 @@ pub fn create(
     }
     match res {
         Res::Deployment => deployment_defaults(&mut obj),
+        Res::StatefulSet => statefulset_defaults(&mut obj),
+        Res::DaemonSet => daemonset_defaults(&mut obj),
         Res::Pod => {
             pod_spec_defaults(&mut obj["spec"]);
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});

@@ -2,8 +2,9 @@
 
 use std::time::SystemTime;
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 
+use super::rollout::{DeploymentRollout, deployment_rollout};
 use super::{Health, system_time};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -47,9 +48,8 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
         ready: replicas(status.ready_replicas),
         updated: replicas(status.updated_replicas),
         available: replicas(status.available_replicas),
-        total: replicas(status.replicas),
     };
-    let (rollout, rollout_message) = rollout(d, status, &counts);
+    let (rollout, rollout_message) = rollout(d);
     let meta = &d.metadata;
     DeploymentRow {
         namespace: meta.namespace.clone().unwrap_or_default(),
@@ -99,60 +99,40 @@ struct Counts {
     ready: u32,
     updated: u32,
     available: u32,
-    /// `status.replicas`: pods of every revision, old ones included.
-    total: u32,
 }
 
 fn replicas(n: Option<i32>) -> u32 {
     n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
 
-/// The state `kubectl rollout status` would wait on, and what it is waiting for.
-fn rollout(
-    d: &Deployment,
-    status: &DeploymentStatus,
-    c: &Counts,
-) -> (RolloutState, Option<String>) {
+/// The state `kubectl rollout status` would wait on, and what it is waiting for: kubectl's
+/// rule ([`deployment_rollout`], the one the remediations follow rollouts with) in the pane's
+/// words. Paused is the pane's own: kubectl just keeps waiting on a paused rollout.
+fn rollout(d: &Deployment) -> (RolloutState, Option<String>) {
     if d.spec.as_ref().and_then(|s| s.paused) == Some(true) {
         return (RolloutState::Paused, None);
     }
-    if let Some(stalled) = progressing(status)
-        .filter(|p| p.status == "False" && p.reason.as_deref() == Some("ProgressDeadlineExceeded"))
-    {
-        let message = stalled
-            .message
-            .clone()
-            .unwrap_or_else(|| "progress deadline exceeded".into());
-        return (RolloutState::Stalled, Some(message));
-    }
-    let observed = status.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0);
-    let waiting_for = if !observed {
-        "waiting for the spec update to be observed".to_owned()
-    } else if c.updated < c.desired {
-        format!("{} of {} new replicas updated", c.updated, c.desired)
-    } else if c.total > c.updated {
-        let old = c.total - c.updated;
-        format!("waiting for {old} old replica{} to terminate", plural(old))
-    } else if c.available < c.desired {
-        format!(
-            "{} of {} updated replicas available",
-            c.available, c.desired
-        )
-    } else {
-        return (RolloutState::Complete, None);
+    let waiting_for = match deployment_rollout(d) {
+        DeploymentRollout::Complete => return (RolloutState::Complete, None),
+        DeploymentRollout::DeadlineExceeded { message } => {
+            let message = message.unwrap_or_else(|| "progress deadline exceeded".into());
+            return (RolloutState::Stalled, Some(message));
+        }
+        DeploymentRollout::NotObserved => "waiting for the spec update to be observed".to_owned(),
+        DeploymentRollout::Updating { updated, desired } => {
+            format!("{updated} of {desired} new replicas updated")
+        }
+        DeploymentRollout::OldPending { old } => {
+            format!("waiting for {old} old replica{} to terminate", plural(old))
+        }
+        DeploymentRollout::Unavailable { available, updated } => {
+            format!("{available} of {updated} updated replicas available")
+        }
     };
     (RolloutState::Progressing, Some(waiting_for))
 }
 
-fn progressing(status: &DeploymentStatus) -> Option<&DeploymentCondition> {
-    status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "Progressing")
-}
-
-fn plural(n: u32) -> &'static str {
+fn plural(n: i64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 

@@ -6,6 +6,7 @@
 pub mod claims;
 pub mod deployments;
 pub mod pods;
+pub mod rollout;
 
 /// How bad a row is; rows sort worst first and colour by this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::ActionKind;
+use super::{ActionKind, Failure};
 
 /// One SelfSubjectAccessReview question.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -83,12 +83,10 @@ pub fn checks_for(action: &ActionKind, ns: &str) -> Vec<AccessCheck> {
         | ActionKind::RedisKill { .. } => Vec::new(),
     }
 }
-/// The prefix of an `access` error that is a denial with the server's reason.
-pub const DENIED: &str = "denied: ";
 
 /// Why the action may not run: `not allowed: patch deployments.apps in NS` (with the server's
 /// reason after a colon when it gave one), all denials joined by `; `. `None` = all allowed.
-pub fn denied_reason(results: &[(AccessCheck, Result<bool, String>)]) -> Option<String> {
+pub fn denied_reason(results: &[(AccessCheck, Result<bool, Failure>)]) -> Option<String> {
     let denied: Vec<String> = results
         .iter()
         .filter_map(|(check, r)| match r {

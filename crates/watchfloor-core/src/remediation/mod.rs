@@ -34,6 +34,36 @@ impl WorkloadKind {
             Self::DaemonSet => "daemonsets",
         }
     }
+
+    /// `deployment`, `statefulset`, `daemonset`: as kubectl names objects (`statefulset/x`).
+    pub fn singular(self) -> &'static str {
+        match self {
+            Self::Deployment => "deployment",
+            Self::StatefulSet => "statefulset",
+            Self::DaemonSet => "daemonset",
+        }
+    }
+}
+
+/// A workload whose rollout a remediation started, to follow until it settles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    pub namespace: String,
+    pub kind: WorkloadKind,
+    pub name: String,
+}
+
+impl std::fmt::Display for Rollout {
+    /// `statefulset ns/name`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}/{}",
+            self.kind.singular(),
+            self.namespace,
+            self.name
+        )
+    }
 }
 
 /// The change a remediation makes.
@@ -77,6 +107,98 @@ pub enum ActionKind {
     RedisKill {
         id: u64,
     },
+}
+
+impl ActionKind {
+    /// The workload (kind, name) whose rollout this action starts once it ran: what is
+    /// followed afterwards, with that kind's `rollout status` rule. Exhaustive on purpose: a
+    /// new action does not compile until it says whether it rolls something.
+    pub fn rolls(&self) -> Option<(WorkloadKind, &str)> {
+        match self {
+            Self::RolloutRestart { kind, name } => Some((*kind, name)),
+            Self::RolloutUndo { name, .. } | Self::Scale { name, .. } => {
+                Some((WorkloadKind::Deployment, name))
+            }
+            Self::DeletePod { .. }
+            | Self::RestartOperator { .. }
+            | Self::PgCancel { .. }
+            | Self::PgTerminate { .. }
+            | Self::PgTerminateIdle { .. }
+            | Self::RedisKill { .. } => None,
+        }
+    }
+}
+
+/// Why a remediation step did not happen or did not succeed. The runner audits and the app
+/// reports by the variant, never by the text; `Display` is the text shown and audited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Read-only mode refused it before any request (the policy's reason).
+    ReadOnly(String),
+    /// The server refused the identity, in its own words: HTTP 403 Forbidden (RBAC, an
+    /// admission policy), or an access review that said no and why.
+    Forbidden(String),
+    /// Anything else: the server's or backend's error verbatim, a failed access review, or
+    /// kubectl's own client-side refusal (a paused Deployment, an unknown revision).
+    Failed(String),
+    /// The audit trail cannot be written, so nothing was run (fail closed).
+    AuditUnavailable(String),
+}
+
+impl Failure {
+    /// The audit outcome of an attempt that ended with this.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::ReadOnly(_) | Self::Forbidden(_) => Outcome::Denied,
+            Self::Failed(_) | Self::AuditUnavailable(_) => Outcome::Failed,
+        }
+    }
+
+    /// The reason as given (without the words `Display` adds).
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::ReadOnly(r)
+            | Self::Forbidden(r)
+            | Self::Failed(r)
+            | Self::AuditUnavailable(r) => r,
+        }
+    }
+
+    /// The reason, to redact in place.
+    pub fn reason_mut(&mut self) -> &mut String {
+        match self {
+            Self::ReadOnly(r)
+            | Self::Forbidden(r)
+            | Self::Failed(r)
+            | Self::AuditUnavailable(r) => r,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ReadOnly(r) | Self::Forbidden(r) | Self::Failed(r) => f.write_str(r),
+            Self::AuditUnavailable(e) => {
+                write!(f, "not run: the audit trail cannot be written: {e}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// An error without a finer kind (a backend's message, a missing configuration) is a failure.
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Self::Failed(message.to_string())
+    }
 }
 
 /// What a remediation would do, from a server-side dry run or a read-only query.

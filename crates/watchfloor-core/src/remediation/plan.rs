@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::access::{AccessCheck, DENIED, checks_for, denied_reason};
-use super::{ActionKind, Place, WorkloadKind};
+use super::access::{AccessCheck, checks_for, denied_reason};
+use super::{ActionKind, Failure, Place, WorkloadKind};
 use crate::db::postgres::{PgStatus, SignalRefusal, signal_rule};
 
 /// What is under the cursor, as far as remediations care.
@@ -157,23 +157,26 @@ pub struct PlanContext {
 /// PostgreSQL's roles allow comes with each refresh instead ([`signal_rule`]).
 #[derive(Debug, Clone, Default)]
 pub struct PermissionView {
-    /// Per check: `Ok(true)` allowed, `Ok(false)` denied, `Err` denied with the server's reason
-    /// (prefixed [`DENIED`]) or the review failed. Absent = not asked yet (allowed until
-    /// known: the server decides at the dry run anyway).
-    pub answers: Arc<BTreeMap<AccessCheck, Result<bool, String>>>,
+    /// Per check: `Ok(true)` allowed, `Ok(false)` denied, `Err(Failure::Forbidden)` denied with
+    /// the server's reason, any other `Err` the review failed. Absent = not asked yet (allowed
+    /// until known: the server decides at the dry run anyway).
+    pub answers: Arc<BTreeMap<AccessCheck, Result<bool, Failure>>>,
 }
 
 impl PermissionView {
     /// Why the identity may not do what needs `checks`; `None` when allowed or unknown. A
     /// review that failed is not a denial.
     pub fn denied(&self, checks: &[AccessCheck]) -> Option<String> {
-        let denied: Vec<(AccessCheck, Result<bool, String>)> = checks
+        let denied: Vec<(AccessCheck, Result<bool, Failure>)> = checks
             .iter()
             .filter_map(|check| {
                 let answer = self.answers.get(check)?;
                 let denies = match answer {
                     Ok(allowed) => !allowed,
-                    Err(e) => e.starts_with(DENIED),
+                    Err(Failure::Forbidden(_)) => true,
+                    Err(
+                        Failure::Failed(_) | Failure::ReadOnly(_) | Failure::AuditUnavailable(_),
+                    ) => false,
                 };
                 denies.then(|| (check.clone(), answer.clone()))
             })
@@ -296,22 +299,30 @@ fn blocked(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<Strin
     {
         return Some(reason);
     }
-    match (selection, verb) {
-        (Selection::Session { signal, .. }, Verb::Cancel | Verb::Kill) => signal.clone().err(),
-        (Selection::Session { idle, .. } | Selection::Database { idle, .. }, Verb::KillIdle)
-            if idle.targets == 0 =>
-        {
-            let past = crate::text::format_age(std::time::Duration::from_secs(idle.threshold_secs));
-            Some(match &idle.reason {
-                Some(reason) if idle.refused > 0 => format!(
-                    "no session idle in transaction for more than {past} that the console's \
-                     role may signal ({} refused: {reason})",
-                    idle.refused
-                ),
-                _ => format!("no session idle in transaction for more than {past}"),
-            })
-        }
-        _ => None,
+    match verb {
+        Verb::Cancel | Verb::Kill => match selection {
+            Selection::Session { signal, .. } => signal.clone().err(),
+            _ => None,
+        },
+        Verb::KillIdle => match selection {
+            Selection::Session { idle, .. } | Selection::Database { idle, .. }
+                if idle.targets == 0 =>
+            {
+                let past =
+                    crate::text::format_age(std::time::Duration::from_secs(idle.threshold_secs));
+                Some(match &idle.reason {
+                    Some(reason) if idle.refused > 0 => format!(
+                        "no session idle in transaction for more than {past} that the console's \
+                         role may signal ({} refused: {reason})",
+                        idle.refused
+                    ),
+                    _ => format!("no session idle in transaction for more than {past}"),
+                })
+            }
+            _ => None,
+        },
+        // The server decides (access reviews above, then the dry run).
+        Verb::Restart | Verb::Undo | Verb::Scale | Verb::DeletePod | Verb::RestartOperator => None,
     }
 }
 
@@ -377,106 +388,114 @@ pub fn describe(
         context: context.clone(),
         namespace: namespace.to_string(),
     };
-    let (place, action, object, change) = match (selection, verb) {
-        (
-            Selection::Pod {
-                namespace, name, ..
-            },
-            Verb::DeletePod,
-        ) => {
-            let change = if params.force {
-                "force delete (grace 0: the kubelet is not waited for)".to_string()
-            } else {
-                "delete gracefully (the pod's termination grace period)".to_string()
-            };
-            (
-                kube(namespace),
-                ActionKind::DeletePod {
-                    name: name.clone(),
-                    grace: params.force.then_some(0),
-                    force: params.force,
-                },
-                format!("pod/{name}"),
-                change,
-            )
-        }
-        (
+    let not_here = || format!("{} does not apply here", verb.label());
+    // By verb first, exhaustively: a new verb does not compile until it is planned here.
+    let (place, action, object, change) = match verb {
+        Verb::Restart | Verb::Undo | Verb::Scale => match selection {
             Selection::Pod {
                 namespace,
                 deployment: Some(deployment),
                 ..
-            },
-            _,
-        ) => deployment_plan(verb, &kube(namespace), deployment, None, params)?,
-        (
+            } => deployment_plan(verb, &kube(namespace), deployment, None, params)?,
             Selection::Pod {
                 namespace,
                 other_owner: Some((kind, owner)),
                 ..
-            },
-            Verb::Restart,
-        ) => (
-            kube(namespace),
-            ActionKind::RolloutRestart {
-                kind: *kind,
-                name: owner.clone(),
-            },
-            format!("{}/{owner}", kind.resource().trim_end_matches('s')),
-            "restart every pod (rolling, as the controller does)".to_string(),
-        ),
-        (
+            } if verb == Verb::Restart => (
+                kube(namespace),
+                ActionKind::RolloutRestart {
+                    kind: *kind,
+                    name: owner.clone(),
+                },
+                format!("{}/{owner}", kind.singular()),
+                "restart every pod (rolling, as the controller does)".to_string(),
+            ),
             Selection::Deployment {
                 namespace,
                 name,
                 replicas,
-            },
-            _,
-        ) => deployment_plan(verb, &kube(namespace), name, Some(*replicas), params)?,
-        (Selection::Claim, Verb::RestartOperator) => {
-            let (name, namespace, selector) = ctx
-                .operators
-                .get(params.operator)
-                .ok_or("no such operator")?;
-            (
-                kube(namespace),
-                ActionKind::RestartOperator {
-                    selector: selector.clone(),
-                },
-                format!("operator {name}: pods {selector}"),
-                "delete its pods; its Deployment starts new ones".to_string(),
-            )
-        }
-        (
+            } => deployment_plan(verb, &kube(namespace), name, Some(*replicas), params)?,
+            _ => return Err(not_here()),
+        },
+        Verb::DeletePod => match selection {
+            Selection::Pod {
+                namespace, name, ..
+            } => {
+                let change = if params.force {
+                    "force delete (grace 0: the kubelet is not waited for)".to_string()
+                } else {
+                    "delete gracefully (the pod's termination grace period)".to_string()
+                };
+                (
+                    kube(namespace),
+                    ActionKind::DeletePod {
+                        name: name.clone(),
+                        grace: params.force.then_some(0),
+                        force: params.force,
+                    },
+                    format!("pod/{name}"),
+                    change,
+                )
+            }
+            _ => return Err(not_here()),
+        },
+        Verb::RestartOperator => match selection {
+            Selection::Claim => {
+                let (name, namespace, selector) = ctx
+                    .operators
+                    .get(params.operator)
+                    .ok_or("no such operator")?;
+                (
+                    kube(namespace),
+                    ActionKind::RestartOperator {
+                        selector: selector.clone(),
+                    },
+                    format!("operator {name}: pods {selector}"),
+                    "delete its pods; its Deployment starts new ones".to_string(),
+                )
+            }
+            _ => return Err(not_here()),
+        },
+        Verb::Cancel | Verb::Kill => match selection {
             Selection::Session {
                 entry,
                 database,
                 pid,
                 ..
-            },
-            Verb::Cancel | Verb::Kill,
-        ) => {
-            let (action, change) = if verb == Verb::Cancel {
+            } => {
+                let (action, change) = if verb == Verb::Cancel {
+                    (
+                        ActionKind::PgCancel { pid: *pid },
+                        "cancel the running query (the session stays)",
+                    )
+                } else {
+                    (
+                        ActionKind::PgTerminate { pid: *pid },
+                        "terminate the session (closes the connection, rolls back its transaction)",
+                    )
+                };
                 (
-                    ActionKind::PgCancel { pid: *pid },
-                    "cancel the running query (the session stays)",
+                    Place::Postgres {
+                        entry: *entry,
+                        database: database.clone(),
+                    },
+                    action,
+                    format!("pid {pid}"),
+                    change.to_string(),
                 )
-            } else {
-                (
-                    ActionKind::PgTerminate { pid: *pid },
-                    "terminate the session (closes the connection, rolls back its transaction)",
-                )
-            };
-            (
-                Place::Postgres {
+            }
+            Selection::RedisClient { entry, cache, id } if verb == Verb::Kill => (
+                Place::Redis {
                     entry: *entry,
-                    database: database.clone(),
+                    cache: cache.clone(),
                 },
-                action,
-                format!("pid {pid}"),
-                change.to_string(),
-            )
-        }
-        (
+                ActionKind::RedisKill { id: *id },
+                format!("client id {id}"),
+                "close the client's connection (CLIENT KILL ID)".to_string(),
+            ),
+            _ => return Err(not_here()),
+        },
+        Verb::KillIdle => match selection {
             Selection::Session {
                 entry,
                 database,
@@ -487,42 +506,32 @@ pub fn describe(
                 entry,
                 database,
                 idle,
-            },
-            Verb::KillIdle,
-        ) => {
-            let mut change = format!(
-                "terminate sessions idle in transaction for more than {}",
-                crate::text::format_age(std::time::Duration::from_secs(idle.threshold_secs))
-            );
-            if idle.refused > 0 {
-                change.push_str(&format!(
-                    "; {} more the console's role may not signal are left alone ({})",
-                    idle.refused,
-                    idle.reason.as_deref().unwrap_or("refused")
-                ));
+            } => {
+                let mut change = format!(
+                    "terminate sessions idle in transaction for more than {}",
+                    crate::text::format_age(std::time::Duration::from_secs(idle.threshold_secs))
+                );
+                if idle.refused > 0 {
+                    change.push_str(&format!(
+                        "; {} more the console's role may not signal are left alone ({})",
+                        idle.refused,
+                        idle.reason.as_deref().unwrap_or("refused")
+                    ));
+                }
+                (
+                    Place::Postgres {
+                        entry: *entry,
+                        database: database.clone(),
+                    },
+                    ActionKind::PgTerminateIdle {
+                        older_than_secs: idle.threshold_secs,
+                    },
+                    format!("{} idle-in-transaction sessions", idle.targets),
+                    change,
+                )
             }
-            (
-                Place::Postgres {
-                    entry: *entry,
-                    database: database.clone(),
-                },
-                ActionKind::PgTerminateIdle {
-                    older_than_secs: idle.threshold_secs,
-                },
-                format!("{} idle-in-transaction sessions", idle.targets),
-                change,
-            )
-        }
-        (Selection::RedisClient { entry, cache, id }, Verb::Kill) => (
-            Place::Redis {
-                entry: *entry,
-                cache: cache.clone(),
-            },
-            ActionKind::RedisKill { id: *id },
-            format!("client id {id}"),
-            "close the client's connection (CLIENT KILL ID)".to_string(),
-        ),
-        _ => return Err(format!("{} does not apply here", verb.label())),
+            _ => return Err(not_here()),
+        },
     };
     let confirm_text = ctx.protected.then(|| confirm_word(&action, &object));
     Ok(Plan {
@@ -605,7 +614,9 @@ fn deployment_plan(
                 format!("replicas {from} -> {to}"),
             )
         }
-        _ => return Err(format!("{} does not apply to a deployment", verb.label())),
+        Verb::DeletePod | Verb::RestartOperator | Verb::Cancel | Verb::Kill | Verb::KillIdle => {
+            return Err(format!("{} does not apply to a deployment", verb.label()));
+        }
     })
 }
 
@@ -626,6 +637,47 @@ mod tests {
             namespace: "ns".into(),
             name: "api".into(),
             replicas: 3,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_verb_in_order() {
+        // Exhaustive: a new verb does not compile until it has a place here; give it the next
+        // one and add it to `Verb::ALL`.
+        let place = |verb: Verb| match verb {
+            Verb::Restart => 0,
+            Verb::Undo => 1,
+            Verb::Scale => 2,
+            Verb::DeletePod => 3,
+            Verb::RestartOperator => 4,
+            Verb::Cancel => 5,
+            Verb::Kill => 6,
+            Verb::KillIdle => 7,
+        };
+        let places: Vec<usize> = Verb::ALL.into_iter().map(place).collect();
+        assert_eq!(places, (0..Verb::ALL.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_daemonset_pod_restarts_its_daemonset() {
+        let member = Selection::Pod {
+            namespace: "logging".into(),
+            name: "collector-x1y2z".into(),
+            deployment: None,
+            other_owner: Some((WorkloadKind::DaemonSet, "collector".into())),
+        };
+        let plan = plan(Verb::Restart, &member, &Params::default(), &ctx()).unwrap();
+        assert_eq!(plan.object, "daemonset/collector");
+        let asked: Vec<String> = access_checks(&member, &ctx())
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            asked,
+            ["delete pods in logging", "patch daemonsets.apps in logging"]
+        );
+        for verb in [Verb::Undo, Verb::Scale] {
+            assert!(super::plan(verb, &member, &Params::default(), &ctx()).is_err());
         }
     }
 
@@ -719,7 +771,7 @@ mod tests {
         assert_eq!(plan.confirm_text.as_deref(), Some("api"));
     }
 
-    fn answers(list: &[(AccessCheck, Result<bool, String>)]) -> PermissionView {
+    fn answers(list: &[(AccessCheck, Result<bool, Failure>)]) -> PermissionView {
         PermissionView {
             answers: Arc::new(list.iter().cloned().collect()),
         }
@@ -763,10 +815,10 @@ mod tests {
         };
         let failed = answers(&[(delete.clone(), Err("connection refused".into()))]);
         assert_eq!(failed.denied(std::slice::from_ref(&delete)), None);
-        let reasoned = answers(&[(delete.clone(), Err(format!("{DENIED}RBAC: no")))]);
+        let reasoned = answers(&[(delete.clone(), Err(Failure::Forbidden("RBAC: no".into())))]);
         assert_eq!(
             reasoned.denied(&[delete]).as_deref(),
-            Some("not allowed: delete pods in ns: denied: RBAC: no")
+            Some("not allowed: delete pods in ns: RBAC: no")
         );
     }
 
