@@ -8,8 +8,9 @@
 //!
 //! Run: `cargo bench --bench pg_load` (numbers in BENCHMARKS.md).
 
-// Shared with the tests (it allows its own dead code).
-#[path = "../tests/support/pg_server.rs"]
+// Shared with the tests; the bench uses part of it.
+#[allow(dead_code)]
+#[path = "../tests/it/support/pg_server.rs"]
 mod pg_server;
 
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! The simulated API server against kube-rs's real client over a real socket.
 
+use crate::support::wait::until as wait_until;
 use std::time::Duration;
 
 use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
@@ -56,18 +57,6 @@ async fn fixture(scenario: &str, speed: f64) -> Fixture {
         sim,
         client,
         _dir: dir,
-    }
-}
-
-/// Poll `f` until it holds or the deadline passes.
-async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

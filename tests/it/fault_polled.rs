@@ -20,8 +20,8 @@ use watchfloor::app::status::{Freshness, SourceOrigin, SourceStatus, stale_bound
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::slo::{HealthResult, HealthStatus};
 
-use crate::fault_proxy::{Fault, FaultProxy};
-use crate::headless::Headless;
+use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::headless::Headless;
 
 /// Every source refreshes this often (`refresh` / `interval` in the config below).
 const REFRESH: Duration = Duration::from_secs(1);
@@ -211,7 +211,7 @@ impl Rig {
             Freshness::Stale { .. } => assert!(label.starts_with("stale "), "{label}"),
             other => panic!("{backend} {fault:?}: {other:?}"),
         }
-        let shown = crate::headless::screen(&self.console.app, (160, 40));
+        let shown = crate::support::headless::screen(&self.console.app, (160, 40));
         assert_clean(
             &format!("{backend} {fault:?}: the screen"),
             &shown.replace('\n', ""),
@@ -519,7 +519,7 @@ interval = "1s"
         );
     })
     .await;
-    let shown = crate::headless::screen(&rig.console.app, (160, 40));
+    let shown = crate::support::headless::screen(&rig.console.app, (160, 40));
     assert!(shown.contains("HTTP 500"), "the row says why:\n{shown}");
     rig.proxy.set(Fault::Pass);
     let recovered = rig
@@ -556,7 +556,7 @@ interval = "1s"
     .await;
     assert_clean(
         "health Garbage: the screen",
-        &crate::headless::screen(&rig.console.app, (160, 40)).replace('\n', ""),
+        &crate::support::headless::screen(&rig.console.app, (160, 40)).replace('\n', ""),
     );
     rig.proxy.set(Fault::Pass);
     let recovered = rig
@@ -637,7 +637,7 @@ refresh = "1s"
         }
     })
     .await;
-    let shown = crate::headless::screen(&rig.console.app, (160, 40));
+    let shown = crate::support::headless::screen(&rig.console.app, (160, 40));
     assert_clean("the screen", &shown.replace('\n', ""));
     assert!(
         shown.contains("3 source errors") && shown.contains("no SLO results yet"),

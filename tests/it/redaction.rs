@@ -5,8 +5,7 @@
 //! real binary in a pty, its whole output stream), `snapshot` in both formats, the log file at
 //! trace level, and the audit trail.
 
-#[path = "support/headless.rs"]
-mod headless;
+use crate::support::headless;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -3,6 +3,7 @@
 //! Poolboy claim it held back, and rolling platform-v2-api back to revision 6 ends the crash loop
 //! and brings the simulated Prometheus' 5xx ratio down.
 
+use crate::support::wait::poll as wait_for;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -60,25 +61,6 @@ async fn fixture(speed: f64) -> Fixture {
         sim,
         client,
         _dir: dir,
-    }
-}
-
-/// Poll `check` until it returns `Some`, failing after `timeout` with the last state seen.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match check().await {
-            Ok(v) => return v,
-            Err(state) => assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}; last seen: {state}"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

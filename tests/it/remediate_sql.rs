@@ -6,15 +6,13 @@
 //! its own database and roles (unique names) and drops them afterwards, even when it fails.
 //! Redis: each test starts its own `redis-server` on a free loopback port.
 
-#[path = "support/headless.rs"]
-mod headless;
+use crate::support::headless;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use headless::{Headless, key};
-use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 use watchfloor::app::Effect;
@@ -39,11 +37,17 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + DEADLINE;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::support::wait::poll(what, DEADLINE, || {
+        let holds = check();
+        async move {
+            if holds.await {
+                Ok(())
+            } else {
+                Err("not yet".to_string())
+            }
+        }
+    })
+    .await
 }
 
 fn unique(tag: &str) -> String {

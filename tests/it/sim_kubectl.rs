@@ -1,5 +1,6 @@
 //! Stock kubectl against the simulated API server; assertions are on the simulator's state.
 
+use crate::support::wait::until as wait_until;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -85,17 +86,6 @@ impl Kubectl {
         let o = self.run(args).await;
         assert!(o.ok, "kubectl {args:?} failed:\n{}\n{}", o.stdout, o.stderr);
         o.stdout
-    }
-}
-
-async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

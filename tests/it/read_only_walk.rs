@@ -4,10 +4,8 @@
 //! its detail view, and the deployments view, pressing every key. No remediation may be planned,
 //! previewed or executed, no dialog may open, and neither server may see a mutating request.
 
-#[path = "support/headless.rs"]
-mod headless;
-#[path = "support/pg_server.rs"]
-mod pg_server;
+use crate::support::headless;
+use crate::support::pg_server;
 
 use std::time::Duration;
 

@@ -3,8 +3,7 @@
 //! unprivileged role sees, slot exhaustion, and the `run` loop through a fault-injecting TCP
 //! proxy (cut, stall, restore).
 
-#[path = "support/pg_server.rs"]
-mod pg_server;
+use crate::support::pg_server;
 
 use std::time::{Duration, Instant, SystemTime};
 use watchfloor::event::SourceEvent;

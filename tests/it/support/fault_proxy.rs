@@ -5,7 +5,6 @@
 //! Include it with `#[path = "support/fault_proxy.rs"] mod fault_proxy;`. Changing the fault
 //! applies to new connections and to the ones already open (a hang freezes them, refuse and
 //! reset cut them), as a real fault would.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

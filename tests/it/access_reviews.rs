@@ -3,8 +3,7 @@
 //! through simulated minutes (time enters the console only by `Tick`), counting the reviews the
 //! simulator served. Counting requests, not timing them.
 
-#[path = "support/headless.rs"]
-mod headless;
+use crate::support::headless;
 
 use std::time::{Duration, SystemTime};
 

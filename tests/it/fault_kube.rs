@@ -10,8 +10,8 @@ use watchfloor::app::status::{Freshness, SourceOrigin};
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
-use crate::fault_proxy::{Fault, FaultProxy};
-use crate::headless::Headless;
+use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::headless::Headless;
 
 /// The detection goal: no proof for 20 s is stale (2 refresh intervals do not apply: watches).
 const DETECT_WITHIN: Duration = Duration::from_secs(20);
@@ -192,7 +192,7 @@ async fn a_frozen_api_server_turns_stale_then_error_and_recovers() {
             neither_live,
         )
         .await;
-    let screen_text = crate::headless::screen(&rig.console.app, (160, 40));
+    let screen_text = crate::support::headless::screen(&rig.console.app, (160, 40));
     assert!(
         !screen_text.contains("all live") && !screen_text.contains(" live "),
         "no pane or header says live while the server is frozen:\n{screen_text}"

@@ -3,10 +3,8 @@
 //! private PostgreSQL cluster and a redis-server of the test's own. Every test also reads the
 //! audit trail: each outcome is one complete JSON line, with the right outcome and error.
 
-#[path = "support/headless.rs"]
-mod headless;
-#[path = "support/pg_server.rs"]
-mod pg_server;
+use crate::support::headless;
+use crate::support::pg_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

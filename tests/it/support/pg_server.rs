@@ -2,13 +2,11 @@
 //! free loopback port (and a Unix socket in the same directory), `pg_ctl -m immediate stop` and
 //! removal on drop. Never touches the system server on 5432.
 //!
-//! Include it with `#[path = "support/pg_server.rs"] mod pg_server;`.
 //!
 //! `initdb` and `pg_ctl` refuse to run as root, so as root they run through `runuser -u postgres`
 //! and the directory is handed to `postgres`; otherwise they run directly. The binaries are the
 //! newest under `/usr/lib/postgresql/<version>/bin`, or `$PG_BIN` when set. The superuser is
 //! always `postgres` and authentication is `trust`: roles log in by name, without a password.
-#![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,6 @@
 //! A headless console for tests: an `App` whose effects are executed by the runtime's own
 //! `EffectExecutor` (real sources, real remediation runner), without a terminal.
 //!
-//! Include it with `#[path = "support/headless.rs"] mod headless;`.
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::Arc;
