@@ -53,7 +53,7 @@ pub enum Action {
         generation: u64,
         attempt: u64,
         result: Result<String, crate::remediation::Failure>,
-        follow: Option<String>,
+        follow: Option<crate::remediation::Rollout>,
     },
     /// A rollout followed after a remediation moved.
     Progress {

@@ -95,7 +95,14 @@ pub struct Running {
     pub label: String,
     pub started: SystemTime,
     /// Set once executed: the rollout is being followed.
-    pub following: Option<String>,
+    pub following: Option<Following>,
+}
+
+/// A rollout being followed after a remediation: which one, then kubectl's latest news of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Following {
+    Started(crate::remediation::Rollout),
+    News(String),
 }
 
 impl App {
@@ -738,7 +745,7 @@ impl App {
         &mut self,
         attempt: u64,
         result: Result<String, Failure>,
-        follow: Option<String>,
+        follow: Option<crate::remediation::Rollout>,
     ) {
         match result {
             Ok(summary) => {
@@ -746,7 +753,7 @@ impl App {
                 match follow {
                     Some(what) => {
                         if let Some(r) = self.running.iter_mut().find(|r| r.attempt == attempt) {
-                            r.following = Some(what);
+                            r.following = Some(Following::Started(what));
                         }
                     }
                     None => self.running.retain(|r| r.attempt != attempt),
@@ -784,7 +791,7 @@ impl App {
             self.running.retain(|r| r.attempt != attempt);
             self.toast(ToastLevel::Info, text);
         } else {
-            running.following = Some(progress.message);
+            running.following = Some(Following::News(progress.message));
         }
     }
 }

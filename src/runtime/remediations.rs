@@ -172,7 +172,7 @@ impl Runner {
                             generation,
                             attempt,
                             result,
-                            follow: follow.as_ref().map(Rollout::to_string),
+                            follow: follow.clone(),
                         })
                         .await;
                     if let Some(rollout) = follow {

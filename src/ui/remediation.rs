@@ -21,6 +21,7 @@ use ratatui_textarea::TextArea;
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::keymap::{Command, Context, ModalCommand};
+use crate::app::remediate::Following;
 use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_of};
 use crate::remediation::plan::{Selection, Verb};
 use crate::remediation::{ActionKind, HistoryEntry, Place, Plan, Preview};
@@ -169,21 +170,21 @@ fn running_text(running: &Running) -> (String, String) {
     let label = clean(&running.label).into_owned();
     let detail = match &running.following {
         // First the rollout's name, then its news.
-        Some(news) if news.starts_with("deployment ") && !news.contains(':') => {
-            format!(" · following {}", clean(news))
+        Some(Following::Started(rollout)) => {
+            format!(" · following {}", clean(&rollout.to_string()))
         }
-        Some(news) => format!(" · {}", rollout_news(&clean(news))),
+        Some(Following::News(news)) => format!(" · {}", rollout_news(&clean(news))),
         None => " …".to_string(),
     };
     (label, detail)
 }
 
 /// kubectl's `Waiting for deployment "x" rollout to finish: 2 of 3 updated replicas are
-/// available...` without what the label already says: `Waiting for rollout: 2 of 3 updated
-/// replicas are available`.
+/// available...` (or `daemon set "x"`) without what the label already says: `Waiting for
+/// rollout: 2 of 3 updated replicas are available`.
 fn rollout_news(news: &str) -> Cow<'_, str> {
     match news
-        .strip_prefix("Waiting for deployment ")
+        .strip_prefix("Waiting for ")
         .and_then(|rest| rest.split_once(" rollout to finish: "))
     {
         Some((_, state)) => Cow::Owned(format!(

@@ -337,7 +337,7 @@ impl Drop for Writers {
 
 fn spawn_writer(path: &Path, writer: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "burst_writer_helper", "--nocapture"])
+        .args(["--exact", "audit::burst_writer_helper", "--nocapture"])
         .env(BURST_PATH, path)
         .env(BURST_WRITER, writer)
         .stdin(Stdio::null())
@@ -470,7 +470,7 @@ fn the_operator_comes_from_the_environment() {
         let path = dir.path().join(name);
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
-            .args(["--exact", "operator_helper", "--nocapture"])
+            .args(["--exact", "audit::operator_helper", "--nocapture"])
             .env(OPERATOR_PATH, &path)
             .env_remove("SSH_CONNECTION")
             .env_remove("SSH_CLIENT")

@@ -904,7 +904,7 @@ async fn restarting_a_statefulset_or_daemonset_pod_follows_its_own_rollout() {
             "{result:?}"
         );
         let follow = c.actions_seen()[mark..].iter().find_map(|a| match a {
-            Action::Executed { follow, .. } => Some(follow.clone()),
+            Action::Executed { follow, .. } => Some(follow.as_ref().map(ToString::to_string)),
             _ => None,
         });
         assert_eq!(

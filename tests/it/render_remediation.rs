@@ -457,7 +457,11 @@ fn running_following_and_result_toasts() {
         generation: app.generation,
         attempt: first,
         result: Ok("deployment.apps/platform-v2-api restarted".into()),
-        follow: Some("deployment platform-v2-stable/platform-v2-api".into()),
+        follow: Some(watchfloor::remediation::Rollout {
+            namespace: "platform-v2-stable".into(),
+            kind: watchfloor::remediation::WorkloadKind::Deployment,
+            name: "platform-v2-api".into(),
+        }),
     });
     app.update(Action::Tick(t0() + Duration::from_secs(15)));
     let following = screen(&app, (120, 40));
