@@ -9,7 +9,7 @@
 //! a wait whose claim is deleted is dropped.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -18,22 +18,9 @@ use super::behavior::Behavior;
 use super::controller::controller_uid;
 use super::pods;
 use super::resources::Res;
+use super::state::WorldState;
 use super::store::Key;
 use super::util::{rfc3339, scaled};
-use super::world::WorldState;
-
-/// One claim held back by an operator.
-#[derive(Debug, Clone)]
-pub struct ClaimWait {
-    /// The ResourceClaim (namespace, name).
-    pub claim: Key,
-    /// The operator's Deployment (namespace, name).
-    pub operator: Key,
-    /// World time between the operator's first ready pod and the claim starting.
-    pub after: Duration,
-    /// When the operator was first seen with a ready, healthy pod (this stretch).
-    pub ready_since: Option<Instant>,
-}
 
 impl WorldState {
     /// Advance the claims whose operator has been ready long enough.

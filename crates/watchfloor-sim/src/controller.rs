@@ -8,29 +8,13 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::behavior::Profile;
-use super::events::{self, EventIndex};
+use super::events;
 use super::pods::{self, PodEvent};
 use super::resources::Res;
+use super::state::WorldState;
 use super::store::{Key, key_of};
 use super::templates::{revision_of, template_eq, template_hash};
 use super::util::{fnv, fresh_u64, now_rfc3339, parse_time, rfc3339, safe_string, scaled};
-use super::world::WorldState;
-
-/// Controller bookkeeping that is not part of any object.
-#[derive(Debug, Default)]
-pub struct ControllerState {
-    /// Pods whose next kubelet/scheduler step is due at the instant.
-    pub due: HashMap<Key, Instant>,
-    /// Terminating pods and when they disappear.
-    pub deleting: HashMap<Key, Instant>,
-    pub events: EventIndex,
-    /// Last progress fingerprint per Deployment.
-    pub progress: HashMap<Key, String>,
-    pub nodes: Vec<String>,
-    /// Store RV after the last full reconcile, and when it ran (skip idle passes).
-    pub reconciled_rv: u64,
-    pub reconciled_at: Option<Instant>,
-}
 
 /// Full reconcile at least this often even when nothing changed (progress deadlines).
 const RESYNC: Duration = Duration::from_secs(2);

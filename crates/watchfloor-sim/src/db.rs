@@ -17,6 +17,7 @@ use serde_json::json;
 use super::Shared;
 use super::prometheus::rotations;
 use super::respond;
+use super::state::{Leak, SimDb};
 use watchfloor_core::db::postgres::{PgSample, Privileges, Session};
 
 /// The Deployment whose failing pods leak transactions.
@@ -30,23 +31,6 @@ const RESERVED: u32 = 3;
 /// Pool connections each healthy API pod keeps open.
 const POOL_PER_POD: usize = 6;
 const FIRST_PID: i32 = 41_000;
-
-/// One leaked session: idle in transaction since `since` (unix seconds).
-#[derive(Debug, Clone)]
-struct Leak {
-    pid: i32,
-    since: f64,
-    client: String,
-}
-
-/// The simulated database's memory of leaked sessions.
-#[derive(Debug, Default)]
-pub struct SimDb {
-    leaks: Vec<Leak>,
-    next_pid: i32,
-    seeded: bool,
-    last_leak: f64,
-}
 
 fn unix_now() -> f64 {
     std::time::SystemTime::now()

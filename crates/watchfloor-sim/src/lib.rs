@@ -26,6 +26,7 @@ mod resources;
 mod respond;
 mod scenario;
 mod selectors;
+mod state;
 mod status;
 mod store;
 mod templates;
@@ -49,7 +50,7 @@ pub use scenario::Scenario;
 pub use world::World;
 
 use faults::FaultState;
-use world::WorldState;
+use state::WorldState;
 
 /// How the simulator runs.
 #[derive(Debug, Clone)]

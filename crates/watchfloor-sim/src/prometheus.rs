@@ -49,10 +49,10 @@ use super::behavior::Behavior;
 use super::pods;
 use super::resources::Res;
 use super::respond;
+use super::state::{Clock, Rates, Timeline, Traffic, WorldState};
 use super::store::key_of;
 use super::templates::revision_of;
 use super::util::{parse_query, parse_time};
-use super::world::WorldState;
 
 /// Requests per second each Deployment receives.
 pub const DEMAND: f64 = 50.0;
@@ -65,8 +65,6 @@ const MAX_POINTS: usize = 20_000;
 /// Prometheus' limit on points per series in `query_range`.
 const MAX_RANGE_POINTS: f64 = 11_000.0;
 const METRIC: &str = "http_requests_total";
-
-type Rates = [f64; 3];
 
 fn healthy_rates() -> Rates {
     rates_for(0.0)
@@ -184,13 +182,6 @@ fn unix_of(ts: &Value) -> Option<f64> {
     Some(t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    start_unix: f64,
-    start: Instant,
-    speed: f64,
-}
-
 impl Clock {
     /// Model time now (monotonic).
     fn now(&self) -> f64 {
@@ -205,16 +196,6 @@ impl Clock {
             self.start_unix + (wall - self.start_unix) * self.speed
         }
     }
-}
-
-/// Piecewise-constant rates of one Deployment's three series, with prefix integrals.
-#[derive(Debug)]
-struct Timeline {
-    /// Segment starts (model unix seconds), strictly ascending; `t[0]` is the epoch.
-    t: Vec<f64>,
-    rate: Vec<Rates>,
-    /// Integral of the rates from `t[0]` to `t[i]`.
-    cum: Vec<Rates>,
 }
 
 impl Timeline {
@@ -279,16 +260,6 @@ impl Timeline {
         let dt = x - self.t[i];
         std::array::from_fn(|k| self.cum[i][k] + self.rate[i][k] * dt)
     }
-}
-
-/// The request-rate model's recorded history (lives in `WorldState`).
-#[derive(Debug, Default)]
-pub struct Traffic {
-    clock: Option<Clock>,
-    rv: Option<u64>,
-    /// When the last sample was taken and how long it took (for the tick's throttle).
-    sampled: Option<(Instant, std::time::Duration)>,
-    series: BTreeMap<(String, String), Timeline>,
 }
 
 /// The controller's samples may use at most 1/THROTTLE of the time (10,000 pods take ~40 ms).

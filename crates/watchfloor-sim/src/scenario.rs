@@ -6,12 +6,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::behavior::{Behavior, ImageRule, Rules};
-use super::claims::ClaimWait;
 use super::pods;
 use super::resources::Res;
+use super::state::ClaimWait;
+use super::state::WorldState;
 use super::templates::template_hash;
 use super::util::{ago_rfc3339, fnv, fresh_uid, rfc3339, safe_string, scaled};
-use super::world::WorldState;
 use super::writes::{daemonset_defaults, deployment_defaults, statefulset_defaults};
 
 const BUILTIN: [(&str, &str); 4] = [

@@ -1,39 +1,16 @@
-//! The mutable world (store + controller state + policy) and the handle tests use to change it.
+//! The handle tests and the demo driver use to change the simulated world.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::behavior::{Behavior, Rules};
-use super::controller::ControllerState;
-use super::policy::{Policy, Rule};
+use super::behavior::Behavior;
+use super::policy::Rule;
 use super::resources::Res;
-use super::store::{Key, Store};
-
-/// Everything behind the one world lock.
-#[derive(Debug, Default)]
-pub struct WorldState {
-    pub store: Store,
-    pub ctl: ControllerState,
-    pub policy: Policy,
-    /// Per-pod behaviour overrides set by tests.
-    pub overrides: HashMap<Key, Behavior>,
-    pub rules: Rules,
-    pub speed: f64,
-    /// The simulated Prometheus' request-rate history.
-    pub traffic: super::prometheus::Traffic,
-    /// The simulated database's leaked sessions.
-    pub db: super::db::SimDb,
-    /// Set once the scenario has loaded and settled; from then on new pods are replacements.
-    pub booted: bool,
-    /// UIDs of the pods present at boot whose images heal on restart (they keep misbehaving).
-    pub boot_pods: HashSet<String>,
-    /// Claims held back until an operator Deployment has a ready, healthy pod.
-    pub claim_waits: Vec<super::claims::ClaimWait>,
-}
+use super::state::WorldState;
+use super::store::Store;
 
 /// A handle to mutate the simulated world from tests or the demo driver.
 #[derive(Clone)]

@@ -9,11 +9,11 @@ use super::Shared;
 use super::patch::{self, PatchKind};
 use super::resources::Res;
 use super::selectors::{FieldSelector, LabelSelector};
+use super::state::WorldState;
 use super::status::ApiError;
 use super::store::{Key, key_of, rv_of};
 use super::templates::canonical;
 use super::util::{fresh_u64, fresh_uid, now_rfc3339, safe_string};
-use super::world::WorldState;
 
 fn hex(s: &str) -> String {
     s.bytes().fold(String::new(), |mut acc, b| {

@@ -487,7 +487,7 @@ fn check_target(
         ];
         for (form, template) in forms {
             if let Some(template) = template
-                && !crate::slo::burn::has_window(template)
+                && !super::window::has_window(template)
             {
                 return Err(Problem::new(
                     slo_key.clone().key(form),

@@ -4,6 +4,7 @@ pub mod load;
 mod schema;
 mod secret;
 mod selector;
+pub mod window;
 
 pub use load::{
     ClientParsers, ConfigError, KeyPath, LoadError, LoadedConfig, SearchEnv, candidate_paths,

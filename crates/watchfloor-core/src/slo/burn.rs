@@ -253,17 +253,9 @@ pub fn prom_duration(d: Duration) -> String {
     format!("{ms}ms")
 }
 
-/// Substitutes the window into a template (`{{window}}`, also written `{{ window }}`).
-pub fn substitute(template: &str, window: &str) -> String {
-    template
-        .replace("{{window}}", window)
-        .replace("{{ window }}", window)
-}
-
-/// True when a template mentions the window.
-pub fn has_window(template: &str) -> bool {
-    template.contains("{{window}}") || template.contains("{{ window }}")
-}
+// The `{{window}}` placeholder is part of the config's schema (load checks for it), so its
+// rules live there and are re-exported here where the queries are built.
+pub use crate::config::window::{has_window, substitute};
 
 /// The SLO's configured PromQL templates, for checks and display.
 pub fn templates(slo: &SloConfig) -> Vec<&str> {
