@@ -4,36 +4,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-/// RFC 3339 with second precision and `Z`, as the apiserver writes metav1.Time.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// RFC 3339 with nanoseconds, as the kubelet prefixes log lines.
-pub fn rfc3339_nano(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond()
-    )
-}
+// One copy of the timestamp formats, shared with the product.
+pub use watchfloor_core::timestamp::{
+    parse_rfc3339 as parse_time, rfc3339_nano, rfc3339_utc as rfc3339,
+};
 
 pub fn now_rfc3339() -> String {
     rfc3339(OffsetDateTime::now_utc())
@@ -41,10 +16,6 @@ pub fn now_rfc3339() -> String {
 
 pub fn ago_rfc3339(d: Duration) -> String {
     rfc3339(OffsetDateTime::now_utc() - d)
-}
-
-pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
 /// FNV-1a, stable across runs.

@@ -334,9 +334,7 @@ fn parse_time(text: &str) -> Option<SystemTime> {
     if let Ok(at) = humantime::parse_rfc3339_weak(text) {
         return Some(at);
     }
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(SystemTime::from)
+    crate::timestamp::parse_rfc3339(text).map(SystemTime::from)
 }
 
 /// An integer as Unix time: seconds, or milli/micro/nanoseconds by magnitude.

@@ -257,7 +257,10 @@ pub fn backlog_row(
     if let Some(oldest) = oldest {
         let age = format_age(elapsed(now, oldest));
         why.push_str(&format!(", oldest for {age}"));
-        detail.push_str(&format!("\noldest     {} ({age} ago)", rfc3339(oldest)));
+        detail.push_str(&format!(
+            "\noldest     {} ({age} ago)",
+            crate::timestamp::rfc3339_system(oldest)
+        ));
     }
     Some(ClaimRow {
         source: source.into(),
@@ -278,7 +281,9 @@ fn items_word(n: u64) -> &'static str {
 
 /// The detail view of a work item: its columns, the detail text line by line.
 fn work_item_detail(id: &str, state: &str, item: &WorkItem) -> String {
-    let since = item.since.map_or_else(|| "NULL".into(), rfc3339);
+    let since = item
+        .since
+        .map_or_else(|| "NULL".into(), crate::timestamp::rfc3339_system);
     let mut text = format!("id         {id}\nstate      {state}\nsince      {since}");
     if let Some(detail) = item.detail.as_deref().filter(|d| !d.trim().is_empty()) {
         text.push_str("\ndetail");
@@ -291,21 +296,6 @@ fn work_item_detail(id: &str, state: &str, item: &WorkItem) -> String {
         }
     }
     text
-}
-
-/// `2024-05-01T09:00:00Z`; seconds since the epoch when out of the calendar's range.
-fn rfc3339(at: SystemTime) -> String {
-    let secs = match at.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
-    };
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{secs}"))
 }
 
 /// Worst health (stuck) first, then the oldest `since`, then by source, namespace and name.
@@ -1537,8 +1527,11 @@ mod tests {
     #[test]
     fn timestamps_out_of_the_calendar_do_not_panic() {
         let far = SystemTime::UNIX_EPOCH + Duration::from_secs(9_000_000_000_000);
-        assert_eq!(rfc3339(far), "@9000000000000");
-        assert_eq!(rfc3339(at("2024-05-01T12:00:00Z")), "2024-05-01T12:00:00Z");
+        assert_eq!(crate::timestamp::rfc3339_system(far), "@9000000000000");
+        assert_eq!(
+            crate::timestamp::rfc3339_system(at("2024-05-01T12:00:00Z")),
+            "2024-05-01T12:00:00Z"
+        );
     }
 
     fn row(name: &str, health: Health, since: Option<&str>) -> ClaimRow {

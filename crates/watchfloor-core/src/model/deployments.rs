@@ -36,7 +36,7 @@ pub struct DeploymentRow {
     pub created: Option<SystemTime>,
 }
 
-const REVISION_ANNOTATION: &str = "deployment.kubernetes.io/revision";
+use crate::kubectl::REVISION_ANNOTATION;
 
 /// The row for one Deployment; missing status fields count as zero.
 pub fn deployment_row(d: &Deployment) -> DeploymentRow {
@@ -62,7 +62,7 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
             .annotations
             .as_ref()
             .and_then(|a| a.get(REVISION_ANNOTATION))
-            .and_then(|r| r.trim().parse().ok()),
+            .and_then(|r| crate::kubectl::parse_revision(Some(r))),
         images: spec
             .and_then(|s| s.template.spec.as_ref())
             .into_iter()
