@@ -45,7 +45,7 @@ impl WorldState {
                 return true;
             }
             let mut c = (*claim).clone();
-            start_claim(&mut c, OffsetDateTime::now_utc());
+            start_claim(&mut c, self.store.clock.wall());
             if c != *claim {
                 self.store.put(Res::ResourceClaim, c);
             }

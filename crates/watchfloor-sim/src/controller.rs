@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use super::behavior::Profile;
 use super::events;
@@ -14,7 +13,7 @@ use super::resources::Res;
 use super::state::WorldState;
 use super::store::{Key, key_of};
 use super::templates::{revision_of, template_eq, template_hash};
-use super::util::{fnv, fresh_u64, now_rfc3339, parse_time, rfc3339, safe_string, scaled};
+use super::util::{fnv, fresh_u64, parse_time, rfc3339, safe_string, scaled};
 
 /// Full reconcile at least this often even when nothing changed (progress deadlines).
 const RESYNC: Duration = Duration::from_secs(2);
@@ -135,7 +134,7 @@ impl WorldState {
             return Some(pod);
         }
         let mut p = (*pod).clone();
-        let at = OffsetDateTime::now_utc() + Duration::from_secs(grace);
+        let at = self.store.clock.wall() + Duration::from_secs(grace);
         p["metadata"]["deletionTimestamp"] = json!(rfc3339(at));
         p["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         let p = self.store.put(Res::Pod, p);
@@ -152,7 +151,7 @@ impl WorldState {
             .collect();
         self.record_events(Res::Pod, &p, evs);
         self.ctl.due.remove(&key);
-        let deadline = Instant::now() + scaled(Duration::from_secs(grace), self.speed);
+        let deadline = self.store.clock.instant() + scaled(Duration::from_secs(grace), self.speed);
         self.ctl.deleting.insert(key, deadline);
         Some(p)
     }
@@ -170,7 +169,7 @@ impl WorldState {
             &profiles,
             &self.rules,
             &node,
-            OffsetDateTime::now_utc(),
+            self.store.clock.wall(),
         );
         let stored = if p != *pod {
             self.store.put(Res::Pod, p)
@@ -187,7 +186,7 @@ impl WorldState {
 
     /// One controller pass.
     pub fn tick(&mut self) {
-        let now = Instant::now();
+        let now = self.store.clock.instant();
         // Graceful deletions that are due.
         let gone: Vec<Key> = self
             .ctl
@@ -471,7 +470,7 @@ impl WorldState {
             .iter()
             .find(|c| c["type"] == "Progressing")
             .cloned();
-        let now_s = now_rfc3339();
+        let now_s = self.store.clock.rfc3339();
         let progressed = match self.ctl.progress.insert(key, fingerprint.clone()) {
             Some(prev) => prev != fingerprint,
             None => old_prog.is_none(),
@@ -487,7 +486,7 @@ impl WorldState {
         };
         let deadline = spec["progressDeadlineSeconds"].as_u64().unwrap_or(600) as f64;
         let elapsed = parse_time(&last_update)
-            .map(|t| (OffsetDateTime::now_utc() - t).as_seconds_f64() * self.speed)
+            .map(|t| (self.store.clock.wall() - t).as_seconds_f64() * self.speed)
             .unwrap_or(0.0);
         let (pstatus, preason, pmsg) = if paused {
             (
@@ -641,11 +640,11 @@ impl WorldState {
                 pods::from_template(&ns, &pname, &rs["spec"]["template"], Some(owner.clone()));
             if let Ok(p) = self.store.create(Res::Pod, pod) {
                 let key = key_of(&p);
-                self.ctl.due.insert(key.clone(), Instant::now());
+                self.ctl.due.insert(key.clone(), self.store.clock.instant());
                 pods.push(PodInfo {
                     key,
                     ready: false,
-                    created: now_rfc3339(),
+                    created: self.store.clock.rfc3339(),
                 });
             } else {
                 break;
@@ -749,7 +748,7 @@ impl WorldState {
         adjust(&mut pod);
         match self.store.create(Res::Pod, pod) {
             Ok(p) => {
-                self.ctl.due.insert(key_of(&p), Instant::now());
+                self.ctl.due.insert(key_of(&p), self.store.clock.instant());
                 self.record_events(
                     res,
                     owner,

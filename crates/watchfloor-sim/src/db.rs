@@ -32,12 +32,6 @@ const RESERVED: u32 = 3;
 const POOL_PER_POD: usize = 6;
 const FIRST_PID: i32 = 41_000;
 
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 impl SimDb {
     fn pid(&mut self) -> i32 {
         if self.next_pid == 0 {
@@ -235,7 +229,7 @@ fn platform(sh: &Arc<Shared>) -> (usize, bool) {
 
 pub(crate) fn serve_postgres(sh: &Arc<Shared>, method: &Method, body: &[u8]) -> Response {
     let (good, leaking) = platform(sh);
-    let now = unix_now();
+    let now = sh.with(|w| w.store.clock.unix());
     if method == Method::POST {
         // `{"terminate": [pid, ...]}`: what pg_terminate_backend would do to these sessions.
         let pids: Vec<i32> = serde_json::from_slice::<serde_json::Value>(body)
@@ -260,7 +254,7 @@ pub(crate) fn serve_redis(sh: &Arc<Shared>, method: &Method) -> Response {
         return respond::json(405, &json!({"error": "method not allowed"}));
     }
     let (good, leaking) = platform(sh);
-    let now = unix_now();
+    let now = sh.with(|w| w.store.clock.unix());
     let secs = now as u64;
     // Each healthy pod keeps 4 connections; crash-looping pods reconnect in bursts.
     let clients_n = 2 + good * 4 + if leaking { 3 } else { 0 };

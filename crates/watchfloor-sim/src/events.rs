@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::pods::PodEvent;
 use super::resources::Res;
 use super::store::Store;
-use super::util::{fresh_u64, now_rfc3339};
+use super::util::fresh_u64;
 
 /// (involved uid, reason, message) → event name.
 pub type EventIndex = HashMap<(String, &'static str, String), (String, String)>;
@@ -22,7 +22,7 @@ pub fn record(store: &mut Store, index: &mut EventIndex, res: Res, involved: &Va
         .unwrap_or("default")
         .to_string();
     let name = meta["name"].as_str().unwrap_or("").to_string();
-    let now = now_rfc3339();
+    let now = store.clock.rfc3339();
     let key = (uid.clone(), e.reason, e.message.clone());
     if let Some((ens, ename)) = index.get(&key)
         && let Some(old) = store.get(Res::Event, ens, ename)

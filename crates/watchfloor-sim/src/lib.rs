@@ -8,6 +8,7 @@
 
 mod behavior;
 mod claims;
+mod clock;
 mod controller;
 mod db;
 mod discovery;

@@ -321,7 +321,7 @@ pub fn serve(sh: Arc<Shared>, ns: &str, name: &str, q: LogQuery) -> Result<Respo
         profile,
         speed,
     };
-    let now = OffsetDateTime::now_utc();
+    let now = sh.with(|w| w.store.clock.wall());
     let since = match (q.since_seconds, q.since_time) {
         (Some(s), _) => Some(now - Duration::from_secs(s.max(0) as u64)),
         (None, t) => t,
@@ -413,7 +413,7 @@ async fn follow(
                 inst = t.inst;
             }
         }
-        let now = OffsetDateTime::now_utc();
+        let now = sh.with(|w| w.store.clock.wall());
         let lines = lines_between(&src, &target.image, &inst, Some(last), now);
         if let Some((t, _)) = lines.last() {
             last = *t;

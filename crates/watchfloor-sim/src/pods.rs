@@ -488,8 +488,8 @@ pub fn settle(
     node: &str,
     age: Duration,
     restarts: u64,
+    now: OffsetDateTime,
 ) -> (Option<Duration>, Vec<PodEvent>) {
-    let now = OffsetDateTime::now_utc();
     let created = rfc3339(now - age);
     pod["metadata"]["creationTimestamp"] = json!(created);
     let uid = uid_of(pod);

@@ -170,24 +170,12 @@ fn controller_uid(obj: &Value) -> Option<&str> {
         .and_then(|o| o["uid"].as_str())
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 fn unix_of(ts: &Value) -> Option<f64> {
     let t = parse_time(ts.as_str()?)?;
     Some(t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 impl Clock {
-    /// Model time now (monotonic).
-    fn now(&self) -> f64 {
-        self.start_unix + self.start.elapsed().as_secs_f64() * self.speed
-    }
-
     /// Model time at wall-clock `wall`.
     fn model(&self, wall: f64) -> f64 {
         if wall <= self.start_unix {
@@ -287,15 +275,14 @@ impl WorldState {
         let began = Instant::now();
         let first = self.traffic.clock.is_none();
         let clock = *self.traffic.clock.get_or_insert_with(|| Clock {
-            start_unix: unix_now(),
-            start: Instant::now(),
+            start_unix: self.store.clock.unix(),
             speed: if self.speed.is_finite() && self.speed > 0.0 {
                 self.speed
             } else {
                 1.0
             },
         });
-        let now = clock.now();
+        let now = clock.model(self.store.clock.unix());
         let rot = rotations(self);
         let past = if first { self.synthesised_past() } else { None };
         for (key, timeline) in self.traffic.series.iter_mut() {
@@ -977,7 +964,9 @@ pub(crate) fn serve(
     };
     if path == "/api/v1/query" {
         let at = match param("time") {
-            None | Some("") => unix_now(),
+            None | Some("") => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             Some(t) => match parse_timestamp(t) {
                 Some(v) => v,
                 None => {
@@ -989,6 +978,7 @@ pub(crate) fn serve(
         };
         let val = sh.with(|w| {
             w.sample_traffic();
+            let at = w.store.clock.world_unix(at);
             let model = w.traffic.clock.map_or(at, |c| c.model(at));
             w.traffic.eval(&expr, model)
         });
@@ -1037,11 +1027,12 @@ pub(crate) fn serve(
     let n = ((end - start) / step).floor() as usize + 1;
     let points: Vec<(f64, Val)> = sh.with(|w| {
         w.sample_traffic();
-        let clock = w.traffic.clock;
+        let (clock, sim) = (w.traffic.clock, w.store.clock);
         (0..n)
             .map(|i| {
                 let t = start + step * i as f64;
-                let model = clock.map_or(t, |c| c.model(t));
+                let world_t = sim.world_unix(t);
+                let model = clock.map_or(world_t, |c| c.model(world_t));
                 (t, w.traffic.eval(&expr, model))
             })
             .collect()

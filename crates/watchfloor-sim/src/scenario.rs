@@ -1,17 +1,18 @@
 //! Scenarios: TOML descriptions of a cluster (assets/scenarios/*.toml) and loading them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::behavior::{Behavior, ImageRule, Rules};
+use super::clock::SimClock;
 use super::pods;
 use super::resources::Res;
 use super::state::ClaimWait;
 use super::state::WorldState;
 use super::templates::template_hash;
-use super::util::{ago_rfc3339, fnv, fresh_uid, rfc3339, safe_string, scaled};
+use super::util::{fnv, fresh_uid, rfc3339, safe_string, scaled};
 use super::writes::{daemonset_defaults, deployment_defaults, statefulset_defaults};
 
 const BUILTIN: [(&str, &str); 4] = [
@@ -342,7 +343,7 @@ impl Scenario {
             .map(|i| format!("sim-node-{i}"))
             .collect();
         for n in w.ctl.nodes.clone() {
-            w.store.load(Res::Node, node(&n));
+            w.store.load(Res::Node, node(&n, w.store.clock));
         }
         let mut namespaces: Vec<String> = vec!["default".into(), "kube-system".into()];
         namespaces.extend(s.namespaces.iter().cloned());
@@ -380,7 +381,7 @@ impl Scenario {
                 w.store.load(
                     Res::Namespace,
                     json!({"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": ns, "uid": fresh_uid(), "creationTimestamp": ago_rfc3339(Duration::from_secs(86400 * 60)),
+                        "metadata": {"name": ns, "uid": fresh_uid(), "creationTimestamp": w.store.clock.ago_rfc3339(Duration::from_secs(86400 * 60)),
                             "labels": {"kubernetes.io/metadata.name": ns}},
                         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
                 );
@@ -413,7 +414,7 @@ impl Scenario {
             load_pod(w, pod, age, p.restarts);
         }
         for c in &s.claims {
-            w.store.load(Res::ResourceClaim, claim(c)?);
+            w.store.load(Res::ResourceClaim, claim(c, w.store.clock)?);
             if let Some(wait) = c.wait()? {
                 w.claim_waits.push(wait);
             }
@@ -423,17 +424,17 @@ impl Scenario {
     }
 }
 
-fn node(name: &str) -> Value {
+fn node(name: &str, clock: SimClock) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "uid": fresh_uid(), "creationTimestamp": ago_rfc3339(Duration::from_secs(86400 * 90)),
+        "metadata": {"name": name, "uid": fresh_uid(), "creationTimestamp": clock.ago_rfc3339(Duration::from_secs(86400 * 90)),
             "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": ""}},
         "spec": {},
         "status": {
             "capacity": {"cpu": "16", "memory": "65851340Ki", "pods": "250"},
             "allocatable": {"cpu": "15500m", "memory": "63754188Ki", "pods": "250"},
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
-                "lastHeartbeatTime": ago_rfc3339(Duration::from_secs(10)), "lastTransitionTime": ago_rfc3339(Duration::from_secs(86400 * 90))}],
+                "lastHeartbeatTime": clock.ago_rfc3339(Duration::from_secs(10)), "lastTransitionTime": clock.ago_rfc3339(Duration::from_secs(86400 * 90))}],
             "nodeInfo": {"kubeletVersion": "v1.33.1", "containerRuntimeVersion": "containerd://1.7.27", "osImage": "Debian GNU/Linux 12 (bookworm)",
                 "architecture": "amd64", "operatingSystem": "linux", "kernelVersion": "6.1.0-31-amd64", "kubeProxyVersion": "v1.33.1",
                 "machineID": "", "systemUUID": "", "bootID": ""}
@@ -453,14 +454,24 @@ fn container(name: &str, image: &str) -> Value {
 fn load_pod(w: &mut WorldState, mut pod: Value, age: Duration, restarts: u64) {
     let profiles = w.profiles_for(&pod);
     let node = w.node_for_pod(&pod);
-    let (next, evs) = pods::settle(&mut pod, &profiles, &w.rules, &node, age, restarts);
+    let (next, evs) = pods::settle(
+        &mut pod,
+        &profiles,
+        &w.rules,
+        &node,
+        age,
+        restarts,
+        w.store.clock.wall(),
+    );
     let key = super::store::key_of(&pod);
     w.store.load(Res::Pod, pod.clone());
     if !evs.is_empty() {
         w.record_events(Res::Pod, &pod, evs);
     }
     if let Some(d) = next {
-        w.ctl.due.insert(key, Instant::now() + scaled(d, w.speed));
+        w.ctl
+            .due
+            .insert(key, w.store.clock.instant() + scaled(d, w.speed));
     }
 }
 
@@ -535,7 +546,7 @@ fn load_deployment(w: &mut WorldState, d: &DeploymentSpec) -> Result<(), String>
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {
                 "name": rs_name, "namespace": d.namespace, "uid": rs_uid, "generation": 1 + i as u64,
-                "creationTimestamp": ago_rfc3339(created), "labels": rs_labels,
+                "creationTimestamp": w.store.clock.ago_rfc3339(created), "labels": rs_labels,
                 "annotations": {
                     "deployment.kubernetes.io/desired-replicas": d.replicas.to_string(),
                     "deployment.kubernetes.io/max-replicas": (d.replicas + surge).to_string(),
@@ -566,7 +577,7 @@ fn load_deployment(w: &mut WorldState, d: &DeploymentSpec) -> Result<(), String>
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {
             "name": d.name, "namespace": d.namespace, "uid": uid, "generation": current_rev,
-            "creationTimestamp": ago_rfc3339(age), "labels": labels,
+            "creationTimestamp": w.store.clock.ago_rfc3339(age), "labels": labels,
             "annotations": {"deployment.kubernetes.io/revision": current_rev.to_string()},
         },
         "spec": {
@@ -583,7 +594,7 @@ fn load_deployment(w: &mut WorldState, d: &DeploymentSpec) -> Result<(), String>
         m.remove("paused");
     }
     deployment_defaults(&mut dep);
-    let since = rfc3339(time::OffsetDateTime::now_utc() - rollout_age);
+    let since = rfc3339(w.store.clock.wall() - rollout_age);
     let new_rs = format!(
         "{}-{}",
         d.name,
@@ -650,7 +661,7 @@ fn load_statefulset(w: &mut WorldState, st: &StatefulSetSpec) -> Result<(), Stri
         "apiVersion": "apps/v1", "kind": "StatefulSet",
         "metadata": {
             "name": st.name, "namespace": st.namespace, "uid": uid, "generation": 1,
-            "creationTimestamp": ago_rfc3339(age), "labels": labels,
+            "creationTimestamp": w.store.clock.ago_rfc3339(age), "labels": labels,
         },
         "spec": {
             "replicas": st.replicas,
@@ -697,7 +708,7 @@ fn load_daemonset(w: &mut WorldState, ds: &DaemonSetSpec) -> Result<(), String> 
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {
             "name": ds.name, "namespace": ds.namespace, "uid": uid, "generation": 1,
-            "creationTimestamp": ago_rfc3339(age), "labels": labels,
+            "creationTimestamp": w.store.clock.ago_rfc3339(age), "labels": labels,
         },
         "spec": {
             "selector": {"matchLabels": {"app": ds.name}},
@@ -725,14 +736,14 @@ fn load_daemonset(w: &mut WorldState, ds: &DaemonSetSpec) -> Result<(), String> 
     Ok(())
 }
 
-fn claim(c: &ClaimSpec) -> Result<Value, String> {
+fn claim(c: &ClaimSpec, clock: SimClock) -> Result<Value, String> {
     let age = c
         .age
         .as_deref()
         .map(dur)
         .transpose()?
         .unwrap_or(Duration::from_secs(86400));
-    let now = time::OffsetDateTime::now_utc();
+    let now = clock.wall();
     let created = now - age;
     let guid = safe_string(fnv(&[&c.namespace, &c.name]), 5);
     let ready = c.ready.unwrap_or(c.state == "started");

@@ -77,9 +77,9 @@ pub(crate) struct Traffic {
 }
 
 #[derive(Debug, Clone, Copy)]
+/// The traffic model's time: world time sped up by `speed` after `start_unix`.
 pub(crate) struct Clock {
     pub(crate) start_unix: f64,
-    pub(crate) start: Instant,
     pub(crate) speed: f64,
 }
 

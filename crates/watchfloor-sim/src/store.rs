@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::clock::SimClock;
 use super::resources::Res;
 use super::status::ApiError;
-use super::util::{fresh_uid, now_rfc3339};
+use super::util::fresh_uid;
 
 /// `(namespace, name)`; namespace is "" for cluster-scoped kinds.
 pub type Key = (String, String);
@@ -44,6 +45,8 @@ const MAX_LOG: usize = 50_000;
 
 #[derive(Debug, Default)]
 pub struct Store {
+    /// The world's clock: the apiserver stamps objects with it.
+    pub clock: SimClock,
     rv: u64,
     objects: HashMap<Res, BTreeMap<Key, Arc<Value>>>,
     log: VecDeque<LogEntry>,
@@ -149,7 +152,7 @@ impl Store {
             meta["uid"] = json!(fresh_uid());
         }
         if meta.get("creationTimestamp").is_none_or(|t| !t.is_string()) {
-            meta["creationTimestamp"] = json!(now_rfc3339());
+            meta["creationTimestamp"] = json!(self.clock.rfc3339());
         }
         if res.tracks_generation() {
             meta["generation"] = json!(1);

@@ -10,14 +10,6 @@ pub use watchfloor_core::timestamp::{
     parse_rfc3339 as parse_time, rfc3339_nano, rfc3339_utc as rfc3339,
 };
 
-pub fn now_rfc3339() -> String {
-    rfc3339(OffsetDateTime::now_utc())
-}
-
-pub fn ago_rfc3339(d: Duration) -> String {
-    rfc3339(OffsetDateTime::now_utc() - d)
-}
-
 /// FNV-1a, stable across runs.
 pub fn fnv(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

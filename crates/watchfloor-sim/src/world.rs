@@ -1,7 +1,7 @@
 //! The handle tests and the demo driver use to change the simulated world.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -122,7 +122,7 @@ impl World {
                 Ok(p) => {
                     w.ctl
                         .due
-                        .insert((ns.to_string(), name.to_string()), Instant::now());
+                        .insert((ns.to_string(), name.to_string()), w.store.clock.instant());
                     (*p).clone()
                 }
                 Err(_) => pod,
@@ -135,7 +135,7 @@ impl World {
         self.shared.with(|w| {
             let key = (ns.to_string(), name.to_string());
             w.overrides.insert(key.clone(), behavior);
-            w.ctl.due.insert(key, Instant::now());
+            w.ctl.due.insert(key, w.store.clock.instant());
             w.tick();
         });
     }
@@ -149,12 +149,29 @@ impl World {
     /// The "kubelet" finishes every pending graceful deletion now.
     pub fn finish_deletions(&self) {
         self.shared.with(|w| {
-            let now = Instant::now();
+            let now = w.store.clock.instant();
             for at in w.ctl.deleting.values_mut() {
                 *at = now;
             }
             w.tick();
         });
+    }
+
+    /// Moves the world's clock `by` ahead (world time moves `by` × the simulator's speed), in
+    /// steps with a controller pass after each, so chains of scheduled steps (image pull, start,
+    /// ready; grace periods; claim waits) happen as they would have over that much wall time.
+    /// Tests use it instead of waiting on the wall clock.
+    pub fn advance(&self, by: Duration) {
+        const STEP: Duration = Duration::from_millis(250);
+        let mut left = by;
+        while !left.is_zero() {
+            let step = left.min(STEP);
+            left -= step;
+            self.shared.with(|w| {
+                w.store.clock.skip(step);
+                w.tick();
+            });
+        }
     }
 
     /// Run one controller pass now (the background task also ticks on its own).

@@ -13,7 +13,7 @@ use super::state::WorldState;
 use super::status::ApiError;
 use super::store::{Key, key_of, rv_of};
 use super::templates::canonical;
-use super::util::{fresh_u64, fresh_uid, now_rfc3339, safe_string};
+use super::util::{fresh_u64, fresh_uid, safe_string};
 
 fn hex(s: &str) -> String {
     s.bytes().fold(String::new(), |mut acc, b| {
@@ -259,7 +259,7 @@ pub fn create(
                 return Err(ApiError::already_exists(res, &name));
             }
             obj["metadata"]["uid"] = json!(fresh_uid());
-            obj["metadata"]["creationTimestamp"] = json!(now_rfc3339());
+            obj["metadata"]["creationTimestamp"] = json!(w.store.clock.rfc3339());
             obj["kind"] = json!(res.kind());
             obj["apiVersion"] = json!(res.api_version());
             return Ok(obj);
