@@ -5,6 +5,7 @@
 
 use crate::support::headless;
 use crate::support::pg_server;
+use crate::support::wait::fast_forward;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -911,6 +912,8 @@ async fn restarting_a_statefulset_or_daemonset_pod_follows_its_own_rollout() {
             follow,
             Some(Some(format!("{} {ns}/{owner}", kind.singular())))
         );
+        // The pods' start-up delays pass five times faster than the wall clock.
+        let _fast = fast_forward(&env.sim.world(), 5);
         c.wait(
             "the rollout followed to done",
             Duration::from_secs(60),

@@ -15,6 +15,12 @@ use watchfloor::remediation::kube_exec::{self as kx, AccessCheck};
 use watchfloor::remediation::{ActionKind, Failure, WorkloadKind};
 use watchfloor_sim::{RequestRecord, Res, Scenario, Sim, SimOptions};
 
+use crate::support::wait::poll_advancing;
+
+/// How far the simulated clock moves between two looks at a condition (5 s of world time at
+/// the 20x speed these tests run at).
+const SIM_STEP: Duration = Duration::from_millis(250);
+
 const NS: &str = "platform-v2-stable";
 const API: &str = "platform-v2-api";
 const IMG: &str = "quay.io/gpte/platform-v2-api:";
@@ -78,12 +84,18 @@ impl Env {
             .collect()
     }
 
+    /// Waits for a condition of the simulated world, moving its clock on between looks.
     async fn until(&self, what: &str, mut f: impl FnMut(&Env) -> bool) {
-        let deadline = Instant::now() + DEADLINE;
-        while !f(self) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let world = self.sim.world();
+        poll_advancing(what, &world, SIM_STEP, DEADLINE, || {
+            let result = if f(self) {
+                Ok(())
+            } else {
+                Err("not yet".to_string())
+            };
+            async move { result }
+        })
+        .await
     }
 }
 
@@ -465,19 +477,26 @@ async fn restart_rolls_a_new_revision_and_dry_run_changes_nothing() {
         e.revisions("poolboy", "poolboy").len() == 2
     })
     .await;
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let st = kx::rollout_status(&e.client, "poolboy", WorkloadKind::Deployment, "poolboy")
-            .await
-            .expect("status");
-        assert_eq!(st.failed, None);
-        if st.done {
-            assert_eq!(st.message, "deployment \"poolboy\" successfully rolled out");
-            break;
-        }
-        assert!(Instant::now() < deadline, "rollout stuck: {st:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let world = e.sim.world();
+    let st = poll_advancing(
+        "the poolboy rollout done",
+        &world,
+        SIM_STEP,
+        DEADLINE,
+        || async {
+            let st = kx::rollout_status(&e.client, "poolboy", WorkloadKind::Deployment, "poolboy")
+                .await
+                .expect("status");
+            assert_eq!(st.failed, None);
+            if st.done {
+                Ok(st)
+            } else {
+                Err(format!("{st:?}"))
+            }
+        },
+    )
+    .await;
+    assert_eq!(st.message, "deployment \"poolboy\" successfully rolled out");
     let history = kx::rollout_history(&e.client, "poolboy", "poolboy")
         .await
         .expect("history");
@@ -580,17 +599,18 @@ async fn incident_undo_to_revision_6_ends_the_crash_loop() {
         .await
         .expect("undo to 6");
     assert_eq!(out.revision, 6);
-    let deadline = Instant::now() + DEADLINE;
-    let last = loop {
+    let world = e.sim.world();
+    let last = poll_advancing("the rollback done", &world, SIM_STEP, DEADLINE, || async {
         let st = kx::rollout_status(&e.client, NS, WorkloadKind::Deployment, API)
             .await
             .expect("status");
         if st.done {
-            break st;
+            Ok(st)
+        } else {
+            Err(format!("{st:?}"))
         }
-        assert!(Instant::now() < deadline, "rollback did not finish: {st:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(last.failed, None);
     assert_eq!(
         last.message,

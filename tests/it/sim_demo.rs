@@ -3,7 +3,7 @@
 //! Poolboy claim it held back, and rolling platform-v2-api back to revision 6 ends the crash loop
 //! and brings the simulated Prometheus' 5xx ratio down.
 
-use crate::support::wait::poll as wait_for;
+use crate::support::wait::poll_advancing;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
@@ -30,6 +30,17 @@ struct Fixture {
     sim: Sim,
     client: Client,
     _dir: tempfile::TempDir,
+}
+
+/// Waits for a condition of the simulated platform, moving its clock on between looks (5 s of
+/// world time at 20x), so a crash-loop back-off or a claim's wait takes no wall-clock time.
+async fn wait_for<T, F, Fut>(fx: &Fixture, what: &str, timeout: Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let world = fx.sim.world();
+    poll_advancing(what, &world, Duration::from_millis(250), timeout, check).await
 }
 
 async fn fixture(speed: f64) -> Fixture {
@@ -144,20 +155,25 @@ async fn restarting_the_operator_unsticks_the_claim() {
 
     // A whole crash cycle passes (well over the 15 s resume delay of world time) and the claim
     // does not move: the operator pod that existed at load keeps failing.
-    let crashed = wait_for("another operator crash", Duration::from_secs(30), || {
-        let pods = pods.clone();
-        async move {
-            let p = pods
-                .get(old.name_any().as_str())
-                .await
-                .map_err(|e| e.to_string())?;
-            if restarts(&p) > old_restarts && waiting_reason(&p) == "CrashLoopBackOff" {
-                Ok(p)
-            } else {
-                Err(describe(&[p]))
+    let crashed = wait_for(
+        &fx,
+        "another operator crash",
+        Duration::from_secs(30),
+        || {
+            let pods = pods.clone();
+            async move {
+                let p = pods
+                    .get(old.name_any().as_str())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if restarts(&p) > old_restarts && waiting_reason(&p) == "CrashLoopBackOff" {
+                    Ok(p)
+                } else {
+                    Err(describe(&[p]))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
     assert!(!pod_ready(&crashed));
     let still = claims.get(CLAIM).await.expect("claim");
@@ -194,31 +210,36 @@ async fn restarting_the_operator_unsticks_the_claim() {
     }
 
     // The ReplicaSet's replacement runs healthy: ready, no restarts; the old pod goes away.
-    let fresh = wait_for("a ready replacement pod", Duration::from_secs(30), || {
-        let pods = pods.clone();
-        let by_selector = by_selector.clone();
-        let old_uid = old_uid.clone();
-        async move {
-            let all = pods
-                .list(&by_selector)
-                .await
-                .map_err(|e| e.to_string())?
-                .items;
-            let ok = all.len() == 1
-                && all[0].uid().is_some_and(|u| u != old_uid)
-                && pod_ready(&all[0])
-                && restarts(&all[0]) == 0;
-            if ok {
-                Ok(all[0].clone())
-            } else {
-                Err(describe(&all))
+    let fresh = wait_for(
+        &fx,
+        "a ready replacement pod",
+        Duration::from_secs(30),
+        || {
+            let pods = pods.clone();
+            let by_selector = by_selector.clone();
+            let old_uid = old_uid.clone();
+            async move {
+                let all = pods
+                    .list(&by_selector)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .items;
+                let ok = all.len() == 1
+                    && all[0].uid().is_some_and(|u| u != old_uid)
+                    && pod_ready(&all[0])
+                    && restarts(&all[0]) == 0;
+                if ok {
+                    Ok(all[0].clone())
+                } else {
+                    Err(describe(&all))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
 
     // Within the deadline the claim reaches started/ready, and the watcher sees it.
-    let started = wait_for("the claim to start", Duration::from_secs(30), || {
+    let started = wait_for(&fx, "the claim to start", Duration::from_secs(30), || {
         let claims = claims.clone();
         async move {
             let c = claims.get(CLAIM).await.map_err(|e| e.to_string())?;
@@ -335,47 +356,53 @@ async fn rollback_to_revision_6_ends_the_crash_loop() {
         .await
         .expect("rollback");
 
-    wait_for("the rollback to complete", Duration::from_secs(30), || {
-        let (deploys, pods) = (deploys.clone(), pods.clone());
-        async move {
-            let d = deploys.get(API).await.map_err(|e| e.to_string())?;
-            let all = pods
-                .list(&ListParams::default().labels(&format!("app={API}")))
-                .await
-                .map_err(|e| e.to_string())?
-                .items;
-            let live: Vec<&Pod> = all
-                .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect();
-            let rev = d
-                .annotations()
-                .get("deployment.kubernetes.io/revision")
-                .cloned();
-            let s = d.status.unwrap_or_default();
-            let ok = rev.as_deref() == Some("8")
-                && s.ready_replicas == Some(3)
-                && s.updated_replicas == Some(3)
-                && live.len() == 3
-                && live.iter().all(|p| pod_ready(p));
-            if ok {
-                Ok(())
-            } else {
-                Err(format!(
-                    "revision {rev:?}, ready {:?}, updated {:?}; pods {}",
-                    s.ready_replicas,
-                    s.updated_replicas,
-                    describe(&all)
-                ))
+    wait_for(
+        &fx,
+        "the rollback to complete",
+        Duration::from_secs(30),
+        || {
+            let (deploys, pods) = (deploys.clone(), pods.clone());
+            async move {
+                let d = deploys.get(API).await.map_err(|e| e.to_string())?;
+                let all = pods
+                    .list(&ListParams::default().labels(&format!("app={API}")))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .items;
+                let live: Vec<&Pod> = all
+                    .iter()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none())
+                    .collect();
+                let rev = d
+                    .annotations()
+                    .get("deployment.kubernetes.io/revision")
+                    .cloned();
+                let s = d.status.unwrap_or_default();
+                let ok = rev.as_deref() == Some("8")
+                    && s.ready_replicas == Some(3)
+                    && s.updated_replicas == Some(3)
+                    && live.len() == 3
+                    && live.iter().all(|p| pod_ready(p));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "revision {rev:?}, ready {:?}, updated {:?}; pods {}",
+                        s.ready_replicas,
+                        s.updated_replicas,
+                        describe(&all)
+                    ))
+                }
             }
-        }
-    })
+        },
+    )
     .await;
 
     // The 5xx ratio comes down: at once below where it was, then to the 0.1% baseline once the
     // 1m window holds only healthy traffic.
     let sim = &fx.sim;
     wait_for(
+        &fx,
         "the 5xx ratio to fall",
         Duration::from_secs(30),
         || async move {
@@ -389,6 +416,7 @@ async fn rollback_to_revision_6_ends_the_crash_loop() {
     )
     .await;
     wait_for(
+        &fx,
         "the baseline 5xx ratio",
         Duration::from_secs(30),
         || async move {

@@ -1,6 +1,6 @@
 //! Stock kubectl against the simulated API server; assertions are on the simulator's state.
 
-use crate::support::wait::until as wait_until;
+use crate::support::wait::{fast_forward, until as wait_until};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -516,6 +516,8 @@ async fn statefulset_rollout_restart_and_status() {
     assert_eq!(before.len(), 3, "{before:?}");
     let out = k.ok(&["-n", ns, "rollout", "restart", &target]).await;
     assert_eq!(out.trim(), format!("statefulset.apps/{sts} restarted"));
+    // The replacements' start-up delays pass five times faster than the wall clock.
+    let _fast = fast_forward(&world, 5);
     let status = {
         let args: Vec<String> = ["-n", ns, "rollout", "status", &target, "--timeout=90s"]
             .iter()
@@ -622,6 +624,7 @@ async fn daemonset_rollout_restart_and_status() {
     assert_eq!(before.len(), 3, "one per node: {before:?}");
     let out = k.ok(&["-n", ns, "rollout", "restart", &target]).await;
     assert_eq!(out.trim(), format!("daemonset.apps/{ds} restarted"));
+    let _fast = fast_forward(&world, 5);
     let stdout = k
         .ok(&["-n", ns, "rollout", "status", &target, "--timeout=90s"])
         .await;

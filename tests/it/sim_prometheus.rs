@@ -7,6 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 
+use crate::support::wait::poll_advancing;
+
+/// Deadline for a condition the simulated clock is advanced towards.
+const WAIT: Duration = Duration::from_secs(60);
+
 const NS: &str = "platform-v2-stable";
 const OBJECTIVE: f64 = 0.995;
 const PAGE: f64 = 14.4;
@@ -95,7 +100,6 @@ async fn health(sim: &Sim) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_rollout_pages_and_rollback_clears_the_short_window() {
-    // 30x: the 5-minute window passes in 10 s of real time.
     let sim = start("incident", 30.0).await;
     let b5 = burn(&sim, "5m").await;
     let b1h = burn(&sim, "1h").await;
@@ -140,32 +144,35 @@ async fn bad_rollout_pages_and_rollback_clears_the_short_window() {
         .expect("deployment");
     sim.world().tick();
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut healed = false;
-    while tokio::time::Instant::now() < deadline {
-        let (_, body) = health(&sim).await;
-        if body["status"] == "ok" {
-            healed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(healed, "health never became ok: {:?}", health(&sim).await);
-    let (_, body) = health(&sim).await;
+    // Simulated time: each look that fails moves the world a second (30 s of model time) on.
+    let world = sim.world();
+    let step = Duration::from_secs(1);
+    let body = poll_advancing(
+        "health ok after the rollback",
+        &world,
+        step,
+        WAIT,
+        || async {
+            let (_, body) = health(&sim).await;
+            if body["status"] == "ok" {
+                Ok(body)
+            } else {
+                Err(body.to_string())
+            }
+        },
+    )
+    .await;
     assert_eq!(body["checks"]["platform-v2-api"]["status"], "ok", "{body}");
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let cleared = loop {
+    let cleared = poll_advancing("the 5m burn under the page", &world, step, WAIT, || async {
         let b = burn(&sim, "5m").await;
         if b < PAGE {
-            break b;
+            Ok(b)
+        } else {
+            Err(format!("5m burn {b}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "5m burn still {b} after the rollback"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    })
+    .await;
     // The long window remembers the bad half hour: it decays over the hour.
     let b1h = burn(&sim, "1h").await;
     assert!(
@@ -173,18 +180,21 @@ async fn bad_rollout_pages_and_rollback_clears_the_short_window() {
         "1h burn {b1h} fell as fast as the 5m one ({cleared})"
     );
     // Eventually the short window sees only the baseline (0.1% errors = burn 0.2).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let b = burn(&sim, "5m").await;
-        if (b - 0.2).abs() < 0.01 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "5m burn {b} never settled at the baseline"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    poll_advancing(
+        "the 5m burn at the baseline",
+        &world,
+        step,
+        WAIT,
+        || async {
+            let b = burn(&sim, "5m").await;
+            if (b - 0.2).abs() < 0.01 {
+                Ok(())
+            } else {
+                Err(format!("5m burn {b}"))
+            }
+        },
+    )
+    .await;
     sim.shutdown().await;
 }
 

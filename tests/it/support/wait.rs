@@ -41,3 +41,54 @@ pub async fn until(what: &str, timeout: Duration, mut holds: impl FnMut() -> boo
     })
     .await
 }
+
+/// Like [`poll`] for conditions that need the simulated world's time to pass (rollouts, grace
+/// periods, burn windows): between looks the world's clock moves `step` ahead, so the test does
+/// not wait on the wall clock for what the simulator would take minutes to do.
+pub async fn poll_advancing<T, F, Fut>(
+    what: &str,
+    world: &watchfloor_sim::World,
+    step: Duration,
+    timeout: Duration,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    poll(what, timeout, || {
+        let looked = check();
+        let world = world.clone();
+        async move {
+            let result = looked.await;
+            if result.is_err() {
+                world.advance(step);
+            }
+            result
+        }
+    })
+    .await
+}
+
+/// While the returned guard lives, the simulated world's clock runs `factor` times faster than
+/// the wall clock (on top of the simulator's speed): for waits that go through a console's own
+/// loop, where [`poll_advancing`] cannot step in between looks.
+pub fn fast_forward(world: &watchfloor_sim::World, factor: u32) -> FastForward {
+    let world = world.clone();
+    let extra = POLL * factor.saturating_sub(1);
+    FastForward(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(POLL).await;
+            world.advance(extra);
+        }
+    }))
+}
+
+/// Stops the fast-forward when dropped.
+pub struct FastForward(tokio::task::JoinHandle<()>);
+
+impl Drop for FastForward {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
