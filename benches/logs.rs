@@ -288,7 +288,11 @@ fn throughput(c: &mut Criterion) {
     group.bench_function("parts/json/clone+insert", |b| {
         b.iter_batched(
             || parsed.clone(),
-            |batch| batch.into_iter().for_each(|line| buffer.push(line)),
+            |batch| {
+                batch.into_iter().for_each(|line| {
+                    buffer.push(line);
+                })
+            },
             BatchSize::LargeInput,
         );
     });

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod hardening;
 pub mod logging;
 pub mod remediation;
+pub mod report;
 pub mod runtime;
 pub mod snapshot;
 pub mod sources;

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::logs::{Level, LogBuffer, LogEvent, LogFilter, StreamId, StreamState};
+use crate::logs::{Level, LogBuffer, LogEvent, LogFilter, Placed, StreamId, StreamState};
 
 /// Default ring buffer size, in lines.
 pub const DEFAULT_CAPACITY: usize = 20_000;
@@ -87,18 +87,25 @@ impl LogsView {
                 }
             }
             LogEvent::Lines(lines) => {
+                // A line placed before newer ones (a backfill) renumbers the lines after it.
+                let mut renumbered = false;
                 for mut line in lines {
                     line.stream = self.app_id(source, line.stream);
                     if let Some(info) = self.streams.get_mut(&line.stream) {
                         info.lines += 1;
                         info.last_line = Some(line.received);
                     }
-                    let seq = self.buffer.first_seq() + self.buffer.len() as u64;
                     let keep = self.filter.matches(&line);
-                    self.buffer.push(line);
-                    if keep {
-                        self.visible.push_back(seq);
+                    match self.buffer.push(line) {
+                        Placed::Appended(seq) if keep && !renumbered => {
+                            self.visible.push_back(seq);
+                        }
+                        Placed::Inserted(_) => renumbered = true,
+                        Placed::Appended(_) | Placed::Evicted => {}
                     }
+                }
+                if renumbered {
+                    self.refilter();
                 }
                 let first = self.buffer.first_seq();
                 while self.visible.front().is_some_and(|seq| *seq < first) {
@@ -276,6 +283,52 @@ mod tests {
             reason: reason.into(),
             retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
         }
+    }
+
+    fn lines(stream: StreamId, at: &[(u64, &str)]) -> LogEvent {
+        LogEvent::Lines(
+            at.iter()
+                .map(|(secs, text)| {
+                    let mut line = crate::logs::parse_line(
+                        stream,
+                        text.as_bytes(),
+                        false,
+                        SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
+                    );
+                    line.timestamp = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(*secs));
+                    line
+                })
+                .collect(),
+        )
+    }
+
+    fn shown(view: &LogsView) -> Vec<String> {
+        view.visible
+            .iter()
+            .filter_map(|seq| view.buffer.get(*seq))
+            .map(|line| line.raw.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_late_streams_backfill_is_merged_by_timestamp_and_filtered() {
+        let mut view = LogsView::default();
+        opened(&mut view, 0, 1);
+        opened(&mut view, 0, 2);
+        view.apply(0, lines(1, &[(10, "a GET 200"), (30, "a GET 500")]));
+        // Stream 2 opens later and backfills lines from before stream 1's last one.
+        view.apply(0, lines(2, &[(5, "b GET 500"), (20, "b GET 200")]));
+        assert_eq!(
+            shown(&view),
+            ["b GET 500", "a GET 200", "b GET 200", "a GET 500"]
+        );
+        view.filter.set_text("500");
+        view.refilter();
+        view.apply(0, lines(1, &[(25, "a late 500"), (40, "a GET 500 again")]));
+        assert_eq!(
+            shown(&view),
+            ["b GET 500", "a late 500", "a GET 500", "a GET 500 again"]
+        );
     }
 
     #[test]

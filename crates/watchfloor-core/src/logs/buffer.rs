@@ -1,5 +1,6 @@
-//! A bounded ring buffer of lines with sequence numbers, so a scrolled view keeps its place while
-//! new lines arrive and old ones are evicted.
+//! A bounded buffer of lines in time order with sequence numbers, so a scrolled view keeps its
+//! place while new lines arrive and old ones are evicted. Lines from several streams are merged
+//! by their timestamps (see [`LogBuffer::push`]).
 //!
 //! Memory is bounded by the line count: the deque grows by doubling up to exactly `capacity`
 //! slots (never past it), and each line owns only its sanitised text (see `LogLine::heap_bytes`).
@@ -7,6 +8,17 @@
 use std::collections::VecDeque;
 
 use super::LogLine;
+
+/// Where [`LogBuffer::push`] put a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// At the end, with this sequence number.
+    Appended(u64),
+    /// Before newer lines: it has this sequence number and every later line's moved up by one.
+    Inserted(u64),
+    /// Older than everything a full buffer keeps: counted as evicted, not kept.
+    Evicted,
+}
 
 #[derive(Debug, Clone)]
 pub struct LogBuffer {
@@ -29,17 +41,44 @@ impl LogBuffer {
         }
     }
 
-    pub fn push(&mut self, line: LogLine) {
+    /// Adds a line in time order: after every kept line whose time (the source's timestamp, else
+    /// when it was received) is not later, so a stream's backfill lands among the lines of its
+    /// moment rather than at the end. Lines arriving in order (the common case) are appended in
+    /// O(1); a line older than everything in a full buffer is evicted at once.
+    pub fn push(&mut self, line: LogLine) -> Placed {
+        let at = line.time();
+        let index = if self.lines.back().is_none_or(|last| last.time() <= at) {
+            self.lines.len()
+        } else {
+            self.lines.partition_point(|kept| kept.time() <= at)
+        };
         if self.lines.len() == self.capacity {
+            if index == 0 {
+                self.evicted += 1;
+                return Placed::Evicted;
+            }
             self.lines.pop_front();
             self.first_seq += 1;
             self.evicted += 1;
-        } else if self.lines.len() == self.lines.capacity() {
+            return self.place(index - 1, line);
+        }
+        if self.lines.len() == self.lines.capacity() {
             // Grow by doubling, but never past `capacity` slots.
             let target = (self.lines.len() * 2).max(16).min(self.capacity);
             self.lines.reserve_exact(target - self.lines.len());
         }
-        self.lines.push_back(line);
+        self.place(index, line)
+    }
+
+    fn place(&mut self, index: usize, line: LogLine) -> Placed {
+        let seq = self.first_seq + index as u64;
+        if index == self.lines.len() {
+            self.lines.push_back(line);
+            Placed::Appended(seq)
+        } else {
+            self.lines.insert(index, line);
+            Placed::Inserted(seq)
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -120,6 +159,39 @@ mod tests {
         assert_eq!(seen, [(2, "line 2"), (3, "line 3"), (4, "line 4")]);
         assert_eq!(buffer.iter().next_back().map(|(seq, _)| seq), Some(4));
         assert_eq!(buffer.iter().len(), 3);
+    }
+
+    fn at(text: &str, secs: u64) -> LogLine {
+        let mut l = line(text);
+        l.timestamp = Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+        l
+    }
+
+    #[test]
+    fn lines_are_merged_by_timestamp() {
+        let mut buffer = LogBuffer::new(10);
+        assert_eq!(buffer.push(at("a10", 10)), Placed::Appended(0));
+        assert_eq!(buffer.push(at("b30", 30)), Placed::Appended(1));
+        // A second stream's backfill arrives late: each line goes to its moment.
+        assert_eq!(buffer.push(at("c20", 20)), Placed::Inserted(1));
+        assert_eq!(buffer.push(at("d5", 5)), Placed::Inserted(0));
+        // Equal times keep arrival order.
+        assert_eq!(buffer.push(at("e20", 20)), Placed::Inserted(3));
+        let order: Vec<&str> = buffer.iter().map(|(_, l)| &*l.raw).collect();
+        assert_eq!(order, ["d5", "a10", "c20", "e20", "b30"]);
+    }
+
+    #[test]
+    fn a_full_buffer_evicts_the_oldest_even_when_inserting() {
+        let mut buffer = LogBuffer::new(3);
+        for (text, secs) in [("a", 10), ("b", 20), ("c", 30)] {
+            buffer.push(at(text, secs));
+        }
+        assert_eq!(buffer.push(at("old", 1)), Placed::Evicted);
+        assert_eq!(buffer.push(at("mid", 25)), Placed::Inserted(2));
+        let order: Vec<(u64, &str)> = buffer.iter().map(|(s, l)| (s, &*l.raw)).collect();
+        assert_eq!(order, [(1, "b"), (2, "mid"), (3, "c")]);
+        assert_eq!(buffer.evicted, 2);
     }
 
     #[test]

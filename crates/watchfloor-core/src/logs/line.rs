@@ -42,6 +42,12 @@ pub struct LogLine {
 }
 
 impl LogLine {
+    /// When the line happened: the source's timestamp, else when it was received. Lines are
+    /// ordered by it.
+    pub fn time(&self) -> SystemTime {
+        self.timestamp.unwrap_or(self.received)
+    }
+
     /// The value of a JSON field kept in `fields` (the first, if the key repeats).
     pub fn field(&self, key: &str) -> Option<&str> {
         self.fields.get(key)

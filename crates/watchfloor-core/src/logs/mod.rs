@@ -7,7 +7,7 @@ pub mod dedup;
 pub mod filter;
 pub mod line;
 
-pub use buffer::LogBuffer;
+pub use buffer::{LogBuffer, Placed};
 pub use filter::LogFilter;
 pub use line::{Level, LogLine, parse_line};
 
