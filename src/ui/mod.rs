@@ -1,6 +1,7 @@
 //! Drawing. Reads `&App` only; all state changes happen in `app::App::update`.
 
 mod claims;
+pub mod columns;
 pub mod db;
 pub mod layout;
 mod logs;
