@@ -14,7 +14,9 @@ const USAGE: u8 = 2;
 fn main() -> ExitCode {
     // Before anything reads a secret: no core file, no same-user ptrace (every subcommand).
     let hardening = watchfloor::hardening::forbid_core_dumps();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // Flags given after the subcommand (`snapshot --target x`) and before it apply alike.
+    cli.selection = cli.selection();
     let _log_guard = watchfloor::logging::init();
     for (what, error) in hardening {
         tracing::warn!(%error, "{what} failed");
@@ -31,9 +33,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Commands::CheckConfig { ref path }) => {
-            check_config(path.as_deref().or(cli.config.as_deref()))
+            check_config(path.as_deref().or(cli.selection.config.as_deref()))
         }
-        Some(Commands::Snapshot { format, timeout }) => {
+        Some(Commands::Snapshot {
+            format, timeout, ..
+        }) => {
             let Some((loaded, index)) = load_with_target(&cli) else {
                 return ExitCode::from(USAGE);
             };
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
             ref scenario,
             ref postgres,
             ref redis,
+            ..
         }) => run_demo(
             &cli,
             scenario,
@@ -73,7 +78,7 @@ fn main() -> ExitCode {
                 redis: redis.clone(),
             },
         ),
-        Some(Commands::Audit { since, format }) => audit(&cli, since, format),
+        Some(Commands::Audit { since, format, .. }) => audit(&cli, since, format),
         #[cfg(feature = "demo")]
         Some(Commands::Sim(args)) => watchfloor_sim::run_cli(args),
         #[cfg(not(feature = "demo"))]
@@ -144,7 +149,7 @@ fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) ->
         }
     };
     let inputs = ReadOnlyInputs {
-        flag: cli.read_only,
+        flag: cli.selection.read_only,
         environment: ReadOnlyInputs::env_value_means_on(
             std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
         ),
@@ -208,7 +213,7 @@ fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 fn read_only_inputs(cli: &Cli, loaded: &LoadedConfig) -> ReadOnlyInputs {
     ReadOnlyInputs {
-        flag: cli.read_only,
+        flag: cli.selection.read_only,
         environment: ReadOnlyInputs::env_value_means_on(
             std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
         ),
@@ -232,7 +237,7 @@ fn load(path: Option<&std::path::Path>) -> Option<LoadedConfig> {
 
 /// Loads the config and picks the target (`--target` or the first).
 fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
-    let loaded = load(cli.config.as_deref())?;
+    let loaded = load(cli.selection.config.as_deref())?;
     let targets = &loaded.config.targets;
     if targets.is_empty() {
         eprintln!(
@@ -241,7 +246,7 @@ fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
         );
         return None;
     }
-    let index = match &cli.target {
+    let index = match &cli.selection.target {
         None => 0,
         Some(name) => match targets.iter().position(|t| t.name() == name) {
             Some(index) => index,
@@ -259,7 +264,7 @@ fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
         },
     };
     let mut loaded = loaded;
-    if let Some(context) = &cli.context {
+    if let Some(context) = &cli.selection.context {
         let target = &mut loaded.config.targets[index];
         target
             .kubernetes
@@ -274,8 +279,8 @@ fn load_with_target(cli: &Cli) -> Option<(LoadedConfig, usize)> {
 fn audit(cli: &Cli, since: Option<std::time::Duration>, format: Format) -> ExitCode {
     use watchfloor::remediation::audit;
     let env = SearchEnv::from_process();
-    let explicit = cli.config.is_some() || env.watchfloor_config.is_some();
-    let path = match config::load(cli.config.as_deref(), &env) {
+    let explicit = cli.selection.config.is_some() || env.watchfloor_config.is_some();
+    let path = match config::load(cli.selection.config.as_deref(), &env) {
         Ok(loaded) => audit::configured_path(&loaded.config),
         Err(LoadError::NotFound { .. }) if !explicit => audit::default_path(),
         Err(error @ LoadError::NotFound { .. }) => {
