@@ -1,34 +1,18 @@
-//! The Logs pane's state: the line buffer, the streams feeding it, filters and the view.
+//! The Logs pane as one viewer sees it: filter, visible lines, follow or paused selection and
+//! display toggles, over the lines in `logs_data::LogsData` (shared by every viewer).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
-use crate::logs::{Level, LogBuffer, LogEvent, LogFilter, StreamId, StreamState};
-
-/// Default ring buffer size, in lines.
-pub const DEFAULT_CAPACITY: usize = 20_000;
-
-#[derive(Debug, Clone)]
-pub struct StreamInfo {
-    /// The `[[targets.logs]]` entry (or ad-hoc source) it belongs to.
-    pub source: usize,
-    pub label: String,
-    pub state: StreamState,
-    /// Lines received from this stream.
-    pub lines: u64,
-    pub last_line: Option<std::time::SystemTime>,
-}
+use super::logs_data::LogsData;
+use crate::logs::{Level, LogFilter, StreamId};
 
 #[derive(Debug, Clone)]
 pub struct LogsView {
-    pub buffer: LogBuffer,
-    /// Keyed by the app-wide stream id; sources' own ids are mapped in `ids`.
-    pub streams: BTreeMap<StreamId, StreamInfo>,
-    ids: BTreeMap<(usize, StreamId), StreamId>,
-    /// Cap messages per source: (active, waiting).
-    pub caps: BTreeMap<usize, (usize, usize)>,
     pub filter: LogFilter,
     /// Sequence numbers of the lines that pass the filter, oldest first.
     pub visible: VecDeque<u64>,
+    /// The next sequence number `catch_up` has not looked at yet.
+    seen: u64,
     /// Following the tail, or paused on `selected`.
     pub follow: bool,
     /// The selected line (sequence number) while paused.
@@ -41,19 +25,10 @@ pub struct LogsView {
 
 impl Default for LogsView {
     fn default() -> Self {
-        Self::with_capacity(DEFAULT_CAPACITY)
-    }
-}
-
-impl LogsView {
-    pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            buffer: LogBuffer::new(capacity),
-            streams: BTreeMap::new(),
-            ids: BTreeMap::new(),
-            caps: BTreeMap::new(),
             filter: LogFilter::default(),
             visible: VecDeque::new(),
+            seen: 0,
             follow: true,
             selected: None,
             wrap: false,
@@ -61,107 +36,37 @@ impl LogsView {
             raw: false,
         }
     }
+}
 
-    fn app_id(&mut self, source: usize, id: StreamId) -> StreamId {
-        let next = StreamId::try_from(self.ids.len()).unwrap_or(StreamId::MAX);
-        *self.ids.entry((source, id)).or_insert(next)
-    }
-
-    pub fn apply(&mut self, source: usize, event: LogEvent) {
-        match event {
-            LogEvent::StreamOpened { id, label } => {
-                let id = self.app_id(source, id);
-                let info = StreamInfo {
-                    source,
-                    label,
-                    state: StreamState::Following,
-                    lines: 0,
-                    last_line: None,
-                };
-                self.streams.insert(id, info);
-            }
-            LogEvent::StreamState { id, state } => {
-                let id = self.app_id(source, id);
-                if let Some(info) = self.streams.get_mut(&id) {
-                    info.state = state;
-                }
-            }
-            LogEvent::Lines(lines) => {
-                for mut line in lines {
-                    line.stream = self.app_id(source, line.stream);
-                    if let Some(info) = self.streams.get_mut(&line.stream) {
-                        info.lines += 1;
-                        info.last_line = Some(line.received);
-                    }
-                    let seq = self.buffer.first_seq() + self.buffer.len() as u64;
-                    let keep = self.filter.matches(&line);
-                    self.buffer.push(line);
-                    if keep {
-                        self.visible.push_back(seq);
-                    }
-                }
-                let first = self.buffer.first_seq();
-                while self.visible.front().is_some_and(|seq| *seq < first) {
-                    self.visible.pop_front();
-                }
-                if self.selected.is_some_and(|seq| seq < first) {
-                    self.selected = self.visible.front().copied();
-                }
-            }
-            LogEvent::Dropped(n) => self.buffer.dropped += n,
-            LogEvent::CapReached { active, waiting } => {
-                self.caps.insert(source, (active, waiting));
+impl LogsView {
+    /// Takes in the lines that arrived since the last call and forgets the evicted ones: the
+    /// data only grows at the end, so only new lines are filtered.
+    pub fn catch_up(&mut self, data: &LogsData) {
+        let first = data.buffer.first_seq();
+        let next = data.buffer.next_seq();
+        if self.seen > next {
+            // Another buffer (a new target): start over.
+            self.seen = 0;
+            self.visible.clear();
+        }
+        for seq in self.seen.max(first)..next {
+            if data.buffer.get(seq).is_some_and(|line| self.filter.matches(line)) {
+                self.visible.push_back(seq);
             }
         }
-    }
-
-    /// The state of log source `source` as its streams tell it: an error while its own stream
-    /// (id 0: connection and pod watch) fails or every stream it opened is failing; live
-    /// otherwise. One pod's container in back-off is that stream's state, not the source's.
-    pub fn source_state(&self, source: usize) -> crate::event::SourceState {
-        use crate::event::SourceState;
-        let own = self
-            .ids
-            .get(&(source, 0))
-            .and_then(|id| self.streams.get(id));
-        let failing = |info: &StreamInfo| match &info.state {
-            StreamState::Reconnecting { reason, retry_at } => Some(SourceState::Error {
-                reason: reason.clone(),
-                retry_at: Some(*retry_at),
-            }),
-            _ => None,
-        };
-        if let Some(own) = own {
-            if let Some(error) = failing(own) {
-                return error;
-            }
-            if let StreamState::Ended { reason } = &own.state {
-                return SourceState::Error {
-                    reason: reason.clone(),
-                    retry_at: None,
-                };
-            }
+        self.seen = next;
+        while self.visible.front().is_some_and(|seq| *seq < first) {
+            self.visible.pop_front();
         }
-        let mut streams = self
-            .streams
-            .values()
-            .filter(|info| {
-                info.source == source && !matches!(info.state, StreamState::Ended { .. })
-            })
-            .peekable();
-        if streams.peek().is_none() {
-            return SourceState::Live;
-        }
-        let mut errors = streams.map(failing);
-        match errors.next() {
-            Some(Some(first)) if errors.all(|e| e.is_some()) => first,
-            _ => SourceState::Live,
+        if self.selected.is_some_and(|seq| seq < first) {
+            self.selected = self.visible.front().copied();
         }
     }
 
     /// Rebuilds the visible lines after a filter change.
-    pub fn refilter(&mut self) {
-        self.visible = self
+    pub fn refilter(&mut self, data: &LogsData) {
+        self.seen = data.buffer.next_seq();
+        self.visible = data
             .buffer
             .iter()
             .filter(|(_, line)| self.filter.matches(line))
@@ -175,24 +80,24 @@ impl LogsView {
     }
 
     /// all -> >= info -> >= warn -> >= error -> all.
-    pub fn cycle_level(&mut self) {
+    pub fn cycle_level(&mut self, data: &LogsData) {
         self.filter.min_level = match self.filter.min_level {
             None => Some(Level::Info),
             Some(Level::Info) => Some(Level::Warn),
             Some(Level::Warn) => Some(Level::Error),
             _ => None,
         };
-        self.refilter();
+        self.refilter(data);
     }
 
     /// all streams -> each stream in turn -> all.
-    pub fn cycle_stream(&mut self) {
-        let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+    pub fn cycle_stream(&mut self, data: &LogsData) {
+        let ids: Vec<StreamId> = data.streams.keys().copied().collect();
         self.filter.stream = match self.filter.stream {
             None => ids.first().copied(),
             Some(current) => ids.iter().copied().find(|id| *id > current),
         };
-        self.refilter();
+        self.refilter(data);
     }
 
     /// The selected line's index in `visible` (the last one while following).
@@ -247,86 +152,5 @@ pub struct Moved;
 impl Moved {
     pub fn into_effects(self) -> Vec<super::Effect> {
         Vec::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, SystemTime};
-
-    use super::*;
-    use crate::event::SourceState;
-
-    fn opened(view: &mut LogsView, source: usize, id: StreamId) {
-        view.apply(
-            source,
-            LogEvent::StreamOpened {
-                id,
-                label: format!("stream {id}"),
-            },
-        );
-    }
-
-    fn set(view: &mut LogsView, source: usize, id: StreamId, state: StreamState) {
-        view.apply(source, LogEvent::StreamState { id, state });
-    }
-
-    fn reconnecting(reason: &str) -> StreamState {
-        StreamState::Reconnecting {
-            reason: reason.into(),
-            retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
-        }
-    }
-
-    #[test]
-    fn the_source_fails_with_its_own_stream() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 1);
-        assert_eq!(view.source_state(0), SourceState::Live);
-        opened(&mut view, 0, 0);
-        set(
-            &mut view,
-            0,
-            0,
-            reconnecting("no answer from https://api within 20s"),
-        );
-        assert!(matches!(
-            view.source_state(0),
-            SourceState::Error { reason, retry_at: Some(_) } if reason.contains("no answer")
-        ));
-        set(&mut view, 0, 0, StreamState::Following);
-        assert_eq!(view.source_state(0), SourceState::Live);
-    }
-
-    #[test]
-    fn one_pod_in_back_off_is_not_a_source_error_but_all_failing_is() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 1);
-        opened(&mut view, 0, 2);
-        set(&mut view, 0, 1, reconnecting("container in back-off"));
-        assert_eq!(view.source_state(0), SourceState::Live);
-        set(&mut view, 0, 2, reconnecting("connection refused"));
-        assert!(matches!(view.source_state(0), SourceState::Error { .. }));
-        // Another source's streams do not count.
-        opened(&mut view, 1, 1);
-        assert_eq!(view.source_state(1), SourceState::Live);
-    }
-
-    #[test]
-    fn a_source_that_gave_up_is_an_error() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 0);
-        set(
-            &mut view,
-            0,
-            0,
-            StreamState::Ended {
-                reason: "bad container regex".into(),
-            },
-        );
-        assert!(matches!(
-            view.source_state(0),
-            SourceState::Error { retry_at: None, .. }
-        ));
     }
 }
