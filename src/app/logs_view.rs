@@ -50,7 +50,11 @@ impl LogsView {
             self.visible.clear();
         }
         for seq in self.seen.max(first)..next {
-            if data.buffer.get(seq).is_some_and(|line| self.filter.matches(line)) {
+            if data
+                .buffer
+                .get(seq)
+                .is_some_and(|line| self.filter.matches(line))
+            {
                 self.visible.push_back(seq);
             }
         }

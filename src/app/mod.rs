@@ -480,12 +480,12 @@ impl App {
         let generation = data.generation;
         match action {
             Action::Key(key) => {
-                let mut effects = view.on_key(data, key);
+                let mut effects = view.key(data, key);
                 if let Some(index) = view.switch_to.take() {
                     effects.extend(self.switch_target(index));
+                    // The new target's first row may need access reviews.
+                    effects.extend(self.view.ask_access(&self.data));
                 }
-                // The cursor may be on a row whose offers need access reviews.
-                effects.extend(self.view.ask_access(&self.data));
                 effects
             }
             Action::Paste(text) => {

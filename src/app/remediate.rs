@@ -124,7 +124,8 @@ impl<'a> Screen<'a> {
         let view = &self.view.panes[PaneId::Pods.index()];
         let kube = self.visible_kube();
         if view.alt_view {
-            return self.view
+            return self
+                .view
                 .visible
                 .deployments
                 .get(view.selected)
@@ -230,7 +231,6 @@ impl<'a> Screen<'a> {
             permission: self.view.access.view(),
         }
     }
-
 }
 
 impl View {
@@ -288,7 +288,13 @@ impl View {
                     format!("{}: not possible: {reason}", verb.label()),
                 );
                 let attempt = self.next_attempt();
-                self.screen(data).audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
+                self.screen(data).audit_note(
+                    attempt,
+                    verb,
+                    &selection,
+                    Outcome::Denied,
+                    Some(reason),
+                )
             }
             Some(Offer {
                 enabled: Ok(()), ..
@@ -377,7 +383,9 @@ impl View {
         vec![]
     }
 
-    fn plan_and_preview(&mut self, data: &Data,
+    fn plan_and_preview(
+        &mut self,
+        data: &Data,
         verb: Verb,
         selection: Selection,
         params: &Params,
@@ -392,7 +400,13 @@ impl View {
             Err(reason) => {
                 self.modal = None;
                 self.toast(ToastLevel::Error, format!("{}: {reason}", verb.label()));
-                self.screen(data).audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
+                self.screen(data).audit_note(
+                    attempt,
+                    verb,
+                    &selection,
+                    Outcome::Denied,
+                    Some(reason),
+                )
             }
             Ok(plan) => {
                 let typed = plan.confirm_text.as_ref().map(|_| {
@@ -583,7 +597,12 @@ impl View {
                             ..Params::default()
                         };
                         let mut effects = self.cancel_modal(data);
-                        effects.extend(self.plan_and_preview(data, Verb::DeletePod, selection, &params));
+                        effects.extend(self.plan_and_preview(
+                            data,
+                            Verb::DeletePod,
+                            selection,
+                            &params,
+                        ));
                         effects
                     }
                     Some(M::SwitchButton) => {
@@ -616,7 +635,12 @@ impl View {
                     replicas: Some(current),
                     ..Params::default()
                 };
-                plan::describe(Verb::Scale, &selection, &params, &self.screen(data).plan_context())
+                plan::describe(
+                    Verb::Scale,
+                    &selection,
+                    &params,
+                    &self.screen(data).plan_context(),
+                )
             }
             // A failed dry run already ended the attempt in the trail (`failed`): closing its
             // dialog is not a second outcome.
@@ -856,7 +880,7 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent};
 
     use super::*;
-    use crate::app::Action;
+    use crate::app::{Action, App};
     use crate::data::KubeUpdate;
     use crate::policy::ReadOnlyInputs;
 
@@ -908,14 +932,18 @@ selector = "app=poolboy"
             detail: None,
         };
         app.update(Action::Backend(crate::event::SourceEvent::Kube {
-            generation: app.generation,
+            generation: app.data.generation,
             update: KubeUpdate::Claims {
                 source: 0,
                 rows: vec![row],
             },
         }));
         app.prepare_view();
-        assert!(app.keymap.warnings.is_empty(), "{:?}", app.keymap.warnings);
+        assert!(
+            app.view.keymap.warnings.is_empty(),
+            "{:?}",
+            app.view.keymap.warnings
+        );
         app
     }
 
@@ -927,7 +955,7 @@ selector = "app=poolboy"
     }
 
     fn picking(app: &App) -> Option<usize> {
-        match app.modal.as_ref().map(|m| &m.stage) {
+        match app.view.modal.as_ref().map(|m| &m.stage) {
             Some(Stage::Operators { selected, .. }) => Some(*selected),
             _ => None,
         }
@@ -967,10 +995,10 @@ selector = "app=poolboy"
         // And in the confirmation dialog that follows, x is just a key: n still cancels.
         press(&mut app, &[KeyCode::Char('x')]);
         assert!(matches!(
-            app.modal.as_ref().map(|m| &m.stage),
+            app.view.modal.as_ref().map(|m| &m.stage),
             Some(Stage::Confirm { .. })
         ));
         press(&mut app, &[KeyCode::Char('n')]);
-        assert!(app.modal.is_none());
+        assert!(app.view.modal.is_none());
     }
 }

@@ -175,7 +175,16 @@ impl View {
         }
     }
 
-    /// The pure update.
+    /// A key pressed in this view, the data read-only. A target switch it asks for is left in
+    /// `switch_to` for the owner of the data.
+    pub fn key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
+        let mut effects = self.on_key(data, key);
+        if self.switch_to.is_none() {
+            // The cursor may be on a row whose offers need access reviews.
+            effects.extend(self.ask_access(data));
+        }
+        effects
+    }
 
     /// Pasted text goes into the open input line, first line only.
     pub(super) fn paste(&mut self, data: &Data, text: &str) {
@@ -191,7 +200,7 @@ impl View {
         vec![Effect::Quit]
     }
 
-    pub(super) fn on_key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
+    fn on_key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
@@ -495,10 +504,17 @@ impl View {
     /// The namespace and pod of the selected log line's stream (`pod/container` labels).
     fn selected_line_pod(&self, data: &Data) -> Option<(String, String)> {
         let lines = &self.shown(data).logs;
-        let seq = self.logs.selected_index().and_then(|i| self.logs.visible.get(i))?;
+        let seq = self
+            .logs
+            .selected_index()
+            .and_then(|i| self.logs.visible.get(i))?;
         let stream = lines.streams.get(&lines.buffer.get(*seq)?.stream)?;
         let pod = stream.label.split('/').next()?.to_string();
-        let namespace = match self.screen(data).target().and_then(|t| t.logs.get(stream.source)) {
+        let namespace = match self
+            .screen(data)
+            .target()
+            .and_then(|t| t.logs.get(stream.source))
+        {
             Some(config) => config.namespace.clone()?,
             None => self.adhoc_namespaces.get(&stream.source)?.clone(),
         };
@@ -561,7 +577,9 @@ impl View {
         }
         match (
             view.detail_open,
-            self.screen(data).selected_pod().map(crate::data::Keyed::key),
+            self.screen(data)
+                .selected_pod()
+                .map(crate::data::Keyed::key),
         ) {
             (true, Some(key)) => {
                 // An answer for this pod from an earlier opening is not shown.
@@ -819,8 +837,7 @@ impl<'a> Screen<'a> {
         self.visible_kube().pods.get(key)
     }
 
-    /// Rebuilds orderings and filtered rows if anything changed. Call before drawing.
-
+    /// Configured databases, then caches, that match the DB pane's filter.
     pub fn db_rows(&self) -> Vec<DbRow> {
         let Some(target) = self.target() else {
             return Vec::new();
@@ -882,7 +899,6 @@ impl<'a> Screen<'a> {
         }
         sessions.into_iter().map(|s| s.pid).collect()
     }
-
 
     /// The rows each pane shows after ordering and filtering.
     fn visible_rows(&self) -> VisibleRows {

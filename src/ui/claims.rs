@@ -19,7 +19,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let view = &screen.view.panes[PaneId::Claims.index()];
     if view.detail_open
         && let Some(claim) = screen
-            .view.visible
+            .view
+            .visible
             .claims
             .get(view.selected)
             .and_then(|i| kube.claims_sorted.get(*i))
@@ -40,7 +41,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         return;
     }
     let stuck = screen
-        .view.visible
+        .view
+        .visible
         .claims
         .iter()
         .filter(|i| kube.claims_sorted.get(**i).is_some_and(|c| c.stuck))
@@ -58,7 +60,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
     let rows = screen
-        .view.visible
+        .view
+        .visible
         .claims
         .iter()
         .skip(offset)
@@ -105,7 +108,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     );
 }
 
-fn render_detail(frame: &mut Frame<'_>, area: Rect, claim: &ClaimRow, screen: &Screen<'_>, theme: &Theme) {
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    claim: &ClaimRow,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let label = |name: &str| Span::styled(format!("{name:>9}  "), theme.muted);
     let age = claim.since.map_or_else(
         || "-".into(),

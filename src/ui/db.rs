@@ -21,7 +21,7 @@ use super::theme::Theme;
 use super::{freshness_style, health_style, scrolled, waiting_message};
 use crate::app::pane::PaneId;
 use crate::app::status::{Freshness, SourceOrigin, format_age};
-use crate::app::{Screen, DbRow};
+use crate::app::{DbRow, Screen};
 use crate::db::postgres::{PgStatus, STATES, Session, UNKNOWN_STATE};
 use crate::db::redis::RedisStatus;
 use crate::text::sanitize;
@@ -1027,7 +1027,13 @@ fn render_nothing_yet(
 }
 
 /// All sessions of a PostgreSQL database, in `screen.view.visible.db_sessions` order.
-fn render_sessions(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme, index: usize) {
+fn render_sessions(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    index: usize,
+) {
     let row = DbRow::Postgres(index);
     let name = row_name(screen, row);
     let freshness = row_freshness(screen, row);
@@ -1221,7 +1227,13 @@ fn session_row(
 }
 
 /// A cache's CLIENT LIST, most idle first (the order the source keeps).
-fn render_clients(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme, index: usize) {
+fn render_clients(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    index: usize,
+) {
     let row = DbRow::Redis(index);
     let name = row_name(screen, row);
     let freshness = row_freshness(screen, row);
@@ -1338,7 +1350,8 @@ fn origin(row: DbRow) -> SourceOrigin {
 }
 
 fn row_freshness(screen: &Screen<'_>, row: DbRow) -> Freshness {
-    screen.visible_sources()
+    screen
+        .visible_sources()
         .iter()
         .find(|s| s.origin == origin(row))
         .map_or(Freshness::NotConfigured, |s| s.freshness(screen.view.now))

@@ -61,7 +61,8 @@ pub fn render(frame: &mut Frame<'_>, screen: &Screen<'_>, theme: &Theme) {
 /// The pane's freshness: the worst of its sources, or "not configured".
 pub fn pane_freshness(screen: &Screen<'_>, pane: PaneId) -> Freshness {
     Freshness::worst(
-        screen.visible_sources()
+        screen
+            .visible_sources()
             .iter()
             .filter(|s| s.pane == pane)
             .map(|s| s.freshness(screen.view.now)),
@@ -96,7 +97,11 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: 
         left.push((
             4,
             Span::styled(
-                format!(" [{}/{}]", screen.data.target_index + 1, screen.data.config.targets.len()),
+                format!(
+                    " [{}/{}]",
+                    screen.data.target_index + 1,
+                    screen.data.config.targets.len()
+                ),
                 theme.header,
             ),
         ));
@@ -106,7 +111,11 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: 
         left.push((0, Span::styled(" READ-ONLY ", theme.read_only)));
     }
     if let Some(frozen) = &screen.view.frozen {
-        let age = screen.view.now.duration_since(frozen.at).unwrap_or_default();
+        let age = screen
+            .view
+            .now
+            .duration_since(frozen.at)
+            .unwrap_or_default();
         left.push((0, Span::styled(" ", theme.header)));
         left.push((
             0,
@@ -117,7 +126,8 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: 
         left.push((3, Span::styled(" protected", theme.header)));
     }
     let context = screen.shown().kube_context.clone().or_else(|| {
-        screen.target()
+        screen
+            .target()
             .and_then(|t| t.kubernetes.as_ref())
             .map(|k| k.context.clone().unwrap_or_else(|| "current".into()))
     });

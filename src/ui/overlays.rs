@@ -11,7 +11,7 @@ use super::layout::centered;
 use super::theme::Theme;
 use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::pane::PaneId;
-use crate::app::{Screen, DbRow, Input, InputKind, ToastLevel};
+use crate::app::{DbRow, Input, InputKind, Screen, ToastLevel};
 
 /// Footer: the input line while typing, otherwise key hints for the focused context, from the
 /// key table.
@@ -25,14 +25,18 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
         spans.push(Span::styled(" read-only ", theme.read_only));
     }
     let mut hints: Vec<(String, Cow<'static, str>, u8)> = if screen.view.help.is_some() {
-        screen.view.keymap
+        screen
+            .view
+            .keymap
             .hints(&[Context::Help], false)
             .into_iter()
             .map(|h| (h.keys, Cow::Borrowed(h.label), h.place))
             .collect()
     } else {
         let detail = screen.view.panes[screen.view.focus.index()].detail_open;
-        screen.view.keymap
+        screen
+            .view
+            .keymap
             .hints(&screen.key_contexts(), detail)
             .into_iter()
             .filter_map(|h| Some((h.keys, footer_label(screen, h.command, h.label)?, h.place)))
@@ -71,7 +75,11 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
 }
 
 /// A footer hint's label for what is on screen now, or None where the command does nothing.
-fn footer_label(screen: &Screen<'_>, command: Command, label: &'static str) -> Option<Cow<'static, str>> {
+fn footer_label(
+    screen: &Screen<'_>,
+    command: Command,
+    label: &'static str,
+) -> Option<Cow<'static, str>> {
     let focus = screen.view.focus;
     let view = &screen.view.panes[focus.index()];
     let data = screen.pane_shows_data(focus);
@@ -112,7 +120,13 @@ fn footer_label(screen: &Screen<'_>, command: Command, label: &'static str) -> O
 }
 
 /// The input line: prompt, text, and what Enter and Esc do here.
-fn render_input_line(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, input: &Input, theme: &Theme) {
+fn render_input_line(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    input: &Input,
+    theme: &Theme,
+) {
     let prompt = match input.kind {
         InputKind::Filter(_) => "/",
         InputKind::Command => ":",
@@ -198,7 +212,13 @@ pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, screen: &Screen<'_>, the
 }
 
 /// The help overlay, generated from the key table.
-pub fn render_help(frame: &mut Frame<'_>, body: Rect, screen: &Screen<'_>, theme: &Theme, scroll: u16) {
+pub fn render_help(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    scroll: u16,
+) {
     let mut lines: Vec<Line<'static>> = Vec::new();
     for context in [
         Context::Global,
@@ -233,7 +253,8 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, screen: &Screen<'_>, theme
     );
     if screen.view.policy.is_read_only() {
         let why: Vec<String> = screen
-            .view.policy
+            .view
+            .policy
             .reasons()
             .iter()
             .map(ToString::to_string)
@@ -320,7 +341,9 @@ fn help_section(
 
 /// The keys the help overlay's hint for `command` names.
 fn hint_keys(screen: &Screen<'_>, command: ModalCommand) -> Option<String> {
-    screen.view.keymap
+    screen
+        .view
+        .keymap
         .hints(&[Context::Help], false)
         .into_iter()
         .find(|h| h.command == Command::Modal(command))

@@ -61,7 +61,13 @@ fn title_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'st
     spans
 }
 
-fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, screen: &Screen<'_>, theme: &Theme) {
+fn render_summary(
+    frame: &mut Frame<'_>,
+    rect: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let mut spans = title_spans(screen, pane, theme);
     let kube = screen.visible_kube();
     match pane {
@@ -87,23 +93,27 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, screen: &Scre
         }
         PaneId::Slo
             if screen.pane_shows_data(pane)
-                && !(screen.shown().slo.results.is_empty() && screen.shown().slo.health.is_empty()) =>
+                && !(screen.shown().slo.results.is_empty()
+                    && screen.shown().slo.health.is_empty()) =>
         {
             use crate::slo::{HealthStatus, SloState};
             let pages = screen
-                .shown().slo
+                .shown()
+                .slo
                 .results
                 .iter()
                 .filter(|s| s.state == SloState::Page)
                 .count();
             let tickets = screen
-                .shown().slo
+                .shown()
+                .slo
                 .results
                 .iter()
                 .filter(|s| s.state == SloState::Ticket)
                 .count();
             let down = screen
-                .shown().slo
+                .shown()
+                .slo
                 .health
                 .values()
                 .filter(|h| matches!(h.status, HealthStatus::Critical | HealthStatus::Down))
@@ -160,7 +170,13 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, screen: &Scre
     frame.render_widget(Paragraph::new(Line::from(spans)), rect);
 }
 
-fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, screen: &Screen<'_>, theme: &Theme) {
+fn render_full(
+    frame: &mut Frame<'_>,
+    rect: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let focused = screen.view.focus == pane;
     let block = Block::new()
         .borders(Borders::ALL)
@@ -184,7 +200,11 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, screen: &Screen<
         let text = vec![
             Line::styled("not configured for this target", theme.muted),
             Line::styled(
-                format!("{} in {}", pane.config_hint(), screen.view.config_path.display()),
+                format!(
+                    "{} in {}",
+                    pane.config_hint(),
+                    screen.view.config_path.display()
+                ),
                 theme.muted,
             ),
         ];
@@ -219,7 +239,13 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, screen: &Screen<
     render_source_table(frame, inner, pane, screen, theme);
 }
 
-fn render_source_table(frame: &mut Frame<'_>, area: Rect, pane: PaneId, screen: &Screen<'_>, theme: &Theme) {
+fn render_source_table(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let rows: Vec<Row<'_>> = screen
         .pane_rows(pane)
         .into_iter()
@@ -266,7 +292,8 @@ fn render_source_table(frame: &mut Frame<'_>, area: Rect, pane: PaneId, screen: 
     let note_height = if not_built && area.height > 6 { 2 } else { 0 };
     let [table_area, note_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(note_height)]).areas(area);
-    let mut state = TableState::default().with_selected(Some(screen.view.panes[pane.index()].selected));
+    let mut state =
+        TableState::default().with_selected(Some(screen.view.panes[pane.index()].selected));
     frame.render_stateful_widget(table, table_area, &mut state);
     if note_height > 0 {
         let note = "This build reads the config and draws the console; the backends for these sources come with later releases.";

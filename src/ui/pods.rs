@@ -130,7 +130,8 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
     // Narrow terminals drop the node column and give the status room first.
     let wide = area.width >= 110;
     let rows = screen
-        .view.visible
+        .view
+        .visible
         .pods
         .iter()
         .skip(offset)
@@ -222,7 +223,8 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
     let rows = screen
-        .view.visible
+        .view
+        .visible
         .deployments
         .iter()
         .skip(offset)
@@ -288,7 +290,13 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
     );
 }
 
-fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, screen: &Screen<'_>, theme: &Theme) {
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    pod: &PodRow,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let label = |name: &str| Span::styled(format!("{name:>10}  "), theme.muted);
     let mut lines = vec![
         Line::from(vec![
@@ -389,7 +397,10 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, screen: &Scree
                     String::new()
                 };
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  {:>6} ", age(screen.view.now, e.last_seen)), theme.muted),
+                    Span::styled(
+                        format!("  {:>6} ", age(screen.view.now, e.last_seen)),
+                        theme.muted,
+                    ),
                     Span::styled(format!("{}{count} ", sanitize(&e.reason)), style),
                     Span::raw(sanitize_truncated(&e.message, 300)),
                 ]));

@@ -50,7 +50,8 @@ pub type OfferHint = (String, String, bool, Option<String>);
 pub fn offer_hints(screen: &Screen<'_>) -> Vec<OfferHint> {
     if screen.view.policy.is_read_only() {
         let why: Vec<String> = screen
-            .view.policy
+            .view
+            .policy
             .reasons()
             .iter()
             .map(ToString::to_string)
@@ -62,12 +63,15 @@ pub fn offer_hints(screen: &Screen<'_>) -> Vec<OfferHint> {
             Some(why.join(", ")),
         )];
     }
-    screen.offers()
+    screen
+        .offers()
         .into_iter()
         .map(|offer| {
             (
                 // The first key only: the footer is short at 80 columns.
-                screen.view.keymap
+                screen
+                    .view
+                    .keymap
                     .keys_for(Command::Remediate(offer.verb))
                     .first()
                     .map(ToString::to_string)
@@ -136,7 +140,13 @@ fn render_running(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme:
         return;
     };
     let width = usize::from(area.width);
-    let elapsed = format_age(screen.view.now.duration_since(newest.started).unwrap_or_default());
+    let elapsed = format_age(
+        screen
+            .view
+            .now
+            .duration_since(newest.started)
+            .unwrap_or_default(),
+    );
     let more = screen.view.running.len() - 1;
     let separator = if newest.following.is_some() {
         " · "
@@ -338,7 +348,9 @@ fn dialog_hints(
     context: Context,
     now: impl Fn(ModalCommand, &'static str) -> Option<(&'static str, bool)>,
 ) -> Vec<Hint> {
-    screen.view.keymap
+    screen
+        .view
+        .keymap
         .hints(&[context], false)
         .into_iter()
         .filter_map(|hint| {
@@ -515,7 +527,8 @@ fn render_modal(
 }
 
 fn protected_badge(screen: &Screen<'_>) -> Option<String> {
-    screen.target()
+    screen
+        .target()
         .is_some_and(|t| t.protected)
         .then(|| " protected target ".to_string())
 }
@@ -671,7 +684,9 @@ fn place_text(place: &Place) -> String {
 
 /// The Kubernetes context remediations act in, as the planner names it.
 fn kube_context(screen: &Screen<'_>) -> String {
-    screen.shown().kube_context
+    screen
+        .shown()
+        .kube_context
         .clone()
         .unwrap_or_else(|| "(current)".to_string())
 }
@@ -799,7 +814,13 @@ impl<'a> Confirm<'a> {
         head
     }
 
-    fn preview_items(&self, screen: &Screen<'_>, theme: &Theme, width: usize, room: usize) -> Rows<'a> {
+    fn preview_items(
+        &self,
+        screen: &Screen<'_>,
+        theme: &Theme,
+        width: usize,
+        room: usize,
+    ) -> Rows<'a> {
         let mut rows = Rows::default();
         match self.preview {
             PreviewState::Loading => rows.extend(

@@ -313,7 +313,13 @@ fn health_row<'a>(health: &'a HealthResult, screen: &Screen<'_>, theme: &Theme) 
     ])
 }
 
-fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, screen: &Screen<'_>, theme: &Theme) {
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    slo: &SloResult,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     // Queries wrap: the exact PromQL is the point of showing it.
     let query_lines = (slo.queries.len() as u16 * 2 + 1).min(area.height / 3);
     let [top, chart_area, queries] = Layout::vertical([
@@ -398,7 +404,13 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, screen: &Sc
 }
 
 /// Short- and long-window burn over 24 h against each alert threshold.
-fn render_chart(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, screen: &Screen<'_>, theme: &Theme) {
+fn render_chart(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    slo: &SloResult,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     if slo.history.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("no burn history yet", theme.muted)),
@@ -430,7 +442,8 @@ fn render_chart(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, screen: &Scr
     }
     if t_min >= t_max {
         let now = screen
-            .view.now
+            .view
+            .now
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
