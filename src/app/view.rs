@@ -129,14 +129,13 @@ impl View {
 
     /// The data this view shows: the frozen copy, or the live data.
     pub fn shown<'a>(&'a self, live: &'a Data) -> &'a Data {
-        self.frozen.as_ref().map_or(live, |f| &f.data)
+        shown_data(&self.frozen, live)
     }
 
     /// The data changed: take in new log lines now (keys move over them); rows are rebuilt by
     /// `prepare`.
     pub fn observe(&mut self, data: &Data) {
-        let shown = self.frozen.as_ref().map_or(data, |f| &f.data);
-        self.logs.catch_up(&shown.logs);
+        self.logs.catch_up(&shown_data(&self.frozen, data).logs);
     }
 
     /// Rebuilds orderings and filtered rows if the shown data or the view changed. Call before
@@ -276,7 +275,7 @@ impl View {
                 }
                 Command::Back if logs.filter.is_active() => {
                     logs.filter = crate::logs::LogFilter::default();
-                    logs.refilter(&shown_logs(&self.frozen, data).logs);
+                    logs.refilter(&shown_data(&self.frozen, data).logs);
                     return vec![];
                 }
                 _ => {}
@@ -463,7 +462,7 @@ impl View {
             .insert(ADHOC_SOURCE + self.adhoc_logs, namespace.clone());
         self.focus = PaneId::Logs;
         self.logs.filter = crate::logs::LogFilter::default();
-        self.logs.refilter(&shown_logs(&self.frozen, data).logs);
+        self.logs.refilter(&shown_data(&self.frozen, data).logs);
         self.logs.to_tail();
         self.toast(ToastLevel::Info, format!("following logs of {label}"));
         vec![Effect::OpenLogs {
@@ -525,7 +524,7 @@ impl View {
         if self.focus != PaneId::Logs {
             return vec![];
         }
-        let lines = &shown_logs(&self.frozen, data).logs;
+        let lines = &shown_data(&self.frozen, data).logs;
         let logs = &mut self.logs;
         match command {
             Command::Follow => logs.toggle_follow(),
@@ -607,7 +606,7 @@ impl View {
             Some(M::InputCancel) => {
                 if input.kind == InputKind::Filter(PaneId::Logs) {
                     self.logs.filter.set_text("");
-                    self.logs.refilter(&shown_logs(&self.frozen, data).logs);
+                    self.logs.refilter(&shown_data(&self.frozen, data).logs);
                 }
                 if let InputKind::Filter(pane) = input.kind {
                     // Esc backs out of the filter entirely.
@@ -645,7 +644,7 @@ impl View {
         {
             let text = self.input.as_ref().map(Input::text).unwrap_or_default();
             self.logs.filter.set_text(&text);
-            self.logs.refilter(&shown_logs(&self.frozen, data).logs);
+            self.logs.refilter(&shown_data(&self.frozen, data).logs);
             return;
         }
         if let Some(Input {
@@ -984,8 +983,9 @@ impl<'a> Screen<'a> {
 }
 
 /// The text a filter matches a row against.
-/// The data a view shows, by fields, so `self.logs` can be borrowed mutably alongside.
-fn shown_logs<'a>(frozen: &'a Option<Frozen>, live: &'a Data) -> &'a Data {
+/// The data a view shows (`View::shown`), from the field, so `self.logs` can be borrowed
+/// mutably alongside.
+fn shown_data<'a>(frozen: &'a Option<Frozen>, live: &'a Data) -> &'a Data {
     frozen.as_ref().map_or(live, |f| &f.data)
 }
 

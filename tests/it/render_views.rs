@@ -7,12 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::json;
 use watchfloor::app::pane::PaneId;
 use watchfloor::app::{Action, App, Data, View};
-use watchfloor::config::{ThemeName, parse};
+use watchfloor::config::parse;
 use watchfloor::data::{KubeUpdate, RowUpdate};
 use watchfloor::db::DbUpdate;
 use watchfloor::db::postgres::{PgSample, PgStatus, Thresholds};
@@ -23,7 +21,8 @@ use watchfloor::model::claims::classify_resource_claim;
 use watchfloor::model::pods::pod_row;
 use watchfloor::policy::ReadOnlyInputs;
 use watchfloor::slo::{Reading, SloResult, SloState};
-use watchfloor::ui::theme::{ColorSupport, Theme};
+
+use crate::support::headless::drawn;
 
 const CONFIG: &str = r#"
 [[targets]]
@@ -213,20 +212,7 @@ fn keys(view: &mut View, data: &Data, keys: &str) {
 fn draw(view: &mut View, data: &mut Data) -> String {
     data.prepare();
     view.prepare(data);
-    let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
-    let mut terminal = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
-    terminal
-        .draw(|frame| watchfloor::ui::render(frame, &view.screen(data), &theme))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    drawn(&view.screen(data), SIZE)
 }
 
 /// The app's own view, drawn.

@@ -220,7 +220,12 @@ impl Headless {
 
 /// The whole console drawn at `width`×`height` (dark theme, 256 colours), as text: one line
 /// per row.
-pub fn screen(app: &App, (width, height): (u16, u16)) -> String {
+pub fn screen(app: &App, size: (u16, u16)) -> String {
+    drawn(&app.screen(), size)
+}
+
+/// One view over one data drawn at `width`×`height`, as `screen` draws the whole console.
+pub fn drawn(screen: &watchfloor::app::Screen<'_>, (width, height): (u16, u16)) -> String {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let theme = watchfloor::ui::theme::Theme::new(
@@ -229,7 +234,7 @@ pub fn screen(app: &App, (width, height): (u16, u16)) -> String {
     );
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal
-        .draw(|frame| watchfloor::ui::render(frame, &app.screen(), &theme))
+        .draw(|frame| watchfloor::ui::render(frame, screen, &theme))
         .expect("draw");
     let buffer = terminal.backend().buffer();
     let mut text = String::new();
