@@ -158,3 +158,54 @@ impl Moved {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::logs::{LogEvent, parse_line};
+
+    fn push(data: &mut LogsData, texts: &[&str]) {
+        let lines = texts
+            .iter()
+            .map(|t| parse_line(0, t.as_bytes(), false, SystemTime::UNIX_EPOCH))
+            .collect();
+        data.apply(0, LogEvent::Lines(lines));
+    }
+
+    fn shown(view: &LogsView, data: &LogsData) -> Vec<String> {
+        view.visible
+            .iter()
+            .filter_map(|seq| data.buffer.get(*seq))
+            .map(|line| line.raw.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn two_views_filter_one_buffer_each_their_own_way() {
+        let mut data = LogsData::with_capacity(3);
+        let mut all = LogsView::default();
+        let mut errors = LogsView::default();
+        errors.filter.set_text("error");
+        push(&mut data, &["error one", "ok two"]);
+        all.catch_up(&data);
+        errors.catch_up(&data);
+        assert_eq!(shown(&all, &data), ["error one", "ok two"]);
+        assert_eq!(shown(&errors, &data), ["error one"]);
+
+        // Only the new lines are taken in; evicted ones are forgotten.
+        push(&mut data, &["error three", "ok four"]);
+        all.catch_up(&data);
+        all.catch_up(&data);
+        errors.catch_up(&data);
+        assert_eq!(shown(&all, &data), ["ok two", "error three", "ok four"]);
+        assert_eq!(shown(&errors, &data), ["error three"]);
+
+        // A new filter reads the buffer again, and catching up after it adds nothing twice.
+        errors.filter.set_text("ok");
+        errors.refilter(&data);
+        errors.catch_up(&data);
+        assert_eq!(shown(&errors, &data), ["ok two", "ok four"]);
+    }
+}
