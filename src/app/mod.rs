@@ -336,7 +336,7 @@ impl Input {
     }
 }
 
-/// The rows each pane shows after ordering and filtering, rebuilt by `prepare_view` when data,
+/// The rows each pane shows after ordering and filtering, rebuilt by `View::prepare` when data,
 /// filters or views change, so drawing a frame never sorts or filters.
 #[derive(Debug, Clone, Default)]
 pub struct VisibleRows {
