@@ -64,7 +64,7 @@ fn app() -> App {
         ReadOnlyInputs::default(),
         t0(),
     );
-    let generation = app.generation;
+    let generation = app.data.generation;
     app.update(Action::Backend(SourceEvent::State {
         generation,
         index: 0,
@@ -89,12 +89,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("draw 200x60, 10k pods", |b| {
         b.iter(|| {
             terminal
-                .draw(|frame| ui::render(frame, &app, &theme))
+                .draw(|frame| ui::render(frame, &app.screen(), &theme))
                 .unwrap();
         });
     });
     let mut app = self::app();
-    let generation = app.generation;
+    let generation = app.data.generation;
     let mut i = 0u32;
     let base = pods().swap_remove(7);
     c.bench_function("one pod update + reorder 10k", |b| {

@@ -1,34 +1,20 @@
-//! The Logs pane's state: the line buffer, the streams feeding it, filters and the view.
+//! The Logs pane as one viewer sees it: filter, visible lines, follow or paused selection and
+//! display toggles, over the lines in `logs_data::LogsData` (shared by every viewer).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
-use crate::logs::{Level, LogBuffer, LogEvent, LogFilter, Placed, StreamId, StreamState};
-
-/// Default ring buffer size, in lines.
-pub const DEFAULT_CAPACITY: usize = 20_000;
-
-#[derive(Debug, Clone)]
-pub struct StreamInfo {
-    /// The `[[targets.logs]]` entry (or ad-hoc source) it belongs to.
-    pub source: usize,
-    pub label: String,
-    pub state: StreamState,
-    /// Lines received from this stream.
-    pub lines: u64,
-    pub last_line: Option<std::time::SystemTime>,
-}
+use super::logs_data::LogsData;
+use crate::logs::{Level, LogFilter, StreamId};
 
 #[derive(Debug, Clone)]
 pub struct LogsView {
-    pub buffer: LogBuffer,
-    /// Keyed by the app-wide stream id; sources' own ids are mapped in `ids`.
-    pub streams: BTreeMap<StreamId, StreamInfo>,
-    ids: BTreeMap<(usize, StreamId), StreamId>,
-    /// Cap messages per source: (active, waiting).
-    pub caps: BTreeMap<usize, (usize, usize)>,
     pub filter: LogFilter,
     /// Sequence numbers of the lines that pass the filter, oldest first.
     pub visible: VecDeque<u64>,
+    /// The next sequence number `catch_up` has not looked at yet.
+    seen: u64,
+    /// The data's `reorders` when `visible` was last rebuilt.
+    reorders: u64,
     /// Following the tail, or paused on `selected`.
     pub follow: bool,
     /// The selected line (sequence number) while paused.
@@ -41,19 +27,11 @@ pub struct LogsView {
 
 impl Default for LogsView {
     fn default() -> Self {
-        Self::with_capacity(DEFAULT_CAPACITY)
-    }
-}
-
-impl LogsView {
-    pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            buffer: LogBuffer::new(capacity),
-            streams: BTreeMap::new(),
-            ids: BTreeMap::new(),
-            caps: BTreeMap::new(),
             filter: LogFilter::default(),
             visible: VecDeque::new(),
+            seen: 0,
+            reorders: 0,
             follow: true,
             selected: None,
             wrap: false,
@@ -61,114 +39,47 @@ impl LogsView {
             raw: false,
         }
     }
+}
 
-    fn app_id(&mut self, source: usize, id: StreamId) -> StreamId {
-        let next = StreamId::try_from(self.ids.len()).unwrap_or(StreamId::MAX);
-        *self.ids.entry((source, id)).or_insert(next)
-    }
-
-    pub fn apply(&mut self, source: usize, event: LogEvent) {
-        match event {
-            LogEvent::StreamOpened { id, label } => {
-                let id = self.app_id(source, id);
-                let info = StreamInfo {
-                    source,
-                    label,
-                    state: StreamState::Following,
-                    lines: 0,
-                    last_line: None,
-                };
-                self.streams.insert(id, info);
-            }
-            LogEvent::StreamState { id, state } => {
-                let id = self.app_id(source, id);
-                if let Some(info) = self.streams.get_mut(&id) {
-                    info.state = state;
-                }
-            }
-            LogEvent::Lines(lines) => {
-                // A line placed before newer ones (a backfill) renumbers the lines after it.
-                let mut renumbered = false;
-                for mut line in lines {
-                    line.stream = self.app_id(source, line.stream);
-                    if let Some(info) = self.streams.get_mut(&line.stream) {
-                        info.lines += 1;
-                        info.last_line = Some(line.received);
-                    }
-                    let keep = self.filter.matches(&line);
-                    match self.buffer.push(line) {
-                        Placed::Appended(seq) if keep && !renumbered => {
-                            self.visible.push_back(seq);
-                        }
-                        Placed::Inserted(_) => renumbered = true,
-                        Placed::Appended(_) | Placed::Evicted => {}
-                    }
-                }
-                if renumbered {
-                    self.refilter();
-                }
-                let first = self.buffer.first_seq();
-                while self.visible.front().is_some_and(|seq| *seq < first) {
-                    self.visible.pop_front();
-                }
-                if self.selected.is_some_and(|seq| seq < first) {
-                    self.selected = self.visible.front().copied();
-                }
-            }
-            LogEvent::Dropped(n) => self.buffer.dropped += n,
-            LogEvent::CapReached { active, waiting } => {
-                self.caps.insert(source, (active, waiting));
+impl LogsView {
+    /// Takes in the lines that arrived since the last call and forgets the evicted ones. Lines
+    /// that arrive in time order are only appended, so only new lines are filtered; a line
+    /// merged in before newer ones renumbers those, and the visible lines are rebuilt.
+    pub fn catch_up(&mut self, data: &LogsData) {
+        if self.reorders != data.reorders {
+            self.refilter(data);
+            return;
+        }
+        let first = data.buffer.first_seq();
+        let next = data.buffer.next_seq();
+        if self.seen > next {
+            // Another buffer (a new target): start over.
+            self.seen = 0;
+            self.visible.clear();
+        }
+        for seq in self.seen.max(first)..next {
+            if data
+                .buffer
+                .get(seq)
+                .is_some_and(|line| self.filter.matches(line))
+            {
+                self.visible.push_back(seq);
             }
         }
-    }
-
-    /// The state of log source `source` as its streams tell it: an error while its own stream
-    /// (id 0: connection and pod watch) fails or every stream it opened is failing; live
-    /// otherwise. One pod's container in back-off is that stream's state, not the source's.
-    pub fn source_state(&self, source: usize) -> crate::event::SourceState {
-        use crate::event::SourceState;
-        let own = self
-            .ids
-            .get(&(source, 0))
-            .and_then(|id| self.streams.get(id));
-        let failing = |info: &StreamInfo| match &info.state {
-            StreamState::Reconnecting { reason, retry_at } => Some(SourceState::Error {
-                reason: reason.clone(),
-                retry_at: Some(*retry_at),
-            }),
-            _ => None,
-        };
-        if let Some(own) = own {
-            if let Some(error) = failing(own) {
-                return error;
-            }
-            if let StreamState::Ended { reason } = &own.state {
-                return SourceState::Error {
-                    reason: reason.clone(),
-                    retry_at: None,
-                };
-            }
+        self.seen = next;
+        while self.visible.front().is_some_and(|seq| *seq < first) {
+            self.visible.pop_front();
         }
-        let mut streams = self
-            .streams
-            .values()
-            .filter(|info| {
-                info.source == source && !matches!(info.state, StreamState::Ended { .. })
-            })
-            .peekable();
-        if streams.peek().is_none() {
-            return SourceState::Live;
-        }
-        let mut errors = streams.map(failing);
-        match errors.next() {
-            Some(Some(first)) if errors.all(|e| e.is_some()) => first,
-            _ => SourceState::Live,
+        if self.selected.is_some_and(|seq| seq < first) {
+            self.selected = self.visible.front().copied();
         }
     }
 
     /// Rebuilds the visible lines after a filter change.
-    pub fn refilter(&mut self) {
-        self.visible = self
+    pub fn refilter(&mut self, data: &LogsData) {
+        self.seen = data.buffer.next_seq();
+        self.reorders = data.reorders;
+        self.visible = data
             .buffer
             .iter()
             .filter(|(_, line)| self.filter.matches(line))
@@ -182,24 +93,24 @@ impl LogsView {
     }
 
     /// all -> >= info -> >= warn -> >= error -> all.
-    pub fn cycle_level(&mut self) {
+    pub fn cycle_level(&mut self, data: &LogsData) {
         self.filter.min_level = match self.filter.min_level {
             None => Some(Level::Info),
             Some(Level::Info) => Some(Level::Warn),
             Some(Level::Warn) => Some(Level::Error),
             _ => None,
         };
-        self.refilter();
+        self.refilter(data);
     }
 
     /// all streams -> each stream in turn -> all.
-    pub fn cycle_stream(&mut self) {
-        let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+    pub fn cycle_stream(&mut self, data: &LogsData) {
+        let ids: Vec<StreamId> = data.streams.keys().copied().collect();
         self.filter.stream = match self.filter.stream {
             None => ids.first().copied(),
             Some(current) => ids.iter().copied().find(|id| *id > current),
         };
-        self.refilter();
+        self.refilter(data);
     }
 
     /// The selected line's index in `visible` (the last one while following).
@@ -259,127 +170,92 @@ impl Moved {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     use super::*;
-    use crate::event::SourceState;
+    use crate::logs::{LogEvent, parse_line};
 
-    fn opened(view: &mut LogsView, source: usize, id: StreamId) {
-        view.apply(
-            source,
-            LogEvent::StreamOpened {
-                id,
-                label: format!("stream {id}"),
-            },
-        );
+    fn push(data: &mut LogsData, texts: &[&str]) {
+        let lines = texts
+            .iter()
+            .map(|t| parse_line(0, t.as_bytes(), false, SystemTime::UNIX_EPOCH))
+            .collect();
+        data.apply(0, LogEvent::Lines(lines));
     }
 
-    fn set(view: &mut LogsView, source: usize, id: StreamId, state: StreamState) {
-        view.apply(source, LogEvent::StreamState { id, state });
+    fn shown(view: &LogsView, data: &LogsData) -> Vec<String> {
+        view.visible
+            .iter()
+            .filter_map(|seq| data.buffer.get(*seq))
+            .map(|line| line.raw.to_string())
+            .collect()
     }
 
-    fn reconnecting(reason: &str) -> StreamState {
-        StreamState::Reconnecting {
-            reason: reason.into(),
-            retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
-        }
+    #[test]
+    fn two_views_filter_one_buffer_each_their_own_way() {
+        let mut data = LogsData::with_capacity(3);
+        let mut all = LogsView::default();
+        let mut errors = LogsView::default();
+        errors.filter.set_text("error");
+        push(&mut data, &["error one", "ok two"]);
+        all.catch_up(&data);
+        errors.catch_up(&data);
+        assert_eq!(shown(&all, &data), ["error one", "ok two"]);
+        assert_eq!(shown(&errors, &data), ["error one"]);
+
+        // Only the new lines are taken in; evicted ones are forgotten.
+        push(&mut data, &["error three", "ok four"]);
+        all.catch_up(&data);
+        all.catch_up(&data);
+        errors.catch_up(&data);
+        assert_eq!(shown(&all, &data), ["ok two", "error three", "ok four"]);
+        assert_eq!(shown(&errors, &data), ["error three"]);
+
+        // A new filter reads the buffer again, and catching up after it adds nothing twice.
+        errors.filter.set_text("ok");
+        errors.refilter(&data);
+        errors.catch_up(&data);
+        assert_eq!(shown(&errors, &data), ["ok two", "ok four"]);
     }
 
-    fn lines(stream: StreamId, at: &[(u64, &str)]) -> LogEvent {
+    fn at(stream: StreamId, lines: &[(u64, &str)]) -> LogEvent {
         LogEvent::Lines(
-            at.iter()
+            lines
+                .iter()
                 .map(|(secs, text)| {
-                    let mut line = crate::logs::parse_line(
-                        stream,
-                        text.as_bytes(),
-                        false,
-                        SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
-                    );
-                    line.timestamp = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(*secs));
+                    let received = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+                    let mut line = parse_line(stream, text.as_bytes(), false, received);
+                    line.timestamp =
+                        Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(*secs));
                     line
                 })
                 .collect(),
         )
     }
 
-    fn shown(view: &LogsView) -> Vec<String> {
-        view.visible
-            .iter()
-            .filter_map(|seq| view.buffer.get(*seq))
-            .map(|line| line.raw.to_string())
-            .collect()
-    }
-
     #[test]
     fn a_late_streams_backfill_is_merged_by_timestamp_and_filtered() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 1);
-        opened(&mut view, 0, 2);
-        view.apply(0, lines(1, &[(10, "a GET 200"), (30, "a GET 500")]));
+        let mut data = LogsData::default();
+        let mut all = LogsView::default();
+        let mut errors = LogsView::default();
+        errors.filter.set_text("500");
+        data.apply(0, at(1, &[(10, "a GET 200"), (30, "a GET 500")]));
+        all.catch_up(&data);
+        errors.catch_up(&data);
         // Stream 2 opens later and backfills lines from before stream 1's last one.
-        view.apply(0, lines(2, &[(5, "b GET 500"), (20, "b GET 200")]));
+        data.apply(0, at(2, &[(5, "b GET 500"), (20, "b GET 200")]));
+        all.catch_up(&data);
+        errors.catch_up(&data);
         assert_eq!(
-            shown(&view),
+            shown(&all, &data),
             ["b GET 500", "a GET 200", "b GET 200", "a GET 500"]
         );
-        view.filter.set_text("500");
-        view.refilter();
-        view.apply(0, lines(1, &[(25, "a late 500"), (40, "a GET 500 again")]));
+        assert_eq!(shown(&errors, &data), ["b GET 500", "a GET 500"]);
+        data.apply(0, at(1, &[(25, "a late 500"), (40, "a GET 500 again")]));
+        errors.catch_up(&data);
         assert_eq!(
-            shown(&view),
+            shown(&errors, &data),
             ["b GET 500", "a late 500", "a GET 500", "a GET 500 again"]
         );
-    }
-
-    #[test]
-    fn the_source_fails_with_its_own_stream() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 1);
-        assert_eq!(view.source_state(0), SourceState::Live);
-        opened(&mut view, 0, 0);
-        set(
-            &mut view,
-            0,
-            0,
-            reconnecting("no answer from https://api within 20s"),
-        );
-        assert!(matches!(
-            view.source_state(0),
-            SourceState::Error { reason, retry_at: Some(_) } if reason.contains("no answer")
-        ));
-        set(&mut view, 0, 0, StreamState::Following);
-        assert_eq!(view.source_state(0), SourceState::Live);
-    }
-
-    #[test]
-    fn one_pod_in_back_off_is_not_a_source_error_but_all_failing_is() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 1);
-        opened(&mut view, 0, 2);
-        set(&mut view, 0, 1, reconnecting("container in back-off"));
-        assert_eq!(view.source_state(0), SourceState::Live);
-        set(&mut view, 0, 2, reconnecting("connection refused"));
-        assert!(matches!(view.source_state(0), SourceState::Error { .. }));
-        // Another source's streams do not count.
-        opened(&mut view, 1, 1);
-        assert_eq!(view.source_state(1), SourceState::Live);
-    }
-
-    #[test]
-    fn a_source_that_gave_up_is_an_error() {
-        let mut view = LogsView::default();
-        opened(&mut view, 0, 0);
-        set(
-            &mut view,
-            0,
-            0,
-            StreamState::Ended {
-                reason: "bad container regex".into(),
-            },
-        );
-        assert!(matches!(
-            view.source_state(0),
-            SourceState::Error { retry_at: None, .. }
-        ));
     }
 }

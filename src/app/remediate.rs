@@ -10,7 +10,7 @@ use ratatui_textarea::TextArea;
 
 use super::keymap::{self, Context, KeyChord, ModalCommand as M};
 use super::pane::PaneId;
-use super::{App, DbRow, Effect, ToastLevel};
+use super::{Data, DbRow, Effect, Screen, ToastLevel, View};
 use crate::db::postgres::signal_rule;
 use crate::remediation::plan::{self, Offer, Params, PlanContext, Selection, Verb};
 use crate::remediation::{Failure, HistoryEntry, Outcome, Plan, Preview, Progress, WorkloadKind};
@@ -105,10 +105,10 @@ pub enum Following {
     News(String),
 }
 
-impl App {
+impl<'a> Screen<'a> {
     /// What the cursor is on, for the planner.
     pub fn selection(&self) -> Selection {
-        match self.focus {
+        match self.view.focus {
             PaneId::Pods if self.pane_shows_data(PaneId::Pods) => self.pods_selection(),
             PaneId::Db if self.pane_shows_data(PaneId::Db) => self.db_selection(),
             PaneId::Claims
@@ -121,10 +121,11 @@ impl App {
     }
 
     fn pods_selection(&self) -> Selection {
-        let view = &self.panes[PaneId::Pods.index()];
+        let view = &self.view.panes[PaneId::Pods.index()];
         let kube = self.visible_kube();
         if view.alt_view {
             return self
+                .view
                 .visible
                 .deployments
                 .get(view.selected)
@@ -165,7 +166,7 @@ impl App {
     }
 
     fn db_selection(&self) -> Selection {
-        let view = &self.panes[PaneId::Db.index()];
+        let view = &self.view.panes[PaneId::Db.index()];
         let db = self.visible_db();
         match self.selected_db() {
             Some(DbRow::Postgres(entry)) => {
@@ -217,8 +218,8 @@ impl App {
         PlanContext {
             target: self.target_name().to_string(),
             protected: target.is_some_and(|t| t.protected),
-            read_only: self.policy.check_mutation_allowed("remediation").err(),
-            kube_context: self.kube_context.clone(),
+            read_only: self.view.policy.check_mutation_allowed("remediation").err(),
+            kube_context: self.shown().kube_context.clone(),
             operators: target
                 .map(|t| {
                     t.operators
@@ -227,18 +228,21 @@ impl App {
                         .collect()
                 })
                 .unwrap_or_default(),
-            permission: self.access.view(),
+            permission: self.view.access.view(),
         }
     }
+}
 
+impl View {
     /// The access reviews the selected row's offers need that the cache cannot answer (never
     /// asked, or answered a minute ago or more), as one effect; none when nothing is needed
     /// (read-only mode, a row without Kubernetes remediations) or all is fresh or in flight.
-    pub(super) fn ask_access(&mut self) -> Vec<Effect> {
-        if self.target().is_none_or(|t| t.kubernetes.is_none()) {
+    pub(super) fn ask_access(&mut self, data: &Data) -> Vec<Effect> {
+        let screen = self.screen(data);
+        if screen.target().is_none_or(|t| t.kubernetes.is_none()) {
             return vec![];
         }
-        let needed = plan::access_checks(&self.selection(), &self.plan_context());
+        let needed = plan::access_checks(&screen.selection(), &screen.plan_context());
         if needed.is_empty() {
             return vec![];
         }
@@ -247,15 +251,10 @@ impl App {
             return vec![];
         }
         vec![Effect::CheckPermissions {
-            generation: self.generation,
-            target_index: self.target_index,
+            generation: data.generation,
+            target_index: data.target_index,
             checks,
         }]
-    }
-
-    /// The remediations offered for the current selection (feeds key hints and help).
-    pub fn offers(&self) -> Vec<Offer> {
-        plan::offers(&self.selection(), &self.plan_context())
     }
 
     fn next_attempt(&mut self) -> u64 {
@@ -264,9 +263,9 @@ impl App {
     }
 
     /// A remediation key was pressed.
-    pub(super) fn remediate(&mut self, verb: Verb) -> Vec<Effect> {
-        let selection = self.selection();
-        let ctx = self.plan_context();
+    pub(super) fn remediate(&mut self, data: &Data, verb: Verb) -> Vec<Effect> {
+        let selection = self.screen(data).selection();
+        let ctx = self.screen(data).plan_context();
         let offer = plan::offers(&selection, &ctx)
             .into_iter()
             .find(|o| o.verb == verb);
@@ -289,13 +288,19 @@ impl App {
                     format!("{}: not possible: {reason}", verb.label()),
                 );
                 let attempt = self.next_attempt();
-                self.audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
+                self.screen(data).audit_note(
+                    attempt,
+                    verb,
+                    &selection,
+                    Outcome::Denied,
+                    Some(reason),
+                )
             }
             Some(Offer {
                 enabled: Ok(()), ..
             }) => match verb {
-                Verb::Undo => self.open_history(selection),
-                Verb::Scale => self.open_scale(selection),
+                Verb::Undo => self.open_history(data, selection),
+                Verb::Scale => self.open_scale(data, selection),
                 Verb::RestartOperator if ctx.operators.len() > 1 => {
                     let attempt = self.next_attempt();
                     self.modal = Some(Modal {
@@ -307,12 +312,12 @@ impl App {
                     });
                     vec![]
                 }
-                _ => self.plan_and_preview(verb, selection, &Params::default()),
+                _ => self.plan_and_preview(data, verb, selection, &Params::default()),
             },
         }
     }
 
-    fn open_history(&mut self, selection: Selection) -> Vec<Effect> {
+    fn open_history(&mut self, data: &Data, selection: Selection) -> Vec<Effect> {
         let (namespace, name) = match &selection {
             Selection::Deployment {
                 namespace, name, ..
@@ -336,14 +341,14 @@ impl App {
             },
         });
         vec![Effect::LoadHistory {
-            generation: self.generation,
+            generation: data.generation,
             attempt,
             namespace,
             name,
         }]
     }
 
-    fn open_scale(&mut self, selection: Selection) -> Vec<Effect> {
+    fn open_scale(&mut self, data: &Data, selection: Selection) -> Vec<Effect> {
         let (name, current) = match &selection {
             Selection::Deployment { name, replicas, .. } => (name.clone(), *replicas),
             Selection::Pod {
@@ -352,6 +357,7 @@ impl App {
                 ..
             } => {
                 let current = self
+                    .screen(data)
                     .visible_kube()
                     .deployments
                     .get(&(namespace.clone(), name.clone()))
@@ -379,11 +385,12 @@ impl App {
 
     fn plan_and_preview(
         &mut self,
+        data: &Data,
         verb: Verb,
         selection: Selection,
         params: &Params,
     ) -> Vec<Effect> {
-        let ctx = self.plan_context();
+        let ctx = self.screen(data).plan_context();
         let planned = plan::plan(verb, &selection, params, &ctx);
         let attempt = match self.modal.as_ref() {
             Some(m) => m.attempt,
@@ -393,7 +400,13 @@ impl App {
             Err(reason) => {
                 self.modal = None;
                 self.toast(ToastLevel::Error, format!("{}: {reason}", verb.label()));
-                self.audit_note(attempt, verb, &selection, Outcome::Denied, Some(reason))
+                self.screen(data).audit_note(
+                    attempt,
+                    verb,
+                    &selection,
+                    Outcome::Denied,
+                    Some(reason),
+                )
             }
             Ok(plan) => {
                 let typed = plan.confirm_text.as_ref().map(|_| {
@@ -413,7 +426,7 @@ impl App {
                     },
                 });
                 vec![Effect::Preview {
-                    generation: self.generation,
+                    generation: data.generation,
                     attempt,
                     plan,
                 }]
@@ -424,7 +437,7 @@ impl App {
     /// Keys while the modal is open: it takes every key (Ctrl-C still quits). What a key does
     /// is the keymap's answer for the stage's context; in a text input, keys it does not bind
     /// are typed.
-    pub(super) fn on_modal_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    pub(super) fn on_modal_key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
         let Some(modal) = self.modal.as_mut() else {
             return vec![];
         };
@@ -442,7 +455,7 @@ impl App {
                     .and_then(|r| r.as_ref().ok())
                     .map_or(0, Vec::len);
                 match command {
-                    Some(M::PickCancel) => return self.cancel_modal(),
+                    Some(M::PickCancel) => return self.cancel_modal(data),
                     Some(M::PickPrev) => *selected = selected.saturating_sub(1),
                     Some(M::PickNext) => {
                         *selected = (*selected + 1).min(count.saturating_sub(1));
@@ -464,7 +477,7 @@ impl App {
                             ..Params::default()
                         };
                         let selection = selection.clone();
-                        return self.plan_and_preview(Verb::Undo, selection, &params);
+                        return self.plan_and_preview(data, Verb::Undo, selection, &params);
                     }
                     _ => {}
                 }
@@ -474,7 +487,7 @@ impl App {
                 operators,
                 selected,
             } => match command {
-                Some(M::PickCancel) => self.cancel_modal(),
+                Some(M::PickCancel) => self.cancel_modal(data),
                 Some(M::PickPrev) => {
                     *selected = selected.saturating_sub(1);
                     vec![]
@@ -488,7 +501,7 @@ impl App {
                         operator: *selected,
                         ..Params::default()
                     };
-                    self.plan_and_preview(Verb::RestartOperator, Selection::Claim, &params)
+                    self.plan_and_preview(data, Verb::RestartOperator, Selection::Claim, &params)
                 }
                 _ => vec![],
             },
@@ -498,7 +511,7 @@ impl App {
                 error,
                 ..
             } => match command {
-                Some(M::InputCancel) => self.cancel_modal(),
+                Some(M::InputCancel) => self.cancel_modal(data),
                 Some(M::InputSubmit) => {
                     let text = input.lines().first().cloned().unwrap_or_default();
                     match text.trim().parse::<u32>() {
@@ -508,7 +521,7 @@ impl App {
                                 ..Params::default()
                             };
                             let selection = selection.clone();
-                            self.plan_and_preview(Verb::Scale, selection, &params)
+                            self.plan_and_preview(data, Verb::Scale, selection, &params)
                         }
                         _ => {
                             *error = Some(format!(
@@ -550,12 +563,12 @@ impl App {
                     // Protected target: keys go to the name input; submitting confirms when it
                     // matches.
                     return match command {
-                        Some(M::InputCancel) => self.cancel_modal(),
+                        Some(M::InputCancel) => self.cancel_modal(data),
                         Some(M::InputSubmit) => {
                             let matches = input.lines().first().map(String::as_str)
                                 == plan.confirm_text.as_deref();
                             if matches && ready {
-                                return self.execute_modal();
+                                return self.execute_modal(data);
                             }
                             vec![]
                         }
@@ -567,8 +580,8 @@ impl App {
                     };
                 }
                 match command {
-                    Some(M::Cancel) => self.cancel_modal(),
-                    Some(M::Confirm) if ready => self.execute_modal(),
+                    Some(M::Cancel) => self.cancel_modal(data),
+                    Some(M::Confirm) if ready => self.execute_modal(data),
                     Some(M::ForceDelete)
                         if matches!(
                             plan.action,
@@ -583,23 +596,28 @@ impl App {
                             force: true,
                             ..Params::default()
                         };
-                        let mut effects = self.cancel_modal();
-                        effects.extend(self.plan_and_preview(Verb::DeletePod, selection, &params));
+                        let mut effects = self.cancel_modal(data);
+                        effects.extend(self.plan_and_preview(
+                            data,
+                            Verb::DeletePod,
+                            selection,
+                            &params,
+                        ));
                         effects
                     }
                     Some(M::SwitchButton) => {
                         *yes_focused = !*yes_focused && ready;
                         vec![]
                     }
-                    Some(M::PressButton) if *yes_focused && ready => self.execute_modal(),
-                    Some(M::PressButton) => self.cancel_modal(),
+                    Some(M::PressButton) if *yes_focused && ready => self.execute_modal(data),
+                    Some(M::PressButton) => self.cancel_modal(data),
                     _ => vec![],
                 }
             }
         }
     }
 
-    fn cancel_modal(&mut self) -> Vec<Effect> {
+    fn cancel_modal(&mut self, data: &Data) -> Vec<Effect> {
         let Some(modal) = self.modal.take() else {
             return vec![];
         };
@@ -608,7 +626,7 @@ impl App {
                 Verb::Undo,
                 &selection,
                 &Params::default(),
-                &self.plan_context(),
+                &self.screen(data).plan_context(),
             ),
             Stage::Scale {
                 selection, current, ..
@@ -617,7 +635,12 @@ impl App {
                     replicas: Some(current),
                     ..Params::default()
                 };
-                plan::describe(Verb::Scale, &selection, &params, &self.plan_context())
+                plan::describe(
+                    Verb::Scale,
+                    &selection,
+                    &params,
+                    &self.screen(data).plan_context(),
+                )
             }
             // A failed dry run already ended the attempt in the trail (`failed`): closing its
             // dialog is not a second outcome.
@@ -635,7 +658,7 @@ impl App {
                     Verb::RestartOperator,
                     &Selection::Claim,
                     &params,
-                    &self.plan_context(),
+                    &self.screen(data).plan_context(),
                 )
             }
         };
@@ -656,7 +679,7 @@ impl App {
         }]
     }
 
-    fn execute_modal(&mut self) -> Vec<Effect> {
+    fn execute_modal(&mut self, data: &Data) -> Vec<Effect> {
         let Some(Modal {
             attempt,
             stage:
@@ -687,7 +710,7 @@ impl App {
             following: None,
         });
         vec![Effect::Execute {
-            generation: self.generation,
+            generation: data.generation,
             attempt,
             plan,
         }]
@@ -811,7 +834,12 @@ pub fn verb_of(action: &crate::remediation::ActionKind) -> Verb {
     }
 }
 
-impl App {
+impl Screen<'_> {
+    /// The remediations offered for the current selection (feeds key hints and help).
+    pub fn offers(&self) -> Vec<Offer> {
+        plan::offers(&self.selection(), &self.plan_context())
+    }
+
     /// The audit line of an attempt that ended before it was executed.
     fn audit_note(
         &self,
@@ -852,7 +880,7 @@ mod tests {
     use crossterm::event::{KeyCode, KeyEvent};
 
     use super::*;
-    use crate::app::Action;
+    use crate::app::{Action, App};
     use crate::data::KubeUpdate;
     use crate::policy::ReadOnlyInputs;
 
@@ -904,14 +932,18 @@ selector = "app=poolboy"
             detail: None,
         };
         app.update(Action::Backend(crate::event::SourceEvent::Kube {
-            generation: app.generation,
+            generation: app.data.generation,
             update: KubeUpdate::Claims {
                 source: 0,
                 rows: vec![row],
             },
         }));
         app.prepare_view();
-        assert!(app.keymap.warnings.is_empty(), "{:?}", app.keymap.warnings);
+        assert!(
+            app.view.keymap.warnings.is_empty(),
+            "{:?}",
+            app.view.keymap.warnings
+        );
         app
     }
 
@@ -923,7 +955,7 @@ selector = "app=poolboy"
     }
 
     fn picking(app: &App) -> Option<usize> {
-        match app.modal.as_ref().map(|m| &m.stage) {
+        match app.view.modal.as_ref().map(|m| &m.stage) {
             Some(Stage::Operators { selected, .. }) => Some(*selected),
             _ => None,
         }
@@ -963,10 +995,10 @@ selector = "app=poolboy"
         // And in the confirmation dialog that follows, x is just a key: n still cancels.
         press(&mut app, &[KeyCode::Char('x')]);
         assert!(matches!(
-            app.modal.as_ref().map(|m| &m.stage),
+            app.view.modal.as_ref().map(|m| &m.stage),
             Some(Stage::Confirm { .. })
         ));
         press(&mut app, &[KeyCode::Char('n')]);
-        assert!(app.modal.is_none());
+        assert!(app.view.modal.is_none());
     }
 }

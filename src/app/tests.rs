@@ -58,36 +58,36 @@ fn starts_sources_of_the_chosen_target() {
     assert_eq!(
         app.start(),
         vec![Effect::StartSources {
-            generation: app.generation,
+            generation: app.data.generation,
             target_index: 0
         }]
     );
-    let kinds: Vec<&str> = app.sources.iter().map(|s| s.kind).collect();
+    let kinds: Vec<&str> = app.data.sources.iter().map(|s| s.kind).collect();
     assert_eq!(kinds, ["kubernetes", "postgres", "redis"]);
 }
 
 #[test]
 fn focus_moves_with_tab_numbers_and_wraps() {
     let mut app = app();
-    assert_eq!(app.focus, PaneId::Pods);
+    assert_eq!(app.view.focus, PaneId::Pods);
     key(&mut app, KeyCode::Tab);
-    assert_eq!(app.focus, PaneId::Slo);
+    assert_eq!(app.view.focus, PaneId::Slo);
     key(&mut app, KeyCode::BackTab);
     key(&mut app, KeyCode::BackTab);
-    assert_eq!(app.focus, PaneId::Logs);
+    assert_eq!(app.view.focus, PaneId::Logs);
     press(&mut app, "3");
-    assert_eq!(app.focus, PaneId::Db);
+    assert_eq!(app.view.focus, PaneId::Db);
 }
 
 #[test]
 fn selection_stays_within_rows() {
     let mut app = app();
     press(&mut app, "3jjjj");
-    assert_eq!(app.panes[PaneId::Db.index()].selected, 1);
+    assert_eq!(app.view.panes[PaneId::Db.index()].selected, 1);
     press(&mut app, "g");
-    assert_eq!(app.panes[PaneId::Db.index()].selected, 0);
+    assert_eq!(app.view.panes[PaneId::Db.index()].selected, 0);
     press(&mut app, "G");
-    assert_eq!(app.selected_row(PaneId::Db).unwrap().name, "cache");
+    assert_eq!(app.screen().selected_row(PaneId::Db).unwrap().name, "cache");
 }
 
 #[test]
@@ -95,12 +95,12 @@ fn enter_opens_detail_and_esc_backs_out_in_layers() {
     let mut app = app();
     press(&mut app, "3z");
     key(&mut app, KeyCode::Enter);
-    assert!(app.panes[PaneId::Db.index()].detail_open);
+    assert!(app.view.panes[PaneId::Db.index()].detail_open);
     key(&mut app, KeyCode::Esc);
-    assert!(!app.panes[PaneId::Db.index()].detail_open);
-    assert!(app.zoomed, "first Esc closes the detail only");
+    assert!(!app.view.panes[PaneId::Db.index()].detail_open);
+    assert!(app.view.zoomed, "first Esc closes the detail only");
     key(&mut app, KeyCode::Esc);
-    assert!(!app.zoomed);
+    assert!(!app.view.zoomed);
 }
 
 #[test]
@@ -108,27 +108,31 @@ fn enter_on_an_empty_pane_opens_nothing() {
     let mut app = app();
     press(&mut app, "2");
     key(&mut app, KeyCode::Enter);
-    assert!(!app.panes[PaneId::Slo.index()].detail_open);
+    assert!(!app.view.panes[PaneId::Slo.index()].detail_open);
 }
 
 #[test]
 fn filter_is_live_and_esc_clears_it() {
     let mut app = app();
     press(&mut app, "3/");
-    assert!(app.input.is_some());
+    assert!(app.view.input.is_some());
     press(&mut app, "cach");
-    assert_eq!(app.pane_rows(PaneId::Db).len(), 1);
+    assert_eq!(app.screen().pane_rows(PaneId::Db).len(), 1);
     key(&mut app, KeyCode::Enter);
-    assert!(app.input.is_none());
+    assert!(app.view.input.is_none());
     assert_eq!(
-        app.panes[PaneId::Db.index()].filter.as_ref().unwrap().text,
+        app.view.panes[PaneId::Db.index()]
+            .filter
+            .as_ref()
+            .unwrap()
+            .text,
         "cach"
     );
     // Keys go to the pane again after Enter.
     press(&mut app, "/");
     key(&mut app, KeyCode::Esc);
-    assert!(app.panes[PaneId::Db.index()].filter.is_none());
-    assert_eq!(app.pane_rows(PaneId::Db).len(), 2);
+    assert!(app.view.panes[PaneId::Db.index()].filter.is_none());
+    assert_eq!(app.screen().pane_rows(PaneId::Db).len(), 2);
 }
 
 #[test]
@@ -136,13 +140,13 @@ fn invalid_regex_filters_literally() {
     let mut app = app();
     press(&mut app, "3/[x");
     assert!(
-        app.panes[PaneId::Db.index()]
+        app.view.panes[PaneId::Db.index()]
             .filter
             .as_ref()
             .unwrap()
             .literal
     );
-    assert_eq!(app.pane_rows(PaneId::Db).len(), 0);
+    assert_eq!(app.screen().pane_rows(PaneId::Db).len(), 0);
 }
 
 #[test]
@@ -150,23 +154,23 @@ fn keys_typed_into_an_input_are_not_commands() {
     let mut app = app();
     let effects = press(&mut app, "/qt");
     assert!(effects.is_empty());
-    assert!(!app.should_quit);
-    assert_eq!(app.target_index, 0);
+    assert!(!app.should_quit());
+    assert_eq!(app.data.target_index, 0);
 }
 
 #[test]
 fn help_overlay_swallows_keys() {
     let mut app = app();
     press(&mut app, "?");
-    assert_eq!(app.help, Some(0));
+    assert_eq!(app.view.help, Some(0));
     let effects = press(&mut app, "t2jj");
     assert!(effects.is_empty());
     assert_eq!(
-        (app.focus, app.target_index, app.help),
+        (app.view.focus, app.data.target_index, app.view.help),
         (PaneId::Pods, 0, Some(2))
     );
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.help, None);
+    assert_eq!(app.view.help, None);
 }
 
 #[test]
@@ -189,8 +193,8 @@ fn quit_from_q_colon_q_and_ctrl_c() {
 #[test]
 fn target_switch_restarts_sources_and_applies_target_read_only() {
     let mut app = app();
-    assert!(!app.policy.is_read_only());
-    let old = app.generation;
+    assert!(!app.view.policy.is_read_only());
+    let old = app.data.generation;
     let effects = press(&mut app, "t");
     assert_eq!(
         effects[0],
@@ -205,7 +209,7 @@ fn target_switch_restarts_sources_and_applies_target_read_only() {
         "nothing selected, nothing asked: {effects:?}"
     );
     assert_eq!(app.target_name(), "staging");
-    assert!(app.policy.is_read_only());
+    assert!(app.view.policy.is_read_only());
     press(&mut app, ":");
     press(&mut app, "target prod");
     let effects = key(&mut app, KeyCode::Enter);
@@ -216,7 +220,7 @@ fn target_switch_restarts_sources_and_applies_target_read_only() {
             target_index: 0
         }
     );
-    assert!(!app.policy.is_read_only());
+    assert!(!app.view.policy.is_read_only());
 }
 
 #[test]
@@ -225,7 +229,8 @@ fn unknown_target_and_command_are_toasts_with_suggestions() {
     press(&mut app, ":target prd");
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(
-        app.toasts
+        app.view
+            .toasts
             .last()
             .unwrap()
             .text
@@ -234,7 +239,8 @@ fn unknown_target_and_command_are_toasts_with_suggestions() {
     press(&mut app, ":qiut");
     key(&mut app, KeyCode::Enter);
     assert!(
-        app.toasts
+        app.view
+            .toasts
             .last()
             .unwrap()
             .text
@@ -248,15 +254,15 @@ fn read_only_flag_cannot_be_lifted_by_a_target_switch() {
         flag: true,
         ..Default::default()
     });
-    assert!(app.policy.is_read_only());
+    assert!(app.view.policy.is_read_only());
     press(&mut app, "tt");
-    assert!(app.policy.is_read_only());
+    assert!(app.view.policy.is_read_only());
 }
 
 #[test]
 fn reports_from_an_old_generation_are_ignored() {
     let mut app = app();
-    let old = app.generation;
+    let old = app.data.generation;
     press(&mut app, "t");
     app.update(Action::Backend(SourceEvent::State {
         generation: old,
@@ -264,15 +270,15 @@ fn reports_from_an_old_generation_are_ignored() {
         state: SourceState::Live,
         at: t0(),
     }));
-    assert_eq!(app.sources[0].state, SourceState::Connecting);
+    assert_eq!(app.data.sources[0].state, SourceState::Connecting);
     app.update(Action::Backend(SourceEvent::State {
-        generation: app.generation,
+        generation: app.data.generation,
         index: 0,
         state: SourceState::Live,
         at: t0(),
     }));
-    assert_eq!(app.sources[0].state, SourceState::Live);
-    assert_eq!(app.sources[0].last_ok, Some(t0()));
+    assert_eq!(app.data.sources[0].state, SourceState::Live);
+    assert_eq!(app.data.sources[0].last_ok, Some(t0()));
 }
 
 #[test]
@@ -280,33 +286,36 @@ fn freeze_keeps_the_display_while_updates_arrive() {
     let mut app = app();
     press(&mut app, "f");
     app.update(Action::Backend(SourceEvent::State {
-        generation: app.generation,
+        generation: app.data.generation,
         index: 0,
         state: SourceState::Live,
         at: t0(),
     }));
-    assert_eq!(app.visible_sources()[0].state, SourceState::Connecting);
-    assert_eq!(app.sources[0].state, SourceState::Live);
+    assert_eq!(
+        app.screen().visible_sources()[0].state,
+        SourceState::Connecting
+    );
+    assert_eq!(app.data.sources[0].state, SourceState::Live);
     press(&mut app, "f");
-    assert_eq!(app.visible_sources()[0].state, SourceState::Live);
+    assert_eq!(app.screen().visible_sources()[0].state, SourceState::Live);
 }
 
 #[test]
 fn ticks_age_data_and_expire_toasts() {
     let mut app = app();
     app.update(Action::Backend(SourceEvent::State {
-        generation: app.generation,
+        generation: app.data.generation,
         index: 1,
         state: SourceState::Live,
         at: t0(),
     }));
     press(&mut app, "3");
     app.update(Action::Tick(t0() + Duration::from_secs(19)));
-    let label = app.sources[1].freshness(app.now).label();
+    let label = app.data.sources[1].freshness(app.view.now).label();
     assert_eq!(label, "live", "postgres refresh 2s: stale after 20s");
     app.update(Action::Tick(t0() + Duration::from_secs(25)));
-    assert!(app.toasts.is_empty());
-    let label = app.sources[1].freshness(app.now).label();
+    assert!(app.view.toasts.is_empty());
+    let label = app.data.sources[1].freshness(app.view.now).label();
     assert_eq!(label, "stale 25s", "postgres refresh 2s: stale after 20s");
 }
 
@@ -315,7 +324,7 @@ fn error_text_from_toasts_is_sanitised() {
     let mut app = app();
     press(&mut app, ":target \u{1b}]0;pwned\u{7}x");
     key(&mut app, KeyCode::Enter);
-    assert!(!app.toasts.last().unwrap().text.contains('\u{1b}'));
+    assert!(!app.view.toasts.last().unwrap().text.contains('\u{1b}'));
 }
 
 #[test]
@@ -362,7 +371,7 @@ selector = "app=poolboy"
         detail: None,
     };
     app.update(Action::Backend(SourceEvent::Kube {
-        generation: app.generation,
+        generation: app.data.generation,
         update: KubeUpdate::Claims {
             source: 0,
             rows: vec![row],
@@ -371,7 +380,7 @@ selector = "app=poolboy"
     app.prepare_view();
     press(&mut app, "4R");
     assert!(matches!(
-        app.modal.as_ref().map(|m| &m.stage),
+        app.view.modal.as_ref().map(|m| &m.stage),
         Some(remediate::Stage::Operators { .. })
     ));
     press(&mut app, "j");

@@ -118,7 +118,7 @@ impl EffectExecutor {
             | Effect::AuditNote { .. }
             | Effect::CheckPermissions { .. }) => {
                 self.remediations
-                    .handle(effect, app.target_index, app.policy.clone())
+                    .handle(effect, app.data.target_index, app.view.policy.clone())
             }
             Effect::CopyToClipboard(text) => (self.clipboard)(&text),
             Effect::SaveLogs { text, lines } => {

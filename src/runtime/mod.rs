@@ -58,9 +58,9 @@ pub async fn run(
         SystemTime::now(),
     );
     tracing::info!(
-        config = %app.config_path.display(),
+        config = %app.view.config_path.display(),
         target = app.target_name(),
-        read_only = app.policy.is_read_only(),
+        read_only = app.view.policy.is_read_only(),
         "watchfloor starting"
     );
 
@@ -86,17 +86,17 @@ pub async fn run(
     let exit = loop {
         for effect in pending.drain(..) {
             if effects.execute(effect, &app) == Flow::Quit {
-                app.should_quit = true;
+                app.view.should_quit = true;
             }
         }
-        if app.should_quit {
+        if app.should_quit() {
             break Exit::Quit;
         }
         let now = Instant::now();
         if dirty && (urgent || last_draw.is_none_or(|at| now >= at + frame_interval)) {
             app.prepare_view();
             watchdog.draw_begins();
-            let drawn = tui.draw(|frame| ui::render(frame, &app, &theme));
+            let drawn = tui.draw(|frame| ui::render(frame, &app.screen(), &theme));
             watchdog.draw_ends();
             if let Err(error) = drawn {
                 tracing::warn!(%error, "drawing failed; the terminal is gone");

@@ -8,30 +8,31 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
-use crate::app::App;
+use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::model::claims::ClaimRow;
 use crate::text::format_age;
 use crate::text::sanitize;
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let kube = app.visible_kube();
-    let view = &app.panes[PaneId::Claims.index()];
+pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let kube = screen.visible_kube();
+    let view = &screen.view.panes[PaneId::Claims.index()];
     if view.detail_open
-        && let Some(claim) = app
+        && let Some(claim) = screen
+            .view
             .visible
             .claims
             .get(view.selected)
             .and_then(|i| kube.claims_sorted.get(*i))
     {
-        render_detail(frame, area, claim, app, theme);
+        render_detail(frame, area, claim, screen, theme);
         return;
     }
-    if app.visible.claims.is_empty() {
+    if screen.view.visible.claims.is_empty() {
         let message = if view.filter.is_some() {
             "no claims match the filter (Esc clears it)".to_string()
         } else {
-            waiting_message(app, PaneId::Claims, "claims")
+            waiting_message(screen, PaneId::Claims, "claims")
         };
         frame.render_widget(
             Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
@@ -39,7 +40,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         );
         return;
     }
-    let stuck = app
+    let stuck = screen
+        .view
         .visible
         .claims
         .iter()
@@ -50,14 +52,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let style = if stuck > 0 { theme.crit } else { theme.ok };
     frame.render_widget(
         Paragraph::new(Line::styled(
-            format!("{stuck} stuck of {}", app.visible.claims.len()),
+            format!("{stuck} stuck of {}", screen.view.visible.claims.len()),
             style,
         )),
         summary,
     );
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
-    let rows = app
+    let rows = screen
+        .view
         .visible
         .claims
         .iter()
@@ -67,7 +70,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         .map(|claim| {
             let age = claim.since.map_or_else(
                 || "-".into(),
-                |at| format_age(app.now.duration_since(at).unwrap_or_default()),
+                |at| format_age(screen.view.now.duration_since(at).unwrap_or_default()),
             );
             Row::new(vec![
                 Cell::from(if claim.stuck { "STUCK" } else { "" }).style(theme.crit),
@@ -92,7 +95,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     ];
     let table = Table::new(rows, widths)
         .header(Row::new(["", "NAMESPACE", "NAME", "STATE", "AGE", "WHY"]).style(theme.title))
-        .row_highlight_style(if app.focus == PaneId::Claims {
+        .row_highlight_style(if screen.view.focus == PaneId::Claims {
             theme.selected
         } else {
             Style::default()
@@ -105,11 +108,17 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
-fn render_detail(frame: &mut Frame<'_>, area: Rect, claim: &ClaimRow, app: &App, theme: &Theme) {
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    claim: &ClaimRow,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let label = |name: &str| Span::styled(format!("{name:>9}  "), theme.muted);
     let age = claim.since.map_or_else(
         || "-".into(),
-        |at| format_age(app.now.duration_since(at).unwrap_or_default()),
+        |at| format_age(screen.view.now.duration_since(at).unwrap_or_default()),
     );
     let mut lines = vec![
         Line::from(vec![
@@ -145,7 +154,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, claim: &ClaimRow, app: &App,
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
     let scroll = super::clamped_scroll(
-        app.panes[PaneId::Claims.index()].detail_scroll,
+        screen.view.panes[PaneId::Claims.index()].detail_scroll,
         lines.len(),
         area.height,
     );

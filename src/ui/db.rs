@@ -21,7 +21,7 @@ use super::theme::Theme;
 use super::{freshness_style, health_style, scrolled, waiting_message};
 use crate::app::pane::PaneId;
 use crate::app::status::{Freshness, SourceOrigin, format_age};
-use crate::app::{App, DbRow};
+use crate::app::{DbRow, Screen};
 use crate::db::postgres::{PgStatus, STATES, Session, UNKNOWN_STATE};
 use crate::db::redis::RedisStatus;
 use crate::text::sanitize;
@@ -29,25 +29,25 @@ use crate::text::sanitize;
 /// The selected block keeps at least this many lines when many databases compete for room.
 const MIN_EXPANDED: usize = 4;
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let view = &app.panes[PaneId::Db.index()];
+    let view = &screen.view.panes[PaneId::Db.index()];
     if view.detail_open
-        && let Some(row) = app.selected_db()
+        && let Some(row) = screen.selected_db()
     {
         match row {
-            DbRow::Postgres(index) => render_sessions(frame, area, app, theme, index),
-            DbRow::Redis(index) => render_clients(frame, area, app, theme, index),
+            DbRow::Postgres(index) => render_sessions(frame, area, screen, theme, index),
+            DbRow::Redis(index) => render_clients(frame, area, screen, theme, index),
         }
         return;
     }
-    if app.visible.db.is_empty() {
+    if screen.view.visible.db.is_empty() {
         let message = if view.filter.is_some() {
             "no databases match the filter (Esc clears it)".to_string()
         } else {
-            waiting_message(app, PaneId::Db, "databases")
+            waiting_message(screen, PaneId::Db, "databases")
         };
         frame.render_widget(
             Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
@@ -57,14 +57,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     }
     let width = usize::from(area.width);
     let height = usize::from(area.height);
-    let rows = &app.visible.db;
+    let rows = &screen.view.visible.db;
     let selected = view.selected.min(rows.len() - 1);
     // With several databases, the focused pane marks the one Enter opens.
-    let focused = app.focus == PaneId::Db;
+    let focused = screen.view.focus == PaneId::Db;
     let several = rows.len() > 1 && focused;
     let blocks: Vec<DbBlock> = rows
         .iter()
-        .map(|row| block(app, theme, *row, width, height))
+        .map(|row| block(screen, theme, *row, width, height))
         .collect();
 
     let full: Vec<usize> = blocks.iter().map(DbBlock::full_height).collect();
@@ -158,9 +158,9 @@ fn plan(full: &[usize], selected: usize, height: usize) -> (Vec<usize>, Vec<bool
 }
 
 /// Whether any database of the pane has figures to summarise.
-pub fn has_data(app: &App) -> bool {
-    let db = app.visible_db();
-    app.visible.db.iter().any(|row| match row {
+pub fn has_data(screen: &Screen<'_>) -> bool {
+    let db = screen.visible_db();
+    screen.view.visible.db.iter().any(|row| match row {
         DbRow::Postgres(i) => db.postgres.contains_key(i),
         DbRow::Redis(i) => db.redis.contains_key(i),
     })
@@ -168,18 +168,18 @@ pub fn has_data(app: &App) -> bool {
 
 /// The one-line summary of the stacked layout, e.g.
 /// `· platform-db 41/47 ▮▮▮▮▯ 1 chain 2 idle-in-tx · platform-cache 412/10000`.
-pub fn summary(app: &App, theme: &Theme) -> Vec<Span<'static>> {
-    let db = app.visible_db();
+pub fn summary(screen: &Screen<'_>, theme: &Theme) -> Vec<Span<'static>> {
+    let db = screen.visible_db();
     let mut spans = vec![Span::styled("·", theme.muted)];
-    for (n, row) in app.visible.db.iter().enumerate() {
+    for (n, row) in screen.view.visible.db.iter().enumerate() {
         if n > 0 {
             spans.push(Span::styled(" ·", theme.muted));
         }
         spans.push(Span::styled(
-            format!(" {}", row_name(app, *row)),
+            format!(" {}", row_name(screen, *row)),
             theme.base,
         ));
-        let freshness = row_freshness(app, *row);
+        let freshness = row_freshness(screen, *row);
         let live = matches!(freshness, Freshness::Live);
         match row {
             DbRow::Postgres(i) => match db.postgres.get(i) {
@@ -256,7 +256,7 @@ pub fn summary(app: &App, theme: &Theme) -> Vec<Span<'static>> {
                 )),
             },
         }
-        if !live && has_row_data(app, *row) {
+        if !live && has_row_data(screen, *row) {
             spans.push(Span::styled(
                 format!(" ({})", short_freshness(&freshness)),
                 freshness_style(&freshness, theme),
@@ -378,10 +378,10 @@ impl DbBlock {
     }
 }
 
-fn block(app: &App, theme: &Theme, row: DbRow, width: usize, height: usize) -> DbBlock {
-    let freshness = row_freshness(app, row);
-    let name = row_name(app, row);
-    let db = app.visible_db();
+fn block(screen: &Screen<'_>, theme: &Theme, row: DbRow, width: usize, height: usize) -> DbBlock {
+    let freshness = row_freshness(screen, row);
+    let name = row_name(screen, row);
+    let db = screen.visible_db();
     let data = match row {
         DbRow::Postgres(i) => db
             .postgres
@@ -400,13 +400,13 @@ fn block(app: &App, theme: &Theme, row: DbRow, width: usize, height: usize) -> D
             block.folded.insert(0, Span::styled(name, theme.title));
             block
         }
-        None => waiting_block(app, row, name, &freshness, theme),
+        None => waiting_block(screen, row, name, &freshness, theme),
     }
 }
 
 /// A database without figures yet: its state, and what it is reaching for.
 fn waiting_block(
-    app: &App,
+    screen: &Screen<'_>,
     row: DbRow,
     name: String,
     freshness: &Freshness,
@@ -419,7 +419,7 @@ fn waiting_block(
         }
         other => sanitize(&other.label()),
     };
-    let detail = app
+    let detail = screen
         .visible_sources()
         .iter()
         .find(|s| s.origin == origin(row))
@@ -1026,17 +1026,23 @@ fn render_nothing_yet(
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
 }
 
-/// All sessions of a PostgreSQL database, in `app.visible.db_sessions` order.
-fn render_sessions(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, index: usize) {
+/// All sessions of a PostgreSQL database, in `screen.view.visible.db_sessions` order.
+fn render_sessions(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    index: usize,
+) {
     let row = DbRow::Postgres(index);
-    let name = row_name(app, row);
-    let freshness = row_freshness(app, row);
-    let Some(status) = app.visible_db().postgres.get(&index) else {
+    let name = row_name(screen, row);
+    let freshness = row_freshness(screen, row);
+    let Some(status) = screen.visible_db().postgres.get(&index) else {
         render_nothing_yet(frame, area, theme, name, "sessions", &freshness);
         return;
     };
-    let view = &app.panes[PaneId::Db.index()];
-    let sessions = &app.visible.db_sessions;
+    let view = &screen.view.panes[PaneId::Db.index()];
+    let sessions = &screen.view.visible.db_sessions;
     let selected = view.detail_scroll.min(sessions.len().saturating_sub(1));
     let width = usize::from(area.width);
     let live = matches!(freshness, Freshness::Live);
@@ -1133,7 +1139,7 @@ fn render_sessions(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, 
     titles.push("QUERY");
     let table = Table::new(rows, widths)
         .header(Row::new(titles).style(theme.title))
-        .row_highlight_style(if app.focus == PaneId::Db {
+        .row_highlight_style(if screen.view.focus == PaneId::Db {
             theme.selected
         } else {
             Style::default()
@@ -1221,11 +1227,17 @@ fn session_row(
 }
 
 /// A cache's CLIENT LIST, most idle first (the order the source keeps).
-fn render_clients(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme, index: usize) {
+fn render_clients(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    index: usize,
+) {
     let row = DbRow::Redis(index);
-    let name = row_name(app, row);
-    let freshness = row_freshness(app, row);
-    let Some(status) = app.visible_db().redis.get(&index) else {
+    let name = row_name(screen, row);
+    let freshness = row_freshness(screen, row);
+    let Some(status) = screen.visible_db().redis.get(&index) else {
         render_nothing_yet(frame, area, theme, name, "clients", &freshness);
         return;
     };
@@ -1337,15 +1349,16 @@ fn origin(row: DbRow) -> SourceOrigin {
     }
 }
 
-fn row_freshness(app: &App, row: DbRow) -> Freshness {
-    app.visible_sources()
+fn row_freshness(screen: &Screen<'_>, row: DbRow) -> Freshness {
+    screen
+        .visible_sources()
         .iter()
         .find(|s| s.origin == origin(row))
-        .map_or(Freshness::NotConfigured, |s| s.freshness(app.now))
+        .map_or(Freshness::NotConfigured, |s| s.freshness(screen.view.now))
 }
 
-fn has_row_data(app: &App, row: DbRow) -> bool {
-    let db = app.visible_db();
+fn has_row_data(screen: &Screen<'_>, row: DbRow) -> bool {
+    let db = screen.visible_db();
     match row {
         DbRow::Postgres(i) => db.postgres.contains_key(&i),
         DbRow::Redis(i) => db.redis.contains_key(&i),
@@ -1353,8 +1366,8 @@ fn has_row_data(app: &App, row: DbRow) -> bool {
 }
 
 /// The config entry's name (known before any data arrives).
-fn row_name(app: &App, row: DbRow) -> String {
-    let target = app.target();
+fn row_name(screen: &Screen<'_>, row: DbRow) -> String {
+    let target = screen.target();
     let name = match row {
         DbRow::Postgres(i) => target
             .and_then(|t| t.postgres.get(i))

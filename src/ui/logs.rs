@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::App;
+use crate::app::Screen;
+use crate::app::logs_data::LogsData;
 use crate::app::logs_view::LogsView;
 use crate::app::pane::PaneId;
 use crate::logs::{Level, LogLine, StreamState};
@@ -25,26 +26,32 @@ const STREAM_COLORS: [Color; 6] = [
     Color::LightRed,
 ];
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let logs = &app.logs;
+pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let logs = &screen.view.logs;
     let [status, body] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    render_status(frame, status, logs, theme);
+    render_status(frame, status, logs, &screen.shown().logs, theme);
     // Enter shows every stream and its state; Esc returns to the lines.
-    if logs.visible.is_empty() || app.panes[PaneId::Logs.index()].detail_open {
-        render_streams(frame, body, app, theme);
+    if logs.visible.is_empty() || screen.view.panes[PaneId::Logs.index()].detail_open {
+        render_streams(frame, body, screen, theme);
         return;
     }
-    render_lines(frame, body, app, theme);
+    render_lines(frame, body, screen, theme);
 }
 
-fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &Theme) {
+fn render_status(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    logs: &LogsView,
+    data: &LogsData,
+    theme: &Theme,
+) {
     let mut spans = vec![Span::styled(
         format!("{} lines", logs.visible.len()),
         theme.base,
     )];
     if logs.filter.is_active() {
         spans.push(Span::styled(
-            format!(" of {}", logs.buffer.len()),
+            format!(" of {}", data.buffer.len()),
             theme.muted,
         ));
     }
@@ -63,7 +70,7 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &The
         ));
     }
     if let Some(stream) = logs.filter.stream {
-        let label = logs.streams.get(&stream).map_or("?", |s| s.label.as_str());
+        let label = data.streams.get(&stream).map_or("?", |s| s.label.as_str());
         spans.push(Span::styled(
             format!(" · source {}", sanitize(label)),
             theme.warn,
@@ -75,23 +82,23 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &The
             theme.warn,
         ));
     }
-    if logs.buffer.evicted > 0 {
+    if data.buffer.evicted > 0 {
         spans.push(Span::styled(
             format!(
                 " · {} evicted (buffer {})",
-                logs.buffer.evicted,
-                logs.buffer.capacity()
+                data.buffer.evicted,
+                data.buffer.capacity()
             ),
             theme.muted,
         ));
     }
-    if logs.buffer.dropped > 0 {
+    if data.buffer.dropped > 0 {
         spans.push(Span::styled(
-            format!(" · {} DROPPED (console behind)", logs.buffer.dropped),
+            format!(" · {} DROPPED (console behind)", data.buffer.dropped),
             theme.crit,
         ));
     }
-    let (following, other) = logs
+    let (following, other) = data
         .streams
         .values()
         .fold((0, 0), |(f, o), s| match s.state {
@@ -108,7 +115,7 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &The
     if other > 0 {
         spans.push(Span::styled(format!(", {other} not following"), theme.warn));
     }
-    for (active, waiting) in logs.caps.values().filter(|(_, waiting)| *waiting > 0) {
+    for (active, waiting) in data.caps.values().filter(|(_, waiting)| *waiting > 0) {
         spans.push(Span::styled(
             format!(" · stream cap reached: {active} followed, {waiting} waiting"),
             theme.crit,
@@ -118,36 +125,37 @@ fn render_status(frame: &mut Frame<'_>, area: Rect, logs: &LogsView, theme: &The
 }
 
 /// No lines (yet, or none match): the streams and their states, never a blank pane.
-fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let logs = &app.logs;
+fn render_streams(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let logs = &screen.view.logs;
+    let data = &screen.shown().logs;
     let mut lines = Vec::new();
-    if app.panes[PaneId::Logs.index()].detail_open {
+    if screen.view.panes[PaneId::Logs.index()].detail_open {
         lines.push(Line::styled(
-            format!("{} streams (Esc: back to the lines)", logs.streams.len()),
+            format!("{} streams (Esc: back to the lines)", data.streams.len()),
             theme.title,
         ));
-    } else if logs.filter.is_active() && !logs.buffer.is_empty() {
+    } else if logs.filter.is_active() && !data.buffer.is_empty() {
         lines.push(Line::styled(
             "no lines match the filters (Esc clears the text filter, l the level, s the source)",
             theme.muted,
         ));
-    } else if logs.streams.is_empty() {
+    } else if data.streams.is_empty() {
         lines.push(Line::styled(
-            super::waiting_message(app, PaneId::Logs, "log streams"),
+            super::waiting_message(screen, PaneId::Logs, "log streams"),
             theme.muted,
         ));
     } else {
         lines.push(Line::styled("waiting for lines…", theme.muted));
     }
-    for (id, stream) in &logs.streams {
-        let (state, style) = stream_state(&stream.state, app, theme);
+    for (id, stream) in &data.streams {
+        let (state, style) = stream_state(&stream.state, screen, theme);
         let last = stream.last_line.map_or_else(
             || "no lines yet".to_string(),
             |at| {
                 format!(
                     "{} lines, last {} ago",
                     stream.lines,
-                    format_age(app.now.duration_since(at).unwrap_or_default())
+                    format_age(screen.view.now.duration_since(at).unwrap_or_default())
                 )
             },
         );
@@ -160,11 +168,11 @@ fn render_streams(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-fn stream_state(state: &StreamState, app: &App, theme: &Theme) -> (String, Style) {
+fn stream_state(state: &StreamState, screen: &Screen<'_>, theme: &Theme) -> (String, Style) {
     match state {
         StreamState::Following => ("following".into(), theme.ok),
         StreamState::Reconnecting { reason, retry_at } => {
-            let retry = retry_at.duration_since(app.now).unwrap_or_default();
+            let retry = retry_at.duration_since(screen.view.now).unwrap_or_default();
             (
                 format!(
                     "reconnecting in {}: {}",
@@ -207,11 +215,12 @@ fn level_tag(level: Level) -> &'static str {
 /// One log line as spans: time, stream, level, message with highlights, chosen fields.
 fn line_spans<'a>(
     line: &'a LogLine,
-    app: &'a App,
+    screen: &'a Screen<'a>,
     fields: &[String],
     theme: &Theme,
 ) -> Vec<Span<'a>> {
-    let logs = &app.logs;
+    let logs = &screen.view.logs;
+    let data = &screen.shown().logs;
     let mut spans = Vec::new();
     if logs.timestamps {
         let at = line.timestamp.unwrap_or(line.received);
@@ -227,8 +236,8 @@ fn line_spans<'a>(
             theme.muted,
         ));
     }
-    if logs.streams.len() > 1 {
-        let label = logs
+    if data.streams.len() > 1 {
+        let label = data
             .streams
             .get(&line.stream)
             .map_or("?", |s| s.label.as_str());
@@ -277,11 +286,12 @@ fn line_spans<'a>(
     spans
 }
 
-fn render_lines(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let logs = &app.logs;
+fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let logs = &screen.view.logs;
+    let data = &screen.shown().logs;
     let height = usize::from(area.height);
     let width = usize::from(area.width.max(1));
-    let fields: Vec<String> = app
+    let fields: Vec<String> = screen
         .target()
         .map(|t| {
             t.logs
@@ -300,11 +310,11 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         let Some(line) = logs
             .visible
             .get(top - 1)
-            .and_then(|seq| logs.buffer.get(*seq))
+            .and_then(|seq| data.buffer.get(*seq))
         else {
             break;
         };
-        let line_width: usize = line_spans(line, app, &fields, theme)
+        let line_width: usize = line_spans(line, screen, &fields, theme)
             .iter()
             .map(Span::width)
             .sum();
@@ -320,11 +330,11 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         let Some(line) = logs
             .visible
             .get(index)
-            .and_then(|seq| logs.buffer.get(*seq))
+            .and_then(|seq| data.buffer.get(*seq))
         else {
             continue;
         };
-        let mut rendered = Line::from(line_spans(line, app, &fields, theme));
+        let mut rendered = Line::from(line_spans(line, screen, &fields, theme));
         if !logs.follow && index == bottom {
             rendered = rendered.style(theme.selected);
         }

@@ -1,4 +1,5 @@
-//! Drawing. Reads `&App` only; all state changes happen in `app::App::update`.
+//! Drawing. Reads a `Screen` (one view over one data) only; all state changes happen in
+//! `app::App::update`.
 
 mod claims;
 pub mod columns;
@@ -18,7 +19,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::App;
+use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::app::status::{Freshness, format_age};
 use layout::{frame_areas, pane_areas};
@@ -28,7 +29,7 @@ use theme::Theme;
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 8;
 
-pub fn render(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
+pub fn render(frame: &mut Frame<'_>, screen: &Screen<'_>, theme: &Theme) {
     let area = frame.area();
     frame.render_widget(ratatui::widgets::Block::new().style(theme.base), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -45,26 +46,27 @@ pub fn render(frame: &mut Frame<'_>, app: &App, theme: &Theme) {
         return;
     }
     let [header, body, footer] = frame_areas(area);
-    let (body, running) = remediation::split_body(body, app);
-    render_header(frame, header, app, theme);
-    for pane_area in pane_areas(body, app.focus, app.zoomed) {
-        panes::render(frame, pane_area, app, theme);
+    let (body, running) = remediation::split_body(body, screen);
+    render_header(frame, header, screen, theme);
+    for pane_area in pane_areas(body, screen.view.focus, screen.view.zoomed) {
+        panes::render(frame, pane_area, screen, theme);
     }
-    overlays::render_footer(frame, footer, app, theme);
-    remediation::render(frame, body, running, footer, app, theme);
-    overlays::render_toasts(frame, body, app, theme);
-    if let Some(scroll) = app.help {
-        overlays::render_help(frame, body, app, theme, scroll);
+    overlays::render_footer(frame, footer, screen, theme);
+    remediation::render(frame, body, running, footer, screen, theme);
+    overlays::render_toasts(frame, body, screen, theme);
+    if let Some(scroll) = screen.view.help {
+        overlays::render_help(frame, body, screen, theme, scroll);
     }
 }
 
 /// The pane's freshness: the worst of its sources, or "not configured".
-pub fn pane_freshness(app: &App, pane: PaneId) -> Freshness {
+pub fn pane_freshness(screen: &Screen<'_>, pane: PaneId) -> Freshness {
     Freshness::worst(
-        app.visible_sources()
+        screen
+            .visible_sources()
             .iter()
             .filter(|s| s.pane == pane)
-            .map(|s| s.freshness(app.now)),
+            .map(|s| s.freshness(screen.view.now)),
     )
 }
 
@@ -77,7 +79,7 @@ pub fn freshness_style(freshness: &Freshness, theme: &Theme) -> Style {
     }
 }
 
-fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
+fn render_header(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
     // Segments in display order with a priority (lower = kept first when the line is too narrow).
     let mut left: Vec<(u8, Span<'static>)> = vec![
         (
@@ -87,37 +89,46 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         (
             0,
             Span::styled(
-                format!(" target: {}", crate::text::sanitize(app.target_name())),
+                format!(" target: {}", crate::text::sanitize(screen.target_name())),
                 theme.header,
             ),
         ),
     ];
-    if app.config.targets.len() > 1 {
+    if screen.data.config.targets.len() > 1 {
         left.push((
             4,
             Span::styled(
-                format!(" [{}/{}]", app.target_index + 1, app.config.targets.len()),
+                format!(
+                    " [{}/{}]",
+                    screen.data.target_index + 1,
+                    screen.data.config.targets.len()
+                ),
                 theme.header,
             ),
         ));
     }
-    if app.policy.is_read_only() {
+    if screen.view.policy.is_read_only() {
         left.push((0, Span::styled(" ", theme.header)));
         left.push((0, Span::styled(" READ-ONLY ", theme.read_only)));
     }
-    if let Some(frozen) = &app.frozen {
-        let age = app.now.duration_since(frozen.at).unwrap_or_default();
+    if let Some(frozen) = &screen.view.frozen {
+        let age = screen
+            .view
+            .now
+            .duration_since(frozen.at)
+            .unwrap_or_default();
         left.push((0, Span::styled(" ", theme.header)));
         left.push((
             0,
             Span::styled(format!(" FROZEN {} ", format_age(age)), theme.frozen),
         ));
     }
-    if app.target().is_some_and(|t| t.protected) {
+    if screen.target().is_some_and(|t| t.protected) {
         left.push((3, Span::styled(" protected", theme.header)));
     }
-    let context = app.kube_context.clone().or_else(|| {
-        app.target()
+    let context = screen.shown().kube_context.clone().or_else(|| {
+        screen
+            .target()
             .and_then(|t| t.kubernetes.as_ref())
             .map(|k| k.context.clone().unwrap_or_else(|| "current".into()))
     });
@@ -130,7 +141,7 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
             ),
         ));
     }
-    let (status, style) = overall_status(app, theme);
+    let (status, style) = overall_status(screen, theme);
     let status = (
         1,
         Span::styled(
@@ -140,7 +151,7 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     );
     let clock = (
         2,
-        Span::styled(format!(" {} ", clock(app.now)), theme.header),
+        Span::styled(format!(" {} ", clock(screen.view.now)), theme.header),
     );
 
     // Drop the least important segments until everything fits.
@@ -177,11 +188,11 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// One phrase for the whole console: the worst thing happening.
-fn overall_status(app: &App, theme: &Theme) -> (String, Style) {
-    let all: Vec<Freshness> = app
+fn overall_status(screen: &Screen<'_>, theme: &Theme) -> (String, Style) {
+    let all: Vec<Freshness> = screen
         .visible_sources()
         .iter()
-        .map(|s| s.freshness(app.now))
+        .map(|s| s.freshness(screen.view.now))
         .collect();
     let count = |f: fn(&Freshness) -> bool| all.iter().filter(|x| f(x)).count();
     let errors = count(|f| matches!(f, Freshness::Error { .. }));
@@ -241,8 +252,8 @@ pub fn scrolled(selected: usize, height: usize) -> (usize, usize) {
 }
 
 /// What an empty data table says: the source's state, never a blank.
-pub fn waiting_message(app: &App, pane: PaneId, what: &str) -> String {
-    match pane_freshness(app, pane) {
+pub fn waiting_message(screen: &Screen<'_>, pane: PaneId, what: &str) -> String {
+    match pane_freshness(screen, pane) {
         Freshness::Live => format!("no {what}"),
         Freshness::Connecting => format!("connecting… (waiting for the first list of {what})"),
         // The label quotes backend error text: sanitised like every other label drawn.

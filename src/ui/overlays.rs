@@ -11,34 +11,38 @@ use super::layout::centered;
 use super::theme::Theme;
 use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::pane::PaneId;
-use crate::app::{App, DbRow, Input, InputKind, ToastLevel};
+use crate::app::{DbRow, Input, InputKind, Screen, ToastLevel};
 
 /// Footer: the input line while typing, otherwise key hints for the focused context, from the
 /// key table.
-pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    if let Some(input) = &app.input {
-        render_input_line(frame, area, app, input, theme);
+pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    if let Some(input) = &screen.view.input {
+        render_input_line(frame, area, screen, input, theme);
         return;
     }
     let mut spans = Vec::new();
-    if app.policy.is_read_only() {
+    if screen.view.policy.is_read_only() {
         spans.push(Span::styled(" read-only ", theme.read_only));
     }
-    let mut hints: Vec<(String, Cow<'static, str>, u8)> = if app.help.is_some() {
-        app.keymap
+    let mut hints: Vec<(String, Cow<'static, str>, u8)> = if screen.view.help.is_some() {
+        screen
+            .view
+            .keymap
             .hints(&[Context::Help], false)
             .into_iter()
             .map(|h| (h.keys, Cow::Borrowed(h.label), h.place))
             .collect()
     } else {
-        let detail = app.panes[app.focus.index()].detail_open;
-        app.keymap
-            .hints(&app.key_contexts(), detail)
+        let detail = screen.view.panes[screen.view.focus.index()].detail_open;
+        screen
+            .view
+            .keymap
+            .hints(&screen.key_contexts(), detail)
             .into_iter()
-            .filter_map(|h| Some((h.keys, footer_label(app, h.command, h.label)?, h.place)))
+            .filter_map(|h| Some((h.keys, footer_label(screen, h.command, h.label)?, h.place)))
             .collect()
     };
-    if app.panes[app.focus.index()].detail_open && app.help.is_none() {
+    if screen.view.panes[screen.view.focus.index()].detail_open && screen.view.help.is_none() {
         // A detail view is about its row: what acts on it first, help and quit last.
         hints.sort_by_key(|(_, _, place)| *place == 0);
     }
@@ -46,8 +50,8 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
     // in a detail view: they are what the operator came for. The planner decides which apply
     // (and which are disabled, and why); none in read-only mode.
     let mut offers = Vec::new();
-    if app.help.is_none() {
-        for (key, label, enabled, _reason) in super::remediation::offer_hints(app) {
+    if screen.view.help.is_none() {
+        for (key, label, enabled, _reason) in super::remediation::offer_hints(screen) {
             if key.is_empty() {
                 continue;
             }
@@ -71,12 +75,16 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme
 }
 
 /// A footer hint's label for what is on screen now, or None where the command does nothing.
-fn footer_label(app: &App, command: Command, label: &'static str) -> Option<Cow<'static, str>> {
-    let focus = app.focus;
-    let view = &app.panes[focus.index()];
-    let data = app.pane_shows_data(focus);
+fn footer_label(
+    screen: &Screen<'_>,
+    command: Command,
+    label: &'static str,
+) -> Option<Cow<'static, str>> {
+    let focus = screen.view.focus;
+    let view = &screen.view.panes[focus.index()];
+    let data = screen.pane_shows_data(focus);
     // A cache's client list has no cursor and no order to choose.
-    let clients = focus == PaneId::Db && matches!(app.selected_db(), Some(DbRow::Redis(_)));
+    let clients = focus == PaneId::Db && matches!(screen.selected_db(), Some(DbRow::Redis(_)));
     let label = match command.context() {
         Context::Pods | Context::Logs | Context::Db | Context::Claims if !data => return None,
         _ => match command {
@@ -98,7 +106,7 @@ fn footer_label(app: &App, command: Command, label: &'static str) -> Option<Cow<
             Command::Filter if focus == PaneId::Logs && data => "filter !excl",
             Command::PreviousLogs if focus != PaneId::Pods => return None,
             Command::ToggleView if view.alt_view => "pods",
-            Command::Follow if app.logs.follow => "pause",
+            Command::Follow if screen.view.logs.follow => "pause",
             Command::SortCycle if view.detail_open => {
                 if clients {
                     return None;
@@ -112,7 +120,13 @@ fn footer_label(app: &App, command: Command, label: &'static str) -> Option<Cow<
 }
 
 /// The input line: prompt, text, and what Enter and Esc do here.
-fn render_input_line(frame: &mut Frame<'_>, area: Rect, app: &App, input: &Input, theme: &Theme) {
+fn render_input_line(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    input: &Input,
+    theme: &Theme,
+) {
     let prompt = match input.kind {
         InputKind::Filter(_) => "/",
         InputKind::Command => ":",
@@ -129,7 +143,7 @@ fn render_input_line(frame: &mut Frame<'_>, area: Rect, app: &App, input: &Input
     if input.kind == InputKind::Command {
         parts.push(":target NAME · :q · :help".into());
     }
-    for hint in app.keymap.hints(&[Context::Input], false) {
+    for hint in screen.view.keymap.hints(&[Context::Input], false) {
         let label = match (hint.command, input.kind) {
             (Command::Modal(ModalCommand::InputSubmit), InputKind::Filter(_)) => "keep",
             (Command::Modal(ModalCommand::InputSubmit), InputKind::Command) => "run",
@@ -159,9 +173,9 @@ fn render_input_line(frame: &mut Frame<'_>, area: Rect, app: &App, input: &Input
 }
 
 /// Toasts stack in the top-right corner of the body.
-pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme) {
+pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, screen: &Screen<'_>, theme: &Theme) {
     let mut y = body.y;
-    for toast in app.toasts.iter().rev() {
+    for toast in screen.view.toasts.iter().rev() {
         let style = match toast.level {
             ToastLevel::Info => theme.ok,
             ToastLevel::Warn => theme.warn,
@@ -198,7 +212,13 @@ pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme
 }
 
 /// The help overlay, generated from the key table.
-pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, scroll: u16) {
+pub fn render_help(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    scroll: u16,
+) {
     let mut lines: Vec<Line<'static>> = Vec::new();
     for context in [
         Context::Global,
@@ -212,7 +232,7 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, 
             &mut lines,
             theme,
             context.title(),
-            app.keymap.help_rows(context),
+            screen.view.keymap.help_rows(context),
         );
     }
     let command_line = [
@@ -231,8 +251,9 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, 
             .map(|(cmd, what)| (cmd.to_string(), what))
             .collect(),
     );
-    if app.policy.is_read_only() {
-        let why: Vec<String> = app
+    if screen.view.policy.is_read_only() {
+        let why: Vec<String> = screen
+            .view
             .policy
             .reasons()
             .iter()
@@ -249,14 +270,14 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, 
             &mut lines,
             theme,
             "Remediations (selected row; dry run, then confirm)",
-            app.keymap.remediation_rows(),
+            screen.view.keymap.remediation_rows(),
         );
         for context in [Context::Confirm, Context::Pick] {
             help_section(
                 &mut lines,
                 theme,
                 context.title(),
-                app.keymap.help_rows(context),
+                screen.view.keymap.help_rows(context),
             );
         }
     }
@@ -266,19 +287,19 @@ pub fn render_help(frame: &mut Frame<'_>, body: Rect, app: &App, theme: &Theme, 
             &mut lines,
             theme,
             context.title(),
-            app.keymap.help_rows(context),
+            screen.view.keymap.help_rows(context),
         );
     }
     lines.pop();
-    for warning in &app.keymap.warnings {
+    for warning in &screen.view.keymap.warnings {
         lines.push(Line::styled(format!("  ! {warning}"), theme.warn));
     }
     let rect = centered(body, 64, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     // The title names the keys as the table binds them.
     let title = match (
-        hint_keys(app, ModalCommand::HelpDown),
-        hint_keys(app, ModalCommand::HelpClose),
+        hint_keys(screen, ModalCommand::HelpDown),
+        hint_keys(screen, ModalCommand::HelpClose),
     ) {
         (Some(scroll), Some(close)) => format!(" Help · {scroll} scroll · {close} closes "),
         _ => " Help ".to_string(),
@@ -319,8 +340,10 @@ fn help_section(
 }
 
 /// The keys the help overlay's hint for `command` names.
-fn hint_keys(app: &App, command: ModalCommand) -> Option<String> {
-    app.keymap
+fn hint_keys(screen: &Screen<'_>, command: ModalCommand) -> Option<String> {
+    screen
+        .view
+        .keymap
         .hints(&[Context::Help], false)
         .into_iter()
         .find(|h| h.command == Command::Modal(command))

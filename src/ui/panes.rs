@@ -9,21 +9,21 @@ use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table, 
 use super::layout::{PaneArea, PaneSize};
 use super::theme::Theme;
 use super::{freshness_style, pane_freshness};
-use crate::app::App;
+use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::app::status::{SourceState, SourceStatus, format_age};
 use crate::text::sanitize;
 
-pub fn render(frame: &mut Frame<'_>, area: PaneArea, app: &App, theme: &Theme) {
+pub fn render(frame: &mut Frame<'_>, area: PaneArea, screen: &Screen<'_>, theme: &Theme) {
     match area.size {
-        PaneSize::Summary => render_summary(frame, area.rect, area.pane, app, theme),
-        PaneSize::Full => render_full(frame, area.rect, area.pane, app, theme),
+        PaneSize::Summary => render_summary(frame, area.rect, area.pane, screen, theme),
+        PaneSize::Full => render_full(frame, area.rect, area.pane, screen, theme),
     }
 }
 
 /// ` 3 DB connections`: the pane's key and name.
-fn name_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
-    let focused = app.focus == pane;
+fn name_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
+    let focused = screen.view.focus == pane;
     vec![
         Span::styled(
             format!(" {} ", pane.number()),
@@ -36,9 +36,9 @@ fn name_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
     ]
 }
 
-fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
-    let freshness = pane_freshness(app, pane);
-    let mut spans = name_spans(app, pane, theme);
+fn title_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
+    let freshness = pane_freshness(screen, pane);
+    let mut spans = name_spans(screen, pane, theme);
     spans.extend([
         Span::styled(" · ", theme.muted),
         Span::styled(
@@ -46,9 +46,9 @@ fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
             freshness_style(&freshness, theme),
         ),
     ]);
-    let view = &app.panes[pane.index()];
+    let view = &screen.view.panes[pane.index()];
     if let Some(filter) = &view.filter {
-        let rows = app.row_count(pane);
+        let rows = screen.row_count(pane);
         spans.push(Span::styled(
             format!(" · /{}/ {rows} match", sanitize(&filter.text)),
             theme.warn,
@@ -61,11 +61,17 @@ fn title_spans(app: &App, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
     spans
 }
 
-fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme: &Theme) {
-    let mut spans = title_spans(app, pane, theme);
-    let kube = app.visible_kube();
+fn render_summary(
+    frame: &mut Frame<'_>,
+    rect: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
+    let mut spans = title_spans(screen, pane, theme);
+    let kube = screen.visible_kube();
     match pane {
-        PaneId::Pods if app.pane_shows_data(pane) && kube.pod_summary.is_some() => {
+        PaneId::Pods if screen.pane_shows_data(pane) && kube.pod_summary.is_some() => {
             if let Some(summary) = &kube.pod_summary {
                 spans.push(Span::styled(
                     format!("· {} pods", summary.total),
@@ -86,30 +92,34 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, th
             }
         }
         PaneId::Slo
-            if app.pane_shows_data(pane)
-                && !(app.slo.results.is_empty() && app.slo.health.is_empty()) =>
+            if screen.pane_shows_data(pane)
+                && !(screen.shown().slo.results.is_empty()
+                    && screen.shown().slo.health.is_empty()) =>
         {
             use crate::slo::{HealthStatus, SloState};
-            let pages = app
+            let pages = screen
+                .shown()
                 .slo
                 .results
                 .iter()
                 .filter(|s| s.state == SloState::Page)
                 .count();
-            let tickets = app
+            let tickets = screen
+                .shown()
                 .slo
                 .results
                 .iter()
                 .filter(|s| s.state == SloState::Ticket)
                 .count();
-            let down = app
+            let down = screen
+                .shown()
                 .slo
                 .health
                 .values()
                 .filter(|h| matches!(h.status, HealthStatus::Critical | HealthStatus::Down))
                 .count();
             spans.push(Span::styled(
-                format!("· {} SLOs", app.slo.results.len()),
+                format!("· {} SLOs", screen.shown().slo.results.len()),
                 theme.base,
             ));
             if pages > 0 {
@@ -128,14 +138,14 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, th
                 ));
             }
         }
-        PaneId::Db if app.pane_shows_data(pane) && super::db::has_data(app) => {
+        PaneId::Db if screen.pane_shows_data(pane) && super::db::has_data(screen) => {
             // Each database carries its own freshness: the pane's worst label (an error's
             // reason) would crowd the figures out of the line.
-            spans = name_spans(app, pane, theme);
+            spans = name_spans(screen, pane, theme);
             spans.push(Span::raw(" "));
-            spans.extend(super::db::summary(app, theme));
+            spans.extend(super::db::summary(screen, theme));
         }
-        PaneId::Claims if app.pane_shows_data(pane) && !kube.claims.is_empty() => {
+        PaneId::Claims if screen.pane_shows_data(pane) && !kube.claims.is_empty() => {
             let stuck = kube.claims_sorted.iter().filter(|c| c.stuck).count();
             let style = if stuck > 0 { theme.crit } else { theme.ok };
             spans.push(Span::styled(
@@ -144,7 +154,7 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, th
             ));
         }
         _ => {
-            let sources = app
+            let sources = screen
                 .visible_sources()
                 .iter()
                 .filter(|s| s.pane == pane)
@@ -160,8 +170,14 @@ fn render_summary(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, th
     frame.render_widget(Paragraph::new(Line::from(spans)), rect);
 }
 
-fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme: &Theme) {
-    let focused = app.focus == pane;
+fn render_full(
+    frame: &mut Frame<'_>,
+    rect: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
+    let focused = screen.view.focus == pane;
     let block = Block::new()
         .borders(Borders::ALL)
         .border_type(if focused {
@@ -174,17 +190,21 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
         } else {
             theme.border
         })
-        .title(Line::from(title_spans(app, pane, theme)));
+        .title(Line::from(title_spans(screen, pane, theme)));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    if !app.pane_has_sources(pane) {
+    if !screen.pane_has_sources(pane) {
         let text = vec![
             Line::styled("not configured for this target", theme.muted),
             Line::styled(
-                format!("{} in {}", pane.config_hint(), app.config_path.display()),
+                format!(
+                    "{} in {}",
+                    pane.config_hint(),
+                    screen.view.config_path.display()
+                ),
                 theme.muted,
             ),
         ];
@@ -192,39 +212,45 @@ fn render_full(frame: &mut Frame<'_>, rect: Rect, pane: PaneId, app: &App, theme
         return;
     }
     match pane {
-        PaneId::Pods if app.pane_shows_data(pane) => {
-            return super::pods::render(frame, inner, app, theme);
+        PaneId::Pods if screen.pane_shows_data(pane) => {
+            return super::pods::render(frame, inner, screen, theme);
         }
-        PaneId::Slo if app.pane_shows_data(pane) => {
-            return super::slo::render(frame, inner, app, theme);
+        PaneId::Slo if screen.pane_shows_data(pane) => {
+            return super::slo::render(frame, inner, screen, theme);
         }
-        PaneId::Logs if app.pane_shows_data(pane) => {
-            return super::logs::render(frame, inner, app, theme);
+        PaneId::Logs if screen.pane_shows_data(pane) => {
+            return super::logs::render(frame, inner, screen, theme);
         }
-        PaneId::Claims if app.pane_shows_data(pane) => {
-            return super::claims::render(frame, inner, app, theme);
+        PaneId::Claims if screen.pane_shows_data(pane) => {
+            return super::claims::render(frame, inner, screen, theme);
         }
-        PaneId::Db if app.pane_shows_data(pane) => {
-            return super::db::render(frame, inner, app, theme);
+        PaneId::Db if screen.pane_shows_data(pane) => {
+            return super::db::render(frame, inner, screen, theme);
         }
         _ => {}
     }
-    let view = &app.panes[pane.index()];
+    let view = &screen.view.panes[pane.index()];
     if view.detail_open
-        && let Some(source) = app.selected_row(pane)
+        && let Some(source) = screen.selected_row(pane)
     {
-        render_detail(frame, inner, source, app, theme);
+        render_detail(frame, inner, source, screen, theme);
         return;
     }
-    render_source_table(frame, inner, pane, app, theme);
+    render_source_table(frame, inner, pane, screen, theme);
 }
 
-fn render_source_table(frame: &mut Frame<'_>, area: Rect, pane: PaneId, app: &App, theme: &Theme) {
-    let rows: Vec<Row<'_>> = app
+fn render_source_table(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
+    let rows: Vec<Row<'_>> = screen
         .pane_rows(pane)
         .into_iter()
         .map(|source| {
-            let freshness = source.freshness(app.now);
+            let freshness = source.freshness(screen.view.now);
             Row::new(vec![
                 Cell::from(source.kind).style(theme.muted),
                 Cell::from(sanitize(&source.name)),
@@ -253,20 +279,21 @@ fn render_source_table(frame: &mut Frame<'_>, area: Rect, pane: PaneId, app: &Ap
         ],
     )
     .header(Row::new(["SOURCE", "NAME", "STATE", "WATCHES"]).style(theme.title))
-    .row_highlight_style(if app.focus == pane {
+    .row_highlight_style(if screen.view.focus == pane {
         theme.selected
     } else {
         ratatui::style::Style::default()
     })
     .column_spacing(1);
-    let not_built = app
+    let not_built = screen
         .pane_rows(pane)
         .iter()
         .any(|s| s.state == SourceState::NotBuilt);
     let note_height = if not_built && area.height > 6 { 2 } else { 0 };
     let [table_area, note_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(note_height)]).areas(area);
-    let mut state = TableState::default().with_selected(Some(app.panes[pane.index()].selected));
+    let mut state =
+        TableState::default().with_selected(Some(screen.view.panes[pane.index()].selected));
     frame.render_stateful_widget(table, table_area, &mut state);
     if note_height > 0 {
         let note = "This build reads the config and draws the console; the backends for these sources come with later releases.";
@@ -281,16 +308,16 @@ fn render_detail(
     frame: &mut Frame<'_>,
     area: Rect,
     source: &SourceStatus,
-    app: &App,
+    screen: &Screen<'_>,
     theme: &Theme,
 ) {
-    let freshness = source.freshness(app.now);
+    let freshness = source.freshness(screen.view.now);
     let last_ok = source.last_ok.map_or_else(
         || "never".to_string(),
         |at| {
             format!(
                 "{} ago",
-                format_age(app.now.duration_since(at).unwrap_or_default())
+                format_age(screen.view.now.duration_since(at).unwrap_or_default())
             )
         },
     );

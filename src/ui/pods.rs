@@ -10,35 +10,35 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
-use crate::app::App;
+use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::model::deployments::RolloutState;
 use crate::model::pods::PodRow;
 use crate::text::format_age;
 use crate::text::{sanitize, sanitize_truncated};
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let view = &app.panes[PaneId::Pods.index()];
+pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let view = &screen.view.panes[PaneId::Pods.index()];
     if view.detail_open
         && !view.alt_view
-        && let Some(pod) = app.selected_pod()
+        && let Some(pod) = screen.selected_pod()
     {
-        render_detail(frame, area, pod, app, theme);
+        render_detail(frame, area, pod, screen, theme);
         return;
     }
     let [summary, table] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    render_summary(frame, summary, app, theme);
+    render_summary(frame, summary, screen, theme);
     if view.alt_view {
-        render_deployments(frame, table, app, theme);
+        render_deployments(frame, table, screen, theme);
     } else {
-        render_pods(frame, table, app, theme);
+        render_pods(frame, table, screen, theme);
     }
 }
 
 /// `42 pods · 3 crit · 5 warn │ ns-a 2✗ 1! /10 · ns-b ...`
-fn render_summary(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let Some(summary) = &app.visible_kube().pod_summary else {
+fn render_summary(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let Some(summary) = &screen.visible_kube().pod_summary else {
         return;
     };
     let mut spans = vec![
@@ -110,14 +110,14 @@ fn restarts_compact(pod: &PodRow, now: SystemTime) -> String {
     }
 }
 
-fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let kube = app.visible_kube();
-    let view = &app.panes[PaneId::Pods.index()];
-    if app.visible.pods.is_empty() {
+fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let kube = screen.visible_kube();
+    let view = &screen.view.panes[PaneId::Pods.index()];
+    if screen.view.visible.pods.is_empty() {
         let message = if view.filter.is_some() {
             "no pods match the filter (Esc clears it)".to_string()
         } else {
-            waiting_message(app, PaneId::Pods, "pods")
+            waiting_message(screen, PaneId::Pods, "pods")
         };
         frame.render_widget(
             Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
@@ -129,7 +129,8 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     let (offset, selected) = scrolled(view.selected, height);
     // Narrow terminals drop the node column and give the status room first.
     let wide = area.width >= 110;
-    let rows = app
+    let rows = screen
+        .view
         .visible
         .pods
         .iter()
@@ -149,16 +150,16 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 ),
                 Cell::from(sanitize(&pod.status)).style(health_style(pod.health, theme)),
                 Cell::from(if wide {
-                    restarts(pod, app.now)
+                    restarts(pod, screen.view.now)
                 } else {
-                    restarts_compact(pod, app.now)
+                    restarts_compact(pod, screen.view.now)
                 })
                 .style(if pod.restarts > 0 {
                     theme.warn
                 } else {
                     Style::default()
                 }),
-                Cell::from(age(app.now, pod.created)),
+                Cell::from(age(screen.view.now, pod.created)),
             ];
             if wide {
                 cells.push(
@@ -182,7 +183,7 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.title))
-        .row_highlight_style(if app.focus == PaneId::Pods {
+        .row_highlight_style(if screen.view.focus == PaneId::Pods {
             theme.selected
         } else {
             Style::default()
@@ -204,14 +205,14 @@ fn rollout_label(state: &RolloutState) -> &'static str {
     }
 }
 
-fn render_deployments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let kube = app.visible_kube();
-    let view = &app.panes[PaneId::Pods.index()];
-    if app.visible.deployments.is_empty() {
+fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let kube = screen.visible_kube();
+    let view = &screen.view.panes[PaneId::Pods.index()];
+    if screen.view.visible.deployments.is_empty() {
         let message = if view.filter.is_some() {
             "no deployments match the filter (Esc clears it)".to_string()
         } else {
-            waiting_message(app, PaneId::Pods, "deployments")
+            waiting_message(screen, PaneId::Pods, "deployments")
         };
         frame.render_widget(
             Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
@@ -221,7 +222,8 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Them
     }
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
-    let rows = app
+    let rows = screen
+        .view
         .visible
         .deployments
         .iter()
@@ -275,7 +277,7 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Them
             ])
             .style(theme.title),
         )
-        .row_highlight_style(if app.focus == PaneId::Pods {
+        .row_highlight_style(if screen.view.focus == PaneId::Pods {
             theme.selected
         } else {
             Style::default()
@@ -288,7 +290,13 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Them
     );
 }
 
-fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, theme: &Theme) {
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    pod: &PodRow,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     let label = |name: &str| Span::styled(format!("{name:>10}  "), theme.muted);
     let mut lines = vec![
         Line::from(vec![
@@ -308,8 +316,8 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, the
                 "{}/{}   restarts {}   age {}",
                 pod.ready,
                 pod.total,
-                restarts(pod, app.now),
-                age(app.now, pod.created)
+                restarts(pod, screen.view.now),
+                age(screen.view.now, pod.created)
             )),
         ]),
         Line::from(vec![
@@ -319,17 +327,13 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, the
             Span::raw(sanitize(pod.owner.as_deref().unwrap_or("-"))),
         ]),
     ];
-    match app
-        .pod_detail
-        .as_ref()
-        .filter(|(key, _)| *key == (pod.namespace.clone(), pod.name.clone()))
-    {
+    match screen.pod_detail(&(pod.namespace.clone(), pod.name.clone())) {
         None => lines.push(Line::styled("loading containers and events…", theme.muted)),
-        Some((_, Err(error))) => lines.push(Line::styled(
+        Some(Err(error)) => lines.push(Line::styled(
             format!("cannot load the pod: {}", sanitize_truncated(error, 300)),
             theme.crit,
         )),
-        Some((_, Ok(detail))) => {
+        Some(Ok(detail)) => {
             lines.push(Line::styled("Containers", theme.title));
             for c in &detail.containers {
                 let kind = if c.init { " (init)" } else { "" };
@@ -352,7 +356,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, the
                 if let Some(t) = &c.last_termination {
                     let when = t
                         .finished
-                        .map(|at| format!(" {} ago", age(app.now, Some(at))))
+                        .map(|at| format!(" {} ago", age(screen.view.now, Some(at))))
                         .unwrap_or_default();
                     let message = t
                         .message
@@ -393,7 +397,10 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, the
                     String::new()
                 };
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  {:>6} ", age(app.now, e.last_seen)), theme.muted),
+                    Span::styled(
+                        format!("  {:>6} ", age(screen.view.now, e.last_seen)),
+                        theme.muted,
+                    ),
                     Span::styled(format!("{}{count} ", sanitize(&e.reason)), style),
                     Span::raw(sanitize_truncated(&e.message, 300)),
                 ]));
@@ -402,7 +409,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, pod: &PodRow, app: &App, the
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
     let scroll = super::clamped_scroll(
-        app.panes[PaneId::Pods.index()].detail_scroll,
+        screen.view.panes[PaneId::Pods.index()].detail_scroll,
         lines.len(),
         area.height,
     );

@@ -19,7 +19,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
 use ratatui_textarea::TextArea;
 
 use super::theme::Theme;
-use crate::app::App;
+use crate::app::Screen;
 use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::remediate::Following;
 use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_of};
@@ -47,9 +47,10 @@ pub type OfferHint = (String, String, bool, Option<String>);
 /// The remediations offered for the selected row, with their keys, for the footer and help.
 /// In read-only mode a single `read-only` entry (no key) with the policy's reasons: no
 /// remediation key does anything then.
-pub fn offer_hints(app: &App) -> Vec<OfferHint> {
-    if app.policy.is_read_only() {
-        let why: Vec<String> = app
+pub fn offer_hints(screen: &Screen<'_>) -> Vec<OfferHint> {
+    if screen.view.policy.is_read_only() {
+        let why: Vec<String> = screen
+            .view
             .policy
             .reasons()
             .iter()
@@ -62,12 +63,15 @@ pub fn offer_hints(app: &App) -> Vec<OfferHint> {
             Some(why.join(", ")),
         )];
     }
-    app.offers()
+    screen
+        .offers()
         .into_iter()
         .map(|offer| {
             (
                 // The first key only: the footer is short at 80 columns.
-                app.keymap
+                screen
+                    .view
+                    .keymap
                     .keys_for(Command::Remediate(offer.verb))
                     .first()
                     .map(ToString::to_string)
@@ -92,8 +96,8 @@ pub fn spinner(now: SystemTime) -> &'static str {
 }
 
 /// Splits a status line for running remediations off the bottom of the body, when any run.
-pub fn split_body(body: Rect, app: &App) -> (Rect, Option<Rect>) {
-    if app.running.is_empty() || body.height < 4 {
+pub fn split_body(body: Rect, screen: &Screen<'_>) -> (Rect, Option<Rect>) {
+    if screen.view.running.is_empty() || body.height < 4 {
         return (body, None);
     }
     let line = Rect {
@@ -117,27 +121,33 @@ pub fn render(
     body: Rect,
     status: Option<Rect>,
     footer: Rect,
-    app: &App,
+    screen: &Screen<'_>,
     theme: &Theme,
 ) {
     if let Some(area) = status {
-        render_running(frame, area, app, theme);
+        render_running(frame, area, screen, theme);
     }
-    if let Some(modal) = &app.modal {
-        render_modal(frame, body, footer, app, modal, theme);
+    if let Some(modal) = &screen.view.modal {
+        render_modal(frame, body, footer, screen, modal, theme);
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Running line
 
-fn render_running(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let Some(newest) = app.running.last() else {
+fn render_running(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let Some(newest) = screen.view.running.last() else {
         return;
     };
     let width = usize::from(area.width);
-    let elapsed = format_age(app.now.duration_since(newest.started).unwrap_or_default());
-    let more = app.running.len() - 1;
+    let elapsed = format_age(
+        screen
+            .view
+            .now
+            .duration_since(newest.started)
+            .unwrap_or_default(),
+    );
+    let more = screen.view.running.len() - 1;
     let separator = if newest.following.is_some() {
         " · "
     } else {
@@ -148,7 +158,7 @@ fn render_running(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     } else {
         format!("{separator}{elapsed} ")
     };
-    let head = format!(" {} ", spinner(app.now));
+    let head = format!(" {} ", spinner(screen.view.now));
     let (label, detail) = running_text(newest);
     // The elapsed time is kept: the label and the rollout's news give way first.
     let room = width.saturating_sub(text_width(&head) + text_width(&suffix));
@@ -334,11 +344,13 @@ type Hint = (String, &'static str, bool);
 /// `now` says apply, with the label it gives (the table's by default) and whether they do
 /// something now.
 fn dialog_hints(
-    app: &App,
+    screen: &Screen<'_>,
     context: Context,
     now: impl Fn(ModalCommand, &'static str) -> Option<(&'static str, bool)>,
 ) -> Vec<Hint> {
-    app.keymap
+    screen
+        .view
+        .keymap
         .hints(&[context], false)
         .into_iter()
         .filter_map(|hint| {
@@ -369,7 +381,7 @@ fn render_modal(
     frame: &mut Frame<'_>,
     body: Rect,
     footer: Rect,
-    app: &App,
+    screen: &Screen<'_>,
     modal: &Modal,
     theme: &Theme,
 ) {
@@ -389,8 +401,8 @@ fn render_modal(
                 typed: typed.as_ref(),
                 yes_focused: *yes_focused,
             };
-            let hints = dialog.hints(app, modal.stage.key_context());
-            let items = dialog.items(app, theme, inner, rows, &hints);
+            let hints = dialog.hints(screen, modal.stage.key_context());
+            let items = dialog.items(screen, theme, inner, rows, &hints);
             (dialog.chrome(theme), outer, items, hints)
         }
         Stage::History {
@@ -402,11 +414,11 @@ fn render_modal(
         } => {
             let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
             let loaded = matches!(revisions, Some(Ok(list)) if !list.is_empty());
-            let hints = dialog_hints(app, Context::Pick, |command, label| {
+            let hints = dialog_hints(screen, Context::Pick, |command, label| {
                 Some((label, loaded || command == ModalCommand::PickCancel))
             });
             let items = history_items(
-                app,
+                screen,
                 theme,
                 (namespace, name),
                 revisions.as_ref(),
@@ -416,7 +428,7 @@ fn render_modal(
             );
             let chrome = Chrome {
                 title: format!(" {} · pick a revision ", Verb::Undo.label()),
-                badge: protected_badge(app),
+                badge: protected_badge(screen),
                 style: theme.warn,
                 border: BorderType::Rounded,
             };
@@ -427,11 +439,11 @@ fn render_modal(
             selected,
         } => {
             let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
-            let hints = dialog_hints(app, Context::Pick, |_, label| Some((label, true)));
+            let hints = dialog_hints(screen, Context::Pick, |_, label| Some((label, true)));
             let mut items = Rows::default();
             items.extend(
                 PLACE,
-                field("target", app.target_name(), theme.title, inner, theme),
+                field("target", screen.target_name(), theme.title, inner, theme),
             );
             items.blank();
             let rows_of = operators
@@ -463,7 +475,7 @@ fn render_modal(
             );
             let chrome = Chrome {
                 title: format!(" {} · pick an operator ", Verb::RestartOperator.label()),
-                badge: protected_badge(app),
+                badge: protected_badge(screen),
                 style: theme.warn,
                 border: BorderType::Rounded,
             };
@@ -477,14 +489,14 @@ fn render_modal(
             error,
         } => {
             let (outer, inner) = dialog_width(body, SCALE_WIDTH);
-            let hints = dialog_hints(app, Context::Input, |command, label| {
+            let hints = dialog_hints(screen, Context::Input, |command, label| {
                 Some(match command {
                     ModalCommand::InputSubmit => ("preview", true),
                     _ => (label, true),
                 })
             });
             let items = scale_items(
-                app,
+                screen,
                 theme,
                 selection,
                 (name, *current),
@@ -495,7 +507,7 @@ fn render_modal(
             );
             let chrome = Chrome {
                 title: format!(" {} ", Verb::Scale.label()),
-                badge: protected_badge(app),
+                badge: protected_badge(screen),
                 style: theme.warn,
                 border: BorderType::Rounded,
             };
@@ -514,8 +526,9 @@ fn render_modal(
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), footer);
 }
 
-fn protected_badge(app: &App) -> Option<String> {
-    app.target()
+fn protected_badge(screen: &Screen<'_>) -> Option<String> {
+    screen
+        .target()
         .is_some_and(|t| t.protected)
         .then(|| " protected target ".to_string())
 }
@@ -670,8 +683,10 @@ fn place_text(place: &Place) -> String {
 }
 
 /// The Kubernetes context remediations act in, as the planner names it.
-fn kube_context(app: &App) -> String {
-    app.kube_context
+fn kube_context(screen: &Screen<'_>) -> String {
+    screen
+        .shown()
+        .kube_context
         .clone()
         .unwrap_or_else(|| "(current)".to_string())
 }
@@ -745,9 +760,9 @@ impl<'a> Confirm<'a> {
 
     /// The keys of `context`: the buttons', or (protected) the name input's, where y and n
     /// are text.
-    fn hints(&self, app: &App, context: Context) -> Vec<Hint> {
+    fn hints(&self, screen: &Screen<'_>, context: Context) -> Vec<Hint> {
         let ready = self.ready();
-        dialog_hints(app, context, |command, label| match command {
+        dialog_hints(screen, context, |command, label| match command {
             ModalCommand::InputSubmit => Some(("confirm (when it matches)", self.yes_enabled())),
             ModalCommand::Confirm | ModalCommand::SwitchButton => Some((label, ready)),
             ModalCommand::ForceDelete => self.force_offer().then_some((label, true)),
@@ -757,7 +772,7 @@ impl<'a> Confirm<'a> {
 
     fn items(
         &self,
-        app: &App,
+        screen: &Screen<'_>,
         theme: &Theme,
         width: usize,
         rows: usize,
@@ -794,19 +809,25 @@ impl<'a> Confirm<'a> {
 
         // The dry run gets what is left: its detail lines are cut first.
         let room = rows.saturating_sub(head.len() + tail.len());
-        head.append(self.preview_items(app, theme, width, room));
+        head.append(self.preview_items(screen, theme, width, room));
         head.append(tail);
         head
     }
 
-    fn preview_items(&self, app: &App, theme: &Theme, width: usize, room: usize) -> Rows<'a> {
+    fn preview_items(
+        &self,
+        screen: &Screen<'_>,
+        theme: &Theme,
+        width: usize,
+        room: usize,
+    ) -> Rows<'a> {
         let mut rows = Rows::default();
         match self.preview {
             PreviewState::Loading => rows.extend(
                 SUMMARY,
                 field(
                     "preview",
-                    &format!("{} dry run…", spinner(app.now)),
+                    &format!("{} dry run…", spinner(screen.view.now)),
                     theme.muted,
                     width,
                     theme,
@@ -959,7 +980,7 @@ fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize
 // Rollout undo: the revision picker
 
 fn history_items<'a>(
-    app: &App,
+    screen: &Screen<'_>,
     theme: &Theme,
     (namespace, name): (&str, &str),
     revisions: Option<&Result<Vec<HistoryEntry>, String>>,
@@ -970,9 +991,9 @@ fn history_items<'a>(
     let mut items = Rows::default();
     items.extend(
         PLACE,
-        field("target", app.target_name(), theme.title, width, theme),
+        field("target", screen.target_name(), theme.title, width, theme),
     );
-    let place = format!("{} / {}", kube_context(app), clean(namespace));
+    let place = format!("{} / {}", kube_context(screen), clean(namespace));
     items.extend(PLACE, field("where", &place, theme.popup, width, theme));
     let object = format!("deployment/{}", clean(name));
     items.extend(CORE, field("object", &object, theme.title, width, theme));
@@ -987,7 +1008,7 @@ fn history_items<'a>(
         None => items.push(
             CORE,
             Item::Text(Line::styled(
-                format!("{} loading revisions…", spinner(app.now)),
+                format!("{} loading revisions…", spinner(screen.view.now)),
                 theme.muted,
             )),
         ),
@@ -1013,7 +1034,7 @@ fn history_items<'a>(
             let room = rows
                 .saturating_sub(items.len() + tail.len() + 1)
                 .max(rows.saturating_sub(1).min(3));
-            items.append(revision_table(app, theme, list, selected, width, room));
+            items.append(revision_table(screen, theme, list, selected, width, room));
         }
     }
     items.append(tail);
@@ -1022,7 +1043,7 @@ fn history_items<'a>(
 
 /// `REV  AGE  IMAGES  CHANGE-CAUSE`, scrolled so the selected revision is shown.
 fn revision_table<'a>(
-    app: &App,
+    screen: &Screen<'_>,
     theme: &Theme,
     list: &[HistoryEntry],
     selected: usize,
@@ -1038,7 +1059,7 @@ fn revision_table<'a>(
     };
     let age = |e: &HistoryEntry| {
         e.created
-            .and_then(|at| app.now.duration_since(at).ok())
+            .and_then(|at| screen.view.now.duration_since(at).ok())
             .map_or_else(|| "-".to_string(), format_age)
     };
     let rev_width = list
@@ -1122,7 +1143,7 @@ fn revision_table<'a>(
 
 #[allow(clippy::too_many_arguments)]
 fn scale_items<'a>(
-    app: &App,
+    screen: &Screen<'_>,
     theme: &Theme,
     selection: &Selection,
     (name, current): (&str, u32),
@@ -1134,10 +1155,10 @@ fn scale_items<'a>(
     let mut items = Rows::default();
     items.extend(
         PLACE,
-        field("target", app.target_name(), theme.title, width, theme),
+        field("target", screen.target_name(), theme.title, width, theme),
     );
     if let Selection::Deployment { namespace, .. } | Selection::Pod { namespace, .. } = selection {
-        let place = format!("{} / {}", kube_context(app), clean(namespace));
+        let place = format!("{} / {}", kube_context(screen), clean(namespace));
         items.extend(PLACE, field("where", &place, theme.popup, width, theme));
     }
     items.blank();

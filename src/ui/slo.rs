@@ -14,20 +14,20 @@ use ratatui::widgets::{
 use super::theme::Theme;
 use super::{scrolled, waiting_message};
 use crate::app::pane::PaneId;
-use crate::app::{App, SloRow};
+use crate::app::{Screen, SloRow};
 use crate::config::Severity;
 use crate::slo::{HealthResult, HealthStatus, Reading, SloResult, SloState};
 use crate::text::format_age;
 use crate::text::sanitize;
 
-pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
-    let rows = app.slo_rows();
-    let view = &app.panes[PaneId::Slo.index()];
+pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
+    let rows = screen.slo_rows();
+    let view = &screen.view.panes[PaneId::Slo.index()];
     if view.detail_open {
         match rows.get(view.selected) {
-            Some(SloRow::Slo(slo)) => return render_detail(frame, area, slo, app, theme),
+            Some(SloRow::Slo(slo)) => return render_detail(frame, area, slo, screen, theme),
             Some(SloRow::Health(health)) => {
-                return render_health_detail(frame, area, health, app, theme);
+                return render_health_detail(frame, area, health, screen, theme);
             }
             None => {}
         }
@@ -36,7 +36,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
         let message = if view.filter.is_some() {
             "no SLOs match the filter (Esc clears it)".to_string()
         } else {
-            waiting_message(app, PaneId::Slo, "SLO results")
+            waiting_message(screen, PaneId::Slo, "SLO results")
         };
         frame.render_widget(
             Paragraph::new(Line::styled(message, theme.muted)).wrap(Wrap { trim: true }),
@@ -72,7 +72,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
     };
     let [slo_area, endpoint_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(endpoint_height)]).areas(area);
-    let focused = app.focus == PaneId::Slo;
+    let focused = screen.view.focus == PaneId::Slo;
     let highlight = if focused {
         theme.selected
     } else {
@@ -131,7 +131,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, app: &App, theme: &Theme) {
                 .iter()
                 .skip(offset)
                 .take(height)
-                .map(|h| health_row(h, app, theme)),
+                .map(|h| health_row(h, screen, theme)),
             widths,
         )
         .header(
@@ -271,7 +271,7 @@ pub fn health_style(status: HealthStatus, theme: &Theme) -> Style {
     }
 }
 
-fn health_row<'a>(health: &'a HealthResult, app: &App, theme: &Theme) -> Row<'a> {
+fn health_row<'a>(health: &'a HealthResult, screen: &Screen<'_>, theme: &Theme) -> Row<'a> {
     let style = health_style(health.status, theme);
     let status = format!("{:?}", health.status).to_lowercase();
     let code = health
@@ -295,7 +295,7 @@ fn health_row<'a>(health: &'a HealthResult, app: &App, theme: &Theme) -> Row<'a>
         |at| {
             format!(
                 "{} ago",
-                format_age(app.now.duration_since(at).unwrap_or_default())
+                format_age(screen.view.now.duration_since(at).unwrap_or_default())
             )
         },
     );
@@ -313,7 +313,13 @@ fn health_row<'a>(health: &'a HealthResult, app: &App, theme: &Theme) -> Row<'a>
     ])
 }
 
-fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, theme: &Theme) {
+fn render_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    slo: &SloResult,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     // Queries wrap: the exact PromQL is the point of showing it.
     let query_lines = (slo.queries.len() as u16 * 2 + 1).min(area.height / 3);
     let [top, chart_area, queries] = Layout::vertical([
@@ -386,7 +392,7 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, 
         Line::from(alerts),
     ];
     frame.render_widget(Paragraph::new(header), top);
-    render_chart(frame, chart_area, slo, app, theme);
+    render_chart(frame, chart_area, slo, screen, theme);
     let mut lines = vec![Line::styled("PromQL sent", theme.title)];
     lines.extend(slo.queries.iter().take(6).map(|(label, query)| {
         Line::from(vec![
@@ -398,7 +404,13 @@ fn render_detail(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, 
 }
 
 /// Short- and long-window burn over 24 h against each alert threshold.
-fn render_chart(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, theme: &Theme) {
+fn render_chart(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    slo: &SloResult,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     if slo.history.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("no burn history yet", theme.muted)),
@@ -429,7 +441,8 @@ fn render_chart(frame: &mut Frame<'_>, area: Rect, slo: &SloResult, app: &App, t
         y_max = y_max.max(alert.factor * 1.1);
     }
     if t_min >= t_max {
-        let now = app
+        let now = screen
+            .view
             .now
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
@@ -496,7 +509,7 @@ fn render_health_detail(
     frame: &mut Frame<'_>,
     area: Rect,
     health: &HealthResult,
-    app: &App,
+    screen: &Screen<'_>,
     theme: &Theme,
 ) {
     let style = health_style(health.status, theme);
@@ -541,7 +554,7 @@ fn render_health_detail(
         lines.push(Line::styled(
             format!(
                 "checked {} ago",
-                format_age(app.now.duration_since(at).unwrap_or_default())
+                format_age(screen.view.now.duration_since(at).unwrap_or_default())
             ),
             theme.muted,
         ));

@@ -52,7 +52,7 @@ impl Bench {
             ..ReadOnlyInputs::default()
         };
         let console = Headless::start(&text, inputs);
-        let now = console.app.now;
+        let now = console.app.view.now;
         Self {
             sim,
             console,
@@ -66,9 +66,9 @@ impl Bench {
         let pods = self.sim.world().count(Res::Pod);
         self.console
             .settle_until(&format!("all {pods} pods"), WAIT, move |app| {
-                app.kube.pods.len() == pods
-                    && !app.kube.deployments.is_empty()
-                    && !app.visible.pods.is_empty()
+                app.data.kube.pods.len() == pods
+                    && !app.data.kube.deployments.is_empty()
+                    && !app.view.visible.pods.is_empty()
             })
             .await;
     }
@@ -195,15 +195,16 @@ async fn moving_the_cursor_asks_only_for_new_namespaces_and_nothing_within_the_m
     b.answered().await;
     let start = b.reviews();
     // Walk every pod row, then every deployment row, within the same minute.
-    let rows = b.console.app.visible.pods.len();
+    let rows = b.console.app.view.visible.pods.len();
     let mut namespaces = std::collections::BTreeSet::new();
     for _ in 0..rows {
         if let Some((ns, _)) = b
             .console
             .app
+            .view
             .visible
             .pods
-            .get(b.console.app.panes[0].selected)
+            .get(b.console.app.view.panes[0].selected)
         {
             namespaces.insert(ns.clone());
         }
@@ -211,7 +212,7 @@ async fn moving_the_cursor_asks_only_for_new_namespaces_and_nothing_within_the_m
         b.console.settle().await;
     }
     b.console.press_str("v");
-    for _ in 0..b.console.app.visible.deployments.len() {
+    for _ in 0..b.console.app.view.visible.deployments.len() {
         b.console.press_str("j");
         b.console.settle().await;
     }
@@ -236,7 +237,7 @@ async fn moving_the_cursor_asks_only_for_new_namespaces_and_nothing_within_the_m
     assert_eq!(asked.len(), start + walked, "one review per question");
     // Walking back over the same rows within the minute asks nothing.
     let before = b.reviews();
-    for _ in 0..b.console.app.visible.deployments.len() {
+    for _ in 0..b.console.app.view.visible.deployments.len() {
         b.console.press_str("k");
         b.console.settle().await;
     }

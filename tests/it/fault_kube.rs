@@ -79,11 +79,12 @@ plural = "resourceclaims"
 }
 
 fn freshness(app: &App, origin: SourceOrigin) -> Freshness {
-    app.sources
+    app.data
+        .sources
         .iter()
         .find(|s| s.origin == origin)
         .unwrap_or_else(|| panic!("no source {origin:?}"))
-        .freshness(app.now)
+        .freshness(app.view.now)
 }
 
 const KUBE: SourceOrigin = SourceOrigin::Kubernetes;
@@ -132,7 +133,7 @@ impl Rig {
             assert!(
                 Instant::now() < until,
                 "timed out after {deadline:?} waiting for {what}; sources: {:#?}",
-                self.console.app.sources
+                self.console.app.data.sources
             );
             // Time must pass for staleness to show: look again in a moment (a poll with a
             // deadline, not a sleep standing in for synchronisation).
@@ -150,7 +151,7 @@ impl Rig {
             assert!(
                 invariant(&self.console.app),
                 "{what} broke; sources: {:#?}",
-                self.console.app.sources
+                self.console.app.data.sources
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -176,7 +177,7 @@ fn pods_of(world: &watchfloor_sim::World) -> BTreeSet<(String, String)> {
 }
 
 fn pods_shown(app: &App) -> BTreeSet<(String, String)> {
-    app.kube.pods.keys().cloned().collect()
+    app.data.kube.pods.keys().cloned().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

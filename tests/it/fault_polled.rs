@@ -56,14 +56,15 @@ struct Measured {
 }
 
 fn source(app: &App, origin: SourceOrigin) -> &SourceStatus {
-    app.visible_sources()
+    app.screen()
+        .visible_sources()
         .iter()
         .find(|s| s.origin == origin)
         .unwrap_or_else(|| panic!("no source {origin:?}"))
 }
 
 fn freshness(app: &App, origin: SourceOrigin) -> Freshness {
-    source(app, origin).freshness(app.now)
+    source(app, origin).freshness(app.view.now)
 }
 
 /// No control character (ESC, BEL, C1...) and nothing of the garbage's escape sequence.
@@ -186,7 +187,7 @@ impl Rig {
         // While the fault lasts: never live, and no success reported (`last_ok` stays put).
         self.hold(HOLD, |app| {
             let status = source(app, origin);
-            let now = status.freshness(app.now);
+            let now = status.freshness(app.view.now);
             assert_ne!(now, Freshness::Live, "{backend}: live under {fault:?}");
             assert!(
                 status.last_ok.is_some_and(|at| at <= detected_at),
@@ -462,7 +463,7 @@ async fn health_endpoint() -> SocketAddr {
 }
 
 fn health_row(app: &App) -> Option<&HealthResult> {
-    app.slo.health.get(&0)
+    app.data.slo.health.get(&0)
 }
 
 /// Our endpoint's healthy answer, as shown.
@@ -629,7 +630,7 @@ refresh = "1s"
         for origin in origins {
             let status = source(app, origin);
             assert_eq!(status.last_ok, None, "{origin:?}: nothing was ever read");
-            let Freshness::Error { reason, age, .. } = status.freshness(app.now) else {
+            let Freshness::Error { reason, age, .. } = status.freshness(app.view.now) else {
                 panic!("{origin:?} not in error: {status:#?}");
             };
             assert_eq!(age, None, "{origin:?}");

@@ -52,7 +52,7 @@ async fn console(scenario: &str, claims: &str) -> Console {
         SystemTime::now(),
     );
     let (tx, rx) = mpsc::channel(4096);
-    let sources = sources::start(&config.targets[0], app.generation, tx);
+    let sources = sources::start(&config.targets[0], app.data.generation, tx);
     Console {
         sim,
         app,
@@ -78,7 +78,7 @@ impl Console {
                 Ok(None) => panic!("sources ended while waiting for {what}"),
                 Err(_) => panic!(
                     "timed out waiting for {what}; sources: {:#?}",
-                    self.app.sources
+                    self.app.data.sources
                 ),
             }
         }
@@ -87,6 +87,7 @@ impl Console {
     fn state(&self, kind: &str) -> &SourceState {
         &self
             .app
+            .data
             .sources
             .iter()
             .find(|s| s.kind == kind)
@@ -134,12 +135,13 @@ async fn initial_sync_then_changes_arrive_by_watch_only() {
     let mut c = console("incident", "").await;
     let pods = c.world_pods();
     c.until("initial sync", |app| {
-        app.kube.pods.len() == pods && matches!(app.sources[0].state, SourceState::Live)
+        app.data.kube.pods.len() == pods && matches!(app.data.sources[0].state, SourceState::Live)
     })
     .await;
-    assert_eq!(c.app.kube_context.as_deref(), Some("sim"));
+    assert_eq!(c.app.data.kube_context.as_deref(), Some("sim"));
     let crash = c
         .app
+        .data
         .kube
         .pods
         .values()
@@ -148,6 +150,7 @@ async fn initial_sync_then_changes_arrive_by_watch_only() {
     assert_eq!(crash.status, "CrashLoopBackOff");
     assert!(
         c.app
+            .data
             .kube
             .deployments
             .values()
@@ -160,14 +163,16 @@ async fn initial_sync_then_changes_arrive_by_watch_only() {
         .world()
         .add_pod("poolboy", "watch-me", "quay.io/x:1", &[("app", "watch-me")]);
     c.until("the new pod", |app| {
-        app.kube
+        app.data
+            .kube
             .pods
             .contains_key(&("poolboy".into(), "watch-me".into()))
     })
     .await;
     c.sim.world().remove(Res::Pod, "poolboy", "watch-me");
     c.until("the pod's removal", |app| {
-        !app.kube
+        !app.data
+            .kube
             .pods
             .contains_key(&("poolboy".into(), "watch-me".into()))
     })
@@ -183,7 +188,7 @@ async fn initial_sync_then_changes_arrive_by_watch_only() {
 async fn expired_history_relists_and_loses_nothing() {
     let mut c = console("incident", "").await;
     let pods = c.world_pods();
-    c.until("initial sync", |app| app.kube.pods.len() == pods)
+    c.until("initial sync", |app| app.data.kube.pods.len() == pods)
         .await;
     let lists = c.sim.faults().list_count();
     c.sim.faults().compact_history();
@@ -192,13 +197,14 @@ async fn expired_history_relists_and_loses_nothing() {
         .add_pod("poolboy", "after-compaction", "quay.io/x:1", &[]);
     c.sim.faults().drop_watches();
     c.until("the relist to bring the new pod", |app| {
-        app.kube
+        app.data
+            .kube
             .pods
             .contains_key(&("poolboy".into(), "after-compaction".into()))
     })
     .await;
     assert!(c.sim.faults().list_count() > lists, "the 410 path relists");
-    c.until("every pod", |app| app.kube.pods.len() == pods + 1)
+    c.until("every pod", |app| app.data.kube.pods.len() == pods + 1)
         .await;
 }
 
@@ -206,12 +212,12 @@ async fn expired_history_relists_and_loses_nothing() {
 async fn server_errors_show_in_the_pane_and_recover() {
     let mut c = console("calm", "").await;
     let pods = c.world_pods();
-    c.until("initial sync", |app| app.kube.pods.len() == pods)
+    c.until("initial sync", |app| app.data.kube.pods.len() == pods)
         .await;
     c.sim.faults().fail_next(500, 6);
     c.sim.faults().drop_watches();
     c.until("an error state", |app| {
-        matches!(app.sources[0].state, SourceState::Error { .. })
+        matches!(app.data.sources[0].state, SourceState::Error { .. })
     })
     .await;
     let SourceState::Error { reason, retry_at } = c.state("kubernetes").clone() else {
@@ -219,7 +225,7 @@ async fn server_errors_show_in_the_pane_and_recover() {
     };
     assert!(!reason.is_empty() && retry_at.is_some(), "{reason}");
     assert_eq!(
-        c.app.kube.pods.len(),
+        c.app.data.kube.pods.len(),
         pods,
         "the last good data is kept while failing"
     );
@@ -227,13 +233,14 @@ async fn server_errors_show_in_the_pane_and_recover() {
         .world()
         .add_pod("default", "after-outage", "quay.io/x:1", &[]);
     c.until("recovery with the change", |app| {
-        app.kube
+        app.data
+            .kube
             .pods
             .contains_key(&("default".into(), "after-outage".into()))
     })
     .await;
     c.until("live again", |app| {
-        matches!(app.sources[0].state, SourceState::Live)
+        matches!(app.data.sources[0].state, SourceState::Live)
     })
     .await;
 }
@@ -243,7 +250,7 @@ async fn forbidden_is_reported() {
     let mut c = console("calm", "").await;
     c.sim.faults().fail_next(403, 200);
     c.until("a forbidden error", |app| {
-        matches!(&app.sources[0].state, SourceState::Error { reason, .. } if reason.contains("403") || reason.to_lowercase().contains("forbidden"))
+        matches!(&app.data.sources[0].state, SourceState::Error { reason, .. } if reason.contains("403") || reason.to_lowercase().contains("forbidden"))
     })
     .await;
 }
@@ -252,10 +259,14 @@ async fn forbidden_is_reported() {
 async fn claims_are_classified_with_why() {
     let mut c = console("incident", POOLBOY).await;
     c.until("claims", |app| {
-        app.kube.claims.get(&0).is_some_and(|rows| !rows.is_empty())
+        app.data
+            .kube
+            .claims
+            .get(&0)
+            .is_some_and(|rows| !rows.is_empty())
     })
     .await;
-    let rows = &c.app.kube.claims[&0];
+    let rows = &c.app.data.kube.claims[&0];
     let stuck: Vec<_> = rows.iter().filter(|r| r.stuck).collect();
     assert!(
         stuck
@@ -278,7 +289,7 @@ async fn a_missing_crd_is_said_so_without_error_looping() {
     let missing = POOLBOY.replace("poolboy.gpte.redhat.com", "nothing.example.com");
     let mut c = console("calm", &missing).await;
     c.until("the claims source to say the CRD is missing", |app| {
-        app.sources.iter().any(|s| matches!(&s.state, SourceState::Unavailable { reason } if reason.contains("not installed")))
+        app.data.sources.iter().any(|s| matches!(&s.state, SourceState::Unavailable { reason } if reason.contains("not installed")))
     })
     .await;
     let discovery = |c: &Console| {
@@ -292,7 +303,8 @@ async fn a_missing_crd_is_said_so_without_error_looping() {
     let before = discovery(&c);
     // Let the other sources run for a while: the missing CRD is not asked about again soon.
     let pods = c.world_pods();
-    c.until("pods", |app| app.kube.pods.len() == pods).await;
+    c.until("pods", |app| app.data.kube.pods.len() == pods)
+        .await;
     assert!(
         discovery(&c) <= before + 1,
         "no error loop against a missing CRD"
@@ -304,7 +316,7 @@ async fn paged_initial_list_of_a_large_cluster() {
     let mut c = console("large", "").await;
     let pods = c.world_pods();
     assert_eq!(pods, 10_000);
-    c.until("all 10,000 pods", |app| app.kube.pods.len() == pods)
+    c.until("all 10,000 pods", |app| app.data.kube.pods.len() == pods)
         .await;
     let pages = c
         .sim

@@ -30,6 +30,7 @@ mod render_db;
 mod render_logs;
 mod render_remediation;
 mod render_slo;
+mod render_views;
 mod sim_demo;
 mod sim_kubectl;
 mod sim_prometheus;

@@ -167,7 +167,7 @@ impl Walk {
             .replace("@DSN@", &pg.dsn("postgres"))
             .replace("@TARGET@", target);
         let console = Headless::start(&text, inputs);
-        assert!(console.app.policy.is_read_only());
+        assert!(console.app.view.policy.is_read_only());
         Self {
             sim,
             pg,
@@ -182,18 +182,19 @@ impl Walk {
     async fn wait_for_data(&mut self) {
         self.console
             .settle_until("data in every pane", WAIT, |app| {
-                app.kube_context.is_some()
-                    && !app.visible.pods.is_empty()
-                    && !app.visible.deployments.is_empty()
-                    && !app.slo.results.is_empty()
-                    && !app.slo.health.is_empty()
+                app.data.kube_context.is_some()
+                    && !app.view.visible.pods.is_empty()
+                    && !app.view.visible.deployments.is_empty()
+                    && !app.data.slo.results.is_empty()
+                    && !app.data.slo.health.is_empty()
                     && app
+                        .data
                         .db
                         .postgres
                         .get(&0)
                         .is_some_and(|s| !s.idle_in_transaction.is_empty())
-                    && !app.visible.claims.is_empty()
-                    && !app.logs.buffer.is_empty()
+                    && !app.view.visible.claims.is_empty()
+                    && !app.data.logs.buffer.is_empty()
             })
             .await;
     }
@@ -202,25 +203,25 @@ impl Walk {
     async fn press(&mut self, key: KeyEvent) {
         let c = &mut self.console;
         c.press(key);
-        assert!(c.app.modal.is_none(), "{key:?} opened a dialog");
-        assert!(!c.app.should_quit, "{key:?} quit");
+        assert!(c.app.view.modal.is_none(), "{key:?} opened a dialog");
+        assert!(!c.app.should_quit(), "{key:?} quit");
         c.settle().await;
-        assert!(c.app.modal.is_none(), "{key:?} opened a dialog");
+        assert!(c.app.view.modal.is_none(), "{key:?} opened a dialog");
     }
 
     /// Closes inputs and overlays a key may have opened.
     async fn close_layers(&mut self) {
         for _ in 0..3 {
             let app = &self.console.app;
-            if app.input.is_none() && app.help.is_none() {
+            if app.view.input.is_none() && app.view.help.is_none() {
                 break;
             }
             self.press(key(KeyCode::Esc)).await;
         }
-        if self.console.app.frozen.is_some() {
+        if self.console.app.view.frozen.is_some() {
             self.press(char_key('f')).await;
         }
-        if self.console.app.zoomed {
+        if self.console.app.view.zoomed {
             self.press(char_key('z')).await;
         }
     }
@@ -232,24 +233,24 @@ impl Walk {
         self.press(char_key(digit)).await;
         let index = place.pane.index();
         for _ in 0..4 {
-            let view = &self.console.app.panes[index];
+            let view = &self.console.app.view.panes[index];
             let logs_filtered =
-                place.pane == PaneId::Logs && self.console.app.logs.filter.is_active();
+                place.pane == PaneId::Logs && self.console.app.view.logs.filter.is_active();
             if !view.detail_open && view.filter.is_none() && !logs_filtered {
                 break;
             }
             self.press(key(KeyCode::Esc)).await;
         }
-        if place.pane == PaneId::Pods && self.console.app.panes[index].alt_view != place.alt {
+        if place.pane == PaneId::Pods && self.console.app.view.panes[index].alt_view != place.alt {
             self.press(char_key('v')).await;
         }
         if place.detail {
             self.press(key(KeyCode::Enter)).await;
         }
         let app = &self.console.app;
-        assert_eq!(app.focus, place.pane, "{place:?}");
-        assert_eq!(app.panes[index].detail_open, place.detail, "{place:?}");
-        assert_eq!(app.panes[index].alt_view, place.alt, "{place:?}");
+        assert_eq!(app.view.focus, place.pane, "{place:?}");
+        assert_eq!(app.view.panes[index].detail_open, place.detail, "{place:?}");
+        assert_eq!(app.view.panes[index].alt_view, place.alt, "{place:?}");
     }
 
     /// Every key from every place, each from a fresh start; then all keys in a row per place.
@@ -382,7 +383,7 @@ async fn direct_execution_is_refused(w: &Walk) {
         },
         false,
     );
-    let policies = [flag, w.console.app.policy.clone()];
+    let policies = [flag, w.console.app.view.policy.clone()];
     let kube = |namespace: &str| Place::Kubernetes {
         context: "sim".into(),
         namespace: namespace.into(),

@@ -137,7 +137,8 @@ async fn console_screens_show_no_secret() {
     let mut console = Headless::start(&planted.text, ReadOnlyInputs::default());
     console
         .settle_until("every source to fail", DEADLINE, |app| {
-            app.sources
+            app.data
+                .sources
                 .iter()
                 .all(|s| matches!(s.state, SourceState::Error { .. }))
         })
@@ -179,7 +180,7 @@ async fn console_screens_show_no_secret() {
         "no screen shows a masked URL (`***`): the test did not see the URLs drawn"
     );
     // The source list's names and details, and the stored error reasons.
-    for source in &console.app.sources {
+    for source in &console.app.data.sources {
         assert_clean("source name", &source.name);
         assert_clean("source detail", &source.detail);
         assert_clean("source state", &format!("{:?}", source.state));

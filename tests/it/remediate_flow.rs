@@ -202,10 +202,10 @@ async fn ready(c: &mut Headless) {
         WAIT,
         |c| {
             let app = &c.app;
-            app.kube_context.is_some()
-                && !app.kube.deployments.is_empty()
-                && !app.kube.pods.is_empty()
-                && !app.visible.claims.is_empty()
+            app.data.kube_context.is_some()
+                && !app.data.kube.deployments.is_empty()
+                && !app.data.kube.pods.is_empty()
+                && !app.view.visible.claims.is_empty()
                 && c.actions_seen()
                     .iter()
                     .any(|a| matches!(a, Action::Permissions { .. }))
@@ -217,9 +217,11 @@ async fn ready(c: &mut Headless) {
 /// Waits until the access reviews the selected row's offers need are answered.
 async fn reviewed(c: &mut Headless) {
     c.settle_until("the selected row's access reviews", WAIT, |app| {
-        let answers = app.access.view().answers;
-        let needed =
-            watchfloor::remediation::plan::access_checks(&app.selection(), &app.plan_context());
+        let answers = app.view.access.view().answers;
+        let needed = watchfloor::remediation::plan::access_checks(
+            &app.screen().selection(),
+            &app.screen().plan_context(),
+        );
         !needed.is_empty() && needed.iter().all(|check| answers.contains_key(check))
     })
     .await;
@@ -228,15 +230,15 @@ async fn reviewed(c: &mut Headless) {
 /// Moves the Pods pane's cursor to a Deployment (deployments view) or a pod (pods view).
 async fn select_in_pods(c: &mut Headless, deployments: bool, ns: &str, name: &str) {
     c.press_str("1");
-    if c.app.panes[0].alt_view != deployments {
+    if c.app.view.panes[0].alt_view != deployments {
         c.press_str("v");
     }
     let wanted = (ns.to_string(), name.to_string());
     let rows = move |app: &watchfloor::app::App| {
         if deployments {
-            app.visible.deployments.clone()
+            app.view.visible.deployments.clone()
         } else {
-            app.visible.pods.clone()
+            app.view.visible.pods.clone()
         }
     };
     let w = wanted.clone();
@@ -249,7 +251,7 @@ async fn select_in_pods(c: &mut Headless, deployments: bool, ns: &str, name: &st
     for _ in 0..at {
         c.press_str("j");
     }
-    let selected = match c.app.selection() {
+    let selected = match c.app.screen().selection() {
         Selection::Deployment {
             namespace, name, ..
         }
@@ -262,14 +264,14 @@ async fn select_in_pods(c: &mut Headless, deployments: bool, ns: &str, name: &st
 }
 
 fn preview_state(c: &Headless) -> Option<PreviewState> {
-    match c.app.modal.as_ref().map(|m| &m.stage) {
+    match c.app.view.modal.as_ref().map(|m| &m.stage) {
         Some(Stage::Confirm { preview, .. }) => Some(preview.clone()),
         _ => None,
     }
 }
 
 fn plan_action(c: &Headless) -> Option<ActionKind> {
-    match c.app.modal.as_ref().map(|m| &m.stage) {
+    match c.app.view.modal.as_ref().map(|m| &m.stage) {
         Some(Stage::Confirm { plan, .. }) => Some(plan.action.clone()),
         _ => None,
     }
@@ -317,7 +319,7 @@ async fn confirm(c: &mut Headless) -> Result<String, Failure> {
     let before = executions(c);
     c.press_str("y");
     assert_eq!(executions(c), before + 1, "y did not execute");
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     executed_after(c, mark).await
 }
 
@@ -337,7 +339,7 @@ async fn undo_rolls_back_to_the_picked_revision_and_follows_the_rollout() {
     c.press_str("u");
     c.settle_until("the revisions", WAIT, |app| {
         matches!(
-            app.modal.as_ref().map(|m| &m.stage),
+            app.view.modal.as_ref().map(|m| &m.stage),
             Some(Stage::History {
                 revisions: Some(_),
                 ..
@@ -345,7 +347,7 @@ async fn undo_rolls_back_to_the_picked_revision_and_follows_the_rollout() {
         )
     })
     .await;
-    let list = match c.app.modal.as_ref().map(|m| &m.stage) {
+    let list = match c.app.view.modal.as_ref().map(|m| &m.stage) {
         Some(Stage::History {
             revisions: Some(Ok(list)),
             ..
@@ -366,7 +368,7 @@ async fn undo_rolls_back_to_the_picked_revision_and_follows_the_rollout() {
     );
     // Pick revision 6 explicitly: to the bottom (5), then one up.
     c.press_str("jjjk");
-    match c.app.modal.as_ref().map(|m| &m.stage) {
+    match c.app.view.modal.as_ref().map(|m| &m.stage) {
         Some(Stage::History { selected, .. }) => assert_eq!(list[*selected].revision, 6),
         other => panic!("{other:?}"),
     }
@@ -401,7 +403,7 @@ async fn undo_rolls_back_to_the_picked_revision_and_follows_the_rollout() {
         },
     )
     .await;
-    assert!(c.app.running.is_empty(), "{:?}", c.app.running);
+    assert!(c.app.view.running.is_empty(), "{:?}", c.app.view.running);
     assert!(
         toast_containing(&c, "rollout complete"),
         "{:?}",
@@ -433,7 +435,7 @@ async fn scale_restart_delete_and_operator_restart_change_the_cluster() {
     select_in_pods(&mut c, true, CATALOG, "babylon-catalog-ui").await;
     c.press_str("s");
     assert!(matches!(
-        c.app.modal.as_ref().map(|m| &m.stage),
+        c.app.view.modal.as_ref().map(|m| &m.stage),
         Some(Stage::Scale { current: 2, .. })
     ));
     c.press(key(KeyCode::Backspace));
@@ -547,7 +549,7 @@ async fn scale_restart_delete_and_operator_restart_change_the_cluster() {
         .collect();
     assert_eq!(before.len(), 1, "{before:?}");
     c.press_str("4");
-    assert_eq!(c.app.selection(), Selection::Claim);
+    assert_eq!(c.app.screen().selection(), Selection::Claim);
     c.press_str("R");
     let preview = ready_preview(&mut c).await;
     assert_eq!(preview.lines, [format!("pod {}", before[0])]);
@@ -578,9 +580,9 @@ async fn rebound_dialog_keys_replace_y_and_n() {
     let env = Env::start().await;
     let mut c = env.console_with("[ui.keys]\nconfirm = \"Y\"\ncancel = \"N\"", "", "");
     assert!(
-        c.app.keymap.warnings.is_empty(),
+        c.app.view.keymap.warnings.is_empty(),
         "{:?}",
-        c.app.keymap.warnings
+        c.app.view.keymap.warnings
     );
     ready(&mut c).await;
     select_in_pods(&mut c, true, CATALOG, "babylon-catalog-api").await;
@@ -588,7 +590,7 @@ async fn rebound_dialog_keys_replace_y_and_n() {
     ready_preview(&mut c).await;
     // The default keys are plain keys now: neither confirms nor cancels.
     c.press_str("yn");
-    assert!(c.app.modal.is_some(), "y and n closed the dialog");
+    assert!(c.app.view.modal.is_some(), "y and n closed the dialog");
     assert_eq!(executions(&c), 0);
     let mark = c.actions_seen().len();
     c.press_str("Y");
@@ -614,7 +616,7 @@ async fn cancel_after_the_preview_sends_no_mutating_request() {
     c.press_str("r");
     ready_preview(&mut c).await;
     c.press_str("n");
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     let records = trail_of(&mut c, &env.audit_path(), 2).await;
     assert_eq!(outcomes(&records), [Outcome::Planned, Outcome::Cancelled]);
     assert_eq!(records[0].attempt, records[1].attempt);
@@ -650,11 +652,11 @@ async fn a_protected_target_executes_only_once_the_name_is_typed() {
     // `y` is only a letter of the name here.
     c.press_str("y");
     c.press(key(KeyCode::Enter));
-    assert!(c.app.modal.is_some());
+    assert!(c.app.view.modal.is_some());
     c.press(key(KeyCode::Backspace));
     c.press_str("babylon-catalog-api");
     c.press(key(KeyCode::Enter));
-    assert!(c.app.modal.is_some(), "a wrong name must not confirm");
+    assert!(c.app.view.modal.is_some(), "a wrong name must not confirm");
     assert_eq!(executions(&c), 0);
     for _ in 0.."babylon-catalog-api".len() {
         c.press(key(KeyCode::Backspace));
@@ -663,7 +665,7 @@ async fn a_protected_target_executes_only_once_the_name_is_typed() {
     let mark = c.actions_seen().len();
     c.press(key(KeyCode::Enter));
     assert_eq!(executions(&c), 1);
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     let result = executed_after(&mut c, mark).await;
     assert!(result.is_ok(), "{result:?}");
     let records = trail_of(&mut c, &env.audit_path(), 2).await;
@@ -691,7 +693,7 @@ async fn access_review_denials_are_toasts_and_audit_lines_without_a_dialog() {
     select_in_pods(&mut c, false, OPERATOR_NS, &pod).await;
     reviewed(&mut c).await;
     c.press_str("D");
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     assert!(
         toast_containing(
             &c,
@@ -710,7 +712,7 @@ async fn access_review_denials_are_toasts_and_audit_lines_without_a_dialog() {
     select_in_pods(&mut c, true, NS, API).await;
     reviewed(&mut c).await;
     c.press_str("s");
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     let reason = "not allowed: patch deployments.apps/scale in platform-v2-stable";
     assert!(
         toast_containing(&c, &format!("scale: not possible: {reason}")),
@@ -724,7 +726,7 @@ async fn access_review_denials_are_toasts_and_audit_lines_without_a_dialog() {
     c.press_str("4");
     reviewed(&mut c).await;
     c.press_str("R");
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     assert!(toast_containing(
         &c,
         "restart operator: not possible: not allowed: delete pods in anarchy-operator"
@@ -766,7 +768,7 @@ async fn a_failed_dry_run_is_shown_verbatim_and_nothing_executes() {
     c.press_str("y");
     c.press(key(KeyCode::Tab));
     c.press_str("y");
-    assert!(c.app.modal.is_some());
+    assert!(c.app.view.modal.is_some());
     assert_eq!(executions(&c), 0, "nothing runs after a failed dry run");
     // `planned` is written before the dry run; the failed dry run ends the attempt.
     let records = trail_of(&mut c, &audit, 2).await;
@@ -774,14 +776,14 @@ async fn a_failed_dry_run_is_shown_verbatim_and_nothing_executes() {
     assert_eq!(records[1].error.as_deref(), Some(PAUSED_RESTART));
     // Closing the dialog is no second outcome: the attempt already ended as `failed`.
     c.press(key(KeyCode::Esc));
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
 
     // Undo on a paused Deployment: kubectl's words too.
     select_in_pods(&mut c, true, NS, API).await;
     c.press_str("u");
     c.settle_until("the revisions", WAIT, |app| {
         matches!(
-            app.modal.as_ref().map(|m| &m.stage),
+            app.view.modal.as_ref().map(|m| &m.stage),
             Some(Stage::History {
                 revisions: Some(Ok(_)),
                 ..
@@ -797,7 +799,7 @@ async fn a_failed_dry_run_is_shown_verbatim_and_nothing_executes() {
     c.press_str("y");
     assert_eq!(executions(&c), 0);
     c.press_str("n");
-    assert!(c.app.modal.is_none());
+    assert!(c.app.view.modal.is_none());
     let notes = c
         .effects_seen()
         .iter()
@@ -940,7 +942,7 @@ async fn restarting_a_statefulset_or_daemonset_pod_follows_its_own_rollout() {
                 .all(|p| p.failed.is_none() && !p.message.contains("deployment")),
             "{progress:#?}"
         );
-        assert!(c.app.running.is_empty(), "{:?}", c.app.running);
+        assert!(c.app.view.running.is_empty(), "{:?}", c.app.view.running);
         assert!(
             toast_containing(&c, &format!("rollout complete: {done_line}")),
             "{:?}",
@@ -990,7 +992,8 @@ async fn a_forbidden_execution_is_a_denial_and_asks_again() {
     // Asked again (the answers a minute old were trusted until now): restart is now disabled.
     let reason = format!("not allowed: patch deployments.apps in {CATALOG}");
     c.settle_until("the restart offer disabled", WAIT, move |app| {
-        app.offers()
+        app.screen()
+            .offers()
             .iter()
             .any(|o| o.verb == Verb::Restart && o.enabled == Err(reason.clone()))
     })
@@ -1020,11 +1023,12 @@ async fn pid_of(client: &tokio_postgres::Client) -> i32 {
 /// Moves the DB detail view's cursor to the session `pid`.
 async fn select_session(c: &mut Headless, pid: i32) {
     c.settle_until(&format!("session {pid} listed"), WAIT, move |app| {
-        app.visible.db_sessions.contains(&pid)
+        app.view.visible.db_sessions.contains(&pid)
     })
     .await;
     let at = c
         .app
+        .view
         .visible
         .db_sessions
         .iter()
@@ -1034,7 +1038,7 @@ async fn select_session(c: &mut Headless, pid: i32) {
     for _ in 0..at {
         c.press_str("j");
     }
-    assert_eq!(c.app.selected_session().map(|s| s.pid), Some(pid));
+    assert_eq!(c.app.screen().selected_session().map(|s| s.pid), Some(pid));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1070,7 +1074,7 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     let mut c = db_console(dir.path(), &entry);
     c.press_str("3");
     c.settle_until("the idle session past 1 s", WAIT, move |app| {
-        app.db.postgres.get(&0).is_some_and(|s| {
+        app.data.db.postgres.get(&0).is_some_and(|s| {
             s.idle_in_transaction.len() == 1
                 && [cancel_pid, kill_pid].iter().all(|p| {
                     s.sample
@@ -1082,7 +1086,7 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     })
     .await;
     assert!(matches!(
-        c.app.selection(),
+        c.app.screen().selection(),
         Selection::Database { idle, .. } if idle.targets == 1
     ));
     c.press_str("X");
@@ -1231,14 +1235,15 @@ async fn a_redis_client_is_killed() {
     let mut c = db_console(dir.path(), &entry);
     c.press_str("3");
     c.settle_until("the cache's clients", WAIT, |app| {
-        app.db
+        app.data
+            .db
             .redis
             .get(&0)
             .is_some_and(|r| r.clients.iter().any(|x| x.name == "victim"))
     })
     .await;
     c.press(key(KeyCode::Enter));
-    let at = c.app.db.redis[&0]
+    let at = c.app.data.db.redis[&0]
         .clients
         .iter()
         .position(|x| x.name == "victim")
@@ -1248,7 +1253,7 @@ async fn a_redis_client_is_killed() {
         c.press_str("j");
     }
     assert_eq!(
-        c.app.selection(),
+        c.app.screen().selection(),
         Selection::RedisClient {
             entry: 0,
             cache: "cache".into(),

@@ -567,7 +567,7 @@ async fn a_superusers_query_is_disabled_before_any_dialog() {
         "both idle transactions past the threshold",
         DEADLINE,
         |app| {
-            app.db.postgres.get(&0).is_some_and(|s| {
+            app.data.db.postgres.get(&0).is_some_and(|s| {
                 let idle: Vec<i32> = s.idle_in_transaction.iter().map(|i| i.pid).collect();
                 idle.contains(&idle_pid) && idle.contains(&root_idle_pid)
             })
@@ -576,8 +576,8 @@ async fn a_superusers_query_is_disabled_before_any_dialog() {
     .await;
     // The database row: the sweep offers only the session the role may signal.
     c.press_str("3");
-    let Selection::Database { idle: sweep, .. } = c.app.selection() else {
-        panic!("{:?}", c.app.selection());
+    let Selection::Database { idle: sweep, .. } = c.app.screen().selection() else {
+        panic!("{:?}", c.app.screen().selection());
     };
     assert_eq!((sweep.targets, sweep.refused), (1, 1), "{sweep:?}");
     assert!(
@@ -590,11 +590,12 @@ async fn a_superusers_query_is_disabled_before_any_dialog() {
     // The superuser's query in the detail view: cancel and terminate disabled, with the reason.
     c.press(key(KeyCode::Enter));
     c.settle_until("the sleeper in the detail view", DEADLINE, |app| {
-        app.visible.db_sessions.contains(&sleeper_pid)
+        app.view.visible.db_sessions.contains(&sleeper_pid)
     })
     .await;
     let at = c
         .app
+        .view
         .visible
         .db_sessions
         .iter()
@@ -604,19 +605,19 @@ async fn a_superusers_query_is_disabled_before_any_dialog() {
         c.press_str("j");
     }
     assert!(
-        matches!(c.app.selection(), Selection::Session { pid, .. } if pid == sleeper_pid),
+        matches!(c.app.screen().selection(), Selection::Session { pid, .. } if pid == sleeper_pid),
         "{:?}",
-        c.app.selection()
+        c.app.screen().selection()
     );
     let reason = "role \"postgres\" is a superuser: only a superuser may signal its sessions";
-    let offers = c.app.offers();
+    let offers = c.app.screen().offers();
     for verb in [Verb::Cancel, Verb::Kill] {
         let offer = offers.iter().find(|o| o.verb == verb).expect("offered");
         assert_eq!(offer.enabled, Err(reason.to_string()), "{verb:?}");
     }
     // Pressing the key says why; no dialog opens, nothing is previewed or signalled.
     c.press_str("c");
-    assert!(c.app.modal.is_none(), "{:?}", c.app.modal);
+    assert!(c.app.view.modal.is_none(), "{:?}", c.app.view.modal);
     assert!(
         c.toast_texts()
             .contains(&format!("cancel query: not possible: {reason}")),
@@ -624,7 +625,7 @@ async fn a_superusers_query_is_disabled_before_any_dialog() {
         c.toast_texts()
     );
     c.press_str("K");
-    assert!(c.app.modal.is_none(), "{:?}", c.app.modal);
+    assert!(c.app.view.modal.is_none(), "{:?}", c.app.view.modal);
     assert!(
         !c.effects_seen()
             .iter()

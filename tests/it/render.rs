@@ -71,7 +71,7 @@ fn app(read_only: bool) -> App {
         ..Default::default()
     };
     let mut app = App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0());
-    let generation = app.generation;
+    let generation = app.data.generation;
     let report = |index, state, at| {
         Action::Backend(SourceEvent::State {
             generation,
@@ -158,7 +158,7 @@ fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
     let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| ui::render(frame, app, &theme))
+        .draw(|frame| ui::render(frame, &app.screen(), &theme))
         .unwrap();
     terminal
 }
@@ -234,7 +234,7 @@ fn help_overlay_outside_read_only_lists_the_remediation_keys() {
         let command = Command::Remediate(verb);
         let row = format!(
             "  {:<14}{}",
-            app.keymap.label(command),
+            app.view.keymap.label(command),
             command.description()
         );
         assert!(screen.contains(&row), "{verb:?}: {row:?}\n{screen}");
@@ -388,7 +388,7 @@ fn no_color_theme_draws_without_colour() {
     let theme = Theme::new(ThemeName::Dark, ColorSupport::None);
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     terminal
-        .draw(|frame| ui::render(frame, &app, &theme))
+        .draw(|frame| ui::render(frame, &app.screen(), &theme))
         .unwrap();
     for cell in terminal.backend().buffer().content() {
         assert_eq!(
@@ -460,7 +460,7 @@ fn pod_detail_shows_containers_and_events() {
     assert_eq!(
         effects,
         vec![watchfloor::app::Effect::OpenPodDetail {
-            generation: app.generation,
+            generation: app.data.generation,
             key: key.clone()
         }]
     );
@@ -486,7 +486,7 @@ fn pod_detail_shows_containers_and_events() {
         }],
     };
     app.update(Action::Backend(SourceEvent::PodDetail {
-        generation: app.generation,
+        generation: app.data.generation,
         key,
         detail: Ok(detail),
     }));

@@ -553,7 +553,7 @@ fn app_with(platform: PgStatus, cache: RedisStatus) -> App {
         ReadOnlyInputs::default(),
         t0(),
     );
-    let generation = app.generation;
+    let generation = app.data.generation;
     let report = |index, state, at| {
         Action::Backend(SourceEvent::State {
             generation,
@@ -608,7 +608,7 @@ fn press(app: &mut App, codes: &[KeyCode]) {
 fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| watchfloor::ui::render(frame, app, &theme()))
+        .draw(|frame| watchfloor::ui::render(frame, &app.screen(), &theme()))
         .unwrap();
     terminal
 }
@@ -845,7 +845,7 @@ fn tiny_sizes_never_panic_or_overflow() {
             terminal
                 .draw(|frame| {
                     let area = frame.area();
-                    watchfloor::ui::db::render(frame, area, &app, &theme);
+                    watchfloor::ui::db::render(frame, area, &app.screen(), &theme);
                 })
                 .unwrap();
         }
@@ -863,7 +863,7 @@ fn tiny_sizes_never_panic_or_overflow() {
     terminal
         .draw(|frame| {
             let area = frame.area();
-            watchfloor::ui::db::render(frame, area, &app, &theme);
+            watchfloor::ui::db::render(frame, area, &app.screen(), &theme);
         })
         .unwrap();
     insta::assert_snapshot!("db_tiny_20x3", text(terminal.backend().buffer()));

@@ -67,7 +67,7 @@ fn app_with(lines: &[Vec<u8>]) -> App {
         ReadOnlyInputs::default(),
         t0(),
     );
-    let generation = app.generation;
+    let generation = app.data.generation;
     app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,
@@ -95,7 +95,7 @@ fn draw(app: &App, (width, height): (u16, u16)) -> Buffer {
     let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
+        .draw(|frame| watchfloor::ui::render(frame, &app.screen(), &theme))
         .unwrap();
     terminal.backend().buffer().clone()
 }
@@ -183,14 +183,15 @@ fn follow_pause_filter_and_level() {
         "paused two lines up:\n{screen}"
     );
     // New lines arrive: the paused view keeps its place.
-    let generation = app.generation;
+    let generation = app.data.generation;
     let more = (100..110)
         .map(|i| {
             parse_line(
                 7,
                 format!("{{\"level\":\"info\",\"msg\":\"late {i}\"}}").as_bytes(),
                 false,
-                t0(),
+                // Received after the first hundred: they go at the end in time order.
+                t0() + std::time::Duration::from_secs(1),
             )
         })
         .collect();
@@ -260,7 +261,7 @@ fn copy_and_save_are_effects() {
 #[test]
 fn enter_lists_streams_and_p_asks_for_previous_logs() {
     let mut app = app_with(&[b"one".to_vec()]);
-    let generation = app.generation;
+    let generation = app.data.generation;
     app.update(Action::Backend(SourceEvent::Logs {
         generation,
         source: 0,

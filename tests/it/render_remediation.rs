@@ -59,7 +59,7 @@ fn app_from(text: &str, read_only: bool) -> App {
         ..Default::default()
     };
     let mut app = App::new(Arc::new(config), "test.toml".into(), 0, inputs, t0());
-    let generation = app.generation;
+    let generation = app.data.generation;
     for index in 0..4 {
         app.update(Action::Backend(SourceEvent::State {
             generation,
@@ -139,11 +139,11 @@ fn type_text(app: &mut App, text: &str) {
 }
 
 fn attempt(app: &App) -> u64 {
-    app.modal.as_ref().expect("a dialog is open").attempt
+    app.view.modal.as_ref().expect("a dialog is open").attempt
 }
 
 fn preview(app: &mut App, result: Result<Preview, String>, audit: Result<(), String>) {
-    let (generation, attempt) = (app.generation, attempt(app));
+    let (generation, attempt) = (app.data.generation, attempt(app));
     app.update(Action::Previewed {
         generation,
         attempt,
@@ -178,7 +178,7 @@ fn draw(app: &App, (width, height): (u16, u16)) -> Terminal<TestBackend> {
     let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| ui::render(frame, app, &theme))
+        .draw(|frame| ui::render(frame, &app.screen(), &theme))
         .unwrap();
     terminal
 }
@@ -226,7 +226,7 @@ fn undo_picks_a_revision_then_confirms_with_no_focused() {
     );
     insta::assert_snapshot!("history_loading_120x40", loading);
 
-    let (generation, attempt) = (app.generation, attempt(&app));
+    let (generation, attempt) = (app.data.generation, attempt(&app));
     app.update(Action::History {
         generation,
         attempt,
@@ -338,7 +338,7 @@ fn protected_target_needs_the_name_typed() {
 
     // `y` is text here, not a confirmation.
     type_text(&mut app, "-7c9d5-abc12");
-    assert!(app.modal.is_some());
+    assert!(app.view.modal.is_some());
     let terminal = draw(&app, (120, 40));
     let buffer = terminal.backend().buffer();
     let typed = text(buffer);
@@ -376,7 +376,7 @@ fn a_failed_dry_run_executes_nothing() {
         &mut app,
         &[KeyCode::Char('y'), KeyCode::Tab, KeyCode::Enter],
     );
-    assert!(app.running.is_empty(), "nothing runs");
+    assert!(app.view.running.is_empty(), "nothing runs");
 }
 
 #[test]
@@ -401,7 +401,7 @@ fn an_audit_trail_that_cannot_be_written_blocks_the_action() {
     );
     insta::assert_snapshot!("confirm_audit_failed_120x40", audit);
     press(&mut app, &[KeyCode::Char('y')]);
-    assert!(app.running.is_empty() && app.modal.is_some());
+    assert!(app.view.running.is_empty() && app.view.modal.is_some());
 }
 
 #[test]
@@ -444,7 +444,7 @@ fn running_following_and_result_toasts() {
     );
     let first = attempt(&app);
     press(&mut app, &[KeyCode::Char('y')]);
-    assert!(app.modal.is_none() && app.running.len() == 1);
+    assert!(app.view.modal.is_none() && app.view.running.len() == 1);
     app.update(Action::Tick(t0() + Duration::from_secs(12)));
     let running = screen(&app, (120, 40));
     assert!(
@@ -454,7 +454,7 @@ fn running_following_and_result_toasts() {
     insta::assert_snapshot!("running_120x40", running);
 
     app.update(Action::Executed {
-        generation: app.generation,
+        generation: app.data.generation,
         attempt: first,
         result: Ok("deployment.apps/platform-v2-api restarted".into()),
         follow: Some(watchfloor::remediation::Rollout {
@@ -473,7 +473,7 @@ fn running_following_and_result_toasts() {
     insta::assert_snapshot!("following_and_success_toast_120x40", following);
 
     app.update(Action::Progress {
-        generation: app.generation,
+        generation: app.data.generation,
         attempt: first,
         progress: Progress {
             done: false,
@@ -491,7 +491,7 @@ fn running_following_and_result_toasts() {
     let second = attempt(&app);
     press(&mut app, &[KeyCode::Char('y')]);
     app.update(Action::Executed {
-        generation: app.generation,
+        generation: app.data.generation,
         attempt: second,
         result: Err(Failure::Forbidden(FORBIDDEN.into())),
         follow: None,
@@ -504,7 +504,7 @@ fn running_following_and_result_toasts() {
             ),
         "{error}"
     );
-    assert!(app.running.len() == 1, "the failed one no longer runs");
+    assert!(app.view.running.len() == 1, "the failed one no longer runs");
     insta::assert_snapshot!("following_and_error_toast_120x40", error);
 }
 
@@ -515,7 +515,11 @@ fn a_rebound_confirm_key_is_the_one_that_confirms_and_the_hint_says_so() {
         config(false)
     );
     let mut app = app_from(&text, false);
-    assert!(app.keymap.warnings.is_empty(), "{:?}", app.keymap.warnings);
+    assert!(
+        app.view.keymap.warnings.is_empty(),
+        "{:?}",
+        app.view.keymap.warnings
+    );
     press(&mut app, &[KeyCode::Char('D')]);
     preview(&mut app, ready(&format!("pod {POD} would go"), &[]), Ok(()));
     let dialog = screen(&app, (120, 40));
@@ -528,21 +532,21 @@ fn a_rebound_confirm_key_is_the_one_that_confirms_and_the_hint_says_so() {
 
     // The old keys do nothing now.
     press(&mut app, &[KeyCode::Char('y'), KeyCode::Char('F')]);
-    assert!(app.modal.is_some() && app.running.is_empty());
+    assert!(app.view.modal.is_some() && app.view.running.is_empty());
     assert!(
         !screen(&app, (120, 40)).contains("force delete pod"),
         "F no longer asks for a forced delete"
     );
     press(&mut app, &[KeyCode::Char('Y')]);
-    assert!(app.modal.is_none(), "Y confirms");
-    assert_eq!(app.running.len(), 1);
+    assert!(app.view.modal.is_none(), "Y confirms");
+    assert_eq!(app.view.running.len(), 1);
 }
 
 #[test]
 fn offer_hints_name_keys_and_read_only() {
     let mut app = app(false);
     press(&mut app, &[KeyCode::Char('v')]);
-    let hints = offer_hints(&app);
+    let hints = offer_hints(&app.screen());
     let keys: Vec<(&str, &str, bool)> = hints
         .iter()
         .map(|(k, l, e, _)| (k.as_str(), l.as_str(), *e))
@@ -556,7 +560,7 @@ fn offer_hints_name_keys_and_read_only() {
         ]
     );
     press(&mut app, &[KeyCode::Char('v')]);
-    let hints = offer_hints(&app);
+    let hints = offer_hints(&app.screen());
     assert!(
         hints
             .iter()
@@ -566,13 +570,13 @@ fn offer_hints_name_keys_and_read_only() {
 
     let mut read_only = app_with(false, true);
     press(&mut read_only, &[KeyCode::Char('v')]);
-    let hints = offer_hints(&read_only);
+    let hints = offer_hints(&read_only.screen());
     assert_eq!(hints.len(), 1, "{hints:?}");
     let (key, label, enabled, reason) = &hints[0];
     assert!(key.is_empty() && label == "read-only" && !enabled && reason.is_some());
     // And no dialog opens.
     press(&mut read_only, &[KeyCode::Char('r'), KeyCode::Char('s')]);
-    assert!(read_only.modal.is_none());
+    assert!(read_only.view.modal.is_none());
 }
 
 #[test]
@@ -617,7 +621,7 @@ fn tiny_terminals_never_panic() {
     states.push(("history loading", history));
     let mut history = app(true);
     press(&mut history, &[KeyCode::Char('v'), KeyCode::Char('u')]);
-    let (generation, attempt_no) = (history.generation, attempt(&history));
+    let (generation, attempt_no) = (history.data.generation, attempt(&history));
     history.update(Action::History {
         generation,
         attempt: attempt_no,
@@ -626,7 +630,7 @@ fn tiny_terminals_never_panic() {
     states.push(("history loaded", history));
     let mut failed = app(false);
     press(&mut failed, &[KeyCode::Char('v'), KeyCode::Char('u')]);
-    let (generation, attempt_no) = (failed.generation, attempt(&failed));
+    let (generation, attempt_no) = (failed.data.generation, attempt(&failed));
     failed.update(Action::History {
         generation,
         attempt: attempt_no,
@@ -658,7 +662,7 @@ fn tiny_terminals_never_panic() {
     for (name, app) in &states {
         for size in sizes {
             let screen = screen(app, size);
-            if app.modal.is_some() && size.0 >= 40 && size.1 >= 9 {
+            if app.view.modal.is_some() && size.0 >= 40 && size.1 >= 9 {
                 let keys = ["[ No ]", "Esc cancel", "Esc"];
                 assert!(
                     keys.iter().any(|k| screen.contains(k)),

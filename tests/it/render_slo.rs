@@ -107,7 +107,7 @@ fn app() -> App {
         ReadOnlyInputs::default(),
         t0(),
     );
-    let generation = app.generation;
+    let generation = app.data.generation;
     app.update(Action::Backend(SourceEvent::Slo {
         generation,
         results: vec![
@@ -152,7 +152,7 @@ fn text(app: &App, (width, height): (u16, u16)) -> String {
     let theme = Theme::new(ThemeName::Dark, ColorSupport::Ansi256);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
+        .draw(|frame| watchfloor::ui::render(frame, &app.screen(), &theme))
         .unwrap();
     let buffer = terminal.backend().buffer();
     let mut out = String::new();

@@ -187,8 +187,8 @@ impl Headless {
             assert!(
                 now < until,
                 "timed out after {deadline:?} waiting for {what}\ntoasts: {:?}\nmodal: {:?}\nrecent actions: {:?}",
-                self.app.toasts,
-                self.app.modal,
+                self.app.view.toasts,
+                self.app.view.modal,
                 self.actions.iter().rev().take(8).collect::<Vec<_>>()
             );
             let wake = (now + RECHECK).min(until);
@@ -209,13 +209,23 @@ impl Headless {
 
     /// The texts of the toasts on screen now.
     pub fn toast_texts(&self) -> Vec<String> {
-        self.app.toasts.iter().map(|t| t.text.clone()).collect()
+        self.app
+            .view
+            .toasts
+            .iter()
+            .map(|t| t.text.clone())
+            .collect()
     }
 }
 
 /// The whole console drawn at `width`×`height` (dark theme, 256 colours), as text: one line
 /// per row.
-pub fn screen(app: &App, (width, height): (u16, u16)) -> String {
+pub fn screen(app: &App, size: (u16, u16)) -> String {
+    drawn(&app.screen(), size)
+}
+
+/// One view over one data drawn at `width`×`height`, as `screen` draws the whole console.
+pub fn drawn(screen: &watchfloor::app::Screen<'_>, (width, height): (u16, u16)) -> String {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let theme = watchfloor::ui::theme::Theme::new(
@@ -224,7 +234,7 @@ pub fn screen(app: &App, (width, height): (u16, u16)) -> String {
     );
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal
-        .draw(|frame| watchfloor::ui::render(frame, app, &theme))
+        .draw(|frame| watchfloor::ui::render(frame, screen, &theme))
         .expect("draw");
     let buffer = terminal.backend().buffer();
     let mut text = String::new();

@@ -1,0 +1,219 @@
+//! The Logs pane's data: the line buffer and the streams feeding it, as the backends reported
+//! them. Filters, selection and follow are a viewer's business (`logs_view::LogsView`).
+
+use std::collections::BTreeMap;
+
+use crate::logs::{LogBuffer, LogEvent, Placed, StreamId, StreamState};
+
+/// Default ring buffer size, in lines.
+pub const DEFAULT_CAPACITY: usize = 20_000;
+
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    /// The `[[targets.logs]]` entry (or ad-hoc source) it belongs to.
+    pub source: usize,
+    pub label: String,
+    pub state: StreamState,
+    /// Lines received from this stream.
+    pub lines: u64,
+    pub last_line: Option<std::time::SystemTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogsData {
+    pub buffer: LogBuffer,
+    /// Keyed by the app-wide stream id; sources' own ids are mapped in `ids`.
+    pub streams: BTreeMap<StreamId, StreamInfo>,
+    ids: BTreeMap<(usize, StreamId), StreamId>,
+    /// Cap messages per source: (active, waiting).
+    pub caps: BTreeMap<usize, (usize, usize)>,
+    /// Counts lines placed before newer ones (a late stream's backfill merged by time): each
+    /// renumbers the lines after it, so views rebuild their visible lines when it moves.
+    pub reorders: u64,
+}
+
+impl Default for LogsData {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl LogsData {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buffer: LogBuffer::new(capacity),
+            streams: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            caps: BTreeMap::new(),
+            reorders: 0,
+        }
+    }
+
+    fn app_id(&mut self, source: usize, id: StreamId) -> StreamId {
+        let next = StreamId::try_from(self.ids.len()).unwrap_or(StreamId::MAX);
+        *self.ids.entry((source, id)).or_insert(next)
+    }
+
+    pub fn apply(&mut self, source: usize, event: LogEvent) {
+        match event {
+            LogEvent::StreamOpened { id, label } => {
+                let id = self.app_id(source, id);
+                let info = StreamInfo {
+                    source,
+                    label,
+                    state: StreamState::Following,
+                    lines: 0,
+                    last_line: None,
+                };
+                self.streams.insert(id, info);
+            }
+            LogEvent::StreamState { id, state } => {
+                let id = self.app_id(source, id);
+                if let Some(info) = self.streams.get_mut(&id) {
+                    info.state = state;
+                }
+            }
+            LogEvent::Lines(lines) => {
+                for mut line in lines {
+                    line.stream = self.app_id(source, line.stream);
+                    if let Some(info) = self.streams.get_mut(&line.stream) {
+                        info.lines += 1;
+                        info.last_line = Some(line.received);
+                    }
+                    if let Placed::Inserted(_) = self.buffer.push(line) {
+                        self.reorders += 1;
+                    }
+                }
+            }
+            LogEvent::Dropped(n) => self.buffer.dropped += n,
+            LogEvent::CapReached { active, waiting } => {
+                self.caps.insert(source, (active, waiting));
+            }
+        }
+    }
+
+    /// The state of log source `source` as its streams tell it: an error while its own stream
+    /// (id 0: connection and pod watch) fails or every stream it opened is failing; live
+    /// otherwise. One pod's container in back-off is that stream's state, not the source's.
+    pub fn source_state(&self, source: usize) -> crate::event::SourceState {
+        use crate::event::SourceState;
+        let own = self
+            .ids
+            .get(&(source, 0))
+            .and_then(|id| self.streams.get(id));
+        let failing = |info: &StreamInfo| match &info.state {
+            StreamState::Reconnecting { reason, retry_at } => Some(SourceState::Error {
+                reason: reason.clone(),
+                retry_at: Some(*retry_at),
+            }),
+            _ => None,
+        };
+        if let Some(own) = own {
+            if let Some(error) = failing(own) {
+                return error;
+            }
+            if let StreamState::Ended { reason } = &own.state {
+                return SourceState::Error {
+                    reason: reason.clone(),
+                    retry_at: None,
+                };
+            }
+        }
+        let mut streams = self
+            .streams
+            .values()
+            .filter(|info| {
+                info.source == source && !matches!(info.state, StreamState::Ended { .. })
+            })
+            .peekable();
+        if streams.peek().is_none() {
+            return SourceState::Live;
+        }
+        let mut errors = streams.map(failing);
+        match errors.next() {
+            Some(Some(first)) if errors.all(|e| e.is_some()) => first,
+            _ => SourceState::Live,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::event::SourceState;
+
+    fn opened(logs: &mut LogsData, source: usize, id: StreamId) {
+        logs.apply(
+            source,
+            LogEvent::StreamOpened {
+                id,
+                label: format!("stream {id}"),
+            },
+        );
+    }
+
+    fn set(logs: &mut LogsData, source: usize, id: StreamId, state: StreamState) {
+        logs.apply(source, LogEvent::StreamState { id, state });
+    }
+
+    fn reconnecting(reason: &str) -> StreamState {
+        StreamState::Reconnecting {
+            reason: reason.into(),
+            retry_at: SystemTime::UNIX_EPOCH + Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn the_source_fails_with_its_own_stream() {
+        let mut logs = LogsData::default();
+        opened(&mut logs, 0, 1);
+        assert_eq!(logs.source_state(0), SourceState::Live);
+        opened(&mut logs, 0, 0);
+        set(
+            &mut logs,
+            0,
+            0,
+            reconnecting("no answer from https://api within 20s"),
+        );
+        assert!(matches!(
+            logs.source_state(0),
+            SourceState::Error { reason, retry_at: Some(_) } if reason.contains("no answer")
+        ));
+        set(&mut logs, 0, 0, StreamState::Following);
+        assert_eq!(logs.source_state(0), SourceState::Live);
+    }
+
+    #[test]
+    fn one_pod_in_back_off_is_not_a_source_error_but_all_failing_is() {
+        let mut logs = LogsData::default();
+        opened(&mut logs, 0, 1);
+        opened(&mut logs, 0, 2);
+        set(&mut logs, 0, 1, reconnecting("container in back-off"));
+        assert_eq!(logs.source_state(0), SourceState::Live);
+        set(&mut logs, 0, 2, reconnecting("connection refused"));
+        assert!(matches!(logs.source_state(0), SourceState::Error { .. }));
+        // Another source's streams do not count.
+        opened(&mut logs, 1, 1);
+        assert_eq!(logs.source_state(1), SourceState::Live);
+    }
+
+    #[test]
+    fn a_source_that_gave_up_is_an_error() {
+        let mut logs = LogsData::default();
+        opened(&mut logs, 0, 0);
+        set(
+            &mut logs,
+            0,
+            0,
+            StreamState::Ended {
+                reason: "bad container regex".into(),
+            },
+        );
+        assert!(matches!(
+            logs.source_state(0),
+            SourceState::Error { retry_at: None, .. }
+        ));
+    }
+}

@@ -1,0 +1,1000 @@
+//! What one viewer sees and chose: focus, zoom, each pane's selection and filter, the rows they
+//! leave visible, the Logs pane's view, overlays, dialogs and a frozen copy of the data.
+//!
+//! Keys change a `View` with the `Data` read-only, so several views can share one `Data`.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crossterm::event::{KeyEvent, KeyEventKind};
+
+use super::data::Data;
+use super::keymap::{self, Command, Context, HARD_QUIT, KeyChord, Keymap};
+use super::logs_view::LogsView;
+use super::pane::PaneId;
+use super::remediate;
+use super::status::SourceStatus;
+use super::{
+    ADHOC_SOURCE, DbRow, Effect, Filter, Input, InputKind, PaneView, SessionSort, SloRow,
+    TOAST_TIME, Toast, ToastLevel, VisibleRows,
+};
+use crate::config::{TargetConfig, suggest};
+use crate::data::KubeData;
+use crate::policy::ReadOnlyPolicy;
+
+/// The display frozen by `f`: a copy of all the data, while the live data keeps updating.
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    pub data: Box<Data>,
+    pub at: SystemTime,
+}
+
+#[derive(Debug)]
+pub struct View {
+    pub config_path: PathBuf,
+    /// This viewer's policy: read-only or not.
+    pub policy: ReadOnlyPolicy,
+    pub keymap: Keymap,
+    pub focus: PaneId,
+    pub zoomed: bool,
+    pub panes: [PaneView; 5],
+    pub visible: VisibleRows,
+    /// A view change (filter, sort, ...) asks `prepare` to rebuild `visible`.
+    view_dirty: bool,
+    /// The data revision `visible` was built from.
+    rows_revision: u64,
+    /// The Logs pane's filter, visible lines, selection and toggles.
+    pub logs: LogsView,
+    /// Ad-hoc log sources opened from the Pods pane so far, and their namespaces.
+    adhoc_logs: usize,
+    adhoc_namespaces: std::collections::BTreeMap<usize, String>,
+    /// The data revision when the pod detail view was (re)opened: older answers are not shown.
+    pub pod_detail_asked: u64,
+    pub frozen: Option<Frozen>,
+    /// Help overlay open, with its scroll offset.
+    pub help: Option<u16>,
+    pub input: Option<Input>,
+    pub toasts: Vec<Toast>,
+    pub now: SystemTime,
+    /// The remediation modal, when open.
+    pub modal: Option<remediate::Modal>,
+    /// Remediations executing or rollouts being followed.
+    pub running: Vec<remediate::Running>,
+    /// What the cluster said the identity may do, per access review, for a minute.
+    pub access: crate::remediation::access::AccessCache,
+    pub(super) attempts: u64,
+    /// A target asked for by a key; the owner of the data switches (`App::update`).
+    pub switch_to: Option<usize>,
+    pub should_quit: bool,
+}
+
+impl View {
+    pub fn new(
+        config_path: PathBuf,
+        keymap: Keymap,
+        policy: ReadOnlyPolicy,
+        now: SystemTime,
+    ) -> Self {
+        let mut view = Self {
+            config_path,
+            policy,
+            keymap,
+            focus: PaneId::Pods,
+            zoomed: false,
+            panes: Default::default(),
+            visible: VisibleRows::default(),
+            view_dirty: true,
+            rows_revision: 0,
+            logs: LogsView::default(),
+            adhoc_logs: 0,
+            adhoc_namespaces: std::collections::BTreeMap::new(),
+            pod_detail_asked: 0,
+            frozen: None,
+            help: None,
+            input: None,
+            toasts: Vec::new(),
+            now,
+            modal: None,
+            running: Vec::new(),
+            access: Default::default(),
+            attempts: 0,
+            switch_to: None,
+            should_quit: false,
+        };
+        for warning in view.keymap.warnings.clone() {
+            view.toast(ToastLevel::Warn, warning);
+        }
+        view
+    }
+
+    /// Forgets what belonged to the previous target's data; focus, zoom, help, input and toasts
+    /// stay.
+    pub fn reset_for_target(&mut self, policy: ReadOnlyPolicy) {
+        self.policy = policy;
+        self.panes = Default::default();
+        self.visible = VisibleRows::default();
+        self.view_dirty = true;
+        self.logs = LogsView::default();
+        self.pod_detail_asked = 0;
+        self.frozen = None;
+        self.modal = None;
+        self.running.clear();
+        self.access = Default::default();
+    }
+
+    /// Both halves of what is drawn.
+    pub fn screen<'a>(&'a self, data: &'a Data) -> Screen<'a> {
+        Screen { data, view: self }
+    }
+
+    /// The data this view shows: the frozen copy, or the live data.
+    pub fn shown<'a>(&'a self, live: &'a Data) -> &'a Data {
+        shown_data(&self.frozen, live)
+    }
+
+    /// The data changed: take in new log lines now (keys move over them); rows are rebuilt by
+    /// `prepare`.
+    pub fn observe(&mut self, data: &Data) {
+        self.logs.catch_up(&shown_data(&self.frozen, data).logs);
+    }
+
+    /// Rebuilds orderings and filtered rows if the shown data or the view changed. Call before
+    /// drawing.
+    pub fn prepare(&mut self, data: &Data) {
+        if let Some(frozen) = &mut self.frozen {
+            frozen.data.prepare();
+        }
+        self.observe(data);
+        let revision = self.shown(data).revision;
+        if !self.view_dirty && self.rows_revision == revision {
+            return;
+        }
+        self.view_dirty = false;
+        self.rows_revision = revision;
+        let visible = self.screen(data).visible_rows();
+        self.visible = visible;
+        let screen = Screen { data, view: self };
+        let counts = PaneId::ALL.map(|pane| screen.row_count(pane));
+        for pane in PaneId::ALL {
+            let view = &mut self.panes[pane.index()];
+            view.selected = view.selected.min(counts[pane.index()].saturating_sub(1));
+        }
+    }
+
+    pub(super) fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+        let text = crate::text::sanitize(&text.into());
+        self.toasts.push(Toast {
+            level,
+            text,
+            expires: self.now + TOAST_TIME,
+        });
+        // A burst of messages keeps only the newest few.
+        if self.toasts.len() > 4 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// A key pressed in this view, the data read-only. A target switch it asks for is left in
+    /// `switch_to` for the owner of the data.
+    pub fn key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
+        let mut effects = self.on_key(data, key);
+        if self.switch_to.is_none() {
+            // The cursor may be on a row whose offers need access reviews.
+            effects.extend(self.ask_access(data));
+        }
+        effects
+    }
+
+    /// Pasted text goes into the open input line, first line only.
+    pub(super) fn paste(&mut self, data: &Data, text: &str) {
+        if let Some(input) = &mut self.input {
+            let line = text.lines().next().unwrap_or_default().to_string();
+            input.textarea.insert_str(crate::text::sanitize(&line));
+            self.apply_live_filter(data);
+        }
+    }
+
+    pub(super) fn quit(&mut self) -> Vec<Effect> {
+        self.should_quit = true;
+        vec![Effect::Quit]
+    }
+
+    fn on_key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return vec![];
+        }
+        let chord = KeyChord::from_event(&key);
+        if chord == Some(HARD_QUIT) {
+            return self.quit();
+        }
+        if self.input.is_some() {
+            return self.on_input_key(data, key);
+        }
+        let Some(chord) = chord else { return vec![] };
+        if self.modal.is_some() {
+            return self.on_modal_key(data, key);
+        }
+        let read_only = self.policy.is_read_only();
+        let command = self
+            .keymap
+            .lookup_for(&self.key_contexts(), chord, read_only);
+        if command.is_none()
+            && read_only
+            && matches!(
+                self.keymap.lookup(&self.key_contexts(), chord),
+                Some(Command::Remediate(_))
+            )
+        {
+            self.toast(ToastLevel::Info, "read-only mode: remediations are off");
+            return vec![];
+        }
+        if let Some(scroll) = self.help {
+            // The help overlay swallows every key; only closing and scrolling do anything.
+            use keymap::ModalCommand as M;
+            self.help = match self.keymap.lookup_modal(Context::Help, chord) {
+                Some(M::HelpClose) => None,
+                Some(M::HelpDown) => Some(scroll.saturating_add(1)),
+                Some(M::HelpUp) => Some(scroll.saturating_sub(1)),
+                Some(M::HelpPageDown) => Some(scroll.saturating_add(10)),
+                Some(M::HelpPageUp) => Some(scroll.saturating_sub(10)),
+                Some(M::HelpTop) => Some(0),
+                _ => Some(scroll),
+            };
+            return vec![];
+        }
+        match command {
+            Some(command) => self.run_command(data, command),
+            None => vec![],
+        }
+    }
+
+    pub(super) fn run_command(&mut self, data: &Data, command: Command) -> Vec<Effect> {
+        let focus = self.focus;
+        let rows = self.screen(data).row_count(focus);
+        if focus == PaneId::Logs && self.screen(data).pane_shows_data(focus) {
+            let logs = &mut self.logs;
+            match command {
+                Command::Up => return logs.move_by(-1).into_effects(),
+                Command::Down => return logs.move_by(1).into_effects(),
+                Command::PageUp => return logs.move_by(-20).into_effects(),
+                Command::PageDown => return logs.move_by(20).into_effects(),
+                Command::Top => return logs.to_top().into_effects(),
+                Command::Bottom => return logs.to_tail().into_effects(),
+                Command::Filter => {
+                    let current = logs.filter.text.clone();
+                    self.input = Some(Input::new(InputKind::Filter(focus), &current));
+                    return vec![];
+                }
+                Command::Open => {
+                    self.panes[focus.index()].detail_open = true;
+                    return vec![];
+                }
+                Command::Back if self.panes[focus.index()].detail_open => {
+                    self.panes[focus.index()].detail_open = false;
+                    return vec![];
+                }
+                Command::Back if logs.filter.is_active() => {
+                    logs.filter = crate::logs::LogFilter::default();
+                    logs.refilter(&shown_data(&self.frozen, data).logs);
+                    return vec![];
+                }
+                _ => {}
+            }
+        }
+        // The DB detail view's cursor is a session or a client: it stays on one.
+        let db_detail_len = match self.screen(data).selected_db() {
+            Some(DbRow::Redis(i)) => self
+                .shown(data)
+                .db
+                .redis
+                .get(&i)
+                .map_or(0, |r| r.clients.len()),
+            _ => self.visible.db_sessions.len(),
+        };
+        let view = &mut self.panes[focus.index()];
+        if view.detail_open {
+            // In a detail view, movement scrolls the detail.
+            let scroll = &mut view.detail_scroll;
+            match command {
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::Down => *scroll += 1,
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll += 10,
+                Command::Top => *scroll = 0,
+                Command::Bottom => *scroll = usize::from(u16::MAX),
+                _ => {}
+            }
+            if focus == PaneId::Db {
+                *scroll = (*scroll).min(db_detail_len.saturating_sub(1));
+            }
+            if matches!(
+                command,
+                Command::Up
+                    | Command::Down
+                    | Command::PageUp
+                    | Command::PageDown
+                    | Command::Top
+                    | Command::Bottom
+            ) {
+                return vec![];
+            }
+        }
+        match command {
+            Command::Quit => return self.quit(),
+            Command::Help => self.help = Some(0),
+            Command::FocusNext => self.focus = focus.next(),
+            Command::FocusPrev => self.focus = focus.prev(),
+            Command::Focus(pane) => self.focus = pane,
+            Command::Up => view.selected = view.selected.saturating_sub(1),
+            Command::Down => view.selected = (view.selected + 1).min(rows.saturating_sub(1)),
+            Command::PageUp => view.selected = view.selected.saturating_sub(10),
+            Command::PageDown => view.selected = (view.selected + 10).min(rows.saturating_sub(1)),
+            Command::Top => view.selected = 0,
+            Command::Bottom => view.selected = rows.saturating_sub(1),
+            Command::Open => {
+                view.detail_open = rows > 0;
+                view.detail_scroll = 0;
+                self.view_dirty = true;
+                return self.detail_effects(data);
+            }
+            Command::Back => {
+                if view.detail_open {
+                    view.detail_open = false;
+                    return self.detail_effects(data);
+                } else if view.filter.is_some() {
+                    view.filter = None;
+                    view.selected = 0;
+                    self.view_dirty = true;
+                } else {
+                    self.zoomed = false;
+                }
+            }
+            Command::Zoom => self.zoomed = !self.zoomed,
+            Command::OpenLogs => return self.open_logs(data),
+            Command::PreviousLogs => return self.previous_logs(data),
+            Command::Follow
+            | Command::LevelCycle
+            | Command::SourceCycle
+            | Command::Wrap
+            | Command::Timestamps
+            | Command::RawToggle
+            | Command::Copy
+            | Command::Save => return self.logs_command(data, command),
+            Command::Remediate(verb) => return self.remediate(data, verb),
+            Command::SortCycle => {
+                if focus == PaneId::Db {
+                    view.session_sort = view.session_sort.next();
+                    view.detail_scroll = 0;
+                    let label = view.session_sort.label();
+                    self.view_dirty = true;
+                    self.toast(ToastLevel::Info, format!("sessions sorted by {label}"));
+                }
+            }
+            Command::ToggleView => {
+                if self.screen(data).pane_shows_data(focus) && focus == PaneId::Pods {
+                    let view = &mut self.panes[focus.index()];
+                    view.alt_view = !view.alt_view;
+                    view.selected = 0;
+                    view.detail_open = false;
+                    self.view_dirty = true;
+                }
+            }
+            Command::Filter => {
+                let current = view
+                    .filter
+                    .as_ref()
+                    .map(|f| f.text.clone())
+                    .unwrap_or_default();
+                self.input = Some(Input::new(InputKind::Filter(focus), &current));
+            }
+            Command::CommandLine => self.input = Some(Input::new(InputKind::Command, "")),
+            Command::Freeze => {
+                // The whole data is copied, so every pane (logs as displayed too) holds still.
+                if self.frozen.take().is_none() {
+                    self.frozen = Some(Frozen {
+                        data: Box::new(data.clone()),
+                        at: self.now,
+                    });
+                }
+                // Unfrozen: the lines that came meanwhile.
+                self.observe(data);
+                self.view_dirty = true;
+            }
+            Command::NextTarget => {
+                let count = data.config.targets.len();
+                if count > 1 {
+                    self.switch_to = Some((data.target_index + 1) % count);
+                    return vec![];
+                }
+                self.toast(ToastLevel::Info, "only one target is configured");
+            }
+            // Modal layers handle their own keys.
+            Command::Modal(_) => {}
+        }
+        vec![]
+    }
+
+    /// Key contexts in lookup order for the focused pane.
+    pub fn key_contexts(&self) -> Vec<Context> {
+        match self.focus {
+            PaneId::Pods => vec![Context::Pods, Context::List, Context::Global],
+            PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
+            PaneId::Db => vec![Context::Db, Context::List, Context::Global],
+            PaneId::Claims => vec![Context::Claims, Context::List, Context::Global],
+            PaneId::Slo => vec![Context::List, Context::Global],
+        }
+    }
+
+    /// `l` in the Pods pane: the logs of the selected deployment, or of the selected pod's.
+    fn open_logs(&mut self, data: &Data) -> Vec<Effect> {
+        if !self.screen(data).pane_shows_data(PaneId::Pods) {
+            return vec![];
+        }
+        let kube = self.screen(data).visible_kube();
+        let view = &self.panes[PaneId::Pods.index()];
+        let (namespace, workload, label) = if view.alt_view {
+            let Some(d) = self
+                .visible
+                .deployments
+                .get(view.selected)
+                .and_then(|k| kube.deployments.get(k))
+            else {
+                return vec![];
+            };
+            (
+                d.namespace.clone(),
+                format!("deploy/{}", d.name),
+                format!("{}/deploy/{}", d.namespace, d.name),
+            )
+        } else {
+            let Some(pod) = self.screen(data).selected_pod() else {
+                return vec![];
+            };
+            (
+                pod.namespace.clone(),
+                format!("pod/{}", pod.name),
+                format!("{}/{}", pod.namespace, pod.name),
+            )
+        };
+        let config = crate::config::LogsConfig::ad_hoc(&label, &namespace, &workload);
+        self.adhoc_logs += 1;
+        self.adhoc_namespaces
+            .insert(ADHOC_SOURCE + self.adhoc_logs, namespace.clone());
+        self.focus = PaneId::Logs;
+        self.logs.filter = crate::logs::LogFilter::default();
+        self.logs.refilter(&shown_data(&self.frozen, data).logs);
+        self.logs.to_tail();
+        self.toast(ToastLevel::Info, format!("following logs of {label}"));
+        vec![Effect::OpenLogs {
+            generation: data.generation,
+            source: ADHOC_SOURCE + self.adhoc_logs,
+            config: Box::new(config),
+        }]
+    }
+
+    /// `p` on a pod (Pods pane) or on a line (Logs pane): the previous container's logs, once.
+    fn previous_logs(&mut self, data: &Data) -> Vec<Effect> {
+        let target = match self.focus {
+            PaneId::Logs => self.selected_line_pod(data),
+            PaneId::Pods => self
+                .screen(data)
+                .selected_pod()
+                .map(|p| (p.namespace.clone(), p.name.clone())),
+            _ => None,
+        };
+        let Some((namespace, name)) = target else {
+            return vec![];
+        };
+        self.adhoc_logs += 1;
+        self.focus = PaneId::Logs;
+        self.logs.to_tail();
+        self.toast(
+            ToastLevel::Info,
+            format!("previous logs of {namespace}/{name}"),
+        );
+        vec![Effect::PreviousLogs {
+            generation: data.generation,
+            source: ADHOC_SOURCE + self.adhoc_logs,
+            namespace,
+            pod: name,
+        }]
+    }
+
+    /// The namespace and pod of the selected log line's stream (`pod/container` labels).
+    fn selected_line_pod(&self, data: &Data) -> Option<(String, String)> {
+        let lines = &self.shown(data).logs;
+        let seq = self
+            .logs
+            .selected_index()
+            .and_then(|i| self.logs.visible.get(i))?;
+        let stream = lines.streams.get(&lines.buffer.get(*seq)?.stream)?;
+        let pod = stream.label.split('/').next()?.to_string();
+        let namespace = match self
+            .screen(data)
+            .target()
+            .and_then(|t| t.logs.get(stream.source))
+        {
+            Some(config) => config.namespace.clone()?,
+            None => self.adhoc_namespaces.get(&stream.source)?.clone(),
+        };
+        Some((namespace, pod))
+    }
+
+    fn logs_command(&mut self, data: &Data, command: Command) -> Vec<Effect> {
+        if self.focus != PaneId::Logs {
+            return vec![];
+        }
+        let lines = &shown_data(&self.frozen, data).logs;
+        let logs = &mut self.logs;
+        match command {
+            Command::Follow => logs.toggle_follow(),
+            Command::LevelCycle => logs.cycle_level(lines),
+            Command::SourceCycle => logs.cycle_stream(lines),
+            Command::Wrap => logs.wrap = !logs.wrap,
+            Command::Timestamps => logs.timestamps = !logs.timestamps,
+            Command::RawToggle => logs.raw = !logs.raw,
+            Command::Copy => {
+                let line = logs
+                    .selected_index()
+                    .and_then(|i| logs.visible.get(i))
+                    .and_then(|seq| lines.buffer.get(*seq));
+                if let Some(line) = line {
+                    let text = line.raw.to_string();
+                    self.toast(
+                        ToastLevel::Info,
+                        format!("copied {} characters (OSC 52)", text.chars().count()),
+                    );
+                    return vec![Effect::CopyToClipboard(text)];
+                }
+            }
+            Command::Save => {
+                let mut text = String::new();
+                for seq in &logs.visible {
+                    if let Some(line) = lines.buffer.get(*seq) {
+                        let label = lines
+                            .streams
+                            .get(&line.stream)
+                            .map_or("?", |s| s.label.as_str());
+                        text.push_str(&format!("{label} {}\n", line.raw));
+                    }
+                }
+                return vec![Effect::SaveLogs {
+                    text,
+                    lines: logs.visible.len(),
+                }];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Opening, moving in or closing the Pods pane's detail view starts or stops following a pod.
+    fn detail_effects(&mut self, data: &Data) -> Vec<Effect> {
+        let view = &self.panes[PaneId::Pods.index()];
+        if self.focus != PaneId::Pods || !self.screen(data).pane_shows_data(PaneId::Pods) {
+            return vec![];
+        }
+        match (
+            view.detail_open,
+            self.screen(data)
+                .selected_pod()
+                .map(crate::data::Keyed::key),
+        ) {
+            (true, Some(key)) => {
+                // An answer for this pod from an earlier opening is not shown.
+                self.pod_detail_asked = data.revision;
+                vec![Effect::OpenPodDetail {
+                    generation: data.generation,
+                    key,
+                }]
+            }
+            _ => {
+                self.pod_detail_asked = data.revision;
+                vec![Effect::ClosePodDetail]
+            }
+        }
+    }
+
+    fn on_input_key(&mut self, data: &Data, key: KeyEvent) -> Vec<Effect> {
+        use keymap::ModalCommand as M;
+        let command = KeyChord::from_event(&key)
+            .and_then(|chord| self.keymap.lookup_modal(Context::Input, chord));
+        let Some(input) = &mut self.input else {
+            return vec![];
+        };
+        match command {
+            Some(M::InputCancel) => {
+                if input.kind == InputKind::Filter(PaneId::Logs) {
+                    self.logs.filter.set_text("");
+                    self.logs.refilter(&shown_data(&self.frozen, data).logs);
+                }
+                if let InputKind::Filter(pane) = input.kind {
+                    // Esc backs out of the filter entirely.
+                    self.panes[pane.index()].filter = None;
+                    self.view_dirty = true;
+                }
+                self.input = None;
+                vec![]
+            }
+            Some(M::InputSubmit) => {
+                let text = input.text();
+                let kind = input.kind;
+                self.input = None;
+                match kind {
+                    InputKind::Filter(_) => vec![],
+                    InputKind::Command => self.run_command_line(data, text.trim()),
+                }
+            }
+            _ if !keymap::edits_single_line(&key) => vec![],
+            _ => {
+                input.textarea.input(key);
+                self.apply_live_filter(data);
+                vec![]
+            }
+        }
+    }
+
+    /// Filters apply as the operator types.
+    fn apply_live_filter(&mut self, data: &Data) {
+        if let Some(Input {
+            kind: InputKind::Filter(PaneId::Logs),
+            ..
+        }) = &self.input
+            && self.screen(data).pane_shows_data(PaneId::Logs)
+        {
+            let text = self.input.as_ref().map(Input::text).unwrap_or_default();
+            self.logs.filter.set_text(&text);
+            self.logs.refilter(&shown_data(&self.frozen, data).logs);
+            return;
+        }
+        if let Some(Input {
+            kind: InputKind::Filter(pane),
+            ..
+        }) = &self.input
+        {
+            let pane = *pane;
+            let text = self.input.as_ref().map(Input::text).unwrap_or_default();
+            let view = &mut self.panes[pane.index()];
+            view.filter = Filter::new(&text);
+            view.selected = 0;
+            self.view_dirty = true;
+        }
+    }
+
+    /// `:target NAME`, `:q`, `:help`, `:freeze`, `:zoom`.
+    fn run_command_line(&mut self, data: &Data, line: &str) -> Vec<Effect> {
+        let (verb, arg) = line
+            .split_once(char::is_whitespace)
+            .map_or((line, ""), |(v, a)| (v, a.trim()));
+        match verb {
+            "" => vec![],
+            "q" | "quit" | "q!" => self.quit(),
+            "help" | "h" => {
+                self.help = Some(0);
+                vec![]
+            }
+            "freeze" => self.run_command(data, Command::Freeze),
+            "zoom" => self.run_command(data, Command::Zoom),
+            "target" | "t" if arg.is_empty() => {
+                let names: Vec<&str> = data.config.targets.iter().map(TargetConfig::name).collect();
+                self.toast(ToastLevel::Info, format!("targets: {}", names.join(", ")));
+                vec![]
+            }
+            "target" | "t" => {
+                if let Some(index) = data.config.targets.iter().position(|t| t.name() == arg) {
+                    self.switch_to = Some(index);
+                    return vec![];
+                }
+                let names: Vec<String> = data
+                    .config
+                    .targets
+                    .iter()
+                    .map(|t| t.name().to_string())
+                    .collect();
+                let hint = suggest(arg, &names)
+                    .map(|s| format!("; did you mean {s}?"))
+                    .unwrap_or_default();
+                self.toast(ToastLevel::Error, format!("no target named {arg:?}{hint}"));
+                vec![]
+            }
+            other => {
+                let known = ["quit", "target", "help", "freeze", "zoom"].map(String::from);
+                let hint = suggest(other, &known)
+                    .map(|s| format!("; did you mean :{s}?"))
+                    .unwrap_or_default();
+                self.toast(ToastLevel::Error, format!("unknown command :{other}{hint}"));
+                vec![]
+            }
+        }
+    }
+}
+
+/// One view over one data: what the UI draws from, and the questions about what is on screen.
+#[derive(Clone, Copy)]
+pub struct Screen<'a> {
+    pub data: &'a Data,
+    pub view: &'a View,
+}
+
+impl<'a> Screen<'a> {
+    /// The data as displayed: frozen or live.
+    pub fn shown(&self) -> &'a Data {
+        self.view.shown(self.data)
+    }
+
+    pub fn target(&self) -> Option<&'a TargetConfig> {
+        self.data.target()
+    }
+
+    pub fn target_name(&self) -> &'a str {
+        self.data.target_name()
+    }
+
+    /// Sources as displayed (frozen or live).
+    pub fn visible_sources(&self) -> &'a [SourceStatus] {
+        &self.shown().sources
+    }
+
+    /// DB figures as displayed (frozen or live).
+    pub fn visible_db(&self) -> &'a crate::db::DbData {
+        &self.shown().db
+    }
+
+    /// Kubernetes rows as displayed (frozen or live).
+    pub fn visible_kube(&self) -> &'a KubeData {
+        &self.shown().kube
+    }
+
+    /// Whether a pane shows backend data (rather than the list of its sources).
+    pub fn pane_shows_data(&self, pane: PaneId) -> bool {
+        self.shown().pane_shows_data(pane)
+    }
+
+    /// The source rows a pane lists when it has no data table, after its filter.
+    pub fn pane_rows(&self, pane: PaneId) -> Vec<&'a SourceStatus> {
+        let filter = self.view.panes[pane.index()].filter.as_ref();
+        self.visible_sources()
+            .iter()
+            .filter(|s| s.pane == pane)
+            .filter(|s| filter.is_none_or(|f| f.matches(&row_haystack(s, self.view.now))))
+            .collect()
+    }
+
+    /// How many rows the pane shows now.
+    pub fn row_count(&self, pane: PaneId) -> usize {
+        match pane {
+            PaneId::Pods if self.pane_shows_data(pane) => {
+                if self.view.panes[pane.index()].alt_view {
+                    self.view.visible.deployments.len()
+                } else {
+                    self.view.visible.pods.len()
+                }
+            }
+            PaneId::Claims if self.pane_shows_data(pane) => self.view.visible.claims.len(),
+            PaneId::Slo if self.pane_shows_data(pane) => self.slo_rows().len(),
+            PaneId::Db if self.pane_shows_data(pane) => self.db_rows().len(),
+            _ => self.pane_rows(pane).len(),
+        }
+    }
+
+    pub fn pane_has_sources(&self, pane: PaneId) -> bool {
+        self.visible_sources().iter().any(|s| s.pane == pane)
+    }
+
+    pub fn selected_row(&self, pane: PaneId) -> Option<&'a SourceStatus> {
+        self.pane_rows(pane)
+            .get(self.view.panes[pane.index()].selected)
+            .copied()
+    }
+
+    /// The SLO pane's rows: SLOs worst first, then health endpoints worst first.
+    pub fn slo_rows(&self) -> Vec<SloRow<'a>> {
+        let mut slos: Vec<&crate::slo::SloResult> = self.shown().slo.results.iter().collect();
+        slos.sort_by_key(|s| s.state);
+        let mut health: Vec<&crate::slo::HealthResult> = self.shown().slo.health.values().collect();
+        health.sort_by_key(|h| h.status);
+        let filter = self.view.panes[PaneId::Slo.index()].filter.as_ref();
+        slos.into_iter()
+            .map(SloRow::Slo)
+            .chain(health.into_iter().map(SloRow::Health))
+            .filter(|row| filter.is_none_or(|f| f.matches(&row.haystack())))
+            .collect()
+    }
+
+    /// The DB pane's selected database or cache.
+    pub fn selected_db(&self) -> Option<DbRow> {
+        let view = &self.view.panes[PaneId::Db.index()];
+        self.db_rows().get(view.selected).copied()
+    }
+
+    /// The session under the cursor in the DB detail view (PostgreSQL only).
+    pub fn selected_session(&self) -> Option<&'a crate::db::postgres::Session> {
+        let view = &self.view.panes[PaneId::Db.index()];
+        let Some(DbRow::Postgres(index)) = self.selected_db() else {
+            return None;
+        };
+        if !view.detail_open {
+            return None;
+        }
+        let pid = *self.view.visible.db_sessions.get(view.detail_scroll)?;
+        self.visible_db()
+            .postgres
+            .get(&index)?
+            .sample
+            .sessions
+            .iter()
+            .find(|s| s.pid == pid)
+    }
+
+    /// The pod under the cursor in the Pods pane.
+    pub fn selected_pod(&self) -> Option<&'a crate::model::pods::PodRow> {
+        let view = &self.view.panes[PaneId::Pods.index()];
+        if view.alt_view {
+            return None;
+        }
+        let key = self.view.visible.pods.get(view.selected)?;
+        self.visible_kube().pods.get(key)
+    }
+
+    /// Configured databases, then caches, that match the DB pane's filter.
+    pub fn db_rows(&self) -> Vec<DbRow> {
+        let Some(target) = self.target() else {
+            return Vec::new();
+        };
+        let filter = self.view.panes[PaneId::Db.index()].filter.as_ref();
+        let db = self.visible_db();
+        let postgres = target.postgres.iter().enumerate().map(|(i, pg)| {
+            let level = db.postgres.get(&i).map(|s| format!("{:?}", s.level));
+            (
+                DbRow::Postgres(i),
+                format!("postgres {} {}", pg.name, level.unwrap_or_default()),
+            )
+        });
+        let redis = target.redis.iter().enumerate().map(|(i, r)| {
+            let level = db.redis.get(&i).map(|s| format!("{:?}", s.level));
+            (
+                DbRow::Redis(i),
+                format!("redis {} {}", r.name, level.unwrap_or_default()),
+            )
+        });
+        postgres
+            .chain(redis)
+            .filter(|(_, haystack)| filter.is_none_or(|f| f.matches(haystack)))
+            .map(|(row, _)| row)
+            .collect()
+    }
+
+    /// The selected database's sessions in the detail view's order.
+    fn db_session_order(&self, db_rows: &[DbRow]) -> Vec<i32> {
+        let view = &self.view.panes[PaneId::Db.index()];
+        let Some(DbRow::Postgres(index)) = db_rows.get(view.selected).copied() else {
+            return Vec::new();
+        };
+        let Some(status) = self.visible_db().postgres.get(&index) else {
+            return Vec::new();
+        };
+        let mut sessions: Vec<&crate::db::postgres::Session> =
+            status.sample.sessions.iter().collect();
+        let age = |s: &crate::db::postgres::Session| {
+            s.xact_age.or(s.query_age).or(s.backend_age).unwrap_or(0.0)
+        };
+        match view.session_sort {
+            SessionSort::Age => sessions.sort_by(|a, b| age(b).total_cmp(&age(a))),
+            SessionSort::State => sessions.sort_by(|a, b| {
+                a.state
+                    .cmp(&b.state)
+                    .then_with(|| age(b).total_cmp(&age(a)))
+            }),
+            SessionSort::Wait => sessions.sort_by(|a, b| {
+                // Waiting sessions first (None sorts last), longest first among equals.
+                b.wait_event_type
+                    .is_some()
+                    .cmp(&a.wait_event_type.is_some())
+                    .then_with(|| a.wait_event_type.cmp(&b.wait_event_type))
+                    .then_with(|| a.wait_event.cmp(&b.wait_event))
+                    .then_with(|| age(b).total_cmp(&age(a)))
+            }),
+            SessionSort::Pid => sessions.sort_by_key(|s| s.pid),
+        }
+        sessions.into_iter().map(|s| s.pid).collect()
+    }
+
+    /// The rows each pane shows after ordering and filtering.
+    fn visible_rows(&self) -> VisibleRows {
+        let kube = self.visible_kube();
+        let filter = |pane: PaneId| self.view.panes[pane.index()].filter.as_ref();
+        let pods_filter = filter(PaneId::Pods);
+        let pods = kube
+            .pods_sorted()
+            .filter(|p| {
+                pods_filter.is_none_or(|f| {
+                    f.matches(&format!(
+                        "{} {} {} {}",
+                        p.namespace,
+                        p.name,
+                        p.status,
+                        p.node.as_deref().unwrap_or_default()
+                    ))
+                })
+            })
+            .map(crate::data::Keyed::key)
+            .collect();
+        let deployments = kube
+            .deployments_sorted()
+            .filter(|d| {
+                pods_filter.is_none_or(|f| {
+                    f.matches(&format!(
+                        "{} {} {:?} {}",
+                        d.namespace,
+                        d.name,
+                        d.rollout,
+                        d.images.join(" ")
+                    ))
+                })
+            })
+            .map(crate::data::Keyed::key)
+            .collect();
+        let claims_filter = filter(PaneId::Claims);
+        let claims = kube
+            .claims_sorted
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                claims_filter.is_none_or(|f| {
+                    f.matches(&format!(
+                        "{} {} {} {} {}",
+                        c.source,
+                        c.namespace.as_deref().unwrap_or_default(),
+                        c.name,
+                        c.state,
+                        c.why
+                    ))
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let db = self.db_rows();
+        let db_sessions = self.db_session_order(&db);
+        VisibleRows {
+            pods,
+            deployments,
+            claims,
+            db,
+            db_sessions,
+        }
+    }
+
+    /// Key contexts in lookup order for the focused pane.
+    pub fn key_contexts(&self) -> Vec<Context> {
+        self.view.key_contexts()
+    }
+
+    /// The pod detail view's answer, when it is for `key` and newer than the view's question.
+    pub fn pod_detail(
+        &self,
+        key: &crate::data::ObjectKey,
+    ) -> Option<&'a Result<crate::event::PodDetail, String>> {
+        self.shown()
+            .pod_detail
+            .as_ref()
+            .filter(|p| p.key == *key && p.revision > self.view.pod_detail_asked)
+            .map(|p| &p.detail)
+    }
+}
+
+/// The text a filter matches a row against.
+/// The data a view shows (`View::shown`), from the field, so `self.logs` can be borrowed
+/// mutably alongside.
+fn shown_data<'a>(frozen: &'a Option<Frozen>, live: &'a Data) -> &'a Data {
+    frozen.as_ref().map_or(live, |f| &f.data)
+}
+
+fn row_haystack(source: &SourceStatus, now: SystemTime) -> String {
+    format!(
+        "{} {} {} {}",
+        source.kind,
+        source.name,
+        source.detail,
+        source.freshness(now).label()
+    )
+}
