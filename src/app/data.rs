@@ -61,6 +61,14 @@ impl Data {
         let capacity = target
             .and_then(|t| t.logs.iter().map(|l| l.buffer_lines).max())
             .unwrap_or(logs_data::DEFAULT_CAPACITY);
+        let fields = target
+            .map(|t| {
+                t.logs
+                    .iter()
+                    .flat_map(|l| l.fields.iter().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             config,
             target_index,
@@ -70,7 +78,7 @@ impl Data {
             kube: KubeData::default(),
             slo: SloData::default(),
             db: crate::db::DbData::default(),
-            logs: LogsData::with_capacity(capacity),
+            logs: LogsData::with_capacity(capacity).showing(fields),
             pod_detail: None,
             kube_context: None,
         }

@@ -30,6 +30,8 @@ pub struct LogsData {
     /// Counts lines placed before newer ones (a late stream's backfill merged by time): each
     /// renumbers the lines after it, so views rebuild their visible lines when it moves.
     pub reorders: u64,
+    /// The JSON fields the target's log sources choose to show after the message.
+    pub fields: Vec<String>,
 }
 
 impl Default for LogsData {
@@ -39,6 +41,12 @@ impl Default for LogsData {
 }
 
 impl LogsData {
+    /// The same, showing `fields` after each JSON line's message.
+    pub fn showing(mut self, fields: Vec<String>) -> Self {
+        self.fields = fields;
+        self
+    }
+
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             buffer: LogBuffer::new(capacity),
@@ -46,6 +54,7 @@ impl LogsData {
             ids: BTreeMap::new(),
             caps: BTreeMap::new(),
             reorders: 0,
+            fields: Vec::new(),
         }
     }
 

@@ -61,7 +61,7 @@ impl LogsView {
             if data
                 .buffer
                 .get(seq)
-                .is_some_and(|line| self.filter.matches(line))
+                .is_some_and(|line| self.filter.matches(line, self.raw, &data.fields))
             {
                 self.visible.push_back(seq);
             }
@@ -82,7 +82,7 @@ impl LogsView {
         self.visible = data
             .buffer
             .iter()
-            .filter(|(_, line)| self.filter.matches(line))
+            .filter(|(_, line)| self.filter.matches(line, self.raw, &data.fields))
             .map(|(seq, _)| seq)
             .collect();
         if let Some(selected) = self.selected {

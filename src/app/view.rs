@@ -532,7 +532,11 @@ impl View {
             Command::SourceCycle => logs.cycle_stream(lines),
             Command::Wrap => logs.wrap = !logs.wrap,
             Command::Timestamps => logs.timestamps = !logs.timestamps,
-            Command::RawToggle => logs.raw = !logs.raw,
+            Command::RawToggle => {
+                // The filter matches what is displayed, which the mode changes.
+                logs.raw = !logs.raw;
+                logs.refilter(lines);
+            }
             Command::Copy => {
                 let line = logs
                     .selected_index()

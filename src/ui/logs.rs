@@ -216,7 +216,7 @@ fn level_tag(level: Level) -> &'static str {
 fn line_spans<'a>(
     line: &'a LogLine,
     screen: &'a Screen<'a>,
-    fields: &[String],
+    fields: &'a [String],
     theme: &Theme,
 ) -> Vec<Span<'a>> {
     let logs = &screen.view.logs;
@@ -247,11 +247,7 @@ fn line_spans<'a>(
         format!("{} ", level_tag(line.level)),
         level_style(line.level, theme),
     ));
-    let text: &str = if logs.raw || line.fields.is_empty() && line.message.is_empty() {
-        &line.raw
-    } else {
-        &line.message
-    };
+    let text = line.shown_text(logs.raw);
     let message_style = if line.level >= Level::Error {
         theme.crit.remove_modifier(Modifier::BOLD)
     } else {
@@ -270,18 +266,12 @@ fn line_spans<'a>(
         at = range.end;
     }
     spans.push(Span::styled(&text[at..], message_style));
-    if !logs.raw {
-        for (key, value) in line
-            .fields
-            .iter()
-            .filter(|(k, _)| fields.iter().any(|f| f.as_str() == &**k))
-        {
-            spans.push(Span::styled(format!(" {key}="), theme.muted));
-            spans.push(Span::styled(
-                &**value,
-                theme.muted.remove_modifier(Modifier::DIM),
-            ));
-        }
+    for (key, value) in line.shown_fields(logs.raw, fields) {
+        spans.push(Span::styled(format!(" {key}="), theme.muted));
+        spans.push(Span::styled(
+            value,
+            theme.muted.remove_modifier(Modifier::DIM),
+        ));
     }
     spans
 }
@@ -291,15 +281,7 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
     let data = &screen.shown().logs;
     let height = usize::from(area.height);
     let width = usize::from(area.width.max(1));
-    let fields: Vec<String> = screen
-        .target()
-        .map(|t| {
-            t.logs
-                .iter()
-                .flat_map(|l| l.fields.iter().cloned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let fields = &data.fields;
     let Some(bottom) = logs.selected_index() else {
         return;
     };
@@ -314,7 +296,7 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
         else {
             break;
         };
-        let line_width: usize = line_spans(line, screen, &fields, theme)
+        let line_width: usize = line_spans(line, screen, fields, theme)
             .iter()
             .map(Span::width)
             .sum();
@@ -334,7 +316,7 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
         else {
             continue;
         };
-        let mut rendered = Line::from(line_spans(line, screen, &fields, theme));
+        let mut rendered = Line::from(line_spans(line, screen, fields, theme));
         if !logs.follow && index == bottom {
             rendered = rendered.style(theme.selected);
         }

@@ -46,15 +46,21 @@ impl LogFilter {
             || self.stream.is_some()
     }
 
-    pub fn matches(&self, line: &LogLine) -> bool {
+    /// Whether `line` passes, its text matched as the Logs pane displays it (raw, or message
+    /// and the `chosen` fields: see [`LogLine::displayed`]).
+    pub fn matches(&self, line: &LogLine, raw: bool, chosen: &[String]) -> bool {
         if self.min_level.is_some_and(|min| line.level < min) {
             return false;
         }
         if self.stream.is_some_and(|s| s != line.stream) {
             return false;
         }
-        self.include.iter().all(|r| r.is_match(&line.raw))
-            && !self.exclude.iter().any(|r| r.is_match(&line.raw))
+        if self.include.is_empty() && self.exclude.is_empty() {
+            return true;
+        }
+        let text = line.displayed(raw, chosen);
+        self.include.iter().all(|r| r.is_match(&text))
+            && !self.exclude.iter().any(|r| r.is_match(&text))
     }
 
     /// Byte ranges in `text` matched by the include patterns, for highlighting: sorted, with
@@ -93,7 +99,7 @@ mod tests {
     fn empty_filter_matches_everything() {
         let filter = LogFilter::default();
         assert!(!filter.is_active());
-        assert!(filter.matches(&line(0, "anything")));
+        assert!(filter.matches(&line(0, "anything"), true, &[]));
     }
 
     #[test]
@@ -102,25 +108,29 @@ mod tests {
         filter.set_text("error|timeout !healthz");
         assert!(filter.is_active());
         assert_eq!(filter.text, "error|timeout !healthz");
-        assert!(filter.matches(&line(0, "ERROR: upstream Timeout")));
-        assert!(filter.matches(&line(0, "request timeout after 5s")));
-        assert!(!filter.matches(&line(0, "GET /healthz error")));
-        assert!(!filter.matches(&line(0, "all good")));
+        assert!(filter.matches(&line(0, "ERROR: upstream Timeout"), true, &[]));
+        assert!(filter.matches(&line(0, "request timeout after 5s"), true, &[]));
+        assert!(!filter.matches(&line(0, "GET /healthz error"), true, &[]));
+        assert!(!filter.matches(&line(0, "all good"), true, &[]));
         // Every include must match.
         filter.set_text("GET 500");
-        assert!(filter.matches(&line(0, "GET /orders 500")));
-        assert!(!filter.matches(&line(0, "GET /orders 200")));
+        assert!(filter.matches(&line(0, "GET /orders 500"), true, &[]));
+        assert!(!filter.matches(&line(0, "GET /orders 200"), true, &[]));
         // Only excludes.
         filter.set_text("!debug");
-        assert!(filter.matches(&line(0, "info line")));
-        assert!(!filter.matches(&line(0, "DEBUG line")));
+        assert!(filter.matches(&line(0, "info line"), true, &[]));
+        assert!(!filter.matches(&line(0, "DEBUG line"), true, &[]));
         // A lone `!` is ignored; an invalid regex matches literally.
         filter.set_text("! a(b");
-        assert!(filter.matches(&line(0, "x a(b y")));
-        assert!(!filter.matches(&line(0, "ab")));
+        assert!(filter.matches(&line(0, "x a(b y"), true, &[]));
+        assert!(!filter.matches(&line(0, "ab"), true, &[]));
         // JSON lines match on the whole line, fields included.
         filter.set_text("req-42");
-        assert!(filter.matches(&line(0, r#"{"msg":"done","request_id":"req-42"}"#)));
+        assert!(filter.matches(
+            &line(0, r#"{"msg":"done","request_id":"req-42"}"#),
+            true,
+            &[]
+        ));
         // Cleared.
         filter.set_text("  ");
         assert!(!filter.is_active());
@@ -133,18 +143,18 @@ mod tests {
             ..LogFilter::default()
         };
         assert!(filter.is_active());
-        assert!(filter.matches(&line(0, "ERROR boom")));
-        assert!(filter.matches(&line(0, "WARN careful")));
-        assert!(!filter.matches(&line(0, "INFO fine")));
-        assert!(!filter.matches(&line(0, "no level")));
+        assert!(filter.matches(&line(0, "ERROR boom"), true, &[]));
+        assert!(filter.matches(&line(0, "WARN careful"), true, &[]));
+        assert!(!filter.matches(&line(0, "INFO fine"), true, &[]));
+        assert!(!filter.matches(&line(0, "no level"), true, &[]));
         filter.min_level = None;
         filter.stream = Some(2);
-        assert!(filter.matches(&line(2, "x")));
-        assert!(!filter.matches(&line(3, "x")));
+        assert!(filter.matches(&line(2, "x"), true, &[]));
+        assert!(!filter.matches(&line(3, "x"), true, &[]));
         filter.set_text("x");
         filter.min_level = Some(Level::Info);
-        assert!(!filter.matches(&line(2, "x")));
-        assert!(filter.matches(&line(2, "INFO x")));
+        assert!(!filter.matches(&line(2, "x"), true, &[]));
+        assert!(filter.matches(&line(2, "INFO x"), true, &[]));
     }
 
     #[test]
@@ -162,5 +172,34 @@ mod tests {
         assert_eq!(filter.highlights("aéb"), vec![1..3]);
         filter.set_text("!only-exclude");
         assert!(filter.highlights("only-exclude").is_empty());
+    }
+
+    #[test]
+    fn the_filter_matches_what_the_pane_displays() {
+        let json = crate::logs::parse_line(
+            0,
+            br#"{"level":"error","msg":"GET /orders","status":500,"pod":"api-1"}"#,
+            false,
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        let chosen = ["status".to_string()];
+        let mut filter = LogFilter::default();
+        filter.set_text("status=500");
+        assert!(
+            filter.matches(&json, false, &chosen),
+            "message + chosen fields"
+        );
+        assert!(
+            !filter.matches(&json, true, &chosen),
+            "raw shows \"status\":500"
+        );
+        filter.set_text("pod=api");
+        assert!(
+            !filter.matches(&json, false, &chosen),
+            "pod is not displayed"
+        );
+        filter.set_text(r#""status":500"#);
+        assert!(filter.matches(&json, true, &chosen));
+        assert_eq!(json.displayed(false, &chosen), "GET /orders status=500");
     }
 }

@@ -42,6 +42,47 @@ pub struct LogLine {
 }
 
 impl LogLine {
+    /// The text the Logs pane shows first: the raw line in raw mode (or when the line has no
+    /// message of its own), else the message.
+    pub fn shown_text(&self, raw: bool) -> &str {
+        if raw || self.fields.is_empty() && self.message.is_empty() {
+            &self.raw
+        } else {
+            &self.message
+        }
+    }
+
+    /// The fields shown after the message (none in raw mode): those of `chosen` the line has,
+    /// in the line's order.
+    pub fn shown_fields<'a>(
+        &'a self,
+        raw: bool,
+        chosen: &'a [String],
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(key, _)| !raw && chosen.iter().any(|c| c.as_str() == *key))
+            .map(|(key, value)| (key, value.0))
+    }
+
+    /// The whole text as displayed: the shown text, then ` key=value` per shown field. The
+    /// Logs filter matches this, so `/status=500` finds what the screen shows.
+    pub fn displayed(&self, raw: bool, chosen: &[String]) -> std::borrow::Cow<'_, str> {
+        let text = self.shown_text(raw);
+        let mut fields = self.shown_fields(raw, chosen).peekable();
+        if fields.peek().is_none() {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = text.to_string();
+        for (key, value) in fields {
+            out.push(' ');
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
     /// When the line happened: the source's timestamp, else when it was received. Lines are
     /// ordered by it.
     pub fn time(&self) -> SystemTime {
