@@ -3,11 +3,45 @@
 
 use std::collections::VecDeque;
 
-use super::logs_data::LogsData;
+use super::logs_data::{LogsData, StreamInfo};
 use crate::logs::{Level, LogFilter, StreamId};
+
+/// Which streams a Logs view shows, before its filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LogsScope {
+    /// Every live stream (previous-container reads excluded).
+    #[default]
+    Shared,
+    /// The streams of these pods alone (labels `pod/container`), whichever source follows them.
+    Pods { names: Vec<String>, label: String },
+    /// One source alone: an opened workload, or a pod's previous-container logs.
+    Source { source: usize, label: String },
+}
+
+impl LogsScope {
+    /// Whether a line of `stream` belongs in this scope.
+    fn holds(&self, stream: Option<&StreamInfo>) -> bool {
+        let Some(stream) = stream else {
+            return matches!(self, LogsScope::Shared);
+        };
+        match self {
+            LogsScope::Shared => stream.source < super::PREVIOUS_SOURCE,
+            LogsScope::Pods { names, .. } => {
+                stream.source < super::PREVIOUS_SOURCE
+                    && stream
+                        .label
+                        .split_once('/')
+                        .is_some_and(|(pod, _)| names.iter().any(|n| n == pod))
+            }
+            LogsScope::Source { source, .. } => stream.source == *source,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct LogsView {
+    /// The streams shown; the filter applies within them.
+    pub scope: LogsScope,
     pub filter: LogFilter,
     /// Sequence numbers of the lines that pass the filter, oldest first.
     pub visible: VecDeque<u64>,
@@ -28,6 +62,7 @@ pub struct LogsView {
 impl Default for LogsView {
     fn default() -> Self {
         Self {
+            scope: LogsScope::Shared,
             filter: LogFilter::default(),
             visible: VecDeque::new(),
             seen: 0,
@@ -61,7 +96,7 @@ impl LogsView {
             if data
                 .buffer
                 .get(seq)
-                .is_some_and(|line| self.filter.matches(line, self.raw, &data.fields))
+                .is_some_and(|line| self.shows(line, data))
             {
                 self.visible.push_back(seq);
             }
@@ -75,6 +110,20 @@ impl LogsView {
         }
     }
 
+    /// Whether this view shows `line`: in its scope and passing its filter.
+    fn shows(&self, line: &crate::logs::LogLine, data: &LogsData) -> bool {
+        self.scope.holds(data.streams.get(&line.stream))
+            && self.filter.matches(line, self.raw, &data.fields)
+    }
+
+    /// Shows `scope` from its newest line, with no filter.
+    pub fn enter(&mut self, scope: LogsScope, data: &LogsData) {
+        self.scope = scope;
+        self.filter = LogFilter::default();
+        self.refilter(data);
+        self.to_tail();
+    }
+
     /// Rebuilds the visible lines after a filter change.
     pub fn refilter(&mut self, data: &LogsData) {
         self.seen = data.buffer.next_seq();
@@ -82,7 +131,7 @@ impl LogsView {
         self.visible = data
             .buffer
             .iter()
-            .filter(|(_, line)| self.filter.matches(line, self.raw, &data.fields))
+            .filter(|(_, line)| self.shows(line, data))
             .map(|(seq, _)| seq)
             .collect();
         if let Some(selected) = self.selected {

@@ -399,3 +399,162 @@ selector = "app=poolboy"
         crate::remediation::Place::Kubernetes { namespace, .. } if namespace == "poolboy"
     ));
 }
+
+fn pod(namespace: &str, name: &str, owner: &str) -> crate::model::pods::PodRow {
+    let (kind, owner) = owner.split_once('/').expect("Kind/name");
+    let pod = serde_json::json!({
+        "metadata": {"namespace": namespace, "name": name, "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": kind, "name": owner, "uid": "u", "controller": true}]},
+        "status": {"phase": "Running"},
+    });
+    crate::model::pods::pod_row(&serde_json::from_value(pod).expect("pod"))
+}
+
+fn log_event(app: &mut App, source: usize, event: crate::logs::LogEvent) {
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Logs {
+        generation,
+        source,
+        event,
+    }));
+    app.prepare_view();
+}
+
+fn lines_of(stream: u32, texts: &[&str]) -> crate::logs::LogEvent {
+    crate::logs::LogEvent::Lines(
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                crate::logs::parse_line(
+                    stream,
+                    t.as_bytes(),
+                    false,
+                    t0() + Duration::from_millis(i as u64),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn shown_lines(app: &App) -> Vec<String> {
+    let data = &app.data.logs;
+    app.view
+        .logs
+        .visible
+        .iter()
+        .filter_map(|seq| data.buffer.get(*seq))
+        .map(|l| l.raw.to_string())
+        .collect()
+}
+
+#[test]
+fn l_on_a_pod_shows_its_logs_alone_reuses_streams_and_esc_returns() {
+    let mut app = app();
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(crate::data::RowUpdate::Replace {
+            namespace: None,
+            rows: vec![
+                pod("a", "api-7d4b9c-x5xc8", "ReplicaSet/api-7d4b9c"),
+                pod("a", "web-5c8d7b-q9w2e", "ReplicaSet/web-5c8d7b"),
+            ],
+        }),
+    }));
+    app.prepare_view();
+    // A configured source already follows web's pod; the api pod is not followed.
+    for (id, label) in [(1, "web-5c8d7b-q9w2e/web"), (2, "other-pod/main")] {
+        log_event(
+            &mut app,
+            0,
+            crate::logs::LogEvent::StreamOpened {
+                id,
+                label: label.into(),
+            },
+        );
+    }
+    log_event(&mut app, 0, lines_of(1, &["web line"]));
+    log_event(&mut app, 0, lines_of(2, &["other line"]));
+
+    // The selected (first) row is the api pod: a stream is opened for it alone.
+    let selected = app.screen().selected_pod().map(|p| p.name.clone());
+    assert_eq!(selected.as_deref(), Some("api-7d4b9c-x5xc8"));
+    let effects = press(&mut app, "l");
+    let source = match effects.as_slice() {
+        [Effect::OpenLogs { source, .. }] => *source,
+        other => panic!("one stream opened: {other:?}"),
+    };
+    assert_eq!(app.view.focus, PaneId::Logs);
+    assert!(shown_lines(&app).is_empty(), "{:?}", shown_lines(&app));
+    log_event(
+        &mut app,
+        source,
+        crate::logs::LogEvent::StreamOpened {
+            id: 1,
+            label: "api-7d4b9c-x5xc8/api".into(),
+        },
+    );
+    log_event(&mut app, source, lines_of(1, &["api line"]));
+    assert_eq!(shown_lines(&app), ["api line"]);
+
+    // `l` on the same pod again opens nothing.
+    key(&mut app, KeyCode::Esc);
+    press(&mut app, "1");
+    assert!(press(&mut app, "l").is_empty(), "no duplicate stream");
+    assert_eq!(shown_lines(&app), ["api line"]);
+
+    // Esc returns to the shared view: every live stream.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view.logs.scope, super::logs_view::LogsScope::Shared);
+    assert_eq!(shown_lines(&app).len(), 3, "{:?}", shown_lines(&app));
+
+    // The web pod is followed by the configured source: `l` scopes to it, opening nothing.
+    press(&mut app, "1");
+    press(&mut app, "j");
+    assert!(press(&mut app, "l").is_empty(), "already followed");
+    assert_eq!(shown_lines(&app), ["web line"]);
+}
+
+#[test]
+fn previous_container_logs_are_a_view_of_their_own() {
+    let mut app = app();
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(crate::data::RowUpdate::Replace {
+            namespace: None,
+            rows: vec![pod("a", "api-7d4b9c-x5xc8", "ReplicaSet/api-7d4b9c")],
+        }),
+    }));
+    app.prepare_view();
+    log_event(
+        &mut app,
+        0,
+        crate::logs::LogEvent::StreamOpened {
+            id: 1,
+            label: "api-7d4b9c-x5xc8/api".into(),
+        },
+    );
+    log_event(&mut app, 0, lines_of(1, &["live line"]));
+    let source = match press(&mut app, "p").as_slice() {
+        [Effect::PreviousLogs { source, .. }] => *source,
+        other => panic!("{other:?}"),
+    };
+    log_event(
+        &mut app,
+        source,
+        crate::logs::LogEvent::StreamOpened {
+            id: 0,
+            label: "api-7d4b9c-x5xc8/api (previous)".into(),
+        },
+    );
+    log_event(&mut app, source, lines_of(0, &["before the crash"]));
+    assert_eq!(shown_lines(&app), ["before the crash"]);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(
+        shown_lines(&app),
+        ["live line"],
+        "never mixed into the live view"
+    );
+}

@@ -10,13 +10,13 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::data::Data;
 use super::keymap::{self, Command, Context, HARD_QUIT, KeyChord, Keymap};
-use super::logs_view::LogsView;
+use super::logs_view::{LogsScope, LogsView};
 use super::pane::PaneId;
 use super::remediate;
 use super::status::SourceStatus;
 use super::{
-    ADHOC_SOURCE, DbRow, Effect, Filter, Input, InputKind, PaneView, SessionSort, SloRow,
-    TOAST_TIME, Toast, ToastLevel, VisibleRows,
+    ADHOC_SOURCE, DbRow, Effect, Filter, Input, InputKind, PREVIOUS_SOURCE, PaneView, SessionSort,
+    SloRow, TOAST_TIME, Toast, ToastLevel, VisibleRows,
 };
 use crate::config::{TargetConfig, suggest};
 use crate::data::KubeData;
@@ -48,6 +48,8 @@ pub struct View {
     /// Ad-hoc log sources opened from the Pods pane so far, and their namespaces.
     adhoc_logs: usize,
     adhoc_namespaces: std::collections::BTreeMap<usize, String>,
+    /// Ad-hoc sources opened with `l`, by label, so a second `l` reuses the streams.
+    adhoc_labels: std::collections::BTreeMap<String, usize>,
     /// The data revision when the pod detail view was (re)opened: older answers are not shown.
     pub pod_detail_asked: u64,
     pub frozen: Option<Frozen>,
@@ -88,6 +90,7 @@ impl View {
             logs: LogsView::default(),
             adhoc_logs: 0,
             adhoc_namespaces: std::collections::BTreeMap::new(),
+            adhoc_labels: std::collections::BTreeMap::new(),
             pod_detail_asked: 0,
             frozen: None,
             help: None,
@@ -273,6 +276,13 @@ impl View {
                     self.panes[focus.index()].detail_open = false;
                     return vec![];
                 }
+                Command::Back if logs.scope != LogsScope::Shared => {
+                    let filter = logs.filter.clone();
+                    logs.enter(LogsScope::Shared, &shown_data(&self.frozen, data).logs);
+                    logs.filter = filter;
+                    logs.refilter(&shown_data(&self.frozen, data).logs);
+                    return vec![];
+                }
                 Command::Back if logs.filter.is_active() => {
                     logs.filter = crate::logs::LogFilter::default();
                     logs.refilter(&shown_data(&self.frozen, data).logs);
@@ -425,14 +435,16 @@ impl View {
         }
     }
 
-    /// `l` in the Pods pane: the logs of the selected deployment, or of the selected pod's.
+    /// `l` in the Pods pane: a view of the selected pod's logs alone, or of the selected
+    /// deployment's. Streams already followed (by a configured source or an earlier `l`) are
+    /// reused, never opened twice; Esc in the Logs pane returns to the shared view.
     fn open_logs(&mut self, data: &Data) -> Vec<Effect> {
         if !self.screen(data).pane_shows_data(PaneId::Pods) {
             return vec![];
         }
         let kube = self.screen(data).visible_kube();
         let view = &self.panes[PaneId::Pods.index()];
-        let (namespace, workload, label) = if view.alt_view {
+        let (namespace, workload, label, pods) = if view.alt_view {
             let Some(d) = self
                 .visible
                 .deployments
@@ -441,10 +453,17 @@ impl View {
             else {
                 return vec![];
             };
+            let pods: Vec<String> = kube
+                .pods
+                .values()
+                .filter(|p| p.namespace == d.namespace && owned_by_deployment(p, &d.name))
+                .map(|p| p.name.clone())
+                .collect();
             (
                 d.namespace.clone(),
                 format!("deploy/{}", d.name),
                 format!("{}/deploy/{}", d.namespace, d.name),
+                pods,
             )
         } else {
             let Some(pod) = self.screen(data).selected_pod() else {
@@ -454,25 +473,66 @@ impl View {
                 pod.namespace.clone(),
                 format!("pod/{}", pod.name),
                 format!("{}/{}", pod.namespace, pod.name),
+                vec![pod.name.clone()],
             )
         };
+        self.focus = PaneId::Logs;
+        let lines = &shown_data(&self.frozen, data).logs;
+        let followed = |pod: &String| {
+            lines.streams.values().any(|s| {
+                s.source < PREVIOUS_SOURCE
+                    && matches!(s.state, crate::logs::StreamState::Following)
+                    && s.label.split_once('/').is_some_and(|(p, _)| p == pod)
+            })
+        };
+        // Already followed: show those streams alone, open nothing.
+        if let Some(&source) = self.adhoc_labels.get(&label) {
+            self.logs.enter(
+                LogsScope::Source {
+                    source,
+                    label: label.clone(),
+                },
+                lines,
+            );
+            self.toast(ToastLevel::Info, format!("logs of {label} (Esc: all logs)"));
+            return vec![];
+        }
+        if !pods.is_empty() && pods.iter().all(followed) {
+            self.logs.enter(
+                LogsScope::Pods {
+                    names: pods,
+                    label: label.clone(),
+                },
+                lines,
+            );
+            self.toast(ToastLevel::Info, format!("logs of {label} (Esc: all logs)"));
+            return vec![];
+        }
         let config = crate::config::LogsConfig::ad_hoc(&label, &namespace, &workload);
         self.adhoc_logs += 1;
-        self.adhoc_namespaces
-            .insert(ADHOC_SOURCE + self.adhoc_logs, namespace.clone());
-        self.focus = PaneId::Logs;
-        self.logs.filter = crate::logs::LogFilter::default();
-        self.logs.refilter(&shown_data(&self.frozen, data).logs);
-        self.logs.to_tail();
-        self.toast(ToastLevel::Info, format!("following logs of {label}"));
+        let source = ADHOC_SOURCE + self.adhoc_logs;
+        self.adhoc_namespaces.insert(source, namespace.clone());
+        self.adhoc_labels.insert(label.clone(), source);
+        self.logs.enter(
+            LogsScope::Source {
+                source,
+                label: label.clone(),
+            },
+            lines,
+        );
+        self.toast(
+            ToastLevel::Info,
+            format!("following logs of {label} (Esc: all logs)"),
+        );
         vec![Effect::OpenLogs {
             generation: data.generation,
-            source: ADHOC_SOURCE + self.adhoc_logs,
+            source,
             config: Box::new(config),
         }]
     }
 
-    /// `p` on a pod (Pods pane) or on a line (Logs pane): the previous container's logs, once.
+    /// `p` on a pod (Pods pane) or on a line (Logs pane): the previous container's logs, once,
+    /// in a view of their own (never mixed into the live streams).
     fn previous_logs(&mut self, data: &Data) -> Vec<Effect> {
         let target = match self.focus {
             PaneId::Logs => self.selected_line_pod(data),
@@ -486,15 +546,21 @@ impl View {
             return vec![];
         };
         self.adhoc_logs += 1;
+        let source = PREVIOUS_SOURCE + self.adhoc_logs;
+        self.adhoc_namespaces.insert(source, namespace.clone());
         self.focus = PaneId::Logs;
-        self.logs.to_tail();
-        self.toast(
-            ToastLevel::Info,
-            format!("previous logs of {namespace}/{name}"),
+        let label = format!("previous logs of {namespace}/{name}");
+        self.logs.enter(
+            LogsScope::Source {
+                source,
+                label: label.clone(),
+            },
+            &shown_data(&self.frozen, data).logs,
         );
+        self.toast(ToastLevel::Info, format!("{label} (Esc: all logs)"));
         vec![Effect::PreviousLogs {
             generation: data.generation,
-            source: ADHOC_SOURCE + self.adhoc_logs,
+            source,
             namespace,
             pod: name,
         }]
@@ -984,6 +1050,15 @@ impl<'a> Screen<'a> {
             .filter(|p| p.key == *key && p.revision > self.view.pod_detail_asked)
             .map(|p| &p.detail)
     }
+}
+
+/// Whether `pod` is controlled by a ReplicaSet of Deployment `deployment` (`ReplicaSet/NAME-HASH`).
+fn owned_by_deployment(pod: &crate::model::pods::PodRow, deployment: &str) -> bool {
+    pod.owner
+        .as_deref()
+        .and_then(|o| o.strip_prefix("ReplicaSet/"))
+        .and_then(|rs| rs.rsplit_once('-'))
+        .is_some_and(|(name, _hash)| name == deployment)
 }
 
 /// The text a filter matches a row against.

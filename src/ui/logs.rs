@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::theme::Theme;
 use crate::app::Screen;
 use crate::app::logs_data::LogsData;
-use crate::app::logs_view::LogsView;
+use crate::app::logs_view::{LogsScope, LogsView};
 use crate::app::pane::PaneId;
 use crate::logs::{Level, LogLine, StreamState};
 use crate::text::format_age;
@@ -45,10 +45,20 @@ fn render_status(
     data: &LogsData,
     theme: &Theme,
 ) {
-    let mut spans = vec![Span::styled(
+    let mut spans = Vec::new();
+    match &logs.scope {
+        LogsScope::Shared => {}
+        LogsScope::Pods { label, .. } | LogsScope::Source { label, .. } => {
+            spans.push(Span::styled(
+                format!("{} only (Esc: all) · ", sanitize(label)),
+                theme.warn,
+            ))
+        }
+    }
+    spans.push(Span::styled(
         format!("{} lines", logs.visible.len()),
         theme.base,
-    )];
+    ));
     if logs.filter.is_active() {
         spans.push(Span::styled(
             format!(" of {}", data.buffer.len()),
