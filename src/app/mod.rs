@@ -29,7 +29,7 @@ pub use data::{Data, SloData};
 use keymap::Keymap;
 use pane::PaneId;
 use status::SourceState;
-pub use view::{Frozen, Screen, View};
+pub use view::{Frozen, HelpPage, Screen, View};
 
 /// Everything that can happen to the app.
 #[derive(Debug, Clone)]
@@ -256,7 +256,13 @@ pub struct Toast {
     pub level: ToastLevel,
     pub text: String,
     pub expires: SystemTime,
+    /// How many times in a row this message came (shown as `×N`).
+    pub repeats: u32,
+    pub at: SystemTime,
 }
+
+/// Messages kept for `:messages`.
+pub const MESSAGE_HISTORY: usize = 200;
 
 /// A pane's filter: a case-insensitive regex, or the literal text when it is not a valid regex.
 #[derive(Debug, Clone)]
@@ -498,7 +504,7 @@ impl App {
             Action::Resize => vec![],
             Action::Tick(now) => {
                 view.now = now;
-                view.toasts.retain(|t| t.expires > now);
+                // Expired messages leave the status line; `:messages` keeps them.
                 // Answers a minute old are asked again, if the selected row still needs them.
                 view.ask_access(data)
             }

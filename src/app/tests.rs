@@ -314,7 +314,10 @@ fn ticks_age_data_and_expire_toasts() {
     let label = app.data.sources[1].freshness(app.view.now).label();
     assert_eq!(label, "live", "postgres refresh 2s: stale after 20s");
     app.update(Action::Tick(t0() + Duration::from_secs(25)));
-    assert!(app.view.toasts.is_empty());
+    assert!(
+        app.view.live_toast().is_none(),
+        "expired from the status line"
+    );
     let label = app.data.sources[1].freshness(app.view.now).label();
     assert_eq!(label, "stale 25s", "postgres refresh 2s: stale after 20s");
 }
@@ -557,4 +560,27 @@ fn previous_container_logs_are_a_view_of_their_own() {
         ["live line"],
         "never mixed into the live view"
     );
+}
+
+#[test]
+fn messages_collapse_repeats_and_stay_for_the_messages_page() {
+    let mut app = app();
+    for _ in 0..3 {
+        app.view
+            .toast(ToastLevel::Warn, "read-only mode: remediations are off");
+    }
+    app.view.toast(ToastLevel::Info, "frozen");
+    let live = app.view.live_toast().expect("live");
+    assert_eq!((live.text.as_str(), live.repeats), ("frozen", 1));
+    assert_eq!(app.view.toasts.len(), 2);
+    assert_eq!(app.view.toasts[0].repeats, 3);
+    app.update(Action::Tick(t0() + Duration::from_secs(60)));
+    assert!(app.view.live_toast().is_none());
+    press(&mut app, ":");
+    for c in "messages".chars() {
+        press(&mut app, &c.to_string());
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.help_page, HelpPage::Messages);
+    assert!(app.view.help.is_some());
 }

@@ -22,6 +22,16 @@ use crate::config::{TargetConfig, suggest};
 use crate::data::KubeData;
 use crate::policy::ReadOnlyPolicy;
 
+/// The pages of the help overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HelpPage {
+    /// Every key, from the key table.
+    #[default]
+    Keys,
+    /// The messages of this session, newest first.
+    Messages,
+}
+
 /// The display frozen by `f`: a copy of all the data, while the live data keeps updating.
 #[derive(Debug, Clone)]
 pub struct Frozen {
@@ -56,7 +66,11 @@ pub struct View {
     /// Help overlay open, with its scroll offset.
     pub help: Option<u16>,
     pub input: Option<Input>,
+    /// Messages, oldest first (the newest is on the status line until it expires; all of
+    /// them in `:messages`).
     pub toasts: Vec<Toast>,
+    /// What the help overlay shows while open.
+    pub help_page: HelpPage,
     pub now: SystemTime,
     /// The remediation modal, when open.
     pub modal: Option<remediate::Modal>,
@@ -96,6 +110,7 @@ impl View {
             help: None,
             input: None,
             toasts: Vec::new(),
+            help_page: HelpPage::Keys,
             now,
             modal: None,
             running: Vec::new(),
@@ -164,17 +179,34 @@ impl View {
         }
     }
 
+    /// A message for the operator: shown on the status line (newest wins) until it expires,
+    /// and kept for `:messages`. The same message again counts up instead of repeating.
     pub(super) fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
         let text = crate::text::sanitize(&text.into());
+        if let Some(last) = self.toasts.last_mut()
+            && last.text == text
+            && last.level == level
+        {
+            last.repeats += 1;
+            last.at = self.now;
+            last.expires = self.now + TOAST_TIME;
+            return;
+        }
         self.toasts.push(Toast {
             level,
             text,
             expires: self.now + TOAST_TIME,
+            repeats: 1,
+            at: self.now,
         });
-        // A burst of messages keeps only the newest few.
-        if self.toasts.len() > 4 {
+        if self.toasts.len() > super::MESSAGE_HISTORY {
             self.toasts.remove(0);
         }
+    }
+
+    /// The message the status line shows now: the newest, while it has not expired.
+    pub fn live_toast(&self) -> Option<&Toast> {
+        self.toasts.last().filter(|t| t.expires > self.now)
     }
 
     /// A key pressed in this view, the data read-only. A target switch it asks for is left in
@@ -331,7 +363,10 @@ impl View {
         }
         match command {
             Command::Quit => return self.quit(),
-            Command::Help => self.help = Some(0),
+            Command::Help => {
+                self.help = Some(0);
+                self.help_page = HelpPage::Keys;
+            }
             Command::FocusNext => self.focus = focus.next(),
             Command::FocusPrev => self.focus = focus.prev(),
             Command::Focus(pane) => self.focus = pane,
@@ -744,6 +779,11 @@ impl View {
                 vec![]
             }
             "freeze" => self.run_command(data, Command::Freeze),
+            "messages" | "msgs" => {
+                self.help = Some(0);
+                self.help_page = HelpPage::Messages;
+                vec![]
+            }
             "zoom" => self.run_command(data, Command::Zoom),
             "target" | "t" if arg.is_empty() => {
                 let names: Vec<&str> = data.config.targets.iter().map(TargetConfig::name).collect();

@@ -53,7 +53,6 @@ pub fn render(frame: &mut Frame<'_>, screen: &Screen<'_>, theme: &Theme) {
     }
     overlays::render_footer(frame, footer, screen, theme);
     remediation::render(frame, body, running, footer, screen, theme);
-    overlays::render_toasts(frame, body, screen, theme);
     if let Some(scroll) = screen.view.help {
         overlays::render_help(frame, body, screen, theme, scroll);
     }

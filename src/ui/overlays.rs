@@ -5,19 +5,23 @@ use std::borrow::Cow;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::layout::centered;
 use super::theme::Theme;
 use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::pane::PaneId;
-use crate::app::{DbRow, Input, InputKind, Screen, ToastLevel};
+use crate::app::{DbRow, HelpPage, Input, InputKind, Screen, Toast, ToastLevel};
 
 /// Footer: the input line while typing, otherwise key hints for the focused context, from the
 /// key table.
 pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
     if let Some(input) = &screen.view.input {
         render_input_line(frame, area, screen, input, theme);
+        return;
+    }
+    if let Some(toast) = screen.view.live_toast() {
+        render_toast(frame, area, toast, theme);
         return;
     }
     let mut spans = Vec::new();
@@ -172,43 +176,57 @@ fn render_input_line(
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.muted)), hint_rect);
 }
 
-/// Toasts stack in the top-right corner of the body.
-pub fn render_toasts(frame: &mut Frame<'_>, body: Rect, screen: &Screen<'_>, theme: &Theme) {
-    let mut y = body.y;
-    for toast in screen.view.toasts.iter().rev() {
-        let style = match toast.level {
-            ToastLevel::Info => theme.ok,
-            ToastLevel::Warn => theme.warn,
-            ToastLevel::Error => theme.crit,
-        };
-        let width = (toast.text.chars().count() as u16 + 4)
-            .min(body.width.saturating_sub(2))
-            .min(90);
-        let inner_width = width.saturating_sub(2).max(1) as usize;
-        let height = (toast.text.chars().count().div_ceil(inner_width) as u16 + 2).min(5);
-        if y + height > body.bottom() {
-            break;
-        }
-        let rect = Rect {
-            x: body.right().saturating_sub(width + 1),
-            y,
-            width,
-            height,
-        };
-        frame.render_widget(Clear, rect);
-        let block = Block::new()
-            .borders(Borders::ALL)
-            .border_type(BorderType::Rounded)
-            .border_style(style);
-        frame.render_widget(
-            Paragraph::new(toast.text.as_str())
-                .style(theme.popup)
-                .block(block)
-                .wrap(Wrap { trim: true }),
-            rect,
-        );
-        y += height;
+/// The status line while a message is live: the newest message (newest wins, repeats counted),
+/// in a fixed place that never covers a pane's rows.
+fn render_toast(frame: &mut Frame<'_>, area: Rect, toast: &Toast, theme: &Theme) {
+    let style = match toast.level {
+        ToastLevel::Info => theme.ok,
+        ToastLevel::Warn => theme.warn,
+        ToastLevel::Error => theme.crit,
+    };
+    let mut spans = vec![
+        Span::styled(" ● ", style),
+        Span::styled(toast.text.as_str(), theme.base),
+    ];
+    if toast.repeats > 1 {
+        spans.push(Span::styled(format!(" ×{}", toast.repeats), theme.muted));
     }
+    spans.push(Span::styled("  (:messages)", theme.muted));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `:messages`: this session's messages, newest first, with their time.
+fn message_lines(screen: &Screen<'_>, theme: &Theme) -> Vec<Line<'static>> {
+    if screen.view.toasts.is_empty() {
+        return vec![Line::styled("  no messages yet", theme.muted)];
+    }
+    screen
+        .view
+        .toasts
+        .iter()
+        .rev()
+        .map(|toast| {
+            let style = match toast.level {
+                ToastLevel::Info => theme.ok,
+                ToastLevel::Warn => theme.warn,
+                ToastLevel::Error => theme.crit,
+            };
+            let at = time::OffsetDateTime::from(toast.at);
+            let repeats = if toast.repeats > 1 {
+                format!(" ×{}", toast.repeats)
+            } else {
+                String::new()
+            };
+            Line::from(vec![
+                Span::styled(
+                    format!("{:02}:{:02}:{:02} ", at.hour(), at.minute(), at.second()),
+                    theme.muted,
+                ),
+                Span::styled("● ", style),
+                Span::styled(format!("{}{repeats}", toast.text), theme.base),
+            ])
+        })
+        .collect()
 }
 
 /// The help overlay, generated from the key table.
@@ -219,6 +237,30 @@ pub fn render_help(
     theme: &Theme,
     scroll: u16,
 ) {
+    if screen.view.help_page == HelpPage::Messages {
+        let lines = message_lines(screen, theme);
+        let rect = centered(body, 90, lines.len() as u16 + 2);
+        frame.render_widget(Clear, rect);
+        let close = hint_keys(screen, ModalCommand::HelpClose).unwrap_or_default();
+        let block = Block::new()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Rounded)
+            .border_style(theme.border_focused)
+            .title(Line::styled(
+                format!(" Messages · {close} closes "),
+                theme.title,
+            ));
+        // Long messages (server errors) wrap here in full.
+        frame.render_widget(
+            Paragraph::new(lines)
+                .style(theme.popup)
+                .block(block)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .scroll((scroll, 0)),
+            rect,
+        );
+        return;
+    }
     let mut lines: Vec<Line<'static>> = Vec::new();
     for context in [
         Context::Global,
@@ -240,6 +282,7 @@ pub fn render_help(
         (":q", "quit"),
         (":help", "this help"),
         (":freeze", "freeze display"),
+        (":messages", "the messages shown so far"),
         (":zoom", "zoom pane"),
     ];
     help_section(
