@@ -17,6 +17,9 @@
 
 use std::borrow::Cow;
 
+use ratatui::layout::Constraint;
+use ratatui::style::Style;
+use ratatui::widgets::{Cell, Row};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// How a cell longer than its column is shortened.
@@ -132,6 +135,111 @@ pub fn layout(columns: &[Column], width: u16, spacing: u16) -> Vec<u16> {
         left -= w + u32::from(spacing);
     }
     widths
+}
+
+/// How a table column is laid out: see [`Column`].
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    pub header: &'static str,
+    pub min: u16,
+    /// The most it takes however long its cells (long free text must not starve the others).
+    pub max: u16,
+    pub cut: Cut,
+    pub identifying: bool,
+    pub priority: u8,
+}
+
+impl Spec {
+    /// A column of plain text, cut on the right.
+    pub const fn text(header: &'static str, min: u16, max: u16, priority: u8) -> Self {
+        Spec {
+            header,
+            min,
+            max,
+            cut: Cut::Right,
+            identifying: false,
+            priority,
+        }
+    }
+
+    /// The column that tells rows apart, cut in the middle.
+    pub const fn name(header: &'static str, min: u16) -> Self {
+        Spec {
+            header,
+            min,
+            max: u16::MAX,
+            cut: Cut::Middle,
+            identifying: true,
+            priority: 0,
+        }
+    }
+
+    pub const fn cut(mut self, cut: Cut) -> Self {
+        self.cut = cut;
+        self
+    }
+}
+
+/// A laid-out table: the shown columns' widths, header and rows, cells cut to fit.
+pub struct Fitted<'a> {
+    pub widths: Vec<Constraint>,
+    pub header: Row<'a>,
+    pub rows: Vec<Row<'a>>,
+}
+
+/// Lays out a table of `specs` over `rows` (each a text and a style per column) in `width`
+/// cells with one space between columns.
+pub fn fit_table(
+    specs: &[Spec],
+    rows: Vec<Vec<(String, Style)>>,
+    width: u16,
+    header_style: Style,
+) -> Fitted<'static> {
+    let columns: Vec<Column> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let cells = rows
+                .iter()
+                .map(|r| r.get(i).map_or("", |(t, _)| t.as_str()));
+            let mut column =
+                Column::measure(spec.header, spec.min, spec.cut, spec.identifying, cells)
+                    .priority(spec.priority);
+            column.preferred = column.preferred.min(spec.max.max(spec.min));
+            column.min = column.min.min(column.preferred);
+            column
+        })
+        .collect();
+    let widths = layout(&columns, width, 1);
+    let shown: Vec<usize> = (0..specs.len()).filter(|&i| widths[i] > 0).collect();
+    let header = Row::new(
+        shown
+            .iter()
+            .map(|&i| Cell::from(fit(specs[i].header, widths[i], Cut::Right).into_owned())),
+    )
+    .style(header_style);
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let mut row: Vec<Option<(String, Style)>> = row.into_iter().map(Some).collect();
+            Row::new(shown.iter().map(|&i| {
+                let (text, style) = row.get_mut(i).and_then(Option::take).unwrap_or_default();
+                let text = match fit(&text, widths[i], specs[i].cut) {
+                    Cow::Borrowed(_) => text,
+                    Cow::Owned(cut) => cut,
+                };
+                Cell::from(text).style(style)
+            }))
+        })
+        .collect();
+    Fitted {
+        widths: shown
+            .iter()
+            .map(|&i| Constraint::Length(widths[i]))
+            .collect(),
+        header,
+        rows,
+    }
 }
 
 /// `text` in at most `width` cells, shortened with `…` as `cut` says.
