@@ -8,9 +8,7 @@
 //! plumbing: `cli`, `terminal`, `logging`, `hardening`.
 #![forbid(unsafe_code)]
 
-pub use watchfloor_core::{
-    data, db, event, kubectl, logs, model, policy, redact, slo, text, timestamp,
-};
+pub use watchfloor_core::{data, db, event, logs, model, policy, redact, slo, text};
 
 pub mod app;
 pub mod cli;

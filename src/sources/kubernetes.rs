@@ -323,8 +323,8 @@ fn replicaset_row(rs: &ReplicaSet) -> ReplicaSetRow {
         .map(|o| o.name.clone());
     let revision = rs
         .annotations()
-        .get(crate::kubectl::REVISION_ANNOTATION)
-        .and_then(|r| crate::kubectl::parse_revision(Some(r)));
+        .get("deployment.kubernetes.io/revision")
+        .and_then(|r| r.parse().ok());
     let images = rs
         .spec
         .as_ref()
