@@ -252,10 +252,9 @@ impl Reporter {
     }
 }
 
-/// Back-off for retrying a failed connect or poll: 1 s doubling to 30 s
-/// ([`super::backoff::Backoff::STANDARD`]).
+/// Back-off for retrying a failed connect or poll: 1 s doubling to 30 s.
 pub fn estimated_backoff(consecutive_errors: u32) -> Duration {
-    super::backoff::Backoff::STANDARD.after(consecutive_errors)
+    super::kube_watch::backoff(consecutive_errors)
 }
 
 /// Watcher settings every Kubernetes source uses: a server-side timeout so that a quiet watch
@@ -444,7 +443,7 @@ where
 
 /// Runs the Kubernetes source of the Pods pane until the console drops it.
 pub async fn run(config: KubernetesConfig, reporter: Reporter) {
-    let mut backoff = super::backoff::Backoff::STANDARD;
+    let mut failures = 0;
     let connection = loop {
         match connect_for(&config, Purpose::Requests).await {
             Ok(connection) => {
@@ -458,9 +457,12 @@ pub async fn run(config: KubernetesConfig, reporter: Reporter) {
                 break connection;
             }
             Err(reason) => {
-                if !backoff.report_and_wait(&reporter, reason).await {
+                failures += 1;
+                let delay = estimated_backoff(failures);
+                if !reporter.error(reason, delay).await {
                     return;
                 }
+                tokio::time::sleep(delay).await;
             }
         }
     };

@@ -11,7 +11,6 @@
 //! few files every 150 ms costs nothing). All file I/O of a round runs in one `spawn_blocking`
 //! call, with a read budget per file, so the runtime is never blocked.
 
-use super::backoff::Backoff;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
@@ -206,7 +205,7 @@ struct Stream {
     /// The file existed at startup and none has been opened yet: show its last lines.
     tail_first: bool,
     shown: Shown,
-    backoff: Backoff,
+    failures: u32,
     retry_at: Option<Instant>,
 }
 
@@ -335,7 +334,7 @@ impl Tailer {
                 Some(&index) => {
                     let stream = &mut self.streams[index];
                     stream.live = true;
-                    stream.backoff.succeeded();
+                    stream.failures = 0;
                     stream.retry_at = None;
                 }
                 None => {
@@ -365,7 +364,7 @@ impl Tailer {
             live: true,
             tail_first,
             shown: Shown::Following,
-            backoff: BACKOFF,
+            failures: 0,
             retry_at: None,
         });
     }
@@ -505,7 +504,7 @@ impl Stream {
             }
             self.handle = Some(handle);
             self.tail_first = false;
-            self.backoff.succeeded();
+            self.failures = 0;
             self.retry_at = None;
         }
         let Some(handle) = self.handle.as_mut() else {
@@ -552,7 +551,7 @@ impl Stream {
             shared.retire(self.id, handle, out, now);
         }
         self.tail_first = false;
-        self.backoff.succeeded();
+        self.failures = 0;
         self.retry_at = None;
         if is_glob {
             self.live = false;
@@ -572,7 +571,8 @@ impl Stream {
         if let Some(handle) = self.handle.take() {
             shared.retire(self.id, handle, out, now);
         }
-        let delay = self.backoff.failed();
+        self.failures += 1;
+        let delay = backoff(self.failures);
         self.retry_at = Some(now + delay);
         let state = StreamState::Reconnecting {
             reason: error.to_string(),
@@ -591,11 +591,9 @@ impl Stream {
 }
 
 /// 1 s doubling to 30 s.
-const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), MAX_BACKOFF);
-
-#[cfg(test)]
 fn backoff(failures: u32) -> Duration {
-    BACKOFF.after(failures)
+    let delay = Duration::from_secs(1) * 2u32.saturating_pow(failures.saturating_sub(1).min(5));
+    delay.min(MAX_BACKOFF)
 }
 
 impl Handle {

@@ -38,7 +38,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource, ResourceExt};
 use regex::Regex;
 
-use super::kubernetes::{Purpose, connect, connect_for, describe_error};
+use super::kubernetes::{Purpose, connect, connect_for, describe_error, estimated_backoff};
 use crate::logs::dedup::Resume;
 use crate::logs::line::MAX_LINE_BYTES;
 use crate::logs::{LogEvent, LogLine, StreamId, StreamState, parse_line};
@@ -93,7 +93,7 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
         }
     };
 
-    let mut backoff = super::backoff::Backoff::STANDARD;
+    let mut failures = 0;
     // Two clients: requests and the pod watch are bounded (a hung server becomes an error);
     // log streams are not (a quiet container is not a fault).
     let (client, streams_client) = loop {
@@ -109,7 +109,8 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
         match both {
             Ok(both) => break both,
             Err(reason) => {
-                let delay = backoff.failed();
+                failures += 1;
+                let delay = estimated_backoff(failures);
                 if !source
                     .problem(&mut sink, format!("cannot connect: {reason}"), delay)
                     .await
@@ -131,7 +132,8 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
                 return;
             }
             Err(Problem::Retry(reason)) => {
-                let delay = backoff.failed();
+                failures += 1;
+                let delay = estimated_backoff(failures);
                 if !source.problem(&mut sink, reason, delay).await || !pause(&sink, delay).await {
                     return;
                 }
@@ -809,7 +811,7 @@ struct Follow {
     /// Bumped for each request and timer; reads and timers of older ones are ignored.
     generation: u64,
     /// Consecutive requests that ended without a new line.
-    backoff: super::backoff::Backoff,
+    failures: u32,
     /// The current request delivered at least one new line.
     fresh: bool,
     reader: Option<AbortHandle>,
@@ -830,7 +832,7 @@ struct Follower {
     pods: BTreeMap<String, PodView>,
     /// Pods of a relist in progress.
     relist: Option<BTreeMap<String, PodView>>,
-    watch_backoff: super::backoff::Backoff,
+    watch_failures: u32,
     streams: HashMap<StreamId, Follow>,
     by_container: HashMap<(String, String), StreamId>,
     /// (pod uid, container) whose stream ended for good: not followed again.
@@ -860,7 +862,7 @@ impl Follower {
             max_streams,
             pods: BTreeMap::new(),
             relist: None,
-            watch_backoff: super::backoff::Backoff::STANDARD,
+            watch_failures: 0,
             streams: HashMap::new(),
             by_container: HashMap::new(),
             done: HashSet::new(),
@@ -878,13 +880,14 @@ impl Follower {
             Err(watcher::Error::WatchError(status)) if status.code == 410 => return None,
             Ok(event) => event,
             Err(error) => {
-                let delay = self.watch_backoff.failed();
+                self.watch_failures += 1;
+                let delay = estimated_backoff(self.watch_failures);
                 let reason = format!("watching pods: {}", describe(&error));
                 self.source.problem(&mut self.sink, reason, delay).await;
                 return Some(delay);
             }
         };
-        self.watch_backoff.succeeded();
+        self.watch_failures = 0;
         match event {
             Event::Init => {
                 self.relist = Some(BTreeMap::new());
@@ -999,7 +1002,7 @@ impl Follower {
                 first_request: None,
                 phase: Phase::Reading,
                 generation: 0,
-                backoff: super::backoff::Backoff::STANDARD,
+                failures: 0,
                 fresh: false,
                 reader: None,
                 shown: StreamState::Following,
@@ -1139,7 +1142,7 @@ impl Follower {
         };
         s.generation += 1;
         s.phase = Phase::Container { restarts };
-        s.backoff.succeeded();
+        s.failures = 0;
         let state = StreamState::Reconnecting { reason, retry_at };
         if s.shown != state {
             s.shown = state.clone();
@@ -1151,10 +1154,8 @@ impl Follower {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        if s.fresh {
-            s.backoff.succeeded();
-        }
-        let delay = s.backoff.failed();
+        s.failures = if s.fresh { 1 } else { s.failures + 1 };
+        let delay = estimated_backoff(s.failures);
         s.generation += 1;
         s.phase = Phase::Retry;
         let generation = s.generation;
