@@ -8,7 +8,9 @@
 //! plumbing: `cli`, `terminal`, `logging`, `hardening`.
 #![forbid(unsafe_code)]
 
-pub use watchfloor_core::{data, db, event, logs, model, policy, redact, slo, text};
+pub use watchfloor_core::{
+    data, db, event, kubectl, logs, model, policy, redact, slo, text, timestamp,
+};
 
 pub mod app;
 pub mod cli;

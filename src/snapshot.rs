@@ -7,8 +7,6 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use std::time::SystemTime;
 
@@ -175,12 +173,8 @@ impl Snapshot {
 /// Collects one target. Each section is bounded by `timeout`; a section still unanswered then is an
 /// error naming the timeout.
 pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) -> Snapshot {
-    let collected_at = OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
-        .format(&Rfc3339)
-        .unwrap_or_default();
     let now = SystemTime::now();
+    let collected_at = crate::timestamp::rfc3339_system(now);
     let both = |section: Section| (section.clone(), section);
     let (kube, claims, slo, health, postgres, redis, logs) = tokio::join!(
         bounded(timeout, kube_sections(target, now), both),
@@ -578,11 +572,7 @@ async fn probe_logs(
                 .unwrap_or_else(|| "no stream opened".into())
         )
     });
-    let last_line = last.map(|at| {
-        OffsetDateTime::from(at)
-            .format(&Rfc3339)
-            .unwrap_or_default()
-    });
+    let last_line = last.map(crate::timestamp::rfc3339_system);
     let item = serde_json::json!({
         "name": config.display_name(), "state": if ok { "ok" } else { "error" }, "streams": streams,
         "lines_seen": lines, "last_line_at": last_line, "errors": problems,

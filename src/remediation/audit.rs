@@ -25,7 +25,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{ActionKind, Place};
 use crate::config::{Config, PostgresConfig};
@@ -206,9 +205,7 @@ impl AuditRecord {
 
     /// `time` parsed; None when it is not RFC 3339.
     pub fn timestamp(&self) -> Option<SystemTime> {
-        OffsetDateTime::parse(&self.time, &Rfc3339)
-            .ok()
-            .map(SystemTime::from)
+        crate::timestamp::parse_rfc3339(&self.time).map(SystemTime::from)
     }
 
     /// The action's name, e.g. `scale`.

@@ -27,8 +27,6 @@ use kube::api::{
 use kube::core::Selector;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{Failure, Progress, WorkloadKind};
 use crate::model::rollout::{daemonset_rollout, deployment_rollout, statefulset_rollout};
@@ -38,8 +36,11 @@ pub use watchfloor_core::remediation::access::{AccessCheck, checks_for, denied_r
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 /// kubectl's field manager for `rollout restart`.
 pub const RESTART_FIELD_MANAGER: &str = "kubectl-rollout";
-const REVISION: &str = "deployment.kubernetes.io/revision";
-const HASH_LABEL: &str = "pod-template-hash";
+// kubectl's template, revision and timestamp rules, one copy shared with the simulator.
+use crate::kubectl::{
+    REVISION_ANNOTATION as REVISION, equal_ignore_hash, revision_of, without_hash,
+};
+use crate::timestamp::{now_local_rfc3339 as rfc3339_local_now, parse_rfc3339 as parse_time};
 const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 /// Deployment annotations `rollout undo` keeps from the Deployment (kubectl `annotationsToSkip`).
 const ANNOTATIONS_TO_SKIP: [&str; 6] = [
@@ -193,85 +194,8 @@ fn images(template: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// kubectl `deploymentutil.Revision`: missing = 0, unparsable = skipped (`None`).
-fn revision_of(obj: &Value) -> Option<i64> {
-    match obj["metadata"]["annotations"].get(REVISION) {
-        None | Some(Value::Null) => Some(0),
-        Some(v) => v.as_str()?.parse().ok(),
-    }
-}
-
-fn parse_time(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).ok()
-}
-
 fn is_paused(d: &Value) -> bool {
     d["spec"]["paused"] == true
-}
-
-/// Drop nulls, empty maps and empty lists: what Go's typed round trip and `Semantic.DeepEqual`
-/// treat as equal to absent.
-fn normalize(v: &Value) -> Option<Value> {
-    match v {
-        Value::Null => None,
-        Value::Object(m) => {
-            let out: Map<String, Value> = m
-                .iter()
-                .filter_map(|(k, v)| normalize(v).map(|v| (k.clone(), v)))
-                .collect();
-            (!out.is_empty()).then_some(Value::Object(out))
-        }
-        Value::Array(a) => {
-            let out: Vec<Value> = a
-                .iter()
-                .map(|v| normalize(v).unwrap_or(Value::Null))
-                .collect();
-            (!out.is_empty()).then_some(Value::Array(out))
-        }
-        other => Some(other.clone()),
-    }
-}
-
-fn without_hash(template: &Value) -> Value {
-    let mut t = template.clone();
-    if let Some(labels) = t
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("labels"))
-        .and_then(Value::as_object_mut)
-    {
-        labels.remove(HASH_LABEL);
-    }
-    t
-}
-
-/// kubectl `EqualIgnoreHash`: pod templates equal once the hash label is removed.
-fn equal_ignore_hash(a: &Value, b: &Value) -> bool {
-    normalize(&without_hash(a)) == normalize(&without_hash(b))
-}
-
-/// `time.Now().Format(time.RFC3339)`: local time, second precision, `Z` for UTC.
-pub fn rfc3339_local_now() -> String {
-    let t = OffsetDateTime::now_local().unwrap_or_else(|_| OffsetDateTime::now_utc());
-    rfc3339_seconds(t)
-}
-
-fn rfc3339_seconds(t: OffsetDateTime) -> String {
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    let off = t.offset().whole_seconds();
-    if off == 0 {
-        return format!("{base}Z");
-    }
-    let sign = if off < 0 { '-' } else { '+' };
-    let abs = off.unsigned_abs();
-    format!("{base}{sign}{:02}:{:02}", abs / 3600, (abs % 3600) / 60)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -772,16 +696,6 @@ mod tests {
     use crate::remediation::ActionKind;
 
     #[test]
-    fn rfc3339_like_go() {
-        let t = time::macros::datetime!(2026-11-22 10:53:51.923 +01:00);
-        assert_eq!(rfc3339_seconds(t), "2026-11-22T10:53:51+01:00");
-        let t = time::macros::datetime!(2026-11-22 10:53:51 UTC);
-        assert_eq!(rfc3339_seconds(t), "2026-11-22T10:53:51Z");
-        let t = time::macros::datetime!(2026-01-02 03:04:05 -05:30);
-        assert_eq!(rfc3339_seconds(t), "2026-01-02T03:04:05-05:30");
-    }
-
-    #[test]
     fn grace_rules() {
         assert_eq!(grace_for(None, false), Ok(None));
         assert_eq!(grace_for(Some(-1), false), Ok(None));
@@ -815,18 +729,6 @@ mod tests {
             pick_revision(&lone, None, 0, "web").map(|_| ()),
             Err("no rollout history found for deployment \"web\"".into())
         );
-    }
-
-    #[test]
-    fn template_equality_ignores_hash_and_empties() {
-        let a = json!({"metadata": {"labels": {"app": "x", HASH_LABEL: "abc"}, "creationTimestamp": null},
-            "spec": {"containers": [{"name": "c", "image": "i", "resources": {}}]}});
-        let b = json!({"metadata": {"labels": {"app": "x"}},
-            "spec": {"containers": [{"name": "c", "image": "i"}]}});
-        assert!(equal_ignore_hash(&a, &b));
-        let c = json!({"metadata": {"labels": {"app": "x"}},
-            "spec": {"containers": [{"name": "c", "image": "j"}]}});
-        assert!(!equal_ignore_hash(&a, &c));
     }
 
     #[test]

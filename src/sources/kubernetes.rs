@@ -322,8 +322,8 @@ fn replicaset_row(rs: &ReplicaSet) -> ReplicaSetRow {
         .map(|o| o.name.clone());
     let revision = rs
         .annotations()
-        .get("deployment.kubernetes.io/revision")
-        .and_then(|r| r.parse().ok());
+        .get(crate::kubectl::REVISION_ANNOTATION)
+        .and_then(|r| crate::kubectl::parse_revision(Some(r)));
     let images = rs
         .spec
         .as_ref()

@@ -49,15 +49,26 @@ fn normalize(v: &Value) -> Option<Value> {
     }
 }
 
+/// The template without the hash label: what `rollout undo` writes back (kubectl
+/// `SetFromReplicaSetTemplate` drops `pod-template-hash`).
+pub fn without_hash(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(labels) = t
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("labels"))
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(HASH_LABEL);
+    }
+    t
+}
+
 /// A pod template without the hash label (and the always-zero `creationTimestamp`), normalised:
 /// the form kubectl compares and the controller hashes.
 pub fn canonical_template(template: &Value) -> Value {
-    let mut t = template.clone();
+    let mut t = without_hash(template);
     if let Some(meta) = t.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("creationTimestamp");
-        if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
-            labels.remove(HASH_LABEL);
-        }
     }
     normalize(&t).unwrap_or(Value::Null)
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use watchfloor_core::kubectl::{HASH_LABEL, REVISION_ANNOTATION};
 
 use super::behavior::Profile;
 use super::events;
@@ -381,7 +382,7 @@ impl WorldState {
                         format!("{hist},{old}")
                     };
                     ann["deployment.kubernetes.io/revision-history"] = json!(hist);
-                    ann["deployment.kubernetes.io/revision"] = json!((max_rev + 1).to_string());
+                    ann[REVISION_ANNOTATION] = json!((max_rev + 1).to_string());
                     let r = self.store.put(Res::ReplicaSet, r);
                     for o in owned.iter_mut() {
                         if o["metadata"]["name"] == r["metadata"]["name"] {
@@ -565,13 +566,13 @@ impl WorldState {
             });
         }
         let rev = revision_of(&new_rs).to_string();
-        let rev_changed = !paused
-            && d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] != rev.as_str();
+        let rev_changed =
+            !paused && d["metadata"]["annotations"][REVISION_ANNOTATION] != rev.as_str();
         if status != d["status"] || rev_changed {
             let mut d2 = (**d).clone();
             d2["status"] = status;
             if rev_changed {
-                d2["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!(rev);
+                d2["metadata"]["annotations"][REVISION_ANNOTATION] = json!(rev);
             }
             self.store.put(Res::Deployment, d2);
         }
@@ -581,11 +582,11 @@ impl WorldState {
         let (ns, dname) = key_of(d);
         let mut template = d["spec"]["template"].clone();
         let hash = template_hash(&template);
-        template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        template["metadata"]["labels"][HASH_LABEL] = json!(hash);
         let mut selector = d["spec"]["selector"].clone();
-        selector["matchLabels"]["pod-template-hash"] = json!(hash);
+        selector["matchLabels"][HASH_LABEL] = json!(hash);
         let mut labels = template["metadata"]["labels"].clone();
-        labels["pod-template-hash"] = json!(hash);
+        labels[HASH_LABEL] = json!(hash);
         let mut name = format!("{dname}-{hash}");
         if self.store.get(Res::ReplicaSet, &ns, &name).is_some() {
             name = format!("{dname}-{}", safe_string(fresh_u64(), 10));
@@ -599,7 +600,7 @@ impl WorldState {
                 "annotations": {
                     "deployment.kubernetes.io/desired-replicas": desired.to_string(),
                     "deployment.kubernetes.io/max-replicas": (desired + desired.div_ceil(4)).to_string(),
-                    "deployment.kubernetes.io/revision": revision.to_string(),
+                    (REVISION_ANNOTATION): revision.to_string(),
                 },
                 "ownerReferences": [{
                     "apiVersion": "apps/v1", "kind": "Deployment", "name": dname,

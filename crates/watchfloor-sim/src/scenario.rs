@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use watchfloor_core::kubectl::HASH_LABEL;
 
 use super::behavior::{Behavior, ImageRule, Rules};
 use super::clock::SimClock;
@@ -532,7 +533,7 @@ fn load_deployment(w: &mut WorldState, d: &DeploymentSpec) -> Result<(), String>
             _ => 0,
         };
         let mut tt = t.clone();
-        tt["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        tt["metadata"]["labels"][HASH_LABEL] = json!(hash);
         let mut rs_labels = labels.clone();
         rs_labels.insert("pod-template-hash".into(), json!(hash));
         let rs_uid = fresh_uid();
