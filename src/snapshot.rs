@@ -3,7 +3,6 @@
 //! The JSON shape is a stable interface (documented in the README): every section is
 //! `{"state": "ok"|"error"|"unconfigured", "error": str|null, "items": [...]}`.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -32,7 +31,7 @@ pub struct Section {
 }
 
 impl Section {
-    fn unconfigured() -> Self {
+    pub fn unconfigured() -> Self {
         Self {
             state: SectionState::Unconfigured,
             error: None,
@@ -40,7 +39,7 @@ impl Section {
         }
     }
 
-    fn ok(items: Vec<serde_json::Value>) -> Self {
+    pub fn ok(items: Vec<serde_json::Value>) -> Self {
         Self {
             state: SectionState::Ok,
             error: None,
@@ -49,7 +48,7 @@ impl Section {
     }
 
     /// What was collected, and an error naming every source that failed (if any did).
-    fn with_failures(items: Vec<serde_json::Value>, failed: &[String]) -> Self {
+    pub fn with_failures(items: Vec<serde_json::Value>, failed: &[String]) -> Self {
         if failed.is_empty() {
             Self::ok(items)
         } else {
@@ -61,7 +60,7 @@ impl Section {
         }
     }
 
-    fn error(message: impl Into<String>) -> Self {
+    pub fn error(message: impl Into<String>) -> Self {
         Self {
             state: SectionState::Error,
             error: Some(message.into()),
@@ -139,34 +138,10 @@ impl Snapshot {
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
-    /// A compact report for pasting into an incident channel.
+    /// The incident report for pasting into an incident channel (see [`crate::report`]),
+    /// from the redacted copy.
     pub fn to_text(&self) -> String {
-        let this = self.redacted();
-        let mut out = String::new();
-        let mode = if this.read_only { " · read-only" } else { "" };
-        let _ = writeln!(
-            out,
-            "watchfloor snapshot · target {} · {}{mode}",
-            this.target, this.collected_at
-        );
-        for (name, section) in this.sections() {
-            let state = match section.state {
-                SectionState::Ok => format!(
-                    "ok ({} item{})",
-                    section.items.len(),
-                    if section.items.len() == 1 { "" } else { "s" }
-                ),
-                SectionState::Error => {
-                    format!("ERROR: {}", section.error.as_deref().unwrap_or("unknown"))
-                }
-                SectionState::Unconfigured => "not configured".to_string(),
-            };
-            let _ = writeln!(out, "{name:<12} {state}");
-            for item in &section.items {
-                let _ = writeln!(out, "  {item}");
-            }
-        }
-        out
+        crate::report::incident_text(&self.redacted())
     }
 }
 
@@ -233,32 +208,35 @@ async fn kube_sections(target: &TargetConfig, now: SystemTime) -> (Section, Sect
         Ok((mut pods, mut deployments)) => {
             crate::model::pods::sort_worst_first(&mut pods);
             crate::model::deployments::sort_worst_first(&mut deployments);
-            let pods = pods
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "namespace": p.namespace, "name": p.name, "status": p.status, "health": p.health,
-                        "reason": (p.health != Health::Ok && p.health != Health::Done).then(|| p.status.clone()),
-                        "ready": format!("{}/{}", p.ready, p.total), "restarts": p.restarts, "node": p.node,
-                        "age_seconds": age_seconds(now, p.created),
-                    })
-                })
-                .collect();
+            let pods = pods.iter().map(|p| pod_item(p, now)).collect();
             let deployments = deployments
                 .iter()
-                .map(|d| {
-                    serde_json::json!({
-                        "namespace": d.namespace, "name": d.name, "ready": d.ready, "desired": d.desired,
-                        "updated": d.updated, "available": d.available, "revision": d.revision, "images": d.images,
-                        "rollout": d.rollout, "rollout_message": d.rollout_message, "health": d.health,
-                        "age_seconds": age_seconds(now, d.created),
-                    })
-                })
+                .map(|d| deployment_item(d, now))
                 .collect();
             (Section::ok(pods), Section::ok(deployments))
         }
         Err(error) => (Section::error(error.clone()), Section::error(error)),
     }
+}
+
+/// One pod as the snapshot reports it.
+pub fn pod_item(p: &PodRow, now: SystemTime) -> serde_json::Value {
+    serde_json::json!({
+        "namespace": p.namespace, "name": p.name, "status": p.status, "health": p.health,
+        "reason": (p.health != Health::Ok && p.health != Health::Done).then(|| p.status.clone()),
+        "ready": format!("{}/{}", p.ready, p.total), "restarts": p.restarts, "node": p.node,
+        "owner": p.owner, "age_seconds": age_seconds(now, p.created),
+    })
+}
+
+/// One deployment as the snapshot reports it.
+pub fn deployment_item(d: &DeploymentRow, now: SystemTime) -> serde_json::Value {
+    serde_json::json!({
+        "namespace": d.namespace, "name": d.name, "ready": d.ready, "desired": d.desired,
+        "updated": d.updated, "available": d.available, "revision": d.revision, "images": d.images,
+        "rollout": d.rollout, "rollout_message": d.rollout_message, "health": d.health,
+        "age_seconds": age_seconds(now, d.created),
+    })
 }
 
 async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<DeploymentRow>), String> {
@@ -327,16 +305,16 @@ async fn claims_section(target: &TargetConfig, now: SystemTime) -> Section {
         }
     }
     crate::model::claims::sort_worst_first(&mut rows);
-    let items = rows
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "source": c.source, "namespace": c.namespace, "name": c.name, "state": c.state,
-                "stuck": c.stuck, "why": c.why, "health": c.health, "age_seconds": age_seconds(now, c.since),
-            })
-        })
-        .collect();
+    let items = rows.iter().map(|c| claim_item(c, now)).collect();
     Section::with_failures(items, &errors)
+}
+
+/// One claim as the snapshot reports it.
+pub fn claim_item(c: &ClaimRow, now: SystemTime) -> serde_json::Value {
+    serde_json::json!({
+        "source": c.source, "namespace": c.namespace, "name": c.name, "state": c.state,
+        "stuck": c.stuck, "why": c.why, "health": c.health, "age_seconds": age_seconds(now, c.since),
+    })
 }
 
 async fn list_claims(
@@ -409,7 +387,7 @@ async fn slo_section(target: &TargetConfig) -> Section {
 }
 
 /// `burn: {window: value|null}`; null is no data or no traffic, never 0.
-fn slo_item(result: &crate::slo::SloResult) -> serde_json::Value {
+pub fn slo_item(result: &crate::slo::SloResult) -> serde_json::Value {
     use crate::slo::Reading;
     let value = |r: Reading| match r {
         Reading::Value(v) if v.is_finite() => serde_json::json!(v),
@@ -465,17 +443,17 @@ async fn health_section(target: &TargetConfig) -> Section {
         .filter(|r| r.http_status.is_none())
         .map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or("no answer")))
         .collect();
-    let items = results
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "name": r.name, "url": r.url, "status": r.status, "http_status": r.http_status,
-                "latency_ms": r.latency_ms, "body_status": r.body_status, "checks": r.checks, "error": r.error,
-            })
-        })
-        .collect();
+    let items = results.iter().map(health_item).collect();
     // An endpoint that answered (even unhealthy) is data; one that could not be reached is an error.
     Section::with_failures(items, &failed)
+}
+
+/// One health endpoint as the snapshot reports it.
+pub fn health_item(r: &crate::slo::HealthResult) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.name, "url": r.url, "status": r.status, "http_status": r.http_status,
+        "latency_ms": r.latency_ms, "body_status": r.body_status, "checks": r.checks, "error": r.error,
+    })
 }
 
 /// How long a snapshot listens to each log source.
@@ -646,6 +624,9 @@ pub fn postgres_item(status: &crate::db::PgStatus) -> serde_json::Value {
         .map(|c| {
             serde_json::json!({
                 "root": c.root,
+                "root_state": c.root_state,
+                "root_seconds": c.root_seconds.map(|s| s.round() as u64),
+                "root_query": c.root_query,
                 "blocked": c.blocked.iter().map(|b| b.pid).collect::<Vec<_>>(),
                 "depth": c.depth,
             })
@@ -653,7 +634,8 @@ pub fn postgres_item(status: &crate::db::PgStatus) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "name": status.name,
-        "state": health_label(status.level),
+        "state": health_label(status.state()),
+        "connections": health_label(status.level),
         "simulated": sample.simulated,
         "server_version": sample.server_version,
         "max_connections": sample.max_connections,

@@ -80,6 +80,8 @@ pub enum Command {
     CommandLine,
     Freeze,
     NextTarget,
+    /// Copy the incident report (as `snapshot --format text`) to the clipboard (OSC 52).
+    CopyReport,
     /// Switch the pane's view (Pods pane: pods / deployments).
     ToggleView,
     /// Pods pane: open the logs of the selected pod or deployment.
@@ -281,6 +283,7 @@ pub const COMMANDS: &[Spec] = {
             .hint("freeze", 70),
         row(C::NextTarget,                       "next_target",      X::Global,  &[ch('t')], "next target")
             .list_hint("target", 80),
+        row(C::CopyReport,                       "copy_report",      X::Global,  &[ch('Y')], "copy the incident report (OSC 52)"),
         row(C::Help,                             "help",             X::Global,  &[ch('?'), key(K::F(1))], "help")
             .hint("help", 0),
         row(C::Quit,                             "quit",             X::Global,  &[ch('q')], "quit")

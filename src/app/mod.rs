@@ -5,6 +5,7 @@
 //! the UI only reads a `Screen` (one view over one data).
 
 pub mod data;
+pub mod incident;
 pub mod keymap;
 pub mod logs_data;
 pub mod logs_view;

@@ -584,3 +584,63 @@ fn messages_collapse_repeats_and_stay_for_the_messages_page() {
     assert_eq!(app.view.help_page, HelpPage::Messages);
     assert!(app.view.help.is_some());
 }
+
+#[test]
+fn y_copies_the_incident_report_of_what_is_shown() {
+    let mut app = app();
+    let generation = app.data.generation;
+    let mut crashing = pod("a", "api-7d4b9c-x5xc8", "ReplicaSet/api-7d4b9c");
+    crashing.status = "CrashLoopBackOff".into();
+    crashing.health = crate::model::Health::Crit;
+    crashing.restarts = 7;
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(crate::data::RowUpdate::Replace {
+            namespace: None,
+            rows: vec![
+                crashing,
+                pod("a", "web-5c8d7b-q9w2e", "ReplicaSet/web-5c8d7b"),
+            ],
+        }),
+    }));
+    for (index, state) in [
+        (0, SourceState::Live),
+        (
+            1,
+            SourceState::Error {
+                reason: "connection refused".into(),
+                retry_at: None,
+            },
+        ),
+    ] {
+        app.update(Action::Backend(SourceEvent::State {
+            generation,
+            index,
+            state,
+            at: t0(),
+        }));
+    }
+    let effects = press(&mut app, "Y");
+    let [Effect::CopyToClipboard(text)] = effects.as_slice() else {
+        panic!("Y copies one text: {effects:?}");
+    };
+    assert!(text.starts_with("watchfloor · target prod · "), "{text}");
+    assert!(
+        text.contains("CRIT  pods a/api: 1 pod CrashLoopBackOff, 7 restarts"),
+        "the crashing workload is a headline:\n{text}"
+    );
+    assert!(
+        text.contains("ERROR postgres not read: postgres main-db: error: connection refused"),
+        "the failed source says why:\n{text}"
+    );
+    assert!(
+        !text.contains("web-5c8d7b"),
+        "healthy pods are counted, not listed:\n{text}"
+    );
+    assert!(!text.contains('{'), "no JSON:\n{text}");
+    assert!(
+        app.view
+            .live_toast()
+            .is_some_and(|t| t.text.contains("incident report"))
+    );
+}

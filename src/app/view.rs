@@ -445,6 +445,20 @@ impl View {
                 self.observe(data);
                 self.view_dirty = true;
             }
+            Command::CopyReport => {
+                // What the screen shows: the frozen copy at its time, else the live data now.
+                let (shown, at) = match &self.frozen {
+                    Some(frozen) => (&*frozen.data, frozen.at),
+                    None => (data, self.now),
+                };
+                let text = super::incident::report_of(shown, self.policy.is_read_only(), at);
+                let lines = text.lines().count();
+                self.toast(
+                    ToastLevel::Info,
+                    format!("copied the incident report, {lines} lines (OSC 52)"),
+                );
+                return vec![Effect::CopyToClipboard(text)];
+            }
             Command::NextTarget => {
                 let count = data.config.targets.len();
                 if count > 1 {
@@ -779,6 +793,7 @@ impl View {
                 vec![]
             }
             "freeze" => self.run_command(data, Command::Freeze),
+            "report" | "copy-report" => self.run_command(data, Command::CopyReport),
             "messages" | "msgs" => {
                 self.help = Some(0);
                 self.help_page = HelpPage::Messages;

@@ -109,6 +109,23 @@ url = "simulated+http://{addr}"
     assert_eq!(blocking[0]["blocked"], serde_json::json!([29_001, 29_004]));
     // Every leaked session counts by state; only those past the threshold are listed.
     assert!(sim_db["by_state"]["idle in transaction"].as_u64().unwrap() as usize >= idle.len());
+    // The state reflects the open chain and the leaked transactions, not only the gauge.
+    assert_eq!(sim_db["state"], "crit", "{sim_db}");
+    assert!(
+        blocking[0]["root_seconds"].as_u64().unwrap() > 300,
+        "{sim_db}"
+    );
+    assert!(!blocking[0]["root_query"].as_str().unwrap().is_empty());
+
+    // The paste-ready report names the chain's root and the idle-in-transaction count.
+    let text = watchfloor::report::incident_text(&snapshot.redacted());
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("CRIT  postgres platform-db:"))
+        .unwrap_or_else(|| panic!("no postgres headline:\n{text}"));
+    assert!(line.contains("idle in transaction"), "{line}");
+    assert!(line.contains("blocking chain root pid"), "{line}");
+    assert!(!text.contains('{'), "no JSON in the text report:\n{text}");
 
     let redis = &snapshot.redis.items;
     assert_eq!(redis.len(), 2);

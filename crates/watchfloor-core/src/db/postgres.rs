@@ -202,6 +202,29 @@ pub struct PgStatus {
     pub thresholds: Thresholds,
 }
 
+impl PgStatus {
+    /// The database's state as a report states it: the connection gauge, raised by what holds
+    /// other work up. An open blocking chain is a warning, and critical once its root's
+    /// transaction is older than `long_running_after`; a session idle in transaction past its
+    /// threshold is a warning (it holds locks and a snapshot). Used by the snapshot and the
+    /// incident report, so neither says `ok` while a 30-minute chain is open.
+    pub fn state(&self) -> Health {
+        let chains = self.blocking.iter().map(|chain| {
+            let old = chain
+                .root_seconds
+                .is_some_and(|s| s >= self.thresholds.long_running_after.as_secs_f64());
+            if old { Health::Crit } else { Health::Warn }
+        });
+        let idle = (!self.idle_in_transaction.is_empty()).then_some(Health::Warn);
+        // Health orders Crit first: the worst is the minimum.
+        std::iter::once(self.level)
+            .chain(chains)
+            .chain(idle)
+            .min()
+            .unwrap_or(self.level)
+    }
+}
+
 impl Thresholds {
     /// The entry's thresholds; the config loader has already checked the fractions' ranges.
     pub fn from_config(config: &crate::config::PostgresConfig) -> Self {
@@ -768,6 +791,42 @@ mod tests {
 
     fn run(sessions: Vec<Session>) -> PgStatus {
         analyse("db", sample(sessions), thresholds())
+    }
+
+    #[test]
+    fn state_reflects_chains_and_idle_transactions_not_only_the_gauge() {
+        // Few connections: the gauge alone says ok.
+        assert_eq!(
+            run(vec![own(), session(2, Some("active"))]).state(),
+            Health::Ok
+        );
+        let young_root = Session {
+            xact_age: Some(3.0),
+            ..session(2, Some("idle in transaction"))
+        };
+        let status = run(vec![
+            own(),
+            young_root.clone(),
+            waiting(3, &[2], "transactionid"),
+        ]);
+        assert_eq!(status.level, Health::Ok);
+        assert_eq!(status.state(), Health::Warn, "an open chain is a warning");
+        let old_root = Session {
+            xact_age: Some(1800.0),
+            ..young_root
+        };
+        let status = run(vec![own(), old_root, waiting(3, &[2], "transactionid")]);
+        assert_eq!(
+            status.state(),
+            Health::Crit,
+            "a 30-minute chain is critical"
+        );
+        let idle = Session {
+            state_age: Some(120.0),
+            xact_age: Some(120.0),
+            ..session(2, Some("idle in transaction"))
+        };
+        assert_eq!(run(vec![own(), idle]).state(), Health::Warn);
     }
 
     fn pids_of(chain: &BlockingChain) -> Vec<(i32, u32, i32)> {
