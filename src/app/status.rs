@@ -84,6 +84,33 @@ impl Freshness {
         }
     }
 
+    /// The label split for a pane title: what must stay visible first (the state and the age
+    /// of the data shown), then the rest (the reason, the retry), so a narrow title cuts the
+    /// reason and never the age: `error · data 52s old` + `: refused · retry in 4s`.
+    pub fn title_parts(&self) -> (String, String) {
+        match self {
+            Self::Error {
+                reason,
+                retry_in,
+                age,
+            } => {
+                let head = match age {
+                    Some(age) => format!("error · data {} old", format_age(*age)),
+                    None => "error · no data".to_string(),
+                };
+                let mut tail = format!(": {reason}");
+                match retry_in {
+                    Some(retry) if retry.as_secs() == 0 => tail.push_str(" · retrying…"),
+                    Some(retry) => tail.push_str(&format!(" · retry in {}", format_age(*retry))),
+                    None => {}
+                }
+                (head, tail)
+            }
+            Self::NotConnected { why } => ("not connected".into(), format!(": {why}")),
+            other => (other.label(), String::new()),
+        }
+    }
+
     /// The worst of several freshnesses; `NotConfigured` when there are none.
     pub fn worst(all: impl IntoIterator<Item = Self>) -> Self {
         all.into_iter()

@@ -4,8 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
+use super::columns::{Cut, Spec, fit_table};
 use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
 use crate::app::Screen;
@@ -59,7 +60,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     );
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
-    let rows = screen
+    let rows: Vec<Vec<(String, Style)>> = screen
         .view
         .visible
         .claims
@@ -72,29 +73,28 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
                 || "-".into(),
                 |at| format_age(screen.view.now.duration_since(at).unwrap_or_default()),
             );
-            Row::new(vec![
-                Cell::from(if claim.stuck { "STUCK" } else { "" }).style(theme.crit),
-                Cell::from(sanitize(claim.namespace.as_deref().unwrap_or("-"))).style(theme.muted),
-                Cell::from(sanitize(&claim.name)),
-                Cell::from(sanitize(&claim.state)).style(health_style(claim.health, theme)),
-                Cell::from(age),
-                Cell::from(sanitize(&claim.why)).style(if claim.stuck {
-                    theme.crit
-                } else {
-                    theme.muted
-                }),
-            ])
-        });
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Max(20),
-        Constraint::Fill(2),
-        Constraint::Length(14),
-        Constraint::Length(7),
-        Constraint::Fill(3),
-    ];
-    let table = Table::new(rows, widths)
-        .header(Row::new(["", "NAMESPACE", "NAME", "STATE", "AGE", "WHY"]).style(theme.title))
+            vec![
+                (
+                    if claim.stuck { "STUCK" } else { "" }.to_string(),
+                    theme.crit,
+                ),
+                (
+                    sanitize(claim.namespace.as_deref().unwrap_or("-")),
+                    theme.muted,
+                ),
+                (sanitize(&claim.name), Style::default()),
+                (sanitize(&claim.state), health_style(claim.health, theme)),
+                (age, Style::default()),
+                (
+                    sanitize(&claim.why),
+                    if claim.stuck { theme.crit } else { theme.muted },
+                ),
+            ]
+        })
+        .collect();
+    let fitted = fit_table(&CLAIM_COLUMNS, rows, area.width, theme.title);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Claims {
             theme.selected
         } else {
@@ -107,6 +107,16 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         &mut TableState::default().with_selected(Some(selected)),
     );
 }
+
+/// The claims table: the stuck marker and the name first, the WHY before the namespace.
+const CLAIM_COLUMNS: [Spec; 6] = [
+    Spec::text("", 5, 5, 0),
+    Spec::text("NAMESPACE", 6, 24, 4).cut(Cut::Middle),
+    Spec::name("NAME", 12),
+    Spec::text("STATE", 6, 16, 1),
+    Spec::text("AGE", 3, 7, 2),
+    Spec::text("WHY", 12, 120, 3),
+];
 
 fn render_detail(
     frame: &mut Frame<'_>,

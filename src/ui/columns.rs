@@ -93,16 +93,20 @@ impl Column {
     }
 }
 
+/// Columns of this priority or more important are the ones the name shrinks for.
+pub const ESSENTIAL: u8 = 1;
+
 /// The widths of `columns` (in table order) in `width` cells with `spacing` between shown
 /// columns; 0 = hidden. The identifying column is placed first, then the others by priority.
 pub fn layout(columns: &[Column], width: u16, spacing: u16) -> Vec<u16> {
     let mut widths = vec![0u16; columns.len()];
     let shown = |c: &Column| c.preferred > 0;
-    // What the other columns need at their minimum: the identifying column gives way to them
-    // only down to its own minimum, and takes everything above their minimums up to its preferred.
+    // What the essential columns need at their minimum: the identifying column gives way to
+    // them only down to its own minimum, and takes everything above their minimums up to its
+    // preferred. Less important columns get what is left: they never cut the name.
     let others_min: u32 = columns
         .iter()
-        .filter(|c| shown(c) && !c.identifying)
+        .filter(|c| shown(c) && !c.identifying && c.priority <= ESSENTIAL)
         .map(|c| u32::from(c.min) + u32::from(spacing))
         .sum();
     let width32 = u32::from(width);

@@ -15,8 +15,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
+use super::columns::{Cut, Spec, fit_table};
 use super::theme::Theme;
 use super::{freshness_style, health_style, scrolled, waiting_message};
 use crate::app::pane::PaneId;
@@ -1099,29 +1100,6 @@ fn render_sessions(
         return;
     }
 
-    // Narrow panes keep who, what state, what it waits for, how old and the query.
-    let tier = if width >= 140 {
-        2
-    } else if width >= 100 {
-        1
-    } else {
-        0
-    };
-    let mut columns: Vec<(&str, usize)> = vec![("PID", 7)];
-    if tier >= 1 {
-        columns.push(("USER", if tier == 2 { 12 } else { 10 }));
-    }
-    columns.push(("APP", [12, 16, 18][tier]));
-    if tier == 2 {
-        columns.push(("CLIENT", 15));
-    }
-    columns.extend([
-        ("STATE", 10),
-        ("WAIT", [14, 18, 20][tier]),
-        ("XACT/QUERY", 13),
-    ]);
-    let fixed: usize = columns.iter().map(|(_, w)| w + 1).sum();
-    let query_width = width.saturating_sub(fixed);
     let height = usize::from(table_area.height.saturating_sub(1));
     let (offset, in_window) = scrolled(selected, height);
     let rows = sessions
@@ -1129,16 +1107,11 @@ fn render_sessions(
         .skip(offset)
         .take(height)
         .filter_map(|pid| status.sample.sessions.iter().find(|s| s.pid == *pid))
-        .map(|s| session_row(s, tier, &columns, query_width, live, theme));
-    let mut widths: Vec<Constraint> = columns
-        .iter()
-        .map(|(_, w)| Constraint::Length(*w as u16))
+        .map(|s| session_row(s, live, theme))
         .collect();
-    widths.push(Constraint::Fill(1));
-    let mut titles: Vec<&str> = columns.iter().map(|(t, _)| *t).collect();
-    titles.push("QUERY");
-    let table = Table::new(rows, widths)
-        .header(Row::new(titles).style(theme.title))
+    let fitted = fit_table(&SESSION_COLUMNS, rows, area.width, theme.title);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Db {
             theme.selected
         } else {
@@ -1152,22 +1125,21 @@ fn render_sessions(
     );
 }
 
-fn session_row(
-    s: &Session,
-    tier: usize,
-    columns: &[(&str, usize)],
-    query_width: usize,
-    live: bool,
-    theme: &Theme,
-) -> Row<'static> {
-    let width_of = |title: &str| {
-        columns
-            .iter()
-            .find(|(t, _)| *t == title)
-            .map_or(0, |(_, w)| *w)
-    };
-    let text =
-        |value: Option<&str>, title: &str| clip(&sanitize(value.unwrap_or("-")), width_of(title));
+/// The sessions table: narrow panes keep the pid, what state, how old, the application, what
+/// it waits for and the query; the user and the client address come as the pane widens.
+const SESSION_COLUMNS: [Spec; 8] = [
+    Spec::name("PID", 3).cut(Cut::Right),
+    Spec::text("USER", 6, 12, 3),
+    Spec::text("APP", 6, 18, 1),
+    Spec::text("CLIENT", 7, 15, 5),
+    Spec::text("STATE", 6, 19, 0),
+    Spec::text("WAIT", 6, 20, 2),
+    Spec::text("XACT/QUERY", 7, 13, 0),
+    Spec::text("QUERY", 10, 80, 4),
+];
+
+fn session_row(s: &Session, live: bool, theme: &Theme) -> Vec<(String, Style)> {
+    let text = |value: Option<&str>| sanitize(value.unwrap_or("-"));
     let hidden = s.state.is_none();
     let idle_read =
         s.state.as_deref() == Some("idle") && s.wait_event.as_deref() == Some("ClientRead");
@@ -1194,36 +1166,31 @@ fn session_row(
     } else {
         query
     };
-    let mut cells = vec![Cell::from(s.pid.to_string())];
-    if tier >= 1 {
-        cells.push(Cell::from(text(s.usename.as_deref(), "USER")));
-    }
-    cells.push(Cell::from(text(s.application_name.as_deref(), "APP")));
-    if tier == 2 {
-        cells.push(Cell::from(text(s.client_addr.as_deref(), "CLIENT")).style(theme.muted));
-    }
-    cells.extend([
-        Cell::from(if hidden {
-            "hidden".to_string()
-        } else {
-            state_label(s.state.as_deref()).to_string()
-        })
-        .style(data_style(
-            state_style(s.state.as_deref(), theme),
-            live,
-            theme,
-        )),
-        Cell::from(clip(&sanitize(&wait), width_of("WAIT")))
-            .style(data_style(wait_style, live, theme)),
-        Cell::from(format!("{}/{}", age(s.xact_age), age(s.query_age))),
-        Cell::from(clip(&query, query_width)).style(theme.muted),
-    ]);
-    let row = Row::new(cells);
-    if s.own || !live {
-        row.style(theme.muted)
+    let state = if hidden {
+        "hidden".to_string()
     } else {
-        row
-    }
+        state_label(s.state.as_deref()).to_string()
+    };
+    // The console's own session and rows of a source that is not live are muted whole.
+    let muted = s.own || !live;
+    let plain = if muted { theme.muted } else { Style::default() };
+    let styled = |style: Style| {
+        if muted {
+            theme.muted
+        } else {
+            data_style(style, live, theme)
+        }
+    };
+    vec![
+        (s.pid.to_string(), plain),
+        (text(s.usename.as_deref()), plain),
+        (text(s.application_name.as_deref()), plain),
+        (text(s.client_addr.as_deref()), theme.muted),
+        (state, styled(state_style(s.state.as_deref(), theme))),
+        (sanitize(&wait), styled(wait_style)),
+        (format!("{}/{}", age(s.xact_age), age(s.query_age)), plain),
+        (query, theme.muted),
+    ]
 }
 
 /// A cache's CLIENT LIST, most idle first (the order the source keeps).
@@ -1282,62 +1249,61 @@ fn render_clients(
         );
         return;
     }
-    let wide = width >= 100;
-    let mut columns: Vec<(&str, usize)> = vec![("ID", 8), ("ADDR", 21), ("NAME", 16)];
-    if wide {
-        columns.push(("AGE", 7));
-    }
-    columns.extend([("IDLE", 7), ("FLAGS", 6)]);
-    if wide {
-        columns.push(("DB", 3));
-    }
-    columns.push(("CMD", 14));
-    let fixed: usize = columns.iter().map(|(_, w)| w + 1).sum();
-    let user_width = width.saturating_sub(fixed);
-    let rows = clients.iter().take(height).map(|c| {
-        let clip_to = |value: &str, w: usize| clip(&sanitize(value), w);
-        let mut cells = vec![
-            Cell::from(c.id.to_string()),
-            Cell::from(clip_to(&c.addr, 21)).style(theme.muted),
-            Cell::from(clip_to(if c.name.is_empty() { "-" } else { &c.name }, 16)),
-        ];
-        if wide {
-            cells.push(Cell::from(format_age(Duration::from_secs(c.age))));
-        }
-        cells.push(
-            Cell::from(format_age(Duration::from_secs(c.idle))).style(if c.idle >= 3600 {
-                data_style(theme.warn, live, theme)
-            } else {
-                theme.base
-            }),
-        );
-        cells.push(
-            Cell::from(clip_to(&c.flags, 6)).style(if c.flags.contains('b') {
-                data_style(theme.warn, live, theme)
-            } else {
-                theme.muted
-            }),
-        );
-        if wide {
-            cells.push(Cell::from(c.db.to_string()).style(theme.muted));
-        }
-        cells.push(Cell::from(clip_to(&c.cmd, 14)));
-        cells.push(Cell::from(clip_to(&c.user, user_width)).style(theme.muted));
-        let row = Row::new(cells);
-        if live { row } else { row.style(theme.muted) }
-    });
-    let mut widths: Vec<Constraint> = columns
+    let plain = if live { theme.base } else { theme.muted };
+    let rows = clients
         .iter()
-        .map(|(_, w)| Constraint::Length(*w as u16))
+        .take(height)
+        .map(|c| {
+            let flagged = |warn: bool, otherwise: Style| {
+                if !live {
+                    theme.muted
+                } else if warn {
+                    data_style(theme.warn, live, theme)
+                } else {
+                    otherwise
+                }
+            };
+            vec![
+                (c.id.to_string(), plain),
+                (sanitize(&c.addr), theme.muted),
+                (
+                    sanitize(if c.name.is_empty() { "-" } else { &c.name }),
+                    plain,
+                ),
+                (format_age(Duration::from_secs(c.age)), plain),
+                (
+                    format_age(Duration::from_secs(c.idle)),
+                    flagged(c.idle >= 3600, theme.base),
+                ),
+                (
+                    sanitize(&c.flags),
+                    flagged(c.flags.contains('b'), theme.muted),
+                ),
+                (c.db.to_string(), theme.muted),
+                (sanitize(&c.cmd), plain),
+                (sanitize(&c.user), theme.muted),
+            ]
+        })
         .collect();
-    widths.push(Constraint::Fill(1));
-    let mut titles: Vec<&str> = columns.iter().map(|(t, _)| *t).collect();
-    titles.push("USER");
-    let table = Table::new(rows, widths)
-        .header(Row::new(titles).style(theme.title))
+    let fitted = fit_table(&CLIENT_COLUMNS, rows, area.width, theme.title);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(fitted.header)
         .column_spacing(1);
     frame.render_widget(table, table_area);
 }
+
+/// The Redis clients table: id, how idle, flags and the command first.
+const CLIENT_COLUMNS: [Spec; 9] = [
+    Spec::name("ID", 2).cut(Cut::Right),
+    Spec::text("ADDR", 9, 21, 1).cut(Cut::Middle),
+    Spec::text("NAME", 6, 16, 2).cut(Cut::Middle),
+    Spec::text("AGE", 3, 7, 5),
+    Spec::text("IDLE", 3, 7, 0),
+    Spec::text("FLAGS", 3, 6, 3),
+    Spec::text("DB", 2, 3, 6),
+    Spec::text("CMD", 4, 14, 0),
+    Spec::text("USER", 4, 32, 4),
+];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -1519,31 +1485,9 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn char_width(c: char) -> usize {
-    let mut buf = [0u8; 4];
-    Span::raw(&*c.encode_utf8(&mut buf)).width()
-}
-
 /// `text` cut to `width` columns, the cut marked with `…`.
 fn clip(text: &str, width: usize) -> String {
-    if Span::raw(text).width() <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = char_width(c);
-        if used + w > width - 1 {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    out.push('…');
-    out
+    super::columns::fit(text, u16::try_from(width).unwrap_or(u16::MAX), Cut::Right).into_owned()
 }
 
 /// A line no wider than `width`: the span that overflows is cut with `…`, the rest dropped.

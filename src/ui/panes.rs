@@ -4,8 +4,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Table, TableState, Wrap};
 
+use super::columns::{Spec, fit_table};
 use super::layout::{PaneArea, PaneSize};
 use super::theme::Theme;
 use super::{freshness_style, pane_freshness};
@@ -39,13 +40,14 @@ fn name_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'sta
 fn title_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
     let freshness = pane_freshness(screen, pane);
     let mut spans = name_spans(screen, pane, theme);
+    let (head, tail) = freshness.title_parts();
     spans.extend([
         Span::styled(" · ", theme.muted),
-        Span::styled(
-            sanitize(&freshness.label()),
-            freshness_style(&freshness, theme),
-        ),
+        Span::styled(sanitize(&head), freshness_style(&freshness, theme)),
     ]);
+    if !tail.is_empty() {
+        spans.push(Span::styled(sanitize(&tail), theme.muted));
+    }
     let view = &screen.view.panes[pane.index()];
     if let Some(filter) = &view.filter {
         let rows = screen.row_count(pane);
@@ -239,6 +241,14 @@ fn render_full(
     render_source_table(frame, inner, pane, screen, theme);
 }
 
+/// A pane's sources: the name first, the state (with its reason) before what it watches.
+const SOURCE_COLUMNS: [Spec; 4] = [
+    Spec::text("SOURCE", 6, 11, 1),
+    Spec::name("NAME", 8),
+    Spec::text("STATE", 10, 80, 0),
+    Spec::text("WATCHES", 10, 80, 2),
+];
+
 fn render_source_table(
     frame: &mut Frame<'_>,
     area: Rect,
@@ -246,17 +256,20 @@ fn render_source_table(
     screen: &Screen<'_>,
     theme: &Theme,
 ) {
-    let rows: Vec<Row<'_>> = screen
+    let rows: Vec<Vec<(String, ratatui::style::Style)>> = screen
         .pane_rows(pane)
         .into_iter()
         .map(|source| {
             let freshness = source.freshness(screen.view.now);
-            Row::new(vec![
-                Cell::from(source.kind).style(theme.muted),
-                Cell::from(sanitize(&source.name)),
-                Cell::from(sanitize(&freshness.label())).style(freshness_style(&freshness, theme)),
-                Cell::from(sanitize(&source.detail)).style(theme.muted),
-            ])
+            vec![
+                (source.kind.to_string(), theme.muted),
+                (sanitize(&source.name), ratatui::style::Style::default()),
+                (
+                    sanitize(&freshness.label()),
+                    freshness_style(&freshness, theme),
+                ),
+                (sanitize(&source.detail), theme.muted),
+            ]
         })
         .collect();
     if rows.is_empty() {
@@ -269,22 +282,15 @@ fn render_source_table(
         );
         return;
     }
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(11),
-            Constraint::Percentage(25),
-            Constraint::Percentage(40),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(Row::new(["SOURCE", "NAME", "STATE", "WATCHES"]).style(theme.title))
-    .row_highlight_style(if screen.view.focus == pane {
-        theme.selected
-    } else {
-        ratatui::style::Style::default()
-    })
-    .column_spacing(1);
+    let fitted = fit_table(&SOURCE_COLUMNS, rows, area.width, theme.title);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(fitted.header)
+        .row_highlight_style(if screen.view.focus == pane {
+            theme.selected
+        } else {
+            ratatui::style::Style::default()
+        })
+        .column_spacing(1);
     let not_built = screen
         .pane_rows(pane)
         .iter()

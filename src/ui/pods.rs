@@ -6,8 +6,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
+use super::columns::{Cut, Spec, fit_table};
 use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
 use crate::app::Screen;
@@ -127,9 +128,9 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
     }
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
-    // Narrow terminals drop the node column and give the status room first.
+    // Narrow terminals show the restarts compactly (`576 22s`).
     let wide = area.width >= 110;
-    let rows = screen
+    let rows: Vec<Vec<(String, Style)>> = screen
         .view
         .visible
         .pods
@@ -138,51 +139,39 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
         .take(height)
         .filter_map(|key| kube.pods.get(key))
         .map(|pod| {
-            let mut cells = vec![
-                Cell::from(sanitize(&pod.namespace)).style(theme.muted),
-                Cell::from(sanitize(&pod.name)),
-                Cell::from(format!("{}/{}", pod.ready, pod.total)).style(
+            let restarts = if wide {
+                restarts(pod, screen.view.now)
+            } else {
+                restarts_compact(pod, screen.view.now)
+            };
+            vec![
+                (sanitize(&pod.namespace), theme.muted),
+                (sanitize(&pod.name), Style::default()),
+                (
+                    format!("{}/{}", pod.ready, pod.total),
                     if pod.ready < pod.total {
                         theme.warn
                     } else {
                         Style::default()
                     },
                 ),
-                Cell::from(sanitize(&pod.status)).style(health_style(pod.health, theme)),
-                Cell::from(if wide {
-                    restarts(pod, screen.view.now)
-                } else {
-                    restarts_compact(pod, screen.view.now)
-                })
-                .style(if pod.restarts > 0 {
-                    theme.warn
-                } else {
-                    Style::default()
-                }),
-                Cell::from(age(screen.view.now, pod.created)),
-            ];
-            if wide {
-                cells.push(
-                    Cell::from(sanitize(pod.node.as_deref().unwrap_or("-"))).style(theme.muted),
-                );
-            }
-            Row::new(cells)
-        });
-    let mut widths = vec![
-        Constraint::Max(if wide { 24 } else { 10 }),
-        Constraint::Fill(3),
-        Constraint::Length(5),
-        Constraint::Length(if wide { 28 } else { 22 }),
-        Constraint::Length(if wide { 14 } else { 9 }),
-        Constraint::Length(6),
-    ];
-    let mut header = vec!["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"];
-    if wide {
-        widths.push(Constraint::Fill(1));
-        header.push("NODE");
-    }
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.title))
+                (sanitize(&pod.status), health_style(pod.health, theme)),
+                (
+                    restarts,
+                    if pod.restarts > 0 {
+                        theme.warn
+                    } else {
+                        Style::default()
+                    },
+                ),
+                (age(screen.view.now, pod.created), Style::default()),
+                (sanitize(pod.node.as_deref().unwrap_or("-")), theme.muted),
+            ]
+        })
+        .collect();
+    let fitted = fit_table(&POD_COLUMNS, rows, area.width, theme.title);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Pods {
             theme.selected
         } else {
@@ -195,6 +184,30 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
         &mut TableState::default().with_selected(Some(selected)),
     );
 }
+
+/// The pods table: the name is the last to shrink; the status before the restarts, the age,
+/// the namespace (the summary line above names the namespaces) and the node.
+const POD_COLUMNS: [Spec; 7] = [
+    Spec::text("NAMESPACE", 6, 24, 4).cut(Cut::Middle),
+    Spec::name("NAME", 12),
+    Spec::text("READY", 5, 5, 0),
+    Spec::text("STATUS", 7, 28, 1),
+    Spec::text("RESTARTS", 3, 14, 2),
+    Spec::text("AGE", 3, 6, 3),
+    Spec::text("NODE", 6, 30, 5).cut(Cut::Middle),
+];
+
+/// The deployments table: images are cut from the left so the tag stays.
+const DEPLOYMENT_COLUMNS: [Spec; 8] = [
+    Spec::text("NAMESPACE", 6, 24, 6).cut(Cut::Middle),
+    Spec::name("DEPLOYMENT", 10),
+    Spec::text("READY", 5, 7, 0),
+    Spec::text("UPD", 3, 4, 4),
+    Spec::text("AVAIL", 5, 5, 5),
+    Spec::text("REV", 3, 4, 2),
+    Spec::text("ROLLOUT", 8, 32, 1),
+    Spec::text("IMAGES", 12, 60, 3).cut(Cut::Left),
+];
 
 fn rollout_label(state: &RolloutState) -> &'static str {
     match state {
@@ -222,7 +235,7 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
     }
     let height = usize::from(area.height.saturating_sub(1));
     let (offset, selected) = scrolled(view.selected, height);
-    let rows = screen
+    let rows: Vec<Vec<(String, Style)>> = screen
         .view
         .visible
         .deployments
@@ -238,45 +251,31 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
                 }
                 _ => rollout_label(&d.rollout).to_string(),
             };
-            Row::new(vec![
-                Cell::from(sanitize(&d.namespace)).style(theme.muted),
-                Cell::from(sanitize(&d.name)),
-                Cell::from(format!("{}/{}", d.ready, d.desired)).style(if d.ready < d.desired {
-                    theme.warn
-                } else {
-                    Style::default()
-                }),
-                Cell::from(d.updated.to_string()),
-                Cell::from(d.available.to_string()),
-                Cell::from(d.revision.map_or_else(|| "-".into(), |r| r.to_string())),
-                Cell::from(sanitize(&rollout)).style(style),
-                Cell::from(sanitize(&d.images.join(", "))).style(theme.muted),
-            ])
-        });
-    let widths = [
-        Constraint::Max(24),
-        Constraint::Fill(2),
-        Constraint::Length(6),
-        Constraint::Length(4),
-        Constraint::Length(5),
-        Constraint::Length(4),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-    ];
-    let table = Table::new(rows, widths)
-        .header(
-            Row::new([
-                "NAMESPACE",
-                "DEPLOYMENT",
-                "READY",
-                "UPD",
-                "AVAIL",
-                "REV",
-                "ROLLOUT",
-                "IMAGES",
-            ])
-            .style(theme.title),
-        )
+            vec![
+                (sanitize(&d.namespace), theme.muted),
+                (sanitize(&d.name), Style::default()),
+                (
+                    format!("{}/{}", d.ready, d.desired),
+                    if d.ready < d.desired {
+                        theme.warn
+                    } else {
+                        Style::default()
+                    },
+                ),
+                (d.updated.to_string(), Style::default()),
+                (d.available.to_string(), Style::default()),
+                (
+                    d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                    Style::default(),
+                ),
+                (sanitize(&rollout), style),
+                (sanitize(&d.images.join(", ")), theme.muted),
+            ]
+        })
+        .collect();
+    let fitted = fit_table(&DEPLOYMENT_COLUMNS, rows, area.width, theme.title);
+    let table = Table::new(fitted.rows, fitted.widths)
+        .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Pods {
             theme.selected
         } else {

@@ -18,6 +18,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph};
 use ratatui_textarea::TextArea;
 
+use super::columns::{Column, Cut, fit, layout};
 use super::theme::Theme;
 use crate::app::Screen;
 use crate::app::keymap::{Command, Context, ModalCommand};
@@ -1062,30 +1063,66 @@ fn revision_table<'a>(
             .and_then(|at| screen.view.now.duration_since(at).ok())
             .map_or_else(|| "-".to_string(), format_age)
     };
-    let rev_width = list
+    let images = |e: &HistoryEntry| {
+        e.images
+            .iter()
+            .map(|i| clean(i).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let cause = |e: &HistoryEntry| {
+        e.change_cause
+            .as_deref()
+            .map_or(Cow::Borrowed("-"), clean)
+            .into_owned()
+    };
+    let cells: Vec<[String; 4]> = list
         .iter()
-        .map(|e| text_width(&rev(e)))
-        .max()
-        .unwrap_or(0)
-        .max(3);
-    let age_width = list
+        .map(|e| [rev(e), age(e), images(e), cause(e)])
+        .collect();
+    // The shared column rules: the revision never cut, images cut from the left so the tag
+    // stays, a CHANGE-CAUSE that is `-` on every revision takes no space.
+    let specs: [(&'static str, u16, Cut, bool, u8); 4] = [
+        ("REV", 3, Cut::Right, true, 0),
+        ("AGE", 3, Cut::Right, false, 1),
+        ("IMAGES", 12, Cut::Left, false, 0),
+        ("CHANGE-CAUSE", 10, Cut::Right, false, 2),
+    ];
+    let columns: Vec<Column> = specs
         .iter()
-        .map(|e| text_width(&age(e)))
-        .max()
-        .unwrap_or(0)
-        .max(3);
-    // Marker, REV, AGE, then images and the change cause share the rest.
-    let rest = width.saturating_sub(2 + rev_width + 2 + age_width + 2 + 2);
-    let images_width = rest * 11 / 20;
-    let cause_width = rest - images_width;
+        .enumerate()
+        .map(|(i, (header, min, cut, identifying, priority))| {
+            Column::measure(
+                header,
+                *min,
+                *cut,
+                *identifying,
+                cells.iter().map(|c| c[i].as_str()),
+            )
+            .priority(*priority)
+        })
+        .collect();
+    let widths = layout(
+        &columns,
+        u16::try_from(width.saturating_sub(2)).unwrap_or(u16::MAX),
+        2,
+    );
     let row = |marker: &str, cells: [&str; 4]| {
-        format!(
-            "{marker:<2}{:<rev_width$}  {:<age_width$}  {:<images_width$}  {}",
-            truncate(cells[0], rev_width),
-            truncate(cells[1], age_width),
-            truncate(cells[2], images_width),
-            truncate(cells[3], cause_width),
-        )
+        let mut line = format!("{marker:<2}");
+        for (i, cell) in cells.iter().enumerate() {
+            let w = widths[i];
+            if w == 0 {
+                continue;
+            }
+            if line.chars().count() > 2 {
+                line.push_str("  ");
+            }
+            let cut = fit(cell, w, specs[i].2);
+            line.push_str(&cut);
+            let pad = usize::from(w).saturating_sub(text_width(&cut));
+            line.push_str(&" ".repeat(pad));
+        }
+        line.trim_end().to_string()
     };
     let mut items = Rows::default();
     items.push(
@@ -1099,20 +1136,11 @@ fn revision_table<'a>(
     let selected = selected.min(list.len().saturating_sub(1));
     let (offset, _) = super::scrolled(selected, height);
     for (index, entry) in list.iter().enumerate().skip(offset).take(height) {
-        let images = entry
-            .images
-            .iter()
-            .map(|i| clean(i).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let cause = entry
-            .change_cause
-            .as_deref()
-            .map_or(Cow::Borrowed("-"), clean);
         let is_selected = index == selected;
+        let [rev, age, images, cause] = &cells[index];
         let text = row(
             if is_selected { "▸" } else { "" },
-            [&rev(entry), &age(entry), &images, &cause],
+            [rev, age, images, cause],
         );
         let style = if is_selected {
             theme.selected

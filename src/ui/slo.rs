@@ -7,15 +7,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Axis, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState, Wrap,
-};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Table, TableState, Wrap};
 
+use super::columns::{Spec, fit_table};
 use super::theme::Theme;
 use super::{scrolled, waiting_message};
 use crate::app::pane::PaneId;
+use crate::app::status::Freshness;
 use crate::app::{Screen, SloRow};
 use crate::config::Severity;
+use crate::event::SourceOrigin;
 use crate::slo::{HealthResult, HealthStatus, Reading, SloResult, SloState};
 use crate::text::format_age;
 use crate::text::sanitize;
@@ -78,39 +79,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     } else {
         Style::default()
     };
-    // Narrow panes keep the name, budget, burn and alert; wider ones add the rest.
-    let wide = area.width >= 110;
-    let medium = area.width >= 90;
+    // Rows of a source that is not live are greyed and say how old they are: an `ok` under a
+    // title that says error would be a lie.
+    let prometheus_age = not_live_age(screen, |o| o == SourceOrigin::Prometheus);
     if !slos.is_empty() {
         let height = usize::from(slo_area.height.saturating_sub(1));
         let selected = (view.selected < slos.len()).then_some(view.selected);
         let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
-        let mut widths = vec![Constraint::Min(16)];
-        let mut header = vec!["SLO"];
-        if medium {
-            widths.extend([Constraint::Length(7), Constraint::Length(8)]);
-            header.extend(["OBJ", "AVAIL"]);
-        }
-        widths.extend([
-            Constraint::Length(12),
-            Constraint::Length(24),
-            Constraint::Length(7),
-        ]);
-        header.extend(["BUDGET", "BURN 5m / 1h / 6h", "ALERT"]);
-        if wide {
-            widths.extend([Constraint::Length(9), Constraint::Length(14)]);
-            header.extend(["EXHAUST", "1h BURN 6h"]);
-        }
-        let table = Table::new(
-            slos.iter()
-                .skip(offset)
-                .take(height)
-                .map(|slo| slo_row(slo, medium, wide, theme)),
-            widths,
-        )
-        .header(Row::new(header).style(theme.title))
-        .row_highlight_style(highlight)
-        .column_spacing(1);
+        let rows = slos
+            .iter()
+            .skip(offset)
+            .take(height)
+            .map(|slo| greyed(slo_row(slo, theme), prometheus_age.as_deref(), 5, theme))
+            .collect();
+        let fitted = fit_table(&SLO_COLUMNS, rows, slo_area.width, theme.title);
+        let table = Table::new(fitted.rows, fitted.widths)
+            .header(fitted.header)
+            .row_highlight_style(highlight)
+            .column_spacing(1);
         let mut state = TableState::default().with_selected(selected.map(|_| in_window));
         frame.render_stateful_widget(table, slo_area, &mut state);
     }
@@ -118,31 +104,89 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         let height = usize::from(endpoint_area.height.saturating_sub(1));
         let selected = view.selected.checked_sub(slos.len());
         let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
-        let widths = [
-            Constraint::Fill(2),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Length(8),
-            Constraint::Fill(3),
-            Constraint::Length(9),
-        ];
-        let table = Table::new(
-            endpoints
-                .iter()
-                .skip(offset)
-                .take(height)
-                .map(|h| health_row(h, screen, theme)),
-            widths,
-        )
-        .header(
-            Row::new(["ENDPOINT", "STATUS", "HTTP", "LATENCY", "CHECKS", "CHECKED"])
-                .style(theme.title),
-        )
-        .row_highlight_style(highlight)
-        .column_spacing(1);
+        let rows = endpoints
+            .iter()
+            .skip(offset)
+            .take(height)
+            .map(|h| {
+                // The endpoint's own source: results are kept by `[[targets.health]]` index.
+                let index = screen
+                    .shown()
+                    .slo
+                    .health
+                    .iter()
+                    .find(|(_, r)| std::ptr::eq(*r, *h))
+                    .map(|(i, _)| *i);
+                let age = not_live_age(screen, |o| Some(o) == index.map(SourceOrigin::Health));
+                greyed(health_row(h, screen, theme), age.as_deref(), 1, theme)
+            })
+            .collect();
+        let fitted = fit_table(&HEALTH_COLUMNS, rows, endpoint_area.width, theme.title);
+        let table = Table::new(fitted.rows, fitted.widths)
+            .header(fitted.header)
+            .row_highlight_style(highlight)
+            .column_spacing(1);
         let mut state = TableState::default().with_selected(selected.map(|_| in_window));
         frame.render_stateful_widget(table, endpoint_area, &mut state);
     }
+}
+
+/// The SLO table: name, budget, burn and alert stay longest; objective, availability, time to
+/// exhaustion and the sparkline come as the pane widens.
+const SLO_COLUMNS: [Spec; 8] = [
+    Spec::name("SLO", 12),
+    Spec::text("OBJ", 6, 7, 4),
+    Spec::text("AVAIL", 7, 10, 3),
+    Spec::text("BUDGET", 12, 12, 1),
+    Spec::text("BURN 5m / 1h / 6h", 12, 40, 0),
+    Spec::text("ALERT", 4, 24, 0),
+    Spec::text("EXHAUST", 5, 9, 5),
+    Spec::text("1h BURN 6h", 14, 14, 6),
+];
+
+const HEALTH_COLUMNS: [Spec; 6] = [
+    Spec::name("ENDPOINT", 10),
+    Spec::text("STATUS", 6, 20, 0),
+    Spec::text("HTTP", 4, 4, 1),
+    Spec::text("LATENCY", 6, 8, 3),
+    Spec::text("CHECKS", 10, 80, 4),
+    Spec::text("CHECKED", 6, 9, 2),
+];
+
+/// How old the data of the matching source is, when that source is not live (stale, in error,
+/// not connected); None while live or before any data.
+fn not_live_age(screen: &Screen<'_>, origin: impl Fn(SourceOrigin) -> bool) -> Option<String> {
+    let source = screen.visible_sources().iter().find(|s| origin(s.origin))?;
+    match source.freshness(screen.view.now) {
+        Freshness::Live | Freshness::Connecting | Freshness::NotConfigured => None,
+        _ => Some(source.last_ok.map_or_else(
+            || "no data".to_string(),
+            |at| {
+                format!(
+                    "{} old",
+                    format_age(screen.view.now.duration_since(at).unwrap_or_default())
+                )
+            },
+        )),
+    }
+}
+
+/// A row of a source that is not live: every cell grey, its state cell saying how old it is.
+fn greyed(
+    mut row: Vec<(String, Style)>,
+    age: Option<&str>,
+    state_cell: usize,
+    theme: &Theme,
+) -> Vec<(String, Style)> {
+    if let Some(age) = age {
+        for (i, (text, style)) in row.iter_mut().enumerate() {
+            *style = theme.stale;
+            if i == state_cell {
+                *text = format!("{text} · {age}");
+            }
+        }
+    }
+    row
 }
 
 fn reading_text(reading: Reading, format: impl Fn(f64) -> String) -> String {
@@ -228,7 +272,7 @@ fn burn_of(slo: &SloResult, window: &str) -> Reading {
         .map_or(Reading::NoData, |(_, r)| *r)
 }
 
-fn slo_row<'a>(slo: &'a SloResult, medium: bool, wide: bool, theme: &Theme) -> Row<'a> {
+fn slo_row(slo: &SloResult, theme: &Theme) -> Vec<(String, Style)> {
     let style = state_style(slo.state, theme);
     let burns: Vec<String> = ["5m", "1h", "6h"]
         .iter()
@@ -241,25 +285,23 @@ fn slo_row<'a>(slo: &'a SloResult, medium: bool, wide: bool, theme: &Theme) -> R
         Reading::Value(_) => theme.ok,
         _ => theme.stale,
     };
-    let mut cells = vec![Cell::from(sanitize(&slo.name))];
-    if medium {
-        cells.push(Cell::from(format!("{:.2}%", slo.objective * 100.0)).style(theme.muted));
-        cells.push(Cell::from(reading_text(slo.availability, |v| {
-            format!("{:.3}%", v * 100.0)
-        })));
-    }
-    cells.push(Cell::from(gauge(slo.budget_remaining)).style(budget_style));
-    // A failed evaluation shows its reason where the burn would be.
-    cells.push(match &slo.error {
-        Some(error) => Cell::from(sanitize(error)).style(theme.crit),
-        None => Cell::from(burns).style(style),
-    });
-    cells.push(Cell::from(badge(slo)).style(style));
-    if wide {
-        cells.push(Cell::from(slo.exhaustion.map_or_else(|| "-".into(), format_age)).style(style));
-        cells.push(Cell::from(sparkline(&slo.sparkline)).style(style));
-    }
-    Row::new(cells)
+    vec![
+        (sanitize(&slo.name), Style::default()),
+        (format!("{:.2}%", slo.objective * 100.0), theme.muted),
+        (
+            reading_text(slo.availability, |v| format!("{:.3}%", v * 100.0)),
+            Style::default(),
+        ),
+        (gauge(slo.budget_remaining), budget_style),
+        // A failed evaluation shows its reason where the burn would be.
+        match &slo.error {
+            Some(error) => (sanitize(error), theme.crit),
+            None => (burns, style),
+        },
+        (badge(slo), style),
+        (slo.exhaustion.map_or_else(|| "-".into(), format_age), style),
+        (sparkline(&slo.sparkline), style),
+    ]
 }
 
 pub fn health_style(status: HealthStatus, theme: &Theme) -> Style {
@@ -271,7 +313,7 @@ pub fn health_style(status: HealthStatus, theme: &Theme) -> Style {
     }
 }
 
-fn health_row<'a>(health: &'a HealthResult, screen: &Screen<'_>, theme: &Theme) -> Row<'a> {
+fn health_row(health: &HealthResult, screen: &Screen<'_>, theme: &Theme) -> Vec<(String, Style)> {
     let style = health_style(health.status, theme);
     let status = format!("{:?}", health.status).to_lowercase();
     let code = health
@@ -299,18 +341,21 @@ fn health_row<'a>(health: &'a HealthResult, screen: &Screen<'_>, theme: &Theme) 
             )
         },
     );
-    Row::new(vec![
-        Cell::from(sanitize(&health.name)),
-        Cell::from(status).style(style),
-        Cell::from(code),
-        Cell::from(latency),
-        Cell::from(detail).style(if health.error.is_some() {
-            theme.crit
-        } else {
-            theme.muted
-        }),
-        Cell::from(age).style(theme.muted),
-    ])
+    vec![
+        (sanitize(&health.name), Style::default()),
+        (status, style),
+        (code, Style::default()),
+        (latency, Style::default()),
+        (
+            detail,
+            if health.error.is_some() {
+                theme.crit
+            } else {
+                theme.muted
+            },
+        ),
+        (age, theme.muted),
+    ]
 }
 
 fn render_detail(
