@@ -31,6 +31,7 @@ mod render_logs;
 mod render_remediation;
 mod render_slo;
 mod render_views;
+mod render_widths;
 mod sim_demo;
 mod sim_kubectl;
 mod sim_prometheus;

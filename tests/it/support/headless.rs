@@ -53,7 +53,11 @@ impl Headless {
     pub fn start(config_text: &str, inputs: ReadOnlyInputs) -> Self {
         let config = watchfloor::config::parse(Path::new("headless.toml"), config_text)
             .unwrap_or_else(|e| panic!("config does not parse: {e}\n{config_text}"));
-        let config = Arc::new(config);
+        Self::with_config(Arc::new(config), inputs)
+    }
+
+    /// As `start`, over a config already built (the demo's).
+    pub fn with_config(config: Arc<Config>, inputs: ReadOnlyInputs) -> Self {
         let app = App::new(
             Arc::clone(&config),
             "headless.toml".into(),
