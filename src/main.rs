@@ -52,7 +52,7 @@ fn main() -> ExitCode {
             };
             let out = match format {
                 Format::Json => format!("{}\n", snap.to_json()),
-                Format::Text => snap.to_text(),
+                Format::Text => watchfloor::report::incident_text(&snap.redacted()),
             };
             {
                 use std::io::Write;

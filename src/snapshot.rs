@@ -137,12 +137,6 @@ impl Snapshot {
         serde_json::to_string_pretty(&self.redacted())
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
-
-    /// The incident report for pasting into an incident channel (see [`crate::report`]),
-    /// from the redacted copy.
-    pub fn to_text(&self) -> String {
-        crate::report::incident_text(&self.redacted())
-    }
 }
 
 /// Collects one target. Each section is bounded by `timeout`; a section still unanswered then is an
