@@ -148,16 +148,30 @@ fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) ->
             return ExitCode::FAILURE;
         }
     };
+    // `--config`: the demo keeps its own target but takes the file's [ui], [ui.keys] and
+    // [audit] (and its global read_only, which only ever adds safety).
+    let base = match cli.selection.config.as_deref() {
+        Some(path) => match load(Some(path)) {
+            Some(loaded) => Some(loaded.config),
+            None => return ExitCode::from(USAGE),
+        },
+        None => None,
+    };
     let inputs = ReadOnlyInputs {
         flag: cli.selection.read_only,
         environment: ReadOnlyInputs::env_value_means_on(
             std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
         ),
-        global_config: false,
+        global_config: base.as_ref().is_some_and(|c| c.read_only),
     };
     let result = rt.block_on(async {
         let demo = watchfloor::demo::Demo::start(scenario).await?;
-        let exit = runtime::run(demo.loaded_config(&local), 0, inputs).await;
+        let mut loaded = demo.loaded_config(&local);
+        if let Some(base) = base {
+            loaded.config.ui = base.ui;
+            loaded.config.audit = base.audit;
+        }
+        let exit = runtime::run(loaded, 0, inputs).await;
         demo.stop().await;
         exit
     });

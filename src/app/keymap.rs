@@ -727,6 +727,11 @@ impl Keymap {
         })
     }
 
+    /// Whether `key` is bound in any context (used to tell a real Alt-key from Esc then key).
+    pub fn binds(&self, key: KeyChord) -> bool {
+        key == HARD_QUIT || self.bindings.iter().any(|b| b.key == key)
+    }
+
     /// The modal command for a key in a modal layer's context, if any.
     pub fn lookup_modal(&self, context: Context, key: KeyChord) -> Option<ModalCommand> {
         match self.lookup(&[context], key) {

@@ -644,3 +644,33 @@ fn y_copies_the_incident_report_of_what_is_shown() {
             .is_some_and(|t| t.text.contains("incident report"))
     );
 }
+
+#[test]
+fn esc_and_a_key_read_together_as_alt_key_are_esc_then_the_key() {
+    let mut app = app();
+    press(&mut app, "3z");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.view.panes[PaneId::Db.index()].detail_open);
+    // Esc (closes the detail) and `j` arrived together: the parser says Alt-j.
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('j'),
+        KeyModifiers::ALT,
+    )));
+    assert!(
+        !app.view.panes[PaneId::Db.index()].detail_open,
+        "Esc closed the detail"
+    );
+    assert_eq!(
+        app.view.panes[PaneId::Db.index()].selected,
+        1,
+        "then j moved down"
+    );
+    // In a text input, Alt-b is a word motion, not Esc then b.
+    press(&mut app, "/");
+    press(&mut app, "cache");
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('b'),
+        KeyModifiers::ALT,
+    )));
+    assert!(app.view.input.is_some(), "the filter input stays open");
+}

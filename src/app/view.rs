@@ -238,6 +238,11 @@ impl View {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
+        if let Some(plain) = self.esc_then_key(&key) {
+            let mut effects = self.on_key(data, KeyEvent::from(crossterm::event::KeyCode::Esc));
+            effects.extend(self.on_key(data, plain));
+            return effects;
+        }
         let chord = KeyChord::from_event(&key);
         if chord == Some(HARD_QUIT) {
             return self.quit();
@@ -281,6 +286,42 @@ impl View {
             Some(command) => self.run_command(data, command),
             None => vec![],
         }
+    }
+
+    /// Over a slow link (SSH) an Esc and the key typed after it arrive together, and the
+    /// terminal parser reads them as Alt-key. Where Alt-key means nothing (no binding, and not
+    /// a word motion of a text input), it was Esc then the key: returns that key.
+    fn esc_then_key(&self, key: &KeyEvent) -> Option<KeyEvent> {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        if !key.modifiers.contains(KeyModifiers::ALT) {
+            return None;
+        }
+        let chord = KeyChord::from_event(key)?;
+        if self.keymap.binds(chord) {
+            return None;
+        }
+        // The text input's own Alt bindings (word motions and deletions).
+        let textarea_motion = matches!(
+            key.code,
+            KeyCode::Char('b' | 'f' | 'd' | 'h' | '<' | '>')
+                | KeyCode::Backspace
+                | KeyCode::Delete
+                | KeyCode::Left
+                | KeyCode::Right
+        );
+        if (self.input.is_some() || self.modal_has_input()) && textarea_motion {
+            return None;
+        }
+        let mut plain = *key;
+        plain.modifiers.remove(KeyModifiers::ALT);
+        Some(plain)
+    }
+
+    /// A dialog waiting for typed text (a scale count, a protected target's name).
+    fn modal_has_input(&self) -> bool {
+        self.modal
+            .as_ref()
+            .is_some_and(|m| m.stage.key_context() == Context::Input)
     }
 
     pub(super) fn run_command(&mut self, data: &Data, command: Command) -> Vec<Effect> {

@@ -28,13 +28,13 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
     if screen.view.policy.is_read_only() {
         spans.push(Span::styled(" read-only ", theme.read_only));
     }
-    let mut hints: Vec<(String, Cow<'static, str>, u8)> = if screen.view.help.is_some() {
+    let mut hints: Vec<(String, Cow<'static, str>, Command)> = if screen.view.help.is_some() {
         screen
             .view
             .keymap
             .hints(&[Context::Help], false)
             .into_iter()
-            .map(|h| (h.keys, Cow::Borrowed(h.label), h.place))
+            .map(|h| (h.keys, Cow::Borrowed(h.label), h.command))
             .collect()
     } else {
         let detail = screen.view.panes[screen.view.focus.index()].detail_open;
@@ -43,16 +43,28 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
             .keymap
             .hints(&screen.key_contexts(), detail)
             .into_iter()
-            .filter_map(|h| Some((h.keys, footer_label(screen, h.command, h.label)?, h.place)))
+            .filter_map(|h| Some((h.keys, footer_label(screen, h.command, h.label)?, h.command)))
             .collect()
     };
-    if screen.view.panes[screen.view.focus.index()].detail_open && screen.view.help.is_none() {
+    let detail = screen.view.panes[screen.view.focus.index()].detail_open;
+    let is_help_or_quit = |c: &Command| matches!(c, Command::Help | Command::Quit);
+    if detail && screen.view.help.is_none() {
         // A detail view is about its row: what acts on it first, help and quit last.
-        hints.sort_by_key(|(_, _, place)| *place == 0);
+        hints.sort_by_key(|(_, _, command)| is_help_or_quit(command));
     }
-    // Remediations for the selected row come right after help and quit (place 0), or first
-    // in a detail view: they are what the operator came for. The planner decides which apply
-    // (and which are disabled, and why); none in read-only mode.
+    // In a list, help, quit and navigation (pane, move, Enter, `/`) come first so a newcomer
+    // at 80 columns finds their way; then the remediations for the selected row, before the
+    // pane's other keys. In a detail view the remediations come first: they are what the
+    // operator came for. The planner decides which apply (and which are disabled, and why);
+    // none in read-only mode.
+    let navigation = |c: &Command| {
+        is_help_or_quit(c)
+            || (!detail
+                && matches!(
+                    c,
+                    Command::FocusNext | Command::Down | Command::Open | Command::Filter
+                ))
+    };
     let mut offers = Vec::new();
     if screen.view.help.is_none() {
         for (key, label, enabled, _reason) in super::remediation::offer_hints(screen) {
@@ -67,8 +79,12 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
             }
         }
     }
-    for (keys, label, place) in hints {
-        if place > 0 {
+    if !detail {
+        // Stable: within each group, the key table's order.
+        hints.sort_by_key(|(_, _, command)| !navigation(command));
+    }
+    for (keys, label, command) in hints {
+        if !navigation(&command) {
             spans.append(&mut offers);
         }
         spans.push(Span::styled(format!(" {keys}"), theme.key));

@@ -861,3 +861,31 @@ fn closing_the_pty_exits_cleanly() {
         eprintln!("round {round}: pty closed -> exit {}", status.exit_code());
     }
 }
+
+#[test]
+fn demo_with_a_config_takes_its_keys() {
+    // The demo keeps its own target; the file's [ui.keys] rebinding of quit applies.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keys.toml");
+    fs::write(
+        &config,
+        "[ui.keys]\nquit = \"x\"\n\n[[targets]]\nname = \"unused\"\n",
+    )
+    .unwrap();
+    let console = Console::start_with_config(&config, &["demo"]);
+    // The demo's own target in the header, the rebound key in the footer.
+    console.wait_for("the demo with the rebound quit key", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|h| h.contains("demo (incident)"))
+            && s.lines().last().is_some_and(|f| f.contains("x quit"))
+    });
+    console.text("x");
+    let exited = console.wait_for_exit();
+    assert_eq!(
+        exited.code, 0,
+        "the rebound quit key exits:\n{}",
+        exited.screen
+    );
+    console.assert_restored(&exited);
+}
