@@ -139,3 +139,53 @@ url = "simulated+http://{addr}"
     assert_eq!(redis[1]["maxclients"], 10_000);
     sim.shutdown().await;
 }
+
+/// The paste-ready report of the demo's incident, line by line: the header, then headlines
+/// worst first (critical, sources not read, warnings), then the healthy sections; no JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_report_lists_problems_worst_first() {
+    let demo = watchfloor::demo::Demo::start(Scenario::builtin("incident").unwrap())
+        .await
+        .unwrap();
+    let loaded = demo.loaded_config(&watchfloor::demo::LocalServers::default());
+    let target = &loaded.config.targets[0];
+    let snapshot = collect(target, false, Duration::from_secs(20)).await;
+    let text = watchfloor::report::incident_text(&snapshot.redacted());
+
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("watchfloor · target demo (incident) · "),
+        "{text}"
+    );
+    assert!(!text.contains('{'), "no JSON:\n{text}");
+    // Levels never go back up: every CRIT line before every ERROR line before every WARN.
+    let rank = |line: &str| match line.get(..5) {
+        Some("CRIT ") => 0,
+        Some("ERROR") => 1,
+        Some("WARN ") => 2,
+        _ => 3,
+    };
+    let ranks: Vec<u8> = lines[1..].iter().map(|l| rank(l)).collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] <= w[1]),
+        "worst first:\n{text}"
+    );
+    let find = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?}:\n{text}"))
+    };
+    // The paging SLO, the crashing operator, the stalled rollout, the stuck claim and the
+    // leaking database are all headlines; the SLO comes first (it pages).
+    let slo = find("SLO platform-v2-api availability paging");
+    assert!(lines[slo].starts_with("CRIT "), "{text}");
+    let crash = find("anarchy-operator: 1 pod CrashLoopBackOff");
+    let rollout = find("rollout platform-v2-stable/platform-v2-api stalled");
+    let claim = find("stuck provisioning");
+    let db = find("postgres platform-db:");
+    assert!(slo < crash && crash < rollout && rollout < claim, "{text}");
+    assert!(lines[db].contains("blocking chain root pid"), "{text}");
+    assert!(lines[db].contains("idle in transaction"), "{text}");
+    demo.stop().await;
+}
