@@ -34,7 +34,7 @@ use crate::text::sanitize;
 /// Who acted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operator {
-    /// `$USER` (else `$LOGNAME`).
+    /// `$USER` (else `$LOGNAME`, else the password database's name of the process's uid).
     pub user: Option<String>,
     /// The client address of the SSH session (first field of `$SSH_CONNECTION`, else of
     /// `$SSH_CLIENT`), when the console runs over SSH.
@@ -43,12 +43,33 @@ pub struct Operator {
     pub kube_user: Option<String>,
 }
 
+/// The login name of the process's uid from /etc/passwd, for when the environment names
+/// nobody (a service, `env -i`, some SSH setups): an audit line must still say who acted.
+fn user_from_passwd() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    name_of_uid(&passwd, uid)
+}
+
+/// The name of `uid` in a passwd file's text (`name:x:uid:gid:...`).
+fn name_of_uid(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
 impl Operator {
     /// The operator as the process environment describes them.
     pub fn from_env(kube_user: Option<String>) -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Self {
-            user: var("USER").or_else(|| var("LOGNAME")),
+            user: var("USER")
+                .or_else(|| var("LOGNAME"))
+                .or_else(user_from_passwd),
             ssh_client: var("SSH_CONNECTION")
                 .or_else(|| var("SSH_CLIENT"))
                 .as_deref()
@@ -610,6 +631,15 @@ async fn prepare(target: &pg_connect::Target) -> Result<tokio_postgres::Client, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operator_falls_back_to_the_password_database() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\n# comment\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(name_of_uid(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(name_of_uid(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(name_of_uid(passwd, 4242), None);
+    }
 
     fn record(outcome: Outcome) -> AuditRecord {
         AuditRecord::new(

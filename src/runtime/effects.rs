@@ -144,18 +144,35 @@ impl EffectExecutor {
     }
 }
 
-/// Writes saved logs to `$XDG_STATE_HOME/watchfloor/logs-<time>.log`.
+/// Writes saved logs to `$XDG_STATE_HOME/watchfloor/logs-<UTC time>.log`, e.g.
+/// `logs-2026-12-06T01-34-12Z.log`, readable by its owner only (log lines can carry secrets).
 fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = crate::logging::log_path()
         .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
         .unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&dir)?;
-    let stamp = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let path = dir.join(format!("logs-{stamp}.log"));
-    std::fs::write(&path, text)?;
+    let stamp = crate::timestamp::rfc3339_system(SystemTime::now()).replace(':', "-");
+    // Two saves in one second get a counter rather than overwriting each other.
+    let mut path = dir.join(format!("logs-{stamp}.log"));
+    let mut n = 1;
+    let mut file = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(file) => break file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => {
+                n += 1;
+                path = dir.join(format!("logs-{stamp}-{n}.log"));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    file.write_all(text.as_bytes())?;
     Ok(path)
 }
 
