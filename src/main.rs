@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Some(Commands::Completions { shell }) => {
             clap_complete::generate(
                 shell,
-                &mut Cli::command(),
+                &mut completion_command(cli.selection.config.as_deref()),
                 "watchfloor",
                 &mut std::io::stdout(),
             );
@@ -122,6 +122,29 @@ fn run_console(cli: &Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line for shell completions: `--target` completes the target names of the config
+/// found now (the same search as the console), when there is one; scenario names are static.
+fn completion_command(path: Option<&std::path::Path>) -> clap::Command {
+    let command = Cli::command();
+    let Ok(loaded) = config::load(path, &SearchEnv::from_process()) else {
+        return command;
+    };
+    let names: Vec<String> = loaded
+        .config
+        .targets
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
+    if names.is_empty() {
+        return command;
+    }
+    let with_names =
+        |arg: clap::Arg| arg.value_parser(clap::builder::PossibleValuesParser::new(names.clone()));
+    command
+        .mut_arg("target", with_names)
+        .mut_subcommand("snapshot", |sub| sub.mut_arg("target", with_names))
 }
 
 #[cfg(feature = "demo")]

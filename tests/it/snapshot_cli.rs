@@ -232,3 +232,18 @@ fn console_refuses_without_a_terminal() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("needs a terminal"));
 }
+
+#[test]
+fn completions_offer_the_configured_target_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["completions", "bash"], &[]);
+    let script = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        script.contains("compgen -W \"platform bare observer\""),
+        "--target completes the config's targets"
+    );
+    assert!(
+        script.contains("incident calm large flood"),
+        "and --scenario the scenarios"
+    );
+}
