@@ -172,6 +172,10 @@ pub struct WatchSet<T> {
     running: SelectAll<BoxStream<'static, Tagged<T>>>,
     /// Bumped per restart so items of a dropped stream are ignored.
     generations: Vec<u64>,
+    /// Stops each watch's running stream. A failed stream must stop, not just be ignored:
+    /// kube's watcher retries at once by itself, and a stream that is always ready would keep
+    /// this task busy (and its runtime from shutting down) for ever.
+    stops: Vec<Option<futures::stream::AbortHandle>>,
     answers: Answers,
     server: String,
     told: Told,
@@ -183,6 +187,7 @@ impl<T: Send + 'static> WatchSet<T> {
             slots: Vec::new(),
             running: SelectAll::new(),
             generations: vec![0; specs.len()],
+            stops: (0..specs.len()).map(|_| None).collect(),
             answers,
             server,
             told: Told::Nothing,
@@ -205,7 +210,10 @@ impl<T: Send + 'static> WatchSet<T> {
     fn launch(&mut self, watch: usize) {
         self.generations[watch] += 1;
         let generation = self.generations[watch];
-        let stream = (self.slots[watch].spec.start)();
+        let (stream, stop) = futures::stream::abortable((self.slots[watch].spec.start)());
+        if let Some(previous) = self.stops[watch].replace(stop) {
+            previous.abort();
+        }
         // Tag each item, and say when the stream ends (`None`).
         let tagged = stream
             .map(move |item| (watch, generation, Some(item)))
@@ -222,6 +230,9 @@ impl<T: Send + 'static> WatchSet<T> {
         let mut check = tokio::time::interval(Duration::from_secs(1));
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Items that come back ready at once (an ignored one, an empty list step) must
+            // not starve the runtime: yield when this task's budget is spent.
+            tokio::task::consume_budget().await;
             let restart_at = self
                 .slots
                 .iter()
@@ -295,6 +306,9 @@ impl<T: Send + 'static> WatchSet<T> {
 
     async fn fail(&mut self, watch: usize, reason: String, reporter: &Reporter) -> bool {
         self.generations[watch] += 1; // drops the failed stream's remaining items
+        if let Some(stop) = self.stops[watch].take() {
+            stop.abort();
+        }
         let slot = &mut self.slots[watch];
         slot.failures += 1;
         slot.listed = false;
