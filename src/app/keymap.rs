@@ -104,6 +104,8 @@ pub enum Command {
     Save,
     /// DB pane: order of the sessions list (age, state, wait, pid).
     SortCycle,
+    /// Logs pane: stop the ad-hoc streams this view opened (`l`, `p`); configured sources stay.
+    StopLogs,
     /// A remediation on the selected row; never bound in read-only mode.
     Remediate(Verb),
     /// A key of a modal layer: it only means something while that layer is open.
@@ -128,6 +130,9 @@ pub enum ModalCommand {
     PressButton,
     /// Delete pod: ask again as a forced delete.
     ForceDelete,
+    /// Scroll the dialog's list (the sessions or pods the action would hit).
+    PreviewDown,
+    PreviewUp,
     PickNext,
     PickPrev,
     Pick,
@@ -135,6 +140,9 @@ pub enum ModalCommand {
     /// Enter in a text input: keep the filter, run the command, preview the scale, confirm.
     InputSubmit,
     InputCancel,
+    /// Scroll the dialog's list while its text input has the keys (a protected target's name).
+    InputScrollDown,
+    InputScrollUp,
 }
 
 /// Which footer a hint is shown in.
@@ -321,6 +329,8 @@ pub const COMMANDS: &[Spec] = {
             .list_hint("copy", 50),
         row(C::Save,                             "save",             X::Logs,    &[ch('S')], "save to a file")
             .list_hint("save", 50),
+        row(C::StopLogs,                         "stop_logs",        X::Logs,    &[ch('x')], "stop the streams this view opened (l, p)")
+            .list_hint("stop streams", 50),
         row(C::SortCycle,                        "sort",             X::Db,      &[ch('o')], "sessions: sort by age, state, wait, pid")
             .hint("sort", 40),
         // Remediations: the footer hints the planner's offers for the selected row instead.
@@ -351,6 +361,9 @@ pub const COMMANDS: &[Spec] = {
         row(C::Modal(M::PressButton),            "press_button",     X::Confirm, &[key(K::Enter)], "the focused button"),
         row(C::Modal(M::ForceDelete),            "force_delete",     X::Confirm, &[ch('F')], "delete pod: ask again, forced")
             .hint("force delete (second choice)", 0),
+        row(C::Modal(M::PreviewUp),              "preview_up",       X::Confirm, &[ch('k'), key(K::Up)], "scroll the dialog's list up"),
+        row(C::Modal(M::PreviewDown),            "preview_down",     X::Confirm, &[ch('j'), key(K::Down)], "scroll the dialog's list down")
+            .hint("scroll", 0).pair(C::Modal(M::PreviewUp)),
         // Picking a revision (rollout undo) or an operator (restart operator).
         row(C::Modal(M::PickPrev),               "pick_prev",        X::Pick,    &[ch('k'), key(K::Up)], "previous entry"),
         row(C::Modal(M::PickNext),               "pick_next",        X::Pick,    &[ch('j'), key(K::Down)], "next entry")
@@ -364,6 +377,8 @@ pub const COMMANDS: &[Spec] = {
             .hint("submit", 0),
         row(C::Modal(M::InputCancel),            "input_cancel",     X::Input,   &[key(K::Esc)], "cancel (a filter is cleared)")
             .hint("cancel", 0),
+        row(C::Modal(M::InputScrollUp),          "input_scroll_up",  X::Input,   &[key(K::Up)], "scroll a dialog's list up (typing a name)"),
+        row(C::Modal(M::InputScrollDown),        "input_scroll_down", X::Input,  &[key(K::Down)], "scroll a dialog's list down (typing a name)"),
     ]
 };
 
@@ -891,11 +906,17 @@ mod tests {
             | M::HelpPageDown
             | M::HelpPageUp
             | M::HelpTop => Context::Help,
-            M::Confirm | M::Cancel | M::SwitchButton | M::PressButton | M::ForceDelete => {
-                Context::Confirm
-            }
+            M::Confirm
+            | M::Cancel
+            | M::SwitchButton
+            | M::PressButton
+            | M::ForceDelete
+            | M::PreviewDown
+            | M::PreviewUp => Context::Confirm,
             M::PickNext | M::PickPrev | M::Pick | M::PickCancel => Context::Pick,
-            M::InputSubmit | M::InputCancel => Context::Input,
+            M::InputSubmit | M::InputCancel | M::InputScrollDown | M::InputScrollUp => {
+                Context::Input
+            }
         };
         let modal: Vec<M> = COMMANDS
             .iter()
@@ -904,7 +925,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(modal.len(), 17, "{modal:?}");
+        assert_eq!(modal.len(), 21, "{modal:?}");
         for m in modal {
             assert_eq!(Command::Modal(m).context(), in_its_layer(m), "{m:?}");
         }
@@ -1061,7 +1082,8 @@ mod tests {
                 ("y", "confirm"),
                 ("n/Esc", "cancel"),
                 ("Tab", "switch"),
-                ("F", "force delete (second choice)")
+                ("F", "force delete (second choice)"),
+                ("j/k", "scroll")
             ]
         );
         assert_eq!(

@@ -32,6 +32,9 @@ pub struct LogsData {
     pub reorders: u64,
     /// The JSON fields the target's log sources choose to show after the message.
     pub fields: Vec<String>,
+    /// Sources stopped by the runtime (`LogEvent::Closed`): their streams have ended, and what
+    /// their cancelled task had still sent is ignored.
+    pub closed: std::collections::BTreeSet<usize>,
 }
 
 impl Default for LogsData {
@@ -55,6 +58,7 @@ impl LogsData {
             caps: BTreeMap::new(),
             reorders: 0,
             fields: Vec::new(),
+            closed: std::collections::BTreeSet::new(),
         }
     }
 
@@ -64,6 +68,10 @@ impl LogsData {
     }
 
     pub fn apply(&mut self, source: usize, event: LogEvent) {
+        if self.closed.contains(&source) {
+            // A cancelled task's last reports may still be on their way: none reopens a stream.
+            return;
+        }
         match event {
             LogEvent::StreamOpened { id, label } => {
                 let id = self.app_id(source, id);
@@ -98,7 +106,26 @@ impl LogsData {
             LogEvent::CapReached { active, waiting } => {
                 self.caps.insert(source, (active, waiting));
             }
+            LogEvent::Closed { reason } => {
+                self.closed.insert(source);
+                self.caps.remove(&source);
+                for info in self.streams.values_mut().filter(|i| i.source == source) {
+                    if !matches!(info.state, StreamState::Ended { .. }) {
+                        info.state = StreamState::Ended {
+                            reason: reason.clone(),
+                        };
+                    }
+                }
+            }
         }
+    }
+
+    /// Streams of `source` that have not ended (following or reconnecting).
+    pub fn open_streams(&self, source: usize) -> usize {
+        self.streams
+            .values()
+            .filter(|i| i.source == source && !matches!(i.state, StreamState::Ended { .. }))
+            .count()
     }
 
     /// The state of log source `source` as its streams tell it: an error while its own stream
@@ -206,6 +233,62 @@ mod tests {
         // Another source's streams do not count.
         opened(&mut logs, 1, 1);
         assert_eq!(logs.source_state(1), SourceState::Live);
+    }
+
+    #[test]
+    fn a_closed_source_ends_its_streams_and_ignores_late_reports() {
+        let mut logs = LogsData::default();
+        opened(&mut logs, 0, 1);
+        opened(&mut logs, 10_001, 1);
+        opened(&mut logs, 10_001, 2);
+        set(
+            &mut logs,
+            10_001,
+            2,
+            StreamState::Ended {
+                reason: "pod deleted".into(),
+            },
+        );
+        assert_eq!(logs.open_streams(10_001), 1);
+        logs.apply(
+            10_001,
+            LogEvent::Closed {
+                reason: "stopped".into(),
+            },
+        );
+        assert_eq!(logs.open_streams(10_001), 0);
+        let states: Vec<&StreamState> = logs
+            .streams
+            .values()
+            .filter(|i| i.source == 10_001)
+            .map(|i| &i.state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                &StreamState::Ended {
+                    reason: "stopped".into()
+                },
+                // An earlier end keeps its own reason.
+                &StreamState::Ended {
+                    reason: "pod deleted".into()
+                },
+            ]
+        );
+        // What the cancelled task had still sent reopens nothing and adds no line.
+        opened(&mut logs, 10_001, 3);
+        set(&mut logs, 10_001, 1, StreamState::Following);
+        let lines = vec![crate::logs::parse_line(
+            1,
+            b"late",
+            false,
+            SystemTime::UNIX_EPOCH,
+        )];
+        logs.apply(10_001, LogEvent::Lines(lines));
+        assert_eq!(logs.open_streams(10_001), 0);
+        assert!(logs.buffer.is_empty());
+        // Another source is untouched.
+        assert_eq!(logs.open_streams(0), 1);
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub enum LogsScope {
 }
 
 impl LogsScope {
+    /// A pod's previous-container logs (`p`).
+    pub fn is_previous(&self) -> bool {
+        matches!(self, LogsScope::Source { source, .. } if *source >= super::PREVIOUS_SOURCE)
+    }
+
     /// Whether a line of `stream` belongs in this scope.
     fn holds(&self, stream: Option<&StreamInfo>) -> bool {
         let Some(stream) = stream else {

@@ -187,6 +187,12 @@ pub enum Effect {
         namespace: String,
         pod: String,
     },
+    /// Stop these ad-hoc log sources (opened by `OpenLogs` or `PreviousLogs`): their tasks are
+    /// cancelled and their streams marked ended. Never a configured source.
+    CloseLogs {
+        generation: u64,
+        sources: Vec<usize>,
+    },
     /// Put text on the terminal's clipboard with OSC 52 (works over SSH and in tmux).
     CopyToClipboard(String),
     /// Write lines to a new file in the state directory.

@@ -59,6 +59,12 @@ pub enum Stage {
         typed: Option<TextArea<'static>>,
         /// Yes is focused (Tab / arrows); Enter activates the focused button.
         yes_focused: bool,
+        /// The first entry shown of the preview's list (sessions or lines), when it is longer
+        /// than the dialog.
+        scroll: usize,
+        /// How many entries of the list the last frame showed (0 before the first): set by
+        /// the drawing, which alone knows the room, so scrolling stops at the last page.
+        shown: std::cell::Cell<usize>,
     },
 }
 
@@ -86,6 +92,28 @@ pub enum PreviewState {
         preview: Preview,
         error: String,
     },
+}
+
+impl PreviewState {
+    /// The preview, once there is one (an audit failure keeps it on screen).
+    pub fn preview(&self) -> Option<&Preview> {
+        match self {
+            Self::Ready(preview) | Self::AuditFailed { preview, .. } => Some(preview),
+            Self::Loading | Self::Failed(_) => None,
+        }
+    }
+
+    /// How many entries the dialog's list has: the sessions a PostgreSQL action would hit, or
+    /// the preview's detail lines.
+    pub fn list_len(&self) -> usize {
+        self.preview().map_or(0, |p| {
+            if p.sessions.is_empty() {
+                p.lines.len()
+            } else {
+                p.sessions.len()
+            }
+        })
+    }
 }
 
 /// A remediation executing in the background, or a rollout being followed after one.
@@ -367,8 +395,12 @@ impl View {
             _ => return vec![],
         };
         let mut input = TextArea::new(vec![current.to_string()]);
-        input.move_cursor(ratatui_textarea::CursorMove::End);
         input.set_cursor_line_style(ratatui::style::Style::default());
+        // The current count is selected: the first digit typed replaces it, arrows keep it.
+        input.set_selection_style(
+            ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::REVERSED),
+        );
+        input.select_all();
         let attempt = self.next_attempt();
         self.modal = Some(Modal {
             attempt,
@@ -423,6 +455,8 @@ impl View {
                         preview: PreviewState::Loading,
                         typed,
                         yes_focused: false,
+                        scroll: 0,
+                        shown: std::cell::Cell::new(0),
                     },
                 });
                 vec![Effect::Preview {
@@ -557,13 +591,25 @@ impl View {
                 preview,
                 typed,
                 yes_focused,
+                scroll,
+                shown,
             } => {
                 let ready = matches!(preview, PreviewState::Ready(_));
+                // The first entry of the last page (the last entry before any frame).
+                let last = preview.list_len().saturating_sub(shown.get().max(1));
                 if let Some(input) = typed {
                     // Protected target: keys go to the name input; submitting confirms when it
                     // matches.
                     return match command {
                         Some(M::InputCancel) => self.cancel_modal(data),
+                        Some(M::InputScrollDown) => {
+                            *scroll = (*scroll + 1).min(last);
+                            vec![]
+                        }
+                        Some(M::InputScrollUp) => {
+                            *scroll = scroll.saturating_sub(1);
+                            vec![]
+                        }
                         Some(M::InputSubmit) => {
                             let matches = input.lines().first().map(String::as_str)
                                 == plan.confirm_text.as_deref();
@@ -596,7 +642,7 @@ impl View {
                             force: true,
                             ..Params::default()
                         };
-                        let mut effects = self.cancel_modal(data);
+                        let mut effects = self.close_modal(data, false);
                         effects.extend(self.plan_and_preview(
                             data,
                             Verb::DeletePod,
@@ -609,6 +655,14 @@ impl View {
                         *yes_focused = !*yes_focused && ready;
                         vec![]
                     }
+                    Some(M::PreviewDown) => {
+                        *scroll = (*scroll + 1).min(last);
+                        vec![]
+                    }
+                    Some(M::PreviewUp) => {
+                        *scroll = scroll.saturating_sub(1);
+                        vec![]
+                    }
                     Some(M::PressButton) if *yes_focused && ready => self.execute_modal(data),
                     Some(M::PressButton) => self.cancel_modal(data),
                     _ => vec![],
@@ -617,7 +671,15 @@ impl View {
         }
     }
 
+    /// The operator backed out: the dialog closes, its attempt ends (cancelled) and a toast says
+    /// nothing was done.
     fn cancel_modal(&mut self, data: &Data) -> Vec<Effect> {
+        self.close_modal(data, true)
+    }
+
+    /// Closes the dialog and ends its attempt as cancelled; `tell` says so in a toast (not when
+    /// a new attempt follows at once, as a forced delete after a graceful one).
+    fn close_modal(&mut self, data: &Data, tell: bool) -> Vec<Effect> {
         let Some(modal) = self.modal.take() else {
             return vec![];
         };
@@ -645,9 +707,15 @@ impl View {
             // A failed dry run already ended the attempt in the trail (`failed`): closing its
             // dialog is not a second outcome.
             Stage::Confirm {
+                plan,
                 preview: PreviewState::Failed(_),
                 ..
-            } => return vec![],
+            } => {
+                if tell {
+                    self.toast(ToastLevel::Info, aborted(&plan));
+                }
+                return vec![];
+            }
             Stage::Confirm { plan, .. } => Ok(*plan),
             Stage::Operators { selected, .. } => {
                 let params = Params {
@@ -663,14 +731,9 @@ impl View {
             }
         };
         let Ok(plan) = plan else { return vec![] };
-        self.toast(
-            ToastLevel::Info,
-            format!(
-                "cancelled: {} {}",
-                verb_of(&plan.action).label(),
-                plan.object
-            ),
-        );
+        if tell {
+            self.toast(ToastLevel::Info, aborted(&plan));
+        }
         vec![Effect::AuditNote {
             attempt: modal.attempt,
             plan: Box::new(plan),
@@ -816,6 +879,25 @@ impl View {
         } else {
             running.following = Some(Following::News(progress.message));
         }
+    }
+}
+
+/// What the operator is told when they back out of a dialog: the verb, its object and target,
+/// and that nothing ran.
+fn aborted(plan: &Plan) -> String {
+    format!(
+        "aborted {} of {} on {}: nothing was done",
+        verb_text(&plan.action),
+        plan.object,
+        plan.target
+    )
+}
+
+/// The verb as the dialog's title says it: `force delete pod` for a forced deletion.
+pub fn verb_text(action: &crate::remediation::ActionKind) -> &'static str {
+    match action {
+        crate::remediation::ActionKind::DeletePod { force: true, .. } => "force delete pod",
+        action => verb_of(action).label(),
     }
 }
 
@@ -972,6 +1054,53 @@ selector = "app=poolboy"
         assert_eq!(picking(&app), Some(0));
         press(&mut app, &[KeyCode::Char('q')]);
         assert_eq!(picking(&app), None, "q cancels by default");
+    }
+
+    fn confirm_scroll(app: &App) -> Option<usize> {
+        match app.view.modal.as_ref().map(|m| &m.stage) {
+            Some(Stage::Confirm { scroll, .. }) => Some(*scroll),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_confirmation_list_scrolls_within_its_entries() {
+        let mut app = app("");
+        press(
+            &mut app,
+            &[KeyCode::Char('4'), KeyCode::Char('R'), KeyCode::Enter],
+        );
+        assert_eq!(confirm_scroll(&app), Some(0));
+        // Nothing to scroll before the dry run answers.
+        press(&mut app, &[KeyCode::Char('j')]);
+        assert_eq!(confirm_scroll(&app), Some(0));
+        let attempt = app.view.modal.as_ref().map(|m| m.attempt).unwrap();
+        app.update(Action::Previewed {
+            generation: app.data.generation,
+            attempt,
+            result: Ok(Preview {
+                summary: "3 pods would be deleted and recreated".into(),
+                lines: vec!["pod a".into(), "pod b".into(), "pod c".into()],
+                ..Preview::default()
+            }),
+            audit: Ok(()),
+        });
+        press(&mut app, &[KeyCode::Char('j'), KeyCode::Down]);
+        assert_eq!(confirm_scroll(&app), Some(2));
+        press(&mut app, &[KeyCode::Char('j')]);
+        assert_eq!(confirm_scroll(&app), Some(2), "stops at the last entry");
+        press(&mut app, &[KeyCode::Char('k'), KeyCode::Up, KeyCode::Up]);
+        assert_eq!(confirm_scroll(&app), Some(0));
+        // n aborts, and says what was not done.
+        press(&mut app, &[KeyCode::Char('n')]);
+        assert!(app.view.modal.is_none());
+        assert_eq!(
+            app.view.toasts.last().map(|t| t.text.as_str()),
+            Some(
+                "aborted restart operator of operator anarchy: pods app=anarchy-operator on \
+                 babylon: nothing was done"
+            )
+        );
     }
 
     #[test]

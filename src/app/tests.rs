@@ -674,3 +674,116 @@ fn esc_and_a_key_read_together_as_alt_key_are_esc_then_the_key() {
     )));
     assert!(app.view.input.is_some(), "the filter input stays open");
 }
+
+#[test]
+fn x_stops_the_views_ad_hoc_streams_and_never_a_configured_source() {
+    let mut app = app();
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(crate::data::RowUpdate::Replace {
+            namespace: None,
+            rows: vec![
+                pod("a", "api-7d4b9c-x5xc8", "ReplicaSet/api-7d4b9c"),
+                pod("a", "web-5c8d7b-q9w2e", "ReplicaSet/web-5c8d7b"),
+            ],
+        }),
+    }));
+    app.prepare_view();
+    // A configured source (0) follows another pod.
+    log_event(
+        &mut app,
+        0,
+        crate::logs::LogEvent::StreamOpened {
+            id: 1,
+            label: "other-pod/main".into(),
+        },
+    );
+    // Nothing opened yet: x says so and asks for nothing.
+    press(&mut app, "5");
+    assert!(press(&mut app, "x").is_empty());
+    assert!(
+        app.view
+            .toasts
+            .last()
+            .unwrap()
+            .text
+            .starts_with("no ad-hoc streams")
+    );
+
+    // `l` on the api pod, then `p` on it: two ad-hoc sources.
+    press(&mut app, "1");
+    let live = match press(&mut app, "l").as_slice() {
+        [Effect::OpenLogs { source, .. }] => *source,
+        other => panic!("{other:?}"),
+    };
+    press(&mut app, "1");
+    let previous = match press(&mut app, "p").as_slice() {
+        [Effect::PreviousLogs { source, .. }] => *source,
+        other => panic!("{other:?}"),
+    };
+    for (source, label) in [
+        (live, "api-7d4b9c-x5xc8/api"),
+        (previous, "api-7d4b9c-x5xc8/api (previous)"),
+    ] {
+        log_event(
+            &mut app,
+            source,
+            crate::logs::LogEvent::StreamOpened {
+                id: 1,
+                label: label.into(),
+            },
+        );
+        log_event(&mut app, source, lines_of(1, &["a line"]));
+    }
+    assert_eq!(app.view.adhoc_sources(&app.data), [live, previous]);
+
+    // x in the Logs pane: one effect closing both, never source 0.
+    assert_eq!(app.view.focus, PaneId::Logs);
+    let effects = press(&mut app, "x");
+    assert_eq!(
+        effects,
+        [Effect::CloseLogs {
+            generation,
+            sources: vec![live, previous],
+        }]
+    );
+    assert_eq!(
+        app.view.toasts.last().unwrap().text,
+        "stopped 2 ad-hoc streams (l, p); configured sources keep running"
+    );
+    // The runtime cancels the tasks and reports each source closed: the data ends the streams.
+    for source in [live, previous] {
+        log_event(
+            &mut app,
+            source,
+            crate::logs::LogEvent::Closed {
+                reason: "stopped by the operator".into(),
+            },
+        );
+    }
+    let states: Vec<(usize, bool)> = app
+        .data
+        .logs
+        .streams
+        .values()
+        .map(|s| {
+            (
+                s.source,
+                matches!(s.state, crate::logs::StreamState::Ended { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(states, [(0, false), (live, true), (previous, true)]);
+    assert!(app.view.adhoc_sources(&app.data).is_empty());
+    // Their lines stay; a second x asks for nothing.
+    assert_eq!(shown_lines(&app), ["a line"]);
+    assert!(press(&mut app, "x").is_empty());
+
+    // `l` on the pod again opens new streams (the stopped ones are not reused).
+    press(&mut app, "1");
+    match press(&mut app, "l").as_slice() {
+        [Effect::OpenLogs { source, .. }] => assert!(*source > previous.min(live)),
+        other => panic!("{other:?}"),
+    }
+}

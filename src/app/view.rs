@@ -133,6 +133,9 @@ impl View {
         self.visible = VisibleRows::default();
         self.view_dirty = true;
         self.logs = LogsView::default();
+        // The previous target's ad-hoc streams stopped with its sources.
+        self.adhoc_namespaces.clear();
+        self.adhoc_labels.clear();
         self.pod_detail_asked = 0;
         self.frozen = None;
         self.modal = None;
@@ -438,6 +441,7 @@ impl View {
             Command::Zoom => self.zoomed = !self.zoomed,
             Command::OpenLogs => return self.open_logs(data),
             Command::PreviousLogs => return self.previous_logs(data),
+            Command::StopLogs => return self.stop_adhoc_logs(data),
             Command::Follow
             | Command::LevelCycle
             | Command::SourceCycle
@@ -653,6 +657,41 @@ impl View {
             source,
             namespace,
             pod: name,
+        }]
+    }
+
+    /// The ad-hoc log sources this view opened (`l`, `p`) that have not been stopped: never a
+    /// configured source.
+    pub fn adhoc_sources(&self, data: &Data) -> Vec<usize> {
+        self.adhoc_namespaces
+            .keys()
+            .copied()
+            .filter(|s| *s >= ADHOC_SOURCE && !data.logs.closed.contains(s))
+            .collect()
+    }
+
+    /// `x` in the Logs pane: stops the ad-hoc streams this view opened. The runtime cancels
+    /// their task and the data marks their streams ended; their lines stay. A later `l` opens
+    /// new streams.
+    fn stop_adhoc_logs(&mut self, data: &Data) -> Vec<Effect> {
+        let sources = self.adhoc_sources(data);
+        self.adhoc_labels.clear();
+        if sources.is_empty() {
+            self.toast(
+                ToastLevel::Info,
+                "no ad-hoc streams to stop (l on a pod or deployment opens some)",
+            );
+            return vec![];
+        }
+        let streams: usize = sources.iter().map(|s| data.logs.open_streams(*s)).sum();
+        let noun = if streams == 1 { "stream" } else { "streams" };
+        self.toast(
+            ToastLevel::Info,
+            format!("stopped {streams} ad-hoc {noun} (l, p); configured sources keep running"),
+        );
+        vec![Effect::CloseLogs {
+            generation: data.generation,
+            sources,
         }]
     }
 

@@ -123,6 +123,11 @@ pub struct AuditRecord {
     pub error: Option<String>,
     /// How long the execution took; `null` when nothing was executed.
     pub duration_ms: Option<u64>,
+    /// PostgreSQL actions: the pids of the sessions the execution hit (signalled), `[]` when it
+    /// found none; `null` on lines of attempts that did not execute and for other actions.
+    /// (Lines written before this field read back as `null`.)
+    #[serde(default)]
+    pub pids: Option<Vec<i32>>,
     /// Shared by the lines of one attempt (planned, then its result).
     pub attempt: String,
 }
@@ -162,18 +167,21 @@ impl AuditRecord {
             outcome,
             error: None,
             duration_ms: None,
+            pids: None,
             attempt: new_attempt_id(),
         }
     }
 
     /// The next line of the same attempt: same attempt id, operator, target, place, action,
-    /// object, parameters and preview; stamped now, with `outcome` and no error or duration.
+    /// object, parameters and preview; stamped now, with `outcome` and no error, duration or
+    /// pids.
     pub fn then(&self, outcome: Outcome) -> Self {
         Self {
             time: format_time(SystemTime::now()),
             outcome,
             error: None,
             duration_ms: None,
+            pids: None,
             ..self.clone()
         }
     }
@@ -196,6 +204,12 @@ impl AuditRecord {
 
     pub fn with_error(mut self, error: impl Into<String>) -> Self {
         self.error = Some(error.into());
+        self
+    }
+
+    /// The sessions a PostgreSQL action hit.
+    pub fn with_pids(mut self, pids: Vec<i32>) -> Self {
+        self.pids = Some(pids);
         self
     }
 
@@ -235,6 +249,34 @@ impl AuditRecord {
             .get("action")
             .and_then(Value::as_str)
             .unwrap_or("?")
+    }
+
+    /// The action as the text view names it: `delete_pod (graceful)` or `delete_pod (force)`
+    /// for a pod deletion, else its name.
+    pub fn action_label(&self) -> String {
+        let name = self.action_name();
+        match self.action.get("force").and_then(Value::as_bool) {
+            Some(true) if name == "delete_pod" => format!("{name} (force)"),
+            Some(false) if name == "delete_pod" => format!("{name} (graceful)"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// The object as the text view shows it: with the pids a PostgreSQL action hit, unless
+    /// they are the object itself (`pid 4242`).
+    pub fn object_label(&self) -> String {
+        let Some(pids) = &self.pids else {
+            return self.object.clone();
+        };
+        match pids.as_slice() {
+            [pid] if self.object == format!("pid {pid}") => self.object.clone(),
+            [] => format!("{} · hit none", self.object),
+            [pid] => format!("{} · hit pid {pid}", self.object),
+            pids => {
+                let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
+                format!("{} · hit pids {}", self.object, list.join(", "))
+            }
+        }
     }
 
     /// The line as stored: compact JSON and a newline, every string redacted
@@ -445,8 +487,9 @@ pub fn read(path: &Path, since: Option<SystemTime>) -> Result<(Vec<AuditRecord>,
     Ok((records, unparsable))
 }
 
-/// The trail as aligned columns: time, operator, target, action, object, outcome, and the error
-/// or the duration. Every field is sanitised for the terminal.
+/// The trail as aligned columns: time, operator, target, action (a pod deletion says graceful or
+/// force), object (with the pids a PostgreSQL action hit), outcome, and the error or the
+/// duration. Every field is sanitised for the terminal.
 pub fn to_text(records: &[AuditRecord]) -> String {
     let header = [
         "TIME",
@@ -470,8 +513,8 @@ pub fn to_text(records: &[AuditRecord]) -> String {
                 record.time.clone(),
                 record.operator.display(),
                 record.target.clone(),
-                record.action_name().to_string(),
-                record.object.clone(),
+                record.action_label(),
+                record.object_label(),
                 outcome_name(record.outcome).to_string(),
                 last,
             ]
@@ -726,6 +769,7 @@ mod tests {
             "outcome",
             "error",
             "duration_ms",
+            "pids",
             "attempt",
         ] {
             assert!(keys.contains(&key), "{key} missing from {value}");
@@ -760,6 +804,80 @@ mod tests {
             Some("10.0.0.7")
         );
         assert_eq!(first_field("   "), None);
+    }
+
+    #[test]
+    fn pids_and_force_are_recorded_and_shown() {
+        let pg = |action: ActionKind, object: &str| {
+            AuditRecord::new(
+                Operator::default(),
+                "prod",
+                &Place::Postgres {
+                    entry: 0,
+                    database: "app".into(),
+                },
+                &action,
+                object,
+                Outcome::Planned,
+            )
+        };
+        let idle = pg(
+            ActionKind::PgTerminateIdle {
+                older_than_secs: 300,
+            },
+            "3 idle-in-transaction sessions",
+        );
+        assert_eq!(idle.pids, None, "nothing hit before it ran");
+        let done = idle
+            .then(Outcome::Succeeded)
+            .with_pids(vec![4242, 4250, 4301]);
+        let value = serde_json::to_value(&done).unwrap();
+        assert_eq!(value["pids"], serde_json::json!([4242, 4250, 4301]));
+        assert_eq!(
+            done.object_label(),
+            "3 idle-in-transaction sessions · hit pids 4242, 4250, 4301"
+        );
+        assert_eq!(done.then(Outcome::Failed).pids, None);
+        let none = idle.then(Outcome::Succeeded).with_pids(vec![]);
+        assert_eq!(
+            none.object_label(),
+            "3 idle-in-transaction sessions · hit none"
+        );
+        let one = pg(ActionKind::PgTerminate { pid: 7 }, "pid 7")
+            .then(Outcome::Succeeded)
+            .with_pids(vec![7]);
+        assert_eq!(one.object_label(), "pid 7");
+        // A line written before the field existed reads back without it.
+        let mut old = serde_json::to_value(&idle).unwrap();
+        old.as_object_mut().unwrap().remove("pids");
+        let back: AuditRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(back.pids, None);
+
+        let delete = |force: bool| {
+            AuditRecord::new(
+                Operator::default(),
+                "prod",
+                &Place::Kubernetes {
+                    context: "c".into(),
+                    namespace: "shop".into(),
+                },
+                &ActionKind::DeletePod {
+                    name: "api-1".into(),
+                    grace: force.then_some(0),
+                    force,
+                },
+                "pod/api-1",
+                Outcome::Succeeded,
+            )
+        };
+        assert_eq!(delete(false).parameters["force"], false);
+        assert_eq!(delete(true).parameters["force"], true);
+        let text = to_text(&[delete(false), delete(true), done]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].contains("delete_pod (graceful)"), "{text}");
+        assert!(lines[2].contains("delete_pod (force)"), "{text}");
+        assert!(lines[3].contains("hit pids 4242, 4250, 4301"), "{text}");
+        assert_eq!(record(Outcome::Planned).action_label(), "scale");
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::text::sanitize_truncated;
 
 use super::kube_exec;
 use super::sql_exec;
-use super::{ActionKind, Failure, HistoryEntry, Place, Plan, Preview, Progress, Rollout};
+use super::{
+    ActionKind, Failure, HistoryEntry, Place, Plan, Preview, PreviewSession, Progress, Rollout,
+};
 
 /// Longest line of a preview.
 const LINE: usize = 160;
@@ -115,6 +117,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
                     outcome.restarted_at
                 ),
                 lines: Vec::new(),
+                ..Preview::default()
             })
         }
         ActionKind::RolloutUndo { name, to_revision } => {
@@ -134,6 +137,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
             Ok(Preview {
                 summary,
                 lines: vec![format!("dry run: {}", outcome.message)],
+                ..Preview::default()
             })
         }
         ActionKind::Scale { name, to, .. } => {
@@ -149,6 +153,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
             Ok(Preview {
                 summary: format!("replicas {from} -> {to}"),
                 lines,
+                ..Preview::default()
             })
         }
         ActionKind::DeletePod { name, grace, force } => {
@@ -158,6 +163,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
             Ok(Preview {
                 summary: format!("pod {name} would go"),
                 lines: vec![sanitize_truncated(&text, LINE)],
+                ..Preview::default()
             })
         }
         ActionKind::RestartOperator { selector } => {
@@ -173,6 +179,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
                     n => format!("{n} pods would be deleted and recreated"),
                 },
                 lines: names.iter().map(|n| format!("pod {n}")).collect(),
+                ..Preview::default()
             })
         }
         ActionKind::PgCancel { .. }
@@ -183,6 +190,7 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
             if sessions.is_empty() {
                 return Err("no session matches now".into());
             }
+            let pids: Vec<i32> = sessions.iter().map(|s| s.pid).collect();
             let lines = sessions
                 .iter()
                 .map(|s| {
@@ -202,9 +210,22 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
                     )
                 })
                 .collect();
+            let n = sessions.len();
+            let noun = if n == 1 { "session" } else { "sessions" };
             Ok(Preview {
-                summary: format!("{} session(s) would be hit", sessions.len()),
+                summary: format!("{n} {noun} would be hit: {}", sql_exec::pid_list(&pids)),
                 lines,
+                sessions: sessions
+                    .into_iter()
+                    .map(|s| PreviewSession {
+                        pid: s.pid,
+                        user: s.usename,
+                        application: s.application_name,
+                        state: s.state,
+                        age_secs: s.seconds.map(|x| x.max(0.0) as u64),
+                        query: s.query,
+                    })
+                    .collect(),
             })
         }
         ActionKind::RedisKill { id } => {
@@ -215,23 +236,43 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
             Ok(Preview {
                 summary: format!("client {id} would be disconnected"),
                 lines: vec![sanitize_truncated(&line, LINE)],
+                ..Preview::default()
             })
+        }
+    }
+}
+
+/// What an execution did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// One line for the status bar.
+    pub summary: String,
+    /// PostgreSQL actions: the sessions signalled (for the audit trail); None for the others.
+    pub pids: Option<Vec<i32>>,
+}
+
+impl From<String> for Done {
+    fn from(summary: String) -> Self {
+        Self {
+            summary,
+            pids: None,
         }
     }
 }
 
 /// Executes the plan. Refuses in read-only mode before touching anything: this is the last of
 /// the three layers, and holds even if the keymap and the planner were bypassed.
-/// Returns a one-line summary, or the server's exact error.
+/// Returns a one-line summary (and the pids a PostgreSQL action hit), or the server's exact
+/// error.
 pub async fn execute(
     backends: &Backends,
     plan: &Plan,
     policy: &ReadOnlyPolicy,
-) -> Result<String, Failure> {
+) -> Result<Done, Failure> {
     policy
         .check_mutation_allowed("remediation")
         .map_err(Failure::ReadOnly)?;
-    match &plan.action {
+    let summary = match &plan.action {
         ActionKind::RolloutRestart { kind, name } => {
             let client = backends.kube().await?;
             let outcome =
@@ -289,13 +330,17 @@ pub async fn execute(
                     .collect();
                 return Err(reasons.join("; ").into());
             }
-            Ok(outcome.summary)
+            return Ok(Done {
+                summary: outcome.summary,
+                pids: Some(outcome.signalled),
+            });
         }
         ActionKind::RedisKill { id } => {
             let config = backends.redis(entry(plan))?;
             Ok(sql_exec::execute_redis(config, *id).await?)
         }
-    }
+    };
+    summary.map(Done::from)
 }
 
 /// The workload a successful plan rolls ([`ActionKind::rolls`]), to follow until it settles.

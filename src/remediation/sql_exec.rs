@@ -445,7 +445,7 @@ fn outcome(
     }
 }
 
-fn pid_list(pids: &[i32]) -> String {
+pub(super) fn pid_list(pids: &[i32]) -> String {
     let word = if pids.len() == 1 { "pid" } else { "pids" };
     let shown: Vec<String> = pids
         .iter()

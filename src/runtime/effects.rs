@@ -1,6 +1,7 @@
 //! The effect executor: what `update` asks for, done. One implementation, used by the event
 //! loop and by the test harness alike, so a test exercises the same code paths as the console.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -10,6 +11,7 @@ use super::remediations::Runner;
 use crate::app::{Action, App, Effect};
 use crate::config::Config;
 use crate::event::SourceEvent;
+use crate::logs::LogEvent;
 use crate::sources::log_sink::LogSink;
 use crate::sources::{self, SourceSet};
 
@@ -40,8 +42,9 @@ pub struct EffectExecutor {
     /// The current target's sources; replacing it stops the previous target's tasks.
     sources: Option<SourceSet>,
     pod_detail: Option<AbortOnDrop>,
-    adhoc_logs: Option<AbortOnDrop>,
-    previous_logs: Option<AbortOnDrop>,
+    /// Ad-hoc log tasks (`OpenLogs`, `PreviousLogs`) by source: each runs until its source is
+    /// closed (`CloseLogs`) or the target's sources stop.
+    adhoc_logs: BTreeMap<usize, AbortOnDrop>,
 }
 
 impl EffectExecutor {
@@ -58,8 +61,7 @@ impl EffectExecutor {
             clipboard,
             sources: None,
             pod_detail: None,
-            adhoc_logs: None,
-            previous_logs: None,
+            adhoc_logs: BTreeMap::new(),
         };
         let inbox = Inbox {
             actions: actions_rx,
@@ -99,7 +101,8 @@ impl EffectExecutor {
             } => {
                 let sink = LogSink::new(self.reports.clone(), generation, source);
                 let task = sources::logs_kube::run(kubernetes(), *logs, sink);
-                self.adhoc_logs = Some(AbortOnDrop(tokio::spawn(task)));
+                self.adhoc_logs
+                    .insert(source, AbortOnDrop(tokio::spawn(task)));
             }
             Effect::PreviousLogs {
                 generation,
@@ -110,7 +113,35 @@ impl EffectExecutor {
                 let sink = LogSink::new(self.reports.clone(), generation, source);
                 let task =
                     sources::logs_kube::previous(kubernetes(), namespace, pod, None, 0, sink);
-                self.previous_logs = Some(AbortOnDrop(tokio::spawn(task)));
+                self.adhoc_logs
+                    .insert(source, AbortOnDrop(tokio::spawn(task)));
+            }
+            Effect::CloseLogs {
+                generation,
+                sources,
+            } => {
+                // Configured sources are not in this map: they cannot be stopped here.
+                for source in &sources {
+                    self.adhoc_logs.remove(source);
+                }
+                // Through the reports channel, after whatever the tasks had already sent; the
+                // data ignores anything of theirs that still comes after it.
+                let reports = self.reports.clone();
+                tokio::spawn(async move {
+                    for source in sources {
+                        let event = LogEvent::Closed {
+                            reason: "stopped by the operator".into(),
+                        };
+                        let report = SourceEvent::Logs {
+                            generation,
+                            source,
+                            event,
+                        };
+                        if reports.send(report).await.is_err() {
+                            return;
+                        }
+                    }
+                });
             }
             effect @ (Effect::LoadHistory { .. }
             | Effect::Preview { .. }
@@ -139,8 +170,7 @@ impl EffectExecutor {
     pub fn stop_sources(&mut self) {
         self.sources = None;
         self.pod_detail = None;
-        self.adhoc_logs = None;
-        self.previous_logs = None;
+        self.adhoc_logs.clear();
     }
 }
 

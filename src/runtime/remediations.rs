@@ -108,7 +108,7 @@ impl Runner {
                 // The `planned` line is written here, in order with every other line the
                 // console writes (a cancel cannot overtake it); the preview's summary goes into
                 // the lines that end the attempt.
-                let planned = auditor.write(attempt, &plan, Outcome::Planned, None, None);
+                let planned = auditor.write(attempt, &plan, Outcome::Planned, None, None, None);
                 tokio::spawn(async move {
                     let result = exec::preview(&backends, &plan).await;
                     match &result {
@@ -121,6 +121,7 @@ impl Runner {
                                 &plan,
                                 e.outcome(),
                                 Some(e.to_string()),
+                                None,
                                 None,
                             );
                         }
@@ -156,7 +157,10 @@ impl Runner {
                         Ok(_) => (Outcome::Succeeded, None),
                         Err(e) => (e.outcome(), Some(e.to_string())),
                     };
-                    let audit = auditor.write(attempt, &plan, outcome, error, Some(elapsed));
+                    // The sessions a PostgreSQL action hit go on its line.
+                    let pids = result.as_ref().ok().and_then(|done| done.pids.clone());
+                    let result = result.map(|done| done.summary);
+                    let audit = auditor.write(attempt, &plan, outcome, error, Some(elapsed), pids);
                     let result = match (result, audit) {
                         (Ok(summary), Err(e)) => {
                             Ok(format!("{summary} (but the audit line failed: {e})"))
@@ -186,7 +190,7 @@ impl Runner {
                 outcome,
                 error,
             } => {
-                if let Err(e) = auditor.write(attempt, &plan, outcome, error, None) {
+                if let Err(e) = auditor.write(attempt, &plan, outcome, error, None, None) {
                     let _ = tx.try_send(Action::Notify {
                         error: true,
                         text: format!("audit trail: {e}"),
@@ -214,6 +218,7 @@ impl Runner {
             | Effect::ClosePodDetail
             | Effect::OpenLogs { .. }
             | Effect::PreviousLogs { .. }
+            | Effect::CloseLogs { .. }
             | Effect::CopyToClipboard(_)
             | Effect::SaveLogs { .. } => {
                 tracing::debug!("not a remediation effect; ignored by the runner");
@@ -257,6 +262,7 @@ impl Auditor {
         outcome: Outcome,
         error: Option<String>,
         duration: Option<Duration>,
+        pids: Option<Vec<i32>>,
     ) -> Result<(), String> {
         let log = self.log.as_ref().as_ref().map_err(Clone::clone)?;
         let mut record = AuditRecord::new(
@@ -282,6 +288,9 @@ impl Auditor {
         }
         if let Some(duration) = duration {
             record = record.with_duration(duration);
+        }
+        if let Some(pids) = pids {
+            record = record.with_pids(pids);
         }
         log.append(&record)?;
         if outcome != Outcome::Planned {

@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
 
+use super::columns::{Cut, fit};
 use super::theme::Theme;
 use crate::app::Screen;
 use crate::app::logs_data::LogsData;
@@ -46,8 +48,29 @@ fn render_status(
     theme: &Theme,
 ) {
     let mut spans = Vec::new();
+    let filters = filter_texts(logs, data);
     match &logs.scope {
         LogsScope::Shared => {}
+        // Previous-container logs: which filters are on comes right after what is shown (the
+        // label gives way, never the filters), and "no filters" when none is.
+        LogsScope::Source { label, .. } if logs.scope.is_previous() => {
+            let said = if filters.is_empty() {
+                "no filters".to_string()
+            } else {
+                format!("filters: {}", filters.join(" · "))
+            };
+            spans.push(Span::styled(
+                previous_label(&sanitize(label), area.width, said.width()),
+                theme.warn,
+            ));
+            let style = if filters.is_empty() {
+                theme.muted
+            } else {
+                theme.warn.add_modifier(Modifier::BOLD)
+            };
+            spans.push(Span::styled(said, style));
+            spans.push(Span::styled(" · ", theme.warn));
+        }
         LogsScope::Pods { label, .. } | LogsScope::Source { label, .. } => {
             spans.push(Span::styled(
                 format!("{} only (Esc: all) · ", sanitize(label)),
@@ -73,24 +96,10 @@ fn render_status(
         },
         if logs.follow { theme.ok } else { theme.warn },
     ));
-    if let Some(level) = logs.filter.min_level {
-        spans.push(Span::styled(
-            format!(" · level >= {level:?}").to_lowercase(),
-            theme.warn,
-        ));
-    }
-    if let Some(stream) = logs.filter.stream {
-        let label = data.streams.get(&stream).map_or("?", |s| s.label.as_str());
-        spans.push(Span::styled(
-            format!(" · source {}", sanitize(label)),
-            theme.warn,
-        ));
-    }
-    if !logs.filter.text.is_empty() {
-        spans.push(Span::styled(
-            format!(" · /{}/", sanitize(&logs.filter.text)),
-            theme.warn,
-        ));
+    if !logs.scope.is_previous() {
+        for text in filters {
+            spans.push(Span::styled(format!(" · {text}"), theme.warn));
+        }
     }
     if data.buffer.evicted > 0 {
         spans.push(Span::styled(
@@ -132,6 +141,55 @@ fn render_status(
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Room kept after a previous-logs label for the line count (`12 lines of 400`).
+const STATUS_COUNT_ROOM: usize = 14;
+/// A pod's name in a previous-logs label is never cut below this (it is left out instead).
+const MIN_POD: usize = 8;
+/// The longest stream label a source filter is named by (cut in the middle).
+const SOURCE_LABEL: u16 = 32;
+/// How the label of a previous-logs view begins (`View::previous_logs`).
+const PREVIOUS_PREFIX: &str = "previous logs of ";
+
+/// `previous logs of NAMESPACE/POD (Esc: all) · ` in what `width` leaves beside the filters
+/// (`filters` columns) and the line count: the filters are never the ones cut. The pod is cut in
+/// the middle (its suffix tells replicas apart), then `(Esc: all)` goes, then the pod.
+fn previous_label(label: &str, width: u16, filters: usize) -> String {
+    let pod = label.strip_prefix(PREVIOUS_PREFIX).unwrap_or(label);
+    let head = PREVIOUS_PREFIX.trim_end_matches(" of ");
+    let esc = " (Esc: all)";
+    let room = usize::from(width)
+        .saturating_sub(filters + STATUS_COUNT_ROOM + " · ".width() * 2 + PREVIOUS_PREFIX.width());
+    let cut = |room: usize| fit(pod, u16::try_from(room).unwrap_or(u16::MAX), Cut::Middle);
+    if room >= esc.width() + MIN_POD {
+        format!("{PREVIOUS_PREFIX}{}{esc} · ", cut(room - esc.width()))
+    } else if room >= MIN_POD {
+        format!("{PREVIOUS_PREFIX}{} · ", cut(room))
+    } else {
+        format!("{head} · ")
+    }
+}
+
+/// The filters on, as the status line says them: `level >= warn`, `source api/api`, `/text/`.
+/// In a previous-logs view every stream is of one pod: a source is named by its container.
+fn filter_texts(logs: &LogsView, data: &LogsData) -> Vec<String> {
+    let mut texts = Vec::new();
+    if let Some(level) = logs.filter.min_level {
+        texts.push(format!("level >= {level:?}").to_lowercase());
+    }
+    if let Some(stream) = logs.filter.stream {
+        let label = sanitize(data.streams.get(&stream).map_or("?", |s| s.label.as_str()));
+        let label = match label.split_once('/') {
+            Some((_, container)) if logs.scope.is_previous() => container,
+            _ => &label,
+        };
+        texts.push(format!("source {}", fit(label, SOURCE_LABEL, Cut::Middle)));
+    }
+    if !logs.filter.text.is_empty() {
+        texts.push(format!("/{}/", sanitize(&logs.filter.text)));
+    }
+    texts
 }
 
 /// No lines (yet, or none match): the streams and their states, never a blank pane.

@@ -125,6 +125,10 @@ fn footer_label(
             }
             Command::Filter if focus == PaneId::Logs && data => "filter !excl",
             Command::PreviousLogs if focus != PaneId::Pods => return None,
+            // Only while this view has ad-hoc streams to stop.
+            Command::StopLogs if screen.view.adhoc_sources(screen.data).is_empty() => {
+                return None;
+            }
             Command::ToggleView if view.alt_view => "pods",
             Command::Follow if screen.view.logs.follow => "pause",
             Command::SortCycle if view.detail_open => {

@@ -198,7 +198,8 @@ fn render_full(
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    if !screen.pane_has_sources(pane) {
+    // Ad-hoc logs (`l`, `p`) show even where no log source is configured.
+    if !screen.pane_has_sources(pane) && !screen.pane_shows_data(pane) {
         let text = vec![
             Line::styled("not configured for this target", theme.muted),
             Line::styled(

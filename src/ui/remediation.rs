@@ -23,20 +23,24 @@ use super::theme::Theme;
 use crate::app::Screen;
 use crate::app::keymap::{Command, Context, ModalCommand};
 use crate::app::remediate::Following;
-use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_of};
+use crate::app::remediate::{Modal, PreviewState, Running, Stage, verb_text};
 use crate::remediation::plan::{Selection, Verb};
-use crate::remediation::{ActionKind, HistoryEntry, Place, Plan, Preview};
+use crate::remediation::{ActionKind, HistoryEntry, Place, Plan, Preview, PreviewSession};
 use crate::text::format_age;
 
 /// Braille spinner frames.
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/// Most dry-run detail lines shown; the rest are counted.
+/// Most dry-run detail lines (or sessions) shown at once; a longer list scrolls.
 const MAX_PREVIEW_LINES: usize = 10;
+/// The least the session table leaves for the query column.
+const QUERY_MIN: u16 = 36;
 /// Width of the `target  ` / `where   ` labels.
 const LABEL_WIDTH: usize = 8;
 /// Outer widths the dialogs ask for (less on narrow terminals).
 const CONFIRM_WIDTH: u16 = 84;
 const HISTORY_WIDTH: u16 = 100;
+/// The confirmation dialog listing sessions.
+const TABLE_WIDTH: u16 = 100;
 const SCALE_WIDTH: u16 = 68;
 /// Columns of the scale input.
 const SCALE_INPUT_WIDTH: u16 = 8;
@@ -393,14 +397,21 @@ fn render_modal(
             preview,
             typed,
             yes_focused,
+            scroll,
+            shown,
             ..
         } => {
-            let (outer, inner) = dialog_width(body, CONFIRM_WIDTH);
+            // A table of sessions gets the room of a table: the query is what tells them apart.
+            let table = preview.preview().is_some_and(|p| !p.sessions.is_empty());
+            let want = if table { TABLE_WIDTH } else { CONFIRM_WIDTH };
+            let (outer, inner) = dialog_width(body, want);
             let dialog = Confirm {
                 plan,
                 preview,
                 typed: typed.as_ref(),
                 yes_focused: *yes_focused,
+                scroll: *scroll,
+                shown,
             };
             let hints = dialog.hints(screen, modal.stage.key_context());
             let items = dialog.items(screen, theme, inner, rows, &hints);
@@ -700,6 +711,10 @@ struct Confirm<'a> {
     preview: &'a PreviewState,
     typed: Option<&'a TextArea<'static>>,
     yes_focused: bool,
+    /// The first entry of the preview's list shown.
+    scroll: usize,
+    /// Where the drawing records how many entries it showed.
+    shown: &'a std::cell::Cell<usize>,
 }
 
 impl<'a> Confirm<'a> {
@@ -737,11 +752,35 @@ impl<'a> Confirm<'a> {
         )
     }
 
-    fn chrome(&self, theme: &Theme) -> Chrome {
-        let verb = match self.plan.action {
-            ActionKind::DeletePod { force: true, .. } => "force delete pod",
-            ref action => verb_of(action).label(),
+    /// The preview's list can be longer than the dialog shows.
+    fn scrollable(&self) -> bool {
+        self.preview.list_len() > MAX_PREVIEW_LINES
+    }
+
+    /// The keys that scroll the list now (`j/k`, or `↓/↑` while the name input has the keys).
+    fn scroll_keys(&self, screen: &Screen<'_>) -> String {
+        let (down, up) = if self.typed.is_some() {
+            (ModalCommand::InputScrollDown, ModalCommand::InputScrollUp)
+        } else {
+            (ModalCommand::PreviewDown, ModalCommand::PreviewUp)
         };
+        let first = |command| {
+            screen
+                .view
+                .keymap
+                .keys_for(Command::Modal(command))
+                .first()
+                .map(ToString::to_string)
+        };
+        match (first(down), first(up)) {
+            (Some(down), Some(up)) => format!("{down}/{up}"),
+            (Some(key), None) | (None, Some(key)) => key,
+            (None, None) => "unbound".into(),
+        }
+    }
+
+    fn chrome(&self, theme: &Theme) -> Chrome {
+        let verb = verb_text(&self.plan.action);
         let failed = matches!(
             self.preview,
             PreviewState::Failed(_) | PreviewState::AuditFailed { .. }
@@ -767,6 +806,7 @@ impl<'a> Confirm<'a> {
             ModalCommand::InputSubmit => Some(("confirm (when it matches)", self.yes_enabled())),
             ModalCommand::Confirm | ModalCommand::SwitchButton => Some((label, ready)),
             ModalCommand::ForceDelete => self.force_offer().then_some((label, true)),
+            ModalCommand::PreviewDown => self.scrollable().then_some((label, true)),
             _ => Some((label, true)),
         })
     }
@@ -834,7 +874,15 @@ impl<'a> Confirm<'a> {
                     theme,
                 ),
             ),
-            PreviewState::Ready(preview) => rows = preview_lines(preview, theme, width, room),
+            PreviewState::Ready(preview) => {
+                let list = List {
+                    room,
+                    scroll: self.scroll,
+                    keys: self.scroll_keys(screen),
+                    shown: self.shown,
+                };
+                rows = preview_lines(preview, theme, width, &list);
+            }
             PreviewState::Failed(error) => {
                 let failed = format!("dry run failed: {}", clean(error));
                 let nothing = "nothing will be executed";
@@ -852,7 +900,13 @@ impl<'a> Confirm<'a> {
                     width,
                     theme,
                 );
-                rows = preview_lines(preview, theme, width, room.saturating_sub(refusal.len()));
+                let list = List {
+                    room: room.saturating_sub(refusal.len()),
+                    scroll: self.scroll,
+                    keys: self.scroll_keys(screen),
+                    shown: self.shown,
+                };
+                rows = preview_lines(preview, theme, width, &list);
                 rows.extend_lines(REFUSAL, refusal);
             }
         }
@@ -935,8 +989,21 @@ impl<'a> Confirm<'a> {
     }
 }
 
-/// The dry run's summary and as many of its detail lines as `room` allows.
-fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize) -> Rows<'a> {
+/// How the preview's list is shown: the rows it may take, the first entry shown, the keys
+/// that scroll it, and where to record how many entries were shown (the key handling stops
+/// scrolling at the last page by it).
+struct List<'a> {
+    room: usize,
+    scroll: usize,
+    keys: String,
+    shown: &'a std::cell::Cell<usize>,
+}
+
+/// The dry run's summary, then its list: the sessions a PostgreSQL action would hit as a table
+/// (pid, user, application, state, age, last query), or its detail lines. A list longer than
+/// `room` (or `MAX_PREVIEW_LINES`) shows a window from `scroll` and a line saying which entries
+/// are shown and how to scroll.
+fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, list: &List<'_>) -> Rows<'a> {
     let summary = if preview.summary.is_empty() {
         "(no summary)".to_string()
     } else {
@@ -947,34 +1014,182 @@ fn preview_lines<'a>(preview: &Preview, theme: &Theme, width: usize, room: usize
         SUMMARY,
         field("preview", &summary, theme.popup, width, theme),
     );
-    let room = room.saturating_sub(rows.len()).min(MAX_PREVIEW_LINES);
-    let total = preview.lines.len();
-    let shown = if total <= room {
-        total
+    let table = !preview.sessions.is_empty();
+    let header = usize::from(table);
+    let total = if table {
+        preview.sessions.len()
     } else {
-        room.saturating_sub(1)
+        preview.lines.len()
     };
-    let detail_width = width.saturating_sub(LABEL_WIDTH);
-    let indent = " ".repeat(LABEL_WIDTH);
-    for line in preview.lines.iter().take(shown) {
-        rows.push(
-            DETAIL,
-            Item::Text(Line::from(vec![
-                Span::raw(indent.clone()),
-                Span::styled(truncate(&clean(line), detail_width), theme.popup),
-            ])),
-        );
+    let room = list
+        .room
+        .saturating_sub(rows.len())
+        .min(MAX_PREVIEW_LINES + header)
+        .saturating_sub(header);
+    if total == 0 || room == 0 {
+        list.shown.set(0);
+        return rows;
     }
-    if shown < total && room > 0 {
+    // All of it, or a window and the line that says where it is.
+    let window = if total <= room { total } else { room - 1 };
+    let offset = list.scroll.min(total - window);
+    list.shown.set(window);
+    if table {
+        let (head, body) = session_table(&preview.sessions, width, (offset, window));
+        rows.push(
+            DETAIL,
+            Item::Text(Line::styled(head, theme.muted.add_modifier(Modifier::BOLD))),
+        );
+        for line in body {
+            rows.push(DETAIL, Item::Text(Line::styled(line, theme.popup)));
+        }
+    } else {
+        let detail_width = width.saturating_sub(LABEL_WIDTH);
+        let indent = " ".repeat(LABEL_WIDTH);
+        for line in preview.lines.iter().skip(offset).take(window) {
+            rows.push(
+                DETAIL,
+                Item::Text(Line::from(vec![
+                    Span::raw(indent.clone()),
+                    Span::styled(truncate(&clean(line), detail_width), theme.popup),
+                ])),
+            );
+        }
+    }
+    if window < total {
+        let indent = if table { TABLE_INDENT } else { LABEL_WIDTH };
+        let place = if window == 0 {
+            format!("… {total} in all")
+        } else {
+            format!("… {}–{} of {total}", offset + 1, offset + window)
+        };
         rows.push(
             DETAIL,
             Item::Text(Line::from(vec![
-                Span::raw(indent),
-                Span::styled(format!("… and {} more", total - shown), theme.muted),
+                Span::raw(" ".repeat(indent)),
+                Span::styled(
+                    truncate(
+                        &format!("{place} · {} scroll", list.keys),
+                        width.saturating_sub(indent),
+                    ),
+                    theme.muted,
+                ),
             ])),
         );
     }
     rows
+}
+
+/// The session table's indent under the `preview` label.
+const TABLE_INDENT: usize = 2;
+
+/// `PID  USER  APPLICATION  STATE  AGE  QUERY`: the header and the rows `offset..+window`, in
+/// `width` columns. Column widths are measured on every session, so scrolling does not move
+/// them; the query takes what the others leave (at least `QUERY_MIN`) and is cut on the right.
+/// When narrow, the state goes first (its column needs room beyond the query's minimum), then
+/// the application, then the user.
+fn session_table(
+    sessions: &[PreviewSession],
+    width: usize,
+    (offset, window): (usize, usize),
+) -> (String, Vec<String>) {
+    let text = |value: &Option<String>| {
+        value
+            .as_deref()
+            .filter(|v| !v.trim().is_empty())
+            .map_or_else(|| "-".to_string(), |v| clean(v).into_owned())
+    };
+    let cells: Vec<[String; 6]> = sessions
+        .iter()
+        .map(|s| {
+            [
+                s.pid.to_string(),
+                text(&s.user),
+                text(&s.application),
+                s.state
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), short_state),
+                s.age_secs.map_or_else(
+                    || "-".to_string(),
+                    |secs| format_age(std::time::Duration::from_secs(secs)),
+                ),
+                // One line: newlines and tabs of a multi-line query become spaces.
+                clean(&s.query.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned(),
+            ]
+        })
+        .collect();
+    // (header, min, max, cut, identifying, priority)
+    let specs: [(&'static str, u16, u16, Cut, bool, u8); 5] = [
+        ("PID", 3, u16::MAX, Cut::Right, true, 0),
+        ("USER", 4, 16, Cut::Middle, false, 1),
+        ("APPLICATION", 4, 20, Cut::Middle, false, 2),
+        ("STATE", 6, 12, Cut::Right, false, 3),
+        ("AGE", 3, 8, Cut::Right, false, 0),
+    ];
+    let columns: Vec<Column> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, (header, min, max, cut, identifying, priority))| {
+            let mut column = Column::measure(
+                header,
+                *min,
+                *cut,
+                *identifying,
+                cells.iter().map(|c| c[i].as_str()),
+            )
+            .priority(*priority);
+            column.preferred = column.preferred.min(*max);
+            column.min = column.min.min(column.preferred);
+            column
+        })
+        .collect();
+    let table_width = u16::try_from(width.saturating_sub(TABLE_INDENT)).unwrap_or(u16::MAX);
+    let mut widths = layout(&columns, table_width.saturating_sub(QUERY_MIN + 2), 2);
+    let used: u16 = widths.iter().filter(|w| **w > 0).map(|w| w + 2).sum();
+    widths.push(table_width.saturating_sub(used));
+    let cuts = [
+        Cut::Right,
+        Cut::Middle,
+        Cut::Middle,
+        Cut::Right,
+        Cut::Right,
+        Cut::Right,
+    ];
+    let row = |cells: [&str; 6]| {
+        let mut line = " ".repeat(TABLE_INDENT);
+        let mut first = true;
+        for (i, cell) in cells.iter().enumerate() {
+            let w = widths[i];
+            if w == 0 {
+                continue;
+            }
+            if !first {
+                line.push_str("  ");
+            }
+            first = false;
+            let cut = fit(cell, w, cuts[i]);
+            line.push_str(&cut);
+            line.push_str(&" ".repeat(usize::from(w).saturating_sub(text_width(&cut))));
+        }
+        truncate(line.trim_end(), width)
+    };
+    let head = row(["PID", "USER", "APPLICATION", "STATE", "AGE", "QUERY"]);
+    let body = cells
+        .iter()
+        .skip(offset)
+        .take(window)
+        .map(|[pid, user, app, state, age, query]| row([pid, user, app, state, age, query]))
+        .collect();
+    (head, body)
+}
+
+/// PostgreSQL's session states, short enough for the table, as the DB pane says them.
+fn short_state(state: &str) -> String {
+    match state {
+        "idle in transaction" => "idle in tx".into(),
+        "idle in transaction (aborted)" => "aborted tx".into(),
+        other => clean(other).into_owned(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use watchfloor::config::PostgresConfig;
 use watchfloor::remediation::audit::{self, AuditLog, AuditMirror, AuditRecord, Operator, Outcome};
 use watchfloor::remediation::{ActionKind, Place, WorkloadKind};
 
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 13] = [
     "time",
     "operator",
     "target",
@@ -25,6 +25,7 @@ const FIELDS: [&str; 12] = [
     "outcome",
     "error",
     "duration_ms",
+    "pids",
     "attempt",
 ];
 
@@ -855,6 +856,85 @@ fn audit_command_prints_the_configured_trail_as_text_and_json() {
     assert!(
         err.contains("1 line of") && err.contains("could not be parsed"),
         "{err}"
+    );
+}
+
+#[test]
+fn audit_text_says_graceful_or_force_and_the_pids_hit() {
+    let home = tempfile::tempdir().unwrap();
+    let trail = home.path().join("trail/audit.jsonl");
+    let config = config_with_trail(home.path(), &trail);
+    let log = AuditLog::open(&trail).unwrap();
+    let delete = |force: bool| {
+        AuditRecord::new(
+            operator(),
+            "platform",
+            &kube_place(),
+            &ActionKind::DeletePod {
+                name: "api-7d9f".into(),
+                grace: force.then_some(0),
+                force,
+            },
+            "pod/api-7d9f",
+            Outcome::Planned,
+        )
+    };
+    let sweep = AuditRecord::new(
+        operator(),
+        "platform",
+        &Place::Postgres {
+            entry: 0,
+            database: "platform-db".into(),
+        },
+        &ActionKind::PgTerminateIdle {
+            older_than_secs: 3600,
+        },
+        "3 idle-in-transaction sessions",
+        Outcome::Planned,
+    )
+    .with_preview("3 sessions would be hit: pids 4242, 4250, 4301");
+    let records = [
+        delete(false).then(Outcome::Succeeded),
+        delete(true).then(Outcome::Cancelled),
+        sweep.clone(),
+        sweep
+            .then(Outcome::Succeeded)
+            .with_pids(vec![4242, 4301])
+            .with_duration(Duration::from_millis(40)),
+    ];
+    for record in &records {
+        log.append(record).unwrap();
+    }
+    // Stored: `force` in the parameters, the pids hit on the executed line alone.
+    let stored: Vec<Value> = std::fs::read_to_string(&trail)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stored[0]["parameters"]["force"], false);
+    assert_eq!(stored[1]["parameters"]["force"], true);
+    assert!(stored[2]["pids"].is_null());
+    assert_eq!(stored[3]["pids"], json!([4242, 4301]));
+
+    let output = watchfloor(home.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["audit", "--format", "text"])
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[1].contains("delete_pod (graceful)"), "{out}");
+    assert!(lines[2].contains("delete_pod (force)"), "{out}");
+    assert!(
+        lines[3].contains("pg_terminate_idle") && !lines[3].contains("hit"),
+        "{out}"
+    );
+    assert!(
+        lines[4].contains("3 idle-in-transaction sessions · hit pids 4242, 4301"),
+        "{out}"
     );
 }
 

@@ -97,6 +97,7 @@ impl Follow {
             }
             LogEvent::Dropped(n) => panic!("{n} lines dropped"),
             LogEvent::CapReached { .. } => {}
+            LogEvent::Closed { reason } => panic!("a source never closes itself: {reason}"),
         }
     }
 

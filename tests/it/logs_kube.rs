@@ -188,6 +188,7 @@ impl Events {
             }
             LogEvent::Dropped(n) => panic!("{n} lines dropped"),
             LogEvent::CapReached { active, waiting } => self.caps.push((active, waiting)),
+            LogEvent::Closed { reason } => panic!("a source never closes itself: {reason}"),
         }
     }
 
@@ -626,5 +627,123 @@ async fn reports_source_problems_on_stream_zero() {
         .await
         .expect("ends")
         .expect("no panic");
+    fx.sim.shutdown().await;
+}
+
+/// Through a headless console: `l` on a deployment opens ad-hoc streams beside the configured
+/// source's; `x` in the Logs pane closes them through the runtime (their task cancelled, their
+/// streams ended, their lines kept) while the configured source keeps following.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_stops_the_ad_hoc_streams_and_keeps_the_configured_source() {
+    use crate::support::headless::Headless;
+    use watchfloor::app::{ADHOC_SOURCE, App, Effect};
+    use watchfloor::policy::ReadOnlyInputs;
+
+    let fx = fixture("calm", 20.0).await;
+    let text = format!(
+        "[[targets]]\nname = \"sim\"\n[targets.kubernetes]\nkubeconfig = {:?}\ncontext = \"sim\"\n\
+         [[targets.logs]]\nsource = \"kubernetes\"\nnamespace = \"{NS}\"\nworkload = \"deploy/{API}\"\n",
+        fx.kubeconfig.display().to_string()
+    );
+    let mut c = Headless::start(&text, ReadOnlyInputs::default());
+    let lines_of = |app: &App, source: usize| -> u64 {
+        app.data
+            .logs
+            .streams
+            .values()
+            .filter(|s| s.source == source)
+            .map(|s| s.lines)
+            .sum()
+    };
+    let following = |app: &App, source: usize| app.data.logs.open_streams(source);
+
+    // The catalog's deployment, in the Deployments view: `l` follows its pods ad hoc.
+    c.press_str("1v");
+    let wanted = (
+        "babylon-catalog".to_string(),
+        "babylon-catalog-api".to_string(),
+    );
+    let w = wanted.clone();
+    c.settle_until("the catalog deployment", LONG, move |app| {
+        app.view.visible.deployments.contains(&w) && !app.view.visible.pods.is_empty()
+    })
+    .await;
+    // Its pods too (the streams are opened for the pods the Pods pane knows).
+    c.settle_until("the catalog's pods", LONG, |app| {
+        app.data
+            .kube
+            .pods
+            .values()
+            .any(|p| p.namespace == "babylon-catalog")
+    })
+    .await;
+    let at = c
+        .app
+        .view
+        .visible
+        .deployments
+        .iter()
+        .position(|k| *k == wanted)
+        .expect("row");
+    c.press_str("g");
+    for _ in 0..at {
+        c.press_str("j");
+    }
+    let mark = c.effects_seen().len();
+    c.press_str("l");
+    let adhoc = match &c.effects_seen()[mark..] {
+        [Effect::OpenLogs { source, .. }, ..] => *source,
+        other => panic!("no stream opened: {other:?}"),
+    };
+    assert!(adhoc > ADHOC_SOURCE);
+    c.settle_until("ad-hoc and configured lines", LONG, move |app| {
+        following(app, adhoc) > 0
+            && lines_of(app, adhoc) >= 3
+            && following(app, 0) > 0
+            && lines_of(app, 0) >= 3
+    })
+    .await;
+    assert_eq!(c.app.view.adhoc_sources(&c.app.data), [adhoc]);
+
+    // x: one effect, for the ad-hoc source alone.
+    let mark = c.effects_seen().len();
+    c.press_str("x");
+    assert_eq!(
+        &c.effects_seen()[mark..],
+        [Effect::CloseLogs {
+            generation: c.app.data.generation,
+            sources: vec![adhoc],
+        }]
+    );
+    c.settle_until("the ad-hoc streams ended", LONG, move |app| {
+        app.data.logs.closed.contains(&adhoc) && following(app, adhoc) == 0
+    })
+    .await;
+    for stream in c
+        .app
+        .data
+        .logs
+        .streams
+        .values()
+        .filter(|s| s.source == adhoc)
+    {
+        assert!(
+            matches!(&stream.state, StreamState::Ended { reason } if reason == "stopped by the operator"),
+            "{stream:?}"
+        );
+    }
+    // The configured source goes on; the stopped one adds nothing more.
+    let stopped_at = lines_of(&c.app, adhoc);
+    let configured_at = lines_of(&c.app, 0);
+    c.settle_until("more lines of the configured source", LONG, move |app| {
+        lines_of(app, 0) >= configured_at + 6
+    })
+    .await;
+    assert!(
+        following(&c.app, 0) > 0,
+        "the configured streams still follow"
+    );
+    assert_eq!(lines_of(&c.app, adhoc), stopped_at, "no line after x");
+    assert!(c.app.view.adhoc_sources(&c.app.data).is_empty());
     fx.sim.shutdown().await;
 }

@@ -623,7 +623,7 @@ async fn cancel_after_the_preview_sends_no_mutating_request() {
     assert!(records.iter().all(|r| r.error.is_none()));
     assert!(toast_containing(
         &c,
-        "cancelled: rollout restart deployment/babylon-catalog-api"
+        "aborted rollout restart of deployment/babylon-catalog-api on sim: nothing was done"
     ));
     // Let anything still in flight arrive before looking at the log.
     c.settle().await;
@@ -1091,11 +1091,25 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     ));
     c.press_str("X");
     let preview = ready_preview(&mut c).await;
-    assert_eq!(preview.summary, "1 session(s) would be hit");
+    assert_eq!(
+        preview.summary,
+        format!("1 session would be hit: pid {idle_pid}")
+    );
     assert!(
         preview.lines[0].starts_with(&format!("pid {idle_pid} ")),
         "{preview:?}"
     );
+    // The dialog's table: who, which application, how long, and the last query.
+    let [session] = preview.sessions.as_slice() else {
+        panic!("one session: {preview:?}");
+    };
+    assert_eq!(
+        (session.pid, session.application.as_deref()),
+        (idle_pid, Some("wf-idle"))
+    );
+    assert_eq!(session.user.as_deref(), Some("postgres"));
+    assert!(session.query.ends_with("SELECT 1"), "{session:?}");
+    assert!(session.age_secs.is_some(), "{session:?}");
     let result = confirm(&mut c).await;
     assert!(result.is_ok(), "{result:?}");
     let gone = |pid: i32| format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}");
@@ -1152,6 +1166,19 @@ async fn postgres_sessions_are_swept_cancelled_and_terminated() {
     {
         assert_succeeded_attempt(pair, action);
     }
+    // The executed lines name the sessions hit; the planned ones, written before, cannot.
+    let pids: Vec<Option<Vec<i32>>> = records.iter().map(|r| r.pids.clone()).collect();
+    assert_eq!(
+        pids,
+        [
+            None,
+            Some(vec![idle_pid]),
+            None,
+            Some(vec![cancel_pid]),
+            None,
+            Some(vec![kill_pid])
+        ]
+    );
 }
 
 /// A redis-server of the test's own on a free loopback port, killed on drop.

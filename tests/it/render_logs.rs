@@ -292,3 +292,183 @@ fn enter_lists_streams_and_p_asks_for_previous_logs() {
             .is_empty()
     );
 }
+
+/// A pod in the Pods pane, `p` pressed on it: the previous container's logs, read once, with
+/// lines of every level.
+fn previous_view() -> App {
+    use watchfloor::data::{KubeUpdate, RowUpdate};
+    let text = r#"
+[[targets]]
+name = "prod"
+[targets.kubernetes]
+context = "prod-admin"
+"#;
+    let config = parse(Path::new("logs.toml"), text).unwrap();
+    let mut app = App::new(
+        Arc::new(config),
+        "logs.toml".into(),
+        0,
+        ReadOnlyInputs::default(),
+        t0(),
+    );
+    let generation = app.data.generation;
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "platform-v2-api-7c9d5-abc12", "namespace": "platform-v2-stable"},
+        "spec": {"containers": [{"name": "api", "image": "api:7"}]},
+        "status": {"phase": "Running"},
+    }))
+    .unwrap();
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(RowUpdate::Replace {
+            namespace: None,
+            rows: vec![watchfloor::model::pods::pod_row(&pod)],
+        }),
+    }));
+    app.prepare_view();
+    key(&mut app, KeyCode::Char('1'));
+    let effects = app.update(Action::Key(KeyEvent::from(KeyCode::Char('p'))));
+    let [watchfloor::app::Effect::PreviousLogs { source, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let source = *source;
+    app.update(Action::Backend(SourceEvent::Logs {
+        generation,
+        source,
+        event: LogEvent::StreamOpened {
+            id: 0,
+            label: "platform-v2-api-7c9d5-abc12/api (previous)".into(),
+        },
+    }));
+    let lines = [
+        r#"{"level":"info","msg":"starting"}"#,
+        r#"{"level":"warn","msg":"db slow: timeout 2s"}"#,
+        r#"{"level":"error","msg":"db timeout: giving up"}"#,
+        r#"{"level":"info","msg":"shutting down"}"#,
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, l)| {
+        parse_line(
+            0,
+            l.as_bytes(),
+            false,
+            t0() + Duration::from_millis(i as u64),
+        )
+    })
+    .collect();
+    app.update(Action::Backend(SourceEvent::Logs {
+        generation,
+        source,
+        event: LogEvent::Lines(lines),
+    }));
+    // The toast that opened the view has gone: the footer shows the keys.
+    app.update(Action::Tick(t0() + Duration::from_secs(10)));
+    app.prepare_view();
+    app
+}
+
+/// The Logs pane's header line (its first row inside the border).
+fn header(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.contains("previous logs"))
+        .unwrap_or_else(|| panic!("no header:\n{screen}"))
+        .to_string()
+}
+
+#[test]
+fn previous_logs_say_which_filters_are_on() {
+    let mut app = previous_view();
+    let none = header(&text(&draw(&app, (120, 30))));
+    assert!(
+        none.contains(
+            "previous logs of platform-v2-stable/platform-v2-api-7c9d5-abc12 (Esc: all) · no filters · 4 lines"
+        ),
+        "{none}"
+    );
+
+    // Level >= warn, then a text filter, then the one stream: each is named, in that order.
+    key(&mut app, KeyCode::Char('l'));
+    key(&mut app, KeyCode::Char('l'));
+    for c in "/timeout".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('s'));
+    let screen = text(&draw(&app, (120, 30)));
+    let on = header(&screen);
+    assert!(
+        on.contains(" · filters: level >= warn · source api (previous) · /timeout/ · 2 lines of 4")
+            && on.contains("previous logs of platf…-abc12 (Esc: all)"),
+        "{on}"
+    );
+    assert!(
+        screen.contains("db slow: timeout 2s") && !screen.contains("starting"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("previous_logs_filtered_120x30", screen);
+
+    // At 80 columns the pod's name gives way, never the filters.
+    let narrow = header(&text(&draw(&app, (80, 24))));
+    assert!(
+        narrow
+            .contains("previous logs · filters: level >= warn · source api (previous) · /timeout/"),
+        "{narrow}"
+    );
+
+    // The text filter cleared (`/` then Esc), the header says which are left.
+    key(&mut app, KeyCode::Char('/'));
+    key(&mut app, KeyCode::Esc);
+    let cleared = header(&text(&draw(&app, (120, 30))));
+    assert!(
+        cleared
+            .contains("(Esc: all) · filters: level >= warn · source api (previous) · 2 lines of 4"),
+        "{cleared}"
+    );
+}
+
+#[test]
+fn the_footer_offers_x_only_while_the_view_has_ad_hoc_streams() {
+    let configured = app_with(&[b"one".to_vec()]);
+    let footer = |app: &App| {
+        text(&draw(app, (250, 30)))
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        !footer(&configured).contains("stop streams"),
+        "{}",
+        footer(&configured)
+    );
+    let mut previous = previous_view();
+    assert!(
+        footer(&previous).contains(" x stop streams "),
+        "{}",
+        footer(&previous)
+    );
+    let effects = previous.update(Action::Key(KeyEvent::from(KeyCode::Char('x'))));
+    let [watchfloor::app::Effect::CloseLogs { sources, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let generation = previous.data.generation;
+    previous.update(Action::Backend(SourceEvent::Logs {
+        generation,
+        source: sources[0],
+        event: LogEvent::Closed {
+            reason: "stopped by the operator".into(),
+        },
+    }));
+    previous.update(Action::Tick(t0() + Duration::from_secs(30)));
+    previous.prepare_view();
+    assert!(!footer(&previous).contains("stop streams"));
+    // Its lines stay, its stream says why it ended.
+    key(&mut previous, KeyCode::Enter);
+    let streams = text(&draw(&previous, (120, 30)));
+    assert!(
+        streams.contains("(previous) ended: stopped by the operator"),
+        "{streams}"
+    );
+}

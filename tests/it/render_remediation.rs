@@ -21,7 +21,7 @@ use watchfloor::event::SourceState;
 use watchfloor::model::deployments::deployment_row;
 use watchfloor::model::pods::pod_row;
 use watchfloor::policy::ReadOnlyInputs;
-use watchfloor::remediation::{Failure, HistoryEntry, Preview, Progress};
+use watchfloor::remediation::{Failure, HistoryEntry, Preview, PreviewSession, Progress};
 use watchfloor::ui::remediation::offer_hints;
 use watchfloor::ui::theme::{ColorSupport, Theme};
 use watchfloor::ui::{self};
@@ -156,6 +156,7 @@ fn ready(summary: &str, lines: &[&str]) -> Result<Preview, String> {
     Ok(Preview {
         summary: summary.into(),
         lines: lines.iter().map(ToString::to_string).collect(),
+        ..Preview::default()
     })
 }
 
@@ -298,14 +299,28 @@ fn many_dry_run_lines_are_cut_with_a_count() {
         Ok(()),
     );
     let big = screen(&app, (80, 24));
-    assert!(big.contains("… and "), "{big}");
+    assert!(big.contains(" of 14 · j/k scroll"), "{big}");
     assert!(big.contains("[ No ]") && big.contains("y confirm"), "{big}");
     insta::assert_snapshot!("confirm_truncated_80x24", big);
     let tall = screen(&app, (120, 40));
     assert!(
-        tall.contains("00009 would be replaced") && tall.contains("… and 5 more"),
+        tall.contains("00009 would be replaced")
+            && !tall.contains("00010 would be replaced")
+            && tall.contains("… 1–9 of 14 · j/k scroll"),
         "at most 10 lines:\n{tall}"
     );
+    // The rest is a scroll away; the last page stays full.
+    press(&mut app, &[KeyCode::Char('G'), KeyCode::Char('j')]);
+    press(&mut app, &[KeyCode::Down; 20]);
+    let end = screen(&app, (120, 40));
+    assert!(
+        end.contains("00014 would be replaced")
+            && end.contains("… 6–14 of 14")
+            && !end.contains("00005 would be replaced"),
+        "{end}"
+    );
+    press(&mut app, &[KeyCode::Char('k'), KeyCode::Up]);
+    assert!(screen(&app, (120, 40)).contains("… 4–12 of 14"));
 }
 
 #[test]
@@ -428,6 +443,286 @@ fn scale_input_with_a_value_and_with_an_error() {
         "{error}"
     );
     insta::assert_snapshot!("scale_error_80x24", error);
+}
+
+#[test]
+fn scale_input_starts_with_the_current_count_selected() {
+    let mut app = app(false);
+    press(&mut app, &[KeyCode::Char('v'), KeyCode::Char('s')]);
+    let terminal = draw(&app, (80, 24));
+    let buffer = terminal.backend().buffer();
+    let open = text(buffer);
+    assert!(
+        open.contains("deployment/platform-v2-api  replicas 3 -> 3"),
+        "{open}"
+    );
+    // The count in the field is selected (reverse video), the arrow before it is not.
+    let (x, y) = find(buffer, "replicas 3 -> 3");
+    let field = x + "replicas 3 -> ".len() as u16;
+    assert!(buffer[(field, y)].modifier.contains(Modifier::REVERSED));
+    assert!(!buffer[(field - 2, y)].modifier.contains(Modifier::REVERSED));
+    // Typing replaces it.
+    type_text(&mut app, "5");
+    assert!(screen(&app, (80, 24)).contains("replicas 3 -> 5 "));
+    type_text(&mut app, "0");
+    assert!(screen(&app, (80, 24)).contains("replicas 3 -> 50"));
+    // An arrow first keeps it, and the digits go after it.
+    let mut app = app_with(false, false);
+    press(
+        &mut app,
+        &[KeyCode::Char('v'), KeyCode::Char('s'), KeyCode::End],
+    );
+    type_text(&mut app, "0");
+    assert!(screen(&app, (80, 24)).contains("replicas 3 -> 30"));
+    press(&mut app, &[KeyCode::Enter]);
+    assert!(
+        screen(&app, (80, 24)).contains("change  replicas 3 -> 30"),
+        "{}",
+        screen(&app, (80, 24))
+    );
+}
+
+#[test]
+fn n_and_esc_say_the_action_was_aborted() {
+    let mut app = app(false);
+    press(&mut app, &[KeyCode::Char('v'), KeyCode::Char('r')]);
+    preview(&mut app, ready("dry run ok", &[]), Ok(()));
+    press(&mut app, &[KeyCode::Char('n')]);
+    assert!(app.view.modal.is_none());
+    let toast =
+        "aborted rollout restart of deployment/platform-v2-api on platform-prod: nothing was done";
+    assert!(
+        screen(&app, (120, 40)).contains(toast),
+        "{}",
+        screen(&app, (120, 40))
+    );
+
+    // Esc, on a dialog whose dry run failed, and on a forced delete: named as such.
+    press(&mut app, &[KeyCode::Char('v'), KeyCode::Char('D')]);
+    preview(&mut app, Err("denied".into()), Ok(()));
+    press(&mut app, &[KeyCode::Esc]);
+    let last = app
+        .view
+        .toasts
+        .last()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        last,
+        format!("aborted delete pod of pod/{POD} on platform-prod: nothing was done")
+    );
+    press(&mut app, &[KeyCode::Char('D')]);
+    let count = |app: &App| {
+        (
+            app.view.toasts.len(),
+            app.view.toasts.last().map(|t| t.repeats),
+        )
+    };
+    let before = count(&app);
+    press(&mut app, &[KeyCode::Char('F')]);
+    assert_eq!(
+        count(&app),
+        before,
+        "moving on to force is not an abort: {:?}",
+        app.view.toasts.last()
+    );
+    press(&mut app, &[KeyCode::Esc]);
+    let last = app
+        .view
+        .toasts
+        .last()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        last,
+        format!("aborted force delete pod of pod/{POD} on platform-prod: nothing was done")
+    );
+}
+
+fn db_config(protected: bool) -> String {
+    format!(
+        "{}[[targets.postgres]]\nname = \"platform-db\"\ndsn = \"host=platform-db\"\n",
+        config(protected)
+    )
+}
+
+/// Fourteen sessions idle in transaction for 1h01 to 1h14, one of them aborted, with their last
+/// queries (one long, one spread over lines with an escape sequence in it).
+fn idle_sessions() -> Vec<PreviewSession> {
+    (1..=14)
+        .map(|i| PreviewSession {
+            pid: 4200 + i,
+            user: Some(if i % 3 == 0 { "billing" } else { "platform" }.into()),
+            application: Some(format!("platform-v2-api-{i}")),
+            state: Some(
+                if i == 2 {
+                    "idle in transaction (aborted)"
+                } else {
+                    "idle in transaction"
+                }
+                .into(),
+            ),
+            age_secs: Some(3600 + 60 * (15 - i) as u64),
+            query: match i {
+                1 => format!(
+                    "UPDATE orders SET state = 'paid' WHERE id IN ({})",
+                    "1234, ".repeat(40)
+                ),
+                4 => "SELECT *\n  FROM ledger\u{1b}[2J\n WHERE id = 7".into(),
+                _ => format!("SELECT * FROM carts WHERE id = {i} FOR UPDATE"),
+            },
+        })
+        .collect()
+}
+
+/// The DB pane on the database, `X` pressed, and the dry run in.
+fn idle_dialog(protected: bool) -> App {
+    use watchfloor::db::DbUpdate;
+    use watchfloor::db::postgres::{PgSample, Privileges, Session, Thresholds, analyse};
+    let mut app = app_from(&db_config(protected), false);
+    let session = |s: &PreviewSession| Session {
+        pid: s.pid,
+        usename: s.user.clone(),
+        application_name: s.application.clone(),
+        client_addr: None,
+        datname: Some("platform".into()),
+        state: s.state.clone(),
+        wait_event_type: None,
+        wait_event: None,
+        backend_type: Some("client backend".into()),
+        query_age: s.age_secs.map(|a| a as f64),
+        state_age: s.age_secs.map(|a| a as f64),
+        xact_age: s.age_secs.map(|a| a as f64),
+        backend_age: None,
+        query: Some(s.query.clone()),
+        blocked_by: Vec::new(),
+        own: false,
+        role_superuser: Some(false),
+        role_privileges: Some(false),
+    };
+    let sample = PgSample {
+        max_connections: 100,
+        privileges: Privileges {
+            superuser: false,
+            read_all_stats: true,
+            signal_backend: true,
+        },
+        database: Some("platform".into()),
+        sessions: idle_sessions().iter().map(session).collect(),
+        ..PgSample::default()
+    };
+    let status = analyse("platform-db", sample, Thresholds::default());
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Db {
+        generation,
+        update: DbUpdate::Postgres {
+            index: 0,
+            status: Box::new(status),
+        },
+    }));
+    press(&mut app, &[KeyCode::Char('3'), KeyCode::Char('X')]);
+    assert!(app.view.modal.is_some(), "{}", screen(&app, (120, 40)));
+    let sessions = idle_sessions();
+    let pids: Vec<String> = sessions.iter().map(|s| s.pid.to_string()).collect();
+    preview(
+        &mut app,
+        Ok(Preview {
+            summary: format!(
+                "14 sessions would be hit: pids {} and 2 more",
+                pids[..12].join(", ")
+            ),
+            lines: pids.iter().map(|p| format!("pid {p}")).collect(),
+            sessions,
+        }),
+        Ok(()),
+    );
+    app.prepare_view();
+    app
+}
+
+#[test]
+fn terminate_idle_lists_every_session_and_scrolls() {
+    let mut app = idle_dialog(false);
+    let buffer = draw(&app, (120, 40)).backend().buffer().clone();
+    let dialog = text(&buffer);
+    for needle in [
+        " terminate idle-in-transaction ",
+        "where   postgres platform-db",
+        "object  14 idle-in-transaction sessions",
+        "PID   USER      APPLICATION         STATE       AGE    QUERY",
+        "4201  platform  platform-v2-api-1   idle in tx  1h14m  UPDATE orders SET state = 'paid' WHERE… ║",
+        "4202  platform  platform-v2-api-2   aborted tx  1h13m  SELECT * FROM carts WHERE id = 2",
+        "4209  billing   platform-v2-api-9   idle in tx  1h06m",
+        "… 1–9 of 14 · j/k scroll",
+        "y confirm · n/Esc cancel · Tab switch · j/k scroll",
+    ] {
+        assert!(dialog.contains(needle), "{needle:?}:\n{dialog}");
+    }
+    assert!(!dialog.contains("4210  "), "{dialog}");
+    // The multi-line query is one line, its escape sequence gone.
+    assert!(
+        dialog.contains("SELECT * FROM ledger WHERE id = 7 "),
+        "{dialog}"
+    );
+    assert!(
+        buffer
+            .content
+            .iter()
+            .all(|c| !c.symbol().chars().any(char::is_control)),
+        "{dialog}"
+    );
+    insta::assert_snapshot!("terminate_idle_120x40", dialog);
+
+    // j/k and the arrows scroll through the keymap; the window never runs past the end.
+    press(
+        &mut app,
+        &[KeyCode::Char('j'), KeyCode::Char('j'), KeyCode::Down],
+    );
+    let scrolled = screen(&app, (120, 40));
+    assert!(
+        scrolled.contains("… 4–12 of 14")
+            && scrolled.contains("4212  ")
+            && !scrolled.contains("4203  "),
+        "{scrolled}"
+    );
+    press(&mut app, &[KeyCode::Char('j'); 30]);
+    let end = screen(&app, (120, 40));
+    assert!(
+        end.contains("… 6–14 of 14") && end.contains("4214  "),
+        "{end}"
+    );
+    press(&mut app, &[KeyCode::Char('k'), KeyCode::Up]);
+    assert!(screen(&app, (120, 40)).contains("… 4–12 of 14"));
+    insta::assert_snapshot!("terminate_idle_scrolled_80x24", screen(&app, (80, 24)));
+
+    // n: nothing runs, and the toast says so.
+    press(&mut app, &[KeyCode::Char('n')]);
+    assert!(app.view.modal.is_none() && app.view.running.is_empty());
+    assert!(
+        screen(&app, (160, 40)).contains(
+            "aborted terminate idle-in-transaction of 14 idle-in-transaction sessions on \
+             platform-prod: nothing was done"
+        ),
+        "{}",
+        screen(&app, (160, 40))
+    );
+}
+
+#[test]
+fn a_protected_targets_list_scrolls_with_the_arrows_while_its_name_is_typed() {
+    let mut app = idle_dialog(true);
+    let dialog = screen(&app, (120, 40));
+    assert!(dialog.contains("… 1–9 of 14 · ↓/↑ scroll"), "{dialog}");
+    // j is text here; the arrows scroll.
+    type_text(&mut app, "j");
+    press(&mut app, &[KeyCode::Down, KeyCode::Down]);
+    let scrolled = screen(&app, (120, 40));
+    assert!(
+        scrolled.contains("… 3–11 of 14") && scrolled.contains("to confirm: j"),
+        "{scrolled}"
+    );
+    press(&mut app, &[KeyCode::Up]);
+    assert!(screen(&app, (120, 40)).contains("… 2–10 of 14"));
 }
 
 #[test]

@@ -51,4 +51,9 @@ pub enum LogEvent {
         active: usize,
         waiting: usize,
     },
+    /// The source was stopped (its task cancelled by the runtime, e.g. the operator closing an
+    /// ad-hoc stream): every stream of it has ended, and whatever it still sent is ignored.
+    Closed {
+        reason: String,
+    },
 }

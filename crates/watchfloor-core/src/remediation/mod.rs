@@ -206,8 +206,28 @@ impl From<&str> for Failure {
 pub struct Preview {
     /// One line, e.g. `images quay.io/x:7.0.0 -> quay.io/x:6.3.1 (revision 6)`.
     pub summary: String,
-    /// Details: pods that would go, sessions that would be hit (pid, age, query).
+    /// Details: pods that would go, sessions that would be hit (pid, age, query), as text.
     pub lines: Vec<String>,
+    /// PostgreSQL actions: every session that would be hit, one entry each, for the dialog's
+    /// table (`lines` holds the same as text). Empty for other actions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<PreviewSession>,
+}
+
+/// One session a PostgreSQL action would hit, as its preview read it. Texts come from the
+/// server: sanitised by the reader, and again wherever they are drawn.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PreviewSession {
+    pub pid: i32,
+    pub user: Option<String>,
+    pub application: Option<String>,
+    /// `None` when the console's role may not see it.
+    pub state: Option<String>,
+    /// Whole seconds in its current state (idle in transaction for so long, or running the
+    /// query for so long).
+    pub age_secs: Option<u64>,
+    /// The (last) query.
+    pub query: String,
 }
 
 /// A revision in the rollout undo picker.
