@@ -103,16 +103,17 @@ fn footer_label(
     let focus = screen.view.focus;
     let view = &screen.view.panes[focus.index()];
     let data = screen.pane_shows_data(focus);
-    // A cache's client list has no cursor and no order to choose.
+    // A cache's client list has a cursor (the client `K` acts on) but no order to choose.
     let clients = focus == PaneId::Db && matches!(screen.selected_db(), Some(DbRow::Redis(_)));
     let label = match command.context() {
-        Context::Pods | Context::Logs | Context::Db | Context::Claims if !data => return None,
+        Context::Pods | Context::Logs | Context::Db | Context::Claims | Context::Slo if !data => {
+            return None;
+        }
         _ => match command {
-            Command::Down if view.detail_open && focus == PaneId::Db && data => {
-                if clients {
-                    return None;
-                }
-                "session"
+            Command::Down
+                if view.detail_open && view.session.is_none() && focus == PaneId::Db && data =>
+            {
+                if clients { "client" } else { "session" }
             }
             Command::Down if view.detail_open => "scroll",
             Command::Open if focus == PaneId::Logs && data => return None,
@@ -127,11 +128,20 @@ fn footer_label(
             Command::PreviousLogs if focus != PaneId::Pods => return None,
             Command::ToggleView if view.alt_view => "pods",
             Command::Follow if screen.view.logs.follow => "pause",
+            // Only the DB pane's footer names `o` (the help lists it for every table).
+            Command::SortCycle if focus != PaneId::Db || !data => return None,
             Command::SortCycle if view.detail_open => {
                 if clients {
                     return None;
                 }
-                return Some(Cow::Owned(format!("sort: {}", view.session_sort.label())));
+                let table = crate::app::sort::Table::Sessions;
+                let sort = view.sort;
+                let label = sort.key(table).field.label();
+                return Some(Cow::Owned(if sort.reversed {
+                    format!("sort: {label} {}", sort.arrow(table))
+                } else {
+                    format!("sort: {label}")
+                }));
             }
             _ => label,
         },
@@ -285,6 +295,7 @@ pub fn render_help(
         Context::Logs,
         Context::Db,
         Context::Claims,
+        Context::Slo,
     ] {
         help_section(
             &mut lines,
