@@ -331,10 +331,10 @@ pub const COMMANDS: &[Spec] = {
         row(C::Save,                             "save",             X::Logs,    &[ch('S')], "save to a file")
             .list_hint("save", 50),
         // Footers stay as they were: only the DB pane hints `o` (see `ui::overlays`).
-        row(C::SortCycle,                        "sort",             X::List,    &[ch('o')], "sort by the next column (pods, deployments, claims, DB sessions)")
+        row(C::SortCycle,                        "sort",             X::List,    &[ch('o')], "sort by the next column")
             .hint("sort", 40),
         row(C::SortReverse,                      "sort_reverse",     X::List,    &[ch('O')], "reverse the sort order"),
-        row(C::UnhealthyOnly,                    "unhealthy",        X::List,    &[ch('!')], "only unhealthy rows (pods, deployments, claims)"),
+        row(C::UnhealthyOnly,                    "unhealthy",        X::List,    &[ch('!')], "only unhealthy pods, deployments, claims"),
         row(C::ChartRange,                       "chart_range",      X::Slo,     &[ch('r')], "SLO detail: chart range 1h, 6h, 24h, 7d")
             .detail_hint("range", 50),
         // Remediations: the footer hints the planner's offers for the selected row instead.

@@ -490,7 +490,10 @@ mod tests {
 
     #[test]
     fn the_sort_column_is_marked_in_the_header() {
-        let age = Sort { key: 5, reversed: false };
+        let age = Sort {
+            key: 5,
+            reversed: false,
+        };
         assert_eq!(age.mark(Table::Pods, "AGE"), "AGE↓");
         assert_eq!(age.reverse().mark(Table::Pods, "AGE"), "AGE↑");
         assert_eq!(age.mark(Table::Pods, "NAME"), "NAME");
@@ -498,7 +501,10 @@ mod tests {
         for header in ["NAMESPACE", "NAME", "STATUS", "AGE"] {
             assert_eq!(Sort::default().mark(Table::Pods, header), header);
         }
-        assert_eq!(Sort::default().mark(Table::Sessions, "XACT/QUERY"), "XACT/QUERY↓");
+        assert_eq!(
+            Sort::default().mark(Table::Sessions, "XACT/QUERY"),
+            "XACT/QUERY↓"
+        );
     }
 
     #[test]
@@ -514,15 +520,24 @@ mod tests {
         };
         assert_eq!(sorted(Sort::default()), ["b", "c", "a"]);
         assert_eq!(sorted(Sort::default().reverse()), ["a", "c", "b"]);
-        let restarts = Sort { key: 4, reversed: false };
+        let restarts = Sort {
+            key: 4,
+            reversed: false,
+        };
         assert_eq!(sorted(restarts), ["c", "a", "b"]);
         assert_eq!(sorted(restarts.reverse()), ["b", "a", "c"]);
         // Oldest first; a pod without a creation time is last either way.
-        let age = Sort { key: 5, reversed: false };
+        let age = Sort {
+            key: 5,
+            reversed: false,
+        };
         assert_eq!(sorted(age), ["b", "a", "c"]);
         assert_eq!(sorted(age.reverse()), ["a", "b", "c"]);
         // Equal names keep worst first.
-        let name = Sort { key: 2, reversed: false };
+        let name = Sort {
+            key: 2,
+            reversed: false,
+        };
         let twin = pod("a", Health::Crit, 0, None);
         let mut rows = vec![&twin, &b, &a];
         pods(&mut rows, name);
@@ -545,14 +560,26 @@ mod tests {
             rows.iter().map(|s| s.pid).collect::<Vec<_>>()
         };
         assert_eq!(sorted(Sort::default()), [1, 3, 2, 4], "oldest first");
-        let wait = Sort { key: 2, reversed: false };
-        assert_eq!(Sort::default().next(Table::Sessions).next(Table::Sessions), wait);
+        let wait = Sort {
+            key: 2,
+            reversed: false,
+        };
+        assert_eq!(
+            Sort::default().next(Table::Sessions).next(Table::Sessions),
+            wait
+        );
         // Waiting first (by what they wait for); an idle session reading from its client is
         // not waiting; the rest oldest first.
         assert_eq!(sorted(wait), [3, 2, 1, 4]);
         // Turned round, the waiting sessions are still first.
         assert_eq!(sorted(wait.reverse()), [2, 3, 1, 4]);
-        assert_eq!(sorted(Sort { key: 3, reversed: true }), [4, 3, 2, 1]);
+        assert_eq!(
+            sorted(Sort {
+                key: 3,
+                reversed: true
+            }),
+            [4, 3, 2, 1]
+        );
     }
 
     #[test]

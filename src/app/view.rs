@@ -366,7 +366,11 @@ impl View {
                 Command::PageUp | Command::PageDown => {
                     let page = self.drawn.page(focus).unwrap_or(20);
                     let page = isize::try_from(page).unwrap_or(isize::MAX);
-                    let delta = if command == Command::PageUp { -page } else { page };
+                    let delta = if command == Command::PageUp {
+                        -page
+                    } else {
+                        page
+                    };
                     return logs.move_by(delta).into_effects();
                 }
                 Command::Top => return logs.to_top().into_effects(),
@@ -1254,7 +1258,10 @@ impl<'a> Screen<'a> {
             }
             PaneId::Pods => visible.pods.get(index).cloned().map(RowId::Object),
             PaneId::Claims => {
-                let claim = self.visible_kube().claims_sorted.get(*visible.claims.get(index)?)?;
+                let claim = self
+                    .visible_kube()
+                    .claims_sorted
+                    .get(*visible.claims.get(index)?)?;
                 Some(RowId::Claim {
                     source: claim.source.clone(),
                     namespace: claim.namespace.clone(),
@@ -1288,7 +1295,9 @@ impl<'a> Screen<'a> {
                 visible.db_sessions.iter().position(|p| p == pid)
             }
             RowId::Db(row) if pane == PaneId::Db => visible.db.iter().position(|r| r == row),
-            _ => (0..self.row_count(pane)).find(|i| self.row_identity(pane, *i).as_ref() == Some(id)),
+            _ => {
+                (0..self.row_count(pane)).find(|i| self.row_identity(pane, *i).as_ref() == Some(id))
+            }
         }
     }
 

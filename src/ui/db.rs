@@ -1171,11 +1171,20 @@ fn render_session_detail(
     ])];
     let (Some(status), Some(s)) = (status, session) else {
         lines.push(Line::styled(
-            format!("session {pid} is no longer listed: it ended, or the last refresh did not see it"),
+            format!(
+                "session {pid} is no longer listed: it ended, or the last refresh did not see it"
+            ),
             theme.warn,
         ));
         lines.push(Line::styled("Esc: back to the sessions", theme.muted));
-        detail::render(frame, area, vec![Part::Lines(lines)], scroll, PaneId::Db, screen);
+        detail::render(
+            frame,
+            area,
+            vec![Part::Lines(lines)],
+            scroll,
+            PaneId::Db,
+            screen,
+        );
         return;
     };
     if let Some(line) = old_data_line(&freshness, theme) {
@@ -1194,15 +1203,20 @@ fn render_session_detail(
         };
         let age = Duration::from_secs_f64(age.max(0.0));
         match sampled.and_then(|at| at.checked_sub(age)) {
-            Some(start) => format!(
-                "{} ago ({})",
-                format_age(now.duration_since(start).unwrap_or_default()),
-                super::clock(start)
-            ),
+            Some(start) => {
+                let ago = now.duration_since(start).unwrap_or_default();
+                // The clock time, with the date once it is not about today.
+                let at = if ago >= Duration::from_secs(20 * 3600) {
+                    crate::timestamp::rfc3339_system(start)
+                } else {
+                    super::clock(start)
+                };
+                format!("{} ago ({at})", format_age(ago))
+            }
             None => format!("{} before the last refresh", format_age(age)),
         }
     };
-    let label = |text: &str| Span::styled(format!("{text:>12}  "), theme.muted);
+    let label = |text: &str| Span::styled(format!("{text:>13}  "), theme.muted);
     let text = |value: Option<&str>| sanitize(value.unwrap_or("-"));
     let hidden = s.state.is_none();
     lines.push(Line::from(vec![
@@ -1281,7 +1295,8 @@ fn render_session_detail(
                 spans.push(Span::styled(wait.unwrap_or_default(), theme.warn));
                 let age = o.xact_age.or(o.query_age).filter(|a| a.is_finite());
                 spans.push(Span::styled(
-                    age.map(|a| format!("  xact {}", seconds(a))).unwrap_or_default(),
+                    age.map(|a| format!("  xact {}", seconds(a)))
+                        .unwrap_or_default(),
                     theme.muted,
                 ));
                 spans.push(Span::styled(
@@ -1331,7 +1346,11 @@ fn render_session_detail(
         let place = if chain.root == pid {
             "the root".to_string()
         } else {
-            let depth = chain.blocked.iter().find(|n| n.pid == pid).map_or(0, |n| n.depth);
+            let depth = chain
+                .blocked
+                .iter()
+                .find(|n| n.pid == pid)
+                .map_or(0, |n| n.depth);
             format!("{depth} deep")
         };
         lines.push(Line::from(vec![
@@ -1353,10 +1372,21 @@ fn render_session_detail(
         lines.push(Line::styled("  hidden (no pg_read_all_stats)", theme.muted));
     } else {
         let query = s.query.as_deref().unwrap_or("-");
-        lines.extend(query.lines().map(|l| Line::raw(format!("  {}", sanitize(l)))));
+        lines.extend(
+            query
+                .lines()
+                .map(|l| Line::raw(format!("  {}", sanitize(l)))),
+        );
     }
     lines.push(Line::styled("Esc: back to the sessions", theme.muted));
-    detail::render(frame, area, vec![Part::Lines(lines)], scroll, PaneId::Db, screen);
+    detail::render(
+        frame,
+        area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Db,
+        screen,
+    );
 }
 
 /// The sessions table: narrow panes keep the pid, what state, how old, the application, what

@@ -20,10 +20,7 @@ pub enum Part<'a> {
     /// Lines, wrapped (not trimmed) to the width.
     Lines(Vec<Line<'a>>),
     /// A widget drawn in `height` rows at the full width.
-    Widget {
-        height: u16,
-        draw: Draw<'a>,
-    },
+    Widget { height: u16, draw: Draw<'a> },
 }
 
 impl<'a> Part<'a> {
@@ -57,7 +54,10 @@ pub fn render(
         .map(|part| match part {
             Part::Lines(lines) => {
                 let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
-                (paragraph.line_count(area.width), Measured::Text(Box::new(paragraph)))
+                (
+                    paragraph.line_count(area.width),
+                    Measured::Text(Box::new(paragraph)),
+                )
             }
             Part::Widget { height, draw } => (usize::from(height), Measured::Widget(draw)),
         })

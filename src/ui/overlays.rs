@@ -113,7 +113,11 @@ fn footer_label(
             Command::Down
                 if view.detail_open && view.session.is_none() && focus == PaneId::Db && data =>
             {
-                if clients { "client" } else { "session" }
+                if clients {
+                    "client"
+                } else {
+                    "session"
+                }
             }
             Command::Down if view.detail_open => "scroll",
             Command::Open if focus == PaneId::Logs && data => return None,
@@ -129,7 +133,9 @@ fn footer_label(
             Command::ToggleView if view.alt_view => "pods",
             Command::Follow if screen.view.logs.follow => "pause",
             // Only the DB pane's footer names `o` (the help lists it for every table).
-            Command::SortCycle if focus != PaneId::Db || !data => return None,
+            Command::SortCycle if focus != PaneId::Db || !data || view.session.is_some() => {
+                return None;
+            }
             Command::SortCycle if view.detail_open => {
                 if clients {
                     return None;

@@ -59,7 +59,10 @@ fn title_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'st
             spans.push(Span::styled("es", theme.warn));
         }
     }
-    if view.unhealthy && screen.pane_shows_data(pane) && matches!(pane, PaneId::Pods | PaneId::Claims) {
+    if view.unhealthy
+        && screen.pane_shows_data(pane)
+        && matches!(pane, PaneId::Pods | PaneId::Claims)
+    {
         spans.push(Span::styled(" · only unhealthy (!)", theme.warn));
     }
     spans.push(Span::raw(" "));

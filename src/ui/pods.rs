@@ -536,7 +536,11 @@ fn render_deployment_detail(
         .values()
         .filter(|rs| rs.namespace == d.namespace && rs.deployment.as_deref() == Some(&d.name))
         .collect();
-    sets.sort_by(|a, b| b.revision.cmp(&a.revision).then_with(|| a.name.cmp(&b.name)));
+    sets.sort_by(|a, b| {
+        b.revision
+            .cmp(&a.revision)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     lines.push(Line::styled(
         format!("ReplicaSets ({})", sets.len()),
         theme.title,
@@ -547,9 +551,16 @@ fn render_deployment_detail(
             theme.muted,
         ));
     } else {
-        let name_width = sets.iter().map(|rs| rs.name.chars().count()).max().unwrap_or(4);
+        let name_width = sets
+            .iter()
+            .map(|rs| rs.name.chars().count())
+            .max()
+            .unwrap_or(4);
         lines.push(Line::styled(
-            format!("    {:>4}  {:<name_width$}  {:>8}  IMAGES", "REV", "NAME", "REPLICAS"),
+            format!(
+                "    {:>4}  {:<name_width$}  {:>8}  IMAGES",
+                "REV", "NAME", "REPLICAS"
+            ),
             theme.muted,
         ));
         for rs in &sets {
@@ -571,7 +582,10 @@ fn render_deployment_detail(
         }
     }
     // Its pods: those a ReplicaSet of it controls.
-    let owners: Vec<String> = sets.iter().map(|rs| format!("ReplicaSet/{}", rs.name)).collect();
+    let owners: Vec<String> = sets
+        .iter()
+        .map(|rs| format!("ReplicaSet/{}", rs.name))
+        .collect();
     let pods: Vec<&PodRow> = kube
         .pods_sorted()
         .filter(|p| p.namespace == d.namespace)

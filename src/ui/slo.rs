@@ -460,23 +460,13 @@ fn render_detail(
     }
     if !slo.alerts.is_empty() {
         legend.push(Span::styled("┈┈ ", theme.muted));
-        legend.push(Span::styled("alert thresholds (labelled on the right)", theme.base));
+        legend.push(Span::styled(
+            "alert thresholds (labelled on the right)",
+            theme.base,
+        ));
     }
     if !legend.is_empty() && !slo.history.is_empty() {
         top.push(Line::from(legend));
-    }
-    let mut parts = vec![Part::Lines(top)];
-    if slo.history.is_empty() {
-        parts.push(Part::Lines(vec![Line::styled(
-            "no burn history yet",
-            theme.muted,
-        )]));
-    } else {
-        let height = area.height.saturating_sub(6).clamp(6, 18);
-        let theme = *theme;
-        parts.push(Part::widget(height, move |rect, buf| {
-            draw_chart(rect, buf, slo, &chart, &theme);
-        }));
     }
     // Every query sent, whole: the exact PromQL is the point of showing it.
     let mut queries = vec![Line::styled(
@@ -490,9 +480,35 @@ fn render_detail(
         ])
     }));
     queries.push(Line::styled("Esc: back to the list", theme.muted));
+    let mut parts = Vec::new();
+    if slo.history.is_empty() {
+        top.push(Line::styled("no burn history yet", theme.muted));
+        parts.push(Part::Lines(top));
+    } else {
+        // The chart takes the room the text leaves, never less than a readable minimum (the
+        // view then scrolls to the queries).
+        let text_rows = [&top, &queries]
+            .iter()
+            .map(|lines| {
+                Paragraph::new(lines.to_vec())
+                    .wrap(Wrap { trim: false })
+                    .line_count(area.width)
+            })
+            .sum::<usize>();
+        let room = usize::from(area.height).saturating_sub(text_rows);
+        let height = u16::try_from(room.max(CHART_MIN_HEIGHT)).unwrap_or(u16::MAX);
+        let theme = *theme;
+        parts.push(Part::Lines(top));
+        parts.push(Part::widget(height, move |rect, buf| {
+            draw_chart(rect, buf, slo, &chart, &theme);
+        }));
+    }
     parts.push(Part::Lines(queries));
     detail::render(frame, area, parts, view.detail_scroll, PaneId::Slo, screen);
 }
+
+/// The SLO detail chart's least height, axis rows included.
+const CHART_MIN_HEIGHT: usize = 8;
 
 /// `page 14.4× 1h/5m`.
 fn alert_label(alert: &crate::slo::AlertState) -> String {
@@ -533,7 +549,10 @@ struct ChartWindow {
 
 impl ChartWindow {
     fn new(slo: &SloResult, range: ChartRange, screen: &Screen<'_>) -> Self {
-        let times = slo.history.iter().flat_map(|(_, points)| points.iter().map(|(t, _)| *t));
+        let times = slo
+            .history
+            .iter()
+            .flat_map(|(_, points)| points.iter().map(|(t, _)| *t));
         let (first, last) = times.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
         let now = screen
             .view
@@ -683,10 +702,11 @@ fn draw_chart(
             }
         });
     canvas.render(plot, buf);
-    // A row of the plot for a burn value, as the canvas places its labels.
+    // The row of the plot a burn value's braille dots land on (four dots a row).
     let row_of = |v: f64| {
-        let rows = f64::from(plot.height.saturating_sub(1));
-        plot.y + ((y_max - v) * rows / y_max).round().clamp(0.0, rows) as u16
+        let dots = f64::from(plot.height) * 4.0 - 1.0;
+        let dot = ((y_max - v) * dots / y_max).clamp(0.0, dots) as u16;
+        plot.y + dot / 4
     };
     // Threshold labels at the right end of their lines, highest first; one per row.
     let mut alerts: Vec<&crate::slo::AlertState> = slo.alerts.iter().collect();
@@ -817,5 +837,12 @@ fn render_health_detail(
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
     let scroll = screen.view.panes[PaneId::Slo.index()].detail_scroll;
-    detail::render(frame, area, vec![Part::Lines(lines)], scroll, PaneId::Slo, screen);
+    detail::render(
+        frame,
+        area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Slo,
+        screen,
+    );
 }
