@@ -388,5 +388,13 @@ fn render_detail(
         Line::raw(""),
         Line::styled("Esc: back to the list", theme.muted),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let scroll = screen.view.panes[source.pane.index()].detail_scroll;
+    super::detail::render(
+        frame,
+        area,
+        vec![super::detail::Part::Lines(lines)],
+        scroll,
+        source.pane,
+        screen,
+    );
 }
