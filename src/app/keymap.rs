@@ -27,6 +27,8 @@ pub enum Context {
     Db,
     /// The Stuck claims pane only.
     Claims,
+    /// The SLO burn pane only.
+    Slo,
     /// The help overlay.
     Help,
     /// The remediation confirmation dialog (No / Yes).
@@ -46,6 +48,7 @@ impl Context {
             Self::Logs => "Logs pane",
             Self::Db => "DB pane",
             Self::Claims => "Stuck claims pane",
+            Self::Slo => "SLO burn pane",
             Self::Help => "Help overlay",
             Self::Confirm => "Confirmation dialog",
             Self::Pick => "Picking (revision, operator)",
@@ -102,10 +105,16 @@ pub enum Command {
     Copy,
     /// Logs pane: save the (filtered) buffer to a file.
     Save,
-    /// DB pane: order of the sessions list (age, state, wait, pid).
+    /// The focused table's order: the next column (pods, deployments, claims, DB sessions).
     SortCycle,
     /// Logs pane: stop the ad-hoc streams this view opened (`l`, `p`); configured sources stay.
     StopLogs,
+    /// The focused table's order the other way round.
+    SortReverse,
+    /// Only unhealthy rows (Pods pane, Stuck claims pane), or all again.
+    UnhealthyOnly,
+    /// SLO detail: the chart's range (1h, 6h, 24h, 7d).
+    ChartRange,
     /// A remediation on the selected row; never bound in read-only mode.
     Remediate(Verb),
     /// A key of a modal layer: it only means something while that layer is open.
@@ -331,8 +340,13 @@ pub const COMMANDS: &[Spec] = {
             .list_hint("save", 50),
         row(C::StopLogs,                         "stop_logs",        X::Logs,    &[ch('x')], "stop the streams this view opened (l, p)")
             .list_hint("stop streams", 50),
-        row(C::SortCycle,                        "sort",             X::Db,      &[ch('o')], "sessions: sort by age, state, wait, pid")
+        // Footers stay as they were: only the DB pane hints `o` (see `ui::overlays`).
+        row(C::SortCycle,                        "sort",             X::List,    &[ch('o')], "sort by the next column")
             .hint("sort", 40),
+        row(C::SortReverse,                      "sort_reverse",     X::List,    &[ch('O')], "reverse the sort order"),
+        row(C::UnhealthyOnly,                    "unhealthy",        X::List,    &[ch('!')], "only unhealthy pods, deployments, claims"),
+        row(C::ChartRange,                       "chart_range",      X::Slo,     &[ch('r')], "SLO detail: chart range 1h, 6h, 24h, 7d")
+            .detail_hint("range", 50),
         // Remediations: the footer hints the planner's offers for the selected row instead.
         row(C::Remediate(Verb::Restart),         "rollout_restart",  X::Pods,    &[ch('r')], "rollout restart (deployment)"),
         row(C::Remediate(Verb::Undo),            "rollout_undo",     X::Pods,    &[ch('u')], "rollout undo: pick a revision"),
@@ -1101,6 +1115,8 @@ mod tests {
                 ("Enter", "detail"),
                 ("v", "deploys"),
                 ("l", "logs"),
+                // The table's hint; the footer names it in the DB pane only (`ui::overlays`).
+                ("o", "sort"),
                 ("/", "filter"),
                 ("z", "zoom"),
                 ("f", "freeze"),
@@ -1115,6 +1131,7 @@ mod tests {
                 ("q", "quit"),
                 ("Esc", "back"),
                 ("j/k", "move"),
+                ("o", "sort"),
                 ("z", "zoom"),
                 ("p", "previous logs"),
                 ("f", "freeze"),

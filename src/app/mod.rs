@@ -5,12 +5,14 @@
 //! the UI only reads a `Screen` (one view over one data).
 
 pub mod data;
+pub mod drawn;
 pub mod incident;
 pub mod keymap;
 pub mod logs_data;
 pub mod logs_view;
 pub mod pane;
 pub mod remediate;
+pub mod sort;
 pub mod status;
 pub mod view;
 
@@ -317,10 +319,100 @@ pub struct PaneView {
     pub detail_open: bool,
     /// The pane's second view (Pods pane: Deployments).
     pub alt_view: bool,
-    /// How far the open detail view is scrolled (DB pane: the selected session).
+    /// How far the open detail view is scrolled, in screen rows (DB pane: the cursor in the
+    /// sessions or clients list).
     pub detail_scroll: usize,
-    /// DB detail view: the order of sessions.
-    pub session_sort: SessionSort,
+    /// The order of the pane's table (`o`/`O`): pods, claims, the DB pane's sessions.
+    pub sort: sort::Sort,
+    /// The order of the second view's table (Pods pane: deployments).
+    pub alt_sort: sort::Sort,
+    /// Only unhealthy rows (`!`): Pods pane (pods and deployments), Stuck claims.
+    pub unhealthy: bool,
+    /// DB pane: the session (pid) whose detail is open over the sessions list.
+    pub session: Option<i32>,
+    /// How far the session detail is scrolled, in screen rows.
+    pub session_scroll: usize,
+    /// SLO detail: the chart's time range.
+    pub range: ChartRange,
+    /// The row to select once the rows are rebuilt (after a filter is cleared, the order or
+    /// the unhealthy toggle changed): the same object, wherever it lands.
+    pub reselect: Option<RowId>,
+}
+
+impl PaneView {
+    /// The order of the table shown now.
+    pub fn current_sort(&self) -> sort::Sort {
+        if self.alt_view {
+            self.alt_sort
+        } else {
+            self.sort
+        }
+    }
+
+    fn current_sort_mut(&mut self) -> &mut sort::Sort {
+        if self.alt_view {
+            &mut self.alt_sort
+        } else {
+            &mut self.sort
+        }
+    }
+}
+
+/// A row by identity rather than position, to keep it selected as rows are rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowId {
+    /// A pod or a deployment.
+    Object(ObjectKey),
+    Claim {
+        source: String,
+        namespace: Option<String>,
+        name: String,
+    },
+    Db(DbRow),
+    /// A session in the DB pane's sessions list (its cursor is `detail_scroll`).
+    Session(i32),
+    /// An SLO, a health endpoint or a source, by name.
+    Named(String),
+}
+
+/// The SLO detail chart's time range, cycled with `r`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChartRange {
+    Hour,
+    SixHours,
+    /// The whole history the source fetches (24 h).
+    #[default]
+    Day,
+    Week,
+}
+
+impl ChartRange {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Hour => Self::SixHours,
+            Self::SixHours => Self::Day,
+            Self::Day => Self::Week,
+            Self::Week => Self::Hour,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Hour => "1h",
+            Self::SixHours => "6h",
+            Self::Day => "24h",
+            Self::Week => "7d",
+        }
+    }
+
+    pub fn seconds(self) -> f64 {
+        match self {
+            Self::Hour => 3600.0,
+            Self::SixHours => 6.0 * 3600.0,
+            Self::Day => 24.0 * 3600.0,
+            Self::Week => 7.0 * 24.0 * 3600.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,37 +460,6 @@ pub struct VisibleRows {
 pub enum DbRow {
     Postgres(usize),
     Redis(usize),
-}
-
-/// How the DB detail view orders sessions (cycled with `o`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SessionSort {
-    /// Oldest query/transaction first (the default: who has held on longest).
-    #[default]
-    Age,
-    State,
-    Wait,
-    Pid,
-}
-
-impl SessionSort {
-    pub fn next(self) -> Self {
-        match self {
-            Self::Age => Self::State,
-            Self::State => Self::Wait,
-            Self::Wait => Self::Pid,
-            Self::Pid => Self::Age,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Age => "age",
-            Self::State => "state",
-            Self::Wait => "wait",
-            Self::Pid => "pid",
-        }
-    }
 }
 
 /// The console: one target's data and the view over it, with what switching targets needs.
@@ -593,3 +654,5 @@ impl App {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lists;

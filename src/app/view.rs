@@ -9,14 +9,15 @@ use std::time::SystemTime;
 use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::data::Data;
+use super::drawn::{self, Drawn, FALLBACK_PAGE};
 use super::keymap::{self, Command, Context, HARD_QUIT, KeyChord, Keymap};
 use super::logs_view::{LogsScope, LogsView};
 use super::pane::PaneId;
 use super::remediate;
 use super::status::SourceStatus;
 use super::{
-    ADHOC_SOURCE, DbRow, Effect, Filter, Input, InputKind, PREVIOUS_SOURCE, PaneView, SessionSort,
-    SloRow, TOAST_TIME, Toast, ToastLevel, VisibleRows,
+    ADHOC_SOURCE, DbRow, Effect, Filter, Input, InputKind, PREVIOUS_SOURCE, PaneView, RowId,
+    SloRow, TOAST_TIME, Toast, ToastLevel, VisibleRows, sort,
 };
 use crate::config::{TargetConfig, suggest};
 use crate::data::KubeData;
@@ -49,6 +50,8 @@ pub struct View {
     pub zoomed: bool,
     pub panes: [PaneView; 5],
     pub visible: VisibleRows,
+    /// What the last frame showed of each pane (page heights), written while drawing.
+    pub drawn: Drawn,
     /// A view change (filter, sort, ...) asks `prepare` to rebuild `visible`.
     view_dirty: bool,
     /// The data revision `visible` was built from.
@@ -99,6 +102,7 @@ impl View {
             zoomed: false,
             panes: Default::default(),
             visible: VisibleRows::default(),
+            drawn: Drawn::default(),
             view_dirty: true,
             rows_revision: 0,
             logs: LogsView::default(),
@@ -176,10 +180,37 @@ impl View {
         self.visible = visible;
         let screen = Screen { data, view: self };
         let counts = PaneId::ALL.map(|pane| screen.row_count(pane));
+        // Rows asked to stay selected by identity, wherever they landed.
+        let found = PaneId::ALL.map(|pane| {
+            let id = self.panes[pane.index()].reselect.as_ref()?;
+            Some((id.clone(), screen.position_of(pane, id)?))
+        });
         for pane in PaneId::ALL {
             let view = &mut self.panes[pane.index()];
+            view.reselect = None;
+            match &found[pane.index()] {
+                Some((RowId::Session(_), at)) => view.detail_scroll = *at,
+                Some((_, at)) => view.selected = *at,
+                None => {}
+            }
             view.selected = view.selected.min(counts[pane.index()].saturating_sub(1));
         }
+    }
+
+    /// Keeps the row under the cursor of `pane` selected (by identity) when its rows are
+    /// rebuilt next: after a filter is cleared, the order or the unhealthy toggle changes.
+    fn keep_selection(&mut self, data: &Data, pane: PaneId) {
+        let view = &self.panes[pane.index()];
+        let id = if pane == PaneId::Db && view.detail_open {
+            self.visible
+                .db_sessions
+                .get(view.detail_scroll)
+                .map(|pid| RowId::Session(*pid))
+        } else {
+            self.screen(data).row_identity(pane, view.selected)
+        };
+        self.panes[pane.index()].reselect = id;
+        self.view_dirty = true;
     }
 
     /// A message for the operator: shown on the status line (newest wins) until it expires,
@@ -335,8 +366,16 @@ impl View {
             match command {
                 Command::Up => return logs.move_by(-1).into_effects(),
                 Command::Down => return logs.move_by(1).into_effects(),
-                Command::PageUp => return logs.move_by(-20).into_effects(),
-                Command::PageDown => return logs.move_by(20).into_effects(),
+                Command::PageUp | Command::PageDown => {
+                    let page = self.drawn.page(focus).unwrap_or(20);
+                    let page = isize::try_from(page).unwrap_or(isize::MAX);
+                    let delta = if command == Command::PageUp {
+                        -page
+                    } else {
+                        page
+                    };
+                    return logs.move_by(delta).into_effects();
+                }
                 Command::Top => return logs.to_top().into_effects(),
                 Command::Bottom => return logs.to_tail().into_effects(),
                 Command::Filter => {
@@ -377,33 +416,46 @@ impl View {
                 .map_or(0, |r| r.clients.len()),
             _ => self.visible.db_sessions.len(),
         };
+        let page = self.drawn.page(focus).unwrap_or(FALLBACK_PAGE);
+        let detail = self.drawn.detail(focus);
         let view = &mut self.panes[focus.index()];
-        if view.detail_open {
-            // In a detail view, movement scrolls the detail.
-            let scroll = &mut view.detail_scroll;
-            match command {
-                Command::Up => *scroll = scroll.saturating_sub(1),
-                Command::Down => *scroll += 1,
-                Command::PageUp => *scroll = scroll.saturating_sub(10),
-                Command::PageDown => *scroll += 10,
-                Command::Top => *scroll = 0,
-                Command::Bottom => *scroll = usize::from(u16::MAX),
-                _ => {}
+        if view.detail_open && is_movement(command) {
+            if focus == PaneId::Db && view.session.is_none() {
+                // The DB detail view's cursor: a session or a client.
+                let last = db_detail_len.saturating_sub(1);
+                let cursor = &mut view.detail_scroll;
+                *cursor = match command {
+                    Command::Up => cursor.saturating_sub(1),
+                    Command::Down => *cursor + 1,
+                    Command::PageUp => cursor.saturating_sub(page),
+                    Command::PageDown => *cursor + page,
+                    Command::Top => 0,
+                    _ => last,
+                }
+                .min(last);
+            } else {
+                // A detail view scrolls by screen rows (wrapped lines counted), a page at a
+                // time by its height, never past its last page.
+                let scroll = if focus == PaneId::Db {
+                    &mut view.session_scroll
+                } else {
+                    &mut view.detail_scroll
+                };
+                let (height, end) = match detail {
+                    Some((height, end)) => (height.max(1), Some(end)),
+                    None => (FALLBACK_PAGE, None),
+                };
+                let height = isize::try_from(height).unwrap_or(isize::MAX);
+                *scroll = match command {
+                    Command::Up => drawn::scroll_by(*scroll, -1, end),
+                    Command::Down => drawn::scroll_by(*scroll, 1, end),
+                    Command::PageUp => drawn::scroll_by(*scroll, -height, end),
+                    Command::PageDown => drawn::scroll_by(*scroll, height, end),
+                    Command::Top => 0,
+                    _ => end.unwrap_or(usize::from(u16::MAX)),
+                };
             }
-            if focus == PaneId::Db {
-                *scroll = (*scroll).min(db_detail_len.saturating_sub(1));
-            }
-            if matches!(
-                command,
-                Command::Up
-                    | Command::Down
-                    | Command::PageUp
-                    | Command::PageDown
-                    | Command::Top
-                    | Command::Bottom
-            ) {
-                return vec![];
-            }
+            return vec![];
         }
         match command {
             Command::Quit => return self.quit(),
@@ -416,24 +468,44 @@ impl View {
             Command::Focus(pane) => self.focus = pane,
             Command::Up => view.selected = view.selected.saturating_sub(1),
             Command::Down => view.selected = (view.selected + 1).min(rows.saturating_sub(1)),
-            Command::PageUp => view.selected = view.selected.saturating_sub(10),
-            Command::PageDown => view.selected = (view.selected + 10).min(rows.saturating_sub(1)),
+            // By the rows the table shows now.
+            Command::PageUp => view.selected = view.selected.saturating_sub(page),
+            Command::PageDown => {
+                view.selected = (view.selected + page).min(rows.saturating_sub(1));
+            }
             Command::Top => view.selected = 0,
             Command::Bottom => view.selected = rows.saturating_sub(1),
+            Command::Open if focus == PaneId::Db && view.detail_open => {
+                // Enter on a session: its detail, over the sessions list.
+                if view.session.is_none()
+                    && let Some(session) = self.screen(data).selected_session()
+                {
+                    let pid = session.pid;
+                    let view = &mut self.panes[focus.index()];
+                    view.session = Some(pid);
+                    view.session_scroll = 0;
+                    self.drawn.forget_detail(focus);
+                }
+            }
             Command::Open => {
                 view.detail_open = rows > 0;
                 view.detail_scroll = 0;
+                view.session = None;
+                self.drawn.forget_detail(focus);
                 self.view_dirty = true;
                 return self.detail_effects(data);
             }
             Command::Back => {
-                if view.detail_open {
+                if view.session.is_some() {
+                    view.session = None;
+                    self.drawn.forget_detail(focus);
+                } else if view.detail_open {
                     view.detail_open = false;
                     return self.detail_effects(data);
                 } else if view.filter.is_some() {
-                    view.filter = None;
-                    view.selected = 0;
-                    self.view_dirty = true;
+                    // The row under the cursor stays selected among all the rows.
+                    self.keep_selection(data, focus);
+                    self.panes[focus.index()].filter = None;
                 } else {
                     self.zoomed = false;
                 }
@@ -451,14 +523,51 @@ impl View {
             | Command::Copy
             | Command::Save => return self.logs_command(data, command),
             Command::Remediate(verb) => return self.remediate(data, verb),
-            Command::SortCycle => {
-                if focus == PaneId::Db {
-                    view.session_sort = view.session_sort.next();
-                    view.detail_scroll = 0;
-                    let label = view.session_sort.label();
-                    self.view_dirty = true;
-                    self.toast(ToastLevel::Info, format!("sessions sorted by {label}"));
-                }
+            Command::SortCycle | Command::SortReverse => {
+                let Some(table) = sort::Table::of(focus, view.alt_view)
+                    .filter(|_| self.screen(data).pane_shows_data(focus))
+                else {
+                    self.toast(
+                        ToastLevel::Info,
+                        "o sorts the pods, deployments, claims and DB sessions",
+                    );
+                    return vec![];
+                };
+                self.keep_selection(data, focus);
+                let order = self.panes[focus.index()].current_sort_mut();
+                *order = if command == Command::SortCycle {
+                    order.next(table)
+                } else {
+                    order.reverse()
+                };
+                let described = order.describe(table);
+                let noun = table.noun();
+                self.toast(ToastLevel::Info, format!("{noun} sorted by {described}"));
+            }
+            Command::UnhealthyOnly => {
+                let table = sort::Table::of(focus, view.alt_view)
+                    .filter(|t| t.filters_unhealthy())
+                    .filter(|_| self.screen(data).pane_shows_data(focus));
+                let Some(table) = table else {
+                    self.toast(
+                        ToastLevel::Info,
+                        "! shows only unhealthy rows in the Pods and Stuck claims panes",
+                    );
+                    return vec![];
+                };
+                self.keep_selection(data, focus);
+                let view = &mut self.panes[focus.index()];
+                view.unhealthy = !view.unhealthy;
+                let text = if view.unhealthy {
+                    format!("only unhealthy {}", table.noun())
+                } else {
+                    format!("all {}", table.noun())
+                };
+                self.toast(ToastLevel::Info, text);
+            }
+            Command::ChartRange => {
+                view.range = view.range.next();
+                view.detail_scroll = 0;
             }
             Command::ToggleView => {
                 if self.screen(data).pane_shows_data(focus) && focus == PaneId::Pods {
@@ -525,7 +634,7 @@ impl View {
             PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
             PaneId::Db => vec![Context::Db, Context::List, Context::Global],
             PaneId::Claims => vec![Context::Claims, Context::List, Context::Global],
-            PaneId::Slo => vec![Context::List, Context::Global],
+            PaneId::Slo => vec![Context::Slo, Context::List, Context::Global],
         }
     }
 
@@ -803,16 +912,21 @@ impl View {
         };
         match command {
             Some(M::InputCancel) => {
-                if input.kind == InputKind::Filter(PaneId::Logs) {
+                let kind = input.kind;
+                self.input = None;
+                if kind == InputKind::Filter(PaneId::Logs) {
                     self.logs.filter.set_text("");
                     self.logs.refilter(&shown_data(&self.frozen, data).logs);
                 }
-                if let InputKind::Filter(pane) = input.kind {
-                    // Esc backs out of the filter entirely.
+                if let InputKind::Filter(pane) = kind {
+                    // Esc backs out of the filter entirely; the row under the cursor stays
+                    // selected among all the rows.
+                    if pane != PaneId::Logs {
+                        self.keep_selection(data, pane);
+                    }
                     self.panes[pane.index()].filter = None;
                     self.view_dirty = true;
                 }
-                self.input = None;
                 vec![]
             }
             Some(M::InputSubmit) => {
@@ -1021,7 +1135,10 @@ impl<'a> Screen<'a> {
         if !view.detail_open {
             return None;
         }
-        let pid = *self.view.visible.db_sessions.get(view.detail_scroll)?;
+        let pid = match view.session {
+            Some(pid) => pid,
+            None => *self.view.visible.db_sessions.get(view.detail_scroll)?,
+        };
         self.visible_db()
             .postgres
             .get(&index)?
@@ -1080,27 +1197,7 @@ impl<'a> Screen<'a> {
         };
         let mut sessions: Vec<&crate::db::postgres::Session> =
             status.sample.sessions.iter().collect();
-        let age = |s: &crate::db::postgres::Session| {
-            s.xact_age.or(s.query_age).or(s.backend_age).unwrap_or(0.0)
-        };
-        match view.session_sort {
-            SessionSort::Age => sessions.sort_by(|a, b| age(b).total_cmp(&age(a))),
-            SessionSort::State => sessions.sort_by(|a, b| {
-                a.state
-                    .cmp(&b.state)
-                    .then_with(|| age(b).total_cmp(&age(a)))
-            }),
-            SessionSort::Wait => sessions.sort_by(|a, b| {
-                // Waiting sessions first (None sorts last), longest first among equals.
-                b.wait_event_type
-                    .is_some()
-                    .cmp(&a.wait_event_type.is_some())
-                    .then_with(|| a.wait_event_type.cmp(&b.wait_event_type))
-                    .then_with(|| a.wait_event.cmp(&b.wait_event))
-                    .then_with(|| age(b).total_cmp(&age(a)))
-            }),
-            SessionSort::Pid => sessions.sort_by_key(|s| s.pid),
-        }
+        sort::sessions(&mut sessions, view.sort);
         sessions.into_iter().map(|s| s.pid).collect()
     }
 
@@ -1108,9 +1205,11 @@ impl<'a> Screen<'a> {
     fn visible_rows(&self) -> VisibleRows {
         let kube = self.visible_kube();
         let filter = |pane: PaneId| self.view.panes[pane.index()].filter.as_ref();
+        let pods_view = &self.view.panes[PaneId::Pods.index()];
         let pods_filter = filter(PaneId::Pods);
-        let pods = kube
+        let mut pods: Vec<&crate::model::pods::PodRow> = kube
             .pods_sorted()
+            .filter(|p| !pods_view.unhealthy || sort::unhealthy(p.health))
             .filter(|p| {
                 pods_filter.is_none_or(|f| {
                     f.matches(&format!(
@@ -1122,10 +1221,12 @@ impl<'a> Screen<'a> {
                     ))
                 })
             })
-            .map(crate::data::Keyed::key)
             .collect();
-        let deployments = kube
+        sort::pods(&mut pods, pods_view.sort);
+        let pods = pods.into_iter().map(crate::data::Keyed::key).collect();
+        let mut deployments: Vec<&crate::model::deployments::DeploymentRow> = kube
             .deployments_sorted()
+            .filter(|d| !pods_view.unhealthy || sort::unhealthy(d.health))
             .filter(|d| {
                 pods_filter.is_none_or(|f| {
                     f.matches(&format!(
@@ -1137,13 +1238,19 @@ impl<'a> Screen<'a> {
                     ))
                 })
             })
+            .collect();
+        sort::deployments(&mut deployments, pods_view.alt_sort);
+        let deployments = deployments
+            .into_iter()
             .map(crate::data::Keyed::key)
             .collect();
+        let claims_view = &self.view.panes[PaneId::Claims.index()];
         let claims_filter = filter(PaneId::Claims);
-        let claims = kube
+        let mut claims: Vec<usize> = kube
             .claims_sorted
             .iter()
             .enumerate()
+            .filter(|(_, c)| !claims_view.unhealthy || sort::unhealthy_claim(c))
             .filter(|(_, c)| {
                 claims_filter.is_none_or(|f| {
                     f.matches(&format!(
@@ -1158,6 +1265,7 @@ impl<'a> Screen<'a> {
             })
             .map(|(i, _)| i)
             .collect();
+        sort::claims(&mut claims, &kube.claims_sorted, claims_view.sort);
         let db = self.db_rows();
         let db_sessions = self.db_session_order(&db);
         VisibleRows {
@@ -1174,6 +1282,64 @@ impl<'a> Screen<'a> {
         self.view.key_contexts()
     }
 
+    /// The identity of row `index` of `pane` as shown now.
+    pub fn row_identity(&self, pane: PaneId, index: usize) -> Option<RowId> {
+        let visible = &self.view.visible;
+        if !self.pane_shows_data(pane) {
+            return self
+                .pane_rows(pane)
+                .get(index)
+                .map(|s| RowId::Named(format!("{} {}", s.kind, s.name)));
+        }
+        match pane {
+            PaneId::Pods if self.view.panes[pane.index()].alt_view => {
+                visible.deployments.get(index).cloned().map(RowId::Object)
+            }
+            PaneId::Pods => visible.pods.get(index).cloned().map(RowId::Object),
+            PaneId::Claims => {
+                let claim = self
+                    .visible_kube()
+                    .claims_sorted
+                    .get(*visible.claims.get(index)?)?;
+                Some(RowId::Claim {
+                    source: claim.source.clone(),
+                    namespace: claim.namespace.clone(),
+                    name: claim.name.clone(),
+                })
+            }
+            PaneId::Db => visible.db.get(index).copied().map(RowId::Db),
+            PaneId::Slo => self.slo_rows().get(index).map(|row| {
+                RowId::Named(match row {
+                    SloRow::Slo(s) => s.name.clone(),
+                    SloRow::Health(h) => format!("health {}", h.name),
+                })
+            }),
+            PaneId::Logs => None,
+        }
+    }
+
+    /// Where the row `id` is among the rows `pane` shows now (a session: in the DB pane's
+    /// sessions list).
+    pub fn position_of(&self, pane: PaneId, id: &RowId) -> Option<usize> {
+        let visible = &self.view.visible;
+        match id {
+            RowId::Object(key) if pane == PaneId::Pods => {
+                if self.view.panes[pane.index()].alt_view {
+                    visible.deployments.iter().position(|k| k == key)
+                } else {
+                    visible.pods.iter().position(|k| k == key)
+                }
+            }
+            RowId::Session(pid) if pane == PaneId::Db => {
+                visible.db_sessions.iter().position(|p| p == pid)
+            }
+            RowId::Db(row) if pane == PaneId::Db => visible.db.iter().position(|r| r == row),
+            _ => {
+                (0..self.row_count(pane)).find(|i| self.row_identity(pane, *i).as_ref() == Some(id))
+            }
+        }
+    }
+
     /// The pod detail view's answer, when it is for `key` and newer than the view's question.
     pub fn pod_detail(
         &self,
@@ -1185,6 +1351,19 @@ impl<'a> Screen<'a> {
             .filter(|p| p.key == *key && p.revision > self.view.pod_detail_asked)
             .map(|p| &p.detail)
     }
+}
+
+/// Keys that move a cursor or scroll.
+fn is_movement(command: Command) -> bool {
+    matches!(
+        command,
+        Command::Up
+            | Command::Down
+            | Command::PageUp
+            | Command::PageDown
+            | Command::Top
+            | Command::Bottom
+    )
 }
 
 /// Whether `pod` is controlled by a ReplicaSet of Deployment `deployment` (`ReplicaSet/NAME-HASH`).

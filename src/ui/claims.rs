@@ -6,11 +6,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
-use super::columns::{Cut, Spec, fit_table};
+use super::columns::{Cut, Spec, fit_table_with};
+use super::detail::{self, Part};
 use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
 use crate::app::Screen;
 use crate::app::pane::PaneId;
+use crate::app::sort::Table as Sorted;
 use crate::model::claims::ClaimRow;
 use crate::text::format_age;
 use crate::text::sanitize;
@@ -32,6 +34,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     if screen.view.visible.claims.is_empty() {
         let message = if view.filter.is_some() {
             "no claims match the filter (Esc clears it)".to_string()
+        } else if view.unhealthy && !kube.claims_sorted.is_empty() {
+            "no stuck or unhealthy claims (! shows them all)".to_string()
         } else {
             waiting_message(screen, PaneId::Claims, "claims")
         };
@@ -59,6 +63,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         summary,
     );
     let height = usize::from(area.height.saturating_sub(1));
+    screen.view.drawn.set_page(PaneId::Claims, height);
     let (offset, selected) = scrolled(view.selected, height);
     let rows: Vec<Vec<(String, Style)>> = screen
         .view
@@ -92,7 +97,9 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
             ]
         })
         .collect();
-    let fitted = fit_table(&CLAIM_COLUMNS, rows, area.width, theme.title);
+    let fitted = fit_table_with(&CLAIM_COLUMNS, rows, area.width, theme.title, |h| {
+        view.sort.mark(Sorted::Claims, h)
+    });
     let table = Table::new(fitted.rows, fitted.widths)
         .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Claims {
@@ -163,10 +170,13 @@ fn render_detail(
         None => lines.push(Line::styled("no status recorded", theme.muted)),
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
-    let scroll = super::clamped_scroll(
-        screen.view.panes[PaneId::Claims.index()].detail_scroll,
-        lines.len(),
-        area.height,
+    let scroll = screen.view.panes[PaneId::Claims.index()].detail_scroll;
+    detail::render(
+        frame,
+        area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Claims,
+        screen,
     );
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
 }

@@ -199,6 +199,19 @@ pub fn fit_table(
     width: u16,
     header_style: Style,
 ) -> Fitted<'static> {
+    fit_table_with(specs, rows, width, header_style, Cow::Borrowed)
+}
+
+/// As [`fit_table`], with headers as `label` draws them (the sort column marked, `AGE↓`): a
+/// column with cells is at least as wide as its label.
+pub fn fit_table_with(
+    specs: &[Spec],
+    rows: Vec<Vec<(String, Style)>>,
+    width: u16,
+    header_style: Style,
+    label: impl Fn(&'static str) -> Cow<'static, str>,
+) -> Fitted<'static> {
+    let headers: Vec<Cow<'static, str>> = specs.iter().map(|s| label(s.header)).collect();
     let columns: Vec<Column> = specs
         .iter()
         .enumerate()
@@ -210,6 +223,10 @@ pub fn fit_table(
                 Column::measure(spec.header, spec.min, spec.cut, spec.identifying, cells)
                     .priority(spec.priority);
             column.preferred = column.preferred.min(spec.max.max(spec.min));
+            if column.preferred > 0 {
+                let label = u16::try_from(headers[i].width()).unwrap_or(u16::MAX);
+                column.preferred = column.preferred.max(label);
+            }
             column.min = column.min.min(column.preferred);
             column
         })
@@ -219,7 +236,7 @@ pub fn fit_table(
     let header = Row::new(
         shown
             .iter()
-            .map(|&i| Cell::from(fit(specs[i].header, widths[i], Cut::Right).into_owned())),
+            .map(|&i| Cell::from(fit(&headers[i], widths[i], Cut::Right).into_owned())),
     )
     .style(header_style);
     let rows = rows

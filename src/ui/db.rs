@@ -17,13 +17,15 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
-use super::columns::{Cut, Spec, fit_table};
+use super::columns::{Cut, Spec, fit_table, fit_table_with};
+use super::detail::{self, Part};
 use super::theme::Theme;
 use super::{freshness_style, health_style, scrolled, waiting_message};
 use crate::app::pane::PaneId;
+use crate::app::sort::Table as Sorted;
 use crate::app::status::{Freshness, SourceOrigin, format_age};
 use crate::app::{DbRow, Screen};
-use crate::db::postgres::{PgStatus, STATES, Session, UNKNOWN_STATE};
+use crate::db::postgres::{PgStatus, STATES, Session, UNKNOWN_STATE, waiting_on};
 use crate::db::redis::RedisStatus;
 use crate::text::sanitize;
 
@@ -38,6 +40,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     if view.detail_open
         && let Some(row) = screen.selected_db()
     {
+        if let (DbRow::Postgres(index), Some(pid)) = (row, view.session) {
+            render_session_detail(frame, area, screen, theme, index, pid);
+            return;
+        }
         match row {
             DbRow::Postgres(index) => render_sessions(frame, area, screen, theme, index),
             DbRow::Redis(index) => render_clients(frame, area, screen, theme, index),
@@ -59,6 +65,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let width = usize::from(area.width);
     let height = usize::from(area.height);
     let rows = &screen.view.visible.db;
+    // Every database shows at least its header: a page is all of them.
+    screen.view.drawn.set_page(PaneId::Db, rows.len());
     let selected = view.selected.min(rows.len() - 1);
     // With several databases, the focused pane marks the one Enter opens.
     let focused = screen.view.focus == PaneId::Db;
@@ -1058,8 +1066,15 @@ fn render_sessions(
         Span::styled(" · ", theme.muted),
         Span::styled(format!("{}/{}", status.used, status.usable), level),
         Span::styled(" sessions · sorted by ", theme.muted),
-        Span::styled(view.session_sort.label(), theme.key),
-        Span::styled(" (o)", theme.muted),
+        Span::styled(view.sort.key(Sorted::Sessions).field.label(), theme.key),
+        Span::styled(
+            if view.sort.reversed {
+                ", reversed (o/O)"
+            } else {
+                " (o)"
+            },
+            theme.muted,
+        ),
     ]);
     if !sessions.is_empty() {
         header.push(Span::styled(
@@ -1101,6 +1116,7 @@ fn render_sessions(
     }
 
     let height = usize::from(table_area.height.saturating_sub(1));
+    screen.view.drawn.set_page(PaneId::Db, height);
     let (offset, in_window) = scrolled(selected, height);
     let rows = sessions
         .iter()
@@ -1109,7 +1125,9 @@ fn render_sessions(
         .filter_map(|pid| status.sample.sessions.iter().find(|s| s.pid == *pid))
         .map(|s| session_row(s, live, theme))
         .collect();
-    let fitted = fit_table(&SESSION_COLUMNS, rows, area.width, theme.title);
+    let fitted = fit_table_with(&SESSION_COLUMNS, rows, area.width, theme.title, |h| {
+        view.sort.mark(Sorted::Sessions, h)
+    });
     let table = Table::new(fitted.rows, fitted.widths)
         .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Db {
@@ -1122,6 +1140,252 @@ fn render_sessions(
         table,
         table_area,
         &mut TableState::default().with_selected(Some(in_window)),
+    );
+}
+
+/// One session over the sessions list (Enter on it): the whole query wrapped, where it comes
+/// from, when its backend, transaction and query started, what it waits for, who blocks it
+/// (`pg_blocking_pids`) and whom it blocks.
+fn render_session_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    index: usize,
+    pid: i32,
+) {
+    let row = DbRow::Postgres(index);
+    let name = row_name(screen, row);
+    let freshness = row_freshness(screen, row);
+    let view = &screen.view.panes[PaneId::Db.index()];
+    let scroll = view.session_scroll;
+    let status = screen.visible_db().postgres.get(&index);
+    let session = status.and_then(|st| st.sample.sessions.iter().find(|s| s.pid == pid));
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("session {pid}"), theme.title),
+        Span::styled(format!(" · {name} · "), theme.muted),
+        Span::styled(
+            short_freshness(&freshness),
+            freshness_style(&freshness, theme),
+        ),
+    ])];
+    let (Some(status), Some(s)) = (status, session) else {
+        lines.push(Line::styled(
+            format!(
+                "session {pid} is no longer listed: it ended, or the last refresh did not see it"
+            ),
+            theme.warn,
+        ));
+        lines.push(Line::styled("Esc: back to the sessions", theme.muted));
+        detail::render(
+            frame,
+            area,
+            vec![Part::Lines(lines)],
+            scroll,
+            PaneId::Db,
+            screen,
+        );
+        return;
+    };
+    if let Some(line) = old_data_line(&freshness, theme) {
+        lines.push(Line::from(line));
+    }
+    let now = screen.view.now;
+    // Ages are as of the refresh that read them: the source's last good read.
+    let sampled = screen
+        .visible_sources()
+        .iter()
+        .find(|src| src.origin == origin(row))
+        .and_then(|src| src.last_ok);
+    let when = |age: Option<f64>| -> String {
+        let Some(age) = age.filter(|a| a.is_finite()) else {
+            return "-".to_string();
+        };
+        let age = Duration::from_secs_f64(age.max(0.0));
+        match sampled.and_then(|at| at.checked_sub(age)) {
+            Some(start) => {
+                let ago = now.duration_since(start).unwrap_or_default();
+                // The clock time, with the date once it is not about today.
+                let at = if ago >= Duration::from_secs(20 * 3600) {
+                    crate::timestamp::rfc3339_system(start)
+                } else {
+                    super::clock(start)
+                };
+                format!("{} ago ({at})", format_age(ago))
+            }
+            None => format!("{} before the last refresh", format_age(age)),
+        }
+    };
+    let label = |text: &str| Span::styled(format!("{text:>13}  "), theme.muted);
+    let text = |value: Option<&str>| sanitize(value.unwrap_or("-"));
+    let hidden = s.state.is_none();
+    lines.push(Line::from(vec![
+        label("state"),
+        Span::styled(
+            if hidden {
+                "hidden (no pg_read_all_stats)".to_string()
+            } else {
+                sanitize(s.state.as_deref().unwrap_or("-"))
+            },
+            state_style(s.state.as_deref(), theme),
+        ),
+        Span::styled(
+            s.state_age
+                .filter(|a| a.is_finite())
+                .map(|a| format!("  for {}", seconds(a)))
+                .unwrap_or_default(),
+            theme.muted,
+        ),
+        Span::styled(if s.own { "  (this console)" } else { "" }, theme.muted),
+    ]));
+    lines.push(Line::from(vec![
+        label("wait event"),
+        match waiting_on(s) {
+            Some(wait) => Span::styled(
+                sanitize(&wait),
+                if s.wait_event_type.as_deref() == Some("Lock") {
+                    theme.crit
+                } else {
+                    theme.warn
+                },
+            ),
+            None => Span::styled("not waiting", theme.muted),
+        },
+    ]));
+    lines.push(Line::from(vec![
+        label("user"),
+        Span::raw(text(s.usename.as_deref())),
+        Span::styled("   application ", theme.muted),
+        Span::raw(text(s.application_name.as_deref())),
+    ]));
+    lines.push(Line::from(vec![
+        label("client"),
+        Span::raw(text(s.client_addr.as_deref())),
+        Span::styled("   database ", theme.muted),
+        Span::raw(text(s.datname.as_deref())),
+        Span::styled("   backend ", theme.muted),
+        Span::raw(text(s.backend_type.as_deref())),
+    ]));
+    lines.push(Line::from(vec![
+        label("backend start"),
+        Span::raw(when(s.backend_age)),
+    ]));
+    lines.push(Line::from(vec![
+        label("xact start"),
+        match s.xact_age {
+            Some(_) => Span::raw(when(s.xact_age)),
+            None => Span::styled("no transaction open", theme.muted),
+        },
+    ]));
+    lines.push(Line::from(vec![
+        label("query start"),
+        Span::raw(when(s.query_age)),
+    ]));
+    // Who holds it up, and whom it holds up.
+    let brief = |other: i32| -> Line<'static> {
+        let found = status.sample.sessions.iter().find(|o| o.pid == other);
+        let mut spans = vec![Span::styled(format!("  {other:>7}  "), theme.base)];
+        match found {
+            Some(o) => {
+                spans.push(Span::styled(
+                    state_label(o.state.as_deref()).to_string(),
+                    state_style(o.state.as_deref(), theme),
+                ));
+                let wait = waiting_on(o).map(|w| format!("  {}", sanitize(&w)));
+                spans.push(Span::styled(wait.unwrap_or_default(), theme.warn));
+                let age = o.xact_age.or(o.query_age).filter(|a| a.is_finite());
+                spans.push(Span::styled(
+                    age.map(|a| format!("  xact {}", seconds(a)))
+                        .unwrap_or_default(),
+                    theme.muted,
+                ));
+                spans.push(Span::styled(
+                    format!("  {}", sanitize(o.query.as_deref().unwrap_or(""))),
+                    theme.muted,
+                ));
+            }
+            None if other == 0 => {
+                spans.push(Span::styled("a prepared transaction", theme.warn));
+            }
+            None => spans.push(Span::styled("not among the sessions read", theme.muted)),
+        }
+        Line::from(spans)
+    };
+    lines.push(Line::styled(
+        format!("Blocked by ({}, pg_blocking_pids)", s.blocked_by.len()),
+        theme.title,
+    ));
+    if s.blocked_by.is_empty() {
+        lines.push(Line::styled("  nobody", theme.muted));
+    }
+    lines.extend(s.blocked_by.iter().map(|other| brief(*other)));
+    let blocks: Vec<i32> = status
+        .sample
+        .sessions
+        .iter()
+        .filter(|o| o.blocked_by.contains(&pid))
+        .map(|o| o.pid)
+        .collect();
+    lines.push(Line::styled(
+        format!("Blocks ({} waiting for it)", blocks.len()),
+        if blocks.is_empty() {
+            theme.title
+        } else {
+            theme.crit
+        },
+    ));
+    if blocks.is_empty() {
+        lines.push(Line::styled("  nobody", theme.muted));
+    }
+    lines.extend(blocks.iter().map(|other| brief(*other)));
+    if let Some(chain) = status
+        .blocking
+        .iter()
+        .find(|c| c.root == pid || c.blocked.iter().any(|n| n.pid == pid))
+    {
+        let place = if chain.root == pid {
+            "the root".to_string()
+        } else {
+            let depth = chain
+                .blocked
+                .iter()
+                .find(|n| n.pid == pid)
+                .map_or(0, |n| n.depth);
+            format!("{depth} deep")
+        };
+        lines.push(Line::from(vec![
+            Span::styled("  chain: ", theme.muted),
+            Span::styled(
+                format!(
+                    "{place} of the chain rooted at {} ({} waiting, depth {})",
+                    chain.root,
+                    chain.blocked.len(),
+                    chain.depth
+                ),
+                theme.crit,
+            ),
+        ]));
+    }
+    lines.push(Line::styled("Query", theme.title));
+    // The whole query as the server keeps it, line by line, wrapped to the width.
+    if hidden {
+        lines.push(Line::styled("  hidden (no pg_read_all_stats)", theme.muted));
+    } else {
+        let query = s.query.as_deref().unwrap_or("-");
+        lines.extend(
+            query
+                .lines()
+                .map(|l| Line::raw(format!("  {}", sanitize(l)))),
+        );
+    }
+    lines.push(Line::styled("Esc: back to the sessions", theme.muted));
+    detail::render(
+        frame,
+        area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Db,
+        screen,
     );
 }
 
@@ -1141,15 +1405,7 @@ const SESSION_COLUMNS: [Spec; 8] = [
 fn session_row(s: &Session, live: bool, theme: &Theme) -> Vec<(String, Style)> {
     let text = |value: Option<&str>| sanitize(value.unwrap_or("-"));
     let hidden = s.state.is_none();
-    let idle_read =
-        s.state.as_deref() == Some("idle") && s.wait_event.as_deref() == Some("ClientRead");
-    let wait = match (&s.wait_event_type, &s.wait_event) {
-        _ if idle_read => "-".to_string(),
-        (Some(kind), Some(event)) => format!("{kind}:{event}"),
-        (Some(kind), None) => kind.clone(),
-        (None, Some(event)) => event.clone(),
-        (None, None) => "-".to_string(),
-    };
+    let wait = waiting_on(s).unwrap_or_else(|| "-".to_string());
     let wait_style = match s.wait_event_type.as_deref() {
         Some("Lock") => theme.crit,
         Some("LWLock" | "IO" | "BufferPin") => theme.warn,
@@ -1232,8 +1488,14 @@ fn render_clients(
         ),
         theme.muted,
     ));
+    let cursor = screen.view.panes[PaneId::Db.index()]
+        .detail_scroll
+        .min(clients.len().saturating_sub(1));
     if clients.len() > height {
-        header.push(Span::styled(format!(" · first {height} shown"), theme.warn));
+        header.push(Span::styled(
+            format!(" · {}/{}", cursor + 1, clients.len()),
+            theme.muted,
+        ));
     }
     header.push(Span::styled(" · ", theme.muted));
     header.push(Span::styled(
@@ -1249,9 +1511,12 @@ fn render_clients(
         );
         return;
     }
+    screen.view.drawn.set_page(PaneId::Db, height);
+    let (offset, in_window) = scrolled(cursor, height);
     let plain = if live { theme.base } else { theme.muted };
     let rows = clients
         .iter()
+        .skip(offset)
         .take(height)
         .map(|c| {
             let flagged = |warn: bool, otherwise: Style| {
@@ -1286,10 +1551,20 @@ fn render_clients(
         })
         .collect();
     let fitted = fit_table(&CLIENT_COLUMNS, rows, area.width, theme.title);
+    // The cursor is the client `K` acts on.
     let table = Table::new(fitted.rows, fitted.widths)
         .header(fitted.header)
+        .row_highlight_style(if screen.view.focus == PaneId::Db {
+            theme.selected
+        } else {
+            Style::default()
+        })
         .column_spacing(1);
-    frame.render_widget(table, table_area);
+    frame.render_stateful_widget(
+        table,
+        table_area,
+        &mut TableState::default().with_selected(Some(in_window)),
+    );
 }
 
 /// The Redis clients table: id, how idle, flags and the command first.

@@ -348,6 +348,7 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
     let logs = &screen.view.logs;
     let data = &screen.shown().logs;
     let height = usize::from(area.height);
+    screen.view.drawn.set_page(PaneId::Logs, height);
     let width = usize::from(area.width.max(1));
     let fields = &data.fields;
     let Some(bottom) = logs.selected_index() else {

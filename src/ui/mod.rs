@@ -4,6 +4,7 @@
 mod claims;
 pub mod columns;
 pub mod db;
+mod detail;
 pub mod layout;
 mod logs;
 mod overlays;
@@ -258,10 +259,4 @@ pub fn waiting_message(screen: &Screen<'_>, pane: PaneId, what: &str) -> String 
         // The label quotes backend error text: sanitised like every other label drawn.
         other => format!("no {what} yet — {}", crate::text::sanitize(&other.label())),
     }
-}
-
-/// A detail view's scroll offset, kept so the last page stays filled.
-pub fn clamped_scroll(scroll: usize, lines: usize, height: u16) -> u16 {
-    let max = lines.saturating_sub(usize::from(height));
-    u16::try_from(scroll.min(max)).unwrap_or(u16::MAX)
 }

@@ -103,16 +103,21 @@ fn footer_label(
     let focus = screen.view.focus;
     let view = &screen.view.panes[focus.index()];
     let data = screen.pane_shows_data(focus);
-    // A cache's client list has no cursor and no order to choose.
+    // A cache's client list has a cursor (the client `K` acts on) but no order to choose.
     let clients = focus == PaneId::Db && matches!(screen.selected_db(), Some(DbRow::Redis(_)));
     let label = match command.context() {
-        Context::Pods | Context::Logs | Context::Db | Context::Claims if !data => return None,
+        Context::Pods | Context::Logs | Context::Db | Context::Claims | Context::Slo if !data => {
+            return None;
+        }
         _ => match command {
-            Command::Down if view.detail_open && focus == PaneId::Db && data => {
+            Command::Down
+                if view.detail_open && view.session.is_none() && focus == PaneId::Db && data =>
+            {
                 if clients {
-                    return None;
+                    "client"
+                } else {
+                    "session"
                 }
-                "session"
             }
             Command::Down if view.detail_open => "scroll",
             Command::Open if focus == PaneId::Logs && data => return None,
@@ -131,11 +136,22 @@ fn footer_label(
             }
             Command::ToggleView if view.alt_view => "pods",
             Command::Follow if screen.view.logs.follow => "pause",
+            // Only the DB pane's footer names `o` (the help lists it for every table).
+            Command::SortCycle if focus != PaneId::Db || !data || view.session.is_some() => {
+                return None;
+            }
             Command::SortCycle if view.detail_open => {
                 if clients {
                     return None;
                 }
-                return Some(Cow::Owned(format!("sort: {}", view.session_sort.label())));
+                let table = crate::app::sort::Table::Sessions;
+                let sort = view.sort;
+                let label = sort.key(table).field.label();
+                return Some(Cow::Owned(if sort.reversed {
+                    format!("sort: {label} {}", sort.arrow(table))
+                } else {
+                    format!("sort: {label}")
+                }));
             }
             _ => label,
         },
@@ -289,6 +305,7 @@ pub fn render_help(
         Context::Logs,
         Context::Db,
         Context::Claims,
+        Context::Slo,
     ] {
         help_section(
             &mut lines,

@@ -59,8 +59,28 @@ fn title_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'st
             spans.push(Span::styled("es", theme.warn));
         }
     }
+    if view.unhealthy
+        && screen.pane_shows_data(pane)
+        && matches!(pane, PaneId::Pods | PaneId::Claims)
+    {
+        spans.push(Span::styled(" · only unhealthy (!)", theme.warn));
+    }
     spans.push(Span::raw(" "));
     spans
+}
+
+/// `row 4711/10000 `: where the cursor is, when the list is longer than its table shows.
+fn position_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {
+    let view = &screen.view.panes[pane.index()];
+    let rows = screen.row_count(pane);
+    let scrolls = screen.view.drawn.page(pane).is_some_and(|page| rows > page);
+    if view.detail_open || pane == PaneId::Logs || !scrolls {
+        return Vec::new();
+    }
+    vec![Span::styled(
+        format!("row {}/{rows} ", (view.selected + 1).min(rows)),
+        theme.muted,
+    )]
 }
 
 fn render_summary(
@@ -191,13 +211,28 @@ fn render_full(
             theme.border_focused
         } else {
             theme.border
-        })
-        .title(Line::from(title_spans(screen, pane, theme)));
+        });
     let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    if inner.height == 0 || inner.width == 0 {
-        return;
+    if inner.height > 0 && inner.width > 0 {
+        render_body(frame, inner, pane, screen, theme);
     }
+    // The frame and title last: the title says where the cursor is among the rows the body
+    // just found room for.
+    let position = position_spans(screen, pane, theme);
+    let mut block = block.title(Line::from(title_spans(screen, pane, theme)));
+    if !position.is_empty() {
+        block = block.title_top(Line::from(position).right_aligned());
+    }
+    frame.render_widget(block, rect);
+}
+
+fn render_body(
+    frame: &mut Frame<'_>,
+    inner: Rect,
+    pane: PaneId,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
     // Ad-hoc logs (`l`, `p`) show even where no log source is configured.
     if !screen.pane_has_sources(pane) && !screen.pane_shows_data(pane) {
         let text = vec![
@@ -299,6 +334,10 @@ fn render_source_table(
     let note_height = if not_built && area.height > 6 { 2 } else { 0 };
     let [table_area, note_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(note_height)]).areas(area);
+    screen
+        .view
+        .drawn
+        .set_page(pane, usize::from(table_area.height.saturating_sub(1)));
     let mut state =
         TableState::default().with_selected(Some(screen.view.panes[pane.index()].selected));
     frame.render_stateful_widget(table, table_area, &mut state);
@@ -350,5 +389,13 @@ fn render_detail(
         Line::raw(""),
         Line::styled("Esc: back to the list", theme.muted),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let scroll = screen.view.panes[source.pane.index()].detail_scroll;
+    super::detail::render(
+        frame,
+        area,
+        vec![super::detail::Part::Lines(lines)],
+        scroll,
+        source.pane,
+        screen,
+    );
 }

@@ -8,12 +8,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
-use super::columns::{Cut, Spec, fit_table};
+use super::columns::{Cut, Spec, fit_table_with};
+use super::detail::{self, Part};
 use super::theme::Theme;
 use super::{health_style, scrolled, waiting_message};
 use crate::app::Screen;
 use crate::app::pane::PaneId;
-use crate::model::deployments::RolloutState;
+use crate::app::sort::Table as Sorted;
+use crate::model::deployments::{DeploymentRow, RolloutState};
 use crate::model::pods::PodRow;
 use crate::text::format_age;
 use crate::text::{sanitize, sanitize_truncated};
@@ -25,6 +27,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         && let Some(pod) = screen.selected_pod()
     {
         render_detail(frame, area, pod, screen, theme);
+        return;
+    }
+    if view.detail_open
+        && view.alt_view
+        && let Some(deployment) = screen
+            .view
+            .visible
+            .deployments
+            .get(view.selected)
+            .and_then(|key| screen.visible_kube().deployments.get(key))
+    {
+        render_deployment_detail(frame, area, deployment, screen, theme);
         return;
     }
     let [summary, table] =
@@ -117,6 +131,8 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
     if screen.view.visible.pods.is_empty() {
         let message = if view.filter.is_some() {
             "no pods match the filter (Esc clears it)".to_string()
+        } else if view.unhealthy && !kube.pods.is_empty() {
+            "no unhealthy pods (! shows them all)".to_string()
         } else {
             waiting_message(screen, PaneId::Pods, "pods")
         };
@@ -127,6 +143,7 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
         return;
     }
     let height = usize::from(area.height.saturating_sub(1));
+    screen.view.drawn.set_page(PaneId::Pods, height);
     let (offset, selected) = scrolled(view.selected, height);
     // Narrow terminals show the restarts compactly (`576 22s`).
     let wide = area.width >= 110;
@@ -169,7 +186,9 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
             ]
         })
         .collect();
-    let fitted = fit_table(&POD_COLUMNS, rows, area.width, theme.title);
+    let fitted = fit_table_with(&POD_COLUMNS, rows, area.width, theme.title, |h| {
+        view.sort.mark(Sorted::Pods, h)
+    });
     let table = Table::new(fitted.rows, fitted.widths)
         .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Pods {
@@ -224,6 +243,8 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
     if screen.view.visible.deployments.is_empty() {
         let message = if view.filter.is_some() {
             "no deployments match the filter (Esc clears it)".to_string()
+        } else if view.unhealthy && !kube.deployments.is_empty() {
+            "no unhealthy deployments (! shows them all)".to_string()
         } else {
             waiting_message(screen, PaneId::Pods, "deployments")
         };
@@ -234,6 +255,7 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
         return;
     }
     let height = usize::from(area.height.saturating_sub(1));
+    screen.view.drawn.set_page(PaneId::Pods, height);
     let (offset, selected) = scrolled(view.selected, height);
     let rows: Vec<Vec<(String, Style)>> = screen
         .view
@@ -273,7 +295,9 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
             ]
         })
         .collect();
-    let fitted = fit_table(&DEPLOYMENT_COLUMNS, rows, area.width, theme.title);
+    let fitted = fit_table_with(&DEPLOYMENT_COLUMNS, rows, area.width, theme.title, |h| {
+        view.alt_sort.mark(Sorted::Deployments, h)
+    });
     let table = Table::new(fitted.rows, fitted.widths)
         .header(fitted.header)
         .row_highlight_style(if screen.view.focus == PaneId::Pods {
@@ -407,15 +431,199 @@ fn render_detail(
         }
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
-    let scroll = super::clamped_scroll(
-        screen.view.panes[PaneId::Pods.index()].detail_scroll,
-        lines.len(),
-        area.height,
-    );
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
+    let scroll = screen.view.panes[PaneId::Pods.index()].detail_scroll;
+    detail::render(
+        frame,
         area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Pods,
+        screen,
+    );
+}
+
+/// A deployment: its rollout, conditions, ReplicaSets (revision, replicas, images) and pods.
+/// Deployment events are not collected (the pod detail loads a pod's events).
+fn render_deployment_detail(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    d: &DeploymentRow,
+    screen: &Screen<'_>,
+    theme: &Theme,
+) {
+    let now = screen.view.now;
+    let kube = screen.visible_kube();
+    let label = |name: &str| Span::styled(format!("{name:>10}  "), theme.muted);
+    let rollout = match &d.rollout_message {
+        Some(message) => format!("{}: {}", rollout_label(&d.rollout), message),
+        None => rollout_label(&d.rollout).to_string(),
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            label("deployment"),
+            Span::styled(
+                format!("{}/{}", sanitize(&d.namespace), sanitize(&d.name)),
+                theme.title,
+            ),
+        ]),
+        Line::from(vec![
+            label("ready"),
+            Span::styled(
+                format!("{}/{}", d.ready, d.desired),
+                if d.ready < d.desired {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            Span::raw(format!(
+                "   updated {}   available {}   revision {}   age {}",
+                d.updated,
+                d.available,
+                d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                age(now, d.created)
+            )),
+        ]),
+        Line::from(vec![
+            label("rollout"),
+            Span::styled(sanitize(&rollout), health_style(d.health, theme)),
+        ]),
+        Line::from(vec![
+            label("images"),
+            Span::raw(sanitize(&d.images.join(", "))),
+        ]),
+        Line::styled(format!("Conditions ({})", d.conditions.len()), theme.title),
+    ];
+    if d.conditions.is_empty() {
+        lines.push(Line::styled("  none reported", theme.muted));
+    }
+    let kind_width = d
+        .conditions
+        .iter()
+        .map(|c| c.kind.chars().count())
+        .max()
+        .unwrap_or(0);
+    for c in &d.conditions {
+        let style = match (c.kind.as_str(), c.status.as_str()) {
+            ("ReplicaFailure", "True") => theme.crit,
+            (_, "True") => theme.ok,
+            (_, "False") => theme.crit,
+            _ => theme.warn,
+        };
+        let since = c
+            .last_transition
+            .map(|at| format!("  for {}", age(now, Some(at))))
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {:<kind_width$}  ", sanitize(&c.kind)),
+                theme.base,
+            ),
+            Span::styled(format!("{:<7}", sanitize(&c.status)), style),
+            Span::raw(sanitize(c.reason.as_deref().unwrap_or("-"))),
+            Span::styled(since, theme.muted),
+        ]));
+        if let Some(message) = &c.message {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(kind_width + 4)),
+                Span::styled(sanitize(message), theme.muted),
+            ]));
+        }
+    }
+    // Its ReplicaSets, newest revision first.
+    let mut sets: Vec<&crate::data::ReplicaSetRow> = kube
+        .replicasets
+        .values()
+        .filter(|rs| rs.namespace == d.namespace && rs.deployment.as_deref() == Some(&d.name))
+        .collect();
+    sets.sort_by(|a, b| {
+        b.revision
+            .cmp(&a.revision)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    lines.push(Line::styled(
+        format!("ReplicaSets ({})", sets.len()),
+        theme.title,
+    ));
+    if sets.is_empty() {
+        lines.push(Line::styled(
+            "  none in the data (ReplicaSets are watched with the deployments)",
+            theme.muted,
+        ));
+    } else {
+        let name_width = sets
+            .iter()
+            .map(|rs| rs.name.chars().count())
+            .max()
+            .unwrap_or(4);
+        lines.push(Line::styled(
+            format!(
+                "    {:>4}  {:<name_width$}  {:>8}  IMAGES",
+                "REV", "NAME", "REPLICAS"
+            ),
+            theme.muted,
+        ));
+        for rs in &sets {
+            let current = rs.revision.is_some() && rs.revision == d.revision;
+            let marker = if current { "  ▸ " } else { "    " };
+            lines.push(Line::from(vec![
+                Span::styled(marker, theme.key),
+                Span::styled(
+                    format!(
+                        "{:>4}  {:<name_width$}  {:>8}  ",
+                        rs.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                        sanitize(&rs.name),
+                        rs.replicas
+                    ),
+                    if current { theme.base } else { theme.muted },
+                ),
+                Span::styled(sanitize(&rs.images.join(", ")), theme.muted),
+            ]));
+        }
+    }
+    // Its pods: those a ReplicaSet of it controls.
+    let owners: Vec<String> = sets
+        .iter()
+        .map(|rs| format!("ReplicaSet/{}", rs.name))
+        .collect();
+    let pods: Vec<&PodRow> = kube
+        .pods_sorted()
+        .filter(|p| p.namespace == d.namespace)
+        .filter(|p| p.owner.as_ref().is_some_and(|o| owners.contains(o)))
+        .collect();
+    lines.push(Line::styled(format!("Pods ({})", pods.len()), theme.title));
+    if pods.is_empty() {
+        lines.push(Line::styled("  none", theme.muted));
+    }
+    for pod in &pods {
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {}  ", sanitize(&pod.name))),
+            Span::styled(sanitize(&pod.status), health_style(pod.health, theme)),
+            Span::styled(
+                format!(
+                    "  ready {}/{}  restarts {}  age {}",
+                    pod.ready,
+                    pod.total,
+                    pod.restarts,
+                    age(now, pod.created)
+                ),
+                theme.muted,
+            ),
+        ]));
+    }
+    lines.push(Line::styled("Events", theme.title));
+    lines.push(Line::styled(
+        "  not collected for deployments: the detail of one of its pods (v, Enter) shows its events",
+        theme.muted,
+    ));
+    lines.push(Line::styled("Esc: back to the list", theme.muted));
+    let scroll = screen.view.panes[PaneId::Pods.index()].detail_scroll;
+    detail::render(
+        frame,
+        area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Pods,
+        screen,
     );
 }

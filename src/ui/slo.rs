@@ -7,14 +7,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
 
 use super::columns::{Spec, fit_table};
+use super::detail::{self, Part};
 use super::theme::Theme;
 use super::{scrolled, waiting_message};
 use crate::app::pane::PaneId;
 use crate::app::status::Freshness;
-use crate::app::{Screen, SloRow};
+use crate::app::{ChartRange, Screen, SloRow};
 use crate::config::Severity;
 use crate::event::SourceOrigin;
 use crate::slo::{HealthResult, HealthStatus, Reading, SloResult, SloState};
@@ -84,6 +85,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let prometheus_age = not_live_age(screen, |o| o == SourceOrigin::Prometheus);
     if !slos.is_empty() {
         let height = usize::from(slo_area.height.saturating_sub(1));
+        screen.view.drawn.set_page(PaneId::Slo, height);
         let selected = (view.selected < slos.len()).then_some(view.selected);
         let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
         let rows = slos
@@ -365,33 +367,15 @@ fn render_detail(
     screen: &Screen<'_>,
     theme: &Theme,
 ) {
-    // Queries wrap: the exact PromQL is the point of showing it.
-    let query_lines = (slo.queries.len() as u16 * 2 + 1).min(area.height / 3);
-    let [top, chart_area, queries] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Fill(1),
-        Constraint::Length(query_lines),
-    ])
-    .areas(area);
+    let view = &screen.view.panes[PaneId::Slo.index()];
     let mut alerts = vec![Span::styled("alerts: ", theme.muted)];
     for alert in &slo.alerts {
-        let label = format!(
-            "{} {}× {}/{} ",
-            if alert.severity == Severity::Page {
-                "page"
-            } else {
-                "ticket"
-            },
-            alert.factor,
-            humantime::format_duration(alert.long),
-            humantime::format_duration(alert.short)
-        );
         let style = match alert.firing {
             Some(true) => theme.crit,
             Some(false) => theme.ok,
             None => theme.stale,
         };
-        alerts.push(Span::styled(label, style));
+        alerts.push(Span::styled(format!("{} ", alert_label(alert)), style));
         alerts.push(Span::styled(
             match alert.firing {
                 Some(true) => "FIRING  ",
@@ -401,7 +385,7 @@ fn render_detail(
             style,
         ));
     }
-    let header = vec![
+    let mut top = vec![
         Line::from(vec![
             Span::styled(sanitize(&slo.name), theme.title),
             Span::styled(
@@ -425,129 +409,352 @@ fn render_detail(
             })),
             Span::styled("  exhausted in ", theme.muted),
             Span::raw(slo.exhaustion.map_or_else(|| "-".into(), format_age)),
-            Span::styled(
-                if slo.warnings.is_empty() {
-                    String::new()
-                } else {
-                    format!("  warnings: {}", sanitize(&slo.warnings.join("; ")))
-                },
-                theme.warn,
-            ),
         ]),
-        Line::from(alerts),
     ];
-    frame.render_widget(Paragraph::new(header), top);
-    render_chart(frame, chart_area, slo, screen, theme);
-    let mut lines = vec![Line::styled("PromQL sent", theme.title)];
-    lines.extend(slo.queries.iter().take(6).map(|(label, query)| {
+    if !slo.warnings.is_empty() {
+        top.push(Line::styled(
+            format!("warnings: {}", sanitize(&slo.warnings.join("; "))),
+            theme.warn,
+        ));
+    }
+    if let Some(error) = &slo.error {
+        top.push(Line::styled(sanitize(error), theme.crit));
+    }
+    top.push(Line::from(alerts));
+
+    // The chart's window: the range asked for, within the history the source fetched.
+    let chart = ChartWindow::new(slo, view.range, screen);
+    let colours = series_colours(theme);
+    let mut ranges = vec![Span::styled("burn rate · range ", theme.muted)];
+    for range in [
+        ChartRange::Hour,
+        ChartRange::SixHours,
+        ChartRange::Day,
+        ChartRange::Week,
+    ] {
+        let style = if range == view.range {
+            theme.key
+        } else {
+            theme.muted
+        };
+        ranges.push(Span::styled(format!(" {} ", range.label()), style));
+    }
+    let range_key = screen
+        .view
+        .keymap
+        .keys_for(crate::app::keymap::Command::ChartRange)
+        .first()
+        .map(ToString::to_string);
+    if let Some(key) = range_key {
+        ranges.push(Span::styled(format!(" ({key})"), theme.muted));
+    }
+    top.push(Line::from(ranges));
+    if let Some(note) = chart.shortfall() {
+        top.push(Line::styled(note, theme.warn));
+    }
+    // The legend: each series in its colour, the thresholds as the chart labels them.
+    let mut legend: Vec<Span<'static>> = Vec::new();
+    for (i, (label, _)) in slo.history.iter().enumerate() {
+        legend.push(Span::styled("━━ ", colours[i % colours.len()]));
+        legend.push(Span::styled(format!("{}   ", sanitize(label)), theme.base));
+    }
+    if !slo.alerts.is_empty() {
+        legend.push(Span::styled("┈┈ ", theme.muted));
+        legend.push(Span::styled(
+            "alert thresholds (labelled on the right)",
+            theme.base,
+        ));
+    }
+    if !legend.is_empty() && !slo.history.is_empty() {
+        top.push(Line::from(legend));
+    }
+    // Every query sent, whole: the exact PromQL is the point of showing it.
+    let mut queries = vec![Line::styled(
+        format!("PromQL sent ({})", slo.queries.len()),
+        theme.title,
+    )];
+    queries.extend(slo.queries.iter().map(|(label, query)| {
         Line::from(vec![
             Span::styled(format!("{label:>10} "), theme.muted),
             Span::raw(sanitize(query)),
         ])
     }));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), queries);
+    queries.push(Line::styled("Esc: back to the list", theme.muted));
+    let mut parts = Vec::new();
+    if slo.history.is_empty() {
+        top.push(Line::styled("no burn history yet", theme.muted));
+        parts.push(Part::Lines(top));
+    } else {
+        // The chart takes the room the text leaves, never less than a readable minimum (the
+        // view then scrolls to the queries).
+        let text_rows = [&top, &queries]
+            .iter()
+            .map(|lines| {
+                Paragraph::new(lines.to_vec())
+                    .wrap(Wrap { trim: false })
+                    .line_count(area.width)
+            })
+            .sum::<usize>();
+        let room = usize::from(area.height).saturating_sub(text_rows);
+        let height = u16::try_from(room.max(CHART_MIN_HEIGHT)).unwrap_or(u16::MAX);
+        let theme = *theme;
+        parts.push(Part::Lines(top));
+        parts.push(Part::widget(height, move |rect, buf| {
+            draw_chart(rect, buf, slo, &chart, &theme);
+        }));
+    }
+    parts.push(Part::Lines(queries));
+    detail::render(frame, area, parts, view.detail_scroll, PaneId::Slo, screen);
 }
 
-/// Short- and long-window burn over 24 h against each alert threshold.
-fn render_chart(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    slo: &SloResult,
-    screen: &Screen<'_>,
-    theme: &Theme,
-) {
-    if slo.history.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("no burn history yet", theme.muted)),
-            area,
-        );
-        return;
-    }
-    let series: Vec<(String, Vec<(f64, f64)>)> = slo
-        .history
-        .iter()
-        .map(|(label, points)| {
-            let values = points.iter().filter_map(|(t, r)| match r {
-                Reading::Value(v) if v.is_finite() => Some((*t, *v)),
-                _ => None,
-            });
-            (label.clone(), values.collect())
-        })
-        .collect();
-    let (mut t_min, mut t_max, mut y_max) = (f64::MAX, f64::MIN, 1.0_f64);
-    for (_, points) in &series {
-        for (t, v) in points {
-            t_min = t_min.min(*t);
-            t_max = t_max.max(*t);
-            y_max = y_max.max(*v);
-        }
-    }
-    for alert in &slo.alerts {
-        y_max = y_max.max(alert.factor * 1.1);
-    }
-    if t_min >= t_max {
-        let now = screen
-            .view
-            .now
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        (t_min, t_max) = (now - 86_400.0, now);
-    }
-    let thresholds: Vec<(String, Vec<(f64, f64)>)> = slo
-        .alerts
-        .iter()
-        .map(|a| {
-            (
-                format!("{}×", a.factor),
-                vec![(t_min, a.factor), (t_max, a.factor)],
-            )
-        })
-        .collect();
-    let colours = [
+/// The SLO detail chart's least height, axis rows included.
+const CHART_MIN_HEIGHT: usize = 8;
+
+/// `page 14.4× 1h/5m`.
+fn alert_label(alert: &crate::slo::AlertState) -> String {
+    format!(
+        "{} {}× {}/{}",
+        if alert.severity == Severity::Page {
+            "page"
+        } else {
+            "ticket"
+        },
+        alert.factor,
+        humantime::format_duration(alert.long),
+        humantime::format_duration(alert.short)
+    )
+}
+
+fn series_colours(theme: &Theme) -> [Style; 6] {
+    [
         theme.crit,
         theme.warn,
         theme.ok,
         theme.stale,
         theme.key,
         theme.base,
-    ];
-    let mut datasets: Vec<Dataset<'_>> = series
+    ]
+}
+
+/// The time window the chart shows: the range asked for, cut to the history there is.
+#[derive(Debug, Clone, Copy)]
+struct ChartWindow {
+    range: ChartRange,
+    /// Unix seconds.
+    start: f64,
+    end: f64,
+    /// How much history the source fetched (first to last point), seconds.
+    fetched: Option<f64>,
+}
+
+impl ChartWindow {
+    fn new(slo: &SloResult, range: ChartRange, screen: &Screen<'_>) -> Self {
+        let times = slo
+            .history
+            .iter()
+            .flat_map(|(_, points)| points.iter().map(|(t, _)| *t));
+        let (first, last) = times.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        let now = screen
+            .view
+            .now
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let (end, fetched) = if first < last {
+            (last, Some(last - first))
+        } else {
+            (now, None)
+        };
+        let start = match fetched {
+            Some(span) => end - range.seconds().min(span),
+            None => end - range.seconds(),
+        };
+        Self {
+            range,
+            start,
+            end,
+            fetched,
+        }
+    }
+
+    /// What the window lacks: the range asked for is longer than the history fetched.
+    fn shortfall(&self) -> Option<String> {
+        let fetched = self.fetched?;
+        // Points come every 15 minutes: a range within one step of the span is all of it.
+        (self.range.seconds() > fetched + 900.0).then(|| {
+            format!(
+                "{} asked: the source fetches {} of history; the chart shows all of it",
+                self.range.label(),
+                format_age(std::time::Duration::from_secs_f64(fetched.round()))
+            )
+        })
+    }
+}
+
+/// How long before the end of the window, as an axis label: `-45m`, `-6h`.
+fn ago_label(seconds: f64) -> String {
+    if seconds < 1.0 {
+        "now".into()
+    } else if seconds < 2.0 * 3600.0 {
+        format!("-{:.0}m", seconds / 60.0)
+    } else {
+        format!("-{:.0}h", seconds / 3600.0)
+    }
+}
+
+/// Burn per series over the window, each alert threshold a dotted line labelled on the right,
+/// the burn axis on the left and the time below.
+fn draw_chart(
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+    slo: &SloResult,
+    window: &ChartWindow,
+    theme: &Theme,
+) {
+    use ratatui::style::Color;
+    use ratatui::widgets::Widget;
+    use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+    if area.width < 12 || area.height < 3 {
+        return;
+    }
+    let (start, end) = (window.start, window.end.max(window.start + 1.0));
+    let in_window = |t: f64| t >= start - 1.0 && t <= end + 1.0;
+    let mut y_max = 1.0_f64;
+    for (_, points) in &slo.history {
+        for (t, reading) in points {
+            if let Reading::Value(v) = reading
+                && v.is_finite()
+                && in_window(*t)
+            {
+                y_max = y_max.max(*v);
+            }
+        }
+    }
+    for alert in &slo.alerts {
+        y_max = y_max.max(alert.factor * 1.1);
+    }
+    let y_label = |v: f64| {
+        if v >= 10.0 || v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    let gutter = [y_label(y_max), y_label(0.0)]
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(1) as u16
+        + 1;
+    let plot = Rect {
+        x: area.x + gutter,
+        y: area.y,
+        width: area.width - gutter,
+        height: area.height - 1,
+    };
+    let colour = |style: Style| style.fg.unwrap_or(Color::Reset);
+    let colours = series_colours(theme);
+    // Series as segments between neighbouring readings: a gap (no data) breaks the line.
+    let segments: Vec<(CanvasLine, usize)> = slo
+        .history
         .iter()
         .enumerate()
-        .map(|(i, (label, points))| {
-            Dataset::default()
-                .name(sanitize(label))
-                .marker(symbols::Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(colours[i % colours.len()])
-                .data(points)
+        .flat_map(|(i, (_, points))| {
+            points.windows(2).filter_map(move |pair| {
+                let ((t1, r1), (t2, r2)) = (pair[0], pair[1]);
+                match (r1, r2) {
+                    (Reading::Value(a), Reading::Value(b))
+                        if a.is_finite() && b.is_finite() && in_window(t1) && in_window(t2) =>
+                    {
+                        Some((CanvasLine::new(t1, a, t2, b, Color::Reset), i))
+                    }
+                    _ => None,
+                }
+            })
         })
         .collect();
-    datasets.extend(thresholds.iter().map(|(label, points)| {
-        Dataset::default()
-            .name(label.clone())
-            .marker(symbols::Marker::Dot)
-            .graph_type(GraphType::Line)
-            .style(theme.muted)
-            .data(points)
-    }));
-    let hours_ago = |t: f64| format!("-{:.0}h", (t_max - t) / 3600.0);
-    let chart = Chart::new(datasets)
-        .x_axis(
-            Axis::default()
-                .bounds([t_min, t_max])
-                .labels(vec![Span::raw(hours_ago(t_min)), Span::raw("now")])
-                .style(theme.muted),
-        )
-        .y_axis(
-            Axis::default()
-                .title("burn")
-                .bounds([0.0, y_max])
-                .labels(vec![Span::raw("0"), Span::raw(format!("{y_max:.0}"))])
-                .style(theme.muted),
+    // Thresholds dotted: a dot every other braille column.
+    let dots = usize::from(plot.width).max(1);
+    let thresholds: Vec<Vec<(f64, f64)>> = slo
+        .alerts
+        .iter()
+        .map(|a| {
+            (0..dots)
+                .map(|i| (start + (end - start) * i as f64 / dots as f64, a.factor))
+                .collect()
+        })
+        .collect();
+    let muted = colour(theme.muted);
+    let canvas = Canvas::default()
+        .marker(symbols::Marker::Braille)
+        .background_color(theme.base.bg.unwrap_or(Color::Reset))
+        .x_bounds([start, end])
+        .y_bounds([0.0, y_max])
+        .paint(|ctx| {
+            for coords in &thresholds {
+                ctx.draw(&Points::new(coords, muted));
+            }
+            ctx.layer();
+            for (segment, i) in &segments {
+                let mut line = segment.clone();
+                line.color = colour(colours[i % colours.len()]);
+                ctx.draw(&line);
+            }
+        });
+    canvas.render(plot, buf);
+    // The row of the plot a burn value's braille dots land on (four dots a row).
+    let row_of = |v: f64| {
+        let dots = f64::from(plot.height) * 4.0 - 1.0;
+        let dot = ((y_max - v) * dots / y_max).clamp(0.0, dots) as u16;
+        plot.y + dot / 4
+    };
+    // Threshold labels at the right end of their lines, highest first; one per row.
+    let mut alerts: Vec<&crate::slo::AlertState> = slo.alerts.iter().collect();
+    alerts.sort_by(|a, b| b.factor.total_cmp(&a.factor));
+    let mut used_rows = Vec::new();
+    for alert in alerts {
+        let row = row_of(alert.factor);
+        if used_rows.contains(&row) {
+            continue;
+        }
+        used_rows.push(row);
+        let label = format!(
+            " {} {}× ",
+            if alert.severity == Severity::Page {
+                "page"
+            } else {
+                "ticket"
+            },
+            alert.factor
         );
-    frame.render_widget(chart, area);
+        let style = match alert.firing {
+            Some(true) => theme.crit,
+            _ => theme.muted,
+        };
+        let width = label.chars().count() as u16;
+        if width < plot.width {
+            buf.set_string(plot.right() - width, row, label, style);
+        }
+    }
+    // The burn axis: its top and 0, and a line along the plot.
+    for y in plot.y..plot.bottom() {
+        buf.set_string(area.x + gutter - 1, y, "│", theme.muted);
+    }
+    let top = y_label(y_max);
+    buf.set_string(
+        area.x + gutter - 1 - top.chars().count() as u16,
+        plot.y,
+        top,
+        theme.muted,
+    );
+    buf.set_string(area.x + gutter - 2, plot.bottom() - 1, "0", theme.muted);
+    // The time axis: start, middle, now.
+    let y = area.bottom() - 1;
+    buf.set_string(plot.x, y, ago_label(end - start), theme.muted);
+    let middle = ago_label((end - start) / 2.0);
+    let mid_x = plot.x + plot.width / 2 - middle.chars().count() as u16 / 2;
+    buf.set_string(mid_x, y, middle, theme.muted);
+    buf.set_string(plot.right().saturating_sub(3), y, "now", theme.muted);
 }
 
 fn render_health_detail(
@@ -629,5 +836,13 @@ fn render_health_detail(
         ]));
     }
     lines.push(Line::styled("Esc: back to the list", theme.muted));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let scroll = screen.view.panes[PaneId::Slo.index()].detail_scroll;
+    detail::render(
+        frame,
+        area,
+        vec![Part::Lines(lines)],
+        scroll,
+        PaneId::Slo,
+        screen,
+    );
 }

@@ -27,6 +27,7 @@ mod remediate_kube;
 mod remediate_sql;
 mod render;
 mod render_db;
+mod render_lists;
 mod render_logs;
 mod render_remediation;
 mod render_slo;

@@ -868,3 +868,109 @@ fn tiny_sizes_never_panic_or_overflow() {
         .unwrap();
     insta::assert_snapshot!("db_tiny_20x3", text(terminal.backend().buffer()));
 }
+
+/// Moves the sessions list's cursor to `pid` (the list is open).
+fn select_session(app: &mut App, pid: i32) {
+    let at = app
+        .view
+        .visible
+        .db_sessions
+        .iter()
+        .position(|p| *p == pid)
+        .unwrap_or_else(|| panic!("{pid} listed"));
+    press(app, &[KeyCode::Char('g')]);
+    for _ in 0..at {
+        press(app, &[KeyCode::Char('j')]);
+    }
+}
+
+#[test]
+fn session_detail_shows_the_whole_query_its_times_and_its_locks() {
+    let mut app = app();
+    press(&mut app, &[KeyCode::Char('3'), KeyCode::Enter]);
+    select_session(&mut app, 4200);
+    press(&mut app, &[KeyCode::Enter]);
+    assert_eq!(app.screen().selected_session().map(|s| s.pid), Some(4200));
+    let wide = screen(&app, (120, 40));
+    for needle in [
+        "session 4200 · platform-db · live",
+        "active",
+        "Lock:transactionid",
+        "billing",
+        "10.0.3.12",
+        // Ages as of the refresh (1 s before now), and the clock time they point at.
+        "backend start",
+        "xact start  12m06s ago (07:47:54 UTC)",
+        "query start  12m01s ago (07:47:59 UTC)",
+        "Blocked by (1, pg_blocking_pids)",
+        "4100  idle in tx",
+        "Blocks (1 waiting for it)",
+        "4300  active  Lock:tuple",
+        "1 deep of the chain rooted at 4100",
+        "UPDATE accounts SET balance = balance + $1 WHERE id = $2",
+    ] {
+        assert!(wide.contains(needle), "{needle:?}:\n{wide}");
+    }
+    assert!(!wide.contains("hunter2"));
+    insta::assert_snapshot!("session_detail_120x40", wide);
+    let narrow = screen(&app, (80, 24));
+    assert!(narrow.contains("session 4200"), "{narrow}");
+    insta::assert_snapshot!("session_detail_80x24", narrow);
+
+    // Esc: back to the list, the cursor still on the session.
+    press(&mut app, &[KeyCode::Esc]);
+    let list = screen(&app, (120, 40));
+    assert!(list.contains("sorted by age"), "{list}");
+    assert_eq!(app.screen().selected_session().map(|s| s.pid), Some(4200));
+}
+
+#[test]
+fn a_long_query_wraps_whole_and_the_detail_scrolls_to_its_end() {
+    let mut app = app();
+    press(&mut app, &[KeyCode::Char('3'), KeyCode::Enter]);
+    select_session(&mut app, 5120);
+    press(&mut app, &[KeyCode::Enter]);
+    let top = screen(&app, (80, 24));
+    assert!(top.contains("session 5120"), "{top}");
+    assert!(!top.contains("Esc: back to the sessions"), "{top}");
+    // A page down shows the rest: the query's end and the way back.
+    press(&mut app, &[KeyCode::PageDown]);
+    let end = screen(&app, (80, 24));
+    assert!(end.contains("ORDER BY 1"), "{end}");
+    assert!(end.contains("Esc: back to the sessions"), "{end}");
+    assert!(
+        !end.contains("session 5120 ·"),
+        "scrolled by a page:\n{end}"
+    );
+    // Scrolling stops at the last page: one key up moves at once.
+    let at_end = app.view.panes[2].session_scroll;
+    press(&mut app, &[KeyCode::PageDown, KeyCode::PageDown]);
+    assert_eq!(app.view.panes[2].session_scroll, at_end);
+    screen(&app, (80, 24));
+    press(&mut app, &[KeyCode::Char('k')]);
+    assert_eq!(app.view.panes[2].session_scroll, at_end - 1);
+}
+
+#[test]
+fn sessions_sort_by_wait_with_waiting_sessions_first_and_reverse() {
+    let mut app = app();
+    press(&mut app, &[KeyCode::Char('3'), KeyCode::Enter]);
+    press(&mut app, &[KeyCode::Char('o'), KeyCode::Char('o')]);
+    let by_wait = screen(&app, (120, 40));
+    assert!(by_wait.contains("WAIT↑"), "{by_wait}");
+    assert!(by_wait.contains("sorted by wait (o)"), "{by_wait}");
+    let waiting_first = |app: &App| {
+        let order = &app.view.visible.db_sessions;
+        let at = |pid: i32| order.iter().position(|p| *p == pid).unwrap();
+        let last_waiting = [4200, 4300, 4400, 4201].map(at).into_iter().max().unwrap();
+        // Not waiting: in a transaction, the console itself, idle for its client.
+        last_waiting < [4100, 7001, 5120].map(at).into_iter().min().unwrap()
+    };
+    assert!(waiting_first(&app), "{by_wait}");
+    press(&mut app, &[KeyCode::Char('O')]);
+    let reversed = screen(&app, (120, 40));
+    assert!(reversed.contains("WAIT↓"), "{reversed}");
+    assert!(reversed.contains("sorted by wait, reversed"), "{reversed}");
+    // Turned round, sessions that wait still come first.
+    assert!(waiting_first(&app), "{reversed}");
+}

@@ -214,3 +214,102 @@ fn detail_charts_burn_against_thresholds_and_shows_promql() {
     );
     insta::assert_snapshot!("slo_detail_120x40", screen);
 }
+
+/// An SLO with many long queries, so the detail is longer than a small pane.
+fn with_queries(mut app: App, count: usize) -> App {
+    let mut result = slo("api availability", SloState::Page, 22.0);
+    result.queries = (0..count)
+        .map(|i| {
+            (
+                format!("q{i}"),
+                format!(
+                    "sum(rate(http_requests_total{{job=\"platform-v2-api\",code=~\"5..\",route=\"/api/v{i}/claims\"}}[1h])) / sum(rate(http_requests_total{{job=\"platform-v2-api\",route=\"/api/v{i}/claims\"}}[1h]))"
+                ),
+            )
+        })
+        .collect();
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Slo {
+        generation,
+        results: vec![result],
+    }));
+    app.prepare_view();
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(Action::Key(KeyEvent::from(code)));
+    app.prepare_view();
+}
+
+#[test]
+fn detail_legend_labelled_thresholds_and_every_query_at_80x24() {
+    let mut app = with_queries(app(), 6);
+    key(&mut app, KeyCode::Enter);
+    let top = text(&app, (80, 24));
+    for needle in [
+        "━━ 1h burn",
+        "━━ 5m burn",
+        "alert thresholds",
+        "page 14.4×",
+        "-24h",
+        "now",
+        "24h",
+    ] {
+        assert!(top.contains(needle), "{needle:?}:\n{top}");
+    }
+    insta::assert_snapshot!("slo_detail_80x24", top);
+    // The queries are below the chart: j/PgDn scroll to them, all six, whole (wrapped).
+    key(&mut app, KeyCode::End);
+    let bottom = text(&app, (80, 24));
+    assert!(bottom.contains("Esc: back to the list"), "{bottom}");
+    assert!(bottom.contains("q5"), "{bottom}");
+    // Wrapped, not cut: both halves of the ratio, to the closing parentheses.
+    assert_eq!(bottom.matches("/api/v5/").count(), 2, "{bottom}");
+    assert!(bottom.contains("claims\"}[1h])) /"), "{bottom}");
+    insta::assert_snapshot!("slo_detail_queries_80x24", bottom);
+    let end = app.view.panes[1].detail_scroll;
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(
+        app.view.panes[1].detail_scroll,
+        end - 1,
+        "one row up at once"
+    );
+    key(&mut app, KeyCode::Home);
+    assert_eq!(app.view.panes[1].detail_scroll, 0);
+    text(&app, (80, 24));
+    // A page is the detail's height: the first page's last row is the next page's first.
+    key(&mut app, KeyCode::PageDown);
+    assert_eq!(app.view.panes[1].detail_scroll, 16);
+}
+
+#[test]
+fn the_range_selects_a_window_of_the_history_and_says_when_it_lacks() {
+    let mut app = app();
+    key(&mut app, KeyCode::Enter);
+    // 24 h is the default: the history the source fetches.
+    let day = text(&app, (120, 40));
+    assert!(day.contains("-24h") && day.contains("-12h"), "{day}");
+    key(&mut app, KeyCode::Char('r'));
+    let week = text(&app, (120, 40));
+    // The fixture's history spans 95 steps of 15 minutes.
+    assert!(
+        week.contains("7d asked: the source fetches 23h45m of history; the chart shows all of it"),
+        "{week}"
+    );
+    assert!(!day.contains("asked"), "24h is what there is:\n{day}");
+    assert!(week.contains("-24h"), "{week}");
+    key(&mut app, KeyCode::Char('r'));
+    let hour = text(&app, (120, 40));
+    assert!(hour.contains("-60m") && hour.contains("-30m"), "{hour}");
+    assert!(!hour.contains("asked"), "{hour}");
+    insta::assert_snapshot!("slo_detail_1h_120x40", hour);
+    key(&mut app, KeyCode::Char('r'));
+    let six = text(&app, (120, 40));
+    assert!(six.contains("-6h") && six.contains("-3h"), "{six}");
+    // The range is the view's: the list and other views are untouched.
+    assert_eq!(
+        app.view.panes[1].range,
+        watchfloor::app::ChartRange::SixHours
+    );
+}

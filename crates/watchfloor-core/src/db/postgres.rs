@@ -444,6 +444,18 @@ fn wait_label(session: &Session) -> Option<String> {
     }
 }
 
+/// What a session waits for, as the DB pane shows and sorts it: `Type:Event`, or `None` when
+/// it is not waiting. An idle session waiting for its client's next command (`ClientRead`) is
+/// not held up by anything, so it counts as not waiting.
+pub fn waiting_on(session: &Session) -> Option<String> {
+    let idle_read = session.state.as_deref() == Some("idle")
+        && session.wait_event.as_deref() == Some("ClientRead");
+    if idle_read {
+        return None;
+    }
+    wait_label(session)
+}
+
 /// An age usable for comparisons: finite and not negative (`now()` is the refresh's start, so a
 /// query that began during the refresh has a tiny negative age).
 fn age(seconds: Option<f64>) -> Option<f64> {

@@ -34,6 +34,21 @@ pub struct DeploymentRow {
     pub health: Health,
     #[serde(skip)]
     pub created: Option<SystemTime>,
+    /// `status.conditions`, as the API lists them (for the detail view).
+    #[serde(skip)]
+    pub conditions: Vec<DeploymentCondition>,
+}
+
+/// One of a Deployment's `status.conditions` (`Available`, `Progressing`, `ReplicaFailure`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentCondition {
+    pub kind: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_transition: Option<SystemTime>,
+    pub last_update: Option<SystemTime>,
 }
 
 use crate::kubectl::REVISION_ANNOTATION;
@@ -73,6 +88,19 @@ pub fn deployment_row(d: &Deployment) -> DeploymentRow {
         rollout,
         rollout_message,
         created: meta.creation_timestamp.as_ref().and_then(system_time),
+        conditions: status
+            .conditions
+            .iter()
+            .flatten()
+            .map(|c| DeploymentCondition {
+                kind: c.type_.clone(),
+                status: c.status.clone(),
+                reason: c.reason.clone().filter(|r| !r.is_empty()),
+                message: c.message.clone().filter(|m| !m.is_empty()),
+                last_transition: c.last_transition_time.as_ref().and_then(system_time),
+                last_update: c.last_update_time.as_ref().and_then(system_time),
+            })
+            .collect(),
     }
 }
 
@@ -219,6 +247,18 @@ mod tests {
                 rollout_message: None,
                 health: Health::Ok,
                 created: parse_time("2024-05-01T09:00:00Z"),
+                conditions: ["Available", "Progressing"]
+                    .into_iter()
+                    .zip(["MinimumReplicasAvailable", "NewReplicaSetAvailable"])
+                    .map(|(kind, reason)| DeploymentCondition {
+                        kind: kind.into(),
+                        status: "True".into(),
+                        reason: Some(reason.into()),
+                        message: None,
+                        last_transition: None,
+                        last_update: None,
+                    })
+                    .collect(),
             }
         );
     }
