@@ -15,6 +15,7 @@
 //!   time when any watch fails, and restarts a failed watch from a fresh list after its back-off,
 //!   so after an outage the panes show the server's world, never the old one.
 
+use super::backoff::Backoff;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -35,12 +36,6 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(20);
 pub const WATCH_RENEW_SECS: u32 = 10;
 /// A Kubernetes source with no proof for longer than this is shown stale.
 pub const STALE_AFTER: Duration = ANSWER_WITHIN;
-
-/// Restart back-off of a failed watch: 1 s doubling to 30 s; reset once it lists again.
-pub fn backoff(consecutive_failures: u32) -> Duration {
-    let secs = 2u64.saturating_pow(consecutive_failures.saturating_sub(1).min(5));
-    Duration::from_secs(secs.min(30))
-}
 
 /// When the API server last answered a request for each resource path (2xx responses only).
 #[derive(Debug, Clone, Default)]
@@ -134,7 +129,7 @@ struct Slot<T> {
     last_event: Option<Instant>,
     /// When it failed, why, and when it starts again.
     failed: Option<Failure>,
-    failures: u32,
+    backoff: Backoff,
 }
 
 struct Failure {
@@ -193,7 +188,7 @@ impl<T: Send + 'static> WatchSet<T> {
                 listed: false,
                 last_event: None,
                 failed: None,
-                failures: 0,
+                backoff: Backoff::STANDARD,
             });
         }
         for watch in 0..set.slots.len() {
@@ -249,7 +244,7 @@ impl<T: Send + 'static> WatchSet<T> {
                                 if slot.failed.take().is_some() {
                                     tracing::info!(server = %self.server, path = %slot.spec.path, "watch recovered");
                                 }
-                                slot.failures = 0;
+                                slot.backoff.succeeded();
                                 if !self.report(reporter).await {
                                     return None;
                                 }
@@ -296,9 +291,8 @@ impl<T: Send + 'static> WatchSet<T> {
     async fn fail(&mut self, watch: usize, reason: String, reporter: &Reporter) -> bool {
         self.generations[watch] += 1; // drops the failed stream's remaining items
         let slot = &mut self.slots[watch];
-        slot.failures += 1;
         slot.listed = false;
-        let delay = backoff(slot.failures);
+        let delay = slot.backoff.failed();
         let now = Instant::now();
         tracing::warn!(server = %self.server, path = %slot.spec.path, %reason, retry_in = ?delay, "kubernetes watch failed");
         slot.failed = Some(Failure {
@@ -346,16 +340,5 @@ impl<T: Send + 'static> WatchSet<T> {
             .checked_sub(oldest.elapsed())
             .unwrap_or_else(SystemTime::now);
         reporter.live_at(at).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_thirty_seconds() {
-        let secs: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
     }
 }

@@ -3,6 +3,7 @@
 //! Each task owns its connection, timeouts and backoff; the UI task never waits on a backend.
 
 pub mod backends;
+pub mod backoff;
 pub mod claims;
 pub mod claims_sql;
 pub mod health;

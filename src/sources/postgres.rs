@@ -23,7 +23,8 @@ use crate::text::{sanitize, sanitize_truncated};
 use watchfloor_core::config::PostgresConfig;
 
 use super::backends::PgProbe;
-use super::kubernetes::{Reporter, estimated_backoff};
+use super::backoff::Backoff;
+use super::kubernetes::Reporter;
 use super::pg_connect;
 
 /// Longest query text kept per session, in characters (the cut is marked with `…`).
@@ -418,7 +419,7 @@ struct LinkState {
     /// Bumped at each connect: statements prepared on an older connection are gone with it.
     epoch: u64,
     /// Consecutive failures (the backoff grows with them).
-    failures: u32,
+    backoff: Backoff,
     /// The last failure's reason and when the link may connect again.
     retry: Option<(String, Instant)>,
 }
@@ -485,7 +486,7 @@ impl LinkGuard<'_> {
             Some(monitor) => Ok((monitor, epoch)),
             None => Err(LinkDown {
                 reason: "not connected".into(),
-                retry_in: estimated_backoff(1),
+                retry_in: Backoff::STANDARD.delay(),
             }),
         }
     }
@@ -496,8 +497,7 @@ impl LinkGuard<'_> {
     /// until its `statement_timeout`; a new connection is the only clean state.
     pub fn failed(&mut self, reason: String) -> LinkDown {
         self.state.monitor = None;
-        self.state.failures = self.state.failures.saturating_add(1);
-        let retry_in = estimated_backoff(self.state.failures);
+        let retry_in = self.state.backoff.failed();
         self.state.retry = Some((reason.clone(), Instant::now() + retry_in));
         LinkDown { reason, retry_in }
     }
@@ -509,7 +509,7 @@ impl LinkGuard<'_> {
 
     /// A successful use: the next failure starts the backoff over.
     pub fn succeeded(&mut self) {
-        self.state.failures = 0;
+        self.state.backoff.succeeded();
     }
 }
 

@@ -37,7 +37,8 @@ use watchfloor_core::config::RedisConfig;
 use futures::future::BoxFuture;
 
 use super::backends::{Killed, RedisKill, RedisProbe, RedisSample};
-use super::kubernetes::{Reporter, estimated_backoff};
+use super::backoff::Backoff;
+use super::kubernetes::Reporter;
 
 /// Refresh intervals below this are raised to it: a monitoring tool must not hammer the server.
 const MIN_REFRESH: Duration = Duration::from_millis(250);
@@ -74,7 +75,7 @@ pub async fn run(config: RedisConfig, index: usize, reporter: Reporter) {
 
 /// Refreshes the probe's server every `config.refresh` (the first at once) and reports each
 /// result as a [`DbUpdate::Redis`] followed by [`SourceState::Live`]. A failed refresh reports
-/// [`SourceState::Error`] with the reason and is retried after a backoff (reset by a success);
+/// [`SourceState::Error`] with the reason and is retried after a [`Backoff`] (reset by a success);
 /// a real server's connection is re-created after any failure that may have broken it, so a
 /// restarted server is picked up by itself. Ends when the console is gone.
 pub async fn run_probe(
@@ -86,12 +87,12 @@ pub async fn run_probe(
     let refresh = config.refresh.max(MIN_REFRESH);
     let deadline = refresh_deadline(refresh);
     let mut previous: Option<RedisCounters> = None;
-    let mut failures: u32 = 0;
+    let mut backoff = Backoff::STANDARD;
     loop {
         let started = tokio::time::Instant::now();
         match probe.sample(deadline).await {
             Ok(sample) => {
-                failures = 0;
+                backoff.succeeded();
                 let status = status_of(&config, &sample, previous.as_ref());
                 previous = Some(status.counters);
                 let update = DbUpdate::Redis {
@@ -116,12 +117,9 @@ pub async fn run_probe(
                 tokio::time::sleep_until(started + refresh).await;
             }
             Err(reason) => {
-                failures = failures.saturating_add(1);
-                let backoff = estimated_backoff(failures);
-                if !reporter.error(reason, backoff).await {
+                if !backoff.report_and_wait(&reporter, reason).await {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
             }
         }
     }

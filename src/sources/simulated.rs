@@ -17,7 +17,7 @@ use crate::db::redis::{parse_client_list, parse_info};
 use crate::text::sanitize_truncated;
 
 use super::backends::{Killed, PgProbe, PgSignal, RedisKill, RedisProbe, RedisSample, Signalled};
-use super::kubernetes::estimated_backoff;
+use super::backoff::Backoff;
 use super::postgres::{LinkDown, PgLink};
 
 /// Bound on one request to the simulator.
@@ -86,14 +86,14 @@ async fn answer(
 pub struct SimulatedPostgres {
     simulator: Simulator,
     /// Consecutive failed samples (the retry delay grows with them).
-    failures: Mutex<u32>,
+    backoff: Mutex<Backoff>,
 }
 
 impl SimulatedPostgres {
     pub fn new(base: String) -> Self {
         Self {
             simulator: Simulator::new(base),
-            failures: Mutex::new(0),
+            backoff: Mutex::new(Backoff::STANDARD),
         }
     }
 
@@ -148,19 +148,16 @@ impl PgProbe for SimulatedPostgres {
     fn sample(&self) -> BoxFuture<'_, Result<PgSample, LinkDown>> {
         Box::pin(async move {
             let result = self.read().await;
-            let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut backoff = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
             match result {
                 Ok(sample) => {
-                    *failures = 0;
+                    backoff.succeeded();
                     Ok(sample)
                 }
-                Err(reason) => {
-                    *failures = failures.saturating_add(1);
-                    Err(LinkDown {
-                        reason,
-                        retry_in: estimated_backoff(*failures),
-                    })
-                }
+                Err(reason) => Err(LinkDown {
+                    reason,
+                    retry_in: backoff.failed(),
+                }),
             }
         })
     }
