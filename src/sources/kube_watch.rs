@@ -112,6 +112,23 @@ pub struct WatchSpec<T> {
     pub start: Box<dyn Fn() -> WatchStream<T> + Send + Sync>,
 }
 
+/// `stream` up to and including its first error, then ended (and dropped) without being polled
+/// again. A failed watch is restarted by the set from a fresh list after its back-off; kube's
+/// watcher, polled after an error, would instead retry at once with no back-off of its own, and
+/// a failed stream left running is polled for nothing. Worse, when its errors come without
+/// waiting (its client's buffer worker gone while the runtime shuts down), such a stream is
+/// ready at every poll and [`WatchSet::next`] never returned: the task could not be aborted and
+/// the runtime could not be dropped.
+fn until_first_error<T: Send + 'static>(stream: WatchStream<T>) -> WatchStream<T> {
+    futures::stream::unfold(Some(stream), |stream| async move {
+        let mut stream = stream?;
+        let item = stream.next().await?;
+        let rest = item.is_ok().then_some(stream);
+        Some((item, rest))
+    })
+    .boxed()
+}
+
 /// What the owner of a [`WatchSet`] gets.
 #[derive(Debug)]
 pub enum Watched<T> {
@@ -200,7 +217,7 @@ impl<T: Send + 'static> WatchSet<T> {
     fn launch(&mut self, watch: usize) {
         self.generations[watch] += 1;
         let generation = self.generations[watch];
-        let stream = (self.slots[watch].spec.start)();
+        let stream = until_first_error((self.slots[watch].spec.start)());
         // Tag each item, and say when the stream ends (`None`).
         let tagged = stream
             .map(move |item| (watch, generation, Some(item)))
@@ -289,7 +306,9 @@ impl<T: Send + 'static> WatchSet<T> {
     }
 
     async fn fail(&mut self, watch: usize, reason: String, reporter: &Reporter) -> bool {
-        self.generations[watch] += 1; // drops the failed stream's remaining items
+        // The failed stream ends after its error (`until_first_error`); the new generation
+        // ignores its end, or anything of a stream that ended without an error.
+        self.generations[watch] += 1;
         let slot = &mut self.slots[watch];
         slot.listed = false;
         let delay = slot.backoff.failed();
@@ -340,5 +359,53 @@ impl<T: Send + 'static> WatchSet<T> {
             .checked_sub(oldest.elapsed())
             .unwrap_or_else(SystemTime::now);
         reporter.live_at(at).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+
+    /// A failed watch is dropped at its error, not kept running with its items ignored: kube's
+    /// watcher retries at once (no back-off of its own) each time it is polled after an error,
+    /// and when that error is immediate (its client's buffer worker gone while the runtime shuts
+    /// down) a failed stream kept in the set made `next` loop forever without yielding, so the
+    /// task could neither be aborted nor the runtime dropped.
+    #[tokio::test]
+    async fn a_failed_watch_is_dropped_and_next_waits_for_its_restart() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = polls.clone();
+        let spec = WatchSpec {
+            path: "/api/v1/pods".into(),
+            start: Box::new(move || {
+                let counted = counted.clone();
+                // As kube's watcher whose client is closed: an error at every poll, at once.
+                futures::stream::repeat_with(move || {
+                    let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                    assert!(n <= 100, "the failed watch was polled {n} times");
+                    Err::<Option<()>, _>("the client is closed".to_string())
+                })
+                .boxed()
+            }),
+        };
+        let (tx, _rx) = mpsc::channel(16);
+        let reporter = Reporter {
+            tx,
+            generation: 0,
+            index: 0,
+        };
+        let mut set = WatchSet::new(vec![spec], Answers::default(), "https://k8s".into());
+        assert!(matches!(
+            set.next(&reporter).await,
+            Some(Watched::Restarting { watch: 0 })
+        ));
+        // The restart is a second away: until then `next` waits, and the failed stream is gone.
+        let waited = tokio::time::timeout(Duration::from_millis(200), set.next(&reporter)).await;
+        assert!(waited.is_err(), "nothing to return before the restart");
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
     }
 }
