@@ -574,9 +574,9 @@ async fn postgres_section(target: &TargetConfig) -> Section {
         return Section::unconfigured();
     }
     let reads = target.postgres.iter().map(|config| async move {
-        let status = match crate::sources::simulated_db::simulator(&config.dsn) {
-            Some(base) => crate::sources::simulated_db::postgres_snapshot(&base, config).await,
-            None => crate::sources::postgres::sample_once(config).await,
+        let status = match crate::sources::backends::pg_probe(config) {
+            Ok(probe) => crate::sources::postgres::probe_once(probe.as_ref(), config).await,
+            Err(e) => Err(e),
         };
         (config.name.clone(), status)
     });
@@ -654,9 +654,9 @@ async fn redis_section(target: &TargetConfig) -> Section {
         return Section::unconfigured();
     }
     let reads = target.redis.iter().map(|config| async move {
-        let status = match crate::sources::simulated_db::simulator(&config.url) {
-            Some(base) => crate::sources::simulated_db::redis_snapshot(&base, config).await,
-            None => crate::sources::redis::sample_once(config).await,
+        let status = match crate::sources::backends::redis_probe(config) {
+            Ok(probe) => crate::sources::redis::probe_once(probe.as_ref(), config).await,
+            Err(e) => Err(e),
         };
         (config.name.clone(), status)
     });

@@ -11,8 +11,8 @@ pub use watchfloor_core::config::*;
 
 /// The clients' parsers the config is checked with.
 pub const CLIENT_PARSERS: ClientParsers = ClientParsers {
-    postgres_dsn: crate::sources::pg_connect::check_dsn,
-    redis_url: crate::sources::redis::check_url,
+    postgres_dsn: crate::sources::backends::check_postgres,
+    redis_url: crate::sources::backends::check_redis,
 };
 
 /// Finds, loads and validates the config.

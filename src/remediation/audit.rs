@@ -359,6 +359,74 @@ pub fn configured_path(config: &Config) -> PathBuf {
     config.audit.path.clone().unwrap_or_else(default_path)
 }
 
+/// The audit writer: a task of its own that appends (and syncs) the lines in the order they
+/// were submitted, off the UI task. Each submission is acknowledged once its line is on disk;
+/// a caller that must not act before its line is written awaits that acknowledgement.
+#[derive(Debug, Clone)]
+pub struct AuditWriter {
+    jobs: tokio::sync::mpsc::UnboundedSender<AuditJob>,
+}
+
+struct AuditJob {
+    record: AuditRecord,
+    /// Fills in the operator's kubeconfig user, read once per target off the UI task.
+    backends: Option<Arc<super::exec::Backends>>,
+    ack: tokio::sync::oneshot::Sender<Result<AuditRecord, super::Failure>>,
+}
+
+impl AuditWriter {
+    /// Starts the writer task of `log` (inside a Tokio runtime). It ends when every handle is
+    /// gone.
+    pub fn start(log: AuditLog) -> Self {
+        let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<AuditJob>();
+        let log = Arc::new(log);
+        tokio::spawn(async move {
+            while let Some(AuditJob {
+                mut record,
+                backends,
+                ack,
+            }) = queue.recv().await
+            {
+                if let Some(backends) = backends {
+                    record.operator.kube_user = backends.kube_user().await;
+                }
+                let log = log.clone();
+                let written =
+                    tokio::task::spawn_blocking(move || log.append(&record).map(|()| record))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("audit writer: {e}")))
+                        .map_err(super::Failure::AuditUnavailable);
+                let _ = ack.send(written);
+            }
+        });
+        Self { jobs }
+    }
+
+    /// Queues `record` (in order with every other submission; never blocks). The answer is the
+    /// record as written, or why it could not be.
+    pub fn submit(
+        &self,
+        record: AuditRecord,
+        backends: Option<Arc<super::exec::Backends>>,
+    ) -> impl std::future::Future<Output = Result<AuditRecord, super::Failure>> + Send + 'static
+    {
+        let (ack, answer) = tokio::sync::oneshot::channel();
+        let queued = self.jobs.send(AuditJob {
+            record,
+            backends,
+            ack,
+        });
+        async move {
+            queued.map_err(|_| super::Failure::AuditUnavailable("audit writer stopped".into()))?;
+            answer.await.unwrap_or_else(|_| {
+                Err(super::Failure::AuditUnavailable(
+                    "audit writer stopped".into(),
+                ))
+            })
+        }
+    }
+}
+
 /// The append-only trail file.
 #[derive(Debug, Clone)]
 pub struct AuditLog {

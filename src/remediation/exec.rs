@@ -20,6 +20,8 @@ const LINE: usize = 160;
 pub struct Backends {
     target: TargetConfig,
     kube: tokio::sync::OnceCell<kube::Client>,
+    /// The kubeconfig context's user, for the audit trail: read once, off the UI task.
+    kube_user: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl Backends {
@@ -27,7 +29,23 @@ impl Backends {
         Self {
             target,
             kube: tokio::sync::OnceCell::new(),
+            kube_user: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The kubeconfig user of the target's context (for the audit trail), read from the file
+    /// on a blocking thread the first time it is asked for, then remembered.
+    pub async fn kube_user(&self) -> Option<String> {
+        self.kube_user
+            .get_or_init(|| async {
+                let config = self.target.kubernetes.clone();
+                tokio::task::spawn_blocking(move || kube_user(config.as_ref()))
+                    .await
+                    .ok()
+                    .flatten()
+            })
+            .await
+            .clone()
     }
 
     pub fn target(&self) -> &TargetConfig {
@@ -62,6 +80,25 @@ impl Backends {
             .get(entry)
             .ok_or_else(|| format!("no [[targets.redis]] entry {entry}"))
     }
+}
+
+/// The kubeconfig user of the target's context.
+fn kube_user(config: Option<&crate::config::KubernetesConfig>) -> Option<String> {
+    let config = config?;
+    let kubeconfig = match &config.kubeconfig {
+        Some(path) => kube::config::Kubeconfig::read_from(path).ok()?,
+        None => kube::config::Kubeconfig::read().ok()?,
+    };
+    let context = config
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())?;
+    kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.user.clone())
 }
 
 fn namespace(plan: &Plan) -> Result<&str, String> {

@@ -2,50 +2,28 @@
 //! hit, and the execution, whose SQL re-applies the preview's filters on the server so a
 //! session that changed in between is not hit by surprise.
 //!
-//! Which sessions may be hit is decided by one rule, [`signal_rule`] (reference
-//! postgres-redis.md §2, §3, §6, and PostgreSQL's own check): only client backends of the
-//! configured database, never the session running the remediation, never a prepared
-//! transaction (pid 0), never a superuser's session unless the console's role is a superuser,
-//! and another role's only with `pg_signal_backend` or that role's privileges. The planner
-//! applies it to the monitor's sample before offering an action; the preview and the execution
-//! apply it again to a fresh read ([`select_targets`]), and the signalling statement re-checks
-//! the session on the server. Every call opens its own short-lived connection (the monitoring
-//! connection is never used to signal) with a `statement_timeout`, and the whole call is
-//! bounded by a deadline.
-//!
-//! A `simulated+http://` dsn or url acts on the demo's simulated database instead (`/sim/postgres`,
-//! `/sim/redis`), choosing its sessions with the same function.
+//! Which sessions may be hit is decided by one rule, [`signal_targets`] over
+//! [`crate::db::postgres::signal_rule`] (reference postgres-redis.md §2, §3, §6, and
+//! PostgreSQL's own check): only client backends of the configured database, never the session
+//! running the remediation, never a prepared transaction (pid 0), never a superuser's session
+//! unless the console's role is a superuser, and another role's only with `pg_signal_backend`
+//! or that role's privileges. The planner applies it to the monitor's sample before offering an
+//! action; the preview and the execution apply it again to a fresh read, through the entry's
+//! [`PgSignal`] backend (a real server, or the demo's simulated one: this module does not tell
+//! them apart), and a real server's signalling statement re-checks the session there.
 
-use std::future::Future;
-use std::time::Duration;
-
-use redis::Value;
 use serde::Serialize;
 
 use super::ActionKind;
 use crate::config::{PostgresConfig, RedisConfig};
-use crate::db::postgres::{PgSample, Session, SignalRefusal, signal_rule};
-use crate::sources::redis::Target as RedisTarget;
-use crate::sources::simulated_db;
-use crate::sources::{pg_connect, postgres};
+use crate::db::postgres::{PgSample, Session, Signal, signal_targets};
+use crate::sources::backends::{self, Killed, Signalled};
 use crate::text::sanitize_truncated;
 
-/// `statement_timeout` of a remediation connection.
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bound on connecting (the DSN's `connect_timeout`, 5 s by default) plus one statement.
-const CALL_DEADLINE: Duration = Duration::from_secs(20);
-/// How long `pg_terminate_backend` waits for each session to exit (milliseconds).
-const TERMINATE_WAIT_MS: i64 = 5000;
-/// Longest statement a group terminate may run, however many sessions it waits for.
-const MAX_GROUP_STATEMENT: Duration = Duration::from_secs(300);
 /// Longest query text shown in a preview (characters).
 const MAX_QUERY_CHARS: usize = 200;
 /// Longest CLIENT LIST line shown in a preview (characters).
 const MAX_CLIENT_LINE: usize = 1000;
-/// Longest error reason (characters).
-const MAX_REASON: usize = 300;
-/// Bound on one Redis or simulator call (connect, command).
-const REDIS_DEADLINE: Duration = Duration::from_secs(5);
 /// Pids named in a summary before the rest are counted.
 const SUMMARY_PIDS: usize = 12;
 
@@ -75,27 +53,6 @@ pub struct PgOutcome {
     pub summary: String,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Which sessions
-
-/// The states a terminate-idle sweep hits.
-const IDLE_STATES: [&str; 2] = ["idle in transaction", "idle in transaction (aborted)"];
-
-/// Sessions idle in transaction (or aborted) for more than `param` seconds (a float8
-/// parameter such as `$2`), aged from `state_change` (`xact_start` is NULL for aborted ones,
-/// reference §1).
-fn idle_filter(param: &str) -> String {
-    format!(
-        "a.state IN ('idle in transaction', 'idle in transaction (aborted)') \
-         AND now() - a.state_change > make_interval(secs => {param}::float8)"
-    )
-}
-
-/// What the signalling statement checks again on the server, in the same statement as the
-/// signal: the pids chosen (`$1`), still client backends of this database, never this session.
-const STILL_SIGNALLABLE: &str = "a.pid = ANY($1::int4[]) AND a.pid <> pg_backend_pid() \
-     AND a.datname = current_database() AND a.backend_type = 'client backend'";
-
 fn action_name(action: &ActionKind) -> &'static str {
     match action {
         ActionKind::RolloutRestart { .. } => "rollout restart",
@@ -110,92 +67,33 @@ fn action_name(action: &ActionKind) -> &'static str {
     }
 }
 
-/// A PostgreSQL action, as this module handles it: every function here matches on this (so a
-/// new one does not compile until each handles it), and every other action is refused once,
-/// where an [`ActionKind`] comes in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PgSignal {
-    Cancel(i32),
-    Terminate(i32),
-    TerminateIdle(u64),
-}
-
-impl PgSignal {
-    fn of(action: &ActionKind) -> Result<Self, String> {
-        match action {
-            ActionKind::PgCancel { pid } => Ok(Self::Cancel(*pid)),
-            ActionKind::PgTerminate { pid } => Ok(Self::Terminate(*pid)),
-            ActionKind::PgTerminateIdle { older_than_secs } => {
-                Ok(Self::TerminateIdle(*older_than_secs))
-            }
-            ActionKind::RolloutRestart { .. }
-            | ActionKind::RolloutUndo { .. }
-            | ActionKind::Scale { .. }
-            | ActionKind::DeletePod { .. }
-            | ActionKind::RestartOperator { .. }
-            | ActionKind::RedisKill { .. } => {
-                Err(format!("not a PostgreSQL action: {}", action_name(action)))
-            }
+/// The PostgreSQL signal of `action`: every function here matches on [`Signal`] (so a new one
+/// does not compile until each handles it), and every other action is refused once, here.
+fn signal_of(action: &ActionKind) -> Result<Signal, String> {
+    match action {
+        ActionKind::PgCancel { pid } => Ok(Signal::Cancel(*pid)),
+        ActionKind::PgTerminate { pid } => Ok(Signal::Terminate(*pid)),
+        ActionKind::PgTerminateIdle { older_than_secs } => {
+            Ok(Signal::TerminateIdle(*older_than_secs))
+        }
+        ActionKind::RolloutRestart { .. }
+        | ActionKind::RolloutUndo { .. }
+        | ActionKind::Scale { .. }
+        | ActionKind::DeletePod { .. }
+        | ActionKind::RestartOperator { .. }
+        | ActionKind::RedisKill { .. } => {
+            Err(format!("not a PostgreSQL action: {}", action_name(action)))
         }
     }
 }
 
-fn not_a_client(pid: i32) -> String {
-    format!("pid {pid} is not a client session of this database")
-}
-
-/// Whether `session` is idle in transaction for longer than `older_than_secs`.
-pub fn idle_past(session: &Session, older_than_secs: u64) -> bool {
-    session
-        .state
-        .as_deref()
-        .is_some_and(|state| IDLE_STATES.contains(&state))
-        && session
-            .state_age
-            .is_some_and(|age| age > older_than_secs as f64)
-}
-
-/// The sessions of `sample` that `action` hits: [`signal_rule`] (the same rule the planner
-/// applied before offering the action) and the action's own filter. For a cancel or terminate,
-/// the one pid, or why not in words; for terminate-idle, every session idle in transaction past
-/// the threshold that the console's role may signal, oldest first (the others are left alone).
+/// The sessions of `sample` that `action` hits ([`signal_targets`], the same rule the planner
+/// applied before offering the action).
 pub fn select_targets<'a>(
     sample: &'a PgSample,
     action: &ActionKind,
 ) -> Result<Vec<&'a Session>, String> {
-    select(sample, PgSignal::of(action)?)
-}
-
-fn select(sample: &PgSample, signal: PgSignal) -> Result<Vec<&Session>, String> {
-    match signal {
-        PgSignal::Cancel(pid) | PgSignal::Terminate(pid) => {
-            let pid = &pid;
-            match sample.sessions.iter().find(|s| s.pid == *pid) {
-                Some(session) => signal_rule(sample, session)
-                    .map(|()| vec![session])
-                    .map_err(|refusal| refusal.describe(*pid)),
-                None if *pid == 0 => Err(SignalRefusal::PreparedXact.to_string()),
-                None if *pid < 0 => Err(format!("pid {pid} is {}", SignalRefusal::NotAProcess)),
-                None => Err(format!("{} (no such server process)", not_a_client(*pid))),
-            }
-        }
-        PgSignal::TerminateIdle(older_than_secs) => {
-            let older_than_secs = &older_than_secs;
-            let mut targets: Vec<&Session> = sample
-                .sessions
-                .iter()
-                .filter(|s| idle_past(s, *older_than_secs) && signal_rule(sample, s).is_ok())
-                .collect();
-            // Oldest first.
-            targets.sort_by(|a, b| {
-                b.state_age
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.state_age.unwrap_or(0.0))
-                    .then(a.pid.cmp(&b.pid))
-            });
-            Ok(targets)
-        }
-    }
+    signal_targets(sample, signal_of(action)?)
 }
 
 fn session_target(session: &Session) -> SessionTarget {
@@ -217,201 +115,48 @@ fn session_target(session: &Session) -> SessionTarget {
     }
 }
 
-/// What the rule needs, read on the remediation's own connection: its role's privileges, pid
-/// and database ([`postgres::server_info`]), and the candidate sessions, read as the monitor
-/// reads them ([`postgres::SESSION_SELECT`]) — for a cancel or terminate the row of that pid
-/// whatever its type (to say why not), for terminate-idle the sessions idle in transaction past
-/// the threshold.
-async fn read_sample(
-    client: &impl tokio_postgres::GenericClient,
-    signal: PgSignal,
-) -> Result<PgSample, String> {
-    let info = postgres::server_info(client).await?;
-    let rows = match signal {
-        PgSignal::Cancel(pid) | PgSignal::Terminate(pid) => {
-            let sql = format!("{} WHERE a.pid = $1::int4", postgres::SESSION_SELECT);
-            client.query(&sql, &[&pid]).await
-        }
-        PgSignal::TerminateIdle(older_than_secs) => {
-            let sql = format!(
-                "{} WHERE a.datname = current_database() AND {}",
-                postgres::SESSION_SELECT,
-                idle_filter("$1")
-            );
-            client.query(&sql, &[&(older_than_secs as f64)]).await
-        }
-    }
-    .map_err(|e| pg_connect::describe_error(&e))?;
-    Ok(PgSample {
-        server_version: info.server_version,
-        max_connections: info.max_connections,
-        superuser_reserved: info.superuser_reserved,
-        own_pid: info.own_pid,
-        privileges: info.privileges,
-        database: info.database,
-        sessions: rows
-            .iter()
-            .filter_map(|row| postgres::session_row(row, info.own_pid))
-            .collect(),
-        query_ms: 0.0,
-        simulated: false,
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-/// The sessions `action` would hit ([`select_targets`]), read in a READ ONLY transaction: for
-/// a cancel or terminate the one pid if the console may signal it, else an error saying why
-/// not; for terminate-idle, every session idle in transaction for longer than the threshold
-/// that the console may signal, oldest first.
+/// The sessions `action` would hit, read afresh without changing anything: for a cancel or
+/// terminate the one pid if the console may signal it, else an error saying why not; for
+/// terminate-idle, every session idle in transaction for longer than the threshold that the
+/// console may signal, oldest first.
 pub async fn preview_pg(
     config: &PostgresConfig,
     action: &ActionKind,
 ) -> Result<Vec<SessionTarget>, String> {
-    if let Some(base) = simulated_db::simulator(&config.dsn) {
-        let sample = sim_sample(&base).await?;
-        return Ok(select_targets(&sample, action)?
-            .into_iter()
-            .map(session_target)
-            .collect());
-    }
-    let signal = PgSignal::of(action)?;
-    let target = pg_connect::parse(config)?;
-    bounded(CALL_DEADLINE, async {
-        let mut client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
-        let tx = client
-            .build_transaction()
-            .read_only(true)
-            .start()
-            .await
-            .map_err(|e| pg_connect::describe_error(&e))?;
-        let sample = read_sample(&tx, signal).await?;
-        let targets = select(&sample, signal)?
-            .into_iter()
-            .map(session_target)
-            .collect();
-        tx.rollback()
-            .await
-            .map_err(|e| pg_connect::describe_error(&e))?;
-        Ok(targets)
-    })
-    .await
+    let signal = signal_of(action)?;
+    let sessions = backends::pg_signal(config)?.preview(signal).await?;
+    Ok(sessions.iter().map(session_target).collect())
 }
 
-/// Signals the sessions `action` names: chosen afresh by [`select_targets`] (so never one the
-/// rule refuses), then signalled in one statement that re-checks on the server that each is
-/// still a client backend of this database (and, for terminate-idle, still idle in transaction
-/// past the threshold). Cancel uses `pg_cancel_backend(pid)`; terminate
-/// `pg_terminate_backend(pid, 5000)`, which waits up to 5 s for each session to exit (`false`:
-/// it did not, reported in `failed`). A refusal by the server (its privileges changed in
-/// between) is the error, in the server's words with its SQLSTATE.
+/// Signals the sessions `action` names, chosen afresh by the rule (so never one it refuses).
+/// A refusal by the server (its privileges changed in between) is the error, in the server's
+/// words with its SQLSTATE.
 pub async fn execute_pg(config: &PostgresConfig, action: &ActionKind) -> Result<PgOutcome, String> {
-    if let Some(base) = simulated_db::simulator(&config.dsn) {
-        return sim_execute(&base, action).await;
-    }
-    let signal = PgSignal::of(action)?;
-    let target = pg_connect::parse(config)?;
-    let function = match signal {
-        PgSignal::Cancel(_) => "pg_cancel_backend(a.pid)".to_string(),
-        PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => {
-            format!("pg_terminate_backend(a.pid, {TERMINATE_WAIT_MS})")
-        }
-    };
-    let (client, pids, deadline) = bounded(CALL_DEADLINE, async {
-        let client = pg_connect::connect(&target, STATEMENT_TIMEOUT).await?;
-        let sample = read_sample(&client, signal).await?;
-        let pids: Vec<i32> = select(&sample, signal)?.iter().map(|s| s.pid).collect();
-        let mut deadline = CALL_DEADLINE;
-        if let PgSignal::TerminateIdle(_) = signal {
-            // Each session may take up to 5 s to exit: give the statement room for them all,
-            // so it is not cut short half-way.
-            let wait = Duration::from_millis(TERMINATE_WAIT_MS as u64)
-                .saturating_mul(u32::try_from(pids.len()).unwrap_or(u32::MAX));
-            let statement = (STATEMENT_TIMEOUT + wait).min(MAX_GROUP_STATEMENT);
-            client
-                .batch_execute(&format!(
-                    "SET statement_timeout = {}",
-                    statement.as_millis()
-                ))
-                .await
-                .map_err(|e| pg_connect::describe_error(&e))?;
-            deadline = statement + Duration::from_secs(5);
-        }
-        Ok((client, pids, deadline))
-    })
-    .await?;
-    if pids.is_empty() {
-        return Ok(outcome(signal, Vec::new(), Vec::new(), false));
-    }
-    let (sql, threshold) = match signal {
-        PgSignal::TerminateIdle(older_than_secs) => (
-            format!(
-                "SELECT a.pid, {function} FROM pg_stat_activity a \
-                 WHERE {STILL_SIGNALLABLE} AND {}",
-                idle_filter("$2")
-            ),
-            Some(older_than_secs as f64),
-        ),
-        PgSignal::Cancel(_) | PgSignal::Terminate(_) => (
-            format!("SELECT a.pid, {function} FROM pg_stat_activity a WHERE {STILL_SIGNALLABLE}"),
-            None,
-        ),
-    };
-    let rows = bounded(deadline, async {
-        let result = match &threshold {
-            Some(secs) => client.query(&sql, &[&pids, secs]).await,
-            None => client.query(&sql, &[&pids]).await,
-        };
-        result.map_err(|e| pg_connect::describe_error(&e))
-    })
-    .await?;
-    let mut signalled = Vec::new();
-    let mut failed = Vec::new();
-    for row in &rows {
-        let pid: i32 = row.try_get(0).map_err(|e| pg_connect::describe_error(&e))?;
-        let done: Option<bool> = row.try_get(1).map_err(|e| pg_connect::describe_error(&e))?;
-        if done == Some(true) {
-            signalled.push(pid);
-        } else {
-            let reason = match signal {
-                PgSignal::Cancel(_) => "not signalled (the process was gone?)".to_string(),
-                PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => format!(
-                    "did not exit within {} s of the signal (or was already gone)",
-                    TERMINATE_WAIT_MS / 1000
-                ),
-            };
-            failed.push((pid, reason));
-        }
-    }
-    match signal {
-        PgSignal::Cancel(pid) | PgSignal::Terminate(pid) if rows.is_empty() => Err(format!(
-            "{} (it exited or changed before the signal)",
-            not_a_client(pid)
-        )),
-        PgSignal::Cancel(_) | PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => {
-            Ok(outcome(signal, signalled, failed, false))
-        }
-    }
+    let signal = signal_of(action)?;
+    let signalled = backends::pg_signal(config)?.signal(signal).await?;
+    Ok(outcome(signal, signalled))
 }
 
 /// The one-line summary: `terminated 3 sessions (pids 4242, 4250, 4301)`.
-fn outcome(
-    signal: PgSignal,
-    signalled: Vec<i32>,
-    failed: Vec<(i32, String)>,
-    simulated: bool,
-) -> PgOutcome {
+fn outcome(signal: Signal, done: Signalled) -> PgOutcome {
+    let Signalled {
+        signalled,
+        failed,
+        simulated,
+    } = done;
     let verb = match signal {
-        PgSignal::Cancel(_) => "cancelled the query of",
-        PgSignal::Terminate(_) | PgSignal::TerminateIdle(_) => "terminated",
+        Signal::Cancel(_) => "cancelled the query of",
+        Signal::Terminate(_) | Signal::TerminateIdle(_) => "terminated",
     };
     let mut summary = if signalled.is_empty() && failed.is_empty() {
         match signal {
-            PgSignal::TerminateIdle(older_than_secs) => format!(
+            Signal::TerminateIdle(older_than_secs) => format!(
                 "no session idle in transaction for more than {older_than_secs} s; nothing terminated"
             ),
-            PgSignal::Cancel(_) | PgSignal::Terminate(_) => {
+            Signal::Cancel(_) | Signal::Terminate(_) => {
                 "no session matched; nothing done".to_string()
             }
         }
@@ -459,115 +204,13 @@ pub(super) fn pid_list(pids: &[i32]) -> String {
     text
 }
 
-/// Runs `work` within `deadline`.
-async fn bounded<T>(
-    deadline: Duration,
-    work: impl Future<Output = Result<T, String>>,
-) -> Result<T, String> {
-    tokio::time::timeout(deadline, work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "no answer within {}",
-                humantime::format_duration(deadline)
-            ))
-        })
-}
-
-// ---------------------------------------------------------------------------------------------
-// The simulated database
-
-fn sim_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(REDIS_DEADLINE)
-        .build()
-        .map_err(|e| sanitize_truncated(&e.to_string(), MAX_REASON))
-}
-
-async fn sim_get(base: &str, path: &str) -> Result<serde_json::Value, String> {
-    let response = sim_client()?
-        .get(format!("{base}{path}"))
-        .send()
-        .await
-        .map_err(|e| sanitize_truncated(&format!("simulator: {e}"), MAX_REASON))?;
-    if !response.status().is_success() {
-        return Err(format!("simulator answered {}", response.status()));
-    }
-    response
-        .json()
-        .await
-        .map_err(|e| sanitize_truncated(&format!("simulator: {e}"), MAX_REASON))
-}
-
-async fn sim_sample(base: &str) -> Result<PgSample, String> {
-    let value = sim_get(base, "/sim/postgres").await?;
-    serde_json::from_value(value)
-        .map_err(|e| sanitize_truncated(&format!("simulator: {e}"), MAX_REASON))
-}
-
-async fn sim_execute(base: &str, action: &ActionKind) -> Result<PgOutcome, String> {
-    let signal = PgSignal::of(action)?;
-    // The filters are re-applied to a fresh sample just before acting.
-    let sample = sim_sample(base).await?;
-    let pids: Vec<i32> = select(&sample, signal)?.iter().map(|s| s.pid).collect();
-    if let PgSignal::Cancel(_) = signal {
-        // The simulator has no running queries to cancel: a cancel succeeds and changes
-        // nothing, as a cancel of a query that just finished would on a real server.
-        return Ok(outcome(signal, pids, Vec::new(), true));
-    }
-    if pids.is_empty() {
-        return Ok(outcome(signal, pids, Vec::new(), true));
-    }
-    let response = sim_client()?
-        .post(format!("{base}/sim/postgres"))
-        .json(&serde_json::json!({ "terminate": pids }))
-        .send()
-        .await
-        .map_err(|e| sanitize_truncated(&format!("simulator: {e}"), MAX_REASON))?;
-    if !response.status().is_success() {
-        return Err(format!("simulator answered {}", response.status()));
-    }
-    let value: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|e| sanitize_truncated(&format!("simulator: {e}"), MAX_REASON))?;
-    let done: Vec<i32> = serde_json::from_value(value["terminated"].clone()).unwrap_or_default();
-    let signalled: Vec<i32> = pids.iter().copied().filter(|p| done.contains(p)).collect();
-    let failed = pids
-        .iter()
-        .filter(|p| !done.contains(p))
-        .map(|p| (*p, "no such session (already gone?)".to_string()))
-        .collect();
-    Ok(outcome(signal, signalled, failed, true))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Redis
 
 /// The CLIENT LIST line of client `id` (sanitised), read with `CLIENT LIST ID id`; an error
 /// when there is no such client.
 pub async fn preview_redis(config: &RedisConfig, id: u64) -> Result<Option<String>, String> {
-    let text = if let Some(base) = simulated_db::simulator(&config.url) {
-        let value = sim_get(&base, "/sim/redis").await?;
-        value["clients"].as_str().unwrap_or_default().to_string()
-    } else {
-        let target = RedisTarget::from_config(config)?;
-        bounded(REDIS_DEADLINE, async {
-            let mut connection = target
-                .connect(REDIS_DEADLINE, &mut false)
-                .await
-                .map_err(|e| target.reason("", &e, REDIS_DEADLINE))?;
-            let reply = redis::cmd("CLIENT")
-                .arg("LIST")
-                .arg("ID")
-                .arg(id)
-                .query_async::<Value>(&mut connection)
-                .await
-                .map_err(|e| target.reason("CLIENT LIST", &e, REDIS_DEADLINE))?;
-            reply_text(reply).ok_or_else(|| "CLIENT LIST: unexpected reply (not text)".to_string())
-        })
-        .await?
-    };
+    let text = backends::redis_kill(config)?.client_list(id).await?;
     match client_line(&text, id) {
         Some(line) => Ok(Some(sanitize_truncated(line, MAX_CLIENT_LINE))),
         None => Err(format!("no client with id {id}")),
@@ -577,30 +220,11 @@ pub async fn preview_redis(config: &RedisConfig, id: u64) -> Result<Option<Strin
 /// Kills client `id` with `CLIENT KILL ID <id> SKIPME yes` (never the console's own
 /// connection); an error when no client was killed.
 pub async fn execute_redis(config: &RedisConfig, id: u64) -> Result<String, String> {
-    if simulated_db::simulator(&config.url).is_some() {
-        return Ok(format!("simulated: client {id} would be killed"));
-    }
-    let target = RedisTarget::from_config(config)?;
-    let killed = bounded(REDIS_DEADLINE, async {
-        let mut connection = target
-            .connect(REDIS_DEADLINE, &mut false)
-            .await
-            .map_err(|e| target.reason("", &e, REDIS_DEADLINE))?;
-        redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ID")
-            .arg(id)
-            .arg("SKIPME")
-            .arg("yes")
-            .query_async::<i64>(&mut connection)
-            .await
-            .map_err(|e| target.reason("CLIENT KILL", &e, REDIS_DEADLINE))
-    })
-    .await?;
-    match killed {
-        0 => Err(format!("no client with id {id} (already gone?)")),
-        1 => Ok(format!("killed client {id}")),
-        n => Ok(format!("killed client {id} ({n} connections)")),
+    match backends::redis_kill(config)?.kill(id).await? {
+        Killed::Simulated => Ok(format!("simulated: client {id} would be killed")),
+        Killed::Connections(0) => Err(format!("no client with id {id} (already gone?)")),
+        Killed::Connections(1) => Ok(format!("killed client {id}")),
+        Killed::Connections(n) => Ok(format!("killed client {id} ({n} connections)")),
     }
 }
 
@@ -610,15 +234,6 @@ fn client_line(text: &str, id: u64) -> Option<&str> {
     text.lines()
         .map(str::trim)
         .find(|line| line.split(' ').any(|kv| kv == field))
-}
-
-/// CLIENT LIST answers a bulk string in RESP2 and a verbatim string in RESP3.
-fn reply_text(value: Value) -> Option<String> {
-    match value {
-        Value::BulkString(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Value::SimpleString(text) | Value::VerbatimString { text, .. } => Some(text),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -758,30 +373,29 @@ mod tests {
     }
 
     #[test]
-    fn the_signal_statement_rechecks_on_the_server() {
-        assert!(STILL_SIGNALLABLE.contains("pg_backend_pid()"));
-        assert!(STILL_SIGNALLABLE.contains("'client backend'"));
-        assert!(STILL_SIGNALLABLE.contains("current_database()"));
-        assert!(idle_filter("$2").contains("now() - a.state_change"));
-        assert!(idle_filter("$2").contains("secs => $2::float8"));
-    }
-
-    #[test]
     fn summaries_name_the_pids() {
-        let action = PgSignal::TerminateIdle(60);
+        let done = |signalled: Vec<i32>, failed: Vec<(i32, String)>, simulated| Signalled {
+            signalled,
+            failed,
+            simulated,
+        };
+        let action = Signal::TerminateIdle(60);
         assert_eq!(
-            outcome(action, vec![4242, 4250, 4301], vec![], false).summary,
+            outcome(action, done(vec![4242, 4250, 4301], vec![], false)).summary,
             "terminated 3 sessions (pids 4242, 4250, 4301)"
         );
         assert_eq!(
-            outcome(PgSignal::Terminate(7), vec![7], vec![], false).summary,
+            outcome(Signal::Terminate(7), done(vec![7], vec![], false)).summary,
             "terminated 1 session (pid 7)"
         );
         assert_eq!(
-            outcome(action, vec![], vec![], false).summary,
+            outcome(action, done(vec![], vec![], false)).summary,
             "no session idle in transaction for more than 60 s; nothing terminated"
         );
-        let failed = outcome(action, vec![1], vec![(2, "did not exit".into())], true);
+        let failed = outcome(
+            action,
+            done(vec![1], vec![(2, "did not exit".into())], true),
+        );
         assert_eq!(
             failed.summary,
             "terminated 1 session (pid 1); not done: pid 2: did not exit (simulated)"
@@ -798,12 +412,13 @@ mod tests {
 
     #[test]
     fn redis_reasons_never_show_the_password() {
+        use crate::sources::redis::Target as RedisTarget;
         let config = RedisConfig {
             name: "cache".into(),
             url: crate::config::Secret::Literal("redis://u:hunter22@bad host:1".into()),
             username: None,
             password: None,
-            refresh: Duration::from_secs(2),
+            refresh: std::time::Duration::from_secs(2),
         };
         let Err(reason) = RedisTarget::from_config(&config) else {
             panic!("accepted");

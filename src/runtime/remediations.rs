@@ -1,8 +1,10 @@
 //! The runtime side of remediations: previews, execution, rollout following, permission checks
 //! and the audit trail, each in a background task that reports back as an `Action`.
 //!
-//! Audit is fail-closed: a plan whose `planned` line cannot be written cannot be confirmed, and
-//! an execution whose audit line cannot be written first does not run.
+//! Audit is fail-closed: a plan whose `planned` line cannot be written is not even previewed
+//! (nothing is sent to the cluster or database before that line is on disk) and cannot be
+//! confirmed, and an execution without an audit trail does not run. The lines are written by
+//! the audit writer task ([`AuditWriter`]), in the order the effects came, off the UI task.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,9 +13,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::app::{Action, Effect};
-use crate::config::{Config, KubernetesConfig};
+use crate::config::Config;
 use crate::policy::ReadOnlyPolicy;
-use crate::remediation::audit::{AuditLog, AuditMirror, AuditRecord, Operator, session_attempt_id};
+use crate::remediation::audit::{
+    AuditLog, AuditMirror, AuditRecord, AuditWriter, Operator, session_attempt_id,
+};
 use crate::remediation::exec::{self, Backends};
 use crate::remediation::kube_exec::AccessCheck;
 use crate::remediation::{Failure, Outcome, Plan, Rollout};
@@ -26,7 +30,7 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 pub struct Runner {
     config: Arc<Config>,
     tx: mpsc::Sender<Action>,
-    audit: Arc<Result<AuditLog, String>>,
+    audit: Arc<Result<AuditWriter, String>>,
     mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
     /// Backends of the current target, by target index (reconnected on switch).
     backends: Mutex<Option<(usize, Arc<Backends>)>>,
@@ -39,7 +43,7 @@ pub struct Runner {
 impl Runner {
     pub fn new(config: Arc<Config>, tx: mpsc::Sender<Action>) -> Self {
         let path = crate::remediation::audit::configured_path(&config);
-        let audit = AuditLog::open(&path);
+        let audit = AuditLog::open(&path).map(AuditWriter::start);
         if let Err(error) = &audit {
             tracing::error!(%error, "audit trail cannot be opened: remediations are disabled");
         }
@@ -80,7 +84,7 @@ impl Runner {
             config: self.config.clone(),
             previews: self.previews.clone(),
             closed: self.closed.clone(),
-            operator: Operator::from_env(kube_user(backends.target().kubernetes.as_ref())),
+            backends: backends.clone(),
         };
         match effect {
             Effect::LoadHistory {
@@ -105,31 +109,30 @@ impl Runner {
                 attempt,
                 plan,
             } => {
-                // The `planned` line is written here, in order with every other line the
-                // console writes (a cancel cannot overtake it); the preview's summary goes into
-                // the lines that end the attempt.
+                // The `planned` line is queued here, in order with every other line the
+                // console writes (a cancel cannot overtake it), and the dry run waits until it
+                // is on disk; the preview's summary goes into the lines that end the attempt.
                 let planned = auditor.write(attempt, &plan, Outcome::Planned, None, None, None);
                 tokio::spawn(async move {
-                    let result = exec::preview(&backends, &plan).await;
+                    let audit = planned.await;
+                    let result = match &audit {
+                        Ok(()) => exec::preview(&backends, &plan).await,
+                        Err(e) => Err(Failure::AuditUnavailable(e.clone())),
+                    };
                     match &result {
                         Ok(preview) => auditor.remember_preview(attempt, &preview.summary),
                         // A failed dry run is the attempt's end: nothing can be executed. A
                         // dry run the server forbade is a denial.
+                        Err(Failure::AuditUnavailable(_)) => {}
                         Err(e) if !auditor.is_closed(attempt) => {
-                            let _ = auditor.write(
-                                attempt,
-                                &plan,
-                                e.outcome(),
-                                Some(e.to_string()),
-                                None,
-                                None,
-                            );
+                            let _ = auditor
+                                .write(attempt, &plan, e.outcome(), Some(e.to_string()), None, None)
+                                .await;
                         }
                         Err(_) => {}
                     }
                     // The dialog shows the text as it is.
                     let result = result.map_err(|e| e.to_string());
-                    let audit = planned;
                     let _ = tx
                         .send(Action::Previewed {
                             generation,
@@ -160,7 +163,9 @@ impl Runner {
                     // The sessions a PostgreSQL action hit go on its line.
                     let pids = result.as_ref().ok().and_then(|done| done.pids.clone());
                     let result = result.map(|done| done.summary);
-                    let audit = auditor.write(attempt, &plan, outcome, error, Some(elapsed), pids);
+                    let audit = auditor
+                        .write(attempt, &plan, outcome, error, Some(elapsed), pids)
+                        .await;
                     let result = match (result, audit) {
                         (Ok(summary), Err(e)) => {
                             Ok(format!("{summary} (but the audit line failed: {e})"))
@@ -190,12 +195,17 @@ impl Runner {
                 outcome,
                 error,
             } => {
-                if let Err(e) = auditor.write(attempt, &plan, outcome, error, None, None) {
-                    let _ = tx.try_send(Action::Notify {
-                        error: true,
-                        text: format!("audit trail: {e}"),
-                    });
-                }
+                let written = auditor.write(attempt, &plan, outcome, error, None, None);
+                tokio::spawn(async move {
+                    if let Err(e) = written.await {
+                        let _ = tx
+                            .send(Action::Notify {
+                                error: true,
+                                text: format!("audit trail: {e}"),
+                            })
+                            .await;
+                    }
+                });
             }
             Effect::CheckPermissions {
                 generation, checks, ..
@@ -229,12 +239,13 @@ impl Runner {
 
 /// Writes audit lines (file first, then the optional PostgreSQL mirror).
 struct Auditor {
-    log: Arc<Result<AuditLog, String>>,
+    log: Arc<Result<AuditWriter, String>>,
     mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
     config: Arc<Config>,
     previews: Arc<Mutex<HashMap<u64, String>>>,
     closed: Arc<Mutex<std::collections::HashSet<u64>>>,
-    operator: Operator,
+    /// The target's backends: the writer reads the kubeconfig user there, once.
+    backends: Arc<Backends>,
 }
 
 impl Auditor {
@@ -252,9 +263,9 @@ impl Auditor {
             .contains(&attempt)
     }
 
-    /// Appends one line (with fsync) now, then mirrors it in the background. Synchronous on
-    /// purpose: lines of one attempt are written in the order they happen, and an action whose
-    /// line cannot be written does not run.
+    /// Queues one line now (so lines of one attempt are written in the order they happen);
+    /// the answer comes once the writer task has appended and synced it, and the line is then
+    /// mirrored in the background. An action whose line cannot be written does not run.
     fn write(
         &self,
         attempt: u64,
@@ -263,10 +274,11 @@ impl Auditor {
         error: Option<String>,
         duration: Option<Duration>,
         pids: Option<Vec<i32>>,
-    ) -> Result<(), String> {
-        let log = self.log.as_ref().as_ref().map_err(Clone::clone)?;
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send + 'static {
+        let writer = self.log.as_ref().as_ref().map_err(Clone::clone);
+        // The kubeconfig user is filled in by the writer.
         let mut record = AuditRecord::new(
-            self.operator.clone(),
+            Operator::from_env(None),
             &plan.target,
             &plan.place,
             &plan.action,
@@ -292,7 +304,7 @@ impl Auditor {
         if let Some(pids) = pids {
             record = record.with_pids(pids);
         }
-        log.append(&record)?;
+        let written = writer.map(|w| w.submit(record, Some(self.backends.clone())));
         if outcome != Outcome::Planned {
             self.previews
                 .lock()
@@ -307,26 +319,38 @@ impl Auditor {
         // order; each carries its time and attempt id.
         let config = self.config.clone();
         let mirror = self.mirror.clone();
-        tokio::spawn(async move {
-            let mirror = mirror
-                .get_or_init(|| async move {
-                    let entry = crate::remediation::audit::mirror_entry(&config)?.clone();
-                    match AuditMirror::connect(&entry).await {
-                        Ok(mirror) => Some(mirror),
-                        Err(error) => {
-                            tracing::warn!(%error, "audit mirror unavailable");
-                            None
-                        }
+        async move {
+            let record = written?.await.map_err(|e| e.reason().to_string())?;
+            tokio::spawn(mirror_line(config, mirror, record));
+            Ok(())
+        }
+    }
+}
+
+/// Mirrors one written line to the PostgreSQL mirror, when there is one.
+async fn mirror_line(
+    config: Arc<Config>,
+    mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
+    record: AuditRecord,
+) {
+    {
+        let mirror = mirror
+            .get_or_init(|| async move {
+                let entry = crate::remediation::audit::mirror_entry(&config)?.clone();
+                match AuditMirror::connect(&entry).await {
+                    Ok(mirror) => Some(mirror),
+                    Err(error) => {
+                        tracing::warn!(%error, "audit mirror unavailable");
+                        None
                     }
-                })
-                .await;
-            if let Some(mirror) = mirror
-                && let Err(error) = mirror.mirror(&record).await
-            {
-                tracing::warn!(%error, "audit mirror write failed; the file holds the record");
-            }
-        });
-        Ok(())
+                }
+            })
+            .await;
+        if let Some(mirror) = mirror
+            && let Err(error) = mirror.mirror(&record).await
+        {
+            tracing::warn!(%error, "audit mirror write failed; the file holds the record");
+        }
     }
 }
 
@@ -400,23 +424,4 @@ async fn access_reviews(
             .map(|c| (c, Err(Failure::Failed(e.clone()))))
             .collect(),
     }
-}
-
-/// The kubeconfig user of the target's context, for the audit trail.
-fn kube_user(config: Option<&KubernetesConfig>) -> Option<String> {
-    let config = config?;
-    let kubeconfig = match &config.kubeconfig {
-        Some(path) => kube::config::Kubeconfig::read_from(path).ok()?,
-        None => kube::config::Kubeconfig::read().ok()?,
-    };
-    let context = config
-        .context
-        .clone()
-        .or_else(|| kubeconfig.current_context.clone())?;
-    kubeconfig
-        .contexts
-        .iter()
-        .find(|c| c.name == context)
-        .and_then(|c| c.context.as_ref())
-        .and_then(|c| c.user.clone())
 }

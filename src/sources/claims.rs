@@ -10,9 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::watcher::{self, Event};
 
 use super::kube_watch::{WatchSet, WatchSpec, WatchStream, Watched};
-use super::kubernetes::{
-    Purpose, Reporter, connect_for, describe_error, estimated_backoff, object_key, watch_config,
-};
+use super::kubernetes::{Purpose, Reporter, connect_for, describe_error, object_key, watch_config};
 use crate::data::{KubeUpdate, ObjectKey, RowUpdate};
 use crate::event::SourceState;
 use crate::model::claims::{ClaimRow, classify_generic, classify_resource_claim};
@@ -145,7 +143,7 @@ pub async fn run(
 ) {
     let name = claims.display_name();
     let kind = ClaimKind::from_config(&claims);
-    let mut failures = 0;
+    let mut backoff = super::backoff::Backoff::STANDARD;
     let connection = loop {
         let outcome = match connect_for(&kubernetes, Purpose::Requests).await {
             Ok(connection) => installed(&connection.client, &kind)
@@ -164,12 +162,9 @@ pub async fn run(
                 tokio::time::sleep(REDISCOVER).await;
             }
             Err(reason) => {
-                failures += 1;
-                let delay = estimated_backoff(failures);
-                if !reporter.error(reason, delay).await {
+                if !backoff.report_and_wait(&reporter, reason).await {
                     return;
                 }
-                tokio::time::sleep(delay).await;
             }
         }
     };

@@ -20,7 +20,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row, Statement};
 
-use super::kubernetes::{Reporter, estimated_backoff};
+use super::kubernetes::Reporter;
 use super::pg_connect::describe_error;
 use super::postgres::PgLink;
 use crate::data::KubeUpdate;
@@ -72,12 +72,12 @@ pub async fn run_shared(
     let name = claims.display_name();
     let every = poll_interval(link.config());
     let mut prepared = None;
-    let mut failures = 0u32;
+    let mut backoff = super::backoff::Backoff::STANDARD;
     loop {
         let started = Instant::now();
         match poll(&link, &claims, &mut prepared).await {
             Ok((items, total)) => {
-                failures = 0;
+                backoff.succeeded();
                 let rows = work_item_rows(
                     &name,
                     &items,
@@ -96,10 +96,8 @@ pub async fn run_shared(
             Err(failure) => {
                 // Described afresh next time: the table may have changed.
                 prepared = None;
-                failures = failures.saturating_add(1);
-                let delay = failure
-                    .retry_in
-                    .unwrap_or_else(|| estimated_backoff(failures));
+                let delay = backoff.failed();
+                let delay = failure.retry_in.unwrap_or(delay);
                 if !reporter.error(failure.reason, delay).await {
                     return;
                 }

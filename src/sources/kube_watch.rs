@@ -15,6 +15,7 @@
 //!   time when any watch fails, and restarts a failed watch from a fresh list after its back-off,
 //!   so after an outage the panes show the server's world, never the old one.
 
+use super::backoff::Backoff;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -35,12 +36,6 @@ pub const ANSWER_WITHIN: Duration = Duration::from_secs(20);
 pub const WATCH_RENEW_SECS: u32 = 10;
 /// A Kubernetes source with no proof for longer than this is shown stale.
 pub const STALE_AFTER: Duration = ANSWER_WITHIN;
-
-/// Restart back-off of a failed watch: 1 s doubling to 30 s; reset once it lists again.
-pub fn backoff(consecutive_failures: u32) -> Duration {
-    let secs = 2u64.saturating_pow(consecutive_failures.saturating_sub(1).min(5));
-    Duration::from_secs(secs.min(30))
-}
 
 /// When the API server last answered a request for each resource path (2xx responses only).
 #[derive(Debug, Clone, Default)]
@@ -117,6 +112,23 @@ pub struct WatchSpec<T> {
     pub start: Box<dyn Fn() -> WatchStream<T> + Send + Sync>,
 }
 
+/// `stream` up to and including its first error, then ended (and dropped) without being polled
+/// again. A failed watch is restarted by the set from a fresh list after its back-off; kube's
+/// watcher, polled after an error, would instead retry at once with no back-off of its own, and
+/// a failed stream left running is polled for nothing. Worse, when its errors come without
+/// waiting (its client's buffer worker gone while the runtime shuts down), such a stream is
+/// ready at every poll and [`WatchSet::next`] never returned: the task could not be aborted and
+/// the runtime could not be dropped.
+fn until_first_error<T: Send + 'static>(stream: WatchStream<T>) -> WatchStream<T> {
+    futures::stream::unfold(Some(stream), |stream| async move {
+        let mut stream = stream?;
+        let item = stream.next().await?;
+        let rest = item.is_ok().then_some(stream);
+        Some((item, rest))
+    })
+    .boxed()
+}
+
 /// What the owner of a [`WatchSet`] gets.
 #[derive(Debug)]
 pub enum Watched<T> {
@@ -134,7 +146,7 @@ struct Slot<T> {
     last_event: Option<Instant>,
     /// When it failed, why, and when it starts again.
     failed: Option<Failure>,
-    failures: u32,
+    backoff: Backoff,
 }
 
 struct Failure {
@@ -198,7 +210,7 @@ impl<T: Send + 'static> WatchSet<T> {
                 listed: false,
                 last_event: None,
                 failed: None,
-                failures: 0,
+                backoff: Backoff::STANDARD,
             });
         }
         for watch in 0..set.slots.len() {
@@ -210,7 +222,8 @@ impl<T: Send + 'static> WatchSet<T> {
     fn launch(&mut self, watch: usize) {
         self.generations[watch] += 1;
         let generation = self.generations[watch];
-        let (stream, stop) = futures::stream::abortable((self.slots[watch].spec.start)());
+        let (stream, stop) =
+            futures::stream::abortable(until_first_error((self.slots[watch].spec.start)()));
         if let Some(previous) = self.stops[watch].replace(stop) {
             previous.abort();
         }
@@ -260,7 +273,7 @@ impl<T: Send + 'static> WatchSet<T> {
                                 if slot.failed.take().is_some() {
                                     tracing::info!(server = %self.server, path = %slot.spec.path, "watch recovered");
                                 }
-                                slot.failures = 0;
+                                slot.backoff.succeeded();
                                 if !self.report(reporter).await {
                                     return None;
                                 }
@@ -305,14 +318,16 @@ impl<T: Send + 'static> WatchSet<T> {
     }
 
     async fn fail(&mut self, watch: usize, reason: String, reporter: &Reporter) -> bool {
-        self.generations[watch] += 1; // drops the failed stream's remaining items
+        // The failed stream ends after its error (`until_first_error`) and is stopped here
+        // too; the new generation ignores its end, or anything of a stream that ended without
+        // an error.
+        self.generations[watch] += 1;
         if let Some(stop) = self.stops[watch].take() {
             stop.abort();
         }
         let slot = &mut self.slots[watch];
-        slot.failures += 1;
         slot.listed = false;
-        let delay = backoff(slot.failures);
+        let delay = slot.backoff.failed();
         let now = Instant::now();
         tracing::warn!(server = %self.server, path = %slot.spec.path, %reason, retry_in = ?delay, "kubernetes watch failed");
         slot.failed = Some(Failure {
@@ -365,11 +380,48 @@ impl<T: Send + 'static> WatchSet<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::mpsc;
+
     use super::*;
 
-    #[test]
-    fn backoff_doubles_to_thirty_seconds() {
-        let secs: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    /// A failed watch is dropped at its error, not kept running with its items ignored: kube's
+    /// watcher retries at once (no back-off of its own) each time it is polled after an error,
+    /// and when that error is immediate (its client's buffer worker gone while the runtime shuts
+    /// down) a failed stream kept in the set made `next` loop forever without yielding, so the
+    /// task could neither be aborted nor the runtime dropped.
+    #[tokio::test]
+    async fn a_failed_watch_is_dropped_and_next_waits_for_its_restart() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let counted = polls.clone();
+        let spec = WatchSpec {
+            path: "/api/v1/pods".into(),
+            start: Box::new(move || {
+                let counted = counted.clone();
+                // As kube's watcher whose client is closed: an error at every poll, at once.
+                futures::stream::repeat_with(move || {
+                    let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                    assert!(n <= 100, "the failed watch was polled {n} times");
+                    Err::<Option<()>, _>("the client is closed".to_string())
+                })
+                .boxed()
+            }),
+        };
+        let (tx, _rx) = mpsc::channel(16);
+        let reporter = Reporter {
+            tx,
+            generation: 0,
+            index: 0,
+        };
+        let mut set = WatchSet::new(vec![spec], Answers::default(), "https://k8s".into());
+        assert!(matches!(
+            set.next(&reporter).await,
+            Some(Watched::Restarting { watch: 0 })
+        ));
+        // The restart is a second away: until then `next` waits, and the failed stream is gone.
+        let waited = tokio::time::timeout(Duration::from_millis(200), set.next(&reporter)).await;
+        assert!(waited.is_err(), "nothing to return before the restart");
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
     }
 }

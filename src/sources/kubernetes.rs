@@ -252,9 +252,10 @@ impl Reporter {
     }
 }
 
-/// Back-off for retrying a failed connect or poll: 1 s doubling to 30 s.
+/// Back-off for retrying a failed connect or poll: 1 s doubling to 30 s
+/// ([`super::backoff::Backoff::STANDARD`]).
 pub fn estimated_backoff(consecutive_errors: u32) -> Duration {
-    super::kube_watch::backoff(consecutive_errors)
+    super::backoff::Backoff::STANDARD.after(consecutive_errors)
 }
 
 /// Watcher settings every Kubernetes source uses: a server-side timeout so that a quiet watch
@@ -443,7 +444,7 @@ where
 
 /// Runs the Kubernetes source of the Pods pane until the console drops it.
 pub async fn run(config: KubernetesConfig, reporter: Reporter) {
-    let mut failures = 0;
+    let mut backoff = super::backoff::Backoff::STANDARD;
     let connection = loop {
         match connect_for(&config, Purpose::Requests).await {
             Ok(connection) => {
@@ -457,12 +458,9 @@ pub async fn run(config: KubernetesConfig, reporter: Reporter) {
                 break connection;
             }
             Err(reason) => {
-                failures += 1;
-                let delay = estimated_backoff(failures);
-                if !reporter.error(reason, delay).await {
+                if !backoff.report_and_wait(&reporter, reason).await {
                     return;
                 }
-                tokio::time::sleep(delay).await;
             }
         }
     };

@@ -11,6 +11,7 @@
 //! few files every 150 ms costs nothing). All file I/O of a round runs in one `spawn_blocking`
 //! call, with a read budget per file, so the runtime is never blocked.
 
+use super::backoff::Backoff;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
@@ -205,7 +206,7 @@ struct Stream {
     /// The file existed at startup and none has been opened yet: show its last lines.
     tail_first: bool,
     shown: Shown,
-    failures: u32,
+    backoff: Backoff,
     retry_at: Option<Instant>,
 }
 
@@ -334,7 +335,7 @@ impl Tailer {
                 Some(&index) => {
                     let stream = &mut self.streams[index];
                     stream.live = true;
-                    stream.failures = 0;
+                    stream.backoff.succeeded();
                     stream.retry_at = None;
                 }
                 None => {
@@ -364,7 +365,7 @@ impl Tailer {
             live: true,
             tail_first,
             shown: Shown::Following,
-            failures: 0,
+            backoff: BACKOFF,
             retry_at: None,
         });
     }
@@ -504,7 +505,7 @@ impl Stream {
             }
             self.handle = Some(handle);
             self.tail_first = false;
-            self.failures = 0;
+            self.backoff.succeeded();
             self.retry_at = None;
         }
         let Some(handle) = self.handle.as_mut() else {
@@ -551,7 +552,7 @@ impl Stream {
             shared.retire(self.id, handle, out, now);
         }
         self.tail_first = false;
-        self.failures = 0;
+        self.backoff.succeeded();
         self.retry_at = None;
         if is_glob {
             self.live = false;
@@ -571,8 +572,7 @@ impl Stream {
         if let Some(handle) = self.handle.take() {
             shared.retire(self.id, handle, out, now);
         }
-        self.failures += 1;
-        let delay = backoff(self.failures);
+        let delay = self.backoff.failed();
         self.retry_at = Some(now + delay);
         let state = StreamState::Reconnecting {
             reason: error.to_string(),
@@ -591,9 +591,11 @@ impl Stream {
 }
 
 /// 1 s doubling to 30 s.
+const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), MAX_BACKOFF);
+
+#[cfg(test)]
 fn backoff(failures: u32) -> Duration {
-    let delay = Duration::from_secs(1) * 2u32.saturating_pow(failures.saturating_sub(1).min(5));
-    delay.min(MAX_BACKOFF)
+    BACKOFF.after(failures)
 }
 
 impl Handle {

@@ -38,7 +38,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource, ResourceExt};
 use regex::Regex;
 
-use super::kubernetes::{Purpose, connect, connect_for, describe_error, estimated_backoff};
+use super::kubernetes::{Purpose, connect, connect_for, describe_error};
 use crate::logs::dedup::Resume;
 use crate::logs::line::MAX_LINE_BYTES;
 use crate::logs::{LogEvent, LogLine, StreamId, StreamState, parse_line};
@@ -93,7 +93,7 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
         }
     };
 
-    let mut failures = 0;
+    let mut backoff = super::backoff::Backoff::STANDARD;
     // Two clients: requests and the pod watch are bounded (a hung server becomes an error);
     // log streams are not (a quiet container is not a fault).
     let (client, streams_client) = loop {
@@ -109,8 +109,7 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
         match both {
             Ok(both) => break both,
             Err(reason) => {
-                failures += 1;
-                let delay = estimated_backoff(failures);
+                let delay = backoff.failed();
                 if !source
                     .problem(&mut sink, format!("cannot connect: {reason}"), delay)
                     .await
@@ -132,8 +131,7 @@ pub async fn run(kubernetes: KubernetesConfig, config: LogsConfig, mut sink: Log
                 return;
             }
             Err(Problem::Retry(reason)) => {
-                failures += 1;
-                let delay = estimated_backoff(failures);
+                let delay = backoff.failed();
                 if !source.problem(&mut sink, reason, delay).await || !pause(&sink, delay).await {
                     return;
                 }
@@ -811,7 +809,7 @@ struct Follow {
     /// Bumped for each request and timer; reads and timers of older ones are ignored.
     generation: u64,
     /// Consecutive requests that ended without a new line.
-    failures: u32,
+    backoff: super::backoff::Backoff,
     /// The current request delivered at least one new line.
     fresh: bool,
     reader: Option<AbortHandle>,
@@ -832,7 +830,7 @@ struct Follower {
     pods: BTreeMap<String, PodView>,
     /// Pods of a relist in progress.
     relist: Option<BTreeMap<String, PodView>>,
-    watch_failures: u32,
+    watch_backoff: super::backoff::Backoff,
     streams: HashMap<StreamId, Follow>,
     by_container: HashMap<(String, String), StreamId>,
     /// (pod uid, container) whose stream ended for good: not followed again.
@@ -862,7 +860,7 @@ impl Follower {
             max_streams,
             pods: BTreeMap::new(),
             relist: None,
-            watch_failures: 0,
+            watch_backoff: super::backoff::Backoff::STANDARD,
             streams: HashMap::new(),
             by_container: HashMap::new(),
             done: HashSet::new(),
@@ -880,14 +878,13 @@ impl Follower {
             Err(watcher::Error::WatchError(status)) if status.code == 410 => return None,
             Ok(event) => event,
             Err(error) => {
-                self.watch_failures += 1;
-                let delay = estimated_backoff(self.watch_failures);
+                let delay = self.watch_backoff.failed();
                 let reason = format!("watching pods: {}", describe(&error));
                 self.source.problem(&mut self.sink, reason, delay).await;
                 return Some(delay);
             }
         };
-        self.watch_failures = 0;
+        self.watch_backoff.succeeded();
         match event {
             Event::Init => {
                 self.relist = Some(BTreeMap::new());
@@ -1002,7 +999,7 @@ impl Follower {
                 first_request: None,
                 phase: Phase::Reading,
                 generation: 0,
-                failures: 0,
+                backoff: super::backoff::Backoff::STANDARD,
                 fresh: false,
                 reader: None,
                 shown: StreamState::Following,
@@ -1142,7 +1139,7 @@ impl Follower {
         };
         s.generation += 1;
         s.phase = Phase::Container { restarts };
-        s.failures = 0;
+        s.backoff.succeeded();
         let state = StreamState::Reconnecting { reason, retry_at };
         if s.shown != state {
             s.shown = state.clone();
@@ -1154,8 +1151,10 @@ impl Follower {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        s.failures = if s.fresh { 1 } else { s.failures + 1 };
-        let delay = estimated_backoff(s.failures);
+        if s.fresh {
+            s.backoff.succeeded();
+        }
+        let delay = s.backoff.failed();
         s.generation += 1;
         s.phase = Phase::Retry;
         let generation = s.generation;

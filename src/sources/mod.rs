@@ -2,6 +2,8 @@
 //!
 //! Each task owns its connection, timeouts and backoff; the UI task never waits on a backend.
 
+pub mod backends;
+pub mod backoff;
 pub mod claims;
 pub mod claims_sql;
 pub mod health;
@@ -11,17 +13,22 @@ pub mod log_sink;
 pub mod logs_file;
 pub mod logs_kube;
 pub mod pg_connect;
+pub mod pg_signal;
 pub mod pod_detail;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
-pub mod simulated_db;
+#[cfg(feature = "demo")]
+pub mod simulated;
+
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::event::SourceEvent;
 use crate::event::{SourceOrigin, SourceState, source_origins};
+use backends::PgProbe;
 use kubernetes::Reporter;
 use watchfloor_core::config::{ClaimSource, LogSource, TargetConfig};
 
@@ -43,17 +50,10 @@ impl Drop for SourceSet {
 pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<SourceEvent>) -> SourceSet {
     let mut tasks = Vec::new();
     let kubernetes = target.kubernetes.clone().unwrap_or_default();
-    // One monitoring connection per real database, shared by the DB pane and the SQL claims
-    // entries that read it.
-    let links: Vec<Option<std::sync::Arc<postgres::PgLink>>> = target
-        .postgres
-        .iter()
-        .map(|p| {
-            simulated_db::simulator(&p.dsn)
-                .is_none()
-                .then(|| postgres::PgLink::new(p.clone()))
-        })
-        .collect();
+    // One probe per database: for a real server one monitoring connection, shared by the DB
+    // pane and the SQL claims entries that read it.
+    let probes: Vec<Result<Arc<dyn PgProbe>, String>> =
+        target.postgres.iter().map(backends::pg_probe).collect();
     for (index, origin) in source_origins(target).into_iter().enumerate() {
         let reporter = Reporter {
             tx: tx.clone(),
@@ -74,41 +74,38 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<SourceEven
                 let claims = target.claims[i].clone();
                 let name = claims.database.clone().unwrap_or_default();
                 match target.postgres.iter().position(|p| p.name == name) {
-                    Some(entry) => match &links[entry] {
-                        Some(link) => {
-                            tokio::spawn(claims_sql::run_shared(link.clone(), claims, i, reporter))
-                        }
-                        None => tokio::spawn(claims_sql::run(
-                            target.postgres[entry].clone(),
-                            claims,
-                            i,
-                            reporter,
-                        )),
+                    Some(entry) => match &probes[entry] {
+                        Ok(probe) => match probe.clone().sql_link() {
+                            Some(link) => {
+                                tokio::spawn(claims_sql::run_shared(link, claims, i, reporter))
+                            }
+                            None => unavailable(
+                                reporter,
+                                format!("database {name:?} is simulated: it runs no SQL query"),
+                            ),
+                        },
+                        Err(reason) => unavailable(reporter, reason.clone()),
                     },
                     // Config validation rejects this; say so rather than stay silent.
-                    None => tokio::spawn(async move {
-                        let reason = format!("no [[targets.postgres]] named {name:?}");
-                        reporter.state(SourceState::Unavailable { reason }).await;
-                    }),
+                    None => {
+                        unavailable(reporter, format!("no [[targets.postgres]] named {name:?}"))
+                    }
                 }
             }
-            SourceOrigin::Postgres(i) => {
-                let config = target.postgres[i].clone();
-                match (simulated_db::simulator(&config.dsn), &links[i]) {
-                    (Some(base), _) => {
-                        tokio::spawn(simulated_db::run_postgres(base, config, i, reporter))
-                    }
-                    (None, Some(link)) => {
-                        tokio::spawn(postgres::run_shared(link.clone(), i, reporter))
-                    }
-                    (None, None) => tokio::spawn(postgres::run(config, i, reporter)),
-                }
-            }
+            SourceOrigin::Postgres(i) => match &probes[i] {
+                Ok(probe) => tokio::spawn(postgres::run_probe(
+                    probe.clone(),
+                    target.postgres[i].clone(),
+                    i,
+                    reporter,
+                )),
+                Err(reason) => unavailable(reporter, reason.clone()),
+            },
             SourceOrigin::Redis(i) => {
                 let config = target.redis[i].clone();
-                match simulated_db::simulator(&config.url) {
-                    Some(base) => tokio::spawn(simulated_db::run_redis(base, config, i, reporter)),
-                    None => tokio::spawn(redis::run(config, i, reporter)),
+                match backends::redis_probe(&config) {
+                    Ok(probe) => tokio::spawn(redis::run_probe(probe, config, i, reporter)),
+                    Err(reason) => unavailable(reporter, reason),
                 }
             }
             SourceOrigin::Prometheus => match &target.prometheus {
@@ -136,4 +133,11 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<SourceEven
         tasks.push(task);
     }
     SourceSet { tasks }
+}
+
+/// A source that cannot run: says why once (the config check rejects most such entries).
+fn unavailable(reporter: Reporter, reason: String) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = reporter.state(SourceState::Unavailable { reason }).await;
+    })
 }

@@ -39,9 +39,6 @@ pub struct Target {
 /// The config's check of a `[[targets.postgres]]` DSN: parsed as [`parse`] will parse it when
 /// the source connects (the password secret is applied after parsing; it is not checked here).
 pub fn check_dsn(entry: &PostgresConfig) -> Result<(), String> {
-    if let Some(base) = super::simulated_db::simulator(&entry.dsn) {
-        return check_simulated(&base);
-    }
     let dsn_only = PostgresConfig {
         password: None,
         ..entry.clone()
@@ -60,18 +57,6 @@ pub fn check_dsn(entry: &PostgresConfig) -> Result<(), String> {
         }
     }
     Err(why)
-}
-
-/// A `simulated+http://` address (the demo's databases) must be a usable HTTP URL.
-pub fn check_simulated(base: &str) -> Result<(), String> {
-    match reqwest::Url::parse(base) {
-        Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
-        Ok(_) => Err(format!("{:?} has no host", crate::redact::redact(base))),
-        Err(error) => Err(format!(
-            "{:?} is not a valid URL: {error}",
-            crate::redact::redact(base)
-        )),
-    }
 }
 
 /// Parses the entry's DSN: libpq key/value (`host=… dbname=…`) or a `postgres://` URL.

@@ -10,8 +10,10 @@
 //! Everything the server sends is untrusted: every value is read with `try_get` into an `Option`
 //! (a NULL, or a type this build does not expect, becomes `None`), every string is sanitised.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use tokio_postgres::{Client, Row, Statement, ToStatement};
 
 use crate::db::DbUpdate;
@@ -20,7 +22,9 @@ use crate::event::SourceState;
 use crate::text::{sanitize, sanitize_truncated};
 use watchfloor_core::config::PostgresConfig;
 
-use super::kubernetes::{Reporter, estimated_backoff};
+use super::backends::PgProbe;
+use super::backoff::Backoff;
+use super::kubernetes::Reporter;
 use super::pg_connect;
 
 /// Longest query text kept per session, in characters (the cut is marked with `…`).
@@ -415,7 +419,7 @@ struct LinkState {
     /// Bumped at each connect: statements prepared on an older connection are gone with it.
     epoch: u64,
     /// Consecutive failures (the backoff grows with them).
-    failures: u32,
+    backoff: Backoff,
     /// The last failure's reason and when the link may connect again.
     retry: Option<(String, Instant)>,
 }
@@ -434,8 +438,8 @@ pub struct LinkGuard<'a> {
 }
 
 impl PgLink {
-    pub fn new(config: PostgresConfig) -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self {
+    pub fn new(config: PostgresConfig) -> Arc<Self> {
+        Arc::new(Self {
             config,
             state: tokio::sync::Mutex::new(LinkState::default()),
         })
@@ -482,7 +486,7 @@ impl LinkGuard<'_> {
             Some(monitor) => Ok((monitor, epoch)),
             None => Err(LinkDown {
                 reason: "not connected".into(),
-                retry_in: estimated_backoff(1),
+                retry_in: Backoff::STANDARD.delay(),
             }),
         }
     }
@@ -493,8 +497,7 @@ impl LinkGuard<'_> {
     /// until its `statement_timeout`; a new connection is the only clean state.
     pub fn failed(&mut self, reason: String) -> LinkDown {
         self.state.monitor = None;
-        self.state.failures = self.state.failures.saturating_add(1);
-        let retry_in = estimated_backoff(self.state.failures);
+        let retry_in = self.state.backoff.failed();
         self.state.retry = Some((reason.clone(), Instant::now() + retry_in));
         LinkDown { reason, retry_in }
     }
@@ -506,45 +509,60 @@ impl LinkGuard<'_> {
 
     /// A successful use: the next failure starts the backoff over.
     pub fn succeeded(&mut self) {
-        self.state.failures = 0;
+        self.state.backoff.succeeded();
     }
 }
 
-/// Monitors `config`'s server on a connection of its own (see [`run_shared`]).
-pub async fn run(config: PostgresConfig, index: usize, reporter: Reporter) {
-    run_shared(PgLink::new(config), index, reporter).await;
+impl PgProbe for PgLink {
+    /// One refresh on the shared connection, within [`refresh_deadline`]: connects first when
+    /// there is none (or, while a failure's backoff runs, that failure again).
+    fn sample(&self) -> BoxFuture<'_, Result<PgSample, LinkDown>> {
+        Box::pin(async move {
+            let deadline = refresh_deadline(self.config.refresh);
+            let mut guard = self.lock().await;
+            let refreshed = match guard.connection().await {
+                Ok((monitor, _)) => refresh_within(monitor, deadline).await,
+                Err(down) => return Err(down),
+            };
+            match refreshed {
+                Ok(sample) => {
+                    guard.succeeded();
+                    Ok(sample)
+                }
+                Err(reason) => Err(guard.failed(reason)),
+            }
+        })
+    }
+
+    fn sql_link(self: Arc<Self>) -> Option<Arc<PgLink>> {
+        Some(self)
+    }
 }
 
-/// Monitors the link's server until the console is gone: refresh every `refresh` (the first at
+/// Monitors `config`'s server on a connection of its own (see [`run_probe`]).
+pub async fn run(config: PostgresConfig, index: usize, reporter: Reporter) {
+    run_probe(PgLink::new(config.clone()), config, index, reporter).await;
+}
+
+/// Monitors the probe's server until the console is gone: refresh every `refresh` (the first at
 /// once), report each as `SourceEvent::Db` then the source as live. On any failure: report the
-/// reason with the retry time, and wait until the link tries again (it drops the connection
-/// and reconnects after a backoff, growing with consecutive failures, reset by a success).
-pub async fn run_shared(link: std::sync::Arc<PgLink>, index: usize, reporter: Reporter) {
-    let config = link.config();
+/// reason with the retry time, and wait until the probe tries again (a real server's link
+/// drops the connection and reconnects after a backoff, growing with consecutive failures,
+/// reset by a success).
+pub async fn run_probe(
+    probe: Arc<dyn PgProbe>,
+    config: PostgresConfig,
+    index: usize,
+    reporter: Reporter,
+) {
     let refresh = config.refresh.max(MIN_REFRESH);
-    let deadline = refresh_deadline(refresh);
-    let thresholds = Thresholds::from_config(config);
+    let thresholds = Thresholds::from_config(&config);
     let name = sanitize(&config.name);
     let mut ticks = tokio::time::interval(refresh);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let result = {
-            let mut guard = link.lock().await;
-            let refreshed = match guard.connection().await {
-                Ok((monitor, _)) => Ok(refresh_within(monitor, deadline).await),
-                Err(down) => Err(down),
-            };
-            match refreshed {
-                Ok(Ok(sample)) => {
-                    guard.succeeded();
-                    Ok(sample)
-                }
-                Ok(Err(reason)) => Err(guard.failed(reason)),
-                Err(down) => Err(down),
-            }
-        };
-        match result {
+        match probe.sample().await {
             Ok(sample) => {
                 let status = analyse(&name, sample, thresholds);
                 let update = DbUpdate::Postgres {
@@ -570,8 +588,12 @@ pub async fn run_shared(link: std::sync::Arc<PgLink>, index: usize, reporter: Re
 /// Connects, refreshes once and analyses it (for `watchfloor snapshot`). Bounded: connect as in
 /// [`Monitor::open`], the refresh by [`refresh_deadline`].
 pub async fn sample_once(config: &PostgresConfig) -> Result<PgStatus, String> {
-    let monitor = Monitor::open(config).await?;
-    let sample = refresh_within(&monitor, refresh_deadline(config.refresh)).await?;
+    probe_once(PgLink::new(config.clone()).as_ref(), config).await
+}
+
+/// One sample of `probe`, analysed with `config`'s thresholds (for `watchfloor snapshot`).
+pub async fn probe_once(probe: &dyn PgProbe, config: &PostgresConfig) -> Result<PgStatus, String> {
+    let sample = probe.sample().await.map_err(|down| down.reason)?;
     Ok(analyse(
         &sanitize(&config.name),
         sample,

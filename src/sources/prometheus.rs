@@ -7,6 +7,7 @@
 //! answers are cached for the refresh interval. No response body, however malformed, panics:
 //! it becomes a readable error on the SLO it belongs to.
 
+use super::backoff::Backoff;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -941,8 +942,7 @@ pub async fn evaluate(
 /// Delay before retrying after `failures` consecutive failures: 1 s doubling, at most the
 /// refresh interval (at least 1 s).
 pub fn retry_delay(failures: u32, refresh: Duration) -> Duration {
-    let exp = Duration::from_secs(1u64 << failures.saturating_sub(1).min(10));
-    exp.min(refresh.max(Duration::from_secs(1)))
+    Backoff::new(Duration::from_secs(1), refresh.max(Duration::from_secs(1))).after(failures)
 }
 
 /// The source task: evaluates the SLOs every `refresh`, sends the results and `Live`; on
@@ -962,11 +962,11 @@ pub async fn run(config: PrometheusConfig, slos: Vec<SloConfig>, reporter: Repor
             }
         }
     };
-    let mut failures = 0u32;
+    let mut backoff = Backoff::new(Duration::from_secs(1), refresh.max(Duration::from_secs(1)));
     loop {
         match evaluate(&client, &slos, SystemTime::now()).await {
             Ok(results) => {
-                failures = 0;
+                backoff.succeeded();
                 let action = SourceEvent::Slo {
                     generation: reporter.generation,
                     results,
@@ -980,12 +980,9 @@ pub async fn run(config: PrometheusConfig, slos: Vec<SloConfig>, reporter: Repor
                 tokio::time::sleep(refresh).await;
             }
             Err(reason) => {
-                failures += 1;
-                let delay = retry_delay(failures, refresh);
-                if !reporter.error(reason, delay).await {
+                if !backoff.report_and_wait(&reporter, reason).await {
                     return;
                 }
-                tokio::time::sleep(delay).await;
             }
         }
     }

@@ -29,14 +29,16 @@ use redis::{
 };
 
 use crate::db::DbUpdate;
-use crate::db::redis::{
-    RedisClient, RedisCounters, RedisStatus, parse_client_list, parse_info, status_from,
-};
+use crate::db::redis::{RedisCounters, RedisStatus, parse_client_list, parse_info, status_from};
 use crate::event::SourceState;
 use crate::text::sanitize_truncated;
 use watchfloor_core::config::RedisConfig;
 
-use super::kubernetes::{Reporter, estimated_backoff};
+use futures::future::BoxFuture;
+
+use super::backends::{Killed, RedisKill, RedisProbe, RedisSample};
+use super::backoff::Backoff;
+use super::kubernetes::Reporter;
 
 /// Refresh intervals below this are raised to it: a monitoring tool must not hammer the server.
 const MIN_REFRESH: Duration = Duration::from_millis(250);
@@ -55,34 +57,43 @@ const MIN_SECOND_SAMPLE: Duration = Duration::from_millis(200);
 /// The name the console's own connection shows in CLIENT LIST, so operators (and remediation)
 /// can tell it apart from the application's clients.
 const CLIENT_NAME: &str = "watchfloor";
+/// Bound on one remediation call (connect, command).
+const CALL_DEADLINE: Duration = Duration::from_secs(5);
 /// Longest error reason reported (characters).
 const MAX_REASON: usize = 300;
 
-/// Refreshes the entry every `config.refresh` (the first at once) and reports each result as a
-/// [`DbUpdate::Redis`] followed by [`SourceState::Live`]. A failed refresh reports
-/// [`SourceState::Error`] with the reason and is retried after [`estimated_backoff`] (reset by
-/// a success); the connection is re-created after any failure that may have broken it, so a
-/// restarted server is picked up by itself. Ends when the console is gone.
+/// Refreshes the server of `config` (see [`run_probe`]).
 pub async fn run(config: RedisConfig, index: usize, reporter: Reporter) {
+    run_probe(
+        Box::new(RedisServer::new(config.clone())),
+        config,
+        index,
+        reporter,
+    )
+    .await;
+}
+
+/// Refreshes the probe's server every `config.refresh` (the first at once) and reports each
+/// result as a [`DbUpdate::Redis`] followed by [`SourceState::Live`]. A failed refresh reports
+/// [`SourceState::Error`] with the reason and is retried after a [`Backoff`] (reset by a success);
+/// a real server's connection is re-created after any failure that may have broken it, so a
+/// restarted server is picked up by itself. Ends when the console is gone.
+pub async fn run_probe(
+    probe: Box<dyn RedisProbe>,
+    config: RedisConfig,
+    index: usize,
+    reporter: Reporter,
+) {
     let refresh = config.refresh.max(MIN_REFRESH);
     let deadline = refresh_deadline(refresh);
-    let clock = Instant::now();
-    let mut session = Session::default();
     let mut previous: Option<RedisCounters> = None;
-    let mut failures: u32 = 0;
+    let mut backoff = Backoff::STANDARD;
     loop {
         let started = tokio::time::Instant::now();
-        let outcome = bounded(&config, deadline, &mut session, clock).await;
-        match outcome {
+        match probe.sample(deadline).await {
             Ok(sample) => {
-                failures = 0;
-                let status = status_from(
-                    &config.name,
-                    &sample.info,
-                    sample.clients,
-                    previous.as_ref(),
-                    sample.at,
-                );
+                backoff.succeeded();
+                let status = status_of(&config, &sample, previous.as_ref());
                 previous = Some(status.counters);
                 let update = DbUpdate::Redis {
                     index,
@@ -105,19 +116,35 @@ pub async fn run(config: RedisConfig, index: usize, reporter: Reporter) {
                 }
                 tokio::time::sleep_until(started + refresh).await;
             }
-            Err(failure) => {
-                if failure.broken {
-                    session.live = None;
-                }
-                failures = failures.saturating_add(1);
-                let backoff = estimated_backoff(failures);
-                if !reporter.error(failure.reason, backoff).await {
+            Err(reason) => {
+                if !backoff.report_and_wait(&reporter, reason).await {
                     return;
                 }
-                tokio::time::sleep(backoff).await;
             }
         }
     }
+}
+
+/// The status of one sample, with rates against `previous`.
+fn status_of(
+    config: &RedisConfig,
+    sample: &RedisSample,
+    previous: Option<&RedisCounters>,
+) -> RedisStatus {
+    let mut status = status_from(
+        &config.name,
+        &sample.info,
+        sample.clients.clone(),
+        previous,
+        sample.at,
+    );
+    status.simulated = sample.simulated;
+    status
+}
+
+/// One sample of a real server for `watchfloor snapshot` (see [`probe_once`]).
+pub async fn sample_once(config: &RedisConfig) -> Result<RedisStatus, String> {
+    probe_once(&RedisServer::new(config.clone()), config).await
 }
 
 /// One sample for `watchfloor snapshot`. Two samples are taken [`SNAPSHOT_GAP`] apart so the
@@ -125,32 +152,104 @@ pub async fn run(config: RedisConfig, index: usize, reporter: Reporter) {
 /// rejections *now*, not totals since the server started); it all takes about 1 s and at most
 /// [`SNAPSHOT_BUDGET`] (3 s). When the second sample fails or does not fit, the first is
 /// returned without rates. A CLIENT LIST the user may not run leaves the client table empty.
-pub async fn sample_once(config: &RedisConfig) -> Result<RedisStatus, String> {
+pub async fn probe_once(
+    probe: &dyn RedisProbe,
+    config: &RedisConfig,
+) -> Result<RedisStatus, String> {
     let started = tokio::time::Instant::now();
-    let clock = Instant::now();
-    let mut session = Session::default();
-    let first = bounded(config, SNAPSHOT_FIRST, &mut session, clock)
-        .await
-        .map_err(|failure| failure.reason)?;
-    let first_status = status_from(&config.name, &first.info, first.clients, None, first.at);
+    let first = probe.sample(SNAPSHOT_FIRST).await?;
+    let first_status = status_of(config, &first, None);
 
     // The second sample gets what is left of the budget after the gap; too little is no
     // sample (a rate over a cut-short refresh would be noise).
     let remaining = SNAPSHOT_BUDGET.saturating_sub(started.elapsed() + SNAPSHOT_GAP);
-    if remaining < MIN_SECOND_SAMPLE || session.live.is_none() {
+    if remaining < MIN_SECOND_SAMPLE {
         return Ok(first_status);
     }
     let second_at = tokio::time::Instant::now() + SNAPSHOT_GAP;
     tokio::time::sleep_until(second_at).await;
-    match bounded(config, remaining, &mut session, clock).await {
-        Ok(sample) => Ok(status_from(
-            &config.name,
-            &sample.info,
-            sample.clients,
-            Some(&first_status.counters),
-            sample.at,
-        )),
-        _ => Ok(first_status),
+    match probe.sample(remaining).await {
+        Ok(sample) => Ok(status_of(config, &sample, Some(&first_status.counters))),
+        Err(_) => Ok(first_status),
+    }
+}
+
+/// A real Redis server: one connection kept between refreshes (re-created after a failure
+/// that may have broken it), and short-lived ones for remediations.
+pub struct RedisServer {
+    config: RedisConfig,
+    session: tokio::sync::Mutex<Session>,
+    /// The probe's clock, for rates.
+    clock: Instant,
+}
+
+impl RedisServer {
+    pub fn new(config: RedisConfig) -> Self {
+        Self {
+            config,
+            session: tokio::sync::Mutex::new(Session::default()),
+            clock: Instant::now(),
+        }
+    }
+
+    /// A connection of its own for one remediation call, bounded by [`CALL_DEADLINE`].
+    async fn call<T: redis::FromRedisValue>(
+        &self,
+        command: &'static str,
+        cmd: redis::Cmd,
+    ) -> Result<T, String> {
+        let target = Target::from_config(&self.config)?;
+        let work = async {
+            let mut connection = target
+                .connect(CALL_DEADLINE, &mut false)
+                .await
+                .map_err(|e| target.reason("", &e, CALL_DEADLINE))?;
+            cmd.query_async::<T>(&mut connection)
+                .await
+                .map_err(|e| target.reason(command, &e, CALL_DEADLINE))
+        };
+        tokio::time::timeout(CALL_DEADLINE, work)
+            .await
+            .unwrap_or_else(|_| Err(no_answer(CALL_DEADLINE)))
+    }
+}
+
+impl RedisProbe for RedisServer {
+    fn sample(&self, deadline: Duration) -> BoxFuture<'_, Result<RedisSample, String>> {
+        Box::pin(async move {
+            let mut session = self.session.lock().await;
+            match bounded(&self.config, deadline, &mut session, self.clock).await {
+                Ok(sample) => Ok(sample),
+                Err(failure) => {
+                    if failure.broken {
+                        session.live = None;
+                    }
+                    Err(failure.reason)
+                }
+            }
+        })
+    }
+}
+
+impl RedisKill for RedisServer {
+    /// `CLIENT LIST ID id`.
+    fn client_list(&self, id: u64) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("CLIENT");
+            cmd.arg("LIST").arg("ID").arg(id);
+            let reply: Value = self.call("CLIENT LIST", cmd).await?;
+            reply_text(reply).ok_or_else(|| "CLIENT LIST: unexpected reply (not text)".to_string())
+        })
+    }
+
+    fn kill(&self, id: u64) -> BoxFuture<'_, Result<Killed, String>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("CLIENT");
+            cmd.arg("KILL").arg("ID").arg(id).arg("SKIPME").arg("yes");
+            self.call::<i64>("CLIENT KILL", cmd)
+                .await
+                .map(Killed::Connections)
+        })
     }
 }
 
@@ -176,7 +275,7 @@ async fn bounded(
     deadline: Duration,
     session: &mut Session,
     clock: Instant,
-) -> Result<Sample, Failure> {
+) -> Result<RedisSample, Failure> {
     match tokio::time::timeout(deadline, refresh_once(config, deadline, session, clock)).await {
         Ok(outcome) => outcome,
         Err(_) => {
@@ -193,16 +292,6 @@ async fn bounded(
     }
 }
 
-/// One refresh's raw material.
-struct Sample {
-    info: crate::db::redis::InfoFields,
-    clients: Vec<RedisClient>,
-    /// When INFO answered, seconds on the source's clock.
-    at: f64,
-    /// CLIENT LIST was refused by the server (typically an ACL without `client|list`).
-    client_list_error: Option<String>,
-}
-
 /// A failed refresh: the reason to show, and whether the connection must be re-created.
 struct Failure {
     reason: String,
@@ -217,7 +306,7 @@ async fn refresh_once(
     deadline: Duration,
     session: &mut Session,
     clock: Instant,
-) -> Result<Sample, Failure> {
+) -> Result<RedisSample, Failure> {
     let Live { target, connection } = match &mut session.live {
         Some(live) => live,
         None => {
@@ -260,20 +349,18 @@ async fn refresh_once(
         ),
         Err(error) => return Err(target.failure("CLIENT LIST", &error, deadline)),
     };
-    Ok(Sample {
+    Ok(RedisSample {
         info,
         clients,
         at,
         client_list_error,
+        simulated: false,
     })
 }
 
 /// The config's check of a `[[targets.redis]]` URL, parsed as the source will parse it
 /// (`redis://`, `rediss://`, `unix://`); username and password secrets are not checked here.
 pub fn check_url(entry: &RedisConfig) -> Result<(), String> {
-    if let Some(base) = super::simulated_db::simulator(&entry.url) {
-        return super::pg_connect::check_simulated(&base);
-    }
     let url_only = RedisConfig {
         username: None,
         password: None,
@@ -490,7 +577,7 @@ fn redact(text: &str, secrets: &[String]) -> String {
 /// INFO and CLIENT LIST answer with a verbatim string in RESP3 and a bulk string in RESP2;
 /// anything else is not what was asked for. Bytes that are not
 /// UTF-8 are replaced rather than failing the refresh.
-fn reply_text(value: Value) -> Option<String> {
+pub fn reply_text(value: Value) -> Option<String> {
     match value {
         Value::BulkString(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
         Value::SimpleString(text) | Value::VerbatimString { text, .. } => Some(text),

@@ -1015,3 +1015,54 @@ fn audit_command_usage_and_config_errors_exit_2() {
         "{err}"
     );
 }
+
+/// The writer task appends in submission order, acknowledges each line once it is on disk
+/// (with the kubeconfig user read from the target, off the caller's task), and a line it cannot
+/// write is a typed audit failure.
+#[tokio::test]
+async fn the_writer_task_keeps_the_order_and_acknowledges_each_line() {
+    use std::sync::Arc;
+    use watchfloor::remediation::Failure;
+    use watchfloor::remediation::audit::AuditWriter;
+    use watchfloor::remediation::exec::Backends;
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: []\nusers: []\n\
+         contexts:\n- name: c\n  context:\n    cluster: x\n    user: ops-admin\n",
+    )
+    .unwrap();
+    let target: watchfloor::config::TargetConfig = toml::from_str(&format!(
+        "name = \"t\"\n[kubernetes]\nkubeconfig = {:?}\n",
+        kubeconfig.display().to_string()
+    ))
+    .unwrap();
+    let backends = Arc::new(Backends::new(target));
+    let path = dir.path().join("trail/audit.jsonl");
+    let writer = AuditWriter::start(AuditLog::open(&path).unwrap());
+    // Queued in order from one task, awaited in reverse: the file keeps the queue's order.
+    let acks: Vec<_> = (1..=3)
+        .map(|pid| writer.submit(terminate(pid), Some(backends.clone())))
+        .collect();
+    for ack in acks.into_iter().rev() {
+        let written = ack.await.expect("written");
+        assert_eq!(written.operator.kube_user.as_deref(), Some("ops-admin"));
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let objects: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["object"].to_string())
+        .collect();
+    assert_eq!(objects, ["\"pid 1\"", "\"pid 2\"", "\"pid 3\""]);
+
+    // The trail's directory is replaced by a file: the next line is an audit failure.
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path.parent().unwrap(), "not a directory").unwrap();
+    let failure = writer.submit(restart(), None).await.unwrap_err();
+    assert!(
+        matches!(failure, Failure::AuditUnavailable(_)),
+        "{failure:?}"
+    );
+}

@@ -1067,6 +1067,7 @@ fn a_dsn_from_a_secret_file_is_checked_and_named_by_its_source() {
     parse(Path::new("w.toml"), text).unwrap_or_else(|e| panic!("{e}"));
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn simulated_databases_and_ordinary_urls_pass() {
     let text = r#"
@@ -1105,8 +1106,26 @@ container = "api|.*-proxy"
     parse(Path::new("w.toml"), text).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Without the `demo` feature a simulated address is a config error that says why, for a
+/// database and for a cache alike.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn a_simulated_address_without_the_simulator_is_a_config_error() {
+    for entry in [
+        "[[targets.postgres]]\nname = \"sim-db\"\ndsn = \"simulated+http://127.0.0.1:4000\"\n",
+        "[[targets.redis]]\nname = \"sim-cache\"\nurl = \"simulated+http://127.0.0.1:4000\"\n",
+    ] {
+        let text = format!("[[targets]]\nname = \"t\"\n{entry}");
+        let error = parse(Path::new("w.toml"), &text)
+            .expect_err("no simulator in this build")
+            .to_string();
+        assert!(error.contains("the simulator is not built in"), "{error}");
+    }
+}
+
 /// The demo builds its config in code; the same rules must accept it, and nothing in it may
 /// warn.
+#[cfg(feature = "demo")]
 #[tokio::test]
 async fn the_demo_config_passes_validation_without_warnings() {
     let scenario = watchfloor_sim::Scenario::builtin("incident").unwrap();

@@ -362,6 +362,68 @@ pub fn signal_rule(sample: &PgSample, session: &Session) -> Result<(), SignalRef
     Ok(())
 }
 
+/// What a PostgreSQL remediation does to sessions: cancel or terminate one pid, or terminate
+/// every session idle in transaction for longer than a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Cancel(i32),
+    Terminate(i32),
+    TerminateIdle(u64),
+}
+
+/// The states a terminate-idle sweep hits.
+pub const IDLE_STATES: [&str; 2] = [IDLE_IN_TRANSACTION, IDLE_IN_TRANSACTION_ABORTED];
+
+/// Whether `session` is idle in transaction for longer than `older_than_secs`.
+pub fn idle_past(session: &Session, older_than_secs: u64) -> bool {
+    session
+        .state
+        .as_deref()
+        .is_some_and(|state| IDLE_STATES.contains(&state))
+        && session
+            .state_age
+            .is_some_and(|age| age > older_than_secs as f64)
+}
+
+/// `pid 42 is not a client session of this database`.
+pub fn not_a_client(pid: i32) -> String {
+    format!("pid {pid} is not a client session of this database")
+}
+
+/// The sessions of `sample` that `signal` hits, by [`signal_rule`] (the one rule the planner,
+/// the dialog and every executor apply) and the signal's own filter. For a cancel or terminate,
+/// the one pid, or why not in words; for terminate-idle, every session idle in transaction past
+/// the threshold that the console's role may signal, oldest first (the others are left alone).
+pub fn signal_targets(sample: &PgSample, signal: Signal) -> Result<Vec<&Session>, String> {
+    match signal {
+        Signal::Cancel(pid) | Signal::Terminate(pid) => {
+            match sample.sessions.iter().find(|s| s.pid == pid) {
+                Some(session) => signal_rule(sample, session)
+                    .map(|()| vec![session])
+                    .map_err(|refusal| refusal.describe(pid)),
+                None if pid == 0 => Err(SignalRefusal::PreparedXact.to_string()),
+                None if pid < 0 => Err(format!("pid {pid} is {}", SignalRefusal::NotAProcess)),
+                None => Err(format!("{} (no such server process)", not_a_client(pid))),
+            }
+        }
+        Signal::TerminateIdle(older_than_secs) => {
+            let mut targets: Vec<&Session> = sample
+                .sessions
+                .iter()
+                .filter(|s| idle_past(s, older_than_secs) && signal_rule(sample, s).is_ok())
+                .collect();
+            // Oldest first.
+            targets.sort_by(|a, b| {
+                b.state_age
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.state_age.unwrap_or(0.0))
+                    .then(a.pid.cmp(&b.pid))
+            });
+            Ok(targets)
+        }
+    }
+}
+
 /// How many clients [`analyse`] keeps in [`PgStatus::top_clients`].
 pub const TOP_CLIENTS: usize = 5;
 /// The root state shown for pid 0 in `pg_blocking_pids`: a prepared transaction, which holds
