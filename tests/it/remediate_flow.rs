@@ -148,14 +148,21 @@ fn dry_run(r: &RequestRecord) -> bool {
 
 /// The trail, checked line by line: every line whole (newline-terminated) and parsable.
 fn trail(path: &Path) -> Vec<AuditRecord> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
+    // The writer task may append between two reads: take the records and the text of one
+    // unchanged file (read before and after the records are parsed).
+    let (text, records, unparsable) = loop {
+        let Ok(before) = std::fs::read_to_string(path) else {
+            return Vec::new();
+        };
+        let (records, unparsable) = audit::read(path, None).expect("read the trail");
+        if std::fs::read_to_string(path).is_ok_and(|after| after == before) {
+            break (before, records, unparsable);
+        }
     };
     assert!(
         text.is_empty() || text.ends_with('\n'),
         "torn last line:\n{text}"
     );
-    let (records, unparsable) = audit::read(path, None).expect("read the trail");
     assert_eq!(unparsable, 0, "unparsable lines in the trail:\n{text}");
     assert_eq!(records.len(), text.lines().count(), "{text}");
     records
