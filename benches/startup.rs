@@ -181,13 +181,15 @@ fn run_once(bin: &str, repo: &Path, config: &Path) -> Result<Duration, String> {
     Ok(first_frame)
 }
 
-/// The first frame is complete when its first row (the header) and its last row (the key footer)
-/// are both on the screen.
+/// The first frame is complete when its first row (the header) and its last row (the status
+/// line) are both on the screen.
 fn frame_complete(screen: &vt100::Screen) -> bool {
     let rows: Vec<String> = screen.rows(0, COLS).collect();
     let header = rows.first().map(String::as_str).unwrap_or_default();
     let footer = rows.last().map(String::as_str).unwrap_or_default();
+    // The last row is the status line: key hints, or (at start-up, with config warnings) the
+    // newest message, which stays there for a few seconds. Either is the frame's last row drawn.
     header.starts_with(" watchfloor ")
         && header.contains("target: babylon-prod")
-        && footer.contains("q quit")
+        && !footer.trim().is_empty()
 }

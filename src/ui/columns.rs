@@ -319,15 +319,24 @@ fn distinct_width<'a>(cells: impl IntoIterator<Item = &'a str>, cut: Cut) -> u16
     if cells.len() < 2 {
         return 0;
     }
+    // Binary search: a wider cut keeps more of each end, so once the cells are distinct at a
+    // width they stay distinct wider (checked exhaustively by the tests). Drawing calls this
+    // every frame, so a handful of trials instead of one per width.
     let mut seen = std::collections::HashSet::with_capacity(cells.len());
-    for width in 1..widest {
-        let width = u16::try_from(width).unwrap_or(u16::MAX);
+    let mut distinct_at = |width: u16| {
         seen.clear();
-        if cells.iter().all(|c| seen.insert(fit(c, width, cut))) {
-            return width;
+        cells.iter().all(|c| seen.insert(fit(c, width, cut)))
+    };
+    let (mut low, mut high) = (1u16, u16::try_from(widest).unwrap_or(u16::MAX));
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if distinct_at(mid) {
+            high = mid;
+        } else {
+            low = mid + 1;
         }
     }
-    u16::try_from(widest).unwrap_or(u16::MAX)
+    high
 }
 
 #[cfg(test)]
