@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, TableState, Wrap};
 
 use super::columns::{Cut, Spec, fit_table_with};
 use super::detail::{self, Part};
@@ -100,14 +100,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let fitted = fit_table_with(&CLAIM_COLUMNS, rows, area.width, theme.title, |h| {
         view.sort.mark(Sorted::Claims, h)
     });
-    let table = Table::new(fitted.rows, fitted.widths)
-        .header(fitted.header)
-        .row_highlight_style(if screen.view.focus == PaneId::Claims {
-            theme.selected
-        } else {
-            Style::default()
-        })
-        .column_spacing(1);
+    let table = fitted.table(super::selection_style(screen, PaneId::Claims, theme));
     frame.render_stateful_widget(
         table,
         area,

@@ -191,6 +191,17 @@ pub struct Fitted<'a> {
     pub rows: Vec<Row<'a>>,
 }
 
+impl Fitted<'static> {
+    /// The table widget: the fitted widths, header and rows, one space between columns, and
+    /// `highlight` on the selected row.
+    pub fn table(self, highlight: Style) -> ratatui::widgets::Table<'static> {
+        ratatui::widgets::Table::new(self.rows, self.widths)
+            .header(self.header)
+            .row_highlight_style(highlight)
+            .column_spacing(1)
+    }
+}
+
 /// Lays out a table of `specs` over `rows` (each a text and a style per column) in `width`
 /// cells with one space between columns.
 pub fn fit_table(

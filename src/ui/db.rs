@@ -15,7 +15,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, TableState, Wrap};
 
 use super::columns::{Cut, Spec, fit_table, fit_table_with};
 use super::detail::{self, Part};
@@ -1128,14 +1128,7 @@ fn render_sessions(
     let fitted = fit_table_with(&SESSION_COLUMNS, rows, area.width, theme.title, |h| {
         view.sort.mark(Sorted::Sessions, h)
     });
-    let table = Table::new(fitted.rows, fitted.widths)
-        .header(fitted.header)
-        .row_highlight_style(if screen.view.focus == PaneId::Db {
-            theme.selected
-        } else {
-            Style::default()
-        })
-        .column_spacing(1);
+    let table = fitted.table(super::selection_style(screen, PaneId::Db, theme));
     frame.render_stateful_widget(
         table,
         table_area,
@@ -1552,14 +1545,7 @@ fn render_clients(
         .collect();
     let fitted = fit_table(&CLIENT_COLUMNS, rows, area.width, theme.title);
     // The cursor is the client `K` acts on.
-    let table = Table::new(fitted.rows, fitted.widths)
-        .header(fitted.header)
-        .row_highlight_style(if screen.view.focus == PaneId::Db {
-            theme.selected
-        } else {
-            Style::default()
-        })
-        .column_spacing(1);
+    let table = fitted.table(super::selection_style(screen, PaneId::Db, theme));
     frame.render_stateful_widget(
         table,
         table_area,

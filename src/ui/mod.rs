@@ -59,6 +59,15 @@ pub fn render(frame: &mut Frame<'_>, screen: &Screen<'_>, theme: &Theme) {
     }
 }
 
+/// The selected row's style in `pane`'s table: highlighted only while the pane has focus.
+pub fn selection_style(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Style {
+    if screen.view.focus == pane {
+        theme.selected
+    } else {
+        Style::default()
+    }
+}
+
 /// The pane's freshness: the worst of its sources, or "not configured".
 pub fn pane_freshness(screen: &Screen<'_>, pane: PaneId) -> Freshness {
     Freshness::worst(

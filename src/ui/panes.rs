@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph, TableState, Wrap};
 
 use super::columns::{Spec, fit_table};
 use super::layout::{PaneArea, PaneSize};
@@ -319,14 +319,7 @@ fn render_source_table(
         return;
     }
     let fitted = fit_table(&SOURCE_COLUMNS, rows, area.width, theme.title);
-    let table = Table::new(fitted.rows, fitted.widths)
-        .header(fitted.header)
-        .row_highlight_style(if screen.view.focus == pane {
-            theme.selected
-        } else {
-            ratatui::style::Style::default()
-        })
-        .column_spacing(1);
+    let table = fitted.table(super::selection_style(screen, pane, theme));
     let not_built = screen
         .pane_rows(pane)
         .iter()

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, TableState, Wrap};
 
 use super::columns::{Cut, Spec, fit_table_with};
 use super::detail::{self, Part};
@@ -189,14 +189,7 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
     let fitted = fit_table_with(&POD_COLUMNS, rows, area.width, theme.title, |h| {
         view.sort.mark(Sorted::Pods, h)
     });
-    let table = Table::new(fitted.rows, fitted.widths)
-        .header(fitted.header)
-        .row_highlight_style(if screen.view.focus == PaneId::Pods {
-            theme.selected
-        } else {
-            Style::default()
-        })
-        .column_spacing(1);
+    let table = fitted.table(super::selection_style(screen, PaneId::Pods, theme));
     frame.render_stateful_widget(
         table,
         area,
@@ -298,14 +291,7 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
     let fitted = fit_table_with(&DEPLOYMENT_COLUMNS, rows, area.width, theme.title, |h| {
         view.alt_sort.mark(Sorted::Deployments, h)
     });
-    let table = Table::new(fitted.rows, fitted.widths)
-        .header(fitted.header)
-        .row_highlight_style(if screen.view.focus == PaneId::Pods {
-            theme.selected
-        } else {
-            Style::default()
-        })
-        .column_spacing(1);
+    let table = fitted.table(super::selection_style(screen, PaneId::Pods, theme));
     frame.render_stateful_widget(
         table,
         area,

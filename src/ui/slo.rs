@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Paragraph, TableState, Wrap};
 
 use super::columns::{Spec, fit_table};
 use super::detail::{self, Part};
@@ -95,10 +95,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
             .map(|slo| greyed(slo_row(slo, theme), prometheus_age.as_deref(), 5, theme))
             .collect();
         let fitted = fit_table(&SLO_COLUMNS, rows, slo_area.width, theme.title);
-        let table = Table::new(fitted.rows, fitted.widths)
-            .header(fitted.header)
-            .row_highlight_style(highlight)
-            .column_spacing(1);
+        let table = fitted.table(highlight);
         let mut state = TableState::default().with_selected(selected.map(|_| in_window));
         frame.render_stateful_widget(table, slo_area, &mut state);
     }
@@ -124,10 +121,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
             })
             .collect();
         let fitted = fit_table(&HEALTH_COLUMNS, rows, endpoint_area.width, theme.title);
-        let table = Table::new(fitted.rows, fitted.widths)
-            .header(fitted.header)
-            .row_highlight_style(highlight)
-            .column_spacing(1);
+        let table = fitted.table(highlight);
         let mut state = TableState::default().with_selected(selected.map(|_| in_window));
         frame.render_stateful_widget(table, endpoint_area, &mut state);
     }
