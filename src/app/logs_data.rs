@@ -19,6 +19,13 @@ pub struct StreamInfo {
     pub last_line: Option<std::time::SystemTime>,
 }
 
+/// Where a batch of lines renumbered the buffer: see [`LogsData::last_reorder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reorder {
+    pub before: u64,
+    pub from: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct LogsData {
     pub buffer: LogBuffer,
@@ -30,6 +37,10 @@ pub struct LogsData {
     /// Counts lines placed before newer ones (a late stream's backfill merged by time): each
     /// renumbers the lines after it, so views rebuild their visible lines when it moves.
     pub reorders: u64,
+    /// The last batch that merged lines in before newer ones: the `reorders` count before it and
+    /// the lowest sequence number it renumbered from. A view that had seen everything before
+    /// that batch rebuilds only from there.
+    pub last_reorder: Option<Reorder>,
     /// The JSON fields the target's log sources choose to show after the message.
     pub fields: Vec<String>,
     /// Sources stopped by the runtime (`LogEvent::Closed`): their streams have ended, and what
@@ -57,6 +68,7 @@ impl LogsData {
             ids: BTreeMap::new(),
             caps: BTreeMap::new(),
             reorders: 0,
+            last_reorder: None,
             fields: Vec::new(),
             closed: std::collections::BTreeSet::new(),
         }
@@ -90,16 +102,25 @@ impl LogsData {
                     info.state = state;
                 }
             }
-            LogEvent::Lines(lines) => {
+            LogEvent::Lines(mut lines) => {
+                // In time order first, so a batch of several streams' lines is appended, not
+                // inserted line by line (stable: equal times keep their arrival order).
+                lines.sort_by_key(crate::logs::LogLine::time);
+                let before = self.reorders;
+                let mut from = u64::MAX;
                 for mut line in lines {
                     line.stream = self.app_id(source, line.stream);
                     if let Some(info) = self.streams.get_mut(&line.stream) {
                         info.lines += 1;
                         info.last_line = Some(line.received);
                     }
-                    if let Placed::Inserted(_) = self.buffer.push(line) {
+                    if let Placed::Inserted(seq) = self.buffer.push(line) {
                         self.reorders += 1;
+                        from = from.min(seq);
                     }
+                }
+                if self.reorders != before {
+                    self.last_reorder = Some(Reorder { before, from });
                 }
             }
             LogEvent::Dropped(n) => self.buffer.dropped += n,

@@ -87,7 +87,14 @@ impl LogsView {
     /// merged in before newer ones renumbers those, and the visible lines are rebuilt.
     pub fn catch_up(&mut self, data: &LogsData) {
         if self.reorders != data.reorders {
-            self.refilter(data);
+            match data.last_reorder {
+                // Only the last batch renumbered lines, from `from` on: the lines before keep
+                // their numbers, so only the tail is filtered again.
+                Some(reorder) if reorder.before == self.reorders => {
+                    self.refilter_from(data, reorder.from);
+                }
+                _ => self.refilter(data),
+            }
             return;
         }
         let first = data.buffer.first_seq();
@@ -129,6 +136,37 @@ impl LogsView {
         self.to_tail();
     }
 
+    /// Rebuilds the visible lines from sequence number `from` on (those before are unchanged).
+    fn refilter_from(&mut self, data: &LogsData, from: u64) {
+        let first = data.buffer.first_seq();
+        let next = data.buffer.next_seq();
+        let kept = self.visible.partition_point(|seq| *seq < from);
+        self.visible.truncate(kept);
+        while self.visible.front().is_some_and(|seq| *seq < first) {
+            self.visible.pop_front();
+        }
+        for seq in from.max(first)..next {
+            if data
+                .buffer
+                .get(seq)
+                .is_some_and(|line| self.shows(line, data))
+            {
+                self.visible.push_back(seq);
+            }
+        }
+        self.seen = next;
+        self.reorders = data.reorders;
+        self.keep_place();
+    }
+
+    /// Keeps the place after a rebuild: the nearest visible line at or before the old selection.
+    fn keep_place(&mut self) {
+        if let Some(selected) = self.selected {
+            let index = self.visible.partition_point(|seq| *seq <= selected);
+            self.selected = self.visible.get(index.saturating_sub(1)).copied();
+        }
+    }
+
     /// Rebuilds the visible lines after a filter change.
     pub fn refilter(&mut self, data: &LogsData) {
         self.seen = data.buffer.next_seq();
@@ -139,11 +177,7 @@ impl LogsView {
             .filter(|(_, line)| self.shows(line, data))
             .map(|(seq, _)| seq)
             .collect();
-        if let Some(selected) = self.selected {
-            // Keep the place: the nearest visible line at or before the old selection.
-            let index = self.visible.partition_point(|seq| *seq <= selected);
-            self.selected = self.visible.get(index.saturating_sub(1)).copied();
-        }
+        self.keep_place();
     }
 
     /// all -> >= info -> >= warn -> >= error -> all.
@@ -310,6 +344,45 @@ mod tests {
         assert_eq!(
             shown(&errors, &data),
             ["b GET 500", "a late 500", "a GET 500", "a GET 500 again"]
+        );
+    }
+
+    #[test]
+    fn catching_up_after_merged_batches_equals_rebuilding() {
+        // Interleaved streams, small buffer (evictions), a filter, a view that catches up after
+        // every batch and one that falls two batches behind: each must equal a full rebuild.
+        let mut data = LogsData::with_capacity(40);
+        let mut every = LogsView::default();
+        let mut behind = LogsView::default();
+        for view in [&mut every, &mut behind] {
+            view.filter.set_text("5");
+        }
+        let mut seed = 7u64;
+        for batch in 0..60u64 {
+            let lines: Vec<(u64, String)> = (0..8)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let t = batch * 10 + (seed >> 33) % 25;
+                    (t, format!("s{batch}-{i} t{t}"))
+                })
+                .collect();
+            let refs: Vec<(u64, &str)> = lines.iter().map(|(t, s)| (*t, s.as_str())).collect();
+            data.apply(0, at((batch % 3) as StreamId, &refs));
+            every.catch_up(&data);
+            if batch % 3 == 0 {
+                behind.catch_up(&data);
+            }
+            let mut fresh = LogsView::default();
+            fresh.filter.set_text("5");
+            fresh.refilter(&data);
+            assert_eq!(every.visible, fresh.visible, "batch {batch}");
+            if batch % 3 == 0 {
+                assert_eq!(behind.visible, fresh.visible, "batch {batch}, behind");
+            }
+        }
+        assert!(
+            data.reorders > 0,
+            "the batches were merged, not only appended"
         );
     }
 }

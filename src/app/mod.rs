@@ -445,8 +445,10 @@ impl Input {
 /// filters or views change, so drawing a frame never sorts or filters.
 #[derive(Debug, Clone, Default)]
 pub struct VisibleRows {
-    pub pods: Vec<ObjectKey>,
-    pub deployments: Vec<ObjectKey>,
+    /// Shared with `KubeData`'s order when nothing filters or re-sorts it (10,000 pods are not
+    /// copied per batch of updates).
+    pub pods: std::sync::Arc<[ObjectKey]>,
+    pub deployments: std::sync::Arc<[ObjectKey]>,
     /// Indexes into `KubeData::claims_sorted`.
     pub claims: Vec<usize>,
     /// The DB pane's rows: configured databases and caches that match the filter.

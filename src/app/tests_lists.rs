@@ -149,7 +149,7 @@ fn bang_shows_only_unhealthy_rows_and_back() {
     assert_eq!(shown.len(), 10 + 13, "{shown:?}");
     assert!(app.view.panes[PaneId::Pods.index()].unhealthy);
     assert!(app.toast_text().contains("only unhealthy pods"));
-    for (_, name) in &app.view.visible.pods {
+    for (_, name) in app.view.visible.pods.iter() {
         let row = app
             .data
             .kube

@@ -1207,43 +1207,52 @@ impl<'a> Screen<'a> {
         let filter = |pane: PaneId| self.view.panes[pane.index()].filter.as_ref();
         let pods_view = &self.view.panes[PaneId::Pods.index()];
         let pods_filter = filter(PaneId::Pods);
-        let mut pods: Vec<&crate::model::pods::PodRow> = kube
-            .pods_sorted()
-            .filter(|p| !pods_view.unhealthy || sort::unhealthy(p.health))
-            .filter(|p| {
-                pods_filter.is_none_or(|f| {
-                    f.matches(&format!(
-                        "{} {} {} {}",
-                        p.namespace,
-                        p.name,
-                        p.status,
-                        p.node.as_deref().unwrap_or_default()
-                    ))
+        let as_ordered = !pods_view.unhealthy && pods_filter.is_none();
+        let pods = if as_ordered && pods_view.sort.is_default() {
+            kube.pods_order.clone()
+        } else {
+            let mut pods: Vec<&crate::model::pods::PodRow> = kube
+                .pods_sorted()
+                .filter(|p| !pods_view.unhealthy || sort::unhealthy(p.health))
+                .filter(|p| {
+                    pods_filter.is_none_or(|f| {
+                        f.matches(&format!(
+                            "{} {} {} {}",
+                            p.namespace,
+                            p.name,
+                            p.status,
+                            p.node.as_deref().unwrap_or_default()
+                        ))
+                    })
                 })
-            })
-            .collect();
-        sort::pods(&mut pods, pods_view.sort);
-        let pods = pods.into_iter().map(crate::data::Keyed::key).collect();
-        let mut deployments: Vec<&crate::model::deployments::DeploymentRow> = kube
-            .deployments_sorted()
-            .filter(|d| !pods_view.unhealthy || sort::unhealthy(d.health))
-            .filter(|d| {
-                pods_filter.is_none_or(|f| {
-                    f.matches(&format!(
-                        "{} {} {:?} {}",
-                        d.namespace,
-                        d.name,
-                        d.rollout,
-                        d.images.join(" ")
-                    ))
+                .collect();
+            sort::pods(&mut pods, pods_view.sort);
+            pods.into_iter().map(crate::data::Keyed::key).collect()
+        };
+        let deployments = if as_ordered && pods_view.alt_sort.is_default() {
+            kube.deployments_order.clone()
+        } else {
+            let mut deployments: Vec<&crate::model::deployments::DeploymentRow> = kube
+                .deployments_sorted()
+                .filter(|d| !pods_view.unhealthy || sort::unhealthy(d.health))
+                .filter(|d| {
+                    pods_filter.is_none_or(|f| {
+                        f.matches(&format!(
+                            "{} {} {:?} {}",
+                            d.namespace,
+                            d.name,
+                            d.rollout,
+                            d.images.join(" ")
+                        ))
+                    })
                 })
-            })
-            .collect();
-        sort::deployments(&mut deployments, pods_view.alt_sort);
-        let deployments = deployments
-            .into_iter()
-            .map(crate::data::Keyed::key)
-            .collect();
+                .collect();
+            sort::deployments(&mut deployments, pods_view.alt_sort);
+            deployments
+                .into_iter()
+                .map(crate::data::Keyed::key)
+                .collect()
+        };
         let claims_view = &self.view.panes[PaneId::Claims.index()];
         let claims_filter = filter(PaneId::Claims);
         let mut claims: Vec<usize> = kube

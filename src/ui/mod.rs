@@ -32,7 +32,11 @@ pub const MIN_HEIGHT: u16 = 8;
 
 pub fn render(frame: &mut Frame<'_>, screen: &Screen<'_>, theme: &Theme) {
     let area = frame.area();
-    frame.render_widget(ratatui::widgets::Block::new().style(theme.base), area);
+    // The base style under everything, set cell by cell in one pass (a styled Block would look
+    // up every cell by its position: a fifth of a frame's time at 200x60).
+    for cell in &mut frame.buffer_mut().content {
+        cell.set_style(theme.base);
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!(
             "terminal too small: {}x{} (need {MIN_WIDTH}x{MIN_HEIGHT})",

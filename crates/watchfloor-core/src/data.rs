@@ -2,6 +2,7 @@
 //! worst-first orderings that drawing reads (computed once per batch of updates, not per frame).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::claims::{ClaimRow, sort_worst_first as sort_claims};
 use crate::model::deployments::{DeploymentRow, severity as deployment_severity};
@@ -84,13 +85,20 @@ pub struct KubeData {
     pub replicasets: BTreeMap<ObjectKey, ReplicaSetRow>,
     /// Claims per claims source (index into the target's `claims` entries).
     pub claims: BTreeMap<usize, Vec<ClaimRow>>,
-    /// Worst-first orderings, rebuilt by `reorder` after changes.
-    pub pods_order: Vec<ObjectKey>,
-    pub deployments_order: Vec<ObjectKey>,
+    /// Worst-first orderings, rebuilt by `reorder` after changes. Shared (not copied) by every
+    /// view that shows them unfiltered and unsorted.
+    pub pods_order: Arc<[ObjectKey]>,
+    pub deployments_order: Arc<[ObjectKey]>,
     pub claims_sorted: Vec<ClaimRow>,
     /// Totals and crit/warn counts per namespace, for the Pods pane title.
     pub pod_summary: Option<PodSummary>,
     dirty: bool,
+}
+
+/// Whether `order` already lists the keys of `sorted` in the same order: most updates move no
+/// row, and keeping the shared order saves copying (and freeing) every key.
+fn same_order<T>(order: &[ObjectKey], sorted: &[(&ObjectKey, &T)]) -> bool {
+    order.len() == sorted.len() && order.iter().zip(sorted).all(|(a, (b, _))| a == *b)
 }
 
 /// What changed, from a Kubernetes source.
@@ -129,11 +137,15 @@ impl KubeData {
         // order among equals, so no row is cloned and no name compared.
         let mut pods: Vec<(&ObjectKey, &PodRow)> = self.pods.iter().collect();
         pods.sort_by_key(|(_, row)| pod_severity(row));
-        self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
+        if !same_order(&self.pods_order, &pods) {
+            self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
+        }
         self.pod_summary = Some(pod_summary(self.pods.values()));
         let mut deployments: Vec<(&ObjectKey, &DeploymentRow)> = self.deployments.iter().collect();
         deployments.sort_by_key(|(_, row)| deployment_severity(row));
-        self.deployments_order = deployments.iter().map(|(key, _)| (*key).clone()).collect();
+        if !same_order(&self.deployments_order, &deployments) {
+            self.deployments_order = deployments.iter().map(|(key, _)| (*key).clone()).collect();
+        }
         let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
         sort_claims(&mut claims);
         self.claims_sorted = claims;
@@ -206,5 +218,48 @@ mod tests {
             },
         );
         assert!(table.is_empty());
+    }
+
+    fn pod(name: &str, health: crate::model::Health) -> PodRow {
+        PodRow {
+            namespace: "ns".into(),
+            name: name.into(),
+            ready: 0,
+            total: 1,
+            status: String::new(),
+            health,
+            restarts: 0,
+            last_restart: None,
+            created: None,
+            node: None,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn an_update_that_moves_no_row_keeps_the_shared_order() {
+        use crate::model::Health;
+        let mut kube = KubeData::default();
+        for name in ["a", "b", "c"] {
+            kube.apply(KubeUpdate::Pods(RowUpdate::Upsert(pod(name, Health::Ok))));
+        }
+        kube.reorder();
+        let before = kube.pods_order.clone();
+        let mut b = pod("b", Health::Ok);
+        b.status = "Running".into();
+        kube.apply(KubeUpdate::Pods(RowUpdate::Upsert(b)));
+        kube.reorder();
+        assert!(
+            Arc::ptr_eq(&before, &kube.pods_order),
+            "same order, same keys"
+        );
+        kube.apply(KubeUpdate::Pods(RowUpdate::Upsert(pod("c", Health::Crit))));
+        kube.reorder();
+        let names: Vec<&str> = kube.pods_order.iter().map(|k| k.1.as_str()).collect();
+        assert_eq!(
+            names,
+            ["c", "a", "b"],
+            "a row that moves rebuilds the order"
+        );
     }
 }

@@ -47,16 +47,19 @@ impl LogBuffer {
     /// O(1); a line older than everything in a full buffer is evicted at once.
     pub fn push(&mut self, line: LogLine) -> Placed {
         let at = line.time();
+        let full = self.lines.len() == self.capacity;
+        // Older than everything a full buffer keeps (a late backfill): no search, no move.
+        if full && self.lines.front().is_some_and(|oldest| at < oldest.time()) {
+            self.evicted += 1;
+            return Placed::Evicted;
+        }
         let index = if self.lines.back().is_none_or(|last| last.time() <= at) {
             self.lines.len()
         } else {
             self.lines.partition_point(|kept| kept.time() <= at)
         };
-        if self.lines.len() == self.capacity {
-            if index == 0 {
-                self.evicted += 1;
-                return Placed::Evicted;
-            }
+        if full {
+            // `index` is not 0: the line is not older than the oldest kept.
             self.lines.pop_front();
             self.first_seq += 1;
             self.evicted += 1;

@@ -69,6 +69,9 @@ impl LogLine {
     /// Logs filter matches this, so `/status=500` finds what the screen shows.
     pub fn displayed(&self, raw: bool, chosen: &[String]) -> std::borrow::Cow<'_, str> {
         let text = self.shown_text(raw);
+        if raw || chosen.is_empty() {
+            return std::borrow::Cow::Borrowed(text);
+        }
         let mut fields = self.shown_fields(raw, chosen).peekable();
         if fields.peek().is_none() {
             return std::borrow::Cow::Borrowed(text);

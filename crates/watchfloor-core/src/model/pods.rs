@@ -119,9 +119,16 @@ pub fn severity(row: &PodRow) -> (Health, std::cmp::Reverse<u32>) {
 
 pub fn pod_summary<'a>(rows: impl IntoIterator<Item = &'a PodRow>) -> PodSummary {
     let mut summary = PodSummary::default();
-    let mut per_namespace: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    // Rows come grouped by namespace (the pods table is keyed by namespace, then name), so the
+    // counts are a run per namespace: no map lookup per pod. Any other order is merged below.
+    let mut runs: Vec<(&str, (usize, usize, usize))> = Vec::new();
     for row in rows {
-        let counts = per_namespace.entry(&row.namespace).or_default();
+        if runs.last().is_none_or(|(ns, _)| *ns != row.namespace) {
+            runs.push((&row.namespace, (0, 0, 0)));
+        }
+        let Some((_, counts)) = runs.last_mut() else {
+            continue;
+        };
         summary.total += 1;
         counts.2 += 1;
         match row.health {
@@ -136,10 +143,19 @@ pub fn pod_summary<'a>(rows: impl IntoIterator<Item = &'a PodRow>) -> PodSummary
             Health::Ok | Health::Done => {}
         }
     }
-    summary.per_namespace = per_namespace
-        .into_iter()
-        .map(|(namespace, (crit, warn, total))| (namespace.to_owned(), crit, warn, total))
-        .collect();
+    runs.sort_by_key(|(namespace, _)| *namespace);
+    let mut per_namespace: Vec<(String, usize, usize, usize)> = Vec::with_capacity(runs.len());
+    for (namespace, (crit, warn, total)) in runs {
+        match per_namespace.last_mut() {
+            Some(last) if last.0 == namespace => {
+                last.1 += crit;
+                last.2 += warn;
+                last.3 += total;
+            }
+            _ => per_namespace.push((namespace.to_owned(), crit, warn, total)),
+        }
+    }
+    summary.per_namespace = per_namespace;
     summary
 }
 
