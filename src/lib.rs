@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub use watchfloor_core::{
-    data, db, event, kubectl, logs, model, policy, redact, slo, text, timestamp,
+    data, db, event, kubectl, logs, model, policy, redact, slo, text, timestamp, yaml,
 };
 
 pub mod app;

@@ -10,7 +10,7 @@ use super::logs_data::{self, LogsData};
 use super::pane::PaneId;
 use super::status::{SourceOrigin, SourceState, SourceStatus};
 use crate::config::{Config, TargetConfig};
-use crate::data::{KubeData, ObjectKey};
+use crate::data::{KubeData, ObjectKey, ObjectRef};
 use crate::event::{PodDetail, SourceEvent};
 
 /// The SLO pane's data.
@@ -28,6 +28,34 @@ pub struct PodDetailResult {
     pub detail: Result<PodDetail, String>,
     /// The `Data::revision` it arrived at: a view shows only answers newer than its question.
     pub revision: u64,
+}
+
+/// An object fetched for the YAML view, as lines ready to draw (sanitised, credentials in URLs
+/// redacted), or why it could not be had.
+#[derive(Debug, Clone)]
+pub struct YamlResult {
+    pub object: ObjectRef,
+    pub lines: Result<Vec<String>, String>,
+    /// When it arrived (the console's clock).
+    pub at: SystemTime,
+    /// The `Data::revision` it arrived at: a view shows only answers newer than its question.
+    pub revision: u64,
+}
+
+impl YamlResult {
+    fn new(object: ObjectRef, yaml: Result<String, String>, at: SystemTime, revision: u64) -> Self {
+        let lines = yaml.map(|text| {
+            text.lines()
+                .map(|line| crate::text::sanitize(&crate::redact::redact(line)))
+                .collect()
+        });
+        Self {
+            object,
+            lines,
+            at,
+            revision,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +77,8 @@ pub struct Data {
     /// The Logs pane's lines and streams.
     pub logs: LogsData,
     pub pod_detail: Option<PodDetailResult>,
+    /// The latest object fetched for a YAML view.
+    pub yaml: Option<YamlResult>,
     pub kube_context: Option<String>,
 }
 
@@ -80,6 +110,7 @@ impl Data {
             db: crate::db::DbData::default(),
             logs: LogsData::with_capacity(capacity).showing(fields),
             pod_detail: None,
+            yaml: None,
             kube_context: None,
         }
     }
@@ -146,6 +177,9 @@ impl Data {
                     detail,
                     revision: self.revision,
                 });
+            }
+            SourceEvent::Yaml { object, yaml, .. } => {
+                self.yaml = Some(YamlResult::new(object, yaml, now, self.revision));
             }
             SourceEvent::KubeContext { name, .. } => self.kube_context = Some(name),
             SourceEvent::Slo { results, .. } => self.slo.results = results,

@@ -19,6 +19,8 @@ pub enum Context {
     Global,
     /// A pane's list or its detail view.
     List,
+    /// The panes of Kubernetes objects: Pods and Stuck claims.
+    Kube,
     /// The Pods pane only.
     Pods,
     /// The Logs pane only.
@@ -44,6 +46,7 @@ impl Context {
         match self {
             Self::Global => "Global",
             Self::List => "Lists and details",
+            Self::Kube => "Pods and Stuck claims panes",
             Self::Pods => "Pods pane",
             Self::Logs => "Logs pane",
             Self::Db => "DB pane",
@@ -115,6 +118,9 @@ pub enum Command {
     UnhealthyOnly,
     /// SLO detail: the chart's range (1h, 6h, 24h, 7d).
     ChartRange,
+    /// Pods and Stuck claims panes: the selected object's YAML, fetched fresh (a read: bound in
+    /// read-only mode too).
+    Yaml,
     /// A remediation on the selected row; never bound in read-only mode.
     Remediate(Verb),
     /// A key of a modal layer: it only means something while that layer is open.
@@ -319,6 +325,9 @@ pub const COMMANDS: &[Spec] = {
         // Pods pane (a pod) and Logs pane (a line's pod).
         row(C::PreviousLogs,                     "previous_logs",    X::List,    &[ch('p')], "previous container logs")
             .detail_hint("previous logs", 60),
+        // Pods pane (pods, deployments) and Stuck claims pane, list or detail.
+        row(C::Yaml,                             "yaml",             X::Kube,    &[ch('y')], "YAML of the selected object, fetched fresh")
+            .detail_hint("yaml", 55),
         row(C::ToggleView,                       "toggle_view",      X::Pods,    &[ch('v')], "pods / deployments")
             .list_hint("deploys", 40),
         row(C::OpenLogs,                         "open_logs",        X::Pods,    &[ch('l')], "logs of the selected pod or deployment")
@@ -612,13 +621,19 @@ pub struct Binding {
 }
 
 /// Whether two contexts can be active at once (so a key cannot mean both). A modal layer is
-/// alone while open; outside them, global and list keys are live in every pane.
+/// alone while open; outside them, global and list keys are live in every pane, and the keys of
+/// Kubernetes objects in the Pods and Stuck claims panes.
 fn contexts_overlap(a: Context, b: Context) -> bool {
+    use Context as X;
     a == b
         || (!a.is_modal()
             && !b.is_modal()
-            && (matches!(a, Context::Global | Context::List)
-                || matches!(b, Context::Global | Context::List)))
+            && (matches!(a, X::Global | X::List)
+                || matches!(b, X::Global | X::List)
+                || matches!(
+                    (a, b),
+                    (X::Kube, X::Pods | X::Claims) | (X::Pods | X::Claims, X::Kube)
+                )))
 }
 
 /// Ctrl-C always quits, whatever the overrides say, so nobody is locked in.
@@ -978,11 +993,50 @@ mod tests {
             km.lookup_modal(Context::Input, KeyChord::plain(KeyCodeKey::Enter)),
             Some(ModalCommand::InputSubmit)
         );
-        // Dialog keys are not pane keys.
+        // Dialog keys are not pane keys: `y` confirms in the dialog, shows YAML in the panes of
+        // Kubernetes objects, copies a line in the Logs pane and means nothing elsewhere.
+        let pane = |context| [context, Context::Kube, Context::List, Context::Global];
         assert_eq!(
-            km.lookup(&[Context::Pods, Context::List, Context::Global], key('y')),
-            None
+            km.lookup(&pane(Context::Pods), key('y')),
+            Some(Command::Yaml)
         );
+        assert_eq!(
+            km.lookup(&pane(Context::Claims), key('y')),
+            Some(Command::Yaml)
+        );
+        let logs = [Context::Logs, Context::List, Context::Global];
+        assert_eq!(km.lookup(&logs, key('y')), Some(Command::Copy));
+        let slo = [Context::Slo, Context::List, Context::Global];
+        assert_eq!(km.lookup(&slo, key('y')), None);
+        // `Y` stays the incident report.
+        assert_eq!(
+            km.lookup(&pane(Context::Pods), key('Y')),
+            Some(Command::CopyReport)
+        );
+    }
+
+    #[test]
+    fn yaml_is_rebindable_and_reads_in_read_only_mode() {
+        let pods = [Context::Pods, Context::Kube, Context::List, Context::Global];
+        // A read: bound in read-only mode too.
+        assert_eq!(
+            Keymap::default().lookup_for(&pods, key('y'), true),
+            Some(Command::Yaml)
+        );
+        let km = Keymap::with_overrides(&overrides(&[("yaml", "ctrl-y")]));
+        assert!(km.warnings.is_empty(), "{:?}", km.warnings);
+        assert_eq!(km.lookup(&pods, KeyChord::ctrl('y')), Some(Command::Yaml));
+        assert_eq!(km.lookup(&pods, key('y')), None);
+        // A pane key the Pods pane already uses is taken from it, and said so.
+        let km = Keymap::with_overrides(&overrides(&[("yaml", "v")]));
+        assert_eq!(
+            km.warnings,
+            ["[ui.keys].yaml: takes a key from `toggle_view`, which now has no key"]
+        );
+        // The Logs pane's `y` is not the YAML view's business.
+        let km = Keymap::with_overrides(&overrides(&[("copy", "c")]));
+        assert!(km.warnings.is_empty(), "{:?}", km.warnings);
+        assert_eq!(km.lookup(&pods, key('y')), Some(Command::Yaml));
     }
 
     #[test]
@@ -1137,6 +1191,10 @@ mod tests {
                 ("f", "freeze"),
             ]
         );
+        // The panes of Kubernetes objects hint `y` in their detail views.
+        let kube = [Context::Pods, Context::Kube, Context::List, Context::Global];
+        assert!(!shown(&km.hints(&kube, false)).contains(&("y", "yaml")));
+        assert!(shown(&km.hints(&kube, true)).contains(&("y", "yaml")));
     }
 
     #[test]

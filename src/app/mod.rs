@@ -15,6 +15,7 @@ pub mod remediate;
 pub mod sort;
 pub mod status;
 pub mod view;
+pub mod yaml;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use crate::config::{Config, TargetConfig};
 use crate::data::ObjectKey;
 use crate::event::SourceEvent;
 use crate::policy::{ReadOnlyInputs, ReadOnlyPolicy};
-pub use data::{Data, SloData};
+pub use data::{Data, SloData, YamlResult};
 use keymap::Keymap;
 use pane::PaneId;
 use status::SourceState;
@@ -117,6 +118,8 @@ fn redact_backend_text(action: &mut Action) {
             crate::logs::StreamState::Following => {}
         },
         Action::Backend(SourceEvent::PodDetail { detail, .. }) => err(detail),
+        // The YAML's lines are redacted one by one as they are stored (`YamlResult`).
+        Action::Backend(SourceEvent::Yaml { yaml, .. }) => err(yaml),
         Action::Backend(SourceEvent::Slo { results, .. }) => {
             for result in results {
                 if let Some(error) = &mut result.error {
@@ -176,6 +179,13 @@ pub enum Effect {
     },
     /// The pod detail view closed: stop following.
     ClosePodDetail,
+    /// GET one object for the YAML view (`y`), fresh from the API server.
+    OpenYaml {
+        generation: u64,
+        object: crate::data::ObjectRef,
+    },
+    /// The YAML view closed: a fetch still under way is dropped.
+    CloseYaml,
     /// Follow the logs of a workload (or one pod) picked in the Pods pane, as an extra source.
     OpenLogs {
         generation: u64,
@@ -337,6 +347,8 @@ pub struct PaneView {
     /// The row to select once the rows are rebuilt (after a filter is cleared, the order or
     /// the unhealthy toggle changed): the same object, wherever it lands.
     pub reselect: Option<RowId>,
+    /// The YAML view (`y`) open over the pane's list or detail.
+    pub yaml: Option<yaml::YamlView>,
 }
 
 impl PaneView {
@@ -658,3 +670,5 @@ impl App {
 mod tests;
 #[cfg(test)]
 mod tests_lists;
+#[cfg(test)]
+mod tests_yaml;

@@ -136,6 +136,10 @@ pub enum Following {
 impl<'a> Screen<'a> {
     /// What the cursor is on, for the planner.
     pub fn selection(&self) -> Selection {
+        // A YAML view shows an object; it offers nothing to do to it.
+        if self.view.panes[self.view.focus.index()].yaml.is_some() {
+            return Selection::Nothing;
+        }
         match self.view.focus {
             PaneId::Pods if self.pane_shows_data(PaneId::Pods) => self.pods_selection(),
             PaneId::Db if self.pane_shows_data(PaneId::Db) => self.db_selection(),

@@ -53,7 +53,7 @@ pub struct View {
     /// What the last frame showed of each pane (page heights), written while drawing.
     pub drawn: Drawn,
     /// A view change (filter, sort, ...) asks `prepare` to rebuild `visible`.
-    view_dirty: bool,
+    pub(super) view_dirty: bool,
     /// The data revision `visible` was built from.
     rows_revision: u64,
     /// The Logs pane's filter, visible lines, selection and toggles.
@@ -359,6 +359,9 @@ impl View {
     }
 
     pub(super) fn run_command(&mut self, data: &Data, command: Command) -> Vec<Effect> {
+        if let Some(effects) = self.yaml_command(data, command) {
+            return effects;
+        }
         let focus = self.focus;
         let rows = self.screen(data).row_count(focus);
         if focus == PaneId::Logs && self.screen(data).pane_shows_data(focus) {
@@ -523,6 +526,7 @@ impl View {
             | Command::Copy
             | Command::Save => return self.logs_command(data, command),
             Command::Remediate(verb) => return self.remediate(data, verb),
+            Command::Yaml => return self.open_yaml(data),
             Command::SortCycle | Command::SortReverse => {
                 let Some(table) = sort::Table::of(focus, view.alt_view)
                     .filter(|_| self.screen(data).pane_shows_data(focus))
@@ -630,10 +634,15 @@ impl View {
     /// Key contexts in lookup order for the focused pane.
     pub fn key_contexts(&self) -> Vec<Context> {
         match self.focus {
-            PaneId::Pods => vec![Context::Pods, Context::List, Context::Global],
+            PaneId::Pods => vec![Context::Pods, Context::Kube, Context::List, Context::Global],
             PaneId::Logs => vec![Context::Logs, Context::List, Context::Global],
             PaneId::Db => vec![Context::Db, Context::List, Context::Global],
-            PaneId::Claims => vec![Context::Claims, Context::List, Context::Global],
+            PaneId::Claims => vec![
+                Context::Claims,
+                Context::Kube,
+                Context::List,
+                Context::Global,
+            ],
             PaneId::Slo => vec![Context::Slo, Context::List, Context::Global],
         }
     }

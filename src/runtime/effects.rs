@@ -42,6 +42,8 @@ pub struct EffectExecutor {
     /// The current target's sources; replacing it stops the previous target's tasks.
     sources: Option<SourceSet>,
     pod_detail: Option<AbortOnDrop>,
+    /// The YAML view's fetch, while under way.
+    yaml: Option<AbortOnDrop>,
     /// Ad-hoc log tasks (`OpenLogs`, `PreviousLogs`) by source: each runs until its source is
     /// closed (`CloseLogs`) or the target's sources stop.
     adhoc_logs: BTreeMap<usize, AbortOnDrop>,
@@ -61,6 +63,7 @@ impl EffectExecutor {
             clipboard,
             sources: None,
             pod_detail: None,
+            yaml: None,
             adhoc_logs: BTreeMap::new(),
         };
         let inbox = Inbox {
@@ -94,6 +97,13 @@ impl EffectExecutor {
                 self.pod_detail = Some(AbortOnDrop(tokio::spawn(task)));
             }
             Effect::ClosePodDetail => self.pod_detail = None,
+            Effect::OpenYaml { generation, object } => {
+                let task =
+                    sources::yaml::run(kubernetes(), generation, object, self.reports.clone());
+                // A fetch for an earlier question is dropped.
+                self.yaml = Some(AbortOnDrop(tokio::spawn(task)));
+            }
+            Effect::CloseYaml => self.yaml = None,
             Effect::OpenLogs {
                 generation,
                 source,
@@ -166,10 +176,11 @@ impl EffectExecutor {
         Flow::Continue
     }
 
-    /// Stops every task of the current target (sources, pod detail, ad-hoc logs).
+    /// Stops every task of the current target (sources, pod detail, YAML fetch, ad-hoc logs).
     pub fn stop_sources(&mut self) {
         self.sources = None;
         self.pod_detail = None;
+        self.yaml = None;
         self.adhoc_logs.clear();
     }
 }

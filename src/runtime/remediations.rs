@@ -226,6 +226,8 @@ impl Runner {
             | Effect::StartSources { .. }
             | Effect::OpenPodDetail { .. }
             | Effect::ClosePodDetail
+            | Effect::OpenYaml { .. }
+            | Effect::CloseYaml
             | Effect::OpenLogs { .. }
             | Effect::PreviousLogs { .. }
             | Effect::CloseLogs { .. }

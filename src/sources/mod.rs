@@ -20,6 +20,7 @@ pub mod prometheus;
 pub mod redis;
 #[cfg(feature = "demo")]
 pub mod simulated;
+pub mod yaml;
 
 use std::sync::Arc;
 

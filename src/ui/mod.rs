@@ -13,6 +13,7 @@ mod pods;
 pub mod remediation;
 mod slo;
 pub mod theme;
+mod yaml;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -6,6 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
 use super::layout::centered;
 use super::theme::Theme;
@@ -37,7 +38,7 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
             .map(|h| (h.keys, Cow::Borrowed(h.label), h.command))
             .collect()
     } else {
-        let detail = screen.view.panes[screen.view.focus.index()].detail_open;
+        let detail = shows_detail(screen);
         screen
             .view
             .keymap
@@ -46,7 +47,7 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
             .filter_map(|h| Some((h.keys, footer_label(screen, h.command, h.label)?, h.command)))
             .collect()
     };
-    let detail = screen.view.panes[screen.view.focus.index()].detail_open;
+    let detail = shows_detail(screen);
     let is_help_or_quit = |c: &Command| matches!(c, Command::Help | Command::Quit);
     if detail && screen.view.help.is_none() {
         // A detail view is about its row: what acts on it first, help and quit last.
@@ -83,6 +84,15 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
         // Stable: within each group, the key table's order.
         hints.sort_by_key(|(_, _, command)| !navigation(command));
     }
+    // A hint of a detail view that is there only where it fits: it never pushes help and quit
+    // off the line (`y` is in the help and the README).
+    let width = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
+    let hint_width =
+        |(keys, label, _): &(String, Cow<'static, str>, Command)| keys.width() + label.width() + 3;
+    let needed = width(&spans) + width(&offers) + hints.iter().map(hint_width).sum::<usize>();
+    if needed > usize::from(area.width) && !shows_yaml(screen) {
+        hints.retain(|(_, _, command)| *command != Command::Yaml);
+    }
     for (keys, label, command) in hints {
         if !navigation(&command) {
             spans.append(&mut offers);
@@ -92,6 +102,18 @@ pub fn render_footer(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, the
     }
     spans.append(&mut offers);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Whether the focused pane shows a detail view (its own, or a YAML view): its footer hints
+/// are a detail's.
+fn shows_detail(screen: &Screen<'_>) -> bool {
+    let view = &screen.view.panes[screen.view.focus.index()];
+    view.detail_open || view.yaml.is_some()
+}
+
+/// Whether the focused pane shows a YAML view.
+fn shows_yaml(screen: &Screen<'_>) -> bool {
+    screen.view.panes[screen.view.focus.index()].yaml.is_some()
 }
 
 /// A footer hint's label for what is on screen now, or None where the command does nothing.
@@ -105,8 +127,26 @@ fn footer_label(
     let data = screen.pane_shows_data(focus);
     // A cache's client list has a cursor (the client `K` acts on) but no order to choose.
     let clients = focus == PaneId::Db && matches!(screen.selected_db(), Some(DbRow::Redis(_)));
+    if view.yaml.is_some() {
+        // The YAML view scrolls, fetches again and closes; the pane's own keys wait below it.
+        return match command {
+            Command::Down => Some(Cow::Borrowed("scroll")),
+            Command::Yaml => Some(Cow::Borrowed("fetch again")),
+            Command::Help | Command::Quit | Command::Back | Command::Zoom | Command::Freeze => {
+                Some(Cow::Borrowed(label))
+            }
+            _ => None,
+        };
+    }
     let label = match command.context() {
-        Context::Pods | Context::Logs | Context::Db | Context::Claims | Context::Slo if !data => {
+        Context::Pods
+        | Context::Kube
+        | Context::Logs
+        | Context::Db
+        | Context::Claims
+        | Context::Slo
+            if !data =>
+        {
             return None;
         }
         _ => match command {
@@ -301,6 +341,7 @@ pub fn render_help(
     for context in [
         Context::Global,
         Context::List,
+        Context::Kube,
         Context::Pods,
         Context::Logs,
         Context::Db,

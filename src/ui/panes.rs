@@ -74,7 +74,7 @@ fn position_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<
     let view = &screen.view.panes[pane.index()];
     let rows = screen.row_count(pane);
     let scrolls = screen.view.drawn.page(pane).is_some_and(|page| rows > page);
-    if view.detail_open || pane == PaneId::Logs || !scrolls {
+    if view.detail_open || view.yaml.is_some() || pane == PaneId::Logs || !scrolls {
         return Vec::new();
     }
     vec![Span::styled(
@@ -247,6 +247,9 @@ fn render_body(
             ),
         ];
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    if super::yaml::render(frame, inner, pane, screen, theme) {
         return;
     }
     match pane {

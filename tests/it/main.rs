@@ -40,3 +40,4 @@ mod sim_wire;
 mod slo_prometheus;
 mod snapshot_cli;
 mod snapshot_db;
+mod yaml_view;

@@ -90,6 +90,7 @@ fn backend(app: &mut App, mut event: SourceEvent) {
         | SourceEvent::Kube { generation, .. }
         | SourceEvent::Logs { generation, .. }
         | SourceEvent::PodDetail { generation, .. }
+        | SourceEvent::Yaml { generation, .. }
         | SourceEvent::Slo { generation, .. }
         | SourceEvent::Health { generation, .. }
         | SourceEvent::Db { generation, .. } => *generation = current,

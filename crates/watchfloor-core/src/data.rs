@@ -11,6 +11,66 @@ use crate::model::pods::{PodRow, PodSummary, pod_summary, severity as pod_severi
 /// `(namespace, name)`.
 pub type ObjectKey = (String, String);
 
+/// One API object as the API server names it: enough to GET it (`y` shows its YAML).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    /// The API group, `""` for the core group.
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The resource's plural, as in its URL (`pods`, `resourceclaims`).
+    pub plural: String,
+    /// `None` for a cluster-scoped object.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn pod(namespace: &str, name: &str) -> Self {
+        Self::namespaced("", "v1", "Pod", "pods", namespace, name)
+    }
+
+    pub fn deployment(namespace: &str, name: &str) -> Self {
+        Self::namespaced("apps", "v1", "Deployment", "deployments", namespace, name)
+    }
+
+    fn namespaced(
+        group: &str,
+        version: &str,
+        kind: &str,
+        plural: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Self {
+        Self {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
+    }
+
+    /// `apps/v1`, or `v1` for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `deployment/NAMESPACE/NAME` (`kind/NAME` when cluster-scoped), unsanitised.
+    pub fn label(&self) -> String {
+        let kind = self.kind.to_lowercase();
+        match &self.namespace {
+            Some(namespace) => format!("{kind}/{namespace}/{}", self.name),
+            None => format!("{kind}/{}", self.name),
+        }
+    }
+}
+
 /// A ReplicaSet, as far as rollouts and pod ownership need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplicaSetRow {
@@ -176,6 +236,23 @@ mod tests {
             images: vec![],
             replicas: 1,
         }
+    }
+
+    #[test]
+    fn object_refs_name_their_api_version_and_kind() {
+        let pod = ObjectRef::pod("shop", "api-1");
+        assert_eq!(
+            (pod.api_version(), pod.label()),
+            ("v1".into(), "pod/shop/api-1".into())
+        );
+        let deployment = ObjectRef::deployment("shop", "api");
+        assert_eq!(deployment.api_version(), "apps/v1");
+        assert_eq!(deployment.label(), "deployment/shop/api");
+        let cluster = ObjectRef {
+            namespace: None,
+            ..deployment
+        };
+        assert_eq!(cluster.label(), "deployment/api");
     }
 
     #[test]

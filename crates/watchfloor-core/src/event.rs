@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use crate::config::TargetConfig;
-use crate::data::{KubeUpdate, ObjectKey};
+use crate::data::{KubeUpdate, ObjectKey, ObjectRef};
 
 /// What a source task reports about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,13 @@ pub enum SourceEvent {
         key: ObjectKey,
         detail: Result<PodDetail, String>,
     },
+    /// An object fetched for the YAML view (`y`): as `kubectl get -o yaml` prints it
+    /// ([`crate::yaml::object_yaml`]), or why it could not be had.
+    Yaml {
+        generation: u64,
+        object: ObjectRef,
+        yaml: Result<String, String>,
+    },
     /// Evaluated SLOs of the Prometheus source.
     Slo {
         generation: u64,
@@ -96,6 +103,7 @@ impl SourceEvent {
             | Self::Kube { generation, .. }
             | Self::Logs { generation, .. }
             | Self::PodDetail { generation, .. }
+            | Self::Yaml { generation, .. }
             | Self::Slo { generation, .. }
             | Self::Health { generation, .. }
             | Self::Db { generation, .. } => *generation,

@@ -17,3 +17,4 @@ pub mod remediation;
 pub mod slo;
 pub mod text;
 pub mod timestamp;
+pub mod yaml;
