@@ -7,6 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, TableState, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::columns::{Cut, Spec, fit_table_with};
 use super::detail::{self, Part};
@@ -76,18 +77,36 @@ fn render_summary(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme:
         ),
         Span::styled(" │", theme.muted),
     ];
-    for (namespace, crit, warn, total) in &summary.per_namespace {
-        spans.push(Span::styled(
+    // Namespaces whole, as many as fit, then how many more: a name is never clipped.
+    let width = usize::from(area.width);
+    let mut used: usize = spans.iter().map(Span::width).sum();
+    let entries = &summary.per_namespace;
+    let more = |n: usize| format!(" +{n} more");
+    let mut shown = 0;
+    for (i, (namespace, crit, warn, total)) in entries.iter().enumerate() {
+        let mut entry = vec![Span::styled(
             format!(" {}", sanitize(namespace)),
             theme.base,
-        ));
+        )];
         if *crit > 0 {
-            spans.push(Span::styled(format!(" {crit}✗"), theme.crit));
+            entry.push(Span::styled(format!(" {crit}✗"), theme.crit));
         }
         if *warn > 0 {
-            spans.push(Span::styled(format!(" {warn}!"), theme.warn));
+            entry.push(Span::styled(format!(" {warn}!"), theme.warn));
         }
-        spans.push(Span::styled(format!(" /{total} "), theme.muted));
+        entry.push(Span::styled(format!(" /{total} "), theme.muted));
+        let after = entries.len() - i - 1;
+        let tail = if after > 0 { more(after).width() } else { 0 };
+        let entry_width: usize = entry.iter().map(Span::width).sum();
+        if used + entry_width + tail > width {
+            break;
+        }
+        used += entry_width;
+        spans.extend(entry);
+        shown += 1;
+    }
+    if shown < entries.len() && used + more(entries.len() - shown).width() <= width {
+        spans.push(Span::styled(more(entries.len() - shown), theme.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
