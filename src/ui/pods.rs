@@ -6,13 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::columns::{Cut, Spec, fit_table_with};
+use super::columns::{Cut, Spec};
 use super::detail::{self, Part};
+use super::namespaces;
 use super::theme::Theme;
-use super::{health_style, scrolled, waiting_message};
+use super::{health_style, waiting_message};
 use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::app::sort::Table as Sorted;
@@ -161,59 +162,53 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
         );
         return;
     }
-    let height = usize::from(area.height.saturating_sub(1));
-    screen.view.drawn.set_page(PaneId::Pods, height);
-    let (offset, selected) = scrolled(view.selected, height);
     // Narrow terminals show the restarts compactly (`576 22s`).
     let wide = area.width >= 110;
-    let rows: Vec<Vec<(String, Style)>> = screen
-        .view
-        .visible
-        .pods
-        .iter()
-        .skip(offset)
-        .take(height)
-        .filter_map(|key| kube.pods.get(key))
-        .map(|pod| {
-            let restarts = if wide {
-                restarts(pod, screen.view.now)
-            } else {
-                restarts_compact(pod, screen.view.now)
-            };
-            vec![
-                (sanitize(&pod.namespace), theme.muted),
-                (sanitize(&pod.name), Style::default()),
-                (
-                    format!("{}/{}", pod.ready, pod.total),
-                    if pod.ready < pod.total {
-                        theme.warn
-                    } else {
-                        Style::default()
-                    },
-                ),
-                (sanitize(&pod.status), health_style(pod.health, theme)),
-                (
-                    restarts,
-                    if pod.restarts > 0 {
-                        theme.warn
-                    } else {
-                        Style::default()
-                    },
-                ),
-                (age(screen.view.now, pod.created), Style::default()),
-                (sanitize(pod.node.as_deref().unwrap_or("-")), theme.muted),
-            ]
-        })
-        .collect();
-    let fitted = fit_table_with(&POD_COLUMNS, rows, area.width, theme.title, |h| {
-        view.sort.mark(Sorted::Pods, h)
-    });
-    let table = fitted.table(super::selection_style(screen, PaneId::Pods, theme));
-    frame.render_stateful_widget(
-        table,
-        area,
-        &mut TableState::default().with_selected(Some(selected)),
-    );
+    let pods = &screen.view.visible.pods;
+    let cells = |i: usize| -> Vec<(String, Style)> {
+        let Some(pod) = pods.get(i).and_then(|key| kube.pods.get(key)) else {
+            return Vec::new();
+        };
+        let restarts = if wide {
+            restarts(pod, screen.view.now)
+        } else {
+            restarts_compact(pod, screen.view.now)
+        };
+        vec![
+            (sanitize(&pod.namespace), theme.muted),
+            (sanitize(&pod.name), Style::default()),
+            (
+                format!("{}/{}", pod.ready, pod.total),
+                if pod.ready < pod.total {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            (sanitize(&pod.status), health_style(pod.health, theme)),
+            (
+                restarts,
+                if pod.restarts > 0 {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            (age(screen.view.now, pod.created), Style::default()),
+            (sanitize(pod.node.as_deref().unwrap_or("-")), theme.muted),
+        ]
+    };
+    let table = namespaces::Table {
+        specs: &POD_COLUMNS,
+        namespace: 0,
+        len: pods.len(),
+        namespace_of: &|i| pods[i].0.as_str(),
+        cells: &cells,
+        selected: view.selected,
+        label: &|h| view.sort.mark(Sorted::Pods, h),
+        pane: PaneId::Pods,
+    };
+    namespaces::render(frame, area, &table, screen, theme);
 }
 
 /// The pods table: the name is the last to shrink; the status before the restarts, the age,
@@ -266,56 +261,50 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
         );
         return;
     }
-    let height = usize::from(area.height.saturating_sub(1));
-    screen.view.drawn.set_page(PaneId::Pods, height);
-    let (offset, selected) = scrolled(view.selected, height);
-    let rows: Vec<Vec<(String, Style)>> = screen
-        .view
-        .visible
-        .deployments
-        .iter()
-        .skip(offset)
-        .take(height)
-        .filter_map(|key| kube.deployments.get(key))
-        .map(|d| {
-            let style = health_style(d.health, theme);
-            let rollout = match &d.rollout_message {
-                Some(message) if d.rollout != RolloutState::Complete => {
-                    format!("{}: {}", rollout_label(&d.rollout), message)
-                }
-                _ => rollout_label(&d.rollout).to_string(),
-            };
-            vec![
-                (sanitize(&d.namespace), theme.muted),
-                (sanitize(&d.name), Style::default()),
-                (
-                    format!("{}/{}", d.ready, d.desired),
-                    if d.ready < d.desired {
-                        theme.warn
-                    } else {
-                        Style::default()
-                    },
-                ),
-                (d.updated.to_string(), Style::default()),
-                (d.available.to_string(), Style::default()),
-                (
-                    d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
-                    Style::default(),
-                ),
-                (sanitize(&rollout), style),
-                (sanitize(&d.images.join(", ")), theme.muted),
-            ]
-        })
-        .collect();
-    let fitted = fit_table_with(&DEPLOYMENT_COLUMNS, rows, area.width, theme.title, |h| {
-        view.alt_sort.mark(Sorted::Deployments, h)
-    });
-    let table = fitted.table(super::selection_style(screen, PaneId::Pods, theme));
-    frame.render_stateful_widget(
-        table,
-        area,
-        &mut TableState::default().with_selected(Some(selected)),
-    );
+    let deployments = &screen.view.visible.deployments;
+    let cells = |i: usize| -> Vec<(String, Style)> {
+        let Some(d) = deployments.get(i).and_then(|key| kube.deployments.get(key)) else {
+            return Vec::new();
+        };
+        let style = health_style(d.health, theme);
+        let rollout = match &d.rollout_message {
+            Some(message) if d.rollout != RolloutState::Complete => {
+                format!("{}: {}", rollout_label(&d.rollout), message)
+            }
+            _ => rollout_label(&d.rollout).to_string(),
+        };
+        vec![
+            (sanitize(&d.namespace), theme.muted),
+            (sanitize(&d.name), Style::default()),
+            (
+                format!("{}/{}", d.ready, d.desired),
+                if d.ready < d.desired {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            (d.updated.to_string(), Style::default()),
+            (d.available.to_string(), Style::default()),
+            (
+                d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                Style::default(),
+            ),
+            (sanitize(&rollout), style),
+            (sanitize(&d.images.join(", ")), theme.muted),
+        ]
+    };
+    let table = namespaces::Table {
+        specs: &DEPLOYMENT_COLUMNS,
+        namespace: 0,
+        len: deployments.len(),
+        namespace_of: &|i| deployments[i].0.as_str(),
+        cells: &cells,
+        selected: view.selected,
+        label: &|h| view.alt_sort.mark(Sorted::Deployments, h),
+        pane: PaneId::Pods,
+    };
+    namespaces::render(frame, area, &table, screen, theme);
 }
 
 fn render_detail(
