@@ -301,6 +301,41 @@ fn freeze_keeps_the_display_while_updates_arrive() {
 }
 
 #[test]
+fn a_pod_detail_opened_while_frozen_shows_its_answer() {
+    let mut app = app();
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(crate::data::RowUpdate::Replace {
+            namespace: None,
+            rows: vec![pod("a", "api-7d4b9c-x5xc8", "ReplicaSet/api-7d4b9c")],
+        }),
+    }));
+    app.prepare_view();
+    press(&mut app, "f");
+    let effects = key(&mut app, KeyCode::Enter);
+    let key = ("a".to_string(), "api-7d4b9c-x5xc8".to_string());
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenPodDetail { key: k, .. } if *k == key)),
+        "{effects:?}"
+    );
+    // The answer arrives in the live data; the frozen display still shows it.
+    app.update(Action::Backend(SourceEvent::PodDetail {
+        generation,
+        key: key.clone(),
+        detail: Err("forbidden".into()),
+    }));
+    app.prepare_view();
+    assert!(app.view.frozen.is_some());
+    assert_eq!(
+        app.screen().pod_detail(&key),
+        Some(&Err("forbidden".to_string()))
+    );
+}
+
+#[test]
 fn ticks_age_data_and_expire_toasts() {
     let mut app = app();
     app.update(Action::Backend(SourceEvent::State {

@@ -1359,11 +1359,13 @@ impl<'a> Screen<'a> {
     }
 
     /// The pod detail view's answer, when it is for `key` and newer than the view's question.
+    /// Read from the live data even while the display is frozen: the question was asked of the
+    /// live data (its revision), and a frozen copy never receives the answer.
     pub fn pod_detail(
         &self,
         key: &crate::data::ObjectKey,
     ) -> Option<&'a Result<crate::event::PodDetail, String>> {
-        self.shown()
+        self.data
             .pod_detail
             .as_ref()
             .filter(|p| p.key == *key && p.revision > self.view.pod_detail_asked)

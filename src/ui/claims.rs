@@ -4,12 +4,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
-use super::columns::{Cut, Spec, fit_table_with};
+use super::columns::{Cut, Spec};
 use super::detail::{self, Part};
+use super::namespaces;
 use super::theme::Theme;
-use super::{health_style, scrolled, waiting_message};
+use super::{health_style, waiting_message};
 use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::app::sort::Table as Sorted;
@@ -62,50 +63,45 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         )),
         summary,
     );
-    let height = usize::from(area.height.saturating_sub(1));
-    screen.view.drawn.set_page(PaneId::Claims, height);
-    let (offset, selected) = scrolled(view.selected, height);
-    let rows: Vec<Vec<(String, Style)>> = screen
-        .view
-        .visible
-        .claims
-        .iter()
-        .skip(offset)
-        .take(height)
-        .filter_map(|i| kube.claims_sorted.get(*i))
-        .map(|claim| {
-            let age = claim.since.map_or_else(
-                || "-".into(),
-                |at| format_age(screen.view.now.duration_since(at).unwrap_or_default()),
-            );
-            vec![
-                (
-                    if claim.stuck { "STUCK" } else { "" }.to_string(),
-                    theme.crit,
-                ),
-                (
-                    sanitize(claim.namespace.as_deref().unwrap_or("-")),
-                    theme.muted,
-                ),
-                (sanitize(&claim.name), Style::default()),
-                (sanitize(&claim.state), health_style(claim.health, theme)),
-                (age, Style::default()),
-                (
-                    sanitize(&claim.why),
-                    if claim.stuck { theme.crit } else { theme.muted },
-                ),
-            ]
-        })
-        .collect();
-    let fitted = fit_table_with(&CLAIM_COLUMNS, rows, area.width, theme.title, |h| {
-        view.sort.mark(Sorted::Claims, h)
-    });
-    let table = fitted.table(super::selection_style(screen, PaneId::Claims, theme));
-    frame.render_stateful_widget(
-        table,
-        area,
-        &mut TableState::default().with_selected(Some(selected)),
-    );
+    let claims = &screen.view.visible.claims;
+    let claim = |i: usize| claims.get(i).and_then(|c| kube.claims_sorted.get(*c));
+    let cells = |i: usize| -> Vec<(String, Style)> {
+        let Some(claim) = claim(i) else {
+            return Vec::new();
+        };
+        let age = claim.since.map_or_else(
+            || "-".into(),
+            |at| format_age(screen.view.now.duration_since(at).unwrap_or_default()),
+        );
+        vec![
+            (
+                if claim.stuck { "STUCK" } else { "" }.to_string(),
+                theme.crit,
+            ),
+            (
+                sanitize(claim.namespace.as_deref().unwrap_or("-")),
+                theme.muted,
+            ),
+            (sanitize(&claim.name), Style::default()),
+            (sanitize(&claim.state), health_style(claim.health, theme)),
+            (age, Style::default()),
+            (
+                sanitize(&claim.why),
+                if claim.stuck { theme.crit } else { theme.muted },
+            ),
+        ]
+    };
+    let table = namespaces::Table {
+        specs: &CLAIM_COLUMNS,
+        namespace: 1,
+        len: claims.len(),
+        namespace_of: &|i| claim(i).and_then(|c| c.namespace.as_deref()).unwrap_or("-"),
+        cells: &cells,
+        selected: view.selected,
+        label: &|h| view.sort.mark(Sorted::Claims, h),
+        pane: PaneId::Claims,
+    };
+    namespaces::render(frame, area, &table, screen, theme);
 }
 
 /// The claims table: the stuck marker and the name first, the WHY before the namespace.

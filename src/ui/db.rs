@@ -16,6 +16,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, TableState, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::columns::{Cut, Spec, fit_table, fit_table_with};
 use super::detail::{self, Part};
@@ -677,12 +678,12 @@ fn pg_block(
                 .iter()
                 .take(height)
                 .map(|t| {
-                    let who = format!(
-                        "{}/{}",
-                        sanitize(t.usename.as_deref().unwrap_or("-")),
-                        sanitize(t.application_name.as_deref().unwrap_or("-"))
-                    );
                     let who_width = if wide { 28 } else { 22 };
+                    let who = who(
+                        &sanitize(t.usename.as_deref().unwrap_or("-")),
+                        &sanitize(t.application_name.as_deref().unwrap_or("-")),
+                        who_width,
+                    );
                     let mut item = vec![
                         Span::styled(format!("  {:>7}", t.pid), theme.base),
                         Span::styled(format!("  {:>7}", seconds(t.seconds)), theme.warn),
@@ -1386,8 +1387,8 @@ fn render_session_detail(
 /// it waits for and the query; the user and the client address come as the pane widens.
 const SESSION_COLUMNS: [Spec; 8] = [
     Spec::name("PID", 3).cut(Cut::Right),
-    Spec::text("USER", 6, 12, 3),
-    Spec::text("APP", 6, 18, 1),
+    Spec::text("USER", 6, 12, 3).cut(Cut::Middle),
+    Spec::text("APP", 6, 18, 1).cut(Cut::Middle),
     Spec::text("CLIENT", 7, 15, 5),
     Spec::text("STATE", 6, 19, 0),
     Spec::text("WAIT", 6, 20, 2),
@@ -1742,6 +1743,27 @@ fn bytes(n: u64) -> String {
     }
 }
 
+/// `user/application` in at most `width` columns: the application (what holds the
+/// transaction, often a deployment's name) is kept whole as long as the user keeps a few
+/// characters; both are cut in the middle, never at the end.
+fn who(user: &str, application: &str, width: usize) -> String {
+    let whole = format!("{user}/{application}");
+    if whole.width() <= width {
+        return whole;
+    }
+    let middle = |text: &str, room: usize| {
+        super::columns::fit(text, u16::try_from(room).unwrap_or(u16::MAX), Cut::Middle).into_owned()
+    };
+    // The user keeps at least `pl…app`.
+    const USER: usize = 6;
+    let user_room = width
+        .saturating_sub(application.width() + 1)
+        .max(USER.min(user.width()));
+    let user = middle(user, user_room);
+    let application = middle(application, width.saturating_sub(user.width() + 1));
+    format!("{user}/{application}")
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -1782,6 +1804,21 @@ mod tests {
         assert_eq!(clip("abcdef", 1), "…");
         assert_eq!(clip("abcdef", 0), "");
         assert_eq!(Span::raw(clip("日本語のテキスト", 5)).width(), 5);
+    }
+
+    #[test]
+    fn who_keeps_the_application_and_cuts_in_the_middle() {
+        assert_eq!(who("billing", "reconciler", 22), "billing/reconciler");
+        assert_eq!(
+            who("platform_app", "platform-v2-api", 22),
+            "pl…app/platform-v2-api"
+        );
+        let long = who("platform_app", "platform-v2-api-canary-worker", 22);
+        assert_eq!(long.width(), 22);
+        assert!(
+            long.starts_with("pl…app/platfor") && long.ends_with("-worker"),
+            "{long}"
+        );
     }
 
     #[test]

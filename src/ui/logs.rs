@@ -227,10 +227,34 @@ fn render_streams(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme:
                 )
             },
         );
+        // The label whole (cut in the middle only when the line has no room for it), the
+        // state and its reason cut with `…`: nothing is clipped at the pane's edge.
+        let width = usize::from(area.width);
+        let label_room = u16::try_from(width.saturating_sub(3)).unwrap_or(u16::MAX);
+        let label = format!(
+            "  {} ",
+            fit(&sanitize(&stream.label), label_room, Cut::Middle)
+        );
+        let room = width.saturating_sub(label.width());
+        let (state, last) = match room.checked_sub(state.width()) {
+            Some(left) => (
+                state,
+                fit(
+                    &format!("  {last}"),
+                    u16::try_from(left).unwrap_or(u16::MAX),
+                    Cut::Right,
+                )
+                .into_owned(),
+            ),
+            None => (
+                fit(&state, u16::try_from(room).unwrap_or(u16::MAX), Cut::Right).into_owned(),
+                String::new(),
+            ),
+        };
         lines.push(Line::from(vec![
-            Span::styled(format!("  {} ", sanitize(&stream.label)), stream_style(*id)),
+            Span::styled(label, stream_style(*id)),
             Span::styled(state, style),
-            Span::styled(format!("  {last}"), theme.muted),
+            Span::styled(last, theme.muted),
         ]));
     }
     frame.render_widget(Paragraph::new(lines), area);
@@ -280,11 +304,45 @@ fn level_tag(level: Level) -> &'static str {
     }
 }
 
-/// One log line as spans: time, stream, level, message with highlights, chosen fields.
+/// The narrowest a stream label is shortened to.
+const MIN_STREAM_LABEL: usize = 12;
+
+/// A line's stream label in a pane `width` wide: whole while it takes at most a third of the
+/// width, else shortened so the messages keep their room (at 80 columns a whole
+/// `pod/container` label leaves a stack trace's lines reading the same). A `pod/container`
+/// label drops a container its pod is named after; the pod is cut in the middle, so the suffix
+/// that tells replicas apart stays.
+fn stream_label(label: &str, width: usize) -> String {
+    let label = sanitize(label);
+    let budget = (width / 3).max(MIN_STREAM_LABEL);
+    if label.width() <= budget {
+        return label;
+    }
+    let cut = |text: &str, room: usize| {
+        fit(text, u16::try_from(room).unwrap_or(u16::MAX), Cut::Middle).into_owned()
+    };
+    match label.split_once('/') {
+        Some((pod, container)) if !container.contains(['/', ' ']) => {
+            if pod.starts_with(container) {
+                return cut(pod, budget);
+            }
+            let room = budget.saturating_sub(container.width() + 1);
+            if room >= MIN_STREAM_LABEL {
+                return format!("{}/{container}", cut(pod, room));
+            }
+            cut(&label, budget)
+        }
+        _ => cut(&label, budget),
+    }
+}
+
+/// One log line as spans: time, stream, level, message with highlights, chosen fields; the
+/// stream label shortened for a pane `width` wide.
 fn line_spans<'a>(
     line: &'a LogLine,
     screen: &'a Screen<'a>,
     fields: &'a [String],
+    width: usize,
     theme: &Theme,
 ) -> Vec<Span<'a>> {
     let logs = &screen.view.logs;
@@ -309,7 +367,10 @@ fn line_spans<'a>(
             .streams
             .get(&line.stream)
             .map_or("?", |s| s.label.as_str());
-        spans.push(Span::styled(format!("{label} "), stream_style(line.stream)));
+        spans.push(Span::styled(
+            format!("{} ", stream_label(label, width)),
+            stream_style(line.stream),
+        ));
     }
     spans.push(Span::styled(
         format!("{} ", level_tag(line.level)),
@@ -365,7 +426,7 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
         else {
             break;
         };
-        let line_width: usize = line_spans(line, screen, fields, theme)
+        let line_width: usize = line_spans(line, screen, fields, width, theme)
             .iter()
             .map(Span::width)
             .sum();
@@ -385,7 +446,7 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
         else {
             continue;
         };
-        let mut rendered = Line::from(line_spans(line, screen, fields, theme));
+        let mut rendered = Line::from(line_spans(line, screen, fields, width, theme));
         if !logs.follow && index == bottom {
             rendered = rendered.style(theme.selected);
         }
@@ -399,4 +460,30 @@ fn render_lines(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &
         paragraph = paragraph.scroll((overflow, 0));
     }
     frame.render_widget(paragraph, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_labels_give_way_to_the_messages_and_keep_the_replica() {
+        let label = "platform-v2-api-5gjfnmhfbx-4b7hx/platform-v2-api";
+        // Wide: whole.
+        assert_eq!(stream_label(label, 200), label);
+        // 80 columns: the container named like its pod goes, the pod keeps its suffix.
+        let short = stream_label(label, 78);
+        assert_eq!(short.width(), 26);
+        assert!(
+            short.starts_with("platform-v2") && short.ends_with("-4b7hx"),
+            "{short}"
+        );
+        // A sidecar keeps its container's name.
+        let sidecar = stream_label("babylon-catalog-api-n4s4nctdhs-x5xc8/oauth-proxy", 78);
+        assert!(sidecar.ends_with("x5xc8/oauth-proxy"), "{sidecar}");
+        assert!(sidecar.width() <= 26, "{sidecar}");
+        // A file path is cut in the middle.
+        let path = stream_label("/var/log/platform/very/deep/directory/api.log", 60);
+        assert!(path.ends_with("api.log") && path.width() == 20, "{path}");
+    }
 }

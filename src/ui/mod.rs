@@ -7,6 +7,7 @@ pub mod db;
 mod detail;
 pub mod layout;
 mod logs;
+mod namespaces;
 mod overlays;
 mod panes;
 mod pods;

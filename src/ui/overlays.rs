@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use unicode_width::UnicodeWidthStr;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -260,16 +262,33 @@ fn render_toast(frame: &mut Frame<'_>, area: Rect, toast: &Toast, theme: &Theme)
         ToastLevel::Warn => theme.warn,
         ToastLevel::Error => theme.crit,
     };
-    let mut spans = vec![
-        Span::styled(" ● ", style),
-        Span::styled(toast.text.as_str(), theme.base),
-    ];
-    if toast.repeats > 1 {
-        spans.push(Span::styled(format!(" ×{}", toast.repeats), theme.muted));
+    let head = " ● ";
+    let repeats = if toast.repeats > 1 {
+        format!(" ×{}", toast.repeats)
+    } else {
+        String::new()
+    };
+    let mut hint = "  (:messages)";
+    // A long message is cut with `…` (never clipped mid-word at the edge); the count and the
+    // hint that `:messages` has it in full stay, the hint giving way first in narrow lines.
+    let width = usize::from(area.width);
+    let fixed = |hint: &str| head.width() + repeats.width() + hint.width();
+    if toast.text.width() + fixed(hint) > width && width < fixed(hint) + MIN_TOAST_TEXT {
+        hint = "";
     }
-    spans.push(Span::styled("  (:messages)", theme.muted));
+    let room = u16::try_from(width.saturating_sub(fixed(hint))).unwrap_or(u16::MAX);
+    let text = super::columns::fit(&toast.text, room, super::columns::Cut::Right);
+    let spans = vec![
+        Span::styled(head, style),
+        Span::styled(text, theme.base),
+        Span::styled(repeats, theme.muted),
+        Span::styled(hint, theme.muted),
+    ];
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
+
+/// A message keeps at least this much of itself before the `(:messages)` hint gives way.
+const MIN_TOAST_TEXT: usize = 20;
 
 /// `:messages`: this session's messages, newest first, with their time.
 fn message_lines(screen: &Screen<'_>, theme: &Theme) -> Vec<Line<'static>> {

@@ -6,12 +6,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, TableState, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
-use super::columns::{Cut, Spec, fit_table_with};
+use super::columns::{Cut, Spec};
 use super::detail::{self, Part};
+use super::namespaces;
 use super::theme::Theme;
-use super::{health_style, scrolled, waiting_message};
+use super::{health_style, waiting_message};
 use crate::app::Screen;
 use crate::app::pane::PaneId;
 use crate::app::sort::Table as Sorted;
@@ -76,18 +78,36 @@ fn render_summary(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme:
         ),
         Span::styled(" │", theme.muted),
     ];
-    for (namespace, crit, warn, total) in &summary.per_namespace {
-        spans.push(Span::styled(
+    // Namespaces whole, as many as fit, then how many more: a name is never clipped.
+    let width = usize::from(area.width);
+    let mut used: usize = spans.iter().map(Span::width).sum();
+    let entries = &summary.per_namespace;
+    let more = |n: usize| format!(" +{n} more");
+    let mut shown = 0;
+    for (i, (namespace, crit, warn, total)) in entries.iter().enumerate() {
+        let mut entry = vec![Span::styled(
             format!(" {}", sanitize(namespace)),
             theme.base,
-        ));
+        )];
         if *crit > 0 {
-            spans.push(Span::styled(format!(" {crit}✗"), theme.crit));
+            entry.push(Span::styled(format!(" {crit}✗"), theme.crit));
         }
         if *warn > 0 {
-            spans.push(Span::styled(format!(" {warn}!"), theme.warn));
+            entry.push(Span::styled(format!(" {warn}!"), theme.warn));
         }
-        spans.push(Span::styled(format!(" /{total} "), theme.muted));
+        entry.push(Span::styled(format!(" /{total} "), theme.muted));
+        let after = entries.len() - i - 1;
+        let tail = if after > 0 { more(after).width() } else { 0 };
+        let entry_width: usize = entry.iter().map(Span::width).sum();
+        if used + entry_width + tail > width {
+            break;
+        }
+        used += entry_width;
+        spans.extend(entry);
+        shown += 1;
+    }
+    if shown < entries.len() && used + more(entries.len() - shown).width() <= width {
+        spans.push(Span::styled(more(entries.len() - shown), theme.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -142,59 +162,53 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
         );
         return;
     }
-    let height = usize::from(area.height.saturating_sub(1));
-    screen.view.drawn.set_page(PaneId::Pods, height);
-    let (offset, selected) = scrolled(view.selected, height);
     // Narrow terminals show the restarts compactly (`576 22s`).
     let wide = area.width >= 110;
-    let rows: Vec<Vec<(String, Style)>> = screen
-        .view
-        .visible
-        .pods
-        .iter()
-        .skip(offset)
-        .take(height)
-        .filter_map(|key| kube.pods.get(key))
-        .map(|pod| {
-            let restarts = if wide {
-                restarts(pod, screen.view.now)
-            } else {
-                restarts_compact(pod, screen.view.now)
-            };
-            vec![
-                (sanitize(&pod.namespace), theme.muted),
-                (sanitize(&pod.name), Style::default()),
-                (
-                    format!("{}/{}", pod.ready, pod.total),
-                    if pod.ready < pod.total {
-                        theme.warn
-                    } else {
-                        Style::default()
-                    },
-                ),
-                (sanitize(&pod.status), health_style(pod.health, theme)),
-                (
-                    restarts,
-                    if pod.restarts > 0 {
-                        theme.warn
-                    } else {
-                        Style::default()
-                    },
-                ),
-                (age(screen.view.now, pod.created), Style::default()),
-                (sanitize(pod.node.as_deref().unwrap_or("-")), theme.muted),
-            ]
-        })
-        .collect();
-    let fitted = fit_table_with(&POD_COLUMNS, rows, area.width, theme.title, |h| {
-        view.sort.mark(Sorted::Pods, h)
-    });
-    let table = fitted.table(super::selection_style(screen, PaneId::Pods, theme));
-    frame.render_stateful_widget(
-        table,
-        area,
-        &mut TableState::default().with_selected(Some(selected)),
-    );
+    let pods = &screen.view.visible.pods;
+    let cells = |i: usize| -> Vec<(String, Style)> {
+        let Some(pod) = pods.get(i).and_then(|key| kube.pods.get(key)) else {
+            return Vec::new();
+        };
+        let restarts = if wide {
+            restarts(pod, screen.view.now)
+        } else {
+            restarts_compact(pod, screen.view.now)
+        };
+        vec![
+            (sanitize(&pod.namespace), theme.muted),
+            (sanitize(&pod.name), Style::default()),
+            (
+                format!("{}/{}", pod.ready, pod.total),
+                if pod.ready < pod.total {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            (sanitize(&pod.status), health_style(pod.health, theme)),
+            (
+                restarts,
+                if pod.restarts > 0 {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            (age(screen.view.now, pod.created), Style::default()),
+            (sanitize(pod.node.as_deref().unwrap_or("-")), theme.muted),
+        ]
+    };
+    let table = namespaces::Table {
+        specs: &POD_COLUMNS,
+        namespace: 0,
+        len: pods.len(),
+        namespace_of: &|i| pods[i].0.as_str(),
+        cells: &cells,
+        selected: view.selected,
+        label: &|h| view.sort.mark(Sorted::Pods, h),
+        pane: PaneId::Pods,
+    };
+    namespaces::render(frame, area, &table, screen, theme);
 }
 
 /// The pods table: the name is the last to shrink; the status before the restarts, the age,
@@ -247,56 +261,50 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
         );
         return;
     }
-    let height = usize::from(area.height.saturating_sub(1));
-    screen.view.drawn.set_page(PaneId::Pods, height);
-    let (offset, selected) = scrolled(view.selected, height);
-    let rows: Vec<Vec<(String, Style)>> = screen
-        .view
-        .visible
-        .deployments
-        .iter()
-        .skip(offset)
-        .take(height)
-        .filter_map(|key| kube.deployments.get(key))
-        .map(|d| {
-            let style = health_style(d.health, theme);
-            let rollout = match &d.rollout_message {
-                Some(message) if d.rollout != RolloutState::Complete => {
-                    format!("{}: {}", rollout_label(&d.rollout), message)
-                }
-                _ => rollout_label(&d.rollout).to_string(),
-            };
-            vec![
-                (sanitize(&d.namespace), theme.muted),
-                (sanitize(&d.name), Style::default()),
-                (
-                    format!("{}/{}", d.ready, d.desired),
-                    if d.ready < d.desired {
-                        theme.warn
-                    } else {
-                        Style::default()
-                    },
-                ),
-                (d.updated.to_string(), Style::default()),
-                (d.available.to_string(), Style::default()),
-                (
-                    d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
-                    Style::default(),
-                ),
-                (sanitize(&rollout), style),
-                (sanitize(&d.images.join(", ")), theme.muted),
-            ]
-        })
-        .collect();
-    let fitted = fit_table_with(&DEPLOYMENT_COLUMNS, rows, area.width, theme.title, |h| {
-        view.alt_sort.mark(Sorted::Deployments, h)
-    });
-    let table = fitted.table(super::selection_style(screen, PaneId::Pods, theme));
-    frame.render_stateful_widget(
-        table,
-        area,
-        &mut TableState::default().with_selected(Some(selected)),
-    );
+    let deployments = &screen.view.visible.deployments;
+    let cells = |i: usize| -> Vec<(String, Style)> {
+        let Some(d) = deployments.get(i).and_then(|key| kube.deployments.get(key)) else {
+            return Vec::new();
+        };
+        let style = health_style(d.health, theme);
+        let rollout = match &d.rollout_message {
+            Some(message) if d.rollout != RolloutState::Complete => {
+                format!("{}: {}", rollout_label(&d.rollout), message)
+            }
+            _ => rollout_label(&d.rollout).to_string(),
+        };
+        vec![
+            (sanitize(&d.namespace), theme.muted),
+            (sanitize(&d.name), Style::default()),
+            (
+                format!("{}/{}", d.ready, d.desired),
+                if d.ready < d.desired {
+                    theme.warn
+                } else {
+                    Style::default()
+                },
+            ),
+            (d.updated.to_string(), Style::default()),
+            (d.available.to_string(), Style::default()),
+            (
+                d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                Style::default(),
+            ),
+            (sanitize(&rollout), style),
+            (sanitize(&d.images.join(", ")), theme.muted),
+        ]
+    };
+    let table = namespaces::Table {
+        specs: &DEPLOYMENT_COLUMNS,
+        namespace: 0,
+        len: deployments.len(),
+        namespace_of: &|i| deployments[i].0.as_str(),
+        cells: &cells,
+        selected: view.selected,
+        label: &|h| view.alt_sort.mark(Sorted::Deployments, h),
+        pane: PaneId::Pods,
+    };
+    namespaces::render(frame, area, &table, screen, theme);
 }
 
 fn render_detail(

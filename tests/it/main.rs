@@ -29,6 +29,7 @@ mod render;
 mod render_db;
 mod render_lists;
 mod render_logs;
+mod render_matrix;
 mod render_remediation;
 mod render_slo;
 mod render_views;
