@@ -180,6 +180,11 @@ impl<'a> Screen<'a> {
                     .get(&(pod.namespace.clone(), rs.to_string()))
             })
             .and_then(|rs| rs.deployment.clone());
+        let deployment_replicas = deployment.as_ref().and_then(|name| {
+            kube.deployments
+                .get(&(pod.namespace.clone(), name.clone()))
+                .map(|d| d.desired)
+        });
         let other_owner = pod.owner.as_deref().and_then(|o| {
             let (kind, name) = o.split_once('/')?;
             let kind = match kind {
@@ -193,6 +198,7 @@ impl<'a> Screen<'a> {
             namespace: pod.namespace.clone(),
             name: pod.name.clone(),
             deployment,
+            deployment_replicas,
             other_owner,
         }
     }

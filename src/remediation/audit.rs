@@ -766,7 +766,7 @@ mod tests {
             },
             &ActionKind::Scale {
                 name: "api".into(),
-                from: 3,
+                from: Some(3),
                 to: 5,
             },
             "deployment/shop/api",

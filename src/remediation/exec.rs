@@ -424,7 +424,7 @@ mod tests {
             },
             action: ActionKind::Scale {
                 name: "api".into(),
-                from: 3,
+                from: Some(3),
                 to: 0,
             },
             object: "deployment/api".into(),

@@ -736,7 +736,7 @@ mod tests {
         let c = checks_for(
             &ActionKind::Scale {
                 name: "w".into(),
-                from: 1,
+                from: Some(1),
                 to: 2,
             },
             "ns",

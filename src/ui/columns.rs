@@ -121,17 +121,44 @@ pub fn layout(columns: &[Column], width: u16, spacing: u16) -> Vec<u16> {
         widths[i] = w as u16;
         left -= w;
     }
-    // The others in importance order: each gets up to its preferred width; the first that cannot
-    // have its minimum hides it and everything less important (so no column appears by
-    // squeezing a more important one: widths only grow with the terminal).
     let mut order: Vec<usize> = (0..columns.len())
         .filter(|&i| !columns[i].identifying && shown(&columns[i]))
         .collect();
     order.sort_by_key(|&i| (columns[i].priority, i));
-    for i in order {
+    let need = |i: usize| u32::from(columns[i].min) + u32::from(spacing);
+    let (essential, rest): (Vec<usize>, Vec<usize>) = order
+        .into_iter()
+        .partition(|&i| columns[i].priority <= ESSENTIAL);
+    // Essential columns: their minimums first, then what is left widens them in importance
+    // order. While not all of them fit, those that do stay at their minimum (so one appearing
+    // never narrows another: widths only grow with the terminal).
+    let fitting = essential
+        .iter()
+        .scan(0u32, |used, &i| {
+            *used += need(i);
+            Some(*used)
+        })
+        .take_while(|used| *used <= left)
+        .count();
+    for &i in &essential[..fitting] {
+        widths[i] = columns[i].min;
+        left -= need(i);
+    }
+    if fitting == essential.len() {
+        for &i in &essential {
+            let extra = (u32::from(columns[i].preferred) - u32::from(columns[i].min)).min(left);
+            widths[i] += extra as u16;
+            left -= extra;
+        }
+    } else {
+        left = 0;
+    }
+    // The others in importance order: each gets up to its preferred width; the first that cannot
+    // have its minimum hides it and everything less important (so no column appears by
+    // squeezing a more important one).
+    for i in rest {
         let c = &columns[i];
-        let need = u32::from(c.min) + u32::from(spacing);
-        if left < need {
+        if left < need(i) {
             break;
         }
         let w = (left - u32::from(spacing)).min(u32::from(c.preferred));
@@ -445,5 +472,32 @@ mod tests {
             }
             before = now;
         }
+    }
+
+    #[test]
+    fn essential_columns_hide_only_when_their_minimums_do_not_fit() {
+        // NAME 20..36, READY 5, STATUS 7..28, NAMESPACE 8..22 (priority 1) at width 78: every
+        // minimum fits, so STATUS gives up width before NAMESPACE is hidden.
+        let column = |header, min, preferred, priority, identifying| Column {
+            header,
+            min,
+            preferred,
+            cut: Cut::Right,
+            identifying,
+            priority,
+        };
+        let columns = [
+            column("NAME", 20, 36, 0, true),
+            column("READY", 5, 5, 0, false),
+            column("STATUS", 7, 28, 0, false),
+            column("NAMESPACE", 8, 22, 1, false),
+        ];
+        let w = layout(&columns, 78, 1);
+        assert!(w[3] >= 8, "namespace shown: {w:?}");
+        assert_eq!(w[0], 36, "the name keeps its width: {w:?}");
+        assert!(
+            w.iter().map(|w| u32::from(*w)).sum::<u32>() + 3 <= 78,
+            "{w:?}"
+        );
     }
 }

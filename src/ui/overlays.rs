@@ -8,7 +8,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
-use unicode_width::UnicodeWidthStr;
 
 use super::layout::centered;
 use super::theme::Theme;

@@ -94,7 +94,7 @@ fn every_outcome() -> Vec<AuditRecord> {
         &kube_place(),
         &ActionKind::Scale {
             name: "platform-v2-api".into(),
-            from: 3,
+            from: Some(3),
             to: 0,
         },
         "deployment/platform-v2-stable/platform-v2-api",

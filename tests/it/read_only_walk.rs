@@ -397,7 +397,7 @@ async fn direct_execution_is_refused(w: &Walk) {
             kube("platform-v2-stable"),
             ActionKind::Scale {
                 name: "platform-v2-api".into(),
-                from: 3,
+                from: Some(3),
                 to: 0,
             },
         ),

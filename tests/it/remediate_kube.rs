@@ -962,7 +962,7 @@ async fn access_reviews_follow_the_policy() {
     let scale = kx::checks_for(
         &ActionKind::Scale {
             name: API.into(),
-            from: 3,
+            from: Some(3),
             to: 4,
         },
         NS,

@@ -81,7 +81,8 @@ pub enum ActionKind {
     },
     Scale {
         name: String,
-        from: u32,
+        /// The desired count before, when known.
+        from: Option<u32>,
         to: u32,
     },
     /// `grace` None = the pod's own terminationGracePeriodSeconds; `force` = grace 0.

@@ -21,6 +21,8 @@ pub enum Selection {
         name: String,
         /// The Deployment owning it (through its ReplicaSet), when known.
         deployment: Option<String>,
+        /// That Deployment's desired replicas, when it is watched (the scale dialog's "from").
+        deployment_replicas: Option<u32>,
         /// A StatefulSet or DaemonSet owning it directly (restartable, not undoable here).
         other_owner: Option<(WorkloadKind, String)>,
     },
@@ -395,8 +397,15 @@ pub fn describe(
             Selection::Pod {
                 namespace,
                 deployment: Some(deployment),
+                deployment_replicas,
                 ..
-            } => deployment_plan(verb, &kube(namespace), deployment, None, params)?,
+            } => deployment_plan(
+                verb,
+                &kube(namespace),
+                deployment,
+                *deployment_replicas,
+                params,
+            )?,
             Selection::Pod {
                 namespace,
                 other_owner: Some((kind, owner)),
@@ -602,16 +611,20 @@ fn deployment_plan(
         }
         Verb::Scale => {
             let to = params.replicas.ok_or("type a replica count")?;
-            let from = replicas.unwrap_or(0);
+            // An unknown current count is said so, never guessed as 0 (it is audited as `from`).
+            let change = match replicas {
+                Some(from) => format!("replicas {from} -> {to}"),
+                None => format!("replicas ? -> {to} (current count not known here)"),
+            };
             (
                 place.clone(),
                 ActionKind::Scale {
                     name: name.to_string(),
-                    from,
+                    from: replicas,
                     to,
                 },
                 object,
-                format!("replicas {from} -> {to}"),
+                change,
             )
         }
         Verb::DeletePod | Verb::RestartOperator | Verb::Cancel | Verb::Kill | Verb::KillIdle => {
@@ -664,6 +677,7 @@ mod tests {
             namespace: "logging".into(),
             name: "collector-x1y2z".into(),
             deployment: None,
+            deployment_replicas: None,
             other_owner: Some((WorkloadKind::DaemonSet, "collector".into())),
         };
         let plan = plan(Verb::Restart, &member, &Params::default(), &ctx()).unwrap();
@@ -708,6 +722,7 @@ mod tests {
             namespace: "ns".into(),
             name: "api-1".into(),
             deployment: Some("api".into()),
+            deployment_replicas: None,
             other_owner: None,
         };
         let verbs: Vec<Verb> = offers(&pod, &ctx()).iter().map(|o| o.verb).collect();
@@ -719,6 +734,7 @@ mod tests {
             namespace: "ns".into(),
             name: "job-1".into(),
             deployment: None,
+            deployment_replicas: None,
             other_owner: None,
         };
         let verbs: Vec<Verb> = offers(&bare, &ctx()).iter().map(|o| o.verb).collect();
@@ -727,6 +743,7 @@ mod tests {
             namespace: "ns".into(),
             name: "db-0".into(),
             deployment: None,
+            deployment_replicas: None,
             other_owner: Some((WorkloadKind::StatefulSet, "db".into())),
         };
         let verbs: Vec<Verb> = offers(&member, &ctx()).iter().map(|o| o.verb).collect();
@@ -783,7 +800,7 @@ mod tests {
         let scale = checks_for(
             &ActionKind::Scale {
                 name: "api".into(),
-                from: 3,
+                from: Some(3),
                 to: 0,
             },
             "ns",
@@ -828,6 +845,7 @@ mod tests {
             namespace: "ns".into(),
             name: "api-1".into(),
             deployment: Some("api".into()),
+            deployment_replicas: None,
             other_owner: None,
         };
         let asked: Vec<String> = access_checks(&pod, &ctx())
@@ -848,6 +866,7 @@ mod tests {
             namespace: "db".into(),
             name: "db-0".into(),
             deployment: None,
+            deployment_replicas: None,
             other_owner: Some((WorkloadKind::StatefulSet, "db".into())),
         };
         let asked: Vec<String> = access_checks(&member, &ctx())
@@ -991,5 +1010,40 @@ mod tests {
                 .starts_with("pid 11: role \"postgres\"")
         );
         assert_eq!(sweep.threshold_secs, 60);
+    }
+
+    #[test]
+    fn scaling_from_a_pod_row_names_its_deployments_count_or_says_it_is_unknown() {
+        let pod = |replicas| Selection::Pod {
+            namespace: "ns".into(),
+            name: "api-7d4b9c6f5-x5xc8".into(),
+            deployment: Some("api".into()),
+            deployment_replicas: replicas,
+            other_owner: None,
+        };
+        let params = Params {
+            replicas: Some(5),
+            ..Params::default()
+        };
+        let known = plan(Verb::Scale, &pod(Some(2)), &params, &ctx()).unwrap();
+        assert_eq!(known.change, "replicas 2 -> 5");
+        assert!(matches!(
+            known.action,
+            ActionKind::Scale {
+                from: Some(2),
+                to: 5,
+                ..
+            }
+        ));
+        let unknown = plan(Verb::Scale, &pod(None), &params, &ctx()).unwrap();
+        assert!(
+            unknown.change.starts_with("replicas ? -> 5"),
+            "{}",
+            unknown.change
+        );
+        assert!(matches!(
+            unknown.action,
+            ActionKind::Scale { from: None, .. }
+        ));
     }
 }
