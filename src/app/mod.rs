@@ -463,6 +463,10 @@ pub struct VisibleRows {
     pub deployments: std::sync::Arc<[ObjectKey]>,
     /// Indexes into `KubeData::claims_sorted`.
     pub claims: Vec<usize>,
+    /// How the pods, deployments and claims above spread over namespaces.
+    pub pods_spread: crate::model::Spread,
+    pub deployments_spread: crate::model::Spread,
+    pub claims_spread: crate::model::Spread,
     /// The DB pane's rows: configured databases and caches that match the filter.
     pub db: Vec<DbRow>,
     /// The DB detail view's sessions (pids of the selected database), in the chosen order.

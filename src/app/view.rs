@@ -1217,8 +1217,11 @@ impl<'a> Screen<'a> {
         let pods_view = &self.view.panes[PaneId::Pods.index()];
         let pods_filter = filter(PaneId::Pods);
         let as_ordered = !pods_view.unhealthy && pods_filter.is_none();
-        let pods = if as_ordered && pods_view.sort.is_default() {
-            kube.pods_order.clone()
+        let of_keys = |keys: &[crate::data::ObjectKey]| {
+            crate::model::spread(keys.iter().map(|k| k.0.as_str()))
+        };
+        let (pods, pods_spread) = if as_ordered && pods_view.sort.is_default() {
+            (kube.pods_order.clone(), kube.pods_spread)
         } else {
             let mut pods: Vec<&crate::model::pods::PodRow> = kube
                 .pods_sorted()
@@ -1236,10 +1239,12 @@ impl<'a> Screen<'a> {
                 })
                 .collect();
             sort::pods(&mut pods, pods_view.sort);
-            pods.into_iter().map(crate::data::Keyed::key).collect()
+            let pods: std::sync::Arc<[_]> = pods.into_iter().map(crate::data::Keyed::key).collect();
+            let spread = of_keys(&pods);
+            (pods, spread)
         };
-        let deployments = if as_ordered && pods_view.alt_sort.is_default() {
-            kube.deployments_order.clone()
+        let (deployments, deployments_spread) = if as_ordered && pods_view.alt_sort.is_default() {
+            (kube.deployments_order.clone(), kube.deployments_spread)
         } else {
             let mut deployments: Vec<&crate::model::deployments::DeploymentRow> = kube
                 .deployments_sorted()
@@ -1257,10 +1262,12 @@ impl<'a> Screen<'a> {
                 })
                 .collect();
             sort::deployments(&mut deployments, pods_view.alt_sort);
-            deployments
+            let deployments: std::sync::Arc<[_]> = deployments
                 .into_iter()
                 .map(crate::data::Keyed::key)
-                .collect()
+                .collect();
+            let spread = of_keys(&deployments);
+            (deployments, spread)
         };
         let claims_view = &self.view.panes[PaneId::Claims.index()];
         let claims_filter = filter(PaneId::Claims);
@@ -1284,12 +1291,21 @@ impl<'a> Screen<'a> {
             .map(|(i, _)| i)
             .collect();
         sort::claims(&mut claims, &kube.claims_sorted, claims_view.sort);
+        let claims_spread = crate::model::spread(claims.iter().map(|&i| {
+            kube.claims_sorted
+                .get(i)
+                .and_then(|c| c.namespace.as_deref())
+                .unwrap_or("-")
+        }));
         let db = self.db_rows();
         let db_sessions = self.db_session_order(&db);
         VisibleRows {
             pods,
             deployments,
             claims,
+            pods_spread,
+            deployments_spread,
+            claims_spread,
             db,
             db_sessions,
         }

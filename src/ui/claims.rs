@@ -96,6 +96,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         namespace: 1,
         len: claims.len(),
         namespace_of: &|i| claim(i).and_then(|c| c.namespace.as_deref()).unwrap_or("-"),
+        spread: screen.view.visible.claims_spread,
         cells: &cells,
         selected: view.selected,
         label: &|h| view.sort.mark(Sorted::Claims, h),

@@ -12,7 +12,6 @@
 //!   middle down to what keeps the namespaces in view apart.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -26,35 +25,7 @@ use super::theme::Theme;
 use crate::app::Screen;
 use crate::app::pane::PaneId;
 
-/// How a table's rows (all of them, in order) spread over namespaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spread {
-    /// One namespace (or none).
-    One,
-    /// Several, each namespace's rows together.
-    Grouped,
-    /// Several, interleaved.
-    Mixed,
-}
-
-/// How `namespaces` (one per row, in the table's order) spread.
-pub fn spread<'a>(namespaces: impl IntoIterator<Item = &'a str>) -> Spread {
-    let mut runs = 0;
-    let mut seen = HashSet::new();
-    let mut last: Option<&str> = None;
-    for namespace in namespaces {
-        if last != Some(namespace) {
-            runs += 1;
-            seen.insert(namespace);
-            last = Some(namespace);
-        }
-    }
-    match seen.len() {
-        0 | 1 => Spread::One,
-        n if n == runs => Spread::Grouped,
-        _ => Spread::Mixed,
-    }
-}
+pub use crate::model::Spread;
 
 /// A table over namespaced rows, as [`render`] draws it.
 pub struct Table<'a> {
@@ -66,6 +37,8 @@ pub struct Table<'a> {
     pub len: usize,
     /// Row `i`'s namespace.
     pub namespace_of: &'a dyn Fn(usize) -> &'a str,
+    /// How all the rows spread over namespaces (computed when they were ordered).
+    pub spread: Spread,
     /// Row `i`'s cells, one per column of `specs`.
     pub cells: &'a dyn Fn(usize) -> Vec<(String, Style)>,
     /// The row under the cursor.
@@ -201,7 +174,7 @@ pub fn render(
 ) {
     let height = usize::from(area.height.saturating_sub(1));
     let namespace_of = table.namespace_of;
-    let spread = spread((0..table.len).map(namespace_of));
+    let spread = table.spread;
     let (offset, _) = super::scrolled(table.selected, height);
     let plain: Vec<Entry> = (offset..table.len.min(offset + height))
         .map(Entry::Row)
@@ -298,14 +271,6 @@ mod tests {
 
     fn of(i: usize) -> &'static str {
         NS[i]
-    }
-
-    #[test]
-    fn spread_tells_grouped_from_interleaved() {
-        assert_eq!(spread(["a", "a"]), Spread::One);
-        assert_eq!(spread([]), Spread::One);
-        assert_eq!(spread(NS), Spread::Grouped);
-        assert_eq!(spread(["a", "b", "a"]), Spread::Mixed);
     }
 
     #[test]

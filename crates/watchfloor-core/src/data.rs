@@ -149,6 +149,9 @@ pub struct KubeData {
     /// view that shows them unfiltered and unsorted.
     pub pods_order: Arc<[ObjectKey]>,
     pub deployments_order: Arc<[ObjectKey]>,
+    /// How those orders spread over namespaces (see [`crate::model::spread`]).
+    pub pods_spread: crate::model::Spread,
+    pub deployments_spread: crate::model::Spread,
     pub claims_sorted: Vec<ClaimRow>,
     /// Totals and crit/warn counts per namespace, for the Pods pane title.
     pub pod_summary: Option<PodSummary>,
@@ -199,12 +202,15 @@ impl KubeData {
         pods.sort_by_key(|(_, row)| pod_severity(row));
         if !same_order(&self.pods_order, &pods) {
             self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
+            self.pods_spread = crate::model::spread(self.pods_order.iter().map(|k| k.0.as_str()));
         }
         self.pod_summary = Some(pod_summary(self.pods.values()));
         let mut deployments: Vec<(&ObjectKey, &DeploymentRow)> = self.deployments.iter().collect();
         deployments.sort_by_key(|(_, row)| deployment_severity(row));
         if !same_order(&self.deployments_order, &deployments) {
             self.deployments_order = deployments.iter().map(|(key, _)| (*key).clone()).collect();
+            self.deployments_spread =
+                crate::model::spread(self.deployments_order.iter().map(|k| k.0.as_str()));
         }
         let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
         sort_claims(&mut claims);

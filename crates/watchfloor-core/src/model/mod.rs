@@ -8,6 +8,39 @@ pub mod deployments;
 pub mod pods;
 pub mod rollout;
 
+/// How a table's rows (all of them, in order) spread over namespaces: decides whether the
+/// table can show a namespace group line instead of a NAMESPACE column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spread {
+    /// One namespace (or none).
+    #[default]
+    One,
+    /// Several, each namespace's rows together.
+    Grouped,
+    /// Several, interleaved.
+    Mixed,
+}
+
+/// How `namespaces` (one per row, in the table's order) spread. O(rows): computed when rows
+/// are ordered, never per frame.
+pub fn spread<'a>(namespaces: impl IntoIterator<Item = &'a str>) -> Spread {
+    let mut runs = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut last: Option<&str> = None;
+    for namespace in namespaces {
+        if last != Some(namespace) {
+            runs += 1;
+            seen.insert(namespace);
+            last = Some(namespace);
+        }
+    }
+    match seen.len() {
+        0 | 1 => Spread::One,
+        n if n == runs => Spread::Grouped,
+        _ => Spread::Mixed,
+    }
+}
+
 /// How bad a row is; rows sort worst first and colour by this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,4 +84,17 @@ fn from_timestamp(timestamp: Timestamp) -> Option<SystemTime> {
 /// How long ago `then` was; zero when it lies in the future (clock skew).
 fn elapsed(now: SystemTime, then: SystemTime) -> Duration {
     now.duration_since(then).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_tells_grouped_from_interleaved() {
+        assert_eq!(spread(["a", "a"]), Spread::One);
+        assert_eq!(spread([]), Spread::One);
+        assert_eq!(spread(["a", "a", "a", "b", "b", "c", "c"]), Spread::Grouped);
+        assert_eq!(spread(["a", "b", "a"]), Spread::Mixed);
+    }
 }
