@@ -637,7 +637,9 @@ impl russh::server::Handler for Connection {
         _value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.refuse(channel, &format!("env {name}"), session)
+        // Clients send their SendEnv variables (LANG, …) unasked for a reply: not worth a warning.
+        tracing::debug!(user = self.who(), peer = %self.peer(), "serve: refused env {name}");
+        session.channel_failure(channel)
     }
 
     async fn exec_request(

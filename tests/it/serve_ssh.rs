@@ -577,6 +577,19 @@ fn serve_turns_away_a_viewer_past_max_viewers_and_says_goodbye_on_sigterm() {
 }
 
 #[test]
+fn serve_closes_a_session_without_input_after_idle_timeout() {
+    let setup = Setup::new();
+    let alice = setup.key("alice");
+    let config = setup.config("idle_timeout = \"1s\"", &users(&alice));
+    let server = setup.serve(&config);
+    // stdin stays open and silent: the banner would stay 10 s; the idle timeout comes first.
+    let mut ssh = setup.ssh(server.port, Some("alice"), &["-tt"], &[], true);
+    ssh.wait_stdout("press any key to close");
+    ssh.wait_stdout("watchfloor serve: no input for 1s; closing");
+    ssh.wait_exit();
+}
+
+#[test]
 fn serve_check_config_warns_about_an_unreadable_authorized_keys_file_and_serve_refuses_it() {
     let setup = Setup::new();
     let alice = setup.key("alice");
