@@ -90,11 +90,11 @@ pub fn main(loaded: LoadedConfig, listen: Option<SocketAddr>) -> ExitCode {
     } else {
         ""
     };
-    println!(
+    say(format_args!(
         "watchfloor serve: host key {} ({}{made})",
         host_key.fingerprint(),
         host_key.path.display()
-    );
+    ));
     tracing::info!(
         fingerprint = %host_key.fingerprint(),
         path = %host_key.path.display(),
@@ -270,14 +270,14 @@ pub async fn run(
         shutdown: watch::Sender::new(None),
         users,
     });
-    println!(
+    say(format_args!(
         "watchfloor serve: listening on {bound} ({} user{}, {} key{}, up to {} viewers)",
         serve.users.len(),
         plural(serve.users.len()),
         shared.users.len(),
         plural(shared.users.len()),
         serve.max_viewers
-    );
+    ));
     tracing::info!(%bound, users = serve.users.len(), "serve: listening");
     let mut server = Server {
         shared: Arc::clone(&shared),
@@ -296,10 +296,10 @@ pub async fn run(
         _ = sighup.recv() => (Exit::Signal(libc_signal::HUP), "SIGHUP"),
     };
     let open = *shared.seated.borrow();
-    println!(
+    say(format_args!(
         "watchfloor serve: {name}: closing {open} session{}",
         plural(open)
-    );
+    ));
     tracing::info!(signal = name, sessions = open, "serve: shutting down");
     shared.shutdown.send_replace(Some(format!(
         "watchfloor serve is shutting down ({name}); goodbye"
@@ -312,6 +312,15 @@ pub async fn run(
     // The rest (connections still authenticating, stalled ones) are disconnected.
     handle.shutdown("watchfloor serve is shutting down".into());
     Ok(exit)
+}
+
+/// A line on stdout (the operator's record of the host key and address). Unlike `println!` it
+/// cannot panic when stdout is a closed pipe: the server keeps serving.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_fmt(line).and_then(|()| out.write_all(b"\n"));
+    let _ = out.flush();
 }
 
 fn plural(n: usize) -> &'static str {
@@ -772,4 +781,50 @@ impl russh::server::Handler for Connection {
 /// A terminal dimension as ratatui takes it (u16, at least 1).
 fn clamp(value: u32) -> u16 {
     value.clamp(1, u32::from(u16::MAX)) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(max_viewers: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            users: UserKeys::default(),
+            max_viewers,
+            idle_timeout: Duration::from_secs(60),
+            seated: watch::Sender::new(0),
+            attached: watch::Sender::new(0),
+            shutdown: watch::Sender::new(None),
+        })
+    }
+
+    #[test]
+    fn seats_stop_at_max_viewers_and_come_back_when_a_session_ends() {
+        let shared = shared(2);
+        let first = Seat::take(&shared).unwrap();
+        let second = Seat::take(&shared).unwrap();
+        assert!(Seat::take(&shared).is_none());
+        assert_eq!(*shared.seated.borrow(), 2);
+        drop(first);
+        let third = Seat::take(&shared).unwrap();
+        drop((second, third));
+        assert_eq!(*shared.seated.borrow(), 0);
+    }
+
+    #[test]
+    fn attached_connections_are_counted_until_dropped() {
+        let shared = shared(1);
+        let one = Attached::new(&shared);
+        let two = Attached::new(&shared);
+        assert_eq!(*shared.attached.borrow(), 2);
+        drop((one, two));
+        assert_eq!(*shared.attached.borrow(), 0);
+    }
+
+    #[test]
+    fn terminal_sizes_are_clamped_to_what_ratatui_takes() {
+        assert_eq!(clamp(0), 1);
+        assert_eq!(clamp(80), 80);
+        assert_eq!(clamp(1 << 20), u16::MAX);
+    }
 }
