@@ -84,10 +84,12 @@ impl Cli {
                 read_only: *read_only,
                 ..Selection::default()
             }),
-            Some(Commands::Audit { config, .. }) => self.selection.merged(&Selection {
-                config: config.clone(),
-                ..Selection::default()
-            }),
+            Some(Commands::Audit { config, .. } | Commands::Serve { config, .. }) => {
+                self.selection.merged(&Selection {
+                    config: config.clone(),
+                    ..Selection::default()
+                })
+            }
             _ => self.selection.clone(),
         }
     }
@@ -143,6 +145,16 @@ pub enum Commands {
         /// text: aligned columns; json: one record per line, as stored.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Serve the console over SSH to the keys of the config's [[serve.users]] (in progress:
+    /// sessions get a banner for now, not the console).
+    Serve {
+        /// Config file whose `[serve]` section says who may connect.
+        #[arg(long, short = 'c', value_name = "PATH")]
+        config: Option<PathBuf>,
+        /// Address to listen on instead of `[serve] listen`, e.g. 127.0.0.1:2222.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Serve a simulated platform's Kubernetes API on loopback, for kubectl and other tools.
     Sim(SimArgs),

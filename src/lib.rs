@@ -4,7 +4,8 @@
 //! here under its own module names; the simulated platform is `watchfloor-sim` (feature `demo`).
 //! This crate holds the I/O: `sources` (backend tasks and clients), `remediation` (previews,
 //! execution, audit), `snapshot` (one-shot collection); the console: `app` (state, pure `update`,
-//! keymap), `ui` (drawing only), `runtime` (event loop and effect executor); and the process
+//! keymap), `ui` (drawing only), `runtime` (event loop and effect executor); `serve` (the console
+//! over SSH: host key, users' keys, the SSH server); and the process
 //! plumbing: `cli`, `terminal`, `logging`, `hardening`.
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod logging;
 pub mod remediation;
 pub mod report;
 pub mod runtime;
+pub mod serve;
 pub mod snapshot;
 pub mod sources;
 pub mod terminal;

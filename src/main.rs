@@ -79,6 +79,10 @@ fn main() -> ExitCode {
             },
         ),
         Some(Commands::Audit { since, format, .. }) => audit(&cli, since, format),
+        Some(Commands::Serve { listen, .. }) => match load(cli.selection.config.as_deref()) {
+            Some(loaded) => watchfloor::serve::main(loaded, listen),
+            None => ExitCode::from(USAGE),
+        },
         #[cfg(feature = "demo")]
         Some(Commands::Sim(args)) => watchfloor_sim::run_cli(args),
         #[cfg(not(feature = "demo"))]
@@ -432,8 +436,16 @@ fn check_config(path: Option<&std::path::Path>) -> ExitCode {
     for warning in &keymap.warnings {
         println!("warning: {}", redact(warning));
     }
-    // What will fail on this machine although the file is valid (unset secrets, kubeconfig).
-    for warning in config::warnings(&loaded) {
+    // What will fail on this machine although the file is valid (unset secrets, kubeconfig,
+    // users' authorized_keys files).
+    let mut warnings = config::warnings(&loaded);
+    if let Some((lines, serve_warnings)) = watchfloor::serve::check(&loaded) {
+        for line in lines {
+            println!("{line}");
+        }
+        warnings.extend(serve_warnings);
+    }
+    for warning in warnings {
         println!("warning: {}", redact(&warning.to_string()));
     }
     ExitCode::SUCCESS

@@ -2,17 +2,19 @@
 //! backends' own parsers of DSNs and URLs (so `check-config` fails where a source would), plus
 //! `warnings` about what depends on the machine (secrets, kubeconfig, CA files).
 
+pub mod ssh_keys;
 mod warnings;
 
 use std::path::Path;
 
-pub use warnings::{ConfigWarning, warnings};
+pub use warnings::{ConfigWarning, locate, warnings};
 pub use watchfloor_core::config::*;
 
 /// The clients' parsers the config is checked with.
 pub const CLIENT_PARSERS: ClientParsers = ClientParsers {
     postgres_dsn: crate::sources::backends::check_postgres,
     redis_url: crate::sources::backends::check_redis,
+    ssh_public_key: ssh_keys::check_key_line,
 };
 
 /// Finds, loads and validates the config.

@@ -46,9 +46,15 @@ impl fmt::Display for ConfigWarning {
 /// files and kubeconfigs (never prints a secret's value); the config file is read again only to
 /// locate the keys (line 1, column 1 when it cannot be, e.g. for the demo's built-in config).
 pub fn warnings(loaded: &LoadedConfig) -> Vec<ConfigWarning> {
+    locate(loaded, problems(&loaded.config, &KubeEnv::from_process()))
+}
+
+/// Problems found by key, located in the config's file (line 1, column 1 when it cannot be) and
+/// sorted in file order.
+pub fn locate(loaded: &LoadedConfig, found: Vec<(KeyPath, String)>) -> Vec<ConfigWarning> {
     let text = std::fs::read_to_string(&loaded.path).unwrap_or_default();
     let document = DeTable::parse(&text).ok();
-    let mut located: Vec<ConfigWarning> = problems(&loaded.config, &KubeEnv::from_process())
+    let mut located: Vec<ConfigWarning> = found
         .into_iter()
         .map(|(key, message)| {
             let span = document.as_ref().and_then(|d| span_of(d, &key));

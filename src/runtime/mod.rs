@@ -225,7 +225,7 @@ const HANGUP_GRACE: Duration = Duration::from_millis(500);
 const MAX_DRAIN: usize = 256;
 
 /// Signal numbers for exit codes (POSIX values, the same on every Linux architecture we run on).
-mod libc_signal {
+pub mod libc_signal {
     pub const HUP: i32 = 1;
     pub const INT: i32 = 2;
     pub const TERM: i32 = 15;

@@ -885,6 +885,69 @@ selector = "app=poolboy"
             "duplicate operator name",
         ],
     },
+    Case {
+        name: "serve user without any key",
+        text: r#"
+[[targets]]
+name = "a"
+[serve]
+[[serve.users]]
+name = "bob"
+role = "operator"
+"#,
+        line: 4,
+        says: &[
+            "key `serve.users[0]`",
+            "has no `keys` and no `authorized_keys`",
+        ],
+    },
+    Case {
+        name: "serve key line that does not parse",
+        text: r#"
+[[targets]]
+name = "a"
+[[serve.users]]
+name = "bob"
+keys = ["ssh-ed25519 AAAAnotakey bob@laptop"]
+"#,
+        line: 5,
+        says: &[
+            "key `serve.users[0].keys[0]`",
+            "not an OpenSSH public key line",
+        ],
+    },
+    Case {
+        name: "serve key listed for two users",
+        text: r#"
+[[targets]]
+name = "a"
+[[serve.users]]
+name = "alice"
+keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICyDoX9gnOdULKtZwjseqdiU3+tFrnw0+UxVioVt5Fef alice@laptop"]
+[[serve.users]]
+name = "bob"
+keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICyDoX9gnOdULKtZwjseqdiU3+tFrnw0+UxVioVt5Fef bob@laptop"]
+"#,
+        line: 8,
+        says: &[
+            "key `serve.users[1].keys[0]`",
+            "also listed for user \"alice\"",
+        ],
+    },
+    Case {
+        name: "serve listen that is not an address",
+        text: r#"
+[[targets]]
+name = "a"
+[serve]
+listen = "bastion:2222"
+[[serve.users]]
+name = "alice"
+keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICyDoX9gnOdULKtZwjseqdiU3+tFrnw0+UxVioVt5Fef"]
+"#,
+        line: 4,
+        says: &["key `serve.listen`", "is not an address and port"],
+    },
 ];
 
 #[test]

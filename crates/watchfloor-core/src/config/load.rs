@@ -8,7 +8,9 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::schema::{ClaimSource, Config, LogSource, PostgresConfig, RedisConfig, TargetConfig};
+use super::schema::{
+    ClaimSource, Config, LogSource, PostgresConfig, RedisConfig, ServeConfig, TargetConfig,
+};
 use super::secret::Secret;
 use super::selector::check_label_selector;
 use crate::redact::redact;
@@ -449,6 +451,87 @@ fn validate(config: &Config, parsers: &ClientParsers) -> Result<(), Problem> {
                 .suggesting(suggest(name, &entries).filter(|s| s != name)),
         );
     }
+    if let Some(serve) = &config.serve {
+        check_serve(serve, parsers)?;
+    }
+    Ok(())
+}
+
+/// `[serve]`: an address to listen on, limits that admit someone, and users each known by at
+/// least one key that parses and names nobody else.
+fn check_serve(serve: &ServeConfig, parsers: &ClientParsers) -> Result<(), Problem> {
+    let key = KeyPath::root().key("serve");
+    if serve.listen_addr().is_none() {
+        return Err(Problem::new(
+            key.key("listen"),
+            format!(
+                "{:?} is not an address and port (e.g. \"127.0.0.1:2222\" or \"[::]:2222\")",
+                serve.listen
+            ),
+        ));
+    }
+    if serve.max_viewers == 0 {
+        return Err(Problem::new(key.key("max_viewers"), "must be at least 1"));
+    }
+    positive(key.clone().key("idle_timeout"), serve.idle_timeout)?;
+    if serve.users.is_empty() {
+        return Err(Problem::new(
+            key.key("users"),
+            "no [[serve.users]]: nobody could connect; list at least one user with `keys` or `authorized_keys`",
+        ));
+    }
+    // Each key's identity (as the parser gives it) and where it was first listed.
+    let mut seen: Vec<(String, usize, KeyPath)> = Vec::new();
+    for (j, user) in serve.users.iter().enumerate() {
+        let user_key = key.clone().key("users").index(j);
+        let name = user.name.trim();
+        if name.is_empty() {
+            return Err(Problem::new(
+                user_key.key("name"),
+                "user name must not be empty",
+            ));
+        }
+        if let Some(first) = serve.users[..j].iter().position(|u| u.name.trim() == name) {
+            return Err(Problem::new(
+                user_key.key("name"),
+                format!(
+                    "duplicate user name {name:?} (also {})",
+                    key.clone().key("users").index(first)
+                ),
+            ));
+        }
+        if user.keys.is_empty() && user.authorized_keys.is_none() {
+            return Err(Problem::new(
+                user_key,
+                format!(
+                    "user {name:?} has no `keys` and no `authorized_keys`: nobody could log in as them"
+                ),
+            ));
+        }
+        for (k, line) in user.keys.iter().enumerate() {
+            let line_key = user_key.clone().key("keys").index(k);
+            let identity = (parsers.ssh_public_key)(line).map_err(|why| {
+                Problem::new(
+                    line_key.clone(),
+                    format!(
+                        "not an OpenSSH public key line (\"ssh-ed25519 AAAA… comment\"): {why}"
+                    ),
+                )
+            })?;
+            if let Some((_, owner, first)) = seen.iter().find(|(id, _, _)| *id == identity)
+                && *owner != j
+            {
+                return Err(Problem::new(
+                    line_key,
+                    format!(
+                        "this key is also listed for user {:?} ({first}): a key must name one user",
+                        serve.users[*owner].name
+                    ),
+                ));
+            }
+            seen.push((identity, j, line_key));
+        }
+    }
     Ok(())
 }
 
@@ -688,13 +771,24 @@ fn origin(secret: &Secret) -> String {
 pub struct ClientParsers {
     pub postgres_dsn: fn(&PostgresConfig) -> Result<(), String>,
     pub redis_url: fn(&RedisConfig) -> Result<(), String>,
+    /// An OpenSSH public key line: the key's identity (the same for the same key whatever
+    /// the comment), or why it does not parse.
+    pub ssh_public_key: fn(&str) -> Result<String, String>,
 }
 
 impl ClientParsers {
-    /// Accepts every DSN and URL: for tests of the rest of the rules.
+    /// Accepts every DSN and URL, and every key line of two fields (the key being those two):
+    /// for tests of the rest of the rules.
     pub const UNCHECKED: Self = Self {
         postgres_dsn: |_| Ok(()),
         redis_url: |_| Ok(()),
+        ssh_public_key: |line| {
+            let mut fields = line.split_whitespace();
+            match (fields.next(), fields.next()) {
+                (Some(algorithm), Some(key)) => Ok(format!("{algorithm} {key}")),
+                _ => Err("expected an algorithm and a base64 key".to_string()),
+            }
+        },
     };
 }
 
@@ -950,6 +1044,87 @@ mod tests {
         assert_eq!(span_of(&document, &name), Some(19..22));
         let missing = KeyPath::root().key("targets").index(0).key("prometheus");
         assert_eq!(span_of(&document, &missing), Some(0..11));
+    }
+
+    const TARGET: &str = "[[targets]]\nname = \"a\"\n";
+
+    fn serve_error(serve: &str) -> String {
+        let text = format!("{TARGET}{serve}");
+        match parse(Path::new("w.toml"), &text, &ClientParsers::UNCHECKED) {
+            Ok(_) => panic!("parsed:\n{text}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn serve_defaults_and_a_minimal_user() {
+        let text = format!(
+            "{TARGET}[serve]\n[[serve.users]]\nname = \"alice\"\nkeys = [\"ssh-ed25519 AAAA alice@x\"]\n"
+        );
+        let config = parse(Path::new("w.toml"), &text, &ClientParsers::UNCHECKED).unwrap();
+        let serve = config.serve.unwrap();
+        assert_eq!(serve.listen_addr(), Some("127.0.0.1:2222".parse().unwrap()));
+        assert_eq!(serve.max_viewers, 32);
+        assert_eq!(serve.idle_timeout, Duration::from_secs(1800));
+        assert_eq!(serve.users[0].role, crate::config::ServeRole::Observer);
+        assert!(serve.host_key.is_none());
+        let config = parse(Path::new("w.toml"), TARGET, &ClientParsers::UNCHECKED).unwrap();
+        assert!(config.serve.is_none());
+    }
+
+    #[test]
+    fn serve_rules_name_line_and_key() {
+        let alice = "[[serve.users]]\nname = \"alice\"\nkeys = [\"ssh-ed25519 AAAA\"]\n";
+        let cases: &[(&str, &str)] = &[
+            (
+                "[serve]\nlisten = \"localhost\"\n",
+                "w.toml:4:10: key `serve.listen`: ",
+            ),
+            (
+                "[serve]\nmax_viewers = 0\n",
+                "w.toml:4:15: key `serve.max_viewers`",
+            ),
+            (
+                "[serve]\nidle_timeout = \"0s\"\n",
+                "w.toml:4:16: key `serve.idle_timeout`",
+            ),
+            (
+                "[serve]\nidle_timeout = \"soon\"\n",
+                "key `serve.idle_timeout`",
+            ),
+            ("[serve]\n", "key `serve.users`: no [[serve.users]]"),
+            (
+                "[[serve.users]]\nname = \"bob\"\n",
+                "w.toml:3:1: key `serve.users[0]`: user \"bob\" has no `keys`",
+            ),
+            (
+                "[[serve.users]]\nname = \"bob\"\nkeys = [\"nonsense\"]\n",
+                "w.toml:5:9: key `serve.users[0].keys[0]`: not an OpenSSH public key line",
+            ),
+            (
+                "[[serve.users]]\nname = \"bob\"\nrole = \"admin\"\nkeys = [\"a b\"]\n",
+                "key `serve.users[0].role`: unknown variant",
+            ),
+            (
+                "[[serve.users]]\nname = \"bob\"\nkey = [\"a b\"]\n",
+                "did you mean `keys`",
+            ),
+        ];
+        for (serve, says) in cases {
+            let error = serve_error(serve);
+            assert!(error.contains(says), "{serve}: {error}");
+        }
+        let error = serve_error(&format!(
+            "{alice}[[serve.users]]\nname = \"alice\"\nkeys = [\"x y\"]\n"
+        ));
+        assert!(error.starts_with("w.toml:7:8: key `serve.users[1].name`: duplicate user name \"alice\" (also serve.users[0])"), "{error}");
+        let error = serve_error(&format!(
+            "{alice}[[serve.users]]\nname = \"bob\"\nkeys = [\"x y\", \"ssh-ed25519 AAAA other comment\"]\n"
+        ));
+        assert!(error.starts_with("w.toml:8:16: key `serve.users[1].keys[1]`: this key is also listed for user \"alice\" (serve.users[0].keys[0])"), "{error}");
+        // The same key twice for one user is harmless.
+        let text = format!("{TARGET}[[serve.users]]\nname = \"a\"\nkeys = [\"x y\", \"x y c\"]\n");
+        parse(Path::new("w.toml"), &text, &ClientParsers::UNCHECKED).unwrap();
     }
 
     #[test]

@@ -22,6 +22,78 @@ pub struct Config {
     pub audit: AuditConfig,
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
+    /// `watchfloor serve`: the console over SSH. Absent: `serve` refuses to start.
+    #[serde(default)]
+    pub serve: Option<ServeConfig>,
+}
+
+/// `[serve]`: who may attach to `watchfloor serve` over SSH, and how.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address and port to listen on, e.g. `127.0.0.1:2222` or `[::]:2222`.
+    #[serde(default = "default_serve_listen")]
+    pub listen: String,
+    /// The server's ed25519 host key (OpenSSH format); generated with mode 0600 when missing.
+    /// Default `$XDG_STATE_HOME/watchfloor/ssh_host_ed25519_key`.
+    pub host_key: Option<PathBuf>,
+    /// Sessions served at once; the next one is told so and closed.
+    #[serde(default = "default_max_viewers")]
+    pub max_viewers: usize,
+    /// A session that sends no input for this long is closed.
+    #[serde(default = "default_idle_timeout", with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    #[serde(default)]
+    pub users: Vec<ServeUser>,
+}
+
+impl ServeConfig {
+    /// `listen` as an address, when it is one (checked when the config is loaded).
+    pub fn listen_addr(&self) -> Option<std::net::SocketAddr> {
+        self.listen.trim().parse().ok()
+    }
+}
+
+fn default_serve_listen() -> String {
+    "127.0.0.1:2222".to_string()
+}
+fn default_max_viewers() -> usize {
+    32
+}
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+/// `[[serve.users]]`: a person, known by their SSH keys (the SSH user name is ignored).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeUser {
+    pub name: String,
+    #[serde(default)]
+    pub role: ServeRole,
+    /// OpenSSH public key lines (`ssh-ed25519 AAAA… comment`).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// An OpenSSH `authorized_keys` file, read when `serve` starts (options are ignored).
+    pub authorized_keys: Option<PathBuf>,
+}
+
+/// What a served session may do: an observer's is read-only whatever the rest of the config says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServeRole {
+    #[default]
+    Observer,
+    Operator,
+}
+
+impl ServeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Observer => "observer",
+            Self::Operator => "operator",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,142 @@
+//! One served SSH session: what the server hands the viewer behind it (who it is, its terminal,
+//! its input, its output), and the viewer served for now — a banner — until the shared console
+//! is (issue #14).
+//!
+//! The seam: the connection handler turns `pty-req`, `window-change` and channel data into
+//! [`SessionInput`]s on a bounded channel; the viewer writes through [`Output`], whose `write`
+//! waits while the client's SSH window is full (the back-pressure a viewer must honour by
+//! dropping frames, never by queueing them). The server, not the viewer, ends a session on
+//! shutdown or idleness (see `super::run_session`): a viewer only returns when it is done.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::ChannelId;
+use russh::server::Handle;
+use tokio::sync::mpsc;
+
+use super::keys::Identity;
+
+/// What the client's terminal sends after the shell started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionInput {
+    /// `window-change`: the terminal's new size.
+    Resize { cols: u16, rows: u16 },
+    /// Bytes typed (or pasted), as the terminal encodes them.
+    Bytes(Vec<u8>),
+}
+
+/// Capacity of a session's input channel: the handler waits (and so stops reading that
+/// client's socket) when the viewer falls this far behind.
+pub const INPUT_CAPACITY: usize = 64;
+
+/// A viewer's terminal as the client described it in `pty-req`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terminal {
+    /// `TERM` of the client, e.g. `xterm-256color`.
+    pub term: String,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+/// Everything a viewer gets.
+pub struct ViewerSession {
+    pub who: Arc<Identity>,
+    pub peer: Option<SocketAddr>,
+    pub terminal: Terminal,
+    pub input: mpsc::Receiver<SessionInput>,
+    pub output: Output,
+}
+
+/// The session channel's output. Cloneable; writes wait for the client's SSH window.
+#[derive(Clone)]
+pub struct Output {
+    handle: Handle,
+    channel: ChannelId,
+}
+
+/// The session is gone: nothing more can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl Output {
+    pub fn new(handle: Handle, channel: ChannelId) -> Self {
+        Self { handle, channel }
+    }
+
+    /// Sends bytes to the client's terminal, waiting while its window is full.
+    pub async fn write(&self, bytes: impl Into<Vec<u8>>) -> Result<(), Closed> {
+        self.handle
+            .data(self.channel, bytes.into())
+            .await
+            .map_err(|_| Closed)
+    }
+
+    /// Ends the session: exit status, EOF and close (each best effort: the client may be gone).
+    pub async fn close(&self, exit_status: u32) {
+        let _ = self
+            .handle
+            .exit_status_request(self.channel, exit_status)
+            .await;
+        let _ = self.handle.eof(self.channel).await;
+        let _ = self.handle.close(self.channel).await;
+    }
+}
+
+/// How long the banner stays when no key is pressed.
+pub const BANNER_FOR: Duration = Duration::from_secs(10);
+
+/// The text of the banner (CRLF line ends: the client's pty is in raw mode).
+pub fn banner(who: &Identity) -> String {
+    format!(
+        "watchfloor serve\r\n\
+         user: {} ({})\r\n\
+         key: {}\r\n\
+         \r\n\
+         the shared console is not served yet (issue #14 in progress); press any key to close\r\n",
+        who.name,
+        who.role.as_str(),
+        who.fingerprint
+    )
+}
+
+/// The viewer served for now: the banner, then done on a key, when the client's input ends, or
+/// after [`BANNER_FOR`].
+pub async fn banner_viewer(mut session: ViewerSession) {
+    if session.output.write(banner(&session.who)).await.is_err() {
+        return;
+    }
+    let until = tokio::time::sleep(BANNER_FOR);
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            () = &mut until => return,
+            input = session.input.recv() => match input {
+                Some(SessionInput::Bytes(_)) | None => return,
+                Some(SessionInput::Resize { .. }) => {}
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServeRole;
+
+    #[test]
+    fn the_banner_names_user_role_and_fingerprint_in_crlf_lines() {
+        let text = banner(&Identity {
+            name: "alice".into(),
+            role: ServeRole::Operator,
+            fingerprint: "SHA256:abc".into(),
+        });
+        assert!(text.contains("user: alice (operator)\r\n"), "{text}");
+        assert!(text.contains("key: SHA256:abc\r\n"), "{text}");
+        assert!(text.contains(
+            "the shared console is not served yet (issue #14 in progress); press any key to close"
+        ));
+        assert!(!text.replace("\r\n", "").contains('\n'), "{text}");
+    }
+}
