@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::logs::{LogBuffer, LogEvent, Placed, StreamId, StreamState};
+use crate::logs::{LogBuffer, LogEvent, StreamId, StreamState};
 
 /// Default ring buffer size, in lines.
 pub const DEFAULT_CAPACITY: usize = 20_000;
@@ -103,23 +103,17 @@ impl LogsData {
                 }
             }
             LogEvent::Lines(mut lines) => {
-                // In time order first, so a batch of several streams' lines is appended, not
-                // inserted line by line (stable: equal times keep their arrival order).
-                lines.sort_by_key(crate::logs::LogLine::time);
-                let before = self.reorders;
-                let mut from = u64::MAX;
-                for mut line in lines {
+                for line in &mut lines {
                     line.stream = self.app_id(source, line.stream);
                     if let Some(info) = self.streams.get_mut(&line.stream) {
                         info.lines += 1;
                         info.last_line = Some(line.received);
                     }
-                    if let Placed::Inserted(seq) = self.buffer.push(line) {
-                        self.reorders += 1;
-                        from = from.min(seq);
-                    }
                 }
-                if self.reorders != before {
+                // Merged by time in one pass (a late stream's lines land among their moment's).
+                if let Some(from) = self.buffer.push_batch(lines) {
+                    let before = self.reorders;
+                    self.reorders += 1;
                     self.last_reorder = Some(Reorder { before, from });
                 }
             }

@@ -73,6 +73,51 @@ impl LogBuffer {
         self.place(index, line)
     }
 
+    /// Adds a batch of lines where [`push`](Self::push) would put them one by one, in one pass:
+    /// the batch is sorted by time (stably) and merged with the kept lines newer than its oldest
+    /// line. Several streams' batches overlap in time, so one by one each line would move every
+    /// newer line (thousands under a flood: a memmove per line); merged, each moves once.
+    /// Returns the sequence number from which kept lines were renumbered, if any were.
+    pub fn push_batch(&mut self, mut lines: Vec<LogLine>) -> Option<u64> {
+        lines.sort_by_key(LogLine::time);
+        let at = lines.first()?.time();
+        let split = if self.lines.back().is_none_or(|last| last.time() <= at) {
+            self.lines.len()
+        } else {
+            self.lines.partition_point(|kept| kept.time() <= at)
+        };
+        let renumbered = (split < self.lines.len()).then_some(self.first_seq + split as u64);
+        let mut kept = self.lines.split_off(split).into_iter().peekable();
+        let mut new = lines.into_iter().peekable();
+        loop {
+            // Equal times: the kept line first, as `push` places a line after its equals.
+            let next = match (kept.peek(), new.peek()) {
+                (Some(k), Some(n)) if k.time() <= n.time() => kept.next(),
+                (_, Some(_)) => new.next(),
+                (Some(_), None) => kept.next(),
+                (None, None) => break,
+            };
+            if let Some(line) = next {
+                self.push_back_evicting(line);
+            }
+        }
+        renumbered
+    }
+
+    /// Appends, evicting the oldest line when full; the deque grows by doubling up to
+    /// `capacity` slots, never past.
+    fn push_back_evicting(&mut self, line: LogLine) {
+        if self.lines.len() == self.capacity {
+            self.lines.pop_front();
+            self.first_seq += 1;
+            self.evicted += 1;
+        } else if self.lines.len() == self.lines.capacity() {
+            let target = (self.lines.len() * 2).max(16).min(self.capacity);
+            self.lines.reserve_exact(target - self.lines.len());
+        }
+        self.lines.push_back(line);
+    }
+
     fn place(&mut self, index: usize, line: LogLine) -> Placed {
         let seq = self.first_seq + index as u64;
         if index == self.lines.len() {
@@ -234,5 +279,49 @@ mod tests {
             buffer.heap_bytes(),
             20_000 * (std::mem::size_of::<LogLine>() + 2)
         );
+    }
+
+    #[test]
+    fn a_merged_batch_ends_as_pushing_each_line_would() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |t: u64, text: &str| {
+            let mut l = line(text);
+            l.timestamp = Some(UNIX_EPOCH + Duration::from_secs(t));
+            l
+        };
+        let mut seed = 11u64;
+        let mut one_by_one = LogBuffer::new(50);
+        let mut merged = LogBuffer::new(50);
+        for batch in 0..40u64 {
+            let lines: Vec<LogLine> = (0..9)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    at(batch * 5 + (seed >> 33) % 30, &format!("b{batch}-{i}"))
+                })
+                .collect();
+            let mut sorted = lines.clone();
+            sorted.sort_by_key(LogLine::time);
+            let before: Vec<u64> = merged.iter().map(|(seq, _)| seq).collect();
+            let mut inserted = false;
+            for l in sorted {
+                inserted |= matches!(one_by_one.push(l), Placed::Inserted(_));
+            }
+            let renumbered = merged.push_batch(lines);
+            let texts = |b: &LogBuffer| -> Vec<String> {
+                b.iter().map(|(_, l)| l.raw.to_string()).collect()
+            };
+            assert_eq!(texts(&merged), texts(&one_by_one), "batch {batch}");
+            assert_eq!(merged.evicted, one_by_one.evicted, "batch {batch}");
+            // Lines before the renumbered point kept their numbers (a view keeps them as is).
+            if inserted {
+                let from = renumbered.expect("lines were renumbered");
+                assert!(
+                    before
+                        .iter()
+                        .all(|seq| *seq < from || *seq >= merged.first_seq())
+                );
+            }
+        }
+        assert!(merged.len() == 50 && merged.lines.capacity() <= 64);
     }
 }
