@@ -71,6 +71,11 @@ const STEPS: &[Step] = &[
     Step::pane("session detail zoomed", "3z<Enter><Enter>", Shows::Detail),
     Step::pane("claim detail", "4<Enter>", Shows::Detail).only("incident"),
     Step::pane("claim detail zoomed", "4z<Enter>", Shows::Detail).only("incident"),
+    // YAML of a row and of a detail (fetched: `~` waits for the answer).
+    Step::pane("pod yaml", "1y~", Shows::Detail),
+    Step::pane("deployment yaml zoomed", "1vzy~", Shows::Detail),
+    Step::pane("pod detail yaml", "1<Enter>~y~", Shows::Detail),
+    Step::pane("claim yaml", "4y~", Shows::Detail).only("incident"),
     // Dialogs: opened over a list by their keys, closed with Esc.
     Step::dialog("rollout restart", "1", Shows::Pods, "r"),
     Step::dialog(
@@ -277,7 +282,7 @@ async fn press(console: &mut Headless, keys: &str) {
 async fn loaded(console: &mut Headless) {
     console
         .settle_until(
-            "the dialog's revisions or dry run, the pod's detail",
+            "the dialog's revisions or dry run, the pod's detail, the YAML",
             Duration::from_secs(30),
             |app| {
                 let dialog = match app.view.modal.as_ref().map(|m| &m.stage) {
@@ -294,7 +299,10 @@ async fn loaded(console: &mut Headless) {
                             .pod_detail(&(p.namespace.clone(), p.name.clone()))
                             .is_some()
                     });
-                dialog && detail
+                let yaml = [PaneId::Pods, PaneId::Claims]
+                    .iter()
+                    .all(|&pane| screen.yaml(pane).is_none_or(|(_, answer)| answer.is_some()));
+                dialog && detail && yaml
             },
         )
         .await;
@@ -311,7 +319,8 @@ fn reset(console: &mut Headless) {
     }
     for pane in 0..5 {
         for _ in 0..3 {
-            if console.app.view.panes[pane].detail_open {
+            let view = &console.app.view.panes[pane];
+            if view.detail_open || view.yaml.is_some() {
                 console.press_str(&(pane + 1).to_string());
                 console.press(key(KeyCode::Esc));
             }
@@ -329,7 +338,12 @@ fn reset(console: &mut Headless) {
     }
     let view = &console.app.view;
     assert!(
-        !view.zoomed && view.panes.iter().all(|p| !p.detail_open) && view.modal.is_none(),
+        !view.zoomed
+            && view
+                .panes
+                .iter()
+                .all(|p| !p.detail_open && p.yaml.is_none())
+            && view.modal.is_none(),
         "back to the start"
     );
 }
