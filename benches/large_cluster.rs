@@ -118,6 +118,7 @@ fn main() {
 
     std::thread::sleep(SETTLE);
     let rss_kib = rss_kib(pid);
+    let (anon_kib, file_kib) = (status_kib(pid, "RssAnon:"), status_kib(pid, "RssFile:"));
     let cpu_before = cpu_ticks(pid);
     let window_start = Instant::now();
     std::thread::sleep(CPU_WINDOW);
@@ -147,6 +148,11 @@ fn main() {
         "  RSS at steady state: {:.1} MiB (goal <= 80 MiB)",
         rss_kib as f64 / 1024.0
     );
+    println!(
+        "    of which anonymous (heap, stacks) {:.1} MiB, file-backed (the binary's pages) {:.1} MiB",
+        anon_kib as f64 / 1024.0,
+        file_kib as f64 / 1024.0
+    );
     println!("  CPU while idle ({CPU_WINDOW:?} window): {cpu_percent:.2}% of a core (goal < 2%)");
     println!("  LIST requests after the initial sync: {lists_after_sync} (goal 0)");
     println!("  LIST requests for the initial sync: {lists_at_sync}");
@@ -165,6 +171,17 @@ fn list_requests(path: &Path) -> usize {
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|r| r["verb"] == "list")
         .count()
+}
+
+/// A `kB` field of `/proc/PID/status`.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn rss_kib(pid: u32) -> u64 {
