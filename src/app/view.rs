@@ -1217,9 +1217,6 @@ impl<'a> Screen<'a> {
         let pods_view = &self.view.panes[PaneId::Pods.index()];
         let pods_filter = filter(PaneId::Pods);
         let as_ordered = !pods_view.unhealthy && pods_filter.is_none();
-        let of_keys = |keys: &[crate::data::ObjectKey]| {
-            crate::model::spread(keys.iter().map(|k| k.0.as_str()))
-        };
         let (pods, pods_spread) = if as_ordered && pods_view.sort.is_default() {
             (kube.pods_order.clone(), kube.pods_spread)
         } else {
@@ -1240,7 +1237,7 @@ impl<'a> Screen<'a> {
                 .collect();
             sort::pods(&mut pods, pods_view.sort);
             let pods: std::sync::Arc<[_]> = pods.into_iter().map(crate::data::Keyed::key).collect();
-            let spread = of_keys(&pods);
+            let spread = crate::data::spread_of(&pods);
             (pods, spread)
         };
         let (deployments, deployments_spread) = if as_ordered && pods_view.alt_sort.is_default() {
@@ -1266,7 +1263,7 @@ impl<'a> Screen<'a> {
                 .into_iter()
                 .map(crate::data::Keyed::key)
                 .collect();
-            let spread = of_keys(&deployments);
+            let spread = crate::data::spread_of(&deployments);
             (deployments, spread)
         };
         let claims_view = &self.view.panes[PaneId::Claims.index()];

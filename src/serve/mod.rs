@@ -367,6 +367,14 @@ impl Connection {
         self.peer.map_or_else(|| "?".to_string(), |p| p.to_string())
     }
 
+    /// Refuses a channel the console does not serve, and logs who asked for what.
+    async fn refuse_channel(&self, reply: ChannelOpenHandle, what: String) {
+        tracing::warn!(user = self.who(), peer = %self.peer(), "serve: {what}");
+        reply
+            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            .await;
+    }
+
     fn who(&self) -> &str {
         self.who.as_deref().map_or("?", |w| w.name.as_str())
     }
@@ -557,9 +565,7 @@ impl russh::server::Handler for Connection {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         if self.who.is_none() || self.channel.is_some() {
-            tracing::warn!(user = self.who(), peer = %self.peer(), "serve: refused a second session channel");
-            reply
-                .reject(ChannelOpenFailure::AdministrativelyProhibited)
+            self.refuse_channel(reply, "refused a second session channel".to_string())
                 .await;
             return Ok(());
         }
@@ -578,9 +584,7 @@ impl russh::server::Handler for Connection {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        tracing::warn!(user = self.who(), peer = %self.peer(), "serve: refused port forwarding to {host}:{port}");
-        reply
-            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+        self.refuse_channel(reply, format!("refused port forwarding to {host}:{port}"))
             .await;
         Ok(())
     }
@@ -592,9 +596,7 @@ impl russh::server::Handler for Connection {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        tracing::warn!(user = self.who(), peer = %self.peer(), "serve: refused forwarding to {socket_path}");
-        reply
-            .reject(ChannelOpenFailure::AdministrativelyProhibited)
+        self.refuse_channel(reply, format!("refused forwarding to {socket_path}"))
             .await;
         Ok(())
     }

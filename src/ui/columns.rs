@@ -250,26 +250,7 @@ pub fn fit_table_with(
     label: impl Fn(&'static str) -> Cow<'static, str>,
 ) -> Fitted<'static> {
     let headers: Vec<Cow<'static, str>> = specs.iter().map(|s| label(s.header)).collect();
-    let columns: Vec<Column> = specs
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| {
-            let cells = rows
-                .iter()
-                .map(|r| r.get(i).map_or("", |(t, _)| t.as_str()));
-            let mut column =
-                Column::measure(spec.header, spec.min, spec.cut, spec.identifying, cells)
-                    .priority(spec.priority);
-            column.preferred = column.preferred.min(spec.max.max(spec.min));
-            if column.preferred > 0 {
-                let label = u16::try_from(headers[i].width()).unwrap_or(u16::MAX);
-                column.preferred = column.preferred.max(label);
-            }
-            column.min = column.min.min(column.preferred);
-            column
-        })
-        .collect();
-    let widths = layout(&columns, width, 1);
+    let widths = widths(specs, &rows, width, &headers);
     let shown: Vec<usize> = (0..specs.len()).filter(|&i| widths[i] > 0).collect();
     let header = Row::new(
         shown
@@ -299,6 +280,39 @@ pub fn fit_table_with(
         header,
         rows,
     }
+}
+
+/// The width of each of `specs` (0: hidden) over `rows` in `width` cells, one space between
+/// columns: each measured on its cells (capped by its `max`), at least as wide as its header as
+/// drawn (`headers`), then laid out by [`layout`].
+pub fn widths(
+    specs: &[Spec],
+    rows: &[Vec<(String, Style)>],
+    width: u16,
+    headers: &[Cow<'static, str>],
+) -> Vec<u16> {
+    let columns: Vec<Column> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let cells = rows
+                .iter()
+                .map(move |r| r.get(i).map_or("", |(t, _)| t.as_str()));
+            let mut column =
+                Column::measure(spec.header, spec.min, spec.cut, spec.identifying, cells)
+                    .priority(spec.priority);
+            column.preferred = column.preferred.min(spec.max.max(spec.min));
+            if column.preferred > 0 {
+                let label = headers.get(i).map_or(0, |h| h.width());
+                column.preferred = column
+                    .preferred
+                    .max(u16::try_from(label).unwrap_or(u16::MAX));
+            }
+            column.min = column.min.min(column.preferred);
+            column
+        })
+        .collect();
+    layout(&columns, width, 1)
 }
 
 /// `text` in at most `width` cells, shortened with `…` as `cut` says.

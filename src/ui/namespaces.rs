@@ -18,7 +18,6 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Row, TableState};
-use unicode_width::UnicodeWidthStr;
 
 use super::columns::{self, Column, Cut, ESSENTIAL, Spec, fit_table_with};
 use super::theme::Theme;
@@ -101,41 +100,6 @@ fn window<'a>(
     entries
 }
 
-/// The columns `specs` shows for `rows` in `width` cells, as `columns::fit_table_with` lays
-/// them out.
-// Measured as `fit_table_with` measures (its widest cell capped by `max`, at least as wide as
-// its label); `columns` does not say which columns a fitted table shows.
-fn shown(
-    specs: &[Spec],
-    rows: &[Vec<(String, Style)>],
-    width: u16,
-    label: &dyn Fn(&'static str) -> Cow<'static, str>,
-) -> Vec<bool> {
-    let measured: Vec<Column> = specs
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| {
-            let cells = rows
-                .iter()
-                .map(move |r| r.get(i).map_or("", |(t, _)| t.as_str()));
-            let mut column =
-                Column::measure(spec.header, spec.min, spec.cut, spec.identifying, cells)
-                    .priority(spec.priority);
-            column.preferred = column.preferred.min(spec.max.max(spec.min));
-            if column.preferred > 0 {
-                let label = u16::try_from(label(spec.header).width()).unwrap_or(u16::MAX);
-                column.preferred = column.preferred.max(label);
-            }
-            column.min = column.min.min(column.preferred);
-            column
-        })
-        .collect();
-    columns::layout(&measured, width, 1)
-        .into_iter()
-        .map(|w| w > 0)
-        .collect()
-}
-
 /// The columns for interleaved namespaces: NAMESPACE among the columns the name shrinks for,
 /// after the others of them, never narrower than what keeps `namespaces` apart.
 fn mixed_specs<'s>(
@@ -200,7 +164,19 @@ pub fn render(
                 Entry::Group(_) => None,
             }),
         ),
-        Spread::Grouped if shown(table.specs, &rows, area.width, table.label)[table.namespace] => {
+        Spread::Grouped
+            if columns::widths(
+                table.specs,
+                &rows,
+                area.width,
+                &table
+                    .specs
+                    .iter()
+                    .map(|s| (table.label)(s.header))
+                    .collect::<Vec<_>>(),
+            )[table.namespace]
+                > 0 =>
+        {
             table.specs.to_vec()
         }
         Spread::Grouped => {

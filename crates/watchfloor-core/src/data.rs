@@ -158,6 +158,11 @@ pub struct KubeData {
     dirty: bool,
 }
 
+/// How rows with these keys, in this order, spread over namespaces.
+pub fn spread_of(keys: &[ObjectKey]) -> crate::model::Spread {
+    crate::model::spread(keys.iter().map(|(namespace, _)| namespace.as_str()))
+}
+
 /// Whether `order` already lists the keys of `sorted` in the same order: most updates move no
 /// row, and keeping the shared order saves copying (and freeing) every key.
 fn same_order<T>(order: &[ObjectKey], sorted: &[(&ObjectKey, &T)]) -> bool {
@@ -202,15 +207,14 @@ impl KubeData {
         pods.sort_by_key(|(_, row)| pod_severity(row));
         if !same_order(&self.pods_order, &pods) {
             self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
-            self.pods_spread = crate::model::spread(self.pods_order.iter().map(|k| k.0.as_str()));
+            self.pods_spread = spread_of(&self.pods_order);
         }
         self.pod_summary = Some(pod_summary(self.pods.values()));
         let mut deployments: Vec<(&ObjectKey, &DeploymentRow)> = self.deployments.iter().collect();
         deployments.sort_by_key(|(_, row)| deployment_severity(row));
         if !same_order(&self.deployments_order, &deployments) {
             self.deployments_order = deployments.iter().map(|(key, _)| (*key).clone()).collect();
-            self.deployments_spread =
-                crate::model::spread(self.deployments_order.iter().map(|k| k.0.as_str()));
+            self.deployments_spread = spread_of(&self.deployments_order);
         }
         let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
         sort_claims(&mut claims);

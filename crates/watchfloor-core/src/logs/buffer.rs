@@ -65,11 +65,7 @@ impl LogBuffer {
             self.evicted += 1;
             return self.place(index - 1, line);
         }
-        if self.lines.len() == self.lines.capacity() {
-            // Grow by doubling, but never past `capacity` slots.
-            let target = (self.lines.len() * 2).max(16).min(self.capacity);
-            self.lines.reserve_exact(target - self.lines.len());
-        }
+        self.make_room();
         self.place(index, line)
     }
 
@@ -104,18 +100,25 @@ impl LogBuffer {
         renumbered
     }
 
-    /// Appends, evicting the oldest line when full; the deque grows by doubling up to
-    /// `capacity` slots, never past.
+    /// Appends, evicting the oldest line when full.
     fn push_back_evicting(&mut self, line: LogLine) {
         if self.lines.len() == self.capacity {
             self.lines.pop_front();
             self.first_seq += 1;
             self.evicted += 1;
-        } else if self.lines.len() == self.lines.capacity() {
+        } else {
+            self.make_room();
+        }
+        self.lines.push_back(line);
+    }
+
+    /// Room for one more line in a buffer not yet full: the deque grows by doubling, but never
+    /// past `capacity` slots.
+    fn make_room(&mut self) {
+        if self.lines.len() == self.lines.capacity() {
             let target = (self.lines.len() * 2).max(16).min(self.capacity);
             self.lines.reserve_exact(target - self.lines.len());
         }
-        self.lines.push_back(line);
     }
 
     fn place(&mut self, index: usize, line: LogLine) -> Placed {
