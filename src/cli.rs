@@ -132,6 +132,10 @@ pub enum Commands {
         /// Show this Redis in the DB pane instead of the simulated one, e.g. redis://127.0.0.1:6379.
         #[arg(long, value_name = "URL")]
         redis: Option<String>,
+        /// Serve the demo over SSH instead of drawing it here (default 127.0.0.1:2222), with a
+        /// generated operator key and observer key whose paths it prints.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:2222")]
+        serve: Option<std::net::SocketAddr>,
     },
     /// Print the audit trail of remediations (the config's `[audit] path`, else the default
     /// $XDG_STATE_HOME/watchfloor/audit.jsonl).
@@ -146,8 +150,8 @@ pub enum Commands {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Serve the console over SSH to the keys of the config's [[serve.users]] (in progress:
-    /// sessions get a banner for now, not the console).
+    /// Serve the console over SSH to the keys of the config's [[serve.users]]: every target's
+    /// data collected once, each session its own view; observers read-only.
     Serve {
         /// Config file whose `[serve]` section says who may connect.
         #[arg(long, short = 'c', value_name = "PATH")]

@@ -97,6 +97,43 @@ impl Demo {
         }
     }
 
+    /// `[serve]` for `demo --serve`: listening on `listen`, the default host key, and two users
+    /// whose key pairs are generated now in the demo's private directory (printed, to try it).
+    pub fn serve_config(
+        &self,
+        listen: std::net::SocketAddr,
+    ) -> Result<crate::config::ServeConfig, String> {
+        use crate::config::{ServeConfig, ServeRole, ServeUser};
+        let mut users = Vec::new();
+        for (name, role) in [
+            ("demo-operator", ServeRole::Operator),
+            ("demo-observer", ServeRole::Observer),
+        ] {
+            let path = self.dir.join(name);
+            let line = crate::serve::keys::generate_user_key(&path, name)?;
+            let port = listen.port();
+            let host = listen.ip();
+            println!(
+                "watchfloor demo: {} key: ssh -t -p {port} -i {} -o IdentitiesOnly=yes {host}",
+                role.as_str(),
+                path.display()
+            );
+            users.push(ServeUser {
+                name: name.to_string(),
+                role,
+                keys: vec![line],
+                authorized_keys: None,
+            });
+        }
+        Ok(ServeConfig {
+            listen: listen.to_string(),
+            host_key: None,
+            max_viewers: 64,
+            idle_timeout: std::time::Duration::from_secs(30 * 60),
+            users,
+        })
+    }
+
     pub async fn stop(self) {
         self.sim.shutdown().await;
         let _ = std::fs::remove_dir_all(&self.dir);

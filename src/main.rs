@@ -69,6 +69,7 @@ fn main() -> ExitCode {
             ref scenario,
             ref postgres,
             ref redis,
+            serve,
             ..
         }) => run_demo(
             &cli,
@@ -77,10 +78,14 @@ fn main() -> ExitCode {
                 postgres: postgres.clone(),
                 redis: redis.clone(),
             },
+            serve,
         ),
         Some(Commands::Audit { since, format, .. }) => audit(&cli, since, format),
         Some(Commands::Serve { listen, .. }) => match load(cli.selection.config.as_deref()) {
-            Some(loaded) => watchfloor::serve::main(loaded, listen),
+            Some(loaded) => {
+                let inputs = read_only_inputs(&cli, &loaded);
+                watchfloor::serve::main(loaded, listen, inputs)
+            }
             None => ExitCode::from(USAGE),
         },
         #[cfg(feature = "demo")]
@@ -154,7 +159,12 @@ fn completion_command(path: Option<&std::path::Path>) -> clap::Command {
 #[cfg(feature = "demo")]
 /// `watchfloor demo`: the simulator in-process, a private kubeconfig, and the real console
 /// talking to it through the real Kubernetes client.
-fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) -> ExitCode {
+fn run_demo(
+    cli: &Cli,
+    scenario: &str,
+    local: watchfloor::demo::LocalServers,
+    serve: Option<std::net::SocketAddr>,
+) -> ExitCode {
     let scenario = match watchfloor_sim::Scenario::builtin(scenario) {
         Ok(scenario) => scenario,
         Err(e) => {
@@ -162,7 +172,7 @@ fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) ->
             return ExitCode::from(USAGE);
         }
     };
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+    if serve.is_none() && (!std::io::stdout().is_terminal() || !std::io::stdin().is_terminal()) {
         eprintln!(
             "watchfloor: the console needs a terminal; `watchfloor sim` serves the simulated platform alone"
         );
@@ -190,6 +200,7 @@ fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) ->
             std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
         ),
         global_config: base.as_ref().is_some_and(|c| c.read_only),
+        observer: false,
     };
     let result = rt.block_on(async {
         let demo = watchfloor::demo::Demo::start(scenario).await?;
@@ -198,13 +209,27 @@ fn run_demo(cli: &Cli, scenario: &str, local: watchfloor::demo::LocalServers) ->
             loaded.config.ui = base.ui;
             loaded.config.audit = base.audit;
         }
+        if let Some(listen) = serve {
+            let code = match demo.serve_config(listen) {
+                Ok(serve) => {
+                    loaded.config.serve = Some(serve);
+                    watchfloor::serve::serve(loaded, Some(listen), inputs).await
+                }
+                Err(e) => {
+                    eprintln!("watchfloor: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+            demo.stop().await;
+            return Ok(code);
+        }
         let exit = runtime::run(loaded, 0, inputs).await;
         demo.stop().await;
-        exit
+        exit.map(|exit| ExitCode::from(exit.code() as u8))
     });
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
-        Ok(exit) => ExitCode::from(exit.code() as u8),
+        Ok(code) => code,
         Err(error) => {
             watchfloor::terminal::restore();
             tracing::error!("{error:#}");
@@ -259,6 +284,7 @@ fn read_only_inputs(cli: &Cli, loaded: &LoadedConfig) -> ReadOnlyInputs {
             std::env::var("WATCHFLOOR_READ_ONLY").ok().as_deref(),
         ),
         global_config: loaded.config.read_only,
+        observer: false,
     }
 }
 

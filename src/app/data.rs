@@ -26,7 +26,8 @@ pub struct SloData {
 pub struct PodDetailResult {
     pub key: ObjectKey,
     pub detail: Result<PodDetail, String>,
-    /// The `Data::revision` it arrived at: a view shows only answers newer than its question.
+    /// The view's answer count when it arrived: a view shows only answers newer than its
+    /// question.
     pub revision: u64,
 }
 
@@ -38,8 +39,43 @@ pub struct YamlResult {
     pub lines: Result<Vec<String>, String>,
     /// When it arrived (the console's clock).
     pub at: SystemTime,
-    /// The `Data::revision` it arrived at: a view shows only answers newer than its question.
+    /// The view's answer count when it arrived: a view shows only answers newer than its
+    /// question.
     pub revision: u64,
+}
+
+/// Answers to one view's own questions (pod detail, YAML): fetched for that view alone, so
+/// they live with the view, not with the shared data.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    pub pod_detail: Option<PodDetailResult>,
+    /// The latest object fetched for a YAML view.
+    pub yaml: Option<YamlResult>,
+    /// Bumped by every answer; a question remembers the count it was asked at.
+    pub count: u64,
+}
+
+impl Answers {
+    /// Takes in a pod detail or YAML answer; false for any other event.
+    pub fn take(&mut self, event: SourceEvent, now: SystemTime) -> bool {
+        match event {
+            SourceEvent::PodDetail { key, detail, .. } => {
+                self.count += 1;
+                self.pod_detail = Some(PodDetailResult {
+                    key,
+                    detail,
+                    revision: self.count,
+                });
+                true
+            }
+            SourceEvent::Yaml { object, yaml, .. } => {
+                self.count += 1;
+                self.yaml = Some(YamlResult::new(object, yaml, now, self.count));
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl YamlResult {
@@ -76,9 +112,6 @@ pub struct Data {
     pub db: crate::db::DbData,
     /// The Logs pane's lines and streams.
     pub logs: LogsData,
-    pub pod_detail: Option<PodDetailResult>,
-    /// The latest object fetched for a YAML view.
-    pub yaml: Option<YamlResult>,
     pub kube_context: Option<String>,
 }
 
@@ -109,8 +142,6 @@ impl Data {
             slo: SloData::default(),
             db: crate::db::DbData::default(),
             logs: LogsData::with_capacity(capacity).showing(fields),
-            pod_detail: None,
-            yaml: None,
             kube_context: None,
         }
     }
@@ -139,7 +170,7 @@ impl Data {
 
     /// Takes in a backend's report; false when it belongs to another generation (ignored).
     pub fn apply(&mut self, event: SourceEvent, now: SystemTime) -> bool {
-        if event.generation() != self.generation {
+        if event.generation() != self.generation || event.is_answer() {
             return false;
         }
         self.revision += 1;
@@ -171,16 +202,8 @@ impl Data {
                     status.state = state;
                 }
             }
-            SourceEvent::PodDetail { key, detail, .. } => {
-                self.pod_detail = Some(PodDetailResult {
-                    key,
-                    detail,
-                    revision: self.revision,
-                });
-            }
-            SourceEvent::Yaml { object, yaml, .. } => {
-                self.yaml = Some(YamlResult::new(object, yaml, now, self.revision));
-            }
+            // Answers to one view's questions go to its `Answers`, not to the shared data.
+            SourceEvent::PodDetail { .. } | SourceEvent::Yaml { .. } => return false,
             SourceEvent::KubeContext { name, .. } => self.kube_context = Some(name),
             SourceEvent::Slo { results, .. } => self.slo.results = results,
             SourceEvent::Health { index, result, .. } => {

@@ -33,7 +33,7 @@ pub use data::{Data, SloData, YamlResult};
 use keymap::Keymap;
 use pane::PaneId;
 use status::SourceState;
-pub use view::{Frozen, HelpPage, Screen, View};
+pub use view::{Frozen, HelpPage, Screen, Served, View, Viewer};
 
 /// Everything that can happen to the app.
 #[derive(Debug, Clone)]
@@ -507,7 +507,7 @@ impl App {
     ) -> Self {
         let keymap = Keymap::with_overrides(&config.ui.keys);
         let data = Data::new(config, target_index, 1);
-        let policy = Self::policy_for(&data, read_only_inputs);
+        let policy = policy_for(&data, read_only_inputs);
         let view = View::new(config_path, keymap, policy, now);
         Self {
             data,
@@ -541,20 +541,11 @@ impl App {
         self.view.should_quit
     }
 
-    /// The read-only policy for a target: the global inputs and the target's own setting.
-    fn policy_for(data: &Data, read_only_inputs: ReadOnlyInputs) -> ReadOnlyPolicy {
-        let inputs = ReadOnlyInputs {
-            global_config: read_only_inputs.global_config || data.config.read_only,
-            ..read_only_inputs
-        };
-        ReadOnlyPolicy::new(inputs, data.target().is_some_and(|t| t.read_only))
-    }
-
     /// New, empty data for `index` (a new generation: late reports of the old one are ignored).
     fn switch_target(&mut self, index: usize) -> Vec<Effect> {
         let config = Arc::clone(&self.data.config);
         self.data = Data::new(config, index, self.data.generation + 1);
-        let policy = Self::policy_for(&self.data, self.read_only_inputs);
+        let policy = policy_for(&self.data, self.read_only_inputs);
         self.view.reset_for_target(policy);
         let name = self.data.target_name().to_string();
         self.view.toast(ToastLevel::Info, format!("target: {name}"));
@@ -570,31 +561,8 @@ impl App {
     /// The pure update.
     pub fn update(&mut self, mut action: Action) -> Vec<Effect> {
         redact_backend_text(&mut action);
-        let data = &self.data;
-        let view = &mut self.view;
-        let generation = data.generation;
         match action {
-            Action::Key(key) => {
-                let mut effects = view.key(data, key);
-                if let Some(index) = view.switch_to.take() {
-                    effects.extend(self.switch_target(index));
-                    // The new target's first row may need access reviews.
-                    effects.extend(self.view.ask_access(&self.data));
-                }
-                effects
-            }
-            Action::Paste(text) => {
-                view.paste(data, &text);
-                vec![]
-            }
-            Action::Resize => vec![],
-            Action::Tick(now) => {
-                view.now = now;
-                // Expired messages leave the status line; `:messages` keeps them.
-                // Answers a minute old are asked again, if the selected row still needs them.
-                view.ask_access(data)
-            }
-            Action::Backend(event) => {
+            Action::Backend(event) if !event.is_answer() => {
                 let kube = matches!(event, SourceEvent::Kube { .. });
                 if !self.data.apply(event, self.view.now) {
                     return vec![];
@@ -606,13 +574,72 @@ impl App {
                 }
                 vec![]
             }
+            action => {
+                let mut effects = self.view.update(&self.data, action);
+                if let Some(index) = self.view.switch_to.take() {
+                    effects.extend(self.switch_target(index));
+                    // The new target's first row may need access reviews.
+                    effects.extend(self.view.ask_access(&self.data));
+                }
+                effects
+            }
+        }
+    }
+}
+
+/// A source's report as the shared data may take it: its text redacted.
+pub fn redacted_event(event: SourceEvent) -> SourceEvent {
+    let mut action = Action::Backend(event);
+    redact_backend_text(&mut action);
+    match action {
+        Action::Backend(event) => event,
+        _ => unreachable!("redaction keeps the action's kind"),
+    }
+}
+
+/// The read-only policy of `data`'s target under `inputs`: the global inputs, the config's
+/// `read_only` and the target's own setting.
+pub fn policy_for(data: &Data, inputs: ReadOnlyInputs) -> ReadOnlyPolicy {
+    let inputs = ReadOnlyInputs {
+        global_config: inputs.global_config || data.config.read_only,
+        ..inputs
+    };
+    ReadOnlyPolicy::new(inputs, data.target().is_some_and(|t| t.read_only))
+}
+
+impl View {
+    /// The view's half of the update: keys, the clock, answers to its own questions and its
+    /// remediations' progress. Backend data goes to `Data::apply` (its owner's business); a
+    /// target switch is left in `switch_to` for the owner of the data.
+    pub fn update(&mut self, data: &Data, mut action: Action) -> Vec<Effect> {
+        redact_backend_text(&mut action);
+        let generation = data.generation;
+        match action {
+            Action::Key(key) => self.key(data, key),
+            Action::Paste(text) => {
+                self.paste(data, &text);
+                vec![]
+            }
+            Action::Resize => vec![],
+            Action::Tick(now) => {
+                self.now = now;
+                // Expired messages leave the status line; `:messages` keeps them.
+                // Answers a minute old are asked again, if the selected row still needs them.
+                self.ask_access(data)
+            }
+            Action::Backend(event) => {
+                if event.is_answer() && event.generation() == generation {
+                    self.answers.take(event, self.now);
+                }
+                vec![]
+            }
             Action::History {
                 generation: of,
                 attempt,
                 result,
             } => {
                 if of == generation {
-                    view.on_history(attempt, result);
+                    self.on_history(attempt, result);
                 }
                 vec![]
             }
@@ -623,7 +650,7 @@ impl App {
                 audit,
             } => {
                 if of == generation {
-                    view.on_preview(attempt, result, audit);
+                    self.on_preview(attempt, result, audit);
                 }
                 vec![]
             }
@@ -634,7 +661,7 @@ impl App {
                 ..
             } => {
                 // Results of another target's remediation are still news for the operator.
-                view.on_executed(attempt, result, follow);
+                self.on_executed(attempt, result, follow);
                 vec![]
             }
             Action::Progress {
@@ -643,7 +670,7 @@ impl App {
                 progress,
             } => {
                 if of == generation {
-                    view.on_progress(attempt, progress);
+                    self.on_progress(attempt, progress);
                 }
                 vec![]
             }
@@ -652,7 +679,7 @@ impl App {
                 answers,
             } => {
                 if of == generation {
-                    view.access.answered(answers, view.now);
+                    self.access.answered(answers, self.now);
                 }
                 vec![]
             }
@@ -662,10 +689,10 @@ impl App {
                 } else {
                     ToastLevel::Info
                 };
-                view.toast(level, text);
+                self.toast(level, text);
                 vec![]
             }
-            Action::Quit => view.quit(),
+            Action::Quit => self.quit(),
         }
     }
 }

@@ -275,7 +275,7 @@ impl View {
     /// The access reviews the selected row's offers need that the cache cannot answer (never
     /// asked, or answered a minute ago or more), as one effect; none when nothing is needed
     /// (read-only mode, a row without Kubernetes remediations) or all is fresh or in flight.
-    pub(super) fn ask_access(&mut self, data: &Data) -> Vec<Effect> {
+    pub fn ask_access(&mut self, data: &Data) -> Vec<Effect> {
         let screen = self.screen(data);
         if screen.target().is_none_or(|t| t.kubernetes.is_none()) {
             return vec![];

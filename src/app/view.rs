@@ -31,6 +31,30 @@ pub enum HelpPage {
     Keys,
     /// The messages of this session, newest first.
     Messages,
+    /// `:who`: the viewers of a served console.
+    Who,
+}
+
+/// What a view served over SSH knows of the others (kept fresh by its session).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Sessions watching, this one included.
+    pub viewers: usize,
+    /// For `:who`, in the order they came.
+    pub who: Vec<Viewer>,
+}
+
+/// One viewer of a served console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    /// The `[[serve.users]]` name.
+    pub name: String,
+    pub role: &'static str,
+    pub target: String,
+    pub since: SystemTime,
+    pub last_input: SystemTime,
+    /// This session.
+    pub me: bool,
 }
 
 /// The display frozen by `f`: a copy of all the data, while the live data keeps updating.
@@ -63,8 +87,10 @@ pub struct View {
     adhoc_namespaces: std::collections::BTreeMap<usize, String>,
     /// Ad-hoc sources opened with `l`, by label, so a second `l` reuses the streams.
     adhoc_labels: std::collections::BTreeMap<String, usize>,
-    /// The data revision when the pod detail view was (re)opened: older answers are not shown.
+    /// The answer count when the pod detail view was (re)opened: older answers are not shown.
     pub pod_detail_asked: u64,
+    /// Answers to this view's own questions (pod detail, YAML).
+    pub answers: super::data::Answers,
     pub frozen: Option<Frozen>,
     /// Help overlay open, with its scroll offset.
     pub help: Option<u16>,
@@ -82,6 +108,8 @@ pub struct View {
     /// What the cluster said the identity may do, per access review, for a minute.
     pub access: crate::remediation::access::AccessCache,
     pub(super) attempts: u64,
+    /// Served over SSH: who else watches. `None` in the local console.
+    pub served: Option<Served>,
     /// A target asked for by a key; the owner of the data switches (`App::update`).
     pub switch_to: Option<usize>,
     pub should_quit: bool,
@@ -110,6 +138,7 @@ impl View {
             adhoc_namespaces: std::collections::BTreeMap::new(),
             adhoc_labels: std::collections::BTreeMap::new(),
             pod_detail_asked: 0,
+            answers: Default::default(),
             frozen: None,
             help: None,
             input: None,
@@ -120,6 +149,7 @@ impl View {
             running: Vec::new(),
             access: Default::default(),
             attempts: 0,
+            served: None,
             switch_to: None,
             should_quit: false,
         };
@@ -127,6 +157,12 @@ impl View {
             view.toast(ToastLevel::Warn, warning);
         }
         view
+    }
+
+    /// Numbers this view's remediation attempts from `first` (exclusive): sessions of one
+    /// server each get their own range, so attempt ids (and audit lines) never collide.
+    pub fn number_attempts_from(&mut self, first: u64) {
+        self.attempts = first;
     }
 
     /// Forgets what belonged to the previous target's data; focus, zoom, help, input and toasts
@@ -141,6 +177,7 @@ impl View {
         self.adhoc_namespaces.clear();
         self.adhoc_labels.clear();
         self.pod_detail_asked = 0;
+        self.answers = Default::default();
         self.frozen = None;
         self.modal = None;
         self.running.clear();
@@ -215,7 +252,7 @@ impl View {
 
     /// A message for the operator: shown on the status line (newest wins) until it expires,
     /// and kept for `:messages`. The same message again counts up instead of repeating.
-    pub(super) fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
+    pub fn toast(&mut self, level: ToastLevel, text: impl Into<String>) {
         let text = crate::text::sanitize(&text.into());
         if let Some(last) = self.toasts.last_mut()
             && last.text == text
@@ -899,14 +936,14 @@ impl View {
         ) {
             (true, Some(key)) => {
                 // An answer for this pod from an earlier opening is not shown.
-                self.pod_detail_asked = data.revision;
+                self.pod_detail_asked = self.answers.count;
                 vec![Effect::OpenPodDetail {
                     generation: data.generation,
                     key,
                 }]
             }
             _ => {
-                self.pod_detail_asked = data.revision;
+                self.pod_detail_asked = self.answers.count;
                 vec![Effect::ClosePodDetail]
             }
         }
@@ -1003,6 +1040,18 @@ impl View {
                 vec![]
             }
             "zoom" => self.run_command(data, Command::Zoom),
+            "who" if self.served.is_some() => {
+                self.help = Some(0);
+                self.help_page = HelpPage::Who;
+                vec![]
+            }
+            "who" => {
+                self.toast(
+                    ToastLevel::Info,
+                    ":who lists the viewers of `watchfloor serve`; this console is not served",
+                );
+                vec![]
+            }
             "target" | "t" if arg.is_empty() => {
                 let names: Vec<&str> = data.config.targets.iter().map(TargetConfig::name).collect();
                 self.toast(ToastLevel::Info, format!("targets: {}", names.join(", ")));
@@ -1026,7 +1075,10 @@ impl View {
                 vec![]
             }
             other => {
-                let known = ["quit", "target", "help", "freeze", "zoom"].map(String::from);
+                let known = [
+                    "quit", "target", "help", "freeze", "zoom", "messages", "report", "who",
+                ]
+                .map(String::from);
                 let hint = suggest(other, &known)
                     .map(|s| format!("; did you mean :{s}?"))
                     .unwrap_or_default();
@@ -1372,13 +1424,13 @@ impl<'a> Screen<'a> {
     }
 
     /// The pod detail view's answer, when it is for `key` and newer than the view's question.
-    /// Read from the live data even while the display is frozen: the question was asked of the
-    /// live data (its revision), and a frozen copy never receives the answer.
+    /// Shown even while the display is frozen: the operator asked for it now.
     pub fn pod_detail(
         &self,
         key: &crate::data::ObjectKey,
     ) -> Option<&'a Result<crate::event::PodDetail, String>> {
-        self.data
+        self.view
+            .answers
             .pod_detail
             .as_ref()
             .filter(|p| p.key == *key && p.revision > self.view.pod_detail_asked)

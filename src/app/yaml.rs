@@ -19,7 +19,7 @@ pub struct YamlView {
     pub object: ObjectRef,
     /// How far it is scrolled, in screen rows.
     pub scroll: usize,
-    /// The `Data::revision` when it was (last) asked for: older answers are not shown.
+    /// The view's answer count when it was (last) asked for: older answers are not shown.
     pub asked: u64,
     /// The row selected when it opened, selected again when it closes.
     pub row: Option<RowId>,
@@ -34,7 +34,7 @@ impl View {
     pub(super) fn open_yaml(&mut self, data: &Data) -> Vec<Effect> {
         let focus = self.focus;
         if let Some(open) = &mut self.panes[focus.index()].yaml {
-            open.asked = data.revision;
+            open.asked = self.answers.count;
             return vec![Effect::OpenYaml {
                 generation: data.generation,
                 object: open.object.clone(),
@@ -52,7 +52,7 @@ impl View {
         self.panes[focus.index()].yaml = Some(YamlView {
             object: object.clone(),
             scroll: 0,
-            asked: data.revision,
+            asked: self.answers.count,
             row,
         });
         self.drawn.forget_detail(focus);
@@ -165,12 +165,13 @@ impl<'a> Screen<'a> {
         }
     }
 
-    /// The YAML view open over `pane`, with the answer to its question once it came: from the
-    /// live data even while the display is frozen (the operator asked for it now).
+    /// The YAML view open over `pane`, with the answer to its question once it came: shown even
+    /// while the display is frozen (the operator asked for it now).
     pub fn yaml(&self, pane: PaneId) -> Option<(&'a YamlView, Option<&'a YamlResult>)> {
         let open = self.view.panes[pane.index()].yaml.as_ref()?;
         let answer = self
-            .data
+            .view
+            .answers
             .yaml
             .as_ref()
             .filter(|y| y.object == open.object && y.revision > open.asked);

@@ -41,6 +41,10 @@ pub struct Operator {
     pub ssh_client: Option<String>,
     /// The kubeconfig context's user, when known.
     pub kube_user: Option<String>,
+    /// A served session's SSH key (`SHA256:…` fingerprint); `user` is then the
+    /// `[[serve.users]]` name the key belongs to.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// The login name of the process's uid from /etc/passwd, for when the environment names
@@ -75,12 +79,18 @@ impl Operator {
                 .as_deref()
                 .and_then(first_field),
             kube_user,
+            key: None,
         }
     }
 
-    /// `user@ssh_client as kube_user`, the parts that are known.
+    /// `user (key)@ssh_client as kube_user`, the parts that are known.
     pub fn display(&self) -> String {
         let mut text = self.user.clone().unwrap_or_else(|| "?".into());
+        if let Some(key) = &self.key {
+            text.push_str(" (");
+            text.push_str(key);
+            text.push(')');
+        }
         if let Some(client) = &self.ssh_client {
             text.push('@');
             text.push_str(client);

@@ -53,20 +53,6 @@ pub struct PgOutcome {
     pub summary: String,
 }
 
-fn action_name(action: &ActionKind) -> &'static str {
-    match action {
-        ActionKind::RolloutRestart { .. } => "rollout restart",
-        ActionKind::RolloutUndo { .. } => "rollout undo",
-        ActionKind::Scale { .. } => "scale",
-        ActionKind::DeletePod { .. } => "delete pod",
-        ActionKind::RestartOperator { .. } => "restart operator",
-        ActionKind::PgCancel { .. } => "cancel",
-        ActionKind::PgTerminate { .. } => "terminate",
-        ActionKind::PgTerminateIdle { .. } => "terminate idle",
-        ActionKind::RedisKill { .. } => "redis client kill",
-    }
-}
-
 /// The PostgreSQL signal of `action`: every function here matches on [`Signal`] (so a new one
 /// does not compile until each handles it), and every other action is refused once, here.
 fn signal_of(action: &ActionKind) -> Result<Signal, String> {
@@ -82,7 +68,7 @@ fn signal_of(action: &ActionKind) -> Result<Signal, String> {
         | ActionKind::DeletePod { .. }
         | ActionKind::RestartOperator { .. }
         | ActionKind::RedisKill { .. } => {
-            Err(format!("not a PostgreSQL action: {}", action_name(action)))
+            Err(format!("not a PostgreSQL action: {}", action.name()))
         }
     }
 }

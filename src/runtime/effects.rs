@@ -16,7 +16,35 @@ use crate::sources::log_sink::LogSink;
 use crate::sources::{self, SourceSet};
 
 /// What the console needs from the place it runs in: where OSC 52 clipboard text goes.
-pub type Clipboard = fn(&str);
+pub type Clipboard = Box<dyn Fn(&str) + Send>;
+
+/// Who asks for an effect: the target whose data the view shows and its read-only policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Asker<'a> {
+    pub target_index: usize,
+    pub target: Option<&'a crate::config::TargetConfig>,
+    pub policy: &'a crate::policy::ReadOnlyPolicy,
+}
+
+impl<'a> Asker<'a> {
+    pub fn of(data: &'a crate::app::Data, view: &'a crate::app::View) -> Self {
+        Self {
+            target_index: data.target_index,
+            target: data.target(),
+            policy: &view.policy,
+        }
+    }
+}
+
+/// Whether the executor owns the target's sources (the local console) or a server collects
+/// every target once for all its sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sources {
+    Owned,
+    /// Served: `StartSources` is the hub's business; per-session log streams and saving files on
+    /// the server are refused with a message.
+    Shared,
+}
 
 /// Receivers of what the executor's tasks send back.
 pub struct Inbox {
@@ -39,6 +67,7 @@ pub struct EffectExecutor {
     reports: mpsc::Sender<SourceEvent>,
     remediations: Runner,
     clipboard: Clipboard,
+    mode: Sources,
     /// The current target's sources; replacing it stops the previous target's tasks.
     sources: Option<SourceSet>,
     pod_detail: Option<AbortOnDrop>,
@@ -50,17 +79,60 @@ pub struct EffectExecutor {
 }
 
 impl EffectExecutor {
-    /// Must be called inside a Tokio runtime (effects spawn tasks).
+    /// The local console's executor. Must be called inside a Tokio runtime (effects spawn
+    /// tasks).
     pub fn new(config: Arc<Config>, clipboard: Clipboard) -> (Self, Inbox) {
         let (actions, actions_rx) = mpsc::channel(1024);
         let (reports, reports_rx) = mpsc::channel(4096);
         let remediations = Runner::new(Arc::clone(&config), actions.clone());
+        Self::assemble(
+            config,
+            clipboard,
+            Sources::Owned,
+            remediations,
+            (actions, actions_rx),
+            (reports, reports_rx),
+        )
+    }
+
+    /// A served session's executor: remediations through the server's shared audit writer and
+    /// backends, acting as `operator`.
+    pub fn served(
+        config: Arc<Config>,
+        clipboard: Clipboard,
+        shared: Arc<super::remediations::Shared>,
+        operator: crate::remediation::audit::Operator,
+    ) -> (Self, Inbox) {
+        let (actions, actions_rx) = mpsc::channel(256);
+        // Only this session's answers (pod detail, YAML) come here.
+        let (reports, reports_rx) = mpsc::channel(64);
+        let remediations =
+            Runner::with(Arc::clone(&config), actions.clone(), shared, Some(operator));
+        Self::assemble(
+            config,
+            clipboard,
+            Sources::Shared,
+            remediations,
+            (actions, actions_rx),
+            (reports, reports_rx),
+        )
+    }
+
+    fn assemble(
+        config: Arc<Config>,
+        clipboard: Clipboard,
+        mode: Sources,
+        remediations: Runner,
+        (actions, actions_rx): (mpsc::Sender<Action>, mpsc::Receiver<Action>),
+        (reports, reports_rx): (mpsc::Sender<SourceEvent>, mpsc::Receiver<SourceEvent>),
+    ) -> (Self, Inbox) {
         let executor = Self {
             config,
             actions,
             reports,
             remediations,
             clipboard,
+            mode,
             sources: None,
             pod_detail: None,
             yaml: None,
@@ -75,13 +147,27 @@ impl EffectExecutor {
 
     /// Does what `effect` asks; `app` is the state that asked (its target and policy).
     pub fn execute(&mut self, effect: Effect, app: &App) -> Flow {
+        self.execute_for(effect, Asker::of(&app.data, &app.view))
+    }
+
+    /// Does what `effect` asks for `asker`.
+    pub fn execute_for(&mut self, effect: Effect, asker: Asker<'_>) -> Flow {
         let kubernetes = || {
-            app.target()
+            asker
+                .target
                 .and_then(|t| t.kubernetes.clone())
                 .unwrap_or_default()
         };
+        if self.mode == Sources::Shared
+            && let Some(why) = not_served(&effect)
+        {
+            self.notify(why);
+            return Flow::Continue;
+        }
         match effect {
             Effect::Quit => return Flow::Quit,
+            // The server's hub runs every target's sources.
+            Effect::StartSources { .. } if self.mode == Sources::Shared => {}
             Effect::StartSources {
                 generation,
                 target_index,
@@ -159,7 +245,7 @@ impl EffectExecutor {
             | Effect::AuditNote { .. }
             | Effect::CheckPermissions { .. }) => {
                 self.remediations
-                    .handle(effect, app.data.target_index, app.view.policy.clone())
+                    .handle(effect, asker.target_index, asker.policy.clone())
             }
             Effect::CopyToClipboard(text) => (self.clipboard)(&text),
             Effect::SaveLogs { text, lines } => {
@@ -176,12 +262,34 @@ impl EffectExecutor {
         Flow::Continue
     }
 
+    /// A message for the session (best effort: a full queue drops it).
+    fn notify(&self, text: &str) {
+        let _ = self.actions.try_send(Action::Notify {
+            error: true,
+            text: text.to_string(),
+        });
+    }
+
     /// Stops every task of the current target (sources, pod detail, YAML fetch, ad-hoc logs).
     pub fn stop_sources(&mut self) {
         self.sources = None;
         self.pod_detail = None;
         self.yaml = None;
         self.adhoc_logs.clear();
+    }
+}
+
+/// Why a served session cannot have `effect`, if it cannot: ad-hoc log streams would be
+/// opened on the shared collection, and saved logs would be written on the server.
+fn not_served(effect: &Effect) -> Option<&'static str> {
+    match effect {
+        Effect::OpenLogs { .. } | Effect::PreviousLogs { .. } | Effect::CloseLogs { .. } => Some(
+            "log streams of a picked workload are not served yet: the configured log sources are shown",
+        ),
+        Effect::SaveLogs { .. } => Some(
+            "saving logs writes on the server: copy them to your clipboard with `y` in the Logs pane instead",
+        ),
+        _ => None,
     }
 }
 

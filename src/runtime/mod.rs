@@ -70,7 +70,8 @@ pub async fn run(
 
     let watchdog = Watchdog::spawn();
     let mut tui = terminal::init()?;
-    let (mut effects, mut inbox) = EffectExecutor::new(Arc::clone(&config), copy_to_clipboard);
+    let (mut effects, mut inbox) =
+        EffectExecutor::new(Arc::clone(&config), Box::new(copy_to_clipboard));
     let mut events = spawn_input();
     let mut clock = interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);

@@ -30,57 +30,92 @@ const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 pub struct Runner {
     config: Arc<Config>,
     tx: mpsc::Sender<Action>,
-    audit: Arc<Result<AuditWriter, String>>,
-    mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
-    /// Backends of the current target, by target index (reconnected on switch).
-    backends: Mutex<Option<(usize, Arc<Backends>)>>,
+    shared: Arc<Shared>,
+    /// Who acts, when the process's environment does not say it (a served session's user).
+    operator: Option<Operator>,
     /// Each attempt's preview summary, for the lines that follow its `planned` line.
     previews: Arc<Mutex<HashMap<u64, String>>>,
     /// Attempts whose last line is written (cancelled, denied, failed, succeeded).
     closed: Arc<Mutex<std::collections::HashSet<u64>>>,
 }
 
-impl Runner {
-    pub fn new(config: Arc<Config>, tx: mpsc::Sender<Action>) -> Self {
-        let path = crate::remediation::audit::configured_path(&config);
+/// What every runner of a process shares: one audit writer (one order of lines), one mirror,
+/// the targets' backends.
+pub struct Shared {
+    audit: Arc<Result<AuditWriter, String>>,
+    mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
+    /// Backends by target index. The local console keeps only its current target's (the
+    /// previous target's connections close on switch); a server keeps every target's.
+    backends: Mutex<Vec<(usize, Arc<Backends>)>>,
+    keep_every_target: bool,
+}
+
+impl Shared {
+    /// Opens the audit trail (must be called inside a Tokio runtime: the writer is a task).
+    pub fn open(config: &Config, keep_every_target: bool) -> Arc<Self> {
+        let path = crate::remediation::audit::configured_path(config);
         let audit = AuditLog::open(&path).map(AuditWriter::start);
         if let Err(error) = &audit {
             tracing::error!(%error, "audit trail cannot be opened: remediations are disabled");
         }
+        Arc::new(Self {
+            audit: Arc::new(audit),
+            mirror: Arc::new(tokio::sync::OnceCell::new()),
+            backends: Mutex::new(Vec::new()),
+            keep_every_target,
+        })
+    }
+
+    fn backends(&self, config: &Config, target_index: usize) -> Option<Arc<Backends>> {
+        let mut slots = self.backends.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, backends)) = slots.iter().find(|(index, _)| *index == target_index) {
+            return Some(backends.clone());
+        }
+        let target = config.targets.get(target_index)?.clone();
+        let backends = Arc::new(Backends::new(target));
+        if !self.keep_every_target {
+            slots.clear();
+        }
+        slots.push((target_index, backends.clone()));
+        Some(backends)
+    }
+}
+
+impl Runner {
+    /// The local console's runner: its own audit writer; the operator from the environment.
+    pub fn new(config: Arc<Config>, tx: mpsc::Sender<Action>) -> Self {
+        let shared = Shared::open(&config, false);
+        Self::with(config, tx, shared, None)
+    }
+
+    /// A runner over `shared` (a served session's), acting as `operator` when given.
+    pub fn with(
+        config: Arc<Config>,
+        tx: mpsc::Sender<Action>,
+        shared: Arc<Shared>,
+        operator: Option<Operator>,
+    ) -> Self {
         Self {
             config,
             tx,
-            audit: Arc::new(audit),
-            mirror: Arc::new(tokio::sync::OnceCell::new()),
-            backends: Mutex::new(None),
+            shared,
+            operator,
             previews: Arc::new(Mutex::new(HashMap::new())),
             closed: Arc::new(Mutex::new(std::collections::HashSet::new())),
         }
     }
 
-    fn backends(&self, target_index: usize) -> Option<Arc<Backends>> {
-        let mut slot = self.backends.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((index, backends)) = slot.as_ref()
-            && *index == target_index
-        {
-            return Some(backends.clone());
-        }
-        let target = self.config.targets.get(target_index)?.clone();
-        let backends = Arc::new(Backends::new(target));
-        *slot = Some((target_index, backends.clone()));
-        Some(backends)
-    }
-
     /// Handles one remediation effect for the target `target_index`, whose read-only policy
     /// is `policy`.
     pub fn handle(&self, effect: Effect, target_index: usize, policy: ReadOnlyPolicy) {
-        let Some(backends) = self.backends(target_index) else {
+        let Some(backends) = self.shared.backends(&self.config, target_index) else {
             return;
         };
         let tx = self.tx.clone();
         let auditor = Auditor {
-            log: self.audit.clone(),
-            mirror: self.mirror.clone(),
+            log: self.shared.audit.clone(),
+            mirror: self.shared.mirror.clone(),
+            operator: self.operator.clone(),
             config: self.config.clone(),
             previews: self.previews.clone(),
             closed: self.closed.clone(),
@@ -242,6 +277,8 @@ impl Runner {
 /// Writes audit lines (file first, then the optional PostgreSQL mirror).
 struct Auditor {
     log: Arc<Result<AuditWriter, String>>,
+    /// Who acts; `None`: the process environment's user.
+    operator: Option<Operator>,
     mirror: Arc<tokio::sync::OnceCell<Option<AuditMirror>>>,
     config: Arc<Config>,
     previews: Arc<Mutex<HashMap<u64, String>>>,
@@ -280,7 +317,9 @@ impl Auditor {
         let writer = self.log.as_ref().as_ref().map_err(Clone::clone);
         // The kubeconfig user is filled in by the writer.
         let mut record = AuditRecord::new(
-            Operator::from_env(None),
+            self.operator
+                .clone()
+                .unwrap_or_else(|| Operator::from_env(None)),
             &plan.target,
             &plan.place,
             &plan.action,

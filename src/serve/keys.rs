@@ -243,6 +243,32 @@ pub fn load_or_generate_host_key(path: &Path) -> Result<HostKey, String> {
 }
 
 fn generate(path: &Path) -> Result<HostKey, String> {
+    let key = write_new_key(path, "host key")?;
+    Ok(HostKey {
+        key,
+        path: path.to_path_buf(),
+        generated: true,
+    })
+}
+
+/// A new ed25519 key pair for a user (the demo's operator and observer): the private key at
+/// `path` (0600, OpenSSH format, never overwriting), the public one at `path.pub`. Returns the
+/// public key line.
+pub fn generate_user_key(path: &Path, comment: &str) -> Result<String, String> {
+    let mut key = write_new_key(path, "key")?;
+    key.set_comment(comment);
+    let line = key
+        .public_key()
+        .to_openssh()
+        .map_err(|error| format!("cannot encode the public key: {error}"))?;
+    let public = path.with_extension("pub");
+    fs::write(&public, format!("{line}\n"))
+        .map_err(|error| format!("cannot write {}: {error}", public.display()))?;
+    Ok(line)
+}
+
+/// A new ed25519 private key written to `path` with mode 0600 (its directory 0700).
+fn write_new_key(path: &Path, what: &str) -> Result<PrivateKey, String> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::DirBuilder::new()
             .recursive(true)
@@ -254,27 +280,23 @@ fn generate(path: &Path) -> Result<HostKey, String> {
     rustls::crypto::aws_lc_rs::default_provider()
         .secure_random
         .fill(&mut seed)
-        .map_err(|_| "cannot get random bytes for a host key".to_string())?;
+        .map_err(|_| format!("cannot get random bytes for a {what}"))?;
     let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
     seed.fill(0);
     let text = key
         .to_openssh(LineEnding::LF)
-        .map_err(|error| format!("cannot encode the host key: {error}"))?;
+        .map_err(|error| format!("cannot encode the {what}: {error}"))?;
     // create_new: never overwrite a key another process wrote meanwhile.
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|error| format!("cannot create host key {}: {error}", path.display()))?;
+        .map_err(|error| format!("cannot create {what} {}: {error}", path.display()))?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|error| format!("cannot write host key {}: {error}", path.display()))?;
-    Ok(HostKey {
-        key,
-        path: path.to_path_buf(),
-        generated: true,
-    })
+        .map_err(|error| format!("cannot write {what} {}: {error}", path.display()))?;
+    Ok(key)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
-//! `watchfloor serve`: the console over SSH. This is the foundation (issue #14, item 1): the
-//! server, its host key, who may connect and what a session may ask for. Each accepted session
-//! is handed to a viewer (see [`session`]); for now that viewer shows a banner, until the shared
-//! console is served.
+//! `watchfloor serve`: the console over SSH. One process collects every target's data once
+//! ([`hub`]); each accepted session gets its own view over it ([`viewer`]); [`presence`] says
+//! who watches and who holds what. This module is the server: its host key, who may connect
+//! and what a session may ask for.
 //!
 //! What a client may do: authenticate with a public key listed in `[[serve.users]]` (the SSH
 //! user name is ignored: the key decides who it is); open one session channel; ask for a pty,
@@ -9,8 +9,12 @@
 //! keyboard-interactive (not even offered), exec, subsystems, env, X11, agent forwarding,
 //! port forwarding both ways.
 
+pub mod hub;
+pub mod input;
 pub mod keys;
+pub mod presence;
 pub mod session;
+pub mod viewer;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -36,9 +40,43 @@ const USAGE: u8 = 2;
 /// How long shutdown waits for every session to take its goodbye.
 const GOODBYE_WITHIN: Duration = Duration::from_secs(3);
 
-/// `watchfloor serve`: checks the config's `[serve]`, loads or makes the host key, listens, and
-/// serves until SIGTERM, SIGINT or SIGHUP (exit 128 + n). Errors are printed to stderr.
-pub fn main(loaded: LoadedConfig, listen: Option<SocketAddr>) -> ExitCode {
+/// `watchfloor serve`: checks the config's `[serve]`, loads or makes the host key, starts every
+/// target's sources, listens, and serves until SIGTERM, SIGINT or SIGHUP (exit 128 + n).
+/// Errors are printed to stderr.
+pub fn main(
+    loaded: LoadedConfig,
+    listen: Option<SocketAddr>,
+    read_only: crate::policy::ReadOnlyInputs,
+) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("watchfloor: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = rt.block_on(serve(loaded, listen, read_only));
+    rt.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+/// [`main`] inside a runtime (`watchfloor demo --serve` has one already).
+pub async fn serve(
+    loaded: LoadedConfig,
+    listen: Option<SocketAddr>,
+    read_only: crate::policy::ReadOnlyInputs,
+) -> ExitCode {
+    if loaded.config.targets.is_empty() {
+        eprintln!(
+            "watchfloor: {}: no [[targets]]: there is nothing to serve",
+            loaded.path.display()
+        );
+        return ExitCode::from(USAGE);
+    }
     let Some(serve) = loaded.config.serve.clone() else {
         eprintln!(
             "watchfloor: {}: no [serve] section: who may connect is not configured (see config.example.toml)",
@@ -105,20 +143,12 @@ pub fn main(loaded: LoadedConfig, listen: Option<SocketAddr>) -> ExitCode {
     let listen = listen
         .or_else(|| serve.listen_addr())
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 2222)));
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("watchfloor: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = rt.block_on(run(&serve, listen, host_key, users));
-    rt.shutdown_timeout(Duration::from_millis(200));
-    match result {
+    let hub = Arc::new(hub::Hub::start(
+        Arc::new(loaded.config),
+        loaded.path,
+        read_only,
+    ));
+    match run(&serve, listen, host_key, users, hub).await {
         Ok(exit) => ExitCode::from(exit.code() as u8),
         Err(error) => {
             tracing::error!("serve: {error}");
@@ -186,6 +216,10 @@ struct Shared {
     attached: watch::Sender<usize>,
     /// Set once, to the goodbye line, when the server shuts down.
     shutdown: watch::Sender<Option<String>>,
+    /// The collected data and everything sessions share.
+    hub: Arc<hub::Hub>,
+    /// Sessions started so far (each numbers its remediation attempts apart).
+    sessions: std::sync::atomic::AtomicU64,
 }
 
 /// A session's seat among `max_viewers`; given back when dropped.
@@ -236,6 +270,7 @@ pub async fn run(
     listen: SocketAddr,
     host_key: HostKey,
     users: UserKeys,
+    hub: Arc<hub::Hub>,
 ) -> Result<Exit, String> {
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
@@ -269,6 +304,8 @@ pub async fn run(
         attached: watch::Sender::new(0),
         shutdown: watch::Sender::new(None),
         users,
+        hub,
+        sessions: std::sync::atomic::AtomicU64::new(0),
     });
     say(format_args!(
         "watchfloor serve: listening on {bound} ({} user{}, {} key{}, up to {} viewers)",
@@ -341,6 +378,7 @@ impl russh::server::Server for Server {
             who: None,
             channel: None,
             terminal: None,
+            colorterm: None,
             input: None,
             last_input: None,
             attached: None,
@@ -355,6 +393,8 @@ struct Connection {
     who: Option<Arc<Identity>>,
     channel: Option<ChannelId>,
     terminal: Option<Terminal>,
+    /// `COLORTERM` from an env request: a hint for colours, nothing more.
+    colorterm: Option<String>,
     /// The running viewer's input, once the shell started.
     input: Option<mpsc::Sender<SessionInput>>,
     last_input: Option<watch::Sender<Instant>>,
@@ -473,7 +513,11 @@ async fn run_session(
         term = %viewer.terminal.term, cols = viewer.terminal.cols, rows = viewer.terminal.rows, "serve: session started");
     let mut shutdown = shared.shutdown.subscribe();
     let idle = shared.idle_timeout;
-    let viewing = session::banner_viewer(viewer);
+    let number = shared
+        .sessions
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        + 1;
+    let viewing = viewer::run(Arc::clone(&shared.hub), viewer, number);
     tokio::pin!(viewing);
     let ended = loop {
         let idle_at = *last_input.borrow_and_update() + idle;
@@ -502,9 +546,10 @@ async fn run_session(
     };
     if let Some(line) = farewell {
         // A stalled client must not hold the shutdown: its goodbye is best effort.
+        // The console's screen is left first, so the line stays readable.
         let _ = tokio::time::timeout(
             Duration::from_secs(2),
-            output.write(format!("\r\n{line}\r\n")),
+            output.write(format!("{}{line}\r\n", viewer::LEAVE)),
         )
         .await;
     }
@@ -645,9 +690,17 @@ impl russh::server::Handler for Connection {
         &mut self,
         channel: ChannelId,
         name: &str,
-        _value: &str,
+        value: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Refused like every env request (nothing runs in an environment here); COLORTERM is
+        // still a fair hint for how many colours the client's terminal shows.
+        if name == "COLORTERM" && value.len() < 32 {
+            self.colorterm = Some(value.to_string());
+            if let Some(terminal) = &mut self.terminal {
+                terminal.colorterm = Some(value.to_string());
+            }
+        }
         // Clients send their SendEnv variables (LANG, …) unasked for a reply: not worth a warning.
         tracing::debug!(user = self.who(), peer = %self.peer(), "serve: refused env {name}");
         session.channel_failure(channel)
@@ -693,6 +746,7 @@ impl russh::server::Handler for Connection {
             term: term.to_string(),
             cols: clamp(cols),
             rows: clamp(rows),
+            colorterm: self.colorterm.clone(),
         });
         session.channel_success(channel)
     }

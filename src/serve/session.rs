@@ -1,6 +1,5 @@
 //! One served SSH session: what the server hands the viewer behind it (who it is, its terminal,
-//! its input, its output), and the viewer served for now — a banner — until the shared console
-//! is (issue #14).
+//! its input, its output). The viewer is [`super::viewer`].
 //!
 //! The seam: the connection handler turns `pty-req`, `window-change` and channel data into
 //! [`SessionInput`]s on a bounded channel; the viewer writes through [`Output`], whose `write`
@@ -10,7 +9,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use russh::ChannelId;
 use russh::server::Handle;
@@ -38,6 +36,8 @@ pub struct Terminal {
     pub term: String,
     pub cols: u16,
     pub rows: u16,
+    /// `COLORTERM`, when the client sent it (read for colours only; env requests are refused).
+    pub colorterm: Option<String>,
 }
 
 /// Everything a viewer gets.
@@ -81,62 +81,5 @@ impl Output {
             .await;
         let _ = self.handle.eof(self.channel).await;
         let _ = self.handle.close(self.channel).await;
-    }
-}
-
-/// How long the banner stays when no key is pressed.
-pub const BANNER_FOR: Duration = Duration::from_secs(10);
-
-/// The text of the banner (CRLF line ends: the client's pty is in raw mode).
-pub fn banner(who: &Identity) -> String {
-    format!(
-        "watchfloor serve\r\n\
-         user: {} ({})\r\n\
-         key: {}\r\n\
-         \r\n\
-         the shared console is not served yet (issue #14 in progress); press any key to close\r\n",
-        who.name,
-        who.role.as_str(),
-        who.fingerprint
-    )
-}
-
-/// The viewer served for now: the banner, then done on a key, when the client's input ends, or
-/// after [`BANNER_FOR`].
-pub async fn banner_viewer(mut session: ViewerSession) {
-    if session.output.write(banner(&session.who)).await.is_err() {
-        return;
-    }
-    let until = tokio::time::sleep(BANNER_FOR);
-    tokio::pin!(until);
-    loop {
-        tokio::select! {
-            () = &mut until => return,
-            input = session.input.recv() => match input {
-                Some(SessionInput::Bytes(_)) | None => return,
-                Some(SessionInput::Resize { .. }) => {}
-            },
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::ServeRole;
-
-    #[test]
-    fn the_banner_names_user_role_and_fingerprint_in_crlf_lines() {
-        let text = banner(&Identity {
-            name: "alice".into(),
-            role: ServeRole::Operator,
-            fingerprint: "SHA256:abc".into(),
-        });
-        assert!(text.contains("user: alice (operator)\r\n"), "{text}");
-        assert!(text.contains("key: SHA256:abc\r\n"), "{text}");
-        assert!(text.contains(
-            "the shared console is not served yet (issue #14 in progress); press any key to close"
-        ));
-        assert!(!text.replace("\r\n", "").contains('\n'), "{text}");
     }
 }

@@ -126,6 +126,12 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: 
         left.push((0, Span::styled(" ", theme.header)));
         left.push((0, Span::styled(" READ-ONLY ", theme.read_only)));
     }
+    if let Some(served) = &screen.view.served {
+        left.push((
+            1,
+            Span::styled(format!(" · {} watching", served.viewers), theme.header),
+        ));
+    }
     if let Some(frozen) = &screen.view.frozen {
         let age = screen
             .view

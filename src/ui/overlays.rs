@@ -290,6 +290,46 @@ fn render_toast(frame: &mut Frame<'_>, area: Rect, toast: &Toast, theme: &Theme)
 const MIN_TOAST_TEXT: usize = 20;
 
 /// `:messages`: this session's messages, newest first, with their time.
+/// `:who`: each viewer of the served console, as `name role target since idle`.
+fn who_lines(screen: &Screen<'_>, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(served) = &screen.view.served else {
+        return vec![Line::styled("  this console is not served", theme.muted)];
+    };
+    let now = screen.view.now;
+    let age = |at: std::time::SystemTime| {
+        crate::app::status::format_age(now.duration_since(at).unwrap_or_default())
+    };
+    let name_width = served
+        .who
+        .iter()
+        .map(|v| v.name.width())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut lines = vec![Line::styled(
+        format!(
+            "  {:<name_width$}  {:<8}  {:>6}  {:>6}  TARGET",
+            "NAME", "ROLE", "SINCE", "IDLE"
+        ),
+        theme.header,
+    )];
+    lines.extend(served.who.iter().map(|viewer| {
+        let me = if viewer.me { "  (you)" } else { "" };
+        Line::styled(
+            format!(
+                "  {:<name_width$}  {:<8}  {:>6}  {:>6}  {}{me}",
+                crate::text::sanitize(&viewer.name),
+                viewer.role,
+                age(viewer.since),
+                age(viewer.last_input),
+                crate::text::sanitize(&viewer.target),
+            ),
+            theme.base,
+        )
+    }));
+    lines
+}
+
 fn message_lines(screen: &Screen<'_>, theme: &Theme) -> Vec<Line<'static>> {
     if screen.view.toasts.is_empty() {
         return vec![Line::styled("  no messages yet", theme.muted)];
@@ -331,8 +371,12 @@ pub fn render_help(
     theme: &Theme,
     scroll: u16,
 ) {
-    if screen.view.help_page == HelpPage::Messages {
-        let lines = message_lines(screen, theme);
+    if matches!(screen.view.help_page, HelpPage::Messages | HelpPage::Who) {
+        let (lines, title) = if screen.view.help_page == HelpPage::Who {
+            (who_lines(screen, theme), "Watching")
+        } else {
+            (message_lines(screen, theme), "Messages")
+        };
         let rect = centered(body, 90, lines.len() as u16 + 2);
         frame.render_widget(Clear, rect);
         let close = hint_keys(screen, ModalCommand::HelpClose).unwrap_or_default();
@@ -341,7 +385,7 @@ pub fn render_help(
             .border_type(BorderType::Rounded)
             .border_style(theme.border_focused)
             .title(Line::styled(
-                format!(" Messages · {close} closes "),
+                format!(" {title} · {close} closes "),
                 theme.title,
             ));
         // Long messages (server errors) wrap here in full.
@@ -379,6 +423,7 @@ pub fn render_help(
         (":help", "this help"),
         (":freeze", "freeze display"),
         (":messages", "the messages shown so far"),
+        (":who", "who watches (served console)"),
         (":zoom", "zoom pane"),
     ];
     help_section(

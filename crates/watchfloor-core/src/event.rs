@@ -109,6 +109,11 @@ impl SourceEvent {
             | Self::Db { generation, .. } => *generation,
         }
     }
+
+    /// An answer to one view's question (pod detail, YAML) rather than collected data.
+    pub fn is_answer(&self) -> bool {
+        matches!(self, Self::PodDetail { .. } | Self::Yaml { .. })
+    }
 }
 
 /// Which config entry a source comes from (index into the target's list of that kind).

@@ -11,6 +11,8 @@ pub enum ReadOnlyReason {
     Environment,
     GlobalConfig,
     TargetConfig,
+    /// A `watchfloor serve` session of a user whose role is observer.
+    Observer,
 }
 
 impl fmt::Display for ReadOnlyReason {
@@ -20,6 +22,7 @@ impl fmt::Display for ReadOnlyReason {
             Self::Environment => "WATCHFLOOR_READ_ONLY",
             Self::GlobalConfig => "read_only = true in the config",
             Self::TargetConfig => "the target's read_only = true",
+            Self::Observer => "observer session",
         })
     }
 }
@@ -30,6 +33,8 @@ pub struct ReadOnlyInputs {
     pub flag: bool,
     pub environment: bool,
     pub global_config: bool,
+    /// A served session whose `[[serve.users]]` role is observer.
+    pub observer: bool,
 }
 
 impl ReadOnlyInputs {
@@ -56,6 +61,7 @@ impl ReadOnlyPolicy {
             (inputs.environment, ReadOnlyReason::Environment),
             (inputs.global_config, ReadOnlyReason::GlobalConfig),
             (target_read_only, ReadOnlyReason::TargetConfig),
+            (inputs.observer, ReadOnlyReason::Observer),
         ]
         .into_iter()
         .filter_map(|(on, reason)| on.then_some(reason))
@@ -103,6 +109,10 @@ mod tests {
             },
             ReadOnlyInputs {
                 global_config: true,
+                ..off
+            },
+            ReadOnlyInputs {
+                observer: true,
                 ..off
             },
         ] {

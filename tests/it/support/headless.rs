@@ -66,7 +66,7 @@ impl Headless {
             SystemTime::now(),
         );
         // The clipboard would write OSC 52 to the test's stdout: the effect is recorded instead.
-        let (executor, inbox) = EffectExecutor::new(Arc::clone(&config), |_| {});
+        let (executor, inbox) = EffectExecutor::new(Arc::clone(&config), Box::new(|_| {}));
         let mut console = Self {
             app,
             config,

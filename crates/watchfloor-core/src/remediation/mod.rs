@@ -111,6 +111,21 @@ pub enum ActionKind {
 }
 
 impl ActionKind {
+    /// The action in words, e.g. `rollout undo`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RolloutRestart { .. } => "rollout restart",
+            Self::RolloutUndo { .. } => "rollout undo",
+            Self::Scale { .. } => "scale",
+            Self::DeletePod { .. } => "delete pod",
+            Self::RestartOperator { .. } => "restart operator",
+            Self::PgCancel { .. } => "cancel",
+            Self::PgTerminate { .. } => "terminate",
+            Self::PgTerminateIdle { .. } => "terminate idle",
+            Self::RedisKill { .. } => "redis client kill",
+        }
+    }
+
     /// The workload (kind, name) whose rollout this action starts once it ran: what is
     /// followed afterwards, with that kind's `rollout status` rule. Exhaustive on purpose: a
     /// new action does not compile until it says whether it rolls something.
