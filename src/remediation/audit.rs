@@ -768,6 +768,7 @@ mod tests {
                 user: Some("alice".into()),
                 ssh_client: Some("10.1.2.3".into()),
                 kube_user: Some("admin".into()),
+                key: None,
             },
             "prod",
             &Place::Kubernetes {

@@ -207,13 +207,8 @@ pub fn check(loaded: &LoadedConfig) -> Option<(Vec<String>, Vec<crate::config::C
 /// What every connection shares.
 struct Shared {
     users: UserKeys,
-    max_viewers: usize,
     idle_timeout: Duration,
-    /// Sessions being served (a seat each).
-    seated: watch::Sender<usize>,
-    /// Connections that started a session and have not ended (their goodbye may still be on
-    /// its way until the client hangs up).
-    attached: watch::Sender<usize>,
+    seats: Arc<Seats>,
     /// Set once, to the goodbye line, when the server shuts down.
     shutdown: watch::Sender<Option<String>>,
     /// The collected data and everything sessions share.
@@ -222,11 +217,31 @@ struct Shared {
     sessions: std::sync::atomic::AtomicU64,
 }
 
+/// Who is served and who is still attached.
+struct Seats {
+    max_viewers: usize,
+    /// Sessions being served (a seat each).
+    seated: watch::Sender<usize>,
+    /// Connections that started a session and have not ended (their goodbye may still be on
+    /// its way until the client hangs up).
+    attached: watch::Sender<usize>,
+}
+
+impl Seats {
+    fn new(max_viewers: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max_viewers,
+            seated: watch::Sender::new(0),
+            attached: watch::Sender::new(0),
+        })
+    }
+}
+
 /// A session's seat among `max_viewers`; given back when dropped.
-struct Seat(Arc<Shared>);
+struct Seat(Arc<Seats>);
 
 impl Seat {
-    fn take(shared: &Arc<Shared>) -> Option<Self> {
+    fn take(shared: &Arc<Seats>) -> Option<Self> {
         let max = shared.max_viewers;
         shared
             .seated
@@ -249,10 +264,10 @@ impl Drop for Seat {
 }
 
 /// Counts a connection that started a session until the connection ends.
-struct Attached(Arc<Shared>);
+struct Attached(Arc<Seats>);
 
 impl Attached {
-    fn new(shared: &Arc<Shared>) -> Self {
+    fn new(shared: &Arc<Seats>) -> Self {
         shared.attached.send_modify(|n| *n += 1);
         Self(Arc::clone(shared))
     }
@@ -298,10 +313,8 @@ pub async fn run(
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let shared = Arc::new(Shared {
-        max_viewers: serve.max_viewers,
         idle_timeout: serve.idle_timeout,
-        seated: watch::Sender::new(0),
-        attached: watch::Sender::new(0),
+        seats: Seats::new(serve.max_viewers),
         shutdown: watch::Sender::new(None),
         users,
         hub,
@@ -332,7 +345,7 @@ pub async fn run(
         _ = sigint.recv() => (Exit::Signal(libc_signal::INT), "SIGINT"),
         _ = sighup.recv() => (Exit::Signal(libc_signal::HUP), "SIGHUP"),
     };
-    let open = *shared.seated.borrow();
+    let open = *shared.seats.seated.borrow();
     say(format_args!(
         "watchfloor serve: {name}: closing {open} session{}",
         plural(open)
@@ -344,7 +357,7 @@ pub async fn run(
     // Each session writes its goodbye and closes its channel; the client then hangs up. Wait for
     // that (a disconnect now could overtake the goodbye), within bounds: a stalled client does
     // not hold the exit.
-    let mut attached = shared.attached.subscribe();
+    let mut attached = shared.seats.attached.subscribe();
     let _ = tokio::time::timeout(GOODBYE_WITHIN, attached.wait_for(|n| *n == 0)).await;
     // The rest (connections still authenticating, stalled ones) are disconnected.
     handle.shutdown("watchfloor serve is shutting down".into());
@@ -436,7 +449,7 @@ impl Connection {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), russh::Error> {
-        self.attached = Some(Attached::new(&self.shared));
+        self.attached = Some(Attached::new(&self.shared.seats));
         let output = Output::new(session.handle(), channel);
         let Some(who) = self.who.clone() else {
             return session.close(channel);
@@ -453,8 +466,8 @@ impl Connection {
             return Ok(());
         };
         session.channel_success(channel)?;
-        let Some(seat) = Seat::take(&self.shared) else {
-            let max = self.shared.max_viewers;
+        let Some(seat) = Seat::take(&self.shared.seats) else {
+            let max = self.shared.seats.max_viewers;
             tracing::warn!(user = %who.name, peer = %self.peer(), max, "serve: every viewer seat is taken");
             tokio::spawn(async move {
                 let _ = output
@@ -744,8 +757,8 @@ impl russh::server::Handler for Connection {
         }
         self.terminal = Some(Terminal {
             term: term.to_string(),
-            cols: clamp(cols),
-            rows: clamp(rows),
+            cols: columns(cols),
+            rows: lines(rows),
             colorterm: self.colorterm.clone(),
         });
         session.channel_success(channel)
@@ -763,7 +776,7 @@ impl russh::server::Handler for Connection {
         if self.channel != Some(channel) {
             return Ok(());
         }
-        let (cols, rows) = (clamp(cols), clamp(rows));
+        let (cols, rows) = (columns(cols), lines(rows));
         if let Some(terminal) = &mut self.terminal {
             terminal.cols = cols;
             terminal.rows = rows;
@@ -834,24 +847,33 @@ impl russh::server::Handler for Connection {
     }
 }
 
-/// A terminal dimension as ratatui takes it (u16, at least 1).
-fn clamp(value: u32) -> u16 {
-    value.clamp(1, u32::from(u16::MAX)) as u16
+/// A client's terminal width: 0 (unknown, e.g. `ssh -tt` without a terminal) is 80; more
+/// than [`MAX_COLUMNS`] is cut there, so a client cannot make the server hold a huge screen.
+fn columns(value: u32) -> u16 {
+    size(value, 80, MAX_COLUMNS)
+}
+
+/// A client's terminal height, as [`columns`]: 0 is 24.
+fn lines(value: u32) -> u16 {
+    size(value, 24, MAX_LINES)
+}
+
+const MAX_COLUMNS: u16 = 512;
+const MAX_LINES: u16 = 256;
+
+fn size(value: u32, unknown: u16, max: u16) -> u16 {
+    match value {
+        0 => unknown,
+        n => n.min(u32::from(max)) as u16,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn shared(max_viewers: usize) -> Arc<Shared> {
-        Arc::new(Shared {
-            users: UserKeys::default(),
-            max_viewers,
-            idle_timeout: Duration::from_secs(60),
-            seated: watch::Sender::new(0),
-            attached: watch::Sender::new(0),
-            shutdown: watch::Sender::new(None),
-        })
+    fn shared(max_viewers: usize) -> Arc<Seats> {
+        Seats::new(max_viewers)
     }
 
     #[test]
@@ -879,8 +901,12 @@ mod tests {
 
     #[test]
     fn terminal_sizes_are_clamped_to_what_ratatui_takes() {
-        assert_eq!(clamp(0), 1);
-        assert_eq!(clamp(80), 80);
-        assert_eq!(clamp(1 << 20), u16::MAX);
+        assert_eq!((columns(0), lines(0)), (80, 24));
+        assert_eq!((columns(1), lines(1)), (1, 1));
+        assert_eq!((columns(132), lines(43)), (132, 43));
+        assert_eq!(
+            (columns(1 << 20), lines(u32::MAX)),
+            (MAX_COLUMNS, MAX_LINES)
+        );
     }
 }

@@ -34,6 +34,7 @@ fn operator() -> Operator {
         user: Some("alice".into()),
         ssh_client: Some("10.20.30.40".into()),
         kube_user: Some("platform-admin".into()),
+        key: None,
     }
 }
 
@@ -500,6 +501,7 @@ fn the_operator_comes_from_the_environment() {
             user: Some("bob".into()),
             ssh_client: Some("192.0.2.7".into()),
             kube_user: Some("oidc:bob@example.com".into()),
+            key: None,
         }
     );
     let local = run("local.jsonl", &[("LOGNAME", "carol")]);

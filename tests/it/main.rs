@@ -34,6 +34,7 @@ mod render_remediation;
 mod render_slo;
 mod render_views;
 mod render_widths;
+mod serve_console;
 mod serve_ssh;
 mod sim_demo;
 mod sim_kubectl;

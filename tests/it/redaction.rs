@@ -358,6 +358,7 @@ fn audit_trail_shows_no_secret() {
             user: Some("alice".into()),
             ssh_client: None,
             kube_user: None,
+            key: None,
         },
         "leaky",
         &Place::Postgres {

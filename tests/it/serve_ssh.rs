@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// Upper bound for any one step, for a loaded 2-core machine.
-const DEADLINE: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(20);
+pub(super) const DEADLINE: Duration = Duration::from_secs(30);
+pub(super) const POLL: Duration = Duration::from_millis(20);
 
 /// Output of a child, collected by a thread as it comes.
 #[derive(Clone, Default)]
-struct Collected(Arc<Mutex<Vec<u8>>>);
+pub(super) struct Collected(Arc<Mutex<Vec<u8>>>);
 
 impl Collected {
     fn from(mut reader: impl Read + Send + 'static) -> Self {
@@ -40,13 +40,17 @@ impl Collected {
         collected
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 }
 
 /// Polls `check` until it gives a value; panics with `what` and `state()` after [`DEADLINE`].
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>, state: impl Fn() -> String) -> T {
+pub(super) fn wait_for<T>(
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+    state: impl Fn() -> String,
+) -> T {
     let deadline = Instant::now() + DEADLINE;
     loop {
         if let Some(value) = check() {
@@ -62,15 +66,15 @@ fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>, state: impl Fn(
 }
 
 /// A running child process with its output; killed (if still running) when dropped.
-struct Process {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Collected,
-    stderr: Collected,
+pub(super) struct Process {
+    pub(super) child: Child,
+    pub(super) stdin: Option<ChildStdin>,
+    pub(super) stdout: Collected,
+    pub(super) stderr: Collected,
 }
 
 impl Process {
-    fn spawn(command: &mut Command, stdin: bool) -> Self {
+    pub(super) fn spawn(command: &mut Command, stdin: bool) -> Self {
         command
             .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
@@ -88,7 +92,7 @@ impl Process {
         }
     }
 
-    fn shown(&self) -> String {
+    pub(super) fn shown(&self) -> String {
         format!(
             "stdout:\n{}\nstderr:\n{}",
             self.stdout.text(),
@@ -97,7 +101,7 @@ impl Process {
     }
 
     /// Waits for stdout to contain `needle`; fails early if the process exits without it.
-    fn wait_stdout(&mut self, needle: &str) -> String {
+    pub(super) fn wait_stdout(&mut self, needle: &str) -> String {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let text = self.stdout.text();
@@ -123,7 +127,7 @@ impl Process {
         }
     }
 
-    fn wait_exit(&mut self) -> ExitStatus {
+    pub(super) fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -140,7 +144,7 @@ impl Process {
         }
     }
 
-    fn signal(&self, signal: rustix::process::Signal) {
+    pub(super) fn signal(&self, signal: rustix::process::Signal) {
         rustix::process::kill_process(rustix::process::Pid::from_child(&self.child), signal)
             .unwrap();
     }
@@ -171,12 +175,12 @@ impl Drop for Process {
 }
 
 /// A temporary directory with users' key pairs and a config.
-struct Setup {
-    dir: TempDir,
+pub(super) struct Setup {
+    pub(super) dir: TempDir,
 }
 
 impl Setup {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("wf-serve-")
             .tempdir()
@@ -185,12 +189,12 @@ impl Setup {
         Self { dir }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// `ssh-keygen -t ed25519` key pair `name`, `name.pub`: the public key line.
-    fn key(&self, name: &str) -> String {
+    pub(super) fn key(&self, name: &str) -> String {
         let status = Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-C"])
             .arg(format!("{name}@test"))
@@ -206,7 +210,7 @@ impl Setup {
     }
 
     /// `SHA256:…` of a key file, as `ssh-keygen -lf` prints it.
-    fn fingerprint(&self, file: &Path) -> String {
+    pub(super) fn fingerprint(&self, file: &Path) -> String {
         let out = Command::new("ssh-keygen")
             .arg("-lf")
             .arg(file)
@@ -221,7 +225,7 @@ impl Setup {
             .to_string()
     }
 
-    fn host_key(&self) -> PathBuf {
+    pub(super) fn host_key(&self) -> PathBuf {
         self.path("state/host/ssh_host_ed25519_key")
     }
 
@@ -239,7 +243,7 @@ impl Setup {
         path
     }
 
-    fn watchfloor(&self) -> Command {
+    pub(super) fn watchfloor(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_watchfloor"));
         command
             .env("HOME", self.dir.path())
@@ -251,7 +255,7 @@ impl Setup {
     }
 
     /// `watchfloor serve` on a port of its choosing; returns once it listens.
-    fn serve(&self, config: &Path) -> Server {
+    pub(super) fn serve(&self, config: &Path) -> Server {
         let mut process = Process::spawn(
             self.watchfloor()
                 .arg("serve")
@@ -298,14 +302,14 @@ impl Setup {
         Process::spawn(&mut command, stdin)
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         fs::read_to_string(self.path("state/watchfloor/watchfloor.log")).unwrap_or_default()
     }
 }
 
-struct Server {
-    process: Process,
-    port: u16,
+pub(super) struct Server {
+    pub(super) process: Process,
+    pub(super) port: u16,
 }
 
 fn users(alice: &str) -> String {
@@ -313,20 +317,17 @@ fn users(alice: &str) -> String {
 }
 
 #[test]
-fn serve_a_listed_key_is_let_in_whatever_the_ssh_user_name_and_a_key_press_closes() {
+fn serve_a_listed_key_is_let_in_whatever_the_ssh_user_name_and_q_quits() {
     let setup = Setup::new();
     let alice = setup.key("alice");
     let config = setup.config("", &users(&alice));
     let server = setup.serve(&config);
     let mut ssh = setup.ssh(server.port, Some("alice"), &["-tt"], &[], true);
     let fingerprint = setup.fingerprint(&setup.path("alice.pub"));
-    let shown = ssh.wait_stdout("press any key to close");
-    assert!(shown.contains("user: alice (operator)"), "{shown}");
-    assert!(shown.contains(&format!("key: {fingerprint}")), "{shown}");
-    assert!(
-        shown.contains("the shared console is not served yet (issue #14 in progress)"),
-        "{shown}"
-    );
+    // The console: its header, and the terminal put in the alternate screen.
+    let shown = ssh.wait_stdout("1 watching");
+    assert!(shown.contains("target: t"), "{shown}");
+    assert!(shown.contains("\x1b[?1049h"), "{shown}");
     ssh.stdin.as_mut().unwrap().write_all(b"q").unwrap();
     let status = ssh.wait_exit();
     assert_eq!(status.code(), Some(0), "{}", ssh.shown());
@@ -542,7 +543,7 @@ fn serve_turns_away_a_viewer_past_max_viewers_and_says_goodbye_on_sigterm() {
     let config = setup.config("max_viewers = 1", &users(&alice));
     let mut server = setup.serve(&config);
     let mut first = setup.ssh(server.port, Some("alice"), &["-tt"], &[], true);
-    first.wait_stdout("press any key to close");
+    first.wait_stdout("1 watching");
 
     let mut second = setup.ssh(server.port, Some("alice"), &["-tt"], &[], false);
     let status = second.wait_exit();
@@ -582,9 +583,9 @@ fn serve_closes_a_session_without_input_after_idle_timeout() {
     let alice = setup.key("alice");
     let config = setup.config("idle_timeout = \"1s\"", &users(&alice));
     let server = setup.serve(&config);
-    // stdin stays open and silent: the banner would stay 10 s; the idle timeout comes first.
+    // stdin stays open and silent.
     let mut ssh = setup.ssh(server.port, Some("alice"), &["-tt"], &[], true);
-    ssh.wait_stdout("press any key to close");
+    ssh.wait_stdout("1 watching");
     ssh.wait_stdout("watchfloor serve: no input for 1s; closing");
     ssh.wait_exit();
 }
