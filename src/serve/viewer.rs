@@ -337,16 +337,15 @@ impl Console {
                 }
                 self.announce(plan, "confirmed, running");
             }
+            // A cancelled or denied attempt lets its object go.
             Effect::AuditNote {
                 attempt,
                 plan,
                 outcome,
                 ..
-            } => {
-                if self.attempts.remove(attempt).is_some() {
-                    self.hub.presence.release(self.membership.id, plan);
-                    self.announce(plan, crate::remediation::outcome_name(*outcome));
-                }
+            } if self.attempts.remove(attempt).is_some() => {
+                self.hub.presence.release(self.membership.id, plan);
+                self.announce(plan, crate::remediation::outcome_name(*outcome));
             }
             _ => {}
         }
