@@ -306,6 +306,9 @@ pub async fn run(
         keepalive_interval: Some(Duration::from_secs(30)),
         keepalive_max: 3,
         nodelay: true,
+        // Messages a session's handle may queue towards its connection (frames among them):
+        // with a client's window full, a viewer's frames wait here; a few, not russh's 100.
+        channel_buffer_size: 4,
         ..russh::server::Config::default()
     });
     let listener = tokio::net::TcpListener::bind(listen)

@@ -154,7 +154,7 @@ impl SimProcess {
     }
 }
 
-/// Three users: alice operates, bob and carol observe.
+/// Four users: alice and dave operate, bob and carol observe.
 struct Console {
     setup: Setup,
     sim: SimProcess,
@@ -165,7 +165,7 @@ struct Console {
 impl Console {
     fn start(scenario: &str) -> Self {
         let setup = Setup::new();
-        let keys: Vec<String> = ["alice", "bob", "carol"]
+        let keys: Vec<String> = ["alice", "bob", "carol", "dave"]
             .iter()
             .map(|name| setup.key(name))
             .collect();
@@ -199,6 +199,11 @@ keys = [{bob:?}]
 name = "carol"
 role = "observer"
 keys = [{carol:?}]
+
+[[serve.users]]
+name = "dave"
+role = "operator"
+keys = [{dave:?}]
 "#,
                 kubeconfig = sim.kubeconfig.display().to_string(),
                 audit = setup.path("audit.jsonl").display().to_string(),
@@ -206,6 +211,7 @@ keys = [{carol:?}]
                 alice = keys[0],
                 bob = keys[1],
                 carol = keys[2],
+                dave = keys[3],
             ),
         )
         .unwrap();
@@ -330,8 +336,10 @@ fn serve_observers_cannot_mutate_and_everyone_sees_the_operators_undo() {
     let console = Console::start("incident");
     console.attach("bob", (120, 40));
     console.attach("alice", (120, 40));
-    console.wait_console("bob", 2);
-    console.wait_console("alice", 2);
+    console.attach("dave", (120, 40));
+    console.wait_console("bob", 3);
+    console.wait_console("alice", 3);
+    console.wait_console("dave", 3);
     let fingerprint = console.setup.fingerprint(&console.setup.path("alice.pub"));
 
     // The observer presses every remediation key where it applies (pods, deployments,
@@ -385,6 +393,18 @@ fn serve_observers_cannot_mutate_and_everyone_sees_the_operators_undo() {
     tmux.wait("bob", "the operator's dry run", |s| {
         s.contains("alice: rollout undo deployment/platform-v2-api") && s.contains("dry run ok")
     });
+    // dave, an operator too, cannot act on the object alice holds: he is told who holds it.
+    tmux.type_text("dave", "v/platform-v2-api");
+    tmux.press("dave", "Enter");
+    tmux.type_text("dave", "u");
+    tmux.wait("dave", "the revision picker", |s| {
+        s.contains("pick a revision")
+    });
+    tmux.press("dave", "Enter");
+    tmux.wait("dave", "who holds it", |s| {
+        s.contains("held by alice") && s.contains("rollout undo")
+    });
+    tmux.press("dave", "Escape");
     tmux.type_text("alice", "y");
     // ... and its outcome.
     tmux.wait("bob", "the operator's outcome", |s| {
