@@ -68,6 +68,7 @@ impl Demo {
             read_only: false,
             kubernetes: Some(kubernetes),
             prometheus: later.prometheus,
+            alertmanager: later.alertmanager,
             slo: later.slo,
             health: later.health,
             postgres: later.postgres,
@@ -154,6 +155,7 @@ pub struct LocalServers {
 #[derive(Debug, Default, serde::Deserialize)]
 struct DemoSources {
     prometheus: Option<crate::config::PrometheusConfig>,
+    alertmanager: Option<crate::config::AlertmanagerConfig>,
     #[serde(default)]
     slo: Vec<crate::config::SloConfig>,
     #[serde(default)]
@@ -182,6 +184,9 @@ fn demo_sources(addr: std::net::SocketAddr, local: &LocalServers) -> Result<Demo
         r#"
 [prometheus]
 url = "http://{addr}"
+[alertmanager]
+url = "http://{addr}"
+refresh = "5s"
 [[slo]]
 name = "platform-v2-api availability"
 objective = 0.995

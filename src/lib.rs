@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub use watchfloor_core::{
-    data, db, event, kubectl, logs, model, policy, redact, slo, text, timestamp, yaml,
+    alerts, data, db, event, kubectl, logs, model, policy, redact, slo, text, timestamp, yaml,
 };
 
 pub mod app;

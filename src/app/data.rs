@@ -21,6 +21,36 @@ pub struct SloData {
     pub health: std::collections::BTreeMap<usize, crate::slo::HealthResult>,
 }
 
+/// The latest alerts report, grouped by alert name (worst group first).
+#[derive(Debug, Clone)]
+pub struct AlertsData {
+    pub report: crate::alerts::AlertsReport,
+    pub groups: Vec<crate::alerts::AlertGroup>,
+}
+
+impl AlertsData {
+    pub fn new(report: crate::alerts::AlertsReport) -> Self {
+        let groups = crate::alerts::groups(&report.alerts);
+        Self { report, groups }
+    }
+
+    /// The alerts of `group`, worst first.
+    pub fn members<'a>(
+        &'a self,
+        group: &'a crate::alerts::AlertGroup,
+    ) -> impl Iterator<Item = &'a crate::alerts::Alert> + 'a {
+        group
+            .members
+            .iter()
+            .filter_map(|i| self.report.alerts.get(*i))
+    }
+
+    /// Alerts firing (not silenced, inhibited or pending).
+    pub fn firing(&self) -> usize {
+        self.groups.iter().map(|g| g.firing).sum()
+    }
+}
+
 /// The pod detail view's data, for the pod it was loaded for.
 #[derive(Debug, Clone)]
 pub struct PodDetailResult {
@@ -108,6 +138,8 @@ pub struct Data {
     pub kube: KubeData,
     /// The SLO pane's data: evaluated SLOs and health endpoint checks.
     pub slo: SloData,
+    /// What is firing and the silences (the SLO pane's alerts section).
+    pub alerts: Option<Arc<AlertsData>>,
     /// The DB pane's data: the latest refresh of each database and cache.
     pub db: crate::db::DbData,
     /// The Logs pane's lines and streams.
@@ -140,6 +172,7 @@ impl Data {
             sources,
             kube: KubeData::default(),
             slo: SloData::default(),
+            alerts: None,
             db: crate::db::DbData::default(),
             logs: LogsData::with_capacity(capacity).showing(fields),
             kube_context: None,
@@ -162,7 +195,11 @@ impl Data {
         match pane {
             PaneId::Pods => target.kubernetes.is_some(),
             PaneId::Logs => !target.logs.is_empty() || !self.logs.streams.is_empty(),
-            PaneId::Slo => target.prometheus.is_some() || !target.health.is_empty(),
+            PaneId::Slo => {
+                target.prometheus.is_some()
+                    || target.alertmanager.is_some()
+                    || !target.health.is_empty()
+            }
             PaneId::Claims => !target.claims.is_empty(),
             PaneId::Db => !target.postgres.is_empty() || !target.redis.is_empty(),
         }
@@ -206,6 +243,9 @@ impl Data {
             SourceEvent::PodDetail { .. } | SourceEvent::Yaml { .. } => return false,
             SourceEvent::KubeContext { name, .. } => self.kube_context = Some(name),
             SourceEvent::Slo { results, .. } => self.slo.results = results,
+            SourceEvent::Alerts { report, .. } => {
+                self.alerts = Some(Arc::new(AlertsData::new(report)));
+            }
             SourceEvent::Health { index, result, .. } => {
                 self.slo.health.insert(index, result);
             }

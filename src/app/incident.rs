@@ -20,6 +20,7 @@ fn section_of(origin: SourceOrigin) -> &'static str {
         SourceOrigin::Redis(_) => "redis",
         SourceOrigin::Claims(_) => "claims",
         SourceOrigin::Logs(_) => "logs",
+        SourceOrigin::Alerts => "alerts",
     }
 }
 

@@ -29,7 +29,7 @@ use crate::config::{Config, TargetConfig};
 use crate::data::ObjectKey;
 use crate::event::SourceEvent;
 use crate::policy::{ReadOnlyInputs, ReadOnlyPolicy};
-pub use data::{Data, SloData, YamlResult};
+pub use data::{AlertsData, Data, SloData, YamlResult};
 use keymap::Keymap;
 use pane::PaneId;
 use status::SourceState;
@@ -126,6 +126,18 @@ fn redact_backend_text(action: &mut Action) {
                     text(error);
                 }
                 result.warnings.iter_mut().for_each(text);
+            }
+        }
+        Action::Backend(SourceEvent::Alerts { report, .. }) => {
+            // Annotations and links may quote URLs with credentials.
+            for alert in &mut report.alerts {
+                alert.annotations.values_mut().for_each(text);
+                if let Some(url) = &mut alert.generator_url {
+                    text(url);
+                }
+            }
+            for silence in &mut report.silences {
+                text(&mut silence.comment);
             }
         }
         Action::Backend(SourceEvent::Health { result, .. }) => {
@@ -250,6 +262,8 @@ pub enum Effect {
 /// A row of the SLO pane.
 #[derive(Debug, Clone, Copy)]
 pub enum SloRow<'a> {
+    /// Alerts of one name.
+    Alert(&'a AlertsData, &'a crate::alerts::AlertGroup),
     Slo(&'a crate::slo::SloResult),
     Health(&'a crate::slo::HealthResult),
 }
@@ -257,6 +271,17 @@ pub enum SloRow<'a> {
 impl SloRow<'_> {
     fn haystack(&self) -> String {
         match self {
+            Self::Alert(data, group) => {
+                let mut text = format!("alert {} {}", group.name, group.state.label());
+                for alert in data.members(group) {
+                    for (k, v) in &alert.labels {
+                        text.push_str(&format!(" {k}={v}"));
+                    }
+                    text.push(' ');
+                    text.push_str(alert.summary().unwrap_or_default());
+                }
+                text
+            }
             Self::Slo(s) => format!("{} {:?}", s.name, s.state),
             Self::Health(h) => format!("{} {} {:?}", h.name, h.url, h.status),
         }

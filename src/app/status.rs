@@ -186,6 +186,20 @@ impl SourceStatus {
                     stale_bound(refresh),
                 )
             }
+            SourceOrigin::Alerts => {
+                let (kind, url, refresh) = match (&target.alertmanager, &target.prometheus) {
+                    (Some(am), _) => ("alertmanager", am.url.as_str(), am.refresh),
+                    (None, Some(p)) => ("prometheus alerts", p.url.as_str(), p.refresh),
+                    (None, None) => ("alerts", "", Duration::ZERO),
+                };
+                (
+                    PaneId::Slo,
+                    kind,
+                    crate::redact::redacted(url),
+                    "alerts and silences".to_string(),
+                    stale_bound(refresh),
+                )
+            }
             SourceOrigin::Health(i) => {
                 let health = &target.health[i];
                 (

@@ -1167,15 +1167,23 @@ impl<'a> Screen<'a> {
             .copied()
     }
 
-    /// The SLO pane's rows: SLOs worst first, then health endpoints worst first.
+    /// The SLO pane's rows: alerts by name worst first, SLOs worst first, then health
+    /// endpoints worst first.
     pub fn slo_rows(&self) -> Vec<SloRow<'a>> {
+        let alerts = self
+            .shown()
+            .alerts
+            .as_deref()
+            .map(|data| data.groups.iter().map(move |g| SloRow::Alert(data, g)));
         let mut slos: Vec<&crate::slo::SloResult> = self.shown().slo.results.iter().collect();
         slos.sort_by_key(|s| s.state);
         let mut health: Vec<&crate::slo::HealthResult> = self.shown().slo.health.values().collect();
         health.sort_by_key(|h| h.status);
         let filter = self.view.panes[PaneId::Slo.index()].filter.as_ref();
-        slos.into_iter()
-            .map(SloRow::Slo)
+        alerts
+            .into_iter()
+            .flatten()
+            .chain(slos.into_iter().map(SloRow::Slo))
             .chain(health.into_iter().map(SloRow::Health))
             .filter(|row| filter.is_none_or(|f| f.matches(&row.haystack())))
             .collect()
@@ -1393,6 +1401,7 @@ impl<'a> Screen<'a> {
             PaneId::Db => visible.db.get(index).copied().map(RowId::Db),
             PaneId::Slo => self.slo_rows().get(index).map(|row| {
                 RowId::Named(match row {
+                    SloRow::Alert(_, group) => format!("alert {}", group.name),
                     SloRow::Slo(s) => s.name.clone(),
                     SloRow::Health(h) => format!("health {}", h.name),
                 })

@@ -2,11 +2,13 @@
 //!
 //! Each task owns its connection, timeouts and backoff; the UI task never waits on a backend.
 
+pub mod alerts;
 pub mod backends;
 pub mod backoff;
 pub mod claims;
 pub mod claims_sql;
 pub mod health;
+pub mod http_client;
 pub mod kube_watch;
 pub mod kubernetes;
 pub mod log_sink;
@@ -117,6 +119,15 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<SourceEven
                 )),
                 None => continue,
             },
+            SourceOrigin::Alerts => {
+                match alerts::AlertsSource::new(
+                    target.alertmanager.as_ref(),
+                    target.prometheus.as_ref(),
+                ) {
+                    Some(source) => tokio::spawn(alerts::run(source, reporter)),
+                    None => continue,
+                }
+            }
             SourceOrigin::Health(i) => {
                 tokio::spawn(health::run(target.health[i].clone(), i, reporter))
             }

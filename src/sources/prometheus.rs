@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use crate::event::SourceEvent;
@@ -173,85 +173,21 @@ impl PromClient {
                 config.url
             ));
         }
-        let mut headers = HeaderMap::new();
-        for (name, secret) in &config.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| format!("invalid Prometheus header name {name:?}: {e}"))?;
-            let value = secret
-                .resolve()
-                .map_err(|e| format!("Prometheus header {name}: {e}"))?;
-            let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                format!("Prometheus header {name}: the value is not a valid header value")
-            })?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        let token = config
-            .token
-            .as_ref()
-            .map(|t| t.resolve().map_err(|e| format!("Prometheus token: {e}")))
-            .transpose()?;
-        let password = config
-            .password
-            .as_ref()
-            .map(|p| p.resolve().map_err(|e| format!("Prometheus password: {e}")))
-            .transpose()?;
-        match (token, &config.username, password) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(
-                    "Prometheus: set either `token` or `username`/`password`, not both".into(),
-                );
-            }
-            (Some(token), None, None) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-                    .map_err(|_| "Prometheus token: not a valid header value".to_string())?;
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
-            }
-            (None, Some(user), password) => {
-                use base64::Engine;
-                let raw = format!("{user}:{}", password.unwrap_or_default());
-                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-                let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
-                    .map_err(|_| "Prometheus username: not a valid header value".to_string())?;
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
-            }
-            (None, None, Some(_)) => {
-                return Err("Prometheus: `password` needs a `username`".into());
-            }
-            (None, None, None) => {}
-        }
         let timeout = if config.timeout.is_zero() {
             Duration::from_secs(10)
         } else {
             config.timeout
         };
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("watchfloor/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read Prometheus ca_file {}: {e}", path.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                format!(
-                    "Prometheus ca_file {}: not PEM certificates: {e}",
-                    path.display()
-                )
-            })?;
-            if certs.is_empty() {
-                return Err(format!(
-                    "Prometheus ca_file {}: no PEM certificate in the file",
-                    path.display()
-                ));
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot build the Prometheus client: {}", error_chain(&e)))?;
+        let http = super::http_client::build(&super::http_client::Access {
+            what: "Prometheus",
+            token: config.token.as_ref(),
+            username: config.username.as_deref(),
+            password: config.password.as_ref(),
+            headers: &config.headers,
+            ca_file: config.ca_file.as_deref(),
+            insecure_skip_verify: false,
+            timeout,
+        })?;
         Ok(Self {
             http,
             base: config.url.trim().trim_end_matches('/').to_string(),
@@ -365,7 +301,7 @@ fn form_encode(params: &[(&str, String)]) -> String {
 }
 
 /// Reads a body up to [`MAX_BODY`].
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+pub(crate) async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         body.extend_from_slice(&chunk);
@@ -377,7 +313,7 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::
 }
 
 /// An error and its sources, joined by ": ", without repeats.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = vec![error.to_string()];
     let mut source = error.source();
     while let Some(e) = source {

@@ -1,6 +1,7 @@
 //! Drawing. Reads a `Screen` (one view over one data) only; all state changes happen in
 //! `app::App::update`.
 
+mod alerts;
 mod claims;
 pub mod columns;
 pub mod db;

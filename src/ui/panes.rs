@@ -140,6 +140,11 @@ fn render_summary(
                 .values()
                 .filter(|h| matches!(h.status, HealthStatus::Critical | HealthStatus::Down))
                 .count();
+            if let Some(alerts) = screen.shown().alerts.as_deref() {
+                let firing = alerts.firing();
+                let style = if firing > 0 { theme.crit } else { theme.ok };
+                spans.push(Span::styled(format!("· {firing} firing "), style));
+            }
             spans.push(Span::styled(
                 format!("· {} SLOs", screen.shown().slo.results.len()),
                 theme.base,

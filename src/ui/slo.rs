@@ -27,6 +27,19 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let view = &screen.view.panes[PaneId::Slo.index()];
     if view.detail_open {
         match rows.get(view.selected) {
+            Some(SloRow::Alert(data, group)) => {
+                let lines = super::alerts::detail_lines(data, group, screen, theme);
+                let scroll = view.detail_scroll;
+                detail::render(
+                    frame,
+                    area,
+                    vec![Part::Lines(lines)],
+                    scroll,
+                    PaneId::Slo,
+                    screen,
+                );
+                return;
+            }
             Some(SloRow::Slo(slo)) => return render_detail(frame, area, slo, screen, theme),
             Some(SloRow::Health(health)) => {
                 return render_health_detail(frame, area, health, screen, theme);
@@ -46,6 +59,13 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
         );
         return;
     }
+    let alerts: Vec<(&crate::app::AlertsData, &crate::alerts::AlertGroup)> = rows
+        .iter()
+        .filter_map(|r| match r {
+            SloRow::Alert(data, group) => Some((*data, *group)),
+            _ => None,
+        })
+        .collect();
     let slos: Vec<&SloResult> = rows
         .iter()
         .filter_map(|r| {
@@ -66,14 +86,29 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
             }
         })
         .collect();
-    // SLOs on top, endpoints below, each with its own header; one selection runs through both.
+    // Alerts on top, SLOs, endpoints below, each with its own header; one selection runs
+    // through all three.
+    let alert_height = if alerts.is_empty() {
+        0
+    } else if slos.is_empty() && endpoints.is_empty() {
+        area.height
+    } else {
+        (alerts.len() as u16 + 1).min(area.height / 3).max(2)
+    };
+    let rest = area.height.saturating_sub(alert_height);
     let endpoint_height = if endpoints.is_empty() {
         0
+    } else if slos.is_empty() {
+        rest
     } else {
-        (endpoints.len() as u16 + 1).min(area.height / 2)
+        (endpoints.len() as u16 + 1).min(rest / 2)
     };
-    let [slo_area, endpoint_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(endpoint_height)]).areas(area);
+    let [alert_area, slo_area, endpoint_area] = Layout::vertical([
+        Constraint::Length(alert_height),
+        Constraint::Fill(1),
+        Constraint::Length(endpoint_height),
+    ])
+    .areas(area);
     let focused = screen.view.focus == PaneId::Slo;
     let highlight = if focused {
         theme.selected
@@ -83,10 +118,36 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     // Rows of a source that is not live are greyed and say how old they are: an `ok` under a
     // title that says error would be a lie.
     let prometheus_age = not_live_age(screen, |o| o == SourceOrigin::Prometheus);
+    let alerts_age = not_live_age(screen, |o| o == SourceOrigin::Alerts);
+    if !alerts.is_empty() {
+        let height = usize::from(alert_area.height.saturating_sub(1));
+        let selected = (view.selected < alerts.len()).then_some(view.selected);
+        let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
+        let rows = alerts
+            .iter()
+            .skip(offset)
+            .take(height)
+            .map(|(data, group)| {
+                greyed(
+                    super::alerts::row(data, group, screen, theme),
+                    alerts_age.as_deref(),
+                    2,
+                    theme,
+                )
+            })
+            .collect();
+        let fitted = fit_table(&super::alerts::COLUMNS, rows, alert_area.width, theme.title);
+        let table = fitted.table(highlight);
+        let mut state = TableState::default().with_selected(selected.map(|_| in_window));
+        frame.render_stateful_widget(table, alert_area, &mut state);
+    }
     if !slos.is_empty() {
         let height = usize::from(slo_area.height.saturating_sub(1));
         screen.view.drawn.set_page(PaneId::Slo, height);
-        let selected = (view.selected < slos.len()).then_some(view.selected);
+        let selected = view
+            .selected
+            .checked_sub(alerts.len())
+            .filter(|i| *i < slos.len());
         let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
         let rows = slos
             .iter()
@@ -101,7 +162,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     }
     if !endpoints.is_empty() {
         let height = usize::from(endpoint_area.height.saturating_sub(1));
-        let selected = view.selected.checked_sub(slos.len());
+        let selected = view.selected.checked_sub(alerts.len() + slos.len());
         let (offset, in_window) = scrolled(selected.unwrap_or(0), height);
         let rows = endpoints
             .iter()

@@ -163,7 +163,7 @@ fn every_outcome_is_one_complete_json_line_with_every_field() {
     assert_ne!(lines[0]["attempt"], lines[2]["attempt"]);
     assert_eq!(
         planned["operator"],
-        json!({"user": "alice", "ssh_client": "10.20.30.40", "kube_user": "platform-admin"})
+        json!({"user": "alice", "ssh_client": "10.20.30.40", "kube_user": "platform-admin", "key": null})
     );
     assert_eq!(
         planned["place"],

@@ -217,8 +217,14 @@ impl Rig {
             &format!("{backend} {fault:?}: the screen"),
             &shown.replace('\n', ""),
         );
+        // Prometheus feeds two sources: the SLOs and, without an Alertmanager, the alerts.
+        let errors = if backend == "prometheus" {
+            "2 source errors"
+        } else {
+            "1 source error"
+        };
         assert!(
-            shown.contains("1 source error") && !shown.contains("all live"),
+            shown.contains(errors) && !shown.contains("all live"),
             "{backend} {fault:?}: the header counts the error:\n{shown}"
         );
 
@@ -641,7 +647,7 @@ refresh = "1s"
     let shown = crate::support::headless::screen(&rig.console.app, (160, 40));
     assert_clean("the screen", &shown.replace('\n', ""));
     assert!(
-        shown.contains("3 source errors") && shown.contains("no SLO results yet"),
+        shown.contains("4 source errors") && shown.contains("no SLO results yet"),
         "{shown}"
     );
     println!(

@@ -8,6 +8,7 @@
 mod support;
 
 mod access_reviews;
+mod alerts;
 mod audit;
 mod claims_sql;
 mod config_errors;

@@ -645,14 +645,14 @@ fn expected(app: &App, shows: Shows) -> Vec<(&'static str, Expected)> {
                 .iter()
                 .filter_map(|r| match r {
                     SloRow::Slo(s) => Some((s.name.clone(), s.name.clone(), None)),
-                    SloRow::Health(_) => None,
+                    SloRow::Health(_) | SloRow::Alert(..) => None,
                 })
                 .collect();
             let endpoints = rows
                 .iter()
                 .filter_map(|r| match r {
                     SloRow::Health(h) => Some((h.name.clone(), h.name.clone(), None)),
-                    SloRow::Slo(_) => None,
+                    SloRow::Slo(_) | SloRow::Alert(..) => None,
                 })
                 .collect();
             vec![("SLO", slos), ("ENDPOINT", endpoints)]

@@ -92,6 +92,7 @@ fn backend(app: &mut App, mut event: SourceEvent) {
         | SourceEvent::PodDetail { generation, .. }
         | SourceEvent::Yaml { generation, .. }
         | SourceEvent::Slo { generation, .. }
+        | SourceEvent::Alerts { generation, .. }
         | SourceEvent::Health { generation, .. }
         | SourceEvent::Db { generation, .. } => *generation = current,
     }

@@ -82,6 +82,11 @@ pub enum SourceEvent {
         generation: u64,
         results: Vec<crate::slo::SloResult>,
     },
+    /// One refresh of the alerts and silences.
+    Alerts {
+        generation: u64,
+        report: crate::alerts::AlertsReport,
+    },
     /// One health endpoint's latest check (`index`: its `[[targets.health]]` entry).
     Health {
         generation: u64,
@@ -105,6 +110,7 @@ impl SourceEvent {
             | Self::PodDetail { generation, .. }
             | Self::Yaml { generation, .. }
             | Self::Slo { generation, .. }
+            | Self::Alerts { generation, .. }
             | Self::Health { generation, .. }
             | Self::Db { generation, .. } => *generation,
         }
@@ -126,10 +132,12 @@ pub enum SourceOrigin {
     Redis(usize),
     Claims(usize),
     Logs(usize),
+    /// Alertmanager, or Prometheus' own alerts when there is no Alertmanager.
+    Alerts,
 }
 
-/// The sources a target configures, in pane order (Pods, SLO, DB, claims, logs): the index of a
-/// source in this list is the `index` its reports carry.
+/// The sources a target configures, in pane order (Pods, SLO, DB, claims, logs), then the
+/// alerts: the index of a source in this list is the `index` its reports carry.
 pub fn source_origins(target: &TargetConfig) -> Vec<SourceOrigin> {
     let mut origins = Vec::new();
     if target.kubernetes.is_some() {
@@ -143,5 +151,9 @@ pub fn source_origins(target: &TargetConfig) -> Vec<SourceOrigin> {
     origins.extend((0..target.redis.len()).map(SourceOrigin::Redis));
     origins.extend((0..target.claims.len()).map(SourceOrigin::Claims));
     origins.extend((0..target.logs.len()).map(SourceOrigin::Logs));
+    // Last, so that the other sources keep their indexes whether or not alerts are read.
+    if target.alertmanager.is_some() || target.prometheus.is_some() {
+        origins.push(SourceOrigin::Alerts);
+    }
     origins
 }

@@ -4,6 +4,7 @@
 //! in its dependencies: the compiler keeps it free of I/O beyond reading config files.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod config;
 pub mod data;
 pub mod db;

@@ -128,6 +128,10 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         "/sim/redis" => return super::db::serve_redis(&sh, &method),
         _ => {}
     }
+    // The simulated Alertmanager and Prometheus alerting API: not in the request log either.
+    if let Some(answer) = super::alerting::serve(&sh, &method, &path, &body) {
+        return answer;
+    }
     let latency = sh.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

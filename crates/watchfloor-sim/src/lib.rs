@@ -6,6 +6,7 @@
 //! `policy` (SSAR and 403s), `controller` + `pods` + `events` + `claims` (the ticking world),
 //! `scenario` (assets/scenarios/*.toml), `faults` (test hooks and the request log), `kubeconfig`.
 
+mod alerting;
 mod behavior;
 mod claims;
 mod clock;

@@ -35,6 +35,10 @@ pub(crate) struct WorldState {
     pub(crate) boot_pods: HashSet<String>,
     /// Claims held back until an operator Deployment has a ready, healthy pod.
     pub(crate) claim_waits: Vec<ClaimWait>,
+    /// The simulated Alertmanager's silences, as its API shows them (without `status`).
+    pub(crate) silences: Vec<serde_json::Value>,
+    /// Silences created so far (their ids count up).
+    pub(crate) silence_count: u64,
 }
 
 /// Controller bookkeeping that is not part of any object.

@@ -553,6 +553,12 @@ fn check_target(
             selector,
         )?;
     }
+    if let Some(alertmanager) = &target.alertmanager {
+        let am_key = key.clone().key("alertmanager");
+        http_url(am_key.clone().key("url"), alertmanager.url.trim())?;
+        positive(am_key.clone().key("timeout"), alertmanager.timeout)?;
+        positive(am_key.key("refresh"), alertmanager.refresh)?;
+    }
     if let Some(prometheus) = &target.prometheus {
         let prometheus_key = key.clone().key("prometheus");
         http_url(prometheus_key.clone().key("url"), prometheus.url.trim())?;

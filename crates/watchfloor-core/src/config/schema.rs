@@ -208,6 +208,8 @@ pub struct TargetConfig {
     pub read_only: bool,
     pub kubernetes: Option<KubernetesConfig>,
     pub prometheus: Option<PrometheusConfig>,
+    /// Alerts and silences; without it the alerts come from `prometheus` (no silences).
+    pub alertmanager: Option<AlertmanagerConfig>,
     #[serde(default)]
     pub slo: Vec<SloConfig>,
     #[serde(default)]
@@ -269,6 +271,32 @@ pub struct PrometheusConfig {
     pub timeout: Duration,
     #[serde(default = "default_prometheus_refresh", with = "humantime_serde")]
     pub refresh: Duration,
+}
+
+/// `[targets.alertmanager]`: Alertmanager's API v2, with the same kinds of credentials as
+/// Prometheus (usually a reverse proxy in front of it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    pub url: String,
+    pub token: Option<Secret>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate (a warning at start and in check-config).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    #[serde(default = "default_prometheus_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How often alerts and silences are read.
+    #[serde(default = "default_alerts_refresh", with = "humantime_serde")]
+    pub refresh: Duration,
+}
+
+fn default_alerts_refresh() -> Duration {
+    Duration::from_secs(15)
 }
 
 fn default_prometheus_timeout() -> Duration {
