@@ -10,7 +10,7 @@ use super::http_client::{Access, build};
 use super::kubernetes::Reporter;
 use super::prometheus::{error_chain, read_body};
 use crate::alerts::{self, AlertOrigin, AlertsReport};
-use crate::config::{AlertmanagerConfig, PrometheusConfig};
+use watchfloor_core::config::{AlertmanagerConfig, PrometheusConfig};
 use crate::event::SourceEvent;
 use crate::event::SourceState;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
-use crate::config::Secret;
+use watchfloor_core::config::Secret;
 
 /// How to reach one backend.
 pub struct Access<'a> {
