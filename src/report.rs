@@ -47,6 +47,7 @@ const QUERY_CHARS: usize = 80;
 pub fn incident_text(snapshot: &Snapshot) -> String {
     let mut headlines = Vec::new();
     slo_headlines(&snapshot.slo, &mut headlines);
+    alert_headlines(&snapshot.alerts, &mut headlines);
     pod_headlines(&snapshot.pods, &mut headlines);
     rollout_headlines(&snapshot.deployments, &mut headlines);
     claim_headlines(&snapshot.claims, &mut headlines);
@@ -300,6 +301,53 @@ fn claim_headlines(section: &Section, out: &mut Vec<Headline>) {
     }
 }
 
+/// Firing alerts by name: `alert HighErrorRate firing ×2 (critical): summary`; critical and
+/// error severities are CRIT, the rest WARN. Silenced, inhibited and pending ones are not
+/// headlines.
+fn alert_headlines(section: &Section, out: &mut Vec<Headline>) {
+    let mut by_name: Vec<(&str, &str, usize, &str)> = Vec::new();
+    for alert in &section.items {
+        if str_of(alert, "state") != "firing" {
+            continue;
+        }
+        let name = str_of(alert, "name");
+        match by_name.iter_mut().find(|(n, ..)| *n == name) {
+            Some((_, _, count, _)) => *count += 1,
+            None => by_name.push((
+                name,
+                str_of(alert, "severity"),
+                1,
+                alert["annotations"]["summary"].as_str().unwrap_or_default(),
+            )),
+        }
+    }
+    for (name, severity, count, summary) in by_name {
+        let level = match severity.to_ascii_lowercase().as_str() {
+            "critical" | "page" | "error" | "emergency" | "fatal" => Level::Crit,
+            _ => Level::Warn,
+        };
+        let times = if count > 1 {
+            format!(" ×{count}")
+        } else {
+            String::new()
+        };
+        let severity = if severity.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", clean(severity))
+        };
+        let summary = if summary.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", clean(summary))
+        };
+        out.push(Headline {
+            level,
+            text: format!("alert {} firing{times}{severity}{summary}", clean(name)),
+        });
+    }
+}
+
 fn health_headlines(section: &Section, out: &mut Vec<Headline>) {
     for check in &section.items {
         if !is_problem("health", check) || check["http_status"].is_null() {
@@ -444,6 +492,7 @@ mod tests {
             target: "babylon-prod".into(),
             read_only: true,
             collected_at: "2026-12-05T21:00:00Z".into(),
+            alerts: Section::unconfigured(),
             pods: section(vec![
                 pod(
                     "api-7d4b9c-x5xc8",

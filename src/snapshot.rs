@@ -78,6 +78,7 @@ pub struct Snapshot {
     pub deployments: Section,
     pub claims: Section,
     pub slo: Section,
+    pub alerts: Section,
     pub health: Section,
     pub postgres: Section,
     pub redis: Section,
@@ -86,12 +87,13 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Sections in report order, with their names.
-    pub fn sections(&self) -> [(&'static str, &Section); 8] {
+    pub fn sections(&self) -> [(&'static str, &Section); 9] {
         [
             ("pods", &self.pods),
             ("deployments", &self.deployments),
             ("claims", &self.claims),
             ("slo", &self.slo),
+            ("alerts", &self.alerts),
             ("health", &self.health),
             ("postgres", &self.postgres),
             ("redis", &self.redis),
@@ -120,6 +122,7 @@ impl Snapshot {
             &mut copy.deployments,
             &mut copy.claims,
             &mut copy.slo,
+            &mut copy.alerts,
             &mut copy.health,
             &mut copy.postgres,
             &mut copy.redis,
@@ -145,10 +148,11 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
     let now = SystemTime::now();
     let collected_at = crate::timestamp::rfc3339_system(now);
     let both = |section: Section| (section.clone(), section);
-    let (kube, claims, slo, health, postgres, redis, logs) = tokio::join!(
+    let (kube, claims, slo, alerts, health, postgres, redis, logs) = tokio::join!(
         bounded(timeout, kube_sections(target, now), both),
         bounded(timeout, claims_section(target, now), std::convert::identity),
         bounded(timeout, slo_section(target), std::convert::identity),
+        bounded(timeout, alerts_section(target, now), std::convert::identity),
         bounded(timeout, health_section(target), std::convert::identity),
         bounded(timeout, postgres_section(target), std::convert::identity),
         bounded(timeout, redis_section(target), std::convert::identity),
@@ -167,11 +171,54 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
         deployments,
         claims,
         slo,
+        alerts,
         health,
         postgres,
         redis,
         logs,
     }
+}
+
+/// What Alertmanager (else Prometheus) says fires, read once.
+async fn alerts_section(target: &TargetConfig, now: SystemTime) -> Section {
+    let source = crate::sources::alerts::AlertsSource::new(
+        target.alertmanager.as_ref(),
+        target.prometheus.as_ref(),
+    );
+    let Some(source) = source else {
+        return Section::unconfigured();
+    };
+    let report = match source {
+        Ok(source) => source.fetch().await,
+        Err(error) => Err(error),
+    };
+    match report {
+        Ok(report) => Section::ok(alert_items(&report, now)),
+        Err(error) => Section::error(error),
+    }
+}
+
+/// Every alert of a report, worst first, as the snapshot reports it.
+pub fn alert_items(report: &crate::alerts::AlertsReport, now: SystemTime) -> Vec<serde_json::Value> {
+    report
+        .alerts
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "name": a.name,
+                "severity": a.labels.get("severity"),
+                "state": a.state.label(),
+                "labels": a.labels,
+                "annotations": a.annotations,
+                "starts_at": a.starts_at.map(crate::timestamp::rfc3339_system),
+                "age_seconds": age_seconds(now, a.starts_at),
+                "silenced_by": report.silences_of(a).map(|s| serde_json::json!({
+                    "id": s.id, "created_by": s.created_by, "comment": s.comment,
+                    "ends_at": s.ends_at.map(crate::timestamp::rfc3339_system),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }
 
 /// Runs a collection under the timeout; on timeout every section it would fill is an error.

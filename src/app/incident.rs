@@ -99,6 +99,15 @@ pub fn snapshot_of(data: &Data, read_only: bool, now: SystemTime) -> Snapshot {
         deployments: section(data, "kubernetes", now, deployments),
         claims: section(data, "claims", now, claims),
         slo: section(data, "slo", now, slo),
+        alerts: section(
+            data,
+            "alerts",
+            now,
+            data.alerts
+                .as_deref()
+                .map(|a| snapshot::alert_items(&a.report, now))
+                .unwrap_or_default(),
+        ),
         health: section(data, "health", now, health),
         postgres: section(data, "postgres", now, postgres),
         redis: section(data, "redis", now, redis),

@@ -43,11 +43,12 @@ fn json(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "pods",
     "deployments",
     "claims",
     "slo",
+    "alerts",
     "health",
     "postgres",
     "redis",
