@@ -199,7 +199,10 @@ async fn alerts_section(target: &TargetConfig, now: SystemTime) -> Section {
 }
 
 /// Every alert of a report, worst first, as the snapshot reports it.
-pub fn alert_items(report: &crate::alerts::AlertsReport, now: SystemTime) -> Vec<serde_json::Value> {
+pub fn alert_items(
+    report: &crate::alerts::AlertsReport,
+    now: SystemTime,
+) -> Vec<serde_json::Value> {
     report
         .alerts
         .iter()

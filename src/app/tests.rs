@@ -822,3 +822,66 @@ fn x_stops_the_views_ad_hoc_streams_and_never_a_configured_source() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn enter_in_an_alert_detail_goes_to_the_pod_its_labels_name() {
+    let config = parse(
+        std::path::Path::new("test.toml"),
+        "[[targets]]\nname = \"prod\"\n[targets.kubernetes]\n[targets.alertmanager]\nurl = \"http://am\"\n",
+    )
+    .unwrap();
+    let mut app = App::new(
+        Arc::new(config),
+        "test.toml".into(),
+        0,
+        ReadOnlyInputs::default(),
+        t0(),
+    );
+    let generation = app.data.generation;
+    app.update(Action::Backend(SourceEvent::Kube {
+        generation,
+        update: KubeUpdate::Pods(crate::data::RowUpdate::Replace {
+            namespace: None,
+            rows: vec![
+                pod("a", "api-7d4b9c-x5xc8", "ReplicaSet/api-7d4b9c"),
+                pod("a", "web-5c8d7b-q9w2e", "ReplicaSet/web-5c8d7b"),
+            ],
+        }),
+    }));
+    let body = r#"[
+      {"labels":{"alertname":"KubePodCrashLooping","severity":"warning","namespace":"a","pod":"web-5c8d7b-q9w2e"},
+       "annotations":{},"startsAt":"2026-12-06T06:00:00Z","status":{"state":"active","silencedBy":[],"inhibitedBy":[]}},
+      {"labels":{"alertname":"Elsewhere","severity":"critical","namespace":"z","pod":"gone"},
+       "annotations":{},"startsAt":"2026-12-06T06:00:00Z","status":{"state":"active","silencedBy":[],"inhibitedBy":[]}}
+    ]"#;
+    let report = crate::alerts::AlertsReport {
+        origin: crate::alerts::AlertOrigin::Alertmanager,
+        alerts: crate::alerts::parse_alertmanager_alerts(body.as_bytes()).unwrap(),
+        silences: Vec::new(),
+        rules: Vec::new(),
+    };
+    app.update(Action::Backend(SourceEvent::Alerts { generation, report }));
+    app.prepare_view();
+    // The SLO pane: the critical alert first; its labels name nothing this target shows.
+    press(&mut app, "2");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.focus, PaneId::Slo);
+    assert!(
+        app.view
+            .toasts
+            .last()
+            .is_some_and(|t| t.text.contains("name no pod or deployment"))
+    );
+    // The crash-looping pod's alert goes to its row.
+    key(&mut app, KeyCode::Esc);
+    press(&mut app, "j");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    app.prepare_view();
+    assert_eq!(app.view.focus, PaneId::Pods);
+    assert_eq!(
+        app.screen().selected_pod().map(crate::data::Keyed::key),
+        Some(("a".to_string(), "web-5c8d7b-q9w2e".to_string()))
+    );
+}

@@ -234,6 +234,36 @@ impl View {
         }
     }
 
+    /// Enter in an alert group's detail: the Pods pane, on the pod (else the deployment) that the
+    /// worst alert's labels name, when the target shows it.
+    fn jump_to_alert_object(&mut self, data: &Data) -> Vec<Effect> {
+        let selected = self.panes[PaneId::Slo.index()].selected;
+        let link = match self.screen(data).slo_rows().get(selected) {
+            Some(SloRow::Alert(alerts, group)) => alerts
+                .members(group)
+                .find_map(|alert| alert_link(alert, self.shown(data))),
+            _ => return vec![],
+        };
+        let Some((key, deployment)) = link else {
+            self.toast(
+                ToastLevel::Info,
+                "the alert's labels name no pod or deployment that this target shows",
+            );
+            return vec![];
+        };
+        self.panes[PaneId::Slo.index()].detail_open = false;
+        let pods = &mut self.panes[PaneId::Pods.index()];
+        pods.detail_open = false;
+        pods.yaml = None;
+        pods.filter = None;
+        pods.unhealthy = false;
+        pods.alt_view = deployment;
+        pods.reselect = Some(RowId::Object(key));
+        self.focus = PaneId::Pods;
+        self.view_dirty = true;
+        vec![]
+    }
+
     /// Keeps the row under the cursor of `pane` selected (by identity) when its rows are
     /// rebuilt next: after a filter is cleared, the order or the unhealthy toggle changes.
     fn keep_selection(&mut self, data: &Data, pane: PaneId) {
@@ -526,6 +556,9 @@ impl View {
                     view.session_scroll = 0;
                     self.drawn.forget_detail(focus);
                 }
+            }
+            Command::Open if focus == PaneId::Slo && view.detail_open => {
+                return self.jump_to_alert_object(data);
             }
             Command::Open => {
                 view.detail_open = rows > 0;
@@ -1445,6 +1478,29 @@ impl<'a> Screen<'a> {
             .filter(|p| p.key == *key && p.revision > self.view.pod_detail_asked)
             .map(|p| &p.detail)
     }
+}
+
+/// The pod (false) or deployment (true) an alert's `namespace` + `pod` / `deployment` labels
+/// name, when `data` holds it.
+pub fn alert_link(
+    alert: &crate::alerts::Alert,
+    data: &Data,
+) -> Option<(crate::data::ObjectKey, bool)> {
+    let namespace = alert.labels.get("namespace")?;
+    let pod = alert
+        .labels
+        .get("pod")
+        .map(|pod| (namespace.clone(), pod.clone()))
+        .filter(|key| data.kube.pods.contains_key(key));
+    if let Some(key) = pod {
+        return Some((key, false));
+    }
+    alert
+        .labels
+        .get("deployment")
+        .map(|name| (namespace.clone(), name.clone()))
+        .filter(|key| data.kube.deployments.contains_key(key))
+        .map(|key| (key, true))
 }
 
 /// Keys that move a cursor or scroll.

@@ -10,9 +10,9 @@ use super::http_client::{Access, build};
 use super::kubernetes::Reporter;
 use super::prometheus::{error_chain, read_body};
 use crate::alerts::{self, AlertOrigin, AlertsReport};
-use watchfloor_core::config::{AlertmanagerConfig, PrometheusConfig};
 use crate::event::SourceEvent;
 use crate::event::SourceState;
+use watchfloor_core::config::{AlertmanagerConfig, PrometheusConfig};
 
 /// A body larger than this is refused.
 const MAX_BODY: usize = 16 * 1024 * 1024;

@@ -222,6 +222,18 @@ pub fn detail_lines(
         }
         lines.push(Line::raw(""));
     }
-    lines.push(Line::styled("Esc: back to the list", theme.muted));
+    let link = data
+        .members(group)
+        .find_map(|alert| crate::app::view::alert_link(alert, screen.shown()));
+    let back = match link {
+        Some(((namespace, name), deployment)) => format!(
+            "Enter: go to {} {}/{} in the Pods pane · Esc: back to the list",
+            if deployment { "deployment" } else { "pod" },
+            sanitize(&namespace),
+            sanitize(&name)
+        ),
+        None => "Esc: back to the list".to_string(),
+    };
+    lines.push(Line::styled(back, theme.muted));
     lines
 }
