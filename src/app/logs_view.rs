@@ -24,19 +24,24 @@ impl LogsScope {
         matches!(self, LogsScope::Source { source, .. } if *source >= super::PREVIOUS_SOURCE)
     }
 
-    /// Whether a line of `stream` belongs in this scope.
-    fn holds(&self, stream: Option<&StreamInfo>) -> bool {
+    /// Whether a line of `stream` belongs in this scope, for a view whose own ad-hoc sources
+    /// are numbered `own` (after [`super::ADHOC_SOURCE`]).
+    fn holds(&self, stream: Option<&StreamInfo>, own: &std::ops::Range<usize>) -> bool {
         let Some(stream) = stream else {
             return matches!(self, LogsScope::Shared);
         };
+        // Configured sources, and the ad-hoc ones this view opened (a served session does not
+        // see the streams another session opened).
+        let live = stream.source < super::ADHOC_SOURCE
+            || (stream.source < super::PREVIOUS_SOURCE
+                && own.contains(&(stream.source - super::ADHOC_SOURCE)));
         match self {
-            LogsScope::Shared => stream.source < super::PREVIOUS_SOURCE,
+            LogsScope::Shared => live,
             LogsScope::Pods { names, .. } => {
-                stream.source < super::PREVIOUS_SOURCE
-                    && stream
-                        .label
-                        .split_once('/')
-                        .is_some_and(|(pod, _)| names.iter().any(|n| n == pod))
+                live && stream
+                    .label
+                    .split_once('/')
+                    .is_some_and(|(pod, _)| names.iter().any(|n| n == pod))
             }
             LogsScope::Source { source, .. } => stream.source == *source,
         }
@@ -58,6 +63,9 @@ pub struct LogsView {
     pub follow: bool,
     /// The selected line (sequence number) while paused.
     pub selected: Option<u64>,
+    /// The ad-hoc sources that are this view's own, as numbered after `ADHOC_SOURCE` (all of
+    /// them in the local console; a range of its own for a served session).
+    pub own: std::ops::Range<usize>,
     pub wrap: bool,
     pub timestamps: bool,
     /// Show JSON lines raw instead of message + fields.
@@ -74,6 +82,7 @@ impl Default for LogsView {
             reorders: 0,
             follow: true,
             selected: None,
+            own: 0..usize::MAX,
             wrap: false,
             timestamps: true,
             raw: false,
@@ -124,7 +133,7 @@ impl LogsView {
 
     /// Whether this view shows `line`: in its scope and passing its filter.
     fn shows(&self, line: &crate::logs::LogLine, data: &LogsData) -> bool {
-        self.scope.holds(data.streams.get(&line.stream))
+        self.scope.holds(data.streams.get(&line.stream), &self.own)
             && self.filter.matches(line, self.raw, &data.fields)
     }
 

@@ -516,10 +516,12 @@ pub struct App {
 pub(crate) const TOAST_TIME: Duration = Duration::from_secs(6);
 
 /// Log sources opened from the Pods pane are numbered from here (configured ones from 0).
-pub const ADHOC_SOURCE: usize = 10_000;
+pub const ADHOC_SOURCE: usize = 1 << 20;
 /// Previous-container reads (`p`) are numbered from here: they are never part of the shared
 /// live view, only of their own.
-pub const PREVIOUS_SOURCE: usize = 20_000;
+pub const PREVIOUS_SOURCE: usize = 1 << 40;
+/// Each served session numbers its ad-hoc sources in a range of this many of its own.
+pub const SESSION_SOURCES: usize = 1 << 16;
 
 impl App {
     /// A console on `target_index`. Call `start` to get the effects that launch its sources.

@@ -165,6 +165,13 @@ impl View {
         self.attempts = first;
     }
 
+    /// Numbers this view's ad-hoc log sources (`l`, `p`) in a range of its own, and shows no
+    /// other view's: served sessions share one collection.
+    pub fn own_log_sources(&mut self, first: usize) {
+        self.adhoc_logs = first;
+        self.logs.own = first..first + super::SESSION_SOURCES;
+    }
+
     /// Forgets what belonged to the previous target's data; focus, zoom, help, input and toasts
     /// stay.
     pub fn reset_for_target(&mut self, policy: ReadOnlyPolicy) {
@@ -172,7 +179,9 @@ impl View {
         self.panes = Default::default();
         self.visible = VisibleRows::default();
         self.view_dirty = true;
+        let own = self.logs.own.clone();
         self.logs = LogsView::default();
+        self.logs.own = own;
         // The previous target's ad-hoc streams stopped with its sources.
         self.adhoc_namespaces.clear();
         self.adhoc_labels.clear();

@@ -190,27 +190,10 @@ impl EffectExecutor {
                 self.yaml = Some(AbortOnDrop(tokio::spawn(task)));
             }
             Effect::CloseYaml => self.yaml = None,
-            Effect::OpenLogs {
-                generation,
-                source,
-                config: logs,
-            } => {
-                let sink = LogSink::new(self.reports.clone(), generation, source);
-                let task = sources::logs_kube::run(kubernetes(), *logs, sink);
-                self.adhoc_logs
-                    .insert(source, AbortOnDrop(tokio::spawn(task)));
-            }
-            Effect::PreviousLogs {
-                generation,
-                source,
-                namespace,
-                pod,
-            } => {
-                let sink = LogSink::new(self.reports.clone(), generation, source);
-                let task =
-                    sources::logs_kube::previous(kubernetes(), namespace, pod, None, 0, sink);
-                self.adhoc_logs
-                    .insert(source, AbortOnDrop(tokio::spawn(task)));
+            effect @ (Effect::OpenLogs { .. } | Effect::PreviousLogs { .. }) => {
+                if let Some((source, task)) = adhoc_logs(&effect, kubernetes(), &self.reports) {
+                    self.adhoc_logs.insert(source, task);
+                }
             }
             Effect::CloseLogs {
                 generation,
@@ -220,24 +203,7 @@ impl EffectExecutor {
                 for source in &sources {
                     self.adhoc_logs.remove(source);
                 }
-                // Through the reports channel, after whatever the tasks had already sent; the
-                // data ignores anything of theirs that still comes after it.
-                let reports = self.reports.clone();
-                tokio::spawn(async move {
-                    for source in sources {
-                        let event = LogEvent::Closed {
-                            reason: "stopped by the operator".into(),
-                        };
-                        let report = SourceEvent::Logs {
-                            generation,
-                            source,
-                            event,
-                        };
-                        if reports.send(report).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                close_adhoc_logs(generation, sources, self.reports.clone());
             }
             effect @ (Effect::LoadHistory { .. }
             | Effect::Preview { .. }
@@ -279,13 +245,69 @@ impl EffectExecutor {
     }
 }
 
-/// Why a served session cannot have `effect`, if it cannot: ad-hoc log streams would be
-/// opened on the shared collection, and saved logs would be written on the server.
+/// Starts the log task an `OpenLogs` or `PreviousLogs` effect asks for, reporting to
+/// `reports`: its source and the handle that stops it. `None` for any other effect.
+pub fn adhoc_logs(
+    effect: &Effect,
+    kubernetes: crate::config::KubernetesConfig,
+    reports: &mpsc::Sender<SourceEvent>,
+) -> Option<(usize, AbortOnDrop)> {
+    let (source, task) = match effect {
+        Effect::OpenLogs {
+            generation,
+            source,
+            config,
+        } => {
+            let sink = LogSink::new(reports.clone(), *generation, *source);
+            let task = sources::logs_kube::run(kubernetes, (**config).clone(), sink);
+            (*source, tokio::spawn(task))
+        }
+        Effect::PreviousLogs {
+            generation,
+            source,
+            namespace,
+            pod,
+        } => {
+            let sink = LogSink::new(reports.clone(), *generation, *source);
+            let task = sources::logs_kube::previous(
+                kubernetes,
+                namespace.clone(),
+                pod.clone(),
+                None,
+                0,
+                sink,
+            );
+            (*source, tokio::spawn(task))
+        }
+        _ => return None,
+    };
+    Some((source, AbortOnDrop(task)))
+}
+
+/// Marks stopped ad-hoc sources' streams ended: through the reports channel, after whatever
+/// their tasks had already sent; the data ignores anything of theirs that still comes after.
+pub fn close_adhoc_logs(generation: u64, sources: Vec<usize>, reports: mpsc::Sender<SourceEvent>) {
+    tokio::spawn(async move {
+        for source in sources {
+            let event = LogEvent::Closed {
+                reason: "stopped by the operator".into(),
+            };
+            let report = SourceEvent::Logs {
+                generation,
+                source,
+                event,
+            };
+            if reports.send(report).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Why a served session cannot have `effect`, if it cannot: saved logs would be written on
+/// the server. (Its ad-hoc log streams are opened by the session, on the shared collection.)
 fn not_served(effect: &Effect) -> Option<&'static str> {
     match effect {
-        Effect::OpenLogs { .. } | Effect::PreviousLogs { .. } | Effect::CloseLogs { .. } => Some(
-            "log streams of a picked workload are not served yet: the configured log sources are shown",
-        ),
         Effect::SaveLogs { .. } => Some(
             "saving logs writes on the server: copy them to your clipboard with `y` in the Logs pane instead",
         ),
@@ -326,7 +348,7 @@ fn save_logs(text: &str) -> std::io::Result<std::path::PathBuf> {
 }
 
 /// A background task that ends when its handle is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -42,6 +42,10 @@ pub struct Hub {
 pub struct Feed {
     data: Arc<RwLock<Data>>,
     changed: watch::Receiver<u64>,
+    /// Where the target's sources report: a session's ad-hoc log streams report here too.
+    pub reports: mpsc::Sender<SourceEvent>,
+    /// The generation the target's reports carry.
+    pub generation: u64,
 }
 
 impl Feed {
@@ -71,10 +75,15 @@ impl Hub {
                 generation,
             )));
             let (tx, rx) = mpsc::channel(4096);
-            running.push(sources::start(target, generation, tx));
+            running.push(sources::start(target, generation, tx.clone()));
             let (changed_tx, changed) = watch::channel(0);
             tokio::spawn(feed(rx, Arc::clone(&data), changed_tx));
-            feeds.push(Feed { data, changed });
+            feeds.push(Feed {
+                data,
+                changed,
+                reports: tx,
+                generation,
+            });
         }
         let remediation = remediations::Shared::open(&config, true);
         Self {

@@ -29,7 +29,9 @@ use crate::config::ServeRole;
 use crate::policy::ReadOnlyInputs;
 use crate::remediation::audit::Operator;
 use crate::remediation::{Plan, Progress};
-use crate::runtime::effects::{Asker, EffectExecutor, Flow, Inbox};
+use crate::runtime::effects::{
+    AbortOnDrop, Asker, EffectExecutor, Flow, Inbox, adhoc_logs, close_adhoc_logs,
+};
 use crate::ui::{self, theme::ColorSupport, theme::Theme};
 
 /// What a client's terminal is put in at the start: the alternate screen, no cursor, bracketed
@@ -86,6 +88,9 @@ struct Console {
     effects: EffectExecutor,
     membership: Membership,
     attempts: HashMap<u64, Attempt>,
+    /// The ad-hoc log streams this session opened (`l`, `p`), by source: their target and the
+    /// task, stopped when dropped.
+    adhoc: HashMap<usize, (usize, AbortOnDrop)>,
     frame_interval: Duration,
 }
 
@@ -115,8 +120,9 @@ impl Console {
                 now,
             )
         };
-        // Sessions number their attempts in ranges of their own (2^32 each).
+        // Sessions number their attempts and ad-hoc log sources in ranges of their own.
         view.number_attempts_from(number << 32);
+        view.own_log_sources(number as usize * crate::app::SESSION_SOURCES);
         let colors = ColorSupport::detect(None, term.colorterm.as_deref(), Some(&term.term));
         let theme = Theme::new(config.ui.theme, colors);
         let area = Rect::new(0, 0, term.cols, term.rows);
@@ -159,6 +165,7 @@ impl Console {
             effects,
             membership,
             attempts: HashMap::new(),
+            adhoc: HashMap::new(),
             frame_interval: frame_interval(config.ui.max_fps),
         };
         (console, inbox, clipboard)
@@ -253,7 +260,26 @@ impl Console {
                 dirty = true;
             }
         }
+        self.close_adhoc(|_| true);
         let _ = frames.send(LEAVE.as_bytes().to_vec()).await;
+    }
+
+    /// Stops this session's ad-hoc log streams of the targets `which` picks, and marks them
+    /// ended in the shared data.
+    fn close_adhoc(&mut self, which: impl Fn(usize) -> bool) {
+        let mut by_target: HashMap<usize, Vec<usize>> = HashMap::new();
+        self.adhoc.retain(|source, (target, _)| {
+            if which(*target) {
+                by_target.entry(*target).or_default().push(*source);
+                false
+            } else {
+                true
+            }
+        });
+        for (target, sources) in by_target {
+            let feed = self.hub.feed(target);
+            close_adhoc_logs(feed.generation, sources, feed.reports.clone());
+        }
     }
 
     /// The actions a piece of session input makes.
@@ -286,6 +312,9 @@ impl Console {
         let Some(index) = self.view.switch_to.take() else {
             return vec![];
         };
+        // The ad-hoc streams of the target left stop, as in the local console.
+        let left = self.target;
+        self.close_adhoc(|target| target == left);
         self.target = index.min(self.hub.feeds.len().saturating_sub(1));
         let data = self.hub.feed(self.target).read();
         self.view.reset_for_target(policy_for(&data, self.inputs));
@@ -336,6 +365,31 @@ impl Console {
                     return;
                 }
                 self.announce(plan, "confirmed, running");
+            }
+            // Ad-hoc log streams: on the shared collection, numbered in this session's range.
+            Effect::OpenLogs { .. } | Effect::PreviousLogs { .. } => {
+                let kubernetes = self
+                    .hub
+                    .config
+                    .targets
+                    .get(self.target)
+                    .and_then(|t| t.kubernetes.clone())
+                    .unwrap_or_default();
+                let reports = &self.hub.feed(self.target).reports;
+                if let Some((source, task)) = adhoc_logs(&effect, kubernetes, reports) {
+                    self.adhoc.insert(source, (self.target, task));
+                }
+                return;
+            }
+            Effect::CloseLogs { sources, .. } => {
+                let sources = sources.clone();
+                let mine: Vec<usize> = sources
+                    .into_iter()
+                    .filter(|s| self.adhoc.remove(s).is_some())
+                    .collect();
+                let feed = self.hub.feed(self.target);
+                close_adhoc_logs(feed.generation, mine, feed.reports.clone());
+                return;
             }
             // A cancelled or denied attempt lets its object go.
             Effect::AuditNote {

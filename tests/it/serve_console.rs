@@ -305,6 +305,20 @@ fn serve_three_viewers_have_views_of_their_own_over_one_collection() {
     assert!(alice.lines().any(|l| l.chars().count() > 100), "{alice}");
     assert!(carol.lines().all(|l| l.chars().count() <= 80), "{carol}");
 
+    // bob follows the selected pod's logs: a stream of his own on the shared collection, which
+    // carol (Logs pane focused) does not see.
+    console.tmux.type_text("bob", "l");
+    console.tmux.wait("bob", "his ad-hoc stream", |s| {
+        s.contains("following logs of") || s.contains("logs of platform-v1-exp/image-scanner")
+    });
+    console
+        .tmux
+        .wait("bob", "the stream in his Logs pane", |s| {
+            line_with(s, "5 Logs").is_some_and(|l| l.contains('┏')) && s.contains("image-scanner")
+        });
+    let carol = console.tmux.screen("carol");
+    assert!(!carol.contains("image-scanner"), "{carol}");
+
     // `:who` lists all three, roles included.
     console.tmux.type_text("carol", ":who");
     console.tmux.press("carol", "Enter");
