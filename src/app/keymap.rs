@@ -39,6 +39,9 @@ pub enum Context {
     Pick,
     /// A text input: filter, command line, scale's replica count, a protected target's name.
     Input,
+    /// A form of several fields (the silence dialog): keys the form does not bind are typed
+    /// into its focused text field.
+    Form,
 }
 
 impl Context {
@@ -56,13 +59,17 @@ impl Context {
             Self::Confirm => "Confirmation dialog",
             Self::Pick => "Picking (revision, operator)",
             Self::Input => "Text input (filter, :, scale, typed name)",
+            Self::Form => "Silence dialog (matchers, duration, comment)",
         }
     }
 
     /// A modal layer takes every key while it is open, so its keys never meet another
     /// context's: the same key may mean something else elsewhere.
     pub fn is_modal(self) -> bool {
-        matches!(self, Self::Help | Self::Confirm | Self::Pick | Self::Input)
+        matches!(
+            self,
+            Self::Help | Self::Confirm | Self::Pick | Self::Input | Self::Form
+        )
     }
 }
 
@@ -158,6 +165,20 @@ pub enum ModalCommand {
     /// Scroll the dialog's list while its text input has the keys (a protected target's name).
     InputScrollDown,
     InputScrollUp,
+    /// The form's next / previous field.
+    FormNextField,
+    FormPrevField,
+    /// The focused list's previous / next entry (the silence's matchers).
+    FormUp,
+    FormDown,
+    /// The focused choice's previous / next value (the silence's duration).
+    FormPrevChoice,
+    FormNextChoice,
+    /// Remove the selected entry of the focused list (a matcher).
+    FormRemove,
+    /// Enter: add the typed matcher, else check the form and preview.
+    FormSubmit,
+    FormCancel,
 }
 
 /// Which footer a hint is shown in.
@@ -365,6 +386,8 @@ pub const COMMANDS: &[Spec] = {
         row(C::Remediate(Verb::Cancel),          "cancel_query",     X::Db,      &[ch('c')], "cancel the session's query"),
         row(C::Remediate(Verb::Kill),            "kill",             X::Db,      &[ch('K')], "terminate session / kill Redis client"),
         row(C::Remediate(Verb::KillIdle),        "kill_idle",        X::Db,      &[ch('X')], "terminate old idle-in-transaction sessions"),
+        row(C::Remediate(Verb::Silence),         "silence",          X::Slo,     &[ch('S')], "silence the alert (Alertmanager): matchers, duration, comment"),
+        row(C::Remediate(Verb::Expire),          "expire_silence",   X::Slo,     &[ch('E')], "expire a silence of the alert (Alertmanager)"),
         // The help overlay.
         row(C::Modal(M::HelpClose),              "help_close",       X::Help,    &[key(K::Esc), ch('q'), ch('?'), key(K::F(1))], "close the help")
             .hint("close", 0),
@@ -402,6 +425,22 @@ pub const COMMANDS: &[Spec] = {
             .hint("cancel", 0),
         row(C::Modal(M::InputScrollUp),          "input_scroll_up",  X::Input,   &[key(K::Up)], "scroll a dialog's list up (typing a name)"),
         row(C::Modal(M::InputScrollDown),        "input_scroll_down", X::Input,  &[key(K::Down)], "scroll a dialog's list down (typing a name)"),
+        // The silence dialog: keys it does not bind are typed into the focused text field.
+        row(C::Modal(M::FormSubmit),             "form_submit",      X::Form,    &[key(K::Enter)], "add the typed matcher, else preview the silence")
+            .hint("preview", 0),
+        row(C::Modal(M::FormCancel),             "form_cancel",      X::Form,    &[key(K::Esc)], "cancel: nothing is silenced")
+            .hint("cancel", 0),
+        row(C::Modal(M::FormNextField),          "form_next_field",  X::Form,    &[key(K::Tab)], "next field")
+            .hint("field", 0),
+        row(C::Modal(M::FormPrevField),          "form_prev_field",  X::Form,    &[key(K::BackTab)], "previous field"),
+        row(C::Modal(M::FormUp),                 "form_up",          X::Form,    &[key(K::Up)], "previous matcher"),
+        row(C::Modal(M::FormDown),               "form_down",        X::Form,    &[key(K::Down)], "next matcher")
+            .hint("matcher", 0).pair(C::Modal(M::FormUp)),
+        row(C::Modal(M::FormRemove),             "form_remove",      X::Form,    &[key(K::Delete)], "remove the selected matcher")
+            .hint("remove", 0),
+        row(C::Modal(M::FormPrevChoice),         "form_prev_choice", X::Form,    &[key(K::Left)], "shorter duration"),
+        row(C::Modal(M::FormNextChoice),         "form_next_choice", X::Form,    &[key(K::Right)], "longer duration")
+            .hint("duration", 0).pair(C::Modal(M::FormPrevChoice)),
     ]
 };
 
@@ -946,6 +985,15 @@ mod tests {
             M::InputSubmit | M::InputCancel | M::InputScrollDown | M::InputScrollUp => {
                 Context::Input
             }
+            M::FormNextField
+            | M::FormPrevField
+            | M::FormUp
+            | M::FormDown
+            | M::FormPrevChoice
+            | M::FormNextChoice
+            | M::FormRemove
+            | M::FormSubmit
+            | M::FormCancel => Context::Form,
         };
         let modal: Vec<M> = COMMANDS
             .iter()
@@ -954,7 +1002,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(modal.len(), 21, "{modal:?}");
+        assert_eq!(modal.len(), 30, "{modal:?}");
         for m in modal {
             assert_eq!(Command::Modal(m).context(), in_its_layer(m), "{m:?}");
         }

@@ -12,6 +12,7 @@ pub mod logs_data;
 pub mod logs_view;
 pub mod pane;
 pub mod remediate;
+pub mod silence;
 pub mod sort;
 pub mod status;
 pub mod view;

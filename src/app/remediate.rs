@@ -10,6 +10,7 @@ use ratatui_textarea::TextArea;
 
 use super::keymap::{self, Context, KeyChord, ModalCommand as M};
 use super::pane::PaneId;
+use super::silence::{Field, FormOutcome, SilenceForm};
 use super::{Data, DbRow, Effect, Screen, ToastLevel, View};
 use crate::db::postgres::signal_rule;
 use crate::remediation::plan::{self, Offer, Params, PlanContext, Selection, Verb};
@@ -49,6 +50,17 @@ pub enum Stage {
         input: TextArea<'static>,
         error: Option<String>,
     },
+    /// Silence: the matchers, the duration, the comment.
+    Silence {
+        selection: Selection,
+        form: SilenceForm,
+    },
+    /// Expire, with several silences muting the alert: pick one.
+    PickSilence {
+        selection: Selection,
+        silences: Vec<(String, String)>,
+        selected: usize,
+    },
     /// The plan, its preview and the question. No is focused.
     Confirm {
         plan: Box<Plan>,
@@ -73,7 +85,10 @@ impl Stage {
     /// (scale's count, a protected target's name, where letters are text).
     pub fn key_context(&self) -> Context {
         match self {
-            Self::History { .. } | Self::Operators { .. } => Context::Pick,
+            Self::History { .. } | Self::Operators { .. } | Self::PickSilence { .. } => {
+                Context::Pick
+            }
+            Self::Silence { .. } => Context::Form,
             Self::Scale { .. } | Self::Confirm { typed: Some(_), .. } => Context::Input,
             Self::Confirm { typed: None, .. } => Context::Confirm,
         }
@@ -120,6 +135,7 @@ impl PreviewState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     pub attempt: u64,
+    pub verb: Verb,
     pub label: String,
     pub started: SystemTime,
     /// Set once executed: the rollout is being followed.
@@ -148,6 +164,7 @@ impl<'a> Screen<'a> {
             {
                 Selection::Claim
             }
+            PaneId::Slo if self.pane_shows_data(PaneId::Slo) => self.alert_selection(),
             _ => Selection::Nothing,
         }
     }
@@ -201,6 +218,39 @@ impl<'a> Screen<'a> {
             deployment_replicas,
             other_owner,
         }
+    }
+
+    /// The alert group under the cursor of the SLO pane (list or its detail), with the
+    /// matchers a silence of it starts from and the silences that mute it now.
+    fn alert_selection(&self) -> Selection {
+        let selected = self.view.panes[PaneId::Slo.index()].selected;
+        let Some(super::SloRow::Alert(data, group)) = self.slo_rows().get(selected).copied() else {
+            return Selection::Nothing;
+        };
+        let members: Vec<&crate::alerts::Alert> = data.members(group).collect();
+        let mut silences: Vec<(String, String)> = Vec::new();
+        for alert in &members {
+            for silence in data.report.silences_of(alert) {
+                if silences.iter().any(|(id, _)| *id == silence.id) {
+                    continue;
+                }
+                let until = silence.ends_at.map_or_else(
+                    || "?".to_string(),
+                    |at| crate::timestamp::rfc3339_system(at),
+                );
+                let text = format!(
+                    "by {} until {until}: {}",
+                    silence.created_by, silence.comment
+                );
+                silences.push((silence.id.clone(), crate::text::sanitize(&text)));
+            }
+        }
+        Selection::Alert(plan::AlertSelection {
+            name: group.name.clone(),
+            matchers: crate::alerts::silence_matchers(&members),
+            silences,
+            alertmanager: data.report.origin == crate::alerts::AlertOrigin::Alertmanager,
+        })
     }
 
     fn db_selection(&self) -> Selection {
@@ -339,6 +389,34 @@ impl View {
             }) => match verb {
                 Verb::Undo => self.open_history(data, selection),
                 Verb::Scale => self.open_scale(data, selection),
+                Verb::Silence => {
+                    let Selection::Alert(alert) = &selection else {
+                        return vec![];
+                    };
+                    let form = SilenceForm::new(alert.matchers.clone());
+                    let attempt = self.next_attempt();
+                    self.modal = Some(Modal {
+                        attempt,
+                        stage: Stage::Silence { selection, form },
+                    });
+                    vec![]
+                }
+                Verb::Expire => match &selection {
+                    Selection::Alert(alert) if alert.silences.len() > 1 => {
+                        let silences = alert.silences.clone();
+                        let attempt = self.next_attempt();
+                        self.modal = Some(Modal {
+                            attempt,
+                            stage: Stage::PickSilence {
+                                selection,
+                                silences,
+                                selected: 0,
+                            },
+                        });
+                        vec![]
+                    }
+                    _ => self.plan_and_preview(data, verb, selection, &Params::default()),
+                },
                 Verb::RestartOperator if ctx.operators.len() > 1 => {
                     let attempt = self.next_attempt();
                     self.modal = Some(Modal {
@@ -549,6 +627,58 @@ impl View {
                 }
                 _ => vec![],
             },
+            Stage::PickSilence {
+                selection,
+                silences,
+                selected,
+            } => match command {
+                Some(M::PickCancel) => self.cancel_modal(data),
+                Some(M::PickPrev) => {
+                    *selected = selected.saturating_sub(1);
+                    vec![]
+                }
+                Some(M::PickNext) => {
+                    *selected = (*selected + 1).min(silences.len().saturating_sub(1));
+                    vec![]
+                }
+                Some(M::Pick) => {
+                    let params = Params {
+                        silence_index: *selected,
+                        ..Params::default()
+                    };
+                    let selection = selection.clone();
+                    self.plan_and_preview(data, Verb::Expire, selection, &params)
+                }
+                _ => vec![],
+            },
+            Stage::Silence { selection, form } => {
+                // In a text field, the keys that edit text are typed, whatever the form binds
+                // them to; in the duration field, Left/Right pick even while a custom one is typed.
+                let edits_text = matches!(form.field, Field::Add | Field::Comment)
+                    && matches!(
+                        command,
+                        Some(M::FormRemove | M::FormPrevChoice | M::FormNextChoice)
+                    );
+                match command {
+                    Some(M::FormCancel) => self.cancel_modal(data),
+                    Some(command) if !edits_text => match form.command(command) {
+                        FormOutcome::Editing => vec![],
+                        FormOutcome::Submit(silence) => {
+                            let params = Params {
+                                silence: Some(silence),
+                                ..Params::default()
+                            };
+                            let selection = selection.clone();
+                            self.plan_and_preview(data, Verb::Silence, selection, &params)
+                        }
+                    },
+                    _ if keymap::edits_single_line(&key) => {
+                        form.type_key(key);
+                        vec![]
+                    }
+                    _ => vec![],
+                }
+            }
             Stage::Scale {
                 selection,
                 input,
@@ -739,6 +869,25 @@ impl View {
                     &self.screen(data).plan_context(),
                 )
             }
+            Stage::Silence { selection, .. } => plan::describe(
+                Verb::Silence,
+                &selection,
+                &Params::default(),
+                &self.screen(data).plan_context(),
+            ),
+            Stage::PickSilence {
+                selection,
+                selected,
+                ..
+            } => plan::describe(
+                Verb::Expire,
+                &selection,
+                &Params {
+                    silence_index: selected,
+                    ..Params::default()
+                },
+                &self.screen(data).plan_context(),
+            ),
         };
         let Ok(plan) = plan else { return vec![] };
         if tell {
@@ -778,6 +927,7 @@ impl View {
         }
         self.running.push(Running {
             attempt,
+            verb: verb_of(&plan.action),
             label: format!("{} {}", verb_of(&plan.action).label(), plan.object),
             started: self.now,
             following: None,
@@ -856,8 +1006,23 @@ impl View {
                 }
             }
             Err(failure) => {
+                let verb = self
+                    .running
+                    .iter()
+                    .find(|r| r.attempt == attempt)
+                    .map(|r| r.verb);
                 self.running.retain(|r| r.attempt != attempt);
                 let text = match &failure {
+                    // Alertmanager (or its proxy) refused a silence write: silencing and
+                    // expiring are offered disabled with its reason from now on.
+                    Failure::Forbidden(why)
+                        if matches!(verb, Some(Verb::Silence | Verb::Expire)) =>
+                    {
+                        let check = watchfloor_core::remediation::access::silences_write();
+                        self.access
+                            .answered(vec![(check, Err(failure.clone()))], self.now);
+                        format!("failed: {why}")
+                    }
                     Failure::ReadOnly(why) => format!("not run: {why}"),
                     // Its Display says it was not run, and why.
                     Failure::AuditUnavailable(_) => failure.to_string(),
@@ -923,6 +1088,8 @@ pub fn verb_of(action: &crate::remediation::ActionKind) -> Verb {
         A::PgCancel { .. } => Verb::Cancel,
         A::PgTerminate { .. } | A::RedisKill { .. } => Verb::Kill,
         A::PgTerminateIdle { .. } => Verb::KillIdle,
+        A::Silence { .. } => Verb::Silence,
+        A::ExpireSilence { .. } => Verb::Expire,
     }
 }
 

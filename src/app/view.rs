@@ -431,7 +431,7 @@ impl View {
     fn modal_has_input(&self) -> bool {
         self.modal
             .as_ref()
-            .is_some_and(|m| m.stage.key_context() == Context::Input)
+            .is_some_and(|m| matches!(m.stage.key_context(), Context::Input | Context::Form))
     }
 
     pub(super) fn run_command(&mut self, data: &Data, command: Command) -> Vec<Effect> {

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
+
+use crate::alerts;
 use crate::config::TargetConfig;
 use crate::policy::ReadOnlyPolicy;
 use crate::text::sanitize_truncated;
@@ -22,6 +25,26 @@ pub struct Backends {
     kube: tokio::sync::OnceCell<kube::Client>,
     /// The kubeconfig context's user, for the audit trail: read once, off the UI task.
     kube_user: tokio::sync::OnceCell<Option<String>>,
+    alertmanager: tokio::sync::OnceCell<crate::sources::alerts::Endpoint>,
+}
+
+/// Who a remediation is for, where the backend records it (an Alertmanager silence's
+/// `createdBy` and comment): the operator as the audit trail names them, and the attempt's
+/// audit id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub operator: String,
+    pub attempt_id: String,
+}
+
+impl Signature {
+    /// For tests that call the executor directly.
+    pub fn test() -> Self {
+        Self {
+            operator: "test".into(),
+            attempt_id: "00000000-0000-0000-0000-000000000000".into(),
+        }
+    }
 }
 
 impl Backends {
@@ -30,7 +53,20 @@ impl Backends {
             target,
             kube: tokio::sync::OnceCell::new(),
             kube_user: tokio::sync::OnceCell::new(),
+            alertmanager: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The target's Alertmanager client (built on first use).
+    async fn alertmanager(&self) -> Result<&crate::sources::alerts::Endpoint, String> {
+        let config = self
+            .target
+            .alertmanager
+            .as_ref()
+            .ok_or("this target has no [targets.alertmanager]")?;
+        self.alertmanager
+            .get_or_try_init(|| async { crate::sources::alerts::Endpoint::alertmanager(config) })
+            .await
     }
 
     /// The kubeconfig user of the target's context (for the audit trail), read from the file
@@ -111,7 +147,7 @@ fn namespace(plan: &Plan) -> Result<&str, String> {
 fn entry(plan: &Plan) -> usize {
     match plan.place {
         Place::Postgres { entry, .. } | Place::Redis { entry, .. } => entry,
-        Place::Kubernetes { .. } => 0,
+        Place::Kubernetes { .. } | Place::Alertmanager => 0,
     }
 }
 
@@ -276,7 +312,113 @@ pub async fn preview(backends: &Backends, plan: &Plan) -> Result<Preview, Failur
                 ..Preview::default()
             })
         }
+        ActionKind::Silence {
+            matchers,
+            duration_secs,
+            ..
+        } => {
+            // Alertmanager's own matching: the alerts it returns for the matchers as filters.
+            let am = backends.alertmanager().await?;
+            let path = format!("/api/v2/alerts?{}", alerts::filter_query(matchers));
+            let body = am
+                .send("Alertmanager alerts", Method::GET, &path, None)
+                .await?;
+            let hit = alerts::parse_alertmanager_alerts(&body)?;
+            let until = std::time::SystemTime::now() + Duration::from_secs(*duration_secs);
+            let length = humantime::format_duration(Duration::from_secs(*duration_secs));
+            let until = crate::timestamp::rfc3339_system(until);
+            let summary = match hit.len() {
+                0 => format!("matches no alert now; silenced for {length} (until {until})"),
+                1 => format!("1 alert would be silenced for {length} (until {until})"),
+                n => format!("{n} alerts would be silenced for {length} (until {until})"),
+            };
+            Ok(Preview {
+                summary,
+                lines: hit.iter().map(|a| alert_line(a, matchers)).collect(),
+                ..Preview::default()
+            })
+        }
+        ActionKind::ExpireSilence { id } => {
+            let am = backends.alertmanager().await?;
+            let body = am
+                .send(
+                    "Alertmanager silences",
+                    Method::GET,
+                    "/api/v2/silences",
+                    None,
+                )
+                .await?;
+            let silence = alerts::parse_silences(&body)?
+                .into_iter()
+                .find(|s| &s.id == id)
+                .filter(|s| s.state != alerts::SilenceState::Expired)
+                .ok_or_else(|| format!("silence {id} is not active or pending any more"))?;
+            let path = "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true";
+            let body = am
+                .send("Alertmanager alerts", Method::GET, path, None)
+                .await?;
+            let muted: Vec<alerts::Alert> = alerts::parse_alertmanager_alerts(&body)?
+                .into_iter()
+                .filter(|a| a.silenced_by.contains(id))
+                .collect();
+            let again = muted.iter().filter(|a| a.silenced_by.len() == 1).count();
+            let mut lines = vec![sanitize_truncated(
+                &format!(
+                    "silence {id} by {}: {} ({})",
+                    silence.created_by,
+                    silence
+                        .matchers
+                        .iter()
+                        .map(alerts::Matcher::text)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    silence.comment
+                ),
+                LINE,
+            )];
+            for alert in &muted {
+                let line = alert_line(alert, &silence.matchers);
+                lines.push(if alert.silenced_by.len() == 1 {
+                    format!("notifies again: {line}")
+                } else {
+                    format!("stays silenced by another silence: {line}")
+                });
+            }
+            Ok(Preview {
+                summary: match again {
+                    1 => "1 alert would notify again".to_string(),
+                    n => format!("{n} alerts would notify again"),
+                },
+                lines,
+                ..Preview::default()
+            })
+        }
     }
+}
+
+/// One alert of a silence's preview: its name and the labels the matchers do not already
+/// pin, sanitised and cut to a line.
+fn alert_line(alert: &alerts::Alert, matchers: &[alerts::Matcher]) -> String {
+    let pinned = |name: &str| {
+        matchers
+            .iter()
+            .any(|m| m.name == name && m.is_equal && !m.is_regex)
+    };
+    let labels: Vec<String> = alert
+        .labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "alertname" && !pinned(k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    sanitize_truncated(
+        &format!(
+            "{} {} {{{}}}",
+            alert.state.label(),
+            alert.name,
+            labels.join(", ")
+        ),
+        LINE,
+    )
 }
 
 /// What an execution did.
@@ -305,6 +447,7 @@ pub async fn execute(
     backends: &Backends,
     plan: &Plan,
     policy: &ReadOnlyPolicy,
+    signature: &Signature,
 ) -> Result<Done, Failure> {
     policy
         .check_mutation_allowed("remediation")
@@ -376,6 +519,41 @@ pub async fn execute(
             let config = backends.redis(entry(plan))?;
             Ok(sql_exec::execute_redis(config, *id).await?)
         }
+        ActionKind::Silence {
+            matchers,
+            duration_secs,
+            comment,
+        } => {
+            let am = backends.alertmanager().await?;
+            let now = std::time::SystemTime::now();
+            let ends = now + Duration::from_secs(*duration_secs);
+            // The comment carries the attempt id: the silence leads back to its audit lines.
+            let comment = format!("{comment} (watchfloor attempt {})", signature.attempt_id);
+            let body = alerts::silence_body(matchers, now, ends, &signature.operator, &comment);
+            let answer = am
+                .send(
+                    "Alertmanager",
+                    Method::POST,
+                    "/api/v2/silences",
+                    Some(&body),
+                )
+                .await?;
+            let id = serde_json::from_slice::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v["silenceID"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "(no id in the answer)".into());
+            Ok(format!(
+                "silence {} created until {}",
+                crate::text::sanitize(&id),
+                crate::timestamp::rfc3339_system(ends)
+            ))
+        }
+        ActionKind::ExpireSilence { id } => {
+            let am = backends.alertmanager().await?;
+            let path = alerts::expire_path(id);
+            am.send("Alertmanager", Method::DELETE, &path, None).await?;
+            Ok(format!("silence {id} expired"))
+        }
     };
     summary.map(Done::from)
 }
@@ -431,7 +609,9 @@ mod tests {
             change: "replicas 3 -> 0".into(),
             confirm_text: None,
         };
-        let error = execute(&backends, &plan, &policy).await.unwrap_err();
+        let error = execute(&backends, &plan, &policy, &Signature::test())
+            .await
+            .unwrap_err();
         assert!(
             matches!(&error, Failure::ReadOnly(why) if why.starts_with("read-only mode")),
             "{error:?}"

@@ -67,7 +67,9 @@ fn signal_of(action: &ActionKind) -> Result<Signal, String> {
         | ActionKind::Scale { .. }
         | ActionKind::DeletePod { .. }
         | ActionKind::RestartOperator { .. }
-        | ActionKind::RedisKill { .. } => {
+        | ActionKind::RedisKill { .. }
+        | ActionKind::Silence { .. }
+        | ActionKind::ExpireSilence { .. } => {
             Err(format!("not a PostgreSQL action: {}", action.name()))
         }
     }

@@ -188,7 +188,10 @@ impl Runner {
                     let result = match auditor.log.as_ref() {
                         // Fail closed: no trail, no action.
                         Err(e) => Err(Failure::AuditUnavailable(e.clone())),
-                        Ok(_) => exec::execute(&backends, &plan, &policy).await,
+                        Ok(_) => {
+                            let signature = auditor.signature(attempt);
+                            exec::execute(&backends, &plan, &policy, &signature).await
+                        }
                     };
                     let elapsed = started.elapsed();
                     let (outcome, error) = match &result {
@@ -293,6 +296,19 @@ impl Auditor {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(attempt, summary.to_string());
+    }
+
+    /// Who acts in attempt `attempt`, as the audit trail names them, for the backend's own
+    /// record (an Alertmanager silence's `createdBy` and comment).
+    fn signature(&self, attempt: u64) -> exec::Signature {
+        let operator = self
+            .operator
+            .clone()
+            .unwrap_or_else(|| Operator::from_env(None));
+        exec::Signature {
+            operator: operator.display(),
+            attempt_id: session_attempt_id(attempt),
+        }
     }
 
     fn is_closed(&self, attempt: u64) -> bool {

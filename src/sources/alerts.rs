@@ -12,6 +12,7 @@ use super::prometheus::{error_chain, read_body};
 use crate::alerts::{self, AlertOrigin, AlertsReport};
 use crate::event::SourceEvent;
 use crate::event::SourceState;
+use crate::remediation::Failure;
 use watchfloor_core::config::{AlertmanagerConfig, PrometheusConfig};
 
 /// A body larger than this is refused.
@@ -31,7 +32,9 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    fn alertmanager(config: &AlertmanagerConfig) -> Result<Self, String> {
+    /// The target's Alertmanager, with its auth (shared by the source and the silence
+    /// executor).
+    pub fn alertmanager(config: &AlertmanagerConfig) -> Result<Self, String> {
         let http = build(&Access {
             what: "Alertmanager",
             token: config.token.as_ref(),
@@ -67,24 +70,45 @@ impl Endpoint {
 
     /// GET `path`: the body of a 2xx answer, or what went wrong (with the server's words).
     pub async fn get(&self, what: &str, path: &str) -> Result<Vec<u8>, String> {
+        self.send(what, reqwest::Method::GET, path, None)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// `method` on `path` with an optional JSON body: the body of a 2xx answer, or what went
+    /// wrong in the server's words — a 401 or 403 (Alertmanager's auth proxy) as
+    /// [`Failure::Forbidden`], so the console can disable what it was refused.
+    pub async fn send(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        json: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, Failure> {
         let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .get(&url)
+        let mut request = self.http.request(method, &url);
+        if let Some(json) = json {
+            request = request.json(json);
+        }
+        let response = request
             .send()
             .await
-            .map_err(|e| format!("{what}: {}", error_chain(&e)))?;
+            .map_err(|e| Failure::Failed(format!("{what}: {}", error_chain(&e))))?;
         let status = response.status();
         let body = read_body(response)
             .await
-            .map_err(|e| format!("{what}: {}", error_chain(&e)))?;
+            .map_err(|e| Failure::Failed(format!("{what}: {}", error_chain(&e))))?;
         if body.len() > MAX_BODY {
-            return Err(format!("{what}: the answer is larger than 16 MiB"));
+            return Err(format!("{what}: the answer is larger than 16 MiB").into());
         }
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
             let text = crate::text::sanitize(text.trim());
-            return Err(format!("{what}: HTTP {status}: {text}"));
+            let reason = format!("{what}: HTTP {status}: {text}");
+            return Err(match status.as_u16() {
+                401 | 403 => Failure::Forbidden(reason),
+                _ => Failure::Failed(reason),
+            });
         }
         Ok(body)
     }

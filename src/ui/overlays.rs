@@ -456,7 +456,7 @@ pub fn render_help(
             "Remediations (selected row; dry run, then confirm)",
             screen.view.keymap.remediation_rows(),
         );
-        for context in [Context::Confirm, Context::Pick] {
+        for context in [Context::Confirm, Context::Pick, Context::Form] {
             help_section(
                 &mut lines,
                 theme,

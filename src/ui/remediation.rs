@@ -42,6 +42,8 @@ const HISTORY_WIDTH: u16 = 100;
 /// The confirmation dialog listing sessions.
 const TABLE_WIDTH: u16 = 100;
 const SCALE_WIDTH: u16 = 68;
+/// The silence form: room for a matcher with a regex and a sentence of comment.
+const SILENCE_WIDTH: u16 = 84;
 /// Columns of the scale input.
 const SCALE_INPUT_WIDTH: u16 = 8;
 
@@ -450,43 +452,64 @@ fn render_modal(
             operators,
             selected,
         } => {
-            let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
-            let hints = dialog_hints(screen, Context::Pick, |_, label| Some((label, true)));
-            let mut items = Rows::default();
-            items.extend(
-                PLACE,
-                field("target", screen.target_name(), theme.title, inner, theme),
-            );
-            items.blank();
-            let rows_of = operators
+            let entries: Vec<String> = operators
                 .iter()
-                .enumerate()
-                .map(|(i, (name, ns, selector))| {
-                    let marker = if i == *selected { "▸ " } else { "  " };
-                    let text = truncate(
-                        &format!(
-                            "{marker}{}  in {}  pods {}",
-                            clean(name),
-                            clean(ns),
-                            clean(selector)
-                        ),
-                        inner,
-                    );
-                    let style = if i == *selected {
-                        theme.selected
-                    } else {
-                        theme.popup
-                    };
-                    Item::Text(Line::styled(text, style))
-                });
-            items.extend(CONTROL, rows_of.collect::<Vec<_>>());
-            items.blank();
-            items.extend_lines(
-                HINTS,
-                hint_lines(&hints, inner, theme).into_iter().map(Item::Text),
-            );
+                .map(|(name, ns, selector)| {
+                    format!(
+                        "{}  in {}  pods {}",
+                        clean(name),
+                        clean(ns),
+                        clean(selector)
+                    )
+                })
+                .collect();
+            pick_list(
+                body,
+                screen,
+                theme,
+                &entries,
+                *selected,
+                format!(" {} · pick an operator ", Verb::RestartOperator.label()),
+            )
+        }
+        Stage::PickSilence {
+            silences, selected, ..
+        } => {
+            let entries: Vec<String> = silences
+                .iter()
+                .map(|(id, text)| format!("{}  {}", clean(id), clean(text)))
+                .collect();
+            pick_list(
+                body,
+                screen,
+                theme,
+                &entries,
+                *selected,
+                format!(" {} · pick a silence ", Verb::Expire.label()),
+            )
+        }
+        Stage::Silence { form, .. } => {
+            let (outer, inner) = dialog_width(body, SILENCE_WIDTH);
+            let hints = dialog_hints(screen, Context::Form, |command, label| {
+                use crate::app::silence::Field;
+                let field = form.field;
+                Some(match command {
+                    ModalCommand::FormUp | ModalCommand::FormDown => {
+                        (label, field == Field::Matchers)
+                    }
+                    ModalCommand::FormRemove => {
+                        (label, field == Field::Matchers && !form.matchers.is_empty())
+                    }
+                    ModalCommand::FormPrevChoice | ModalCommand::FormNextChoice => {
+                        (label, field == Field::Duration)
+                    }
+                    ModalCommand::FormSubmit if field == Field::Add => ("add / preview", true),
+                    _ => (label, true),
+                })
+            });
+            let items = silence_items(screen, theme, form, inner, &hints);
             let chrome = Chrome {
-                title: format!(" {} · pick an operator ", Verb::RestartOperator.label()),
+                title: format!(" {} ", Verb::Silence.label()),
                 badge: protected_badge(screen),
                 style: theme.warn,
                 border: BorderType::Rounded,
@@ -536,6 +559,160 @@ fn render_modal(
     let mut spans = vec![Span::raw(" ")];
     spans.extend(line.spans);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.base), footer);
+}
+
+/// A dialog to pick one entry of a list (an operator, a silence).
+fn pick_list<'a>(
+    body: Rect,
+    screen: &Screen<'_>,
+    theme: &Theme,
+    entries: &[String],
+    selected: usize,
+    title: String,
+) -> (Chrome, u16, Rows<'a>, Vec<Hint>) {
+    let (outer, inner) = dialog_width(body, HISTORY_WIDTH);
+    let hints = dialog_hints(screen, Context::Pick, |_, label| Some((label, true)));
+    let mut items = Rows::default();
+    items.extend(
+        PLACE,
+        field("target", screen.target_name(), theme.title, inner, theme),
+    );
+    items.blank();
+    let rows_of = entries.iter().enumerate().map(|(i, entry)| {
+        let marker = if i == selected { "▸ " } else { "  " };
+        let text = truncate(&format!("{marker}{entry}"), inner);
+        let style = if i == selected {
+            theme.selected
+        } else {
+            theme.popup
+        };
+        Item::Text(Line::styled(text, style))
+    });
+    items.extend(CONTROL, rows_of.collect::<Vec<_>>());
+    items.blank();
+    items.extend_lines(
+        HINTS,
+        hint_lines(&hints, inner, theme).into_iter().map(Item::Text),
+    );
+    let chrome = Chrome {
+        title,
+        badge: protected_badge(screen),
+        style: theme.warn,
+        border: BorderType::Rounded,
+    };
+    (chrome, outer, items, hints)
+}
+
+/// The silence form: matchers (a list), a matcher to add, the duration, the comment. The
+/// focused field's label is marked `▸` and bold.
+fn silence_items<'a>(
+    screen: &Screen<'_>,
+    theme: &Theme,
+    form: &'a crate::app::silence::SilenceForm,
+    width: usize,
+    hints: &[Hint],
+) -> Rows<'a> {
+    use crate::app::silence::{DURATIONS, Field};
+    let label = |text: &str, field: Field| {
+        let focused = form.field == field;
+        let marker = if focused { "▸" } else { " " };
+        let style = if focused {
+            theme.key.add_modifier(Modifier::BOLD)
+        } else {
+            theme.muted
+        };
+        Span::styled(format!("{marker}{text:<9}"), style)
+    };
+    let input_width = u16::try_from(width.saturating_sub(10)).unwrap_or(u16::MAX);
+    let mut items = Rows::default();
+    items.extend(
+        PLACE,
+        field("target", screen.target_name(), theme.title, width, theme),
+    );
+    items.blank();
+    let mut list = vec![Item::Text(Line::from(vec![
+        label("matchers", Field::Matchers),
+        Span::styled(
+            format!("{} (all must match)", form.matchers.len()),
+            theme.muted,
+        ),
+    ]))];
+    if form.matchers.is_empty() {
+        list.push(Item::Text(Line::styled(
+            "   none: add one below",
+            theme.crit,
+        )));
+    }
+    for (i, matcher) in form.matchers.iter().enumerate() {
+        let picked = form.field == Field::Matchers && i == form.selected;
+        let marker = if picked { "   ▸ " } else { "     " };
+        let style = if picked { theme.selected } else { theme.popup };
+        list.push(Item::Text(Line::styled(
+            truncate(&format!("{marker}{}", clean(&matcher.text())), width),
+            style,
+        )));
+    }
+    items.extend(CONTROL, list);
+    items.push(
+        CONTROL,
+        Item::Input {
+            prompt: Line::from(label("add", Field::Add)),
+            input: &form.add,
+            width: input_width.min(48),
+            after: Line::styled(" name=\"v\", =~, !=, !~", theme.muted),
+        },
+    );
+    let mut choices = vec![label("duration", Field::Duration)];
+    for (i, (text, _)) in DURATIONS.iter().enumerate() {
+        let style = if i == form.duration {
+            theme.selected
+        } else {
+            theme.popup
+        };
+        choices.push(Span::styled(format!(" {text} "), style));
+    }
+    let custom = form.duration == DURATIONS.len();
+    choices.push(Span::styled(
+        " custom ",
+        if custom { theme.selected } else { theme.popup },
+    ));
+    if custom {
+        choices.push(Span::raw(" "));
+        items.push(
+            CONTROL,
+            Item::Input {
+                prompt: Line::from(choices),
+                input: &form.custom,
+                width: 10,
+                after: Line::styled(" e.g. 90m, 1h30m, 3d", theme.muted),
+            },
+        );
+    } else {
+        items.push(CONTROL, Item::Text(Line::from(choices)));
+    }
+    items.push(
+        CONTROL,
+        Item::Input {
+            prompt: Line::from(label("comment", Field::Comment)),
+            input: &form.comment,
+            width: input_width,
+            after: Line::raw(""),
+        },
+    );
+    if let Some(error) = &form.error {
+        items.extend_lines(
+            CORE,
+            wrap(&clean(error), width.max(1))
+                .into_iter()
+                .map(|part| Item::Text(Line::styled(part, theme.crit))),
+        );
+    }
+    items.blank();
+    items.extend_lines(
+        HINTS,
+        hint_lines(hints, width, theme).into_iter().map(Item::Text),
+    );
+    items
 }
 
 fn protected_badge(screen: &Screen<'_>) -> Option<String> {
@@ -691,6 +868,7 @@ fn place_text(place: &Place) -> String {
         Place::Kubernetes { context, namespace } => format!("{context} / {namespace}"),
         Place::Postgres { database, .. } => format!("postgres {database}"),
         Place::Redis { cache, .. } => format!("redis {cache}"),
+        Place::Alertmanager => "alertmanager".to_string(),
     }
 }
 

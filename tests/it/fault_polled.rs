@@ -655,3 +655,55 @@ refresh = "1s"
         detected.as_secs_f64()
     );
 }
+
+/// A real Alertmanager (Debian's `prometheus-alertmanager`), no alerts: its empty answers are
+/// live data; its address and temporary directory.
+async fn alertmanager() -> (crate::alerts::Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let port = crate::alerts::free_port();
+    std::fs::write(
+        dir.path().join("am.yml"),
+        "route: {receiver: blackhole}\nreceivers: [{name: blackhole}]\n",
+    )
+    .expect("am.yml");
+    let mut server = crate::alerts::spawn(
+        crate::alerts::ALERTMANAGER,
+        &[
+            format!("--config.file={}", dir.path().join("am.yml").display()),
+            format!("--storage.path={}", dir.path().join("am").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".into(),
+        ],
+        dir.path().join("am.log"),
+        port,
+    );
+    crate::alerts::wait_ready(&mut server, "/-/ready").await;
+    (server, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_under_faults() {
+    let (alertmanager, _dir) = alertmanager().await;
+    let proxy = FaultProxy::start(SocketAddr::from(([127, 0, 0, 1], alertmanager.port))).await;
+    let config = one_target(&format!(
+        r#"
+[targets.alertmanager]
+url = "http://{}"
+timeout = "{TIMEOUT}"
+refresh = "1s"
+"#,
+        proxy.host_port()
+    ));
+    Rig::start("alertmanager", SourceOrigin::Alerts, proxy, &config)
+        .await
+        .run(&[
+            Fault::Refuse,
+            Fault::Reset,
+            Fault::Hang,
+            Fault::Drip,
+            Fault::Http500,
+            Fault::Garbage,
+        ])
+        .await;
+    drop(alertmanager);
+}

@@ -430,7 +430,10 @@ async fn direct_execution_is_refused(w: &Walk) {
         };
         for policy in &policies {
             let backends = Backends::new(target.clone());
-            let error = exec::execute(&backends, &plan, policy).await.unwrap_err();
+            let signature = exec::Signature::test();
+            let error = exec::execute(&backends, &plan, policy, &signature)
+                .await
+                .unwrap_err();
             let Failure::ReadOnly(error) = error else {
                 panic!("not a read-only refusal: {error:?}");
             };

@@ -101,7 +101,10 @@ impl Alert {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One matcher of a silence, serialised as Alertmanager's API v2 writes it
+/// (`{name, value, isRegex, isEqual}`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Matcher {
     pub name: String,
     pub value: String,
@@ -118,6 +121,17 @@ impl Matcher {
             is_regex: false,
             is_equal: true,
         }
+    }
+
+    /// A matcher as Alertmanager's JSON writes it (`{name, value, isRegex, isEqual}`;
+    /// `isEqual` defaults to true, as in API versions before it existed).
+    pub fn from_json(value: &Value) -> Option<Self> {
+        Some(Self {
+            name: value["name"].as_str()?.to_string(),
+            value: value["value"].as_str()?.to_string(),
+            is_regex: value["isRegex"].as_bool().unwrap_or(false),
+            is_equal: value["isEqual"].as_bool().unwrap_or(true),
+        })
     }
 
     /// As Alertmanager matches: a missing label is the empty string; regexes are anchored at
@@ -279,6 +293,152 @@ pub fn varying_labels(alerts: &[&Alert]) -> Vec<String> {
         .collect()
 }
 
+/// The matchers a silence of these alerts starts from: the identifying labels (see
+/// [`identifying_matchers`]) that every one of them has with the same value, so the silence
+/// covers the whole group and nothing else that shares fewer labels.
+pub fn silence_matchers(alerts: &[&Alert]) -> Vec<Matcher> {
+    let Some(first) = alerts.first() else {
+        return Vec::new();
+    };
+    identifying_matchers(first)
+        .into_iter()
+        .filter(|m| {
+            alerts
+                .iter()
+                .all(|a| a.labels.get(&m.name) == Some(&m.value))
+        })
+        .collect()
+}
+
+/// A matcher as people type it and Alertmanager prints it: `name="value"`, `name=~"regex"`,
+/// `name!="value"`, `name!~"regex"`; quotes are optional (`name=value`). The name must be a
+/// label name, the regex must compile; the error says what is wrong.
+pub fn parse_matcher(text: &str) -> Result<Matcher, String> {
+    let text = text.trim();
+    let name_end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    let name = &text[..name_end];
+    let valid_name = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !valid_name {
+        return Err(format!(
+            "a matcher is name=\"value\" (or =~, !=, !~) with a label name first, not {text:?}"
+        ));
+    }
+    let rest = text[name_end..].trim_start();
+    let (is_equal, is_regex, rest) = if let Some(r) = rest.strip_prefix("=~") {
+        (true, true, r)
+    } else if let Some(r) = rest.strip_prefix("!~") {
+        (false, true, r)
+    } else if let Some(r) = rest.strip_prefix("!=") {
+        (false, false, r)
+    } else if let Some(r) = rest.strip_prefix('=') {
+        (true, false, r)
+    } else {
+        return Err(format!(
+            "{name}: an operator =, !=, =~ or !~ must follow the label name"
+        ));
+    };
+    let rest = rest.trim();
+    let value = match rest.strip_prefix('"') {
+        Some(quoted) => {
+            let mut value = String::new();
+            let mut chars = quoted.chars();
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.push(chars.next().ok_or("a value cannot end with \\")?),
+                    '"' => {
+                        closed = true;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            if !closed || !chars.as_str().trim().is_empty() {
+                return Err(format!(
+                    "{name}: the quoted value is not closed where it should be"
+                ));
+            }
+            value
+        }
+        None => rest.to_string(),
+    };
+    if is_regex && let Err(e) = regex::Regex::new(&format!("^(?:{value})$")) {
+        return Err(format!("{name}: not a regular expression: {e}"));
+    }
+    Ok(Matcher {
+        name: name.to_string(),
+        value,
+        is_regex,
+        is_equal,
+    })
+}
+
+/// Whether a silence of `matchers` would be valid in Alertmanager's eyes: at least one matcher,
+/// and at least one that does not match the empty string (Alertmanager refuses a silence that
+/// would match every alert).
+pub fn check_silence_matchers(matchers: &[Matcher]) -> Result<(), String> {
+    if matchers.is_empty() {
+        return Err("a silence needs at least one matcher".into());
+    }
+    let empty = BTreeMap::new();
+    if matchers.iter().all(|m| m.matches(&empty)) {
+        return Err(
+            "every matcher matches the empty string: the silence would mute every alert; \
+                    add one that names a label's value"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The query string that asks Alertmanager (`GET /api/v2/alerts`) for the alerts `matchers`
+/// match, by its own matching: every state, each matcher a `filter` parameter.
+pub fn filter_query(matchers: &[Matcher]) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [
+        ("active", "true"),
+        ("silenced", "true"),
+        ("inhibited", "true"),
+        ("unprocessed", "true"),
+    ] {
+        query.append_pair(key, value);
+    }
+    for matcher in matchers {
+        query.append_pair("filter", &matcher.text());
+    }
+    query.finish()
+}
+
+/// `DELETE` this path to expire silence `id` (an id from a server goes into the URL only
+/// percent-encoded).
+pub fn expire_path(id: &str) -> String {
+    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    format!("/api/v2/silence/{}", id.replace('+', "%20"))
+}
+
+/// The body of `POST /api/v2/silences`.
+pub fn silence_body(
+    matchers: &[Matcher],
+    starts_at: SystemTime,
+    ends_at: SystemTime,
+    created_by: &str,
+    comment: &str,
+) -> Value {
+    let time = crate::timestamp::rfc3339_system;
+    serde_json::json!({
+        "matchers": matchers,
+        "startsAt": time(starts_at),
+        "endsAt": time(ends_at),
+        "createdBy": created_by,
+        "comment": comment,
+    })
+}
+
 /// The labels that identify an alert for a silence: every label but those that change with
 /// every evaluation or say nothing about the source.
 pub fn identifying_matchers(alert: &Alert) -> Vec<Matcher> {
@@ -391,14 +551,7 @@ pub fn parse_silences(body: &[u8]) -> Result<Vec<Silence>, String> {
             let matchers = item["matchers"]
                 .as_array()?
                 .iter()
-                .filter_map(|m| {
-                    Some(Matcher {
-                        name: m["name"].as_str()?.to_string(),
-                        value: m["value"].as_str()?.to_string(),
-                        is_regex: m["isRegex"].as_bool().unwrap_or(false),
-                        is_equal: m["isEqual"].as_bool().unwrap_or(true),
-                    })
-                })
+                .filter_map(Matcher::from_json)
                 .collect();
             Some(Silence {
                 id: item["id"].as_str()?.to_string(),
@@ -479,6 +632,95 @@ pub fn parse_prometheus_rules(body: &[u8]) -> Result<Vec<AlertRule>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matchers_parse_as_alertmanager_prints_them() {
+        let m = parse_matcher(r#"namespace="platform-v2""#).unwrap();
+        assert_eq!(m, Matcher::equal("namespace", "platform-v2"));
+        let m = parse_matcher(r#" pod =~ "api-.*" "#).unwrap();
+        assert!(m.is_regex && m.is_equal && m.value == "api-.*");
+        let m = parse_matcher("severity!=info").unwrap();
+        assert!(!m.is_regex && !m.is_equal && m.value == "info");
+        let m = parse_matcher(r#"job!~"a|b""#).unwrap();
+        assert!(m.is_regex && !m.is_equal);
+        let m = parse_matcher(r#"msg="say \"hi\"""#).unwrap();
+        assert_eq!(m.value, r#"say "hi""#);
+        assert_eq!(parse_matcher(&m.text()).unwrap(), m, "text() reads back");
+        for bad in [
+            "",
+            "=x",
+            "9a=b",
+            "name",
+            "name~x",
+            r#"a="open"#,
+            r#"a="x" y"#,
+            "a=~(",
+        ] {
+            assert!(parse_matcher(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn silence_matchers_keep_what_every_alert_of_the_group_shares() {
+        let alert = |pod: &str| {
+            let mut labels = BTreeMap::new();
+            for (k, v) in [
+                ("alertname", "KubePodCrashLooping"),
+                ("namespace", "poolboy"),
+                ("severity", "warning"),
+                ("pod", pod),
+            ] {
+                labels.insert(k.to_string(), v.to_string());
+            }
+            alert_from(labels, BTreeMap::new())
+        };
+        let (a, b) = (alert("op-1"), alert("op-2"));
+        let texts = |ms: Vec<Matcher>| ms.iter().map(Matcher::text).collect::<Vec<_>>();
+        assert_eq!(
+            texts(silence_matchers(&[&a, &b])),
+            [
+                r#"alertname="KubePodCrashLooping""#,
+                r#"namespace="poolboy""#
+            ]
+        );
+        assert_eq!(
+            texts(silence_matchers(&[&a])),
+            [
+                r#"alertname="KubePodCrashLooping""#,
+                r#"namespace="poolboy""#,
+                r#"pod="op-1""#
+            ]
+        );
+        assert!(check_silence_matchers(&silence_matchers(&[&a])).is_ok());
+        assert!(check_silence_matchers(&[]).is_err());
+        assert!(check_silence_matchers(&[parse_matcher("x!=y").unwrap()]).is_err());
+    }
+
+    #[test]
+    fn the_filter_query_and_the_silence_body_are_alertmanagers() {
+        let ms = [
+            Matcher::equal("alertname", "A B"),
+            parse_matcher(r#"pod=~"x.*""#).unwrap(),
+        ];
+        assert_eq!(
+            filter_query(&ms),
+            "active=true&silenced=true&inhibited=true&unprocessed=true\
+             &filter=alertname%3D%22A+B%22&filter=pod%3D%7E%22x.*%22"
+        );
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let body = silence_body(
+            &ms,
+            at,
+            at + std::time::Duration::from_secs(3600),
+            "alice",
+            "why",
+        );
+        assert_eq!(body["matchers"][1]["isRegex"], true);
+        assert_eq!(body["matchers"][1]["isEqual"], true);
+        assert_eq!(body["startsAt"], "2027-01-15T08:00:00Z");
+        assert_eq!(body["endsAt"], "2027-01-15T09:00:00Z");
+        assert_eq!(body["createdBy"], "alice");
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
+use watchfloor_core::alerts::Matcher;
 
 use super::Shared;
 use super::prometheus::rotations;
@@ -161,15 +162,7 @@ fn firing(w: &WorldState) -> Vec<Firing> {
 }
 
 fn matcher_matches(matcher: &Value, labels: &BTreeMap<String, String>) -> bool {
-    let name = matcher["name"].as_str().unwrap_or_default();
-    let value = matcher["value"].as_str().unwrap_or_default();
-    let have = labels.get(name).map_or("", String::as_str);
-    let hit = if matcher["isRegex"].as_bool().unwrap_or(false) {
-        regex::Regex::new(&format!("^(?:{value})$")).is_ok_and(|re| re.is_match(have))
-    } else {
-        have == value
-    };
-    hit == matcher["isEqual"].as_bool().unwrap_or(true)
+    Matcher::from_json(matcher).is_some_and(|m| m.matches(labels))
 }
 
 /// A silence's state now, as Alertmanager says it.
@@ -198,6 +191,29 @@ fn silences_now(w: &WorldState) -> Vec<Value> {
             s
         })
         .collect()
+}
+
+/// `GET /api/v2/alerts`: every alert, or those every `filter` matcher matches (as
+/// Alertmanager: `filter=alertname="X"`, repeated); an unreadable filter is a 400.
+fn alertmanager_alerts_filtered(w: &WorldState, query: &str) -> Result<Value, String> {
+    let filters = crate::util::parse_query(query)
+        .into_iter()
+        .filter(|(k, _)| k == "filter")
+        .map(|(_, v)| watchfloor_core::alerts::parse_matcher(&v))
+        .collect::<Result<Vec<Matcher>, String>>()?;
+    let Value::Array(alerts) = alertmanager_alerts(w) else {
+        return Ok(Value::Array(Vec::new()));
+    };
+    Ok(Value::Array(
+        alerts
+            .into_iter()
+            .filter(|a| {
+                let labels: BTreeMap<String, String> =
+                    serde_json::from_value(a["labels"].clone()).unwrap_or_default();
+                filters.iter().all(|m| m.matches(&labels))
+            })
+            .collect(),
+    ))
 }
 
 fn alertmanager_alerts(w: &WorldState) -> Value {
@@ -329,13 +345,17 @@ pub(crate) fn serve(
     sh: &Arc<Shared>,
     method: &Method,
     path: &str,
+    query: &str,
     body: &[u8],
 ) -> Option<Response> {
     let get = *method == Method::GET || *method == Method::HEAD;
     let answer = match (path, get) {
         ("/api/v1/alerts", true) => respond::json(200, &sh.with(|w| prometheus_alerts(w))),
         ("/api/v1/rules", true) => respond::json(200, &prometheus_rules()),
-        ("/api/v2/alerts", true) => respond::json(200, &sh.with(|w| alertmanager_alerts(w))),
+        ("/api/v2/alerts", true) => match sh.with(|w| alertmanager_alerts_filtered(w, query)) {
+            Ok(alerts) => respond::json(200, &alerts),
+            Err(e) => respond::json_string(400, serde_json::to_string(&e).unwrap_or_default()),
+        },
         ("/api/v2/silences", true) => {
             respond::json(200, &Value::Array(sh.with(|w| silences_now(w))))
         }

@@ -129,7 +129,7 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         _ => {}
     }
     // The simulated Alertmanager and Prometheus alerting API: not in the request log either.
-    if let Some(answer) = super::alerting::serve(&sh, &method, &path, &body) {
+    if let Some(answer) = super::alerting::serve(&sh, &method, &path, &raw_query, &body) {
         return answer;
     }
     let latency = sh.faults.latency();

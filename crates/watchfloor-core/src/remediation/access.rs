@@ -80,8 +80,17 @@ pub fn checks_for(action: &ActionKind, ns: &str) -> Vec<AccessCheck> {
         ActionKind::PgCancel { .. }
         | ActionKind::PgTerminate { .. }
         | ActionKind::PgTerminateIdle { .. }
-        | ActionKind::RedisKill { .. } => Vec::new(),
+        | ActionKind::RedisKill { .. }
+        | ActionKind::Silence { .. }
+        | ActionKind::ExpireSilence { .. } => Vec::new(),
     }
+}
+
+/// Not a SelfSubjectAccessReview: where the answer of Alertmanager (or the proxy in front of
+/// it) to a silence write is kept once it refused one (401/403), so silencing and expiring are
+/// then offered disabled with the server's reason. Never sent to a cluster.
+pub fn silences_write() -> AccessCheck {
+    AccessCheck::new("", "write", "alertmanager", "silences", None)
 }
 
 /// Why the action may not run: `not allowed: patch deployments.apps in NS` (with the server's

@@ -13,9 +13,20 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Place {
-    Kubernetes { context: String, namespace: String },
-    Postgres { entry: usize, database: String },
-    Redis { entry: usize, cache: String },
+    Kubernetes {
+        context: String,
+        namespace: String,
+    },
+    Postgres {
+        entry: usize,
+        database: String,
+    },
+    Redis {
+        entry: usize,
+        cache: String,
+    },
+    /// The target's `[targets.alertmanager]`.
+    Alertmanager,
 }
 
 /// Which workload kind a rollout action targets.
@@ -108,6 +119,17 @@ pub enum ActionKind {
     RedisKill {
         id: u64,
     },
+    /// A new Alertmanager silence: `createdBy` is the operator, the comment ends with the
+    /// audit attempt id.
+    Silence {
+        matchers: Vec<crate::alerts::Matcher>,
+        duration_secs: u64,
+        comment: String,
+    },
+    /// Expire an Alertmanager silence (`DELETE /api/v2/silence/{id}`).
+    ExpireSilence {
+        id: String,
+    },
 }
 
 impl ActionKind {
@@ -123,6 +145,8 @@ impl ActionKind {
             Self::PgTerminate { .. } => "terminate",
             Self::PgTerminateIdle { .. } => "terminate idle",
             Self::RedisKill { .. } => "redis client kill",
+            Self::Silence { .. } => "silence",
+            Self::ExpireSilence { .. } => "expire silence",
         }
     }
 
@@ -140,7 +164,9 @@ impl ActionKind {
             | Self::PgCancel { .. }
             | Self::PgTerminate { .. }
             | Self::PgTerminateIdle { .. }
-            | Self::RedisKill { .. } => None,
+            | Self::RedisKill { .. }
+            | Self::Silence { .. }
+            | Self::ExpireSilence { .. } => None,
         }
     }
 }

@@ -59,6 +59,29 @@ pub enum Selection {
     },
     /// A row of the Stuck claims pane: operators configured for the target can be restarted.
     Claim,
+    /// An alert group of the SLO pane's alerts section.
+    Alert(AlertSelection),
+}
+
+/// An alert group under the cursor, as silencing and expiring need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSelection {
+    /// The `alertname`.
+    pub name: String,
+    /// The matchers a new silence starts from ([`crate::alerts::silence_matchers`]).
+    pub matchers: Vec<crate::alerts::Matcher>,
+    /// Active silences muting any alert of the group: (id, a line describing it).
+    pub silences: Vec<(String, String)>,
+    /// `false` when the alerts come from Prometheus (no Alertmanager: no silences).
+    pub alertmanager: bool,
+}
+
+/// A silence as the operator set it up in the dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceParams {
+    pub matchers: Vec<crate::alerts::Matcher>,
+    pub duration_secs: u64,
+    pub comment: String,
 }
 
 /// The sessions idle in transaction past the threshold, as a terminate-idle sweep (`X`) would
@@ -112,10 +135,14 @@ pub enum Verb {
     /// Terminate a PostgreSQL session or kill a Redis client.
     Kill,
     KillIdle,
+    /// Silence an alert (Alertmanager).
+    Silence,
+    /// Expire a silence (Alertmanager).
+    Expire,
 }
 
 impl Verb {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Restart,
         Self::Undo,
         Self::Scale,
@@ -124,6 +151,8 @@ impl Verb {
         Self::Cancel,
         Self::Kill,
         Self::KillIdle,
+        Self::Silence,
+        Self::Expire,
     ];
 
     pub fn label(self) -> &'static str {
@@ -136,6 +165,8 @@ impl Verb {
             Self::Cancel => "cancel query",
             Self::Kill => "terminate / kill",
             Self::KillIdle => "terminate idle-in-transaction",
+            Self::Silence => "silence alert",
+            Self::Expire => "expire silence",
         }
     }
 }
@@ -216,6 +247,11 @@ pub struct Params {
     pub force: bool,
     /// Index into `PlanContext::operators`.
     pub operator: usize,
+    /// Silence: the matchers, duration and comment from the dialog (`None`: the alert's own
+    /// matchers, for the audit line of an attempt that ended before the dialog was filled).
+    pub silence: Option<SilenceParams>,
+    /// Expire: index into the selection's silences.
+    pub silence_index: usize,
 }
 
 /// The verbs that apply to a selection at all (before read-only and permissions).
@@ -242,6 +278,10 @@ fn applicable(selection: &Selection, ctx: &PlanContext) -> Vec<Verb> {
         Selection::Cache { .. } => vec![],
         Selection::Claim if !ctx.operators.is_empty() => vec![Verb::RestartOperator],
         Selection::Claim => vec![],
+        Selection::Alert(alert) if !alert.silences.is_empty() => {
+            vec![Verb::Silence, Verb::Expire]
+        }
+        Selection::Alert(_) => vec![Verb::Silence],
     }
 }
 
@@ -322,6 +362,18 @@ fn blocked(selection: &Selection, ctx: &PlanContext, verb: Verb) -> Option<Strin
                 })
             }
             _ => None,
+        },
+        Verb::Silence | Verb::Expire => match selection {
+            Selection::Alert(alert) if !alert.alertmanager => Some(
+                "these alerts come from Prometheus: silences need a [targets.alertmanager]".into(),
+            ),
+            // Alertmanager (or its proxy) refused a silence write before: its reason.
+            _ => match ctx.permission.answers.get(&super::access::silences_write()) {
+                Some(Err(Failure::Forbidden(reason))) => {
+                    Some(format!("Alertmanager refused silences: {reason}"))
+                }
+                _ => None,
+            },
         },
         // The server decides (access reviews above, then the dry run).
         Verb::Restart | Verb::Undo | Verb::Scale | Verb::DeletePod | Verb::RestartOperator => None,
@@ -541,6 +593,25 @@ pub fn describe(
             }
             _ => return Err(not_here()),
         },
+        Verb::Silence => match selection {
+            Selection::Alert(alert) => silence_plan(alert, params.silence.as_ref())?,
+            _ => return Err(not_here()),
+        },
+        Verb::Expire => match selection {
+            Selection::Alert(alert) => {
+                let (id, text) = alert
+                    .silences
+                    .get(params.silence_index)
+                    .ok_or("no such silence")?;
+                (
+                    Place::Alertmanager,
+                    ActionKind::ExpireSilence { id: id.clone() },
+                    format!("silence {id}"),
+                    format!("expire it now ({text}); the alerts it mutes notify again"),
+                )
+            }
+            _ => return Err(not_here()),
+        },
     };
     let confirm_text = ctx.protected.then(|| confirm_word(&action, &object));
     Ok(Plan {
@@ -564,6 +635,11 @@ fn confirm_word(action: &ActionKind, object: &str) -> String {
         ActionKind::PgCancel { pid } | ActionKind::PgTerminate { pid } => pid.to_string(),
         ActionKind::PgTerminateIdle { .. } => "terminate".into(),
         ActionKind::RedisKill { id } => id.to_string(),
+        ActionKind::Silence { matchers, .. } => matchers
+            .iter()
+            .find(|m| m.name == "alertname")
+            .map_or_else(|| "silence".into(), |m| m.value.clone()),
+        ActionKind::ExpireSilence { id } => id.clone(),
     };
     let word: String = word.chars().filter(|c| !c.is_control()).collect();
     if word.trim().is_empty() {
@@ -574,6 +650,41 @@ fn confirm_word(action: &ActionKind, object: &str) -> String {
 }
 
 type Planned = (Place, ActionKind, String, String);
+
+/// Longest silence the dialog accepts (a silence is for while a known problem is fixed).
+pub const MAX_SILENCE_SECS: u64 = 30 * 24 * 3600;
+
+fn silence_plan(alert: &AlertSelection, params: Option<&SilenceParams>) -> Result<Planned, String> {
+    let (matchers, duration_secs, comment) = match params {
+        Some(p) => (p.matchers.clone(), p.duration_secs, p.comment.clone()),
+        None => (alert.matchers.clone(), 0, String::new()),
+    };
+    if params.is_some() {
+        crate::alerts::check_silence_matchers(&matchers)?;
+        if duration_secs == 0 || duration_secs > MAX_SILENCE_SECS {
+            return Err("a silence lasts from one minute to 30 days".into());
+        }
+        if comment.trim().is_empty() {
+            return Err("a silence needs a comment (why, and who follows it up)".into());
+        }
+    }
+    let text: Vec<String> = matchers.iter().map(crate::alerts::Matcher::text).collect();
+    let change = format!(
+        "silence for {}: {}",
+        humantime::format_duration(std::time::Duration::from_secs(duration_secs)),
+        comment.trim()
+    );
+    Ok((
+        Place::Alertmanager,
+        ActionKind::Silence {
+            matchers,
+            duration_secs,
+            comment: comment.trim().to_string(),
+        },
+        format!("alerts {{{}}}", text.join(", ")),
+        change,
+    ))
+}
 
 fn deployment_plan(
     verb: Verb,
@@ -627,7 +738,13 @@ fn deployment_plan(
                 change,
             )
         }
-        Verb::DeletePod | Verb::RestartOperator | Verb::Cancel | Verb::Kill | Verb::KillIdle => {
+        Verb::DeletePod
+        | Verb::RestartOperator
+        | Verb::Cancel
+        | Verb::Kill
+        | Verb::KillIdle
+        | Verb::Silence
+        | Verb::Expire => {
             return Err(format!("{} does not apply to a deployment", verb.label()));
         }
     })
@@ -666,9 +783,117 @@ mod tests {
             Verb::Cancel => 5,
             Verb::Kill => 6,
             Verb::KillIdle => 7,
+            Verb::Silence => 8,
+            Verb::Expire => 9,
         };
         let places: Vec<usize> = Verb::ALL.into_iter().map(place).collect();
         assert_eq!(places, (0..Verb::ALL.len()).collect::<Vec<_>>());
+    }
+
+    fn alert(silences: usize, alertmanager: bool) -> Selection {
+        Selection::Alert(AlertSelection {
+            name: "HighErrorRate".into(),
+            matchers: vec![
+                crate::alerts::Matcher::equal("alertname", "HighErrorRate"),
+                crate::alerts::Matcher::equal("namespace", "platform-v2"),
+            ],
+            silences: (0..silences)
+                .map(|i| (format!("id-{i}"), format!("by alice, {i}")))
+                .collect(),
+            alertmanager,
+        })
+    }
+
+    fn silence(duration_secs: u64, comment: &str) -> Params {
+        Params {
+            silence: Some(SilenceParams {
+                matchers: vec![crate::alerts::Matcher::equal("alertname", "HighErrorRate")],
+                duration_secs,
+                comment: comment.into(),
+            }),
+            ..Params::default()
+        }
+    }
+
+    #[test]
+    fn an_alert_offers_silence_and_expire_only_when_silenced() {
+        let verbs = |s: &Selection| offers(s, &ctx()).iter().map(|o| o.verb).collect::<Vec<_>>();
+        assert_eq!(verbs(&alert(0, true)), [Verb::Silence]);
+        assert_eq!(verbs(&alert(2, true)), [Verb::Silence, Verb::Expire]);
+        // From Prometheus: offered, disabled with the reason.
+        let offered = offers(&alert(0, false), &ctx());
+        assert!(
+            offered[0]
+                .enabled
+                .as_ref()
+                .unwrap_err()
+                .contains("[targets.alertmanager]")
+        );
+        // No Kubernetes access review is asked for an alert.
+        assert!(access_checks(&alert(1, true), &ctx()).is_empty());
+    }
+
+    #[test]
+    fn a_silence_plan_carries_the_dialogs_matchers_duration_and_comment() {
+        let plan = plan(
+            Verb::Silence,
+            &alert(0, true),
+            &silence(7200, " deploy rollback "),
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(plan.place, Place::Alertmanager);
+        assert_eq!(plan.object, r#"alerts {alertname="HighErrorRate"}"#);
+        assert_eq!(plan.change, "silence for 2h: deploy rollback");
+        assert_eq!(
+            plan.action,
+            ActionKind::Silence {
+                matchers: vec![crate::alerts::Matcher::equal("alertname", "HighErrorRate")],
+                duration_secs: 7200,
+                comment: "deploy rollback".into(),
+            }
+        );
+        for (params, why) in [
+            (silence(0, "x"), "one minute"),
+            (silence(MAX_SILENCE_SECS + 1, "x"), "30 days"),
+            (silence(3600, "  "), "comment"),
+        ] {
+            let error = super::plan(Verb::Silence, &alert(0, true), &params, &ctx()).unwrap_err();
+            assert!(error.contains(why), "{error}");
+        }
+        let mut everything = silence(3600, "x");
+        everything.silence.as_mut().unwrap().matchers =
+            vec![crate::alerts::parse_matcher(r#"alertname=~".*""#).unwrap()];
+        let error = super::plan(Verb::Silence, &alert(0, true), &everything, &ctx()).unwrap_err();
+        assert!(error.contains("every alert"), "{error}");
+    }
+
+    #[test]
+    fn expire_names_the_picked_silence_and_a_refusal_disables_both() {
+        let params = Params {
+            silence_index: 1,
+            ..Params::default()
+        };
+        let plan = plan(Verb::Expire, &alert(2, true), &params, &ctx()).unwrap();
+        assert_eq!(plan.action, ActionKind::ExpireSilence { id: "id-1".into() });
+        assert_eq!(plan.object, "silence id-1");
+        let mut answers = BTreeMap::new();
+        answers.insert(
+            super::super::access::silences_write(),
+            Err(Failure::Forbidden(
+                "403 Forbidden: not in group oncall".into(),
+            )),
+        );
+        let ctx = PlanContext {
+            permission: PermissionView {
+                answers: Arc::new(answers),
+            },
+            ..ctx()
+        };
+        for offer in offers(&alert(1, true), &ctx) {
+            let reason = offer.enabled.unwrap_err();
+            assert!(reason.contains("not in group oncall"), "{reason}");
+        }
     }
 
     #[test]
