@@ -12,8 +12,8 @@ use super::prometheus::{error_chain, read_body};
 use crate::alerts::{self, AlertOrigin, AlertsReport};
 use crate::event::SourceEvent;
 use crate::event::SourceState;
-use crate::remediation::Failure;
 use watchfloor_core::config::{AlertmanagerConfig, PrometheusConfig};
+use watchfloor_core::remediation::Failure;
 
 /// A body larger than this is refused.
 const MAX_BODY: usize = 16 * 1024 * 1024;

@@ -425,7 +425,8 @@ impl RecordingProxy {
     }
 
     fn reads(&self) -> usize {
-        self.seen.lock().unwrap().len() - self.writes().len()
+        let writes = self.writes().len();
+        self.seen.lock().unwrap().len() - writes
     }
 }
 
@@ -840,4 +841,49 @@ async fn read_only_sends_no_silence_write_and_a_403_disables_silencing_with_its_
             .any(|l| l["action"]["action"] == "silence" && l["outcome"] == "denied"),
         "a 403 is audited as denied: {audit:#?}"
     );
+}
+
+/// The demo: its simulated Alertmanager fires the incident's alerts, and a silence made in the
+/// console silences them there.
+#[cfg(feature = "demo")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_alerts_and_can_silence_one() {
+    let demo =
+        watchfloor::demo::Demo::start(watchfloor_sim::Scenario::builtin("incident").unwrap())
+            .await
+            .unwrap();
+    let mut loaded = demo.loaded_config(&watchfloor::demo::LocalServers::default());
+    let dir = tempfile::tempdir().unwrap();
+    loaded.config.audit.path = Some(dir.path().join("audit.jsonl"));
+    let mut c = Headless::with_config(Arc::new(loaded.config), ReadOnlyInputs::default());
+    c.wait("the incident's page", Duration::from_secs(60), |c| {
+        group(&c.app, "HighErrorRate").is_some_and(|(firing, _)| firing > 0)
+    })
+    .await;
+    select_group(&mut c, "HighErrorRate");
+    c.press(char_key('S'));
+    type_text(&mut c, "rolling back platform-v2-api");
+    c.press(key(KeyCode::Enter));
+    c.wait("the preview", Duration::from_secs(30), |c| {
+        preview_of(&c.app).is_some()
+    })
+    .await;
+    let preview = preview_of(&c.app).unwrap().expect("preview");
+    assert!(
+        preview.summary.contains("would be silenced for 2h"),
+        "{preview:?}"
+    );
+    assert!(!preview.lines.is_empty(), "{preview:?}");
+    c.press(char_key('y'));
+    c.wait(
+        "the page silenced in the console",
+        Duration::from_secs(60),
+        |c| {
+            group(&c.app, "HighErrorRate")
+                .is_some_and(|(firing, silenced)| firing == 0 && silenced > 0)
+        },
+    )
+    .await;
+    drop(c);
+    demo.stop().await;
 }
