@@ -53,7 +53,8 @@ pub enum Stage {
     /// Silence: the matchers, the duration, the comment.
     Silence {
         selection: Selection,
-        form: SilenceForm,
+        /// Boxed: the form's text areas would make every stage as large.
+        form: Box<SilenceForm>,
     },
     /// Expire, with several silences muting the alert: pick one.
     PickSilence {
@@ -234,10 +235,9 @@ impl<'a> Screen<'a> {
                 if silences.iter().any(|(id, _)| *id == silence.id) {
                     continue;
                 }
-                let until = silence.ends_at.map_or_else(
-                    || "?".to_string(),
-                    |at| crate::timestamp::rfc3339_system(at),
-                );
+                let until = silence
+                    .ends_at
+                    .map_or_else(|| "?".to_string(), crate::timestamp::rfc3339_system);
                 let text = format!(
                     "by {} until {until}: {}",
                     silence.created_by, silence.comment
@@ -393,7 +393,7 @@ impl View {
                     let Selection::Alert(alert) = &selection else {
                         return vec![];
                     };
-                    let form = SilenceForm::new(alert.matchers.clone());
+                    let form = Box::new(SilenceForm::new(alert.matchers.clone()));
                     let attempt = self.next_attempt();
                     self.modal = Some(Modal {
                         attempt,

@@ -722,6 +722,23 @@ async fn a_silence_from_the_console_mutes_what_it_previewed_and_expiring_it_work
                 && l["outcome"] == "succeeded"),
         "{audit:#?}"
     );
+    // `watchfloor audit` lists both like any other action: who, what, on which alerts.
+    let (records, unparsable) =
+        watchfloor::remediation::audit::read(&dir.path().join("audit.jsonl"), None).unwrap();
+    assert_eq!(unparsable, 0);
+    let text = watchfloor::remediation::audit::to_text(&records);
+    for action in ["silence", "expire_silence"] {
+        assert!(
+            text.lines().any(|l| l.contains(&format!(" {action} "))
+                && l.contains("succeeded")
+                && l.contains(&operator.display())),
+            "{action} in:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("PodRestarts"),
+        "the silenced alert is named:\n{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
