@@ -386,7 +386,7 @@ pub const COMMANDS: &[Spec] = {
         row(C::Remediate(Verb::Cancel),          "cancel_query",     X::Db,      &[ch('c')], "cancel the session's query"),
         row(C::Remediate(Verb::Kill),            "kill",             X::Db,      &[ch('K')], "terminate session / kill Redis client"),
         row(C::Remediate(Verb::KillIdle),        "kill_idle",        X::Db,      &[ch('X')], "terminate old idle-in-transaction sessions"),
-        row(C::Remediate(Verb::Silence),         "silence",          X::Slo,     &[ch('S')], "silence the alert (Alertmanager): matchers, duration, comment"),
+        row(C::Remediate(Verb::Silence),         "silence",          X::Slo,     &[ch('S')], "silence the alert (matchers, duration, why)"),
         row(C::Remediate(Verb::Expire),          "expire_silence",   X::Slo,     &[ch('E')], "expire a silence of the alert (Alertmanager)"),
         // The help overlay.
         row(C::Modal(M::HelpClose),              "help_close",       X::Help,    &[key(K::Esc), ch('q'), ch('?'), key(K::F(1))], "close the help")
@@ -426,7 +426,7 @@ pub const COMMANDS: &[Spec] = {
         row(C::Modal(M::InputScrollUp),          "input_scroll_up",  X::Input,   &[key(K::Up)], "scroll a dialog's list up (typing a name)"),
         row(C::Modal(M::InputScrollDown),        "input_scroll_down", X::Input,  &[key(K::Down)], "scroll a dialog's list down (typing a name)"),
         // The silence dialog: keys it does not bind are typed into the focused text field.
-        row(C::Modal(M::FormSubmit),             "form_submit",      X::Form,    &[key(K::Enter)], "add the typed matcher, else preview the silence")
+        row(C::Modal(M::FormSubmit),             "form_submit",      X::Form,    &[key(K::Enter)], "add the typed matcher, else preview")
             .hint("preview", 0),
         row(C::Modal(M::FormCancel),             "form_cancel",      X::Form,    &[key(K::Esc)], "cancel: nothing is silenced")
             .hint("cancel", 0),

@@ -85,7 +85,7 @@ impl Follow {
             LogEvent::StreamState { id, state } => self.states.push((id, state)),
             LogEvent::Lines(lines) => {
                 for line in lines {
-                    for text in [&line.raw, &line.message] {
+                    for text in [&*line.raw, line.message()] {
                         assert!(!text.chars().any(char::is_control), "control in {text:?}");
                     }
                     assert!(
@@ -430,7 +430,7 @@ async fn escape_sequences_and_invalid_utf8_come_out_sanitized() {
     assert!(!plain.contains("title") && !plain.contains("[31m") && !plain.contains("2J"));
     assert!(plain.ends_with(" end"), "CRLF is one line end: {plain:?}");
     let json = &follow.lines[1];
-    assert_eq!(&*json.message, "json clear ");
+    assert_eq!(json.message(), "json clear ");
     for (key, value) in &json.fields {
         assert!(!key.chars().any(char::is_control) && !value.chars().any(char::is_control));
     }

@@ -229,7 +229,7 @@ fn help_overlay_outside_read_only_lists_the_remediation_keys() {
     let mut app = app(false);
     press(&mut app, &[KeyCode::Char('?')]);
     // Tall enough for the whole overlay.
-    let screen = text(draw(&app, (120, 100)).backend().buffer());
+    let screen = text(draw(&app, (120, 160)).backend().buffer());
     for verb in Verb::ALL {
         let command = Command::Remediate(verb);
         let row = format!(
@@ -254,7 +254,7 @@ fn help_overlay_outside_read_only_lists_the_remediation_keys() {
     }
     assert!(!screen.contains("none in this build"), "{screen}");
     assert!(!screen.contains("disabled: read-only"), "{screen}");
-    insta::assert_snapshot!("help_not_read_only_120x100", screen);
+    insta::assert_snapshot!("help_not_read_only_120x160", screen);
 
     // On a normal terminal the section is a few pages down.
     press(&mut app, &[KeyCode::PageDown; 5]);

@@ -280,7 +280,7 @@ mod tests {
         assert_eq!(buffer.evicted, 5_000);
         assert_eq!(
             buffer.heap_bytes(),
-            20_000 * (std::mem::size_of::<LogLine>() + 2)
+            20_000 * (std::mem::size_of::<LogLine>() + 1)
         );
     }
 

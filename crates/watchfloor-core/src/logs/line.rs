@@ -31,8 +31,9 @@ pub struct LogLine {
     /// The source's own timestamp (kube `timestamps=true` prefix, or a JSON `timestamp`/`time`/`ts`).
     pub timestamp: Option<SystemTime>,
     pub level: Level,
-    /// The message: JSON `message`/`msg`, else the line without its timestamp prefix.
-    pub message: Box<str>,
+    /// The JSON `message`/`msg`; `None` when the message is the raw line itself (plain lines,
+    /// JSON without one), so that text is stored once. Read it with [`LogLine::message`].
+    pub message: Option<Box<str>>,
     /// Other JSON fields as `key=value` text, in the line's order (empty for plain lines).
     /// String values are unquoted; numbers, booleans and `null` as written; objects and arrays
     /// as compact JSON. Iterate with `line.fields.iter()` or `&line.fields`.
@@ -45,11 +46,16 @@ impl LogLine {
     /// The text the Logs pane shows first: the raw line in raw mode (or when the line has no
     /// message of its own), else the message.
     pub fn shown_text(&self, raw: bool) -> &str {
-        if raw || self.fields.is_empty() && self.message.is_empty() {
+        if raw || self.fields.is_empty() && self.message().is_empty() {
             &self.raw
         } else {
-            &self.message
+            self.message()
         }
+    }
+
+    /// The message: JSON `message`/`msg`, else the line without its timestamp prefix.
+    pub fn message(&self) -> &str {
+        self.message.as_deref().unwrap_or(&self.raw)
     }
 
     /// The fields shown after the message (none in raw mode): those of `chosen` the line has,
@@ -112,12 +118,16 @@ impl LogLine {
     /// Bytes this line owns on the heap (string contents, as requested from the allocator; its
     /// per-allocation overhead comes on top).
     pub fn heap_bytes(&self) -> usize {
-        self.message.len() + self.raw.len() + self.fields.heap_bytes()
+        self.message.as_ref().map_or(0, |m| m.len()) + self.raw.len() + self.fields.heap_bytes()
     }
 
     /// Sizes of the heap allocations this line owns (0: none), for estimating allocator overhead.
     pub fn heap_allocations(&self) -> [usize; 3] {
-        [self.message.len(), self.raw.len(), self.fields.heap_bytes()]
+        [
+            self.message.as_ref().map_or(0, |m| m.len()),
+            self.raw.len(),
+            self.fields.heap_bytes(),
+        ]
     }
 }
 
@@ -322,10 +332,7 @@ pub fn parse_line(
                 received,
                 timestamp: timestamp.or(json.timestamp),
                 level,
-                message: json
-                    .message
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| raw.clone()),
+                message: json.message.filter(|m| !m.is_empty()),
                 fields: json.fields,
                 raw,
             }
@@ -335,7 +342,7 @@ pub fn parse_line(
             received,
             timestamp,
             level: plain_level(&raw),
-            message: raw.clone(),
+            message: None,
             fields: Fields::new(),
             raw,
         },
@@ -802,7 +809,7 @@ mod tests {
 
     fn assert_line_safe(line: &LogLine) {
         assert_safe(&line.raw);
-        assert_safe(&line.message);
+        assert_safe(line.message());
         for (k, v) in &line.fields {
             assert_safe(k);
             assert_safe(&v);
@@ -817,7 +824,7 @@ mod tests {
         assert_eq!(line.stream, 7);
         assert_eq!(line.level, Level::Info);
         assert_eq!(line.timestamp, Some(at(1_795_395_723, 123_456_000)));
-        assert_eq!(&*line.message, "request completed");
+        assert_eq!(line.message(), "request completed");
         assert_eq!(
             line.request_id(),
             Some("7f3c9a2e-4b1d-4e8a-9c2f-1a2b3c4d5e6f")
@@ -846,7 +853,7 @@ mod tests {
         let line = parse(
             r#"{"message":"m1","msg":"m2","severity":"WARNING","timestamp":"2026-11-23T02:02:03+01:00"}"#,
         );
-        assert_eq!((&*line.message, line.level), ("m1", Level::Warn));
+        assert_eq!((line.message(), line.level), ("m1", Level::Warn));
         assert_eq!(line.field("msg"), Some("m2"));
         assert_eq!(line.timestamp, Some(at(1_795_395_723, 0)));
         // Numeric levels (pino, GELF) and epoch timestamps (zap: seconds; others: millis).
@@ -881,13 +888,13 @@ mod tests {
         // Nested values as compact JSON; escapes decoded then sanitised.
         let line =
             parse(r#"{"msg":"a\tb\u001b[31mred\n","ctx":{"k": [1, "two"]},"k\u202eey":"v\u0007"}"#);
-        assert_eq!(&*line.message, "a       bred⏎");
+        assert_eq!(line.message(), "a       bred⏎");
         assert_eq!(line.field("ctx"), Some(r#"{"k":[1,"two"]}"#));
         assert_eq!(line.field("key"), Some("v"));
         assert_line_safe(&line);
         // No message: the whole line.
         let line = parse(r#"{"level":"error","code":7}"#);
-        assert_eq!(&*line.message, r#"{"level":"error","code":7}"#);
+        assert_eq!(line.message(), r#"{"level":"error","code":7}"#);
         // Not an object, or not only one: a plain line.
         for text in [
             r#"{"msg":"a"} trailing"#,
@@ -897,7 +904,7 @@ mod tests {
         ] {
             let line = parse(text);
             assert!(line.fields.is_empty(), "{text}");
-            assert_eq!(&*line.message, text);
+            assert_eq!(line.message(), text);
         }
     }
 
@@ -991,7 +998,7 @@ mod tests {
             at(0, 0),
         );
         assert_eq!(line.timestamp, Some(at(1_795_395_723, 123_456_789)));
-        assert_eq!((&*line.raw, &*line.message), ("hello world", "hello world"));
+        assert_eq!((&*line.raw, line.message()), ("hello world", "hello world"));
         // Not a timestamp: kept.
         let line = parse_line(0, b"not-a-timestamp-at-all hello", true, at(0, 0));
         assert_eq!(
@@ -1041,7 +1048,7 @@ mod tests {
         let line = parse_line(0, b"a\tb", false, at(0, 0));
         assert_eq!(&*line.raw, "a       b");
         let line = parse(r#"{"msg":"\u001b]0;title\u0007json \u202e","level":"error"}"#);
-        assert_eq!((&*line.message, line.level), ("json ", Level::Error));
+        assert_eq!((line.message(), line.level), ("json ", Level::Error));
     }
 
     #[test]
@@ -1053,7 +1060,7 @@ mod tests {
         let body = line.raw.strip_suffix(TRUNCATED_MARKER).unwrap();
         assert!(body.len() <= MAX_LINE_BYTES && body.len() > MAX_LINE_BYTES - 4);
         assert!(body.chars().all(|c| c == '€'), "split character at the cut");
-        assert_eq!(line.message, line.raw);
+        assert_eq!(line.message(), &*line.raw);
         // 1 MiB of ASCII, of tabs (expansion is bounded too), of escape sequences, one JSON line.
         for big in [
             "x".repeat(1 << 20),
@@ -1073,14 +1080,15 @@ mod tests {
         // A tab-heavy JSON message is bounded as well.
         let json = format!(r#"{{"msg":"{}"}}"#, "\\t".repeat(20_000));
         let line = parse_line(0, json.as_bytes(), false, at(0, 0));
-        assert!(line.message.len() <= MAX_LINE_BYTES + TRUNCATED_MARKER.len());
+        assert!(line.message().len() <= MAX_LINE_BYTES + TRUNCATED_MARKER.len());
     }
 
     #[test]
     fn heap_bytes_counts_contents() {
         let line = parse("plain");
-        assert_eq!(line.heap_bytes(), 10);
-        assert_eq!(line.heap_allocations(), [5, 5, 0]);
+        // The message is the raw line: stored once.
+        assert_eq!(line.heap_bytes(), 5);
+        assert_eq!(line.heap_allocations(), [0, 5, 0]);
         let line = parse(r#"{"msg":"m","k":"v"}"#);
         assert_eq!(line.heap_bytes(), 1 + 19 + 4);
         assert_eq!(line.heap_allocations(), [1, 19, 4]);
