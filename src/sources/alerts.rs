@@ -23,6 +23,8 @@ pub struct AlertsSource {
     alertmanager: Option<Endpoint>,
     prometheus: Option<Endpoint>,
     refresh: Duration,
+    /// Alertmanager's `receiver` filter (a regex), when configured.
+    receiver: Option<String>,
 }
 
 /// One HTTP API: its client and base URL (no trailing slash).
@@ -128,6 +130,7 @@ impl AlertsSource {
                 alertmanager: alertmanager.map(Endpoint::alertmanager).transpose()?,
                 prometheus: prometheus.map(Endpoint::prometheus).transpose()?,
                 refresh: refresh.max(Duration::from_secs(1)),
+                receiver: alertmanager.and_then(|a| a.receiver.clone()),
             })
         };
         Some(build())
@@ -148,10 +151,11 @@ impl AlertsSource {
         };
         match (&self.alertmanager, &self.prometheus) {
             (Some(am), _) => {
-                let alerts = am.get(
-                    "Alertmanager alerts",
-                    "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true",
+                let path = format!(
+                    "/api/v2/alerts?{}",
+                    alerts::list_query(self.receiver.as_deref())
                 );
+                let alerts = am.get("Alertmanager alerts", &path);
                 let silences = am.get("Alertmanager silences", "/api/v2/silences");
                 let (alerts, silences, rules) = tokio::join!(alerts, silences, rules);
                 Ok(AlertsReport {

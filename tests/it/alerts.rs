@@ -117,7 +117,8 @@ impl Alerting {
         let am_port = free_port();
         std::fs::write(
             dir.path().join("am.yml"),
-            "route: {receiver: blackhole, group_wait: 0s}\nreceivers: [{name: blackhole}]\n\
+            "route: {receiver: blackhole, group_wait: 0s, routes: [{receiver: pager, matchers: ['severity=\"critical\"']}]}\n\
+             receivers: [{name: blackhole}, {name: pager}]\n\
              inhibit_rules:\n- source_matchers: [alertname=\"HighErrorRate\"]\n  target_matchers: [alertname=\"DiskLow\"]\n",
         )
         .unwrap();
@@ -283,6 +284,22 @@ async fn alertmanager_alerts_in_every_state_with_silences_and_rules() {
     let groups = watchfloor::alerts::groups(&report.alerts);
     assert_eq!(groups[1].name, "PodRestarts");
     assert_eq!(groups[1].varying, vec!["pod".to_string()]);
+
+    // `receiver`: only what is routed to the pager (the critical alert), by Alertmanager.
+    let mut paged = am.clone();
+    paged.receiver = Some("pag.r".into());
+    let pager = AlertsSource::new(Some(&paged), Some(&prom))
+        .unwrap()
+        .unwrap();
+    let report = pager.fetch().await.unwrap();
+    assert_eq!(
+        report
+            .alerts
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["HighErrorRate"]
+    );
 
     // Without an Alertmanager: Prometheus' own view, pending included, no silences.
     let prometheus_only = AlertsSource::new(None, Some(&prom)).unwrap().unwrap();

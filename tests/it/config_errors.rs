@@ -709,6 +709,21 @@ container = "api(-proxy"
         ],
     },
     Case {
+        name: "alertmanager receiver regex that does not compile",
+        text: r#"
+[[targets]]
+name = "a"
+[targets.alertmanager]
+url = "http://127.0.0.1:9093"
+receiver = "pager|(oncall"
+"#,
+        line: 5,
+        says: &[
+            "key `targets[0].alertmanager.receiver`",
+            "not a valid regex",
+        ],
+    },
+    Case {
         name: "bad kubernetes label selector",
         text: r#"
 [[targets]]

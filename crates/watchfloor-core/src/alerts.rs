@@ -397,8 +397,19 @@ pub fn check_silence_matchers(matchers: &[Matcher]) -> Result<(), String> {
 }
 
 /// The query string that asks Alertmanager (`GET /api/v2/alerts`) for the alerts `matchers`
-/// match, by its own matching: every state, each matcher a `filter` parameter.
+/// match, by its own matching: every state, each matcher a `filter` parameter. Not limited to
+/// a receiver: a silence mutes whatever it matches, whoever is paged for it.
 pub fn filter_query(matchers: &[Matcher]) -> String {
+    alerts_query(None, matchers)
+}
+
+/// The query string for the alerts pane: every state, only those routed to a receiver matching
+/// `receiver` (a regex, as Alertmanager takes it) when one is configured.
+pub fn list_query(receiver: Option<&str>) -> String {
+    alerts_query(receiver, &[])
+}
+
+fn alerts_query(receiver: Option<&str>, matchers: &[Matcher]) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (key, value) in [
         ("active", "true"),
@@ -407,6 +418,9 @@ pub fn filter_query(matchers: &[Matcher]) -> String {
         ("unprocessed", "true"),
     ] {
         query.append_pair(key, value);
+    }
+    if let Some(receiver) = receiver {
+        query.append_pair("receiver", receiver);
     }
     for matcher in matchers {
         query.append_pair("filter", &matcher.text());

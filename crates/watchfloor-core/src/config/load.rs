@@ -557,7 +557,16 @@ fn check_target(
         let am_key = key.clone().key("alertmanager");
         http_url(am_key.clone().key("url"), alertmanager.url.trim())?;
         positive(am_key.clone().key("timeout"), alertmanager.timeout)?;
-        positive(am_key.key("refresh"), alertmanager.refresh)?;
+        positive(am_key.clone().key("refresh"), alertmanager.refresh)?;
+        // Alertmanager anchors the receiver regex itself, as a matcher's.
+        if let Some(receiver) = &alertmanager.receiver
+            && let Err(error) = regex::Regex::new(&format!("^(?:{receiver})$"))
+        {
+            return Err(Problem::new(
+                am_key.key("receiver"),
+                format!("{receiver:?} is not a valid regex: {}", last_line(&error)),
+            ));
+        }
     }
     if let Some(prometheus) = &target.prometheus {
         let prometheus_key = key.clone().key("prometheus");
@@ -649,14 +658,7 @@ fn check_target(
                 log_key.key("container"),
                 format!(
                     "{container:?} is not a valid container name or regex: {}",
-                    // A syntax error draws the pattern over several lines; the last says why.
-                    error
-                        .to_string()
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or_default()
-                        .trim()
+                    last_line(&error)
                 ),
             ));
         }
@@ -995,6 +997,19 @@ pub fn suggest(name: &str, expected: &[String]) -> Option<String> {
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate.clone())
+}
+
+/// What a regex syntax error says, in one line: it draws the pattern over several lines and the
+/// last says why.
+fn last_line(error: &regex::Error) -> String {
+    error
+        .to_string()
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

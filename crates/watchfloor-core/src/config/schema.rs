@@ -293,6 +293,9 @@ pub struct AlertmanagerConfig {
     /// How often alerts and silences are read.
     #[serde(default = "default_alerts_refresh", with = "humantime_serde")]
     pub refresh: Duration,
+    /// Only the alerts routed to receivers whose name matches this regex (Alertmanager's own
+    /// `receiver` filter), e.g. the on-call team's pager; all alerts when absent.
+    pub receiver: Option<String>,
 }
 
 fn default_alerts_refresh() -> Duration {
