@@ -859,6 +859,7 @@ fn enter_in_an_alert_detail_goes_to_the_pod_its_labels_name() {
         alerts: crate::alerts::parse_alertmanager_alerts(body.as_bytes()).unwrap(),
         silences: Vec::new(),
         rules: Vec::new(),
+        status: None,
     };
     app.update(Action::Backend(SourceEvent::Alerts { generation, report }));
     app.prepare_view();

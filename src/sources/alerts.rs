@@ -157,12 +157,21 @@ impl AlertsSource {
                 );
                 let alerts = am.get("Alertmanager alerts", &path);
                 let silences = am.get("Alertmanager silences", "/api/v2/silences");
-                let (alerts, silences, rules) = tokio::join!(alerts, silences, rules);
+                // Best effort, as the rules: it only adds detail.
+                let status = async {
+                    am.get("Alertmanager status", "/api/v2/status")
+                        .await
+                        .and_then(|body| alerts::parse_status(&body))
+                        .ok()
+                };
+                let (alerts, silences, rules, status) =
+                    tokio::join!(alerts, silences, rules, status);
                 Ok(AlertsReport {
                     origin: AlertOrigin::Alertmanager,
                     alerts: alerts::parse_alertmanager_alerts(&alerts?)?,
                     silences: alerts::parse_silences(&silences?)?,
                     rules,
+                    status,
                 })
             }
             (None, Some(prometheus)) => {
@@ -173,6 +182,7 @@ impl AlertsSource {
                     alerts: alerts::parse_prometheus_alerts(&alerts?)?,
                     silences: Vec::new(),
                     rules,
+                    status: None,
                 })
             }
             (None, None) => Err("no Alertmanager or Prometheus configured".into()),

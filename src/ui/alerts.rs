@@ -128,9 +128,13 @@ pub fn detail_lines(
 ) -> Vec<Line<'static>> {
     let now = screen.view.now;
     let age = |at: std::time::SystemTime| format_age(now.duration_since(at).unwrap_or_default());
-    let source = match data.report.origin {
-        AlertOrigin::Alertmanager => "Alertmanager",
-        AlertOrigin::Prometheus => "Prometheus (no Alertmanager: no silences)",
+    let source = match (data.report.origin, &data.report.status) {
+        (AlertOrigin::Alertmanager, Some(status)) if status.settling() => {
+            format!("{} (settling: silences may be missing)", status.summary())
+        }
+        (AlertOrigin::Alertmanager, Some(status)) => status.summary(),
+        (AlertOrigin::Alertmanager, None) => "Alertmanager".to_string(),
+        (AlertOrigin::Prometheus, _) => "Prometheus (no Alertmanager: no silences)".to_string(),
     };
     let mut lines = vec![
         Line::from(vec![

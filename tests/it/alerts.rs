@@ -237,6 +237,12 @@ async fn alertmanager_alerts_in_every_state_with_silences_and_rules() {
     })
     .await;
     assert_eq!(report.origin, AlertOrigin::Alertmanager);
+    // What Alertmanager says of itself: its version, no cluster (the test runs one alone).
+    let status = report.status.as_ref().expect("/api/v2/status read");
+    assert!(
+        status.summary().starts_with("Alertmanager 0.") && status.summary().ends_with("no cluster"),
+        "{status:?}"
+    );
     assert_eq!(
         states(&report),
         vec![

@@ -205,6 +205,55 @@ pub struct AlertsReport {
     pub silences: Vec<Silence>,
     /// Empty when the rules could not be read (they only add detail).
     pub rules: Vec<AlertRule>,
+    /// Alertmanager's `/api/v2/status`, when it could be read (it only adds detail).
+    pub status: Option<AlertmanagerStatus>,
+}
+
+/// What Alertmanager says of itself (`GET /api/v2/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerStatus {
+    pub version: String,
+    /// `ready`, `settling` (a member still gossiping its state in) or `disabled` (no cluster).
+    pub cluster: String,
+    /// Cluster peers, this one included (0 without a cluster).
+    pub peers: usize,
+    pub uptime: Option<SystemTime>,
+}
+
+impl AlertmanagerStatus {
+    /// One line for the detail: `Alertmanager 0.25.0 · cluster ready, 3 peers · up since …`.
+    pub fn summary(&self) -> String {
+        let cluster = match self.cluster.as_str() {
+            "disabled" => "no cluster".to_string(),
+            state => format!(
+                "cluster {state}, {} peer{}",
+                self.peers,
+                if self.peers == 1 { "" } else { "s" }
+            ),
+        };
+        format!("Alertmanager {} · {cluster}", self.version)
+    }
+
+    /// A cluster that is still settling can answer with silences it has not received yet.
+    pub fn settling(&self) -> bool {
+        self.cluster == "settling"
+    }
+}
+
+/// Parses `GET /api/v2/status`.
+pub fn parse_status(body: &[u8]) -> Result<AlertmanagerStatus, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("Alertmanager status: not JSON: {e}"))?;
+    if !value.is_object() {
+        return Err("Alertmanager status: not a JSON object".into());
+    }
+    let text = |v: &Value| crate::text::sanitize(v.as_str().unwrap_or("unknown"));
+    Ok(AlertmanagerStatus {
+        version: text(&value["versionInfo"]["version"]),
+        cluster: text(&value["cluster"]["status"]),
+        peers: value["cluster"]["peers"].as_array().map_or(0, Vec::len),
+        uptime: time(&value["uptime"]),
+    })
 }
 
 impl AlertsReport {
@@ -837,6 +886,7 @@ mod tests {
             alerts,
             silences,
             rules: Vec::new(),
+            status: None,
         };
         let silenced = &report.alerts[2];
         let ids: Vec<&str> = report
@@ -876,6 +926,7 @@ mod tests {
             alerts,
             silences: Vec::new(),
             rules,
+            status: None,
         };
         assert_eq!(
             report.rule_of(&report.alerts[1]).map(|r| r.query.as_str()),
@@ -903,5 +954,25 @@ mod tests {
                 "pod=\"api-1\""
             ]
         );
+    }
+
+    #[test]
+    fn status_says_version_and_cluster() {
+        let body = br#"{"cluster":{"name":"01H","peers":[{"address":"10.0.0.1:9094","name":"a"},{"address":"10.0.0.2:9094","name":"b"}],"status":"settling"},
+            "versionInfo":{"version":"0.25.0","revision":"x"},"uptime":"2026-12-06T06:00:00.000Z","config":{"original":""}}"#;
+        let status = parse_status(body).unwrap();
+        assert_eq!(
+            status.summary(),
+            "Alertmanager 0.25.0 · cluster settling, 2 peers"
+        );
+        assert!(status.settling());
+        assert!(status.uptime.is_some());
+        let alone = parse_status(
+            br#"{"cluster":{"status":"disabled"},"versionInfo":{"version":"0.27.0\u001b[2J"}}"#,
+        )
+        .unwrap();
+        assert_eq!(alone.summary(), "Alertmanager 0.27.0 · no cluster");
+        assert!(parse_status(b"[]").is_err());
+        assert!(parse_status(b"<html>").is_err());
     }
 }
