@@ -287,8 +287,26 @@ fn throughput(c: &mut Criterion) {
                 .count()
         });
     });
+    // As a live stream's lines come: each batch newer than what the buffer holds (the case the
+    // append-only buffer before time ordering measured here).
     let mut buffer = full_buffer(lines, false);
+    let mut batches = 0;
     group.bench_function("parts/json/clone+insert", |b| {
+        b.iter_batched(
+            || {
+                batches += 1;
+                newer(&parsed, batches)
+            },
+            |batch| {
+                buffer.push_batch(batch);
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    // The worst case of time ordering: every batch spans the buffer's whole time range (the same
+    // 4096 timestamps again), so most of the buffer is merged with it.
+    let mut buffer = full_buffer(lines, false);
+    group.bench_function("parts/json/clone+merge_overlapping", |b| {
         b.iter_batched(
             || parsed.clone(),
             |batch| {
@@ -298,6 +316,21 @@ fn throughput(c: &mut Criterion) {
         );
     });
     group.finish();
+}
+
+/// `lines` as the `n`th batch of a live stream: timestamps one microsecond apart, after every
+/// earlier batch's (and after the fixed timestamps of the generated lines).
+fn newer(lines: &[LogLine], n: u64) -> Vec<LogLine> {
+    let start = SystemTime::now() + Duration::from_micros(n * BATCH as u64);
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let mut line = line.clone();
+            line.timestamp = Some(start + Duration::from_micros(i as u64));
+            line
+        })
+        .collect()
 }
 
 /// `VmRSS` of this process, in bytes.

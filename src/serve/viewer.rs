@@ -114,7 +114,13 @@ impl Console {
         let mut view = {
             let data = hub.feed(target).read();
             View::new(
-                hub.config_path.clone(),
+                // Hints name the config file, not where it lives on the server.
+                std::path::PathBuf::from(format!(
+                    "the server's {}",
+                    hub.config_path
+                        .file_name()
+                        .map_or("config".into(), |n| n.to_string_lossy())
+                )),
                 Keymap::with_overrides(&config.ui.keys),
                 policy_for(&data, inputs),
                 now,

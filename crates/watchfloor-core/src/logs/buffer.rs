@@ -75,13 +75,18 @@ impl LogBuffer {
     /// newer line (thousands under a flood: a memmove per line); merged, each moves once.
     /// Returns the sequence number from which kept lines were renumbered, if any were.
     pub fn push_batch(&mut self, mut lines: Vec<LogLine>) -> Option<u64> {
-        lines.sort_by_key(LogLine::time);
+        if !lines.is_sorted_by_key(LogLine::time) {
+            lines.sort_by_key(LogLine::time);
+        }
         let at = lines.first()?.time();
-        let split = if self.lines.back().is_none_or(|last| last.time() <= at) {
-            self.lines.len()
-        } else {
-            self.lines.partition_point(|kept| kept.time() <= at)
-        };
+        if self.lines.back().is_none_or(|last| last.time() <= at) {
+            // A live stream's batch: all newer than what is kept, appended.
+            for line in lines {
+                self.push_back_evicting(line);
+            }
+            return None;
+        }
+        let split = self.lines.partition_point(|kept| kept.time() <= at);
         let renumbered = (split < self.lines.len()).then_some(self.first_seq + split as u64);
         let mut kept = self.lines.split_off(split).into_iter().peekable();
         let mut new = lines.into_iter().peekable();
