@@ -80,10 +80,24 @@ impl LogBuffer {
         }
         let at = lines.first()?.time();
         if self.lines.back().is_none_or(|last| last.time() <= at) {
-            // A live stream's batch: all newer than what is kept, appended.
-            for line in lines {
-                self.push_back_evicting(line);
+            // A live stream's batch: all newer than what is kept, appended in bulk. The oldest
+            // lines make room first (kept ones, then the batch's own if it alone overflows),
+            // counted as evicted as pushing one by one would.
+            let overflow = (self.lines.len() + lines.len()).saturating_sub(self.capacity);
+            let from_kept = overflow.min(self.lines.len());
+            self.lines.drain(..from_kept);
+            lines.drain(..overflow - from_kept);
+            self.first_seq += overflow as u64;
+            self.evicted += overflow as u64;
+            let needed = self.lines.len() + lines.len();
+            if needed > self.lines.capacity() {
+                let target = (self.lines.capacity() * 2)
+                    .max(16)
+                    .max(needed)
+                    .min(self.capacity);
+                self.lines.reserve_exact(target - self.lines.len());
             }
+            self.lines.extend(lines);
             return None;
         }
         let split = self.lines.partition_point(|kept| kept.time() <= at);
@@ -287,6 +301,38 @@ mod tests {
             buffer.heap_bytes(),
             20_000 * (std::mem::size_of::<LogLine>() + 1)
         );
+    }
+
+    #[test]
+    fn a_newer_batch_is_appended_as_pushing_each_line_would() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let mut one_by_one = LogBuffer::new(20);
+        let mut appended = LogBuffer::new(20);
+        let mut t = 0;
+        // Sizes that fill, overflow, exceed the whole capacity, and nothing.
+        for size in [3, 12, 9, 25, 0, 20, 1] {
+            let lines: Vec<LogLine> = (0..size)
+                .map(|i| {
+                    t += 1;
+                    let mut l = line(&format!("{t}-{i}"));
+                    l.timestamp = Some(UNIX_EPOCH + Duration::from_secs(t));
+                    l
+                })
+                .collect();
+            for l in lines.clone() {
+                one_by_one.push(l);
+            }
+            assert_eq!(appended.push_batch(lines), None, "nothing renumbered");
+            let seqs = |b: &LogBuffer| -> Vec<(u64, String)> {
+                b.iter().map(|(seq, l)| (seq, l.raw.to_string())).collect()
+            };
+            assert_eq!(seqs(&appended), seqs(&one_by_one), "batch of {size}");
+            assert_eq!(appended.evicted, one_by_one.evicted, "batch of {size}");
+            assert!(
+                appended.lines.capacity() <= 20,
+                "never more slots than lines kept"
+            );
+        }
     }
 
     #[test]
