@@ -23,6 +23,37 @@ pub enum Level {
     Fatal,
 }
 
+/// Where a line's message is kept, so that text the raw line already holds is stored once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// The raw line itself (plain lines, JSON without a message).
+    Raw,
+    /// A part of the raw line (a JSON message written without escapes): its byte range.
+    InRaw { start: u32, end: u32 },
+    /// Text of its own (a JSON message that had escapes).
+    Own(Box<str>),
+}
+
+impl Message {
+    /// `message` of the line `raw`: a range of it when the text is there verbatim.
+    fn within(raw: &str, message: Box<str>) -> Self {
+        match raw.find(&*message) {
+            Some(start) => Self::InRaw {
+                start: start as u32,
+                end: (start + message.len()) as u32,
+            },
+            None => Self::Own(message),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Own(text) => text.len(),
+            Self::Raw | Self::InRaw { .. } => 0,
+        }
+    }
+}
+
 /// A parsed, sanitised line. Everything in it is safe to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
@@ -31,9 +62,8 @@ pub struct LogLine {
     /// The source's own timestamp (kube `timestamps=true` prefix, or a JSON `timestamp`/`time`/`ts`).
     pub timestamp: Option<SystemTime>,
     pub level: Level,
-    /// The JSON `message`/`msg`; `None` when the message is the raw line itself (plain lines,
-    /// JSON without one), so that text is stored once. Read it with [`LogLine::message`].
-    pub message: Option<Box<str>>,
+    /// Where the message is: read it with [`LogLine::message`].
+    pub message: Message,
     /// Other JSON fields as `key=value` text, in the line's order (empty for plain lines).
     /// String values are unquoted; numbers, booleans and `null` as written; objects and arrays
     /// as compact JSON. Iterate with `line.fields.iter()` or `&line.fields`.
@@ -55,7 +85,14 @@ impl LogLine {
 
     /// The message: JSON `message`/`msg`, else the line without its timestamp prefix.
     pub fn message(&self) -> &str {
-        self.message.as_deref().unwrap_or(&self.raw)
+        match &self.message {
+            Message::Raw => &self.raw,
+            Message::InRaw { start, end } => self
+                .raw
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
+            Message::Own(text) => text,
+        }
     }
 
     /// The fields shown after the message (none in raw mode): those of `chosen` the line has,
@@ -118,13 +155,13 @@ impl LogLine {
     /// Bytes this line owns on the heap (string contents, as requested from the allocator; its
     /// per-allocation overhead comes on top).
     pub fn heap_bytes(&self) -> usize {
-        self.message.as_ref().map_or(0, |m| m.len()) + self.raw.len() + self.fields.heap_bytes()
+        self.message.heap_bytes() + self.raw.len() + self.fields.heap_bytes()
     }
 
     /// Sizes of the heap allocations this line owns (0: none), for estimating allocator overhead.
     pub fn heap_allocations(&self) -> [usize; 3] {
         [
-            self.message.as_ref().map_or(0, |m| m.len()),
+            self.message.heap_bytes(),
             self.raw.len(),
             self.fields.heap_bytes(),
         ]
@@ -332,7 +369,10 @@ pub fn parse_line(
                 received,
                 timestamp: timestamp.or(json.timestamp),
                 level,
-                message: json.message.filter(|m| !m.is_empty()),
+                message: match json.message.filter(|m| !m.is_empty()) {
+                    Some(message) => Message::within(&raw, message),
+                    None => Message::Raw,
+                },
                 fields: json.fields,
                 raw,
             }
@@ -342,7 +382,7 @@ pub fn parse_line(
             received,
             timestamp,
             level: plain_level(&raw),
-            message: None,
+            message: Message::Raw,
             fields: Fields::new(),
             raw,
         },
@@ -1089,9 +1129,14 @@ mod tests {
         // The message is the raw line: stored once.
         assert_eq!(line.heap_bytes(), 5);
         assert_eq!(line.heap_allocations(), [0, 5, 0]);
+        // A message the raw line holds verbatim is a range of it; one with escapes its own.
         let line = parse(r#"{"msg":"m","k":"v"}"#);
-        assert_eq!(line.heap_bytes(), 1 + 19 + 4);
-        assert_eq!(line.heap_allocations(), [1, 19, 4]);
+        assert_eq!(line.heap_bytes(), 19 + 4);
+        assert_eq!(line.heap_allocations(), [0, 19, 4]);
+        assert_eq!(line.message(), "m");
+        let line = parse(r#"{"msg":"a\"b","k":"v"}"#);
+        assert_eq!(line.message(), "a\"b");
+        assert_eq!(line.heap_allocations(), [3, 22, 4]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod line;
 
 pub use buffer::{LogBuffer, Placed};
 pub use filter::LogFilter;
-pub use line::{Level, LogLine, parse_line};
+pub use line::{Level, LogLine, Message, parse_line};
 
 /// Identifies one stream (a pod's container, or a file) within the current target.
 pub type StreamId = u32;
