@@ -54,6 +54,16 @@ impl Message {
         }
     }
 
+    /// The message's text, given its line's `raw` text.
+    fn text<'a>(&'a self, raw: &'a str) -> &'a str {
+        match self {
+            Self::InRaw { start, end } => {
+                raw.get(*start as usize..*end as usize).unwrap_or_default()
+            }
+            Self::Own(text) => text,
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         match self {
             Self::Own(text) => text.len(),
@@ -93,13 +103,7 @@ impl LogLine {
 
     /// The message: JSON `message`/`msg`, else the line without its timestamp prefix.
     pub fn message(&self) -> &str {
-        match &self.message {
-            Message::InRaw { start, end } => self
-                .raw
-                .get(*start as usize..*end as usize)
-                .unwrap_or_default(),
-            Message::Own(text) => text,
-        }
+        self.message.text(&self.raw)
     }
 
     /// The fields shown after the message (none in raw mode): those of `chosen` the line has,
@@ -354,6 +358,8 @@ pub fn parse_line(
     };
     let (clean, cut) = sanitize_limited(rest, MAX_LINE_BYTES);
     truncated |= cut;
+    // Nothing was sanitised away: positions in `rest` are positions in `raw`.
+    let verbatim = matches!(clean, Cow::Borrowed(_));
     let raw: Box<str> = if truncated {
         [&*clean, TRUNCATED_MARKER].concat().into()
     } else {
@@ -367,19 +373,35 @@ pub fn parse_line(
     };
     match json {
         Some(json) => {
+            // (the message, whether it is the line's own message rather than the whole line)
+            let (message, own) = match json.message {
+                Some(JsonMessage::At(range)) if !range.is_empty() => {
+                    match rest.get(range.clone()) {
+                        Some(_) if verbatim => (
+                            Message::InRaw {
+                                start: range.start as u32,
+                                end: range.end as u32,
+                            },
+                            true,
+                        ),
+                        Some(text) => (Message::within(&raw, clean_box(Cow::Borrowed(text))), true),
+                        None => (Message::whole(&raw), false),
+                    }
+                }
+                Some(JsonMessage::Own(text)) if !text.is_empty() => (Message::Own(text), true),
+                _ => (Message::whole(&raw), false),
+            };
             let level = match json.level {
                 Some(level) => level,
-                None => json.message.as_deref().map_or(Level::Unknown, plain_level),
+                None if own => plain_level(message.text(&raw)),
+                None => Level::Unknown,
             };
             LogLine {
                 stream,
                 received,
                 timestamp: timestamp.or(json.timestamp),
                 level,
-                message: match json.message.filter(|m| !m.is_empty()) {
-                    Some(message) => Message::within(&raw, message),
-                    None => Message::whole(&raw),
-                },
+                message,
                 fields: json.fields,
                 raw,
             }
@@ -620,10 +642,18 @@ fn plain_level(text: &str) -> Level {
 /// What a JSON line contributes to its `LogLine`.
 #[derive(Default)]
 struct Json {
-    message: Option<Box<str>>,
+    message: Option<JsonMessage>,
     level: Option<Level>,
     timestamp: Option<SystemTime>,
     fields: Fields,
+}
+
+/// Where a JSON line's message is.
+enum JsonMessage {
+    /// Written without escapes and clean: this byte range of the parsed text.
+    At(std::ops::Range<usize>),
+    /// Unescaped (and sanitised) into text of its own.
+    Own(Box<str>),
 }
 
 /// Parses a JSON object line without building a `serde_json::Value`: keys and string values are
@@ -644,6 +674,7 @@ fn parse_json(text: &str, has_timestamp: bool) -> Option<Json> {
             json: &mut json,
             fields: &mut fields,
             has_timestamp,
+            base: text.as_ptr() as usize,
         };
         de.deserialize_map(visitor).ok()?;
         de.end().ok()?;
@@ -663,6 +694,8 @@ struct ObjectVisitor<'j> {
     fields: &'j mut String,
     /// The line had a kube timestamp: JSON times are kept as fields.
     has_timestamp: bool,
+    /// Address of the parsed text, to tell where a borrowed value lies in it.
+    base: usize,
 }
 
 impl<'de> Visitor<'de> for ObjectVisitor<'_> {
@@ -679,7 +712,16 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
             let value: Scalar<'de> = map.next_value()?;
             match &*key {
                 "message" | "msg" if json.message.is_none() => {
-                    json.message = Some(clean_box(value.into_text()));
+                    json.message = Some(match value {
+                        // Borrowed: no escapes, so the text is the line's own bytes.
+                        Scalar::Str(Cow::Borrowed(text))
+                            if is_clean(text) && text.len() <= MAX_LINE_BYTES =>
+                        {
+                            let start = (text.as_ptr() as usize).saturating_sub(self.base);
+                            JsonMessage::At(start..start + text.len())
+                        }
+                        value => JsonMessage::Own(clean_box(value.into_text())),
+                    });
                     continue;
                 }
                 "level" | "severity" | "lvl" | "levelname" | "log.level"
@@ -1128,6 +1170,29 @@ mod tests {
         let json = format!(r#"{{"msg":"{}"}}"#, "\\t".repeat(20_000));
         let line = parse_line(0, json.as_bytes(), false, at(0, 0));
         assert!(line.message().len() <= MAX_LINE_BYTES + TRUNCATED_MARKER.len());
+    }
+
+    #[test]
+    fn a_json_message_is_read_from_where_the_raw_line_holds_it() {
+        let now = SystemTime::UNIX_EPOCH;
+        // After a kube timestamp prefix.
+        let line = parse_line(
+            0,
+            br#"2026-11-23T01:02:03.000000001Z {"level":"warn","msg":"disk slow","n":1}"#,
+            true,
+            now,
+        );
+        assert_eq!((line.message(), line.level), ("disk slow", Level::Warn));
+        assert_eq!(line.heap_allocations()[0], 0);
+        // Something elsewhere in the line was sanitised: the message is still itself.
+        let bidi = "{\"msg\":\"ok then\",\"x\":\"a\u{202e}b\"}";
+        let line = parse_line(0, bidi.as_bytes(), false, now);
+        assert!(!line.raw.contains('\u{202e}'), "{:?}", line.raw);
+        assert_eq!(line.message(), "ok then");
+        assert_safe(&line.raw);
+        // The level comes from the message when no field says it; none without a message.
+        assert_eq!(parse(r#"{"msg":"ERROR: boom"}"#).level, Level::Error);
+        assert_eq!(parse(r#"{"code":"ERROR: boom"}"#).level, Level::Unknown);
     }
 
     #[test]
