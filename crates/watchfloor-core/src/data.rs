@@ -1,12 +1,24 @@
 //! The data the panes show, as kept by the app: small rows keyed by namespace/name, plus the
 //! worst-first orderings that drawing reads (computed once per batch of updates, not per frame).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
+use crate::model::Health;
 use crate::model::claims::{ClaimRow, sort_worst_first as sort_claims};
 use crate::model::deployments::{DeploymentRow, severity as deployment_severity};
 use crate::model::pods::{PodRow, PodSummary, pod_summary, severity as pod_severity};
+use crate::platform::certs::{CERT_CRIT, CERT_WARN, CertificateRow, cert_check};
+use crate::platform::events::{EventGroup, EventRow, group_events};
+use crate::platform::hpa::{HpaRow, severity as hpa_severity};
+use crate::platform::nodes::{NodeLoad, NodeRow, node_check, node_loads, node_problems};
+use crate::platform::summary::PlatformSummary;
+use crate::platform::usage::{NodeUsage, PodUsage, memory_level};
+use crate::platform::workloads::{
+    CronJobCheck, CronJobRow, DaemonSetRow, JobRow, StatefulSetRow, cronjob_check,
+    daemonset_severity, is_newer_job, job_severity, statefulset_severity,
+};
 
 /// `(namespace, name)`.
 pub type ObjectKey = (String, String);
@@ -118,6 +130,34 @@ impl Keyed for ReplicaSetRow {
     }
 }
 
+/// Namespaced rows keyed by namespace/name.
+macro_rules! keyed_by_namespace {
+    ($($row:ty),*) => {$(
+        impl Keyed for $row {
+            fn key(&self) -> ObjectKey {
+                (self.namespace.clone(), self.name.clone())
+            }
+        }
+    )*};
+}
+
+keyed_by_namespace!(
+    StatefulSetRow,
+    DaemonSetRow,
+    JobRow,
+    CronJobRow,
+    HpaRow,
+    CertificateRow,
+    EventRow
+);
+
+/// Nodes are cluster-scoped: `("", name)`.
+impl Keyed for NodeRow {
+    fn key(&self) -> ObjectKey {
+        (String::new(), self.name.clone())
+    }
+}
+
 /// Applies a watcher's update to a keyed table.
 pub fn apply_update<R: Keyed>(table: &mut BTreeMap<ObjectKey, R>, update: RowUpdate<R>) {
     match update {
@@ -155,8 +195,182 @@ pub struct KubeData {
     pub claims_sorted: Vec<ClaimRow>,
     /// Totals and crit/warn counts per namespace, for the Pods pane title.
     pub pod_summary: Option<PodSummary>,
-    dirty: bool,
+
+    // Platform checks (issue 16).
+    pub statefulsets: BTreeMap<ObjectKey, StatefulSetRow>,
+    pub daemonsets: BTreeMap<ObjectKey, DaemonSetRow>,
+    pub jobs: BTreeMap<ObjectKey, JobRow>,
+    pub cronjobs: BTreeMap<ObjectKey, CronJobRow>,
+    pub hpas: BTreeMap<ObjectKey, HpaRow>,
+    /// Keyed `("", name)`.
+    pub nodes: BTreeMap<ObjectKey, NodeRow>,
+    pub certificates: BTreeMap<ObjectKey, CertificateRow>,
+    pub events: BTreeMap<ObjectKey, EventRow>,
+    /// The last metrics poll, whole (a poll replaces the previous one).
+    pub pod_usage: BTreeMap<ObjectKey, PodUsage>,
+    pub node_usage: BTreeMap<String, NodeUsage>,
+    pub metrics: MetricsState,
+    /// Whether cert-manager's Certificate CRD exists: `None` until known. Without it the
+    /// certificates are the Ingresses' TLS Secrets.
+    pub cert_manager: Option<bool>,
+    /// Worst-first orders of the new kinds (events: newest first), rebuilt by `reorder`.
+    pub statefulsets_order: Arc<[ObjectKey]>,
+    pub daemonsets_order: Arc<[ObjectKey]>,
+    pub jobs_order: Arc<[ObjectKey]>,
+    pub cronjobs_order: Arc<[ObjectKey]>,
+    pub hpas_order: Arc<[ObjectKey]>,
+    pub nodes_order: Arc<[ObjectKey]>,
+    pub certificates_order: Arc<[ObjectKey]>,
+    pub events_order: Arc<[ObjectKey]>,
+    /// The time rules' verdicts, per row key, as of the last `reorder_at`.
+    pub cronjob_checks: BTreeMap<ObjectKey, CronJobCheck>,
+    pub cert_checks: BTreeMap<ObjectKey, (Health, String)>,
+    /// Per node name.
+    pub node_checks: BTreeMap<String, (Health, String)>,
+    /// What the pods on each node request (non-terminated pods), per node name.
+    pub node_loads: BTreeMap<String, NodeLoad>,
+    /// Warning events grouped by object and reason, newest first.
+    pub event_groups: Vec<EventGroup>,
+    pub platform: PlatformSummary,
+    rules: PlatformRules,
+    dirty: Dirty,
+    /// When the time rules (CronJob staleness, certificate expiry) last ran.
+    checked_at: Option<SystemTime>,
 }
+
+/// Which tables changed since the last `reorder`: each order is rebuilt only when its own
+/// rows (or what its rule reads) changed, so a metrics poll of 10,000 pods sorts no pod.
+#[derive(Debug, Clone, Copy, Default)]
+struct Dirty {
+    pods: bool,
+    deployments: bool,
+    claims: bool,
+    statefulsets: bool,
+    daemonsets: bool,
+    jobs: bool,
+    cronjobs: bool,
+    hpas: bool,
+    nodes: bool,
+    certificates: bool,
+    events: bool,
+    pod_usage: bool,
+    node_usage: bool,
+    /// Rules or metrics state changed: the summary at least.
+    platform: bool,
+}
+
+impl Dirty {
+    const ALL: Self = Self {
+        pods: true,
+        deployments: true,
+        claims: true,
+        statefulsets: true,
+        daemonsets: true,
+        jobs: true,
+        cronjobs: true,
+        hpas: true,
+        nodes: true,
+        certificates: true,
+        events: true,
+        pod_usage: true,
+        node_usage: true,
+        platform: true,
+    };
+
+    fn any(&self) -> bool {
+        let Self {
+            pods,
+            deployments,
+            claims,
+            statefulsets,
+            daemonsets,
+            jobs,
+            cronjobs,
+            hpas,
+            nodes,
+            certificates,
+            events,
+            pod_usage,
+            node_usage,
+            platform,
+        } = *self;
+        pods || deployments
+            || claims
+            || statefulsets
+            || daemonsets
+            || jobs
+            || cronjobs
+            || hpas
+            || nodes
+            || certificates
+            || events
+            || pod_usage
+            || node_usage
+            || platform
+    }
+}
+
+/// Whether the metrics API (`metrics.k8s.io`) answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MetricsState {
+    /// Not polled yet (or not configured).
+    #[default]
+    Unknown,
+    /// The last poll answered; `at` is its newest sample's time.
+    Available { at: SystemTime },
+    /// Not installed or failing: why, said once (not per pod).
+    Missing(String),
+}
+
+/// The thresholds of the platform rules, from the target's `[targets.platform]` and
+/// `[[targets.backups]]` (see `config.example.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlatformRules {
+    /// Memory usage from this fraction of the limit is a warning.
+    pub memory_warn: f64,
+    /// A CronJob is stale when its last success is older than its interval × this.
+    pub cronjob_stale_factor: f64,
+    /// Certificates expiring within this are a warning...
+    pub cert_warn: Duration,
+    /// ...and within this, critical.
+    pub cert_crit: Duration,
+    /// The CronJobs that are backups, as (namespace, name).
+    pub backups: Vec<(String, String)>,
+}
+
+impl Default for PlatformRules {
+    fn default() -> Self {
+        Self {
+            memory_warn: 0.9,
+            cronjob_stale_factor: 1.5,
+            cert_warn: CERT_WARN,
+            cert_crit: CERT_CRIT,
+            backups: Vec::new(),
+        }
+    }
+}
+
+impl PlatformRules {
+    /// A target's rules; the defaults where its config says nothing.
+    pub fn from_target(target: &crate::config::TargetConfig) -> Self {
+        let platform = target.platform.clone().unwrap_or_default();
+        Self {
+            memory_warn: *platform.memory_warn.get_ref(),
+            cronjob_stale_factor: *platform.cronjob_stale_factor.get_ref(),
+            cert_warn: platform.cert_warn,
+            cert_crit: platform.cert_crit,
+            backups: target
+                .backups
+                .iter()
+                .map(|b| (b.namespace.clone(), b.cronjob.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// How often the time rules run again when nothing else changed: an expiry window or a
+/// staleness deadline is crossed within this much of the moment.
+pub const TIME_RULES_EVERY: Duration = Duration::from_secs(30);
 
 /// How rows with these keys, in this order, spread over namespaces.
 pub fn spread_of(keys: &[ObjectKey]) -> crate::model::Spread {
@@ -180,45 +394,357 @@ pub enum KubeUpdate {
         source: usize,
         rows: Vec<ClaimRow>,
     },
+    StatefulSets(RowUpdate<StatefulSetRow>),
+    DaemonSets(RowUpdate<DaemonSetRow>),
+    Jobs(RowUpdate<JobRow>),
+    CronJobs(RowUpdate<CronJobRow>),
+    Hpas(RowUpdate<HpaRow>),
+    /// Keys `("", name)`; `Replace` with namespace `None`.
+    Nodes(RowUpdate<NodeRow>),
+    Certificates(RowUpdate<CertificateRow>),
+    Events(RowUpdate<EventRow>),
+    /// One poll of PodMetrics: replaces the previous poll whole; the metrics API answers.
+    PodMetrics(Vec<PodUsage>),
+    /// One poll of NodeMetrics, likewise.
+    NodeMetrics(Vec<NodeUsage>),
+    /// The metrics API is not installed or failed: why.
+    MetricsUnavailable(String),
+    /// cert-manager's Certificate CRD is not installed.
+    CertManagerAbsent,
 }
 
 impl KubeData {
     pub fn apply(&mut self, update: KubeUpdate) {
         match update {
-            KubeUpdate::Pods(u) => apply_update(&mut self.pods, u),
-            KubeUpdate::Deployments(u) => apply_update(&mut self.deployments, u),
+            KubeUpdate::Pods(u) => {
+                apply_update(&mut self.pods, u);
+                self.dirty.pods = true;
+            }
+            KubeUpdate::Deployments(u) => {
+                apply_update(&mut self.deployments, u);
+                self.dirty.deployments = true;
+            }
+            // ReplicaSets have no order of their own.
             KubeUpdate::ReplicaSets(u) => apply_update(&mut self.replicasets, u),
             KubeUpdate::Claims { source, rows } => {
                 self.claims.insert(source, rows);
+                self.dirty.claims = true;
+            }
+            KubeUpdate::StatefulSets(u) => {
+                apply_update(&mut self.statefulsets, u);
+                self.dirty.statefulsets = true;
+            }
+            KubeUpdate::DaemonSets(u) => {
+                apply_update(&mut self.daemonsets, u);
+                self.dirty.daemonsets = true;
+            }
+            KubeUpdate::Jobs(u) => {
+                apply_update(&mut self.jobs, u);
+                self.dirty.jobs = true;
+            }
+            KubeUpdate::CronJobs(u) => {
+                apply_update(&mut self.cronjobs, u);
+                self.dirty.cronjobs = true;
+            }
+            KubeUpdate::Hpas(u) => {
+                apply_update(&mut self.hpas, u);
+                self.dirty.hpas = true;
+            }
+            KubeUpdate::Nodes(u) => {
+                apply_update(&mut self.nodes, u);
+                self.dirty.nodes = true;
+            }
+            KubeUpdate::Certificates(u) => {
+                apply_update(&mut self.certificates, u);
+                self.dirty.certificates = true;
+            }
+            KubeUpdate::Events(u) => {
+                apply_update(&mut self.events, u);
+                self.dirty.events = true;
+            }
+            KubeUpdate::PodMetrics(pods) => {
+                let newest = pods.iter().filter_map(|p| p.timestamp).max();
+                self.pod_usage = pods
+                    .into_iter()
+                    .map(|p| ((p.namespace.clone(), p.name.clone()), p))
+                    .collect();
+                self.metrics_answered(newest);
+                self.dirty.pod_usage = true;
+            }
+            KubeUpdate::NodeMetrics(nodes) => {
+                self.node_usage = nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
+                self.metrics_answered(None);
+                self.dirty.node_usage = true;
+            }
+            KubeUpdate::MetricsUnavailable(why) => {
+                self.metrics = MetricsState::Missing(why);
+                self.dirty.platform = true;
+            }
+            KubeUpdate::CertManagerAbsent => {
+                self.cert_manager = Some(false);
+                self.dirty.platform = true;
             }
         }
-        self.dirty = true;
     }
 
-    /// Rebuilds the orderings if anything changed since the last call.
+    /// A metrics poll answered: the state says since when (its newest sample; the last
+    /// clock reading when it has none).
+    fn metrics_answered(&mut self, newest: Option<SystemTime>) {
+        let previous = match &self.metrics {
+            MetricsState::Available { at } => Some(*at),
+            _ => None,
+        };
+        let at = newest
+            .max(previous)
+            .or(self.checked_at)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        self.metrics = MetricsState::Available { at };
+        self.dirty.platform = true;
+    }
+
+    /// The platform rules' thresholds (set once per target; every verdict is redone).
+    pub fn set_platform_rules(&mut self, rules: PlatformRules) {
+        if self.rules != rules {
+            self.rules = rules;
+            self.dirty = Dirty::ALL;
+        }
+    }
+
+    pub fn platform_rules(&self) -> &PlatformRules {
+        &self.rules
+    }
+
+    /// Rebuilds the orderings if anything changed since the last call, at the current time.
     pub fn reorder(&mut self) {
-        if !self.dirty {
+        self.reorder_at(SystemTime::now());
+    }
+
+    /// [`Self::reorder`] at `now`: each order only if its rows changed; the time rules
+    /// (CronJob staleness, certificate expiry) also when [`TIME_RULES_EVERY`] has passed
+    /// since they last ran (or the clock went back).
+    pub fn reorder_at(&mut self, now: SystemTime) {
+        let time_due = self.checked_at.is_none_or(|at| {
+            now.duration_since(at)
+                .map_or(true, |since| since >= TIME_RULES_EVERY)
+        });
+        if time_due && !(self.cronjobs.is_empty() && self.certificates.is_empty()) {
+            self.dirty.cronjobs = true;
+            self.dirty.certificates = true;
+        }
+        if !self.dirty.any() {
             return;
         }
-        self.dirty = false;
-        // The tables iterate in namespace/name order; a stable sort by severity keeps that
-        // order among equals, so no row is cloned and no name compared.
-        let mut pods: Vec<(&ObjectKey, &PodRow)> = self.pods.iter().collect();
-        pods.sort_by_key(|(_, row)| pod_severity(row));
-        if !same_order(&self.pods_order, &pods) {
-            self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
-            self.pods_spread = spread_of(&self.pods_order);
+        let dirty = std::mem::take(&mut self.dirty);
+        if dirty.cronjobs || dirty.certificates || time_due {
+            self.checked_at = Some(now);
         }
-        self.pod_summary = Some(pod_summary(self.pods.values()));
-        let mut deployments: Vec<(&ObjectKey, &DeploymentRow)> = self.deployments.iter().collect();
-        deployments.sort_by_key(|(_, row)| deployment_severity(row));
-        if !same_order(&self.deployments_order, &deployments) {
-            self.deployments_order = deployments.iter().map(|(key, _)| (*key).clone()).collect();
+        if dirty.pods {
+            // The tables iterate in namespace/name order; a stable sort by severity keeps
+            // that order among equals, so no row is cloned and no name compared.
+            let mut pods: Vec<(&ObjectKey, &PodRow)> = self.pods.iter().collect();
+            pods.sort_by_key(|(_, row)| pod_severity(row));
+            if !same_order(&self.pods_order, &pods) {
+                self.pods_order = pods.iter().map(|(key, _)| (*key).clone()).collect();
+                self.pods_spread = spread_of(&self.pods_order);
+            }
+            self.pod_summary = Some(pod_summary(self.pods.values()));
+        }
+        if dirty.deployments {
+            reorder_table(
+                &self.deployments,
+                &mut self.deployments_order,
+                deployment_severity,
+            );
             self.deployments_spread = spread_of(&self.deployments_order);
         }
-        let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
-        sort_claims(&mut claims);
-        self.claims_sorted = claims;
+        if dirty.claims {
+            let mut claims: Vec<ClaimRow> = self.claims.values().flatten().cloned().collect();
+            sort_claims(&mut claims);
+            self.claims_sorted = claims;
+        }
+        if dirty.statefulsets {
+            reorder_table(
+                &self.statefulsets,
+                &mut self.statefulsets_order,
+                statefulset_severity,
+            );
+        }
+        if dirty.daemonsets {
+            reorder_table(
+                &self.daemonsets,
+                &mut self.daemonsets_order,
+                daemonset_severity,
+            );
+        }
+        if dirty.jobs {
+            reorder_table(&self.jobs, &mut self.jobs_order, job_severity);
+        }
+        if dirty.hpas {
+            reorder_table(&self.hpas, &mut self.hpas_order, hpa_severity);
+        }
+        if dirty.cronjobs || dirty.jobs {
+            self.check_cronjobs(now);
+        }
+        if dirty.certificates {
+            let rules = &self.rules;
+            self.cert_checks = self
+                .certificates
+                .iter()
+                .map(|(key, row)| {
+                    (
+                        key.clone(),
+                        cert_check(row, now, rules.cert_warn, rules.cert_crit),
+                    )
+                })
+                .collect();
+            let checks = &self.cert_checks;
+            // Worst first, then the soonest expiry.
+            reorder_table(&self.certificates, &mut self.certificates_order, |row| {
+                let health = checks
+                    .get(&row.key())
+                    .map_or(Health::Ok, |(health, _)| *health);
+                (health, row.not_after.unwrap_or(SystemTime::UNIX_EPOCH))
+            });
+        }
+        // Node loads read every pod: only while nodes are shown.
+        if dirty.pods && !self.nodes.is_empty() || dirty.nodes && self.node_loads.is_empty() {
+            self.node_loads = node_loads(self.pods.values());
+        }
+        if dirty.nodes || dirty.node_usage || dirty.pods {
+            self.node_checks = self
+                .nodes
+                .values()
+                .map(|row| {
+                    let check = node_check(
+                        row,
+                        self.node_loads.get(&row.name),
+                        self.node_usage.get(&row.name),
+                    );
+                    (row.name.clone(), check)
+                })
+                .collect();
+            let checks = &self.node_checks;
+            reorder_table(&self.nodes, &mut self.nodes_order, |row| {
+                checks
+                    .get(&row.name)
+                    .map_or(Health::Ok, |(health, _)| *health)
+            });
+        }
+        if dirty.events {
+            let mut events: Vec<(&ObjectKey, &EventRow)> = self.events.iter().collect();
+            events.sort_by_key(|(_, row)| std::cmp::Reverse(row.last));
+            if !same_order(&self.events_order, &events) {
+                self.events_order = events.iter().map(|(key, _)| (*key).clone()).collect();
+            }
+            self.event_groups = group_events(self.events.values(), true);
+        }
+        self.platform = self.summarize(now);
+    }
+
+    /// Each CronJob's verdict against its latest Job, found in one pass over the Jobs.
+    fn check_cronjobs(&mut self, now: SystemTime) {
+        let mut latest: HashMap<(&str, &str), &JobRow> = HashMap::new();
+        for job in self.jobs.values() {
+            let Some(owner) = job.owner_cronjob.as_deref() else {
+                continue;
+            };
+            let slot = latest.entry((job.namespace.as_str(), owner)).or_insert(job);
+            if is_newer_job(job, slot) {
+                *slot = job;
+            }
+        }
+        let factor = self.rules.cronjob_stale_factor;
+        self.cronjob_checks = self
+            .cronjobs
+            .iter()
+            .map(|(key, row)| {
+                let last = latest
+                    .get(&(row.namespace.as_str(), row.name.as_str()))
+                    .copied();
+                (key.clone(), cronjob_check(row, last, now, factor))
+            })
+            .collect();
+        let checks = &self.cronjob_checks;
+        reorder_table(&self.cronjobs, &mut self.cronjobs_order, |row| {
+            checks.get(&row.key()).map_or(Health::Ok, |c| c.health)
+        });
+    }
+
+    /// The summary line's counts, from the verdicts in place.
+    fn summarize(&self, now: SystemTime) -> PlatformSummary {
+        let mut summary = PlatformSummary {
+            metrics_missing: matches!(self.metrics, MetricsState::Missing(_)),
+            ..Default::default()
+        };
+        let backups = &self.rules.backups;
+        summary.backups_total = backups.len();
+        for (namespace, name) in backups {
+            let key = (namespace.clone(), name.clone());
+            match self.cronjob_checks.get(&key) {
+                None => summary.backups_missing += 1,
+                Some(check) if check.last_failed => summary.backups_failed += 1,
+                Some(check) if check.stale => summary.backups_stale += 1,
+                Some(_) => {}
+            }
+        }
+        summary.cronjobs_problem = self
+            .cronjob_checks
+            .iter()
+            .filter(|(key, check)| check.health == Health::Crit && !backups.contains(key))
+            .count();
+        summary.workloads_down = self
+            .statefulsets
+            .values()
+            .filter(|r| r.health == Health::Crit)
+            .count()
+            + self
+                .daemonsets
+                .values()
+                .filter(|r| r.health == Health::Crit)
+                .count();
+        for (key, row) in &self.certificates {
+            let remaining = row.not_after.and_then(|t| t.duration_since(now).ok());
+            let health = self.cert_checks.get(key).map(|(h, _)| *h);
+            if row.ready == Some(false) || row.not_after.is_some() && remaining.is_none() {
+                summary.certs_bad += 1;
+            } else if let Some(left) = remaining.filter(|left| *left < self.rules.cert_warn) {
+                summary.certs_expiring += 1;
+                summary.certs_soonest = Some(summary.certs_soonest.map_or(left, |s| s.min(left)));
+            } else if health == Some(Health::Crit) {
+                summary.certs_bad += 1;
+            }
+        }
+        for row in self.nodes.values() {
+            for problem in node_problems(row) {
+                *summary
+                    .nodes_by_problem
+                    .entry(problem.to_owned())
+                    .or_default() += 1;
+            }
+        }
+        summary.hpas_at_max = self.hpas.values().filter(|h| h.at_max).count();
+        summary.hpas_not_scaling = self
+            .hpas
+            .values()
+            .filter(|h| h.health != Health::Ok && !h.at_max)
+            .count();
+        let warn = self.rules.memory_warn;
+        summary.pods_near_memory_limit = self
+            .pod_usage
+            .iter()
+            .filter(|(key, usage)| {
+                let limit = self.pods.get(*key).and_then(|p| p.resources.memory_limit);
+                memory_level(usage.memory_bytes(), limit, warn) != Health::Ok
+            })
+            .count();
+        summary
+    }
+
+    /// Whether `node` is known and not Ready (its pods are flagged in the Pods pane).
+    pub fn node_not_ready(&self, node: &str) -> bool {
+        self.nodes
+            .get(&(String::new(), node.to_owned()))
+            .is_some_and(|n| n.ready != Some(true))
     }
 
     /// Pods worst first.
@@ -230,6 +756,60 @@ impl KubeData {
         self.deployments_order
             .iter()
             .filter_map(|k| self.deployments.get(k))
+    }
+
+    pub fn statefulsets_sorted(&self) -> impl Iterator<Item = &StatefulSetRow> {
+        sorted(&self.statefulsets_order, &self.statefulsets)
+    }
+
+    pub fn daemonsets_sorted(&self) -> impl Iterator<Item = &DaemonSetRow> {
+        sorted(&self.daemonsets_order, &self.daemonsets)
+    }
+
+    pub fn jobs_sorted(&self) -> impl Iterator<Item = &JobRow> {
+        sorted(&self.jobs_order, &self.jobs)
+    }
+
+    pub fn cronjobs_sorted(&self) -> impl Iterator<Item = &CronJobRow> {
+        sorted(&self.cronjobs_order, &self.cronjobs)
+    }
+
+    pub fn hpas_sorted(&self) -> impl Iterator<Item = &HpaRow> {
+        sorted(&self.hpas_order, &self.hpas)
+    }
+
+    pub fn nodes_sorted(&self) -> impl Iterator<Item = &NodeRow> {
+        sorted(&self.nodes_order, &self.nodes)
+    }
+
+    pub fn certificates_sorted(&self) -> impl Iterator<Item = &CertificateRow> {
+        sorted(&self.certificates_order, &self.certificates)
+    }
+
+    /// Events newest first.
+    pub fn events_sorted(&self) -> impl Iterator<Item = &EventRow> {
+        sorted(&self.events_order, &self.events)
+    }
+}
+
+fn sorted<'a, R>(
+    order: &'a [ObjectKey],
+    table: &'a BTreeMap<ObjectKey, R>,
+) -> impl Iterator<Item = &'a R> {
+    order.iter().filter_map(|k| table.get(k))
+}
+
+/// Rebuilds `order` as `table` stably sorted by `severity`, keeping the shared order when
+/// no row moved.
+fn reorder_table<R, K: Ord>(
+    table: &BTreeMap<ObjectKey, R>,
+    order: &mut Arc<[ObjectKey]>,
+    severity: impl Fn(&R) -> K,
+) {
+    let mut rows: Vec<(&ObjectKey, &R)> = table.iter().collect();
+    rows.sort_by_key(|(_, row)| severity(row));
+    if !same_order(order, &rows) {
+        *order = rows.iter().map(|(key, _)| (*key).clone()).collect();
     }
 }
 
@@ -320,6 +900,8 @@ mod tests {
             created: None,
             node: None,
             owner: None,
+            resources: Default::default(),
+            terminated: false,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod event;
 pub mod kubectl;
 pub mod logs;
 pub mod model;
+pub mod platform;
 pub mod policy;
 pub mod redact;
 pub mod remediation;

@@ -669,6 +669,7 @@ fn check_target(
             ));
         }
     }
+    check_platform(target, key)?;
     for (j, operator) in target.operators.iter().enumerate() {
         let selector_key = key.clone().key("operators").index(j).key("selector");
         if operator.selector.trim().is_empty() {
@@ -723,6 +724,123 @@ fn check_target(
         named(target.operators.iter().map(|o| &o.name)),
     )?;
     Ok(())
+}
+
+/// `[targets.platform]` thresholds and `[[targets.backups]]` names; both need
+/// `[targets.kubernetes]`.
+fn check_platform(target: &TargetConfig, key: &KeyPath) -> Result<(), Problem> {
+    if target.kubernetes.is_none() {
+        let section = if target.platform.is_some() {
+            Some(("platform", "[targets.platform]"))
+        } else if !target.backups.is_empty() {
+            Some(("backups", "[[targets.backups]]"))
+        } else {
+            None
+        };
+        if let Some((field, section)) = section {
+            return Err(Problem::new(
+                key.clone().key(field),
+                format!("{section} needs a [targets.kubernetes] section"),
+            ));
+        }
+    }
+    if let Some(platform) = &target.platform {
+        let platform_key = key.clone().key("platform");
+        if platform.metrics_interval < Duration::from_secs(1) {
+            return Err(Problem::new(
+                platform_key.key("metrics_interval"),
+                "must be at least 1s (the metrics API's own window is 15s or more)",
+            ));
+        }
+        let memory_warn = *platform.memory_warn.get_ref();
+        if !(memory_warn > 0.0 && memory_warn <= 1.0) {
+            return Err(Problem::new(
+                platform_key.key("memory_warn"),
+                format!(
+                    "must be a fraction of the limit, 0 < x <= 1 (e.g. 0.9), got {memory_warn}"
+                ),
+            ));
+        }
+        let factor = *platform.cronjob_stale_factor.get_ref();
+        if !(factor.is_finite() && factor >= 1.0) {
+            return Err(Problem::new(
+                platform_key.key("cronjob_stale_factor"),
+                format!("must be at least 1 (a run is due once per interval), got {factor}"),
+            ));
+        }
+        positive(platform_key.clone().key("cert_warn"), platform.cert_warn)?;
+        positive(platform_key.clone().key("cert_crit"), platform.cert_crit)?;
+        if platform.cert_crit >= platform.cert_warn {
+            return Err(Problem::new(
+                platform_key.key("cert_crit"),
+                format!(
+                    "must be shorter than cert_warn ({}), got {}",
+                    humantime::format_duration(platform.cert_warn),
+                    humantime::format_duration(platform.cert_crit)
+                ),
+            ));
+        }
+    }
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for (j, backup) in target.backups.iter().enumerate() {
+        let backup_key = key.clone().key("backups").index(j);
+        if let Err(why) = dns_label(&backup.namespace) {
+            return Err(Problem::new(
+                backup_key.key("namespace"),
+                format!("{:?} is not a namespace name: {why}", backup.namespace),
+            ));
+        }
+        if let Err(why) = cronjob_name(&backup.cronjob) {
+            return Err(Problem::new(
+                backup_key.key("cronjob"),
+                format!("{:?} is not a CronJob name: {why}", backup.cronjob),
+            ));
+        }
+        let pair = (backup.namespace.as_str(), backup.cronjob.as_str());
+        if let Some(first) = seen.iter().position(|p| *p == pair) {
+            return Err(Problem::new(
+                backup_key.key("cronjob"),
+                format!(
+                    "duplicate backup {}/{} (also {})",
+                    pair.0,
+                    pair.1,
+                    key.clone().key("backups").index(first)
+                ),
+            ));
+        }
+        seen.push(pair);
+    }
+    Ok(())
+}
+
+/// An RFC 1123 label, as namespaces are named: at most 63 lowercase letters, digits and
+/// `-`, starting and ending with a letter or digit.
+fn dns_label(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.len() > 63 {
+        return Err("longer than 63 characters".into());
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err("only lowercase letters, digits and '-' are allowed".into());
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// A CronJob name: a DNS subdomain of at most 52 characters (the controller appends an
+/// 11-character suffix to name its Jobs).
+fn cronjob_name(name: &str) -> Result<(), String> {
+    if name.len() > 52 {
+        return Err("longer than 52 characters".into());
+    }
+    name.split('.').try_for_each(dns_label)
 }
 
 /// Names written as `name`, for `unique`.

@@ -225,6 +225,91 @@ pub struct TargetConfig {
     /// Operators whose pods the runbooks restart (delete) when claims get stuck.
     #[serde(default)]
     pub operators: Vec<OperatorConfig>,
+    /// `[targets.platform]`: which platform checks run and their thresholds. Absent: the
+    /// defaults (every check on).
+    pub platform: Option<PlatformConfig>,
+    /// `[[targets.backups]]`: the CronJobs that are backups, shown in the summary line.
+    #[serde(default)]
+    pub backups: Vec<BackupConfig>,
+}
+
+/// `[targets.platform]`: the platform checks (resource usage, workloads, certificates, nodes,
+/// events) of a target with `[targets.kubernetes]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// Poll the metrics API (`metrics.k8s.io`) for pod and node usage.
+    #[serde(default = "yes")]
+    pub metrics: bool,
+    #[serde(default = "default_metrics_interval", with = "humantime_serde")]
+    pub metrics_interval: Duration,
+    /// Memory usage from this fraction of the limit is a warning.
+    #[serde(default = "default_memory_warn")]
+    pub memory_warn: Spanned<f64>,
+    /// A CronJob whose last success is older than its interval × this is stale.
+    #[serde(default = "default_stale_factor")]
+    pub cronjob_stale_factor: Spanned<f64>,
+    /// Certificates expiring within this are a warning.
+    #[serde(default = "default_cert_warn", with = "humantime_serde")]
+    pub cert_warn: Duration,
+    /// Certificates expiring within this (or not ready) are critical.
+    #[serde(default = "default_cert_crit", with = "humantime_serde")]
+    pub cert_crit: Duration,
+    /// Watch Warning events.
+    #[serde(default = "yes")]
+    pub events: bool,
+    /// Watch nodes (cluster-scoped: needs list/watch on nodes).
+    #[serde(default = "yes")]
+    pub nodes: bool,
+    /// Watch cert-manager Certificates, else Ingress TLS Secrets.
+    #[serde(default = "yes")]
+    pub certificates: bool,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        Self {
+            metrics: true,
+            metrics_interval: default_metrics_interval(),
+            memory_warn: default_memory_warn(),
+            cronjob_stale_factor: default_stale_factor(),
+            cert_warn: default_cert_warn(),
+            cert_crit: default_cert_crit(),
+            events: true,
+            nodes: true,
+            certificates: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_metrics_interval() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_memory_warn() -> Spanned<f64> {
+    Spanned::new(0..0, 0.9)
+}
+fn default_stale_factor() -> Spanned<f64> {
+    Spanned::new(0..0, 1.5)
+}
+fn default_cert_warn() -> Duration {
+    Duration::from_secs(14 * 86_400)
+}
+fn default_cert_crit() -> Duration {
+    Duration::from_secs(3 * 86_400)
+}
+
+/// `[[targets.backups]]`: a CronJob that is a backup. Its namespace is watched for CronJobs
+/// and Jobs even when `[targets.kubernetes] namespaces` does not list it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    pub namespace: String,
+    pub cronjob: String,
+    /// Shown beside it, e.g. "nightly PostgreSQL dump".
+    pub description: Option<String>,
 }
 
 /// An operator restarted by deleting its pods (poolboy, anarchy, agnosticv, ...).
@@ -240,6 +325,31 @@ pub struct OperatorConfig {
 impl TargetConfig {
     pub fn name(&self) -> &str {
         self.name.get_ref()
+    }
+
+    /// The platform checks' settings: `[targets.platform]`, or the defaults.
+    pub fn platform(&self) -> PlatformConfig {
+        self.platform.clone().unwrap_or_default()
+    }
+
+    /// The namespaces to watch: `[targets.kubernetes] namespaces` plus those of the
+    /// `[[targets.backups]]` (a backup's namespace is watched even when not listed), each
+    /// once. Empty means all namespaces (the backups are in them anyway).
+    pub fn watched_namespaces(&self) -> Vec<String> {
+        let mut namespaces = self
+            .kubernetes
+            .as_ref()
+            .map(|k| k.namespaces.clone())
+            .unwrap_or_default();
+        if namespaces.is_empty() {
+            return namespaces;
+        }
+        for backup in &self.backups {
+            if !namespaces.contains(&backup.namespace) {
+                namespaces.push(backup.namespace.clone());
+            }
+        }
+        namespaces
     }
 }
 

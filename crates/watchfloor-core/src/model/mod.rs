@@ -61,18 +61,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 /// A Kubernetes timestamp as a `SystemTime`.
-fn system_time(time: &Time) -> Option<SystemTime> {
+pub(crate) fn system_time(time: &Time) -> Option<SystemTime> {
     from_timestamp(time.0)
 }
 
 /// An RFC 3339 timestamp from an untyped object; malformed input counts as absent.
-fn parse_time(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
     text.parse::<Timestamp>().ok().and_then(from_timestamp)
 }
 
 // By hand: jiff's `From<Timestamp> for SystemTime` needs its `std` feature, which k8s-openapi
 // does not turn on.
-fn from_timestamp(timestamp: Timestamp) -> Option<SystemTime> {
+pub(crate) fn from_timestamp(timestamp: Timestamp) -> Option<SystemTime> {
     let offset = timestamp.as_duration();
     if offset.is_negative() {
         SystemTime::UNIX_EPOCH.checked_sub(offset.unsigned_abs())
@@ -82,7 +82,7 @@ fn from_timestamp(timestamp: Timestamp) -> Option<SystemTime> {
 }
 
 /// How long ago `then` was; zero when it lies in the future (clock skew).
-fn elapsed(now: SystemTime, then: SystemTime) -> Duration {
+pub(crate) fn elapsed(now: SystemTime, then: SystemTime) -> Duration {
     now.duration_since(then).unwrap_or_default()
 }
 

@@ -32,6 +32,10 @@ pub struct PodRow {
     pub node: Option<String>,
     /// The controlling owner, e.g. `ReplicaSet/web-7d4b9c`.
     pub owner: Option<String>,
+    /// Requests and limits, summed as the scheduler counts them.
+    pub resources: crate::platform::usage::Resources,
+    /// Phase Succeeded or Failed: it holds no resources on its node any more.
+    pub terminated: bool,
 }
 
 /// Counts for the Pods pane title and the per-namespace breakdown.
@@ -98,6 +102,8 @@ pub fn pod_row(pod: &Pod) -> PodRow {
             .flatten()
             .find(|owner| owner.controller == Some(true))
             .map(|owner| format!("{}/{}", owner.kind, owner.name)),
+        resources: crate::platform::usage::pod_resources(pod),
+        terminated: matches!(view.phase(), "Succeeded" | "Failed"),
     }
 }
 
@@ -619,6 +625,8 @@ mod tests {
                 created: Some(at("2024-05-01T09:00:00Z")),
                 node: Some("node-a".into()),
                 owner: Some("ReplicaSet/web-7d4b9c".into()),
+                resources: Default::default(),
+                terminated: false,
             }
         );
     }
@@ -973,6 +981,8 @@ mod tests {
             created: None,
             node: None,
             owner: None,
+            resources: Default::default(),
+            terminated: false,
         }
     }
 
