@@ -1266,6 +1266,132 @@ mod tests {
         parse(Path::new("w.toml"), &text, &ClientParsers::UNCHECKED).unwrap();
     }
 
+    const KUBE_TARGET: &str =
+        "[[targets]]\nname = \"a\"\n[targets.kubernetes]\nnamespaces = [\"shop\"]\n";
+
+    fn platform_error(extra: &str) -> String {
+        let text = format!("{KUBE_TARGET}{extra}");
+        match parse(Path::new("w.toml"), &text, &ClientParsers::UNCHECKED) {
+            Ok(_) => panic!("parsed:\n{text}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn platform_defaults_and_backups_namespaces() {
+        let text = format!(
+            "{KUBE_TARGET}[[targets.backups]]\nnamespace = \"babylon-backup\"\ncronjob = \"db-backup\"\n"
+        );
+        let config = parse(Path::new("w.toml"), &text, &ClientParsers::UNCHECKED).unwrap();
+        let target = &config.targets[0];
+        let platform = target.platform();
+        assert!(platform.metrics && platform.events && platform.nodes && platform.certificates);
+        assert_eq!(platform.metrics_interval, Duration::from_secs(15));
+        assert_eq!(*platform.memory_warn.get_ref(), 0.9);
+        assert_eq!(*platform.cronjob_stale_factor.get_ref(), 1.5);
+        assert_eq!(platform.cert_warn, Duration::from_secs(14 * 86_400));
+        assert_eq!(platform.cert_crit, Duration::from_secs(3 * 86_400));
+        assert_eq!(target.watched_namespaces(), ["shop", "babylon-backup"]);
+        let rules = crate::data::PlatformRules::from_target(target);
+        assert_eq!(
+            rules.backups,
+            [("babylon-backup".to_string(), "db-backup".to_string())]
+        );
+        let text = "[[targets]]\nname = \"a\"\n[targets.kubernetes]\n[[targets.backups]]\nnamespace = \"b\"\ncronjob = \"c\"\n";
+        let config = parse(Path::new("w.toml"), text, &ClientParsers::UNCHECKED).unwrap();
+        assert!(
+            config.targets[0].watched_namespaces().is_empty(),
+            "all namespaces"
+        );
+    }
+
+    #[test]
+    fn platform_rules_name_line_and_key() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[targets.platform]\nmetrics_interval = \"500ms\"\n",
+                "w.toml:6:20: key `targets[0].platform.metrics_interval`: must be at least 1s",
+            ),
+            (
+                "[targets.platform]\nmemory_warn = 0\n",
+                "w.toml:6:15: key `targets[0].platform.memory_warn`: must be a fraction",
+            ),
+            (
+                "[targets.platform]\nmemory_warn = 1.5\n",
+                "key `targets[0].platform.memory_warn`",
+            ),
+            (
+                "[targets.platform]\ncronjob_stale_factor = 0.5\n",
+                "w.toml:6:24: key `targets[0].platform.cronjob_stale_factor`: must be at least 1",
+            ),
+            (
+                "[targets.platform]\ncert_warn = \"2d\"\n",
+                "key `targets[0].platform.cert_crit`: must be shorter than cert_warn (2days), got 3days",
+            ),
+            (
+                "[targets.platform]\ncert_crit = \"0s\"\n",
+                "key `targets[0].platform.cert_crit`: must be a positive duration",
+            ),
+            (
+                "[targets.platform]\ncert_warn = \"soon\"\n",
+                "key `targets[0].platform.cert_warn`",
+            ),
+            (
+                "[targets.platform]\nmetric = true\n",
+                "did you mean `metrics`",
+            ),
+            (
+                "[[targets.backups]]\nnamespace = \"Backups\"\ncronjob = \"db\"\n",
+                "w.toml:6:13: key `targets[0].backups[0].namespace`: \"Backups\" is not a namespace name",
+            ),
+            (
+                "[[targets.backups]]\nnamespace = \"b\"\ncronjob = \"db_backup\"\n",
+                "key `targets[0].backups[0].cronjob`: \"db_backup\" is not a CronJob name",
+            ),
+            (
+                "[[targets.backups]]\nnamespace = \"b\"\n",
+                "missing field `cronjob`",
+            ),
+            (
+                "[[targets.backups]]\nnamespace = \"b\"\ncronjob = \"db\"\n[[targets.backups]]\nnamespace = \"b\"\ncronjob = \"db\"\n",
+                "key `targets[0].backups[1].cronjob`: duplicate backup b/db (also targets[0].backups[0])",
+            ),
+        ];
+        for (extra, says) in cases {
+            let error = platform_error(extra);
+            assert!(error.contains(says), "{extra}: {error}");
+        }
+        let long = "x".repeat(53);
+        let error = platform_error(&format!(
+            "[[targets.backups]]\nnamespace = \"b\"\ncronjob = \"{long}\"\n"
+        ));
+        assert!(error.contains("longer than 52"), "{error}");
+        let text = "[[targets]]\nname = \"a\"\n[targets.platform]\n";
+        let error = parse(Path::new("w.toml"), text, &ClientParsers::UNCHECKED).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "key `targets[0].platform`: [targets.platform] needs a [targets.kubernetes] section"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_documented_example_parses_with_its_platform_keys() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config =
+            parse(&path, &text, &ClientParsers::UNCHECKED).unwrap_or_else(|e| panic!("{e}"));
+        let babylon = &config.targets[0];
+        assert!(babylon.platform.is_some());
+        assert_eq!(babylon.backups.len(), 1);
+        assert!(
+            babylon
+                .watched_namespaces()
+                .contains(&"babylon-backup".to_string())
+        );
+    }
+
     #[test]
     fn suggestion_only_when_close() {
         let expected = vec!["namespaces".to_string(), "context".to_string()];
