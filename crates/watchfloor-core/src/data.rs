@@ -931,4 +931,324 @@ mod tests {
             "a row that moves rebuilds the order"
         );
     }
+
+    mod platform {
+        use std::time::{Duration, SystemTime};
+
+        use serde_json::json;
+
+        use super::*;
+        use crate::model::parse_time;
+        use crate::platform::certs::{CertSource, CertificateRow};
+        use crate::platform::hpa::hpa_row;
+        use crate::platform::nodes::node_row;
+        use crate::platform::usage::{ContainerUsage, PodUsage};
+        use crate::platform::workloads::{cronjob_row, job_row};
+
+        fn at(text: &str) -> SystemTime {
+            parse_time(text).unwrap()
+        }
+
+        fn cronjob(namespace: &str, name: &str, last_success: &str) -> CronJobRow {
+            cronjob_row(
+                &serde_json::from_value(json!({
+                    "metadata": {"name": name, "namespace": namespace,
+                                 "creationTimestamp": "2024-01-01T00:00:00Z"},
+                    "spec": {"schedule": "0 2 * * *", "jobTemplate": {}},
+                    "status": {"lastSuccessfulTime": last_success},
+                }))
+                .unwrap(),
+            )
+        }
+
+        fn cert(name: &str, not_after: SystemTime) -> CertificateRow {
+            CertificateRow {
+                namespace: "shop".into(),
+                name: name.into(),
+                secret: None,
+                dns_names: vec![],
+                ready: Some(true),
+                ready_message: None,
+                not_after: Some(not_after),
+                renewal_time: None,
+                source: CertSource::CertManager,
+            }
+        }
+
+        fn node(name: &str, disk_pressure: bool) -> NodeRow {
+            let pressure = if disk_pressure { "True" } else { "False" };
+            node_row(
+                &serde_json::from_value(json!({
+                    "metadata": {"name": name},
+                    "status": {"conditions": [
+                        {"type": "Ready", "status": "True"},
+                        {"type": "DiskPressure", "status": pressure}]},
+                }))
+                .unwrap(),
+            )
+        }
+
+        fn replace<R>(rows: Vec<R>) -> RowUpdate<R> {
+            RowUpdate::Replace {
+                namespace: None,
+                rows,
+            }
+        }
+
+        /// The demo's incident, in rows: a stale backup, a certificate 5 days from expiry, a
+        /// node under DiskPressure, an HPA at max.
+        fn incident() -> KubeData {
+            let mut kube = KubeData::default();
+            kube.set_platform_rules(PlatformRules {
+                backups: vec![
+                    ("babylon-backup".into(), "db-backup".into()),
+                    ("babylon-backup".into(), "gone".into()),
+                ],
+                ..PlatformRules::default()
+            });
+            let now = at("2024-05-03T12:00:00Z");
+            kube.apply(KubeUpdate::CronJobs(replace(vec![
+                cronjob("babylon-backup", "db-backup", "2024-05-01T02:05:00Z"),
+                cronjob("shop", "report", "2024-05-03T02:05:00Z"),
+            ])));
+            kube.apply(KubeUpdate::Certificates(replace(vec![
+                cert("soon", now + Duration::from_secs(5 * 86_400)),
+                cert("later", now + Duration::from_secs(60 * 86_400)),
+            ])));
+            kube.apply(KubeUpdate::Nodes(replace(vec![
+                node("node-1", false),
+                node("node-2", true),
+            ])));
+            let hpa = hpa_row(
+                &serde_json::from_value(json!({
+                    "metadata": {"name": "web", "namespace": "shop"},
+                    "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 4},
+                    "status": {"currentReplicas": 4, "desiredReplicas": 4},
+                }))
+                .unwrap(),
+            );
+            kube.apply(KubeUpdate::Hpas(RowUpdate::Upsert(hpa)));
+            kube.reorder_at(now);
+            kube
+        }
+
+        #[test]
+        fn the_incident_is_worst_first_and_in_the_headline() {
+            let kube = incident();
+            let names = |order: &[ObjectKey]| -> Vec<String> {
+                order.iter().map(|(_, name)| name.clone()).collect()
+            };
+            assert_eq!(names(&kube.cronjobs_order), ["db-backup", "report"]);
+            assert!(kube.cronjob_checks[&("babylon-backup".into(), "db-backup".into())].stale);
+            assert_eq!(names(&kube.certificates_order), ["soon", "later"]);
+            assert_eq!(names(&kube.nodes_order), ["node-2", "node-1"]);
+            assert_eq!(kube.node_checks["node-2"].0, Health::Crit);
+            assert_eq!(
+                kube.platform.headline(),
+                [
+                    "backups: 1 stale, 1 missing",
+                    "certs: 1 expiring in 5d",
+                    "nodes: 1 DiskPressure",
+                    "HPA: 1 at max"
+                ]
+            );
+            assert!(kube.hpas_sorted().next().is_some_and(|h| h.at_max));
+            assert_eq!(
+                crate::platform::hpa::hpa_for(kube.hpas.values(), "Deployment", "shop", "web")
+                    .map(|h| h.max_replicas),
+                Some(4)
+            );
+        }
+
+        #[test]
+        fn a_failed_last_job_of_a_backup_counts_as_failed() {
+            let mut kube = incident();
+            let job = job_row(
+                &serde_json::from_value(json!({
+                    "metadata": {"name": "db-backup-1", "namespace": "babylon-backup",
+                        "creationTimestamp": "2024-05-03T02:00:00Z",
+                        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                            "name": "db-backup", "uid": "u", "controller": true}]},
+                    "status": {"conditions": [{"type": "Failed", "status": "True"}]},
+                }))
+                .unwrap(),
+            );
+            kube.apply(KubeUpdate::Jobs(RowUpdate::Upsert(job)));
+            kube.reorder_at(at("2024-05-03T12:00:01Z"));
+            assert_eq!(kube.platform.backups_failed, 1);
+            assert_eq!(kube.platform.backups_stale, 0);
+            assert_eq!(kube.jobs_sorted().count(), 1);
+        }
+
+        #[test]
+        fn time_rules_run_again_as_the_clock_moves() {
+            let mut kube = incident();
+            let now = at("2024-05-03T12:00:00Z");
+            let order = kube.certificates_order.clone();
+            // Nothing changed and little time passed: nothing is redone.
+            kube.reorder_at(now + Duration::from_secs(5));
+            assert!(Arc::ptr_eq(&order, &kube.certificates_order));
+            // Two days on, the "soon" certificate is critical, the other still fine.
+            kube.reorder_at(now + Duration::from_secs(3 * 86_400));
+            let soon = &kube.cert_checks[&("shop".into(), "soon".into())];
+            assert_eq!(soon.0, Health::Crit);
+            assert_eq!(soon.1, "expires in 2d");
+            assert!(Arc::ptr_eq(&order, &kube.certificates_order), "same order");
+            assert_eq!(kube.platform.certs_expiring, 1);
+            kube.reorder_at(now + Duration::from_secs(6 * 86_400));
+            assert_eq!(kube.platform.certs_bad, 1);
+            let headline = kube.platform.headline();
+            assert!(
+                headline.contains(&"certs: 1 expired or not ready".to_string()),
+                "{headline:?}"
+            );
+            // Six days without a success: the other daily CronJob is stale too.
+            assert!(
+                headline.contains(&"cronjobs: 1 stale or failed".to_string()),
+                "{headline:?}"
+            );
+        }
+
+        fn usage(name: &str, memory: u64) -> PodUsage {
+            PodUsage {
+                namespace: "ns".into(),
+                name: name.into(),
+                containers: vec![ContainerUsage {
+                    name: "app".into(),
+                    cpu_millis: 10,
+                    memory_bytes: memory,
+                }],
+                window: None,
+                timestamp: Some(at("2024-05-03T12:00:00Z")),
+            }
+        }
+
+        #[test]
+        fn a_metrics_poll_sorts_no_pod() {
+            let mut kube = KubeData::default();
+            for (name, health) in [("a", Health::Ok), ("b", Health::Crit), ("c", Health::Ok)] {
+                let mut row = pod(name, health);
+                row.resources.memory_limit = Some(1000);
+                kube.apply(KubeUpdate::Pods(RowUpdate::Upsert(row)));
+            }
+            kube.reorder_at(at("2024-05-03T12:00:00Z"));
+            let pods = kube.pods_order.clone();
+            let summary = kube.pod_summary.clone();
+            kube.apply(KubeUpdate::PodMetrics(vec![
+                usage("a", 950),
+                usage("c", 10),
+            ]));
+            // A pod changes in place under the metrics: no re-sort happens without its own update.
+            kube.pods
+                .get_mut(&("ns".into(), "a".into()))
+                .unwrap()
+                .health = Health::Crit;
+            kube.reorder_at(at("2024-05-03T12:00:15Z"));
+            assert!(Arc::ptr_eq(&pods, &kube.pods_order), "pods not re-sorted");
+            assert_eq!(kube.pod_summary, summary, "pod summary not recomputed");
+            assert_eq!(kube.platform.pods_near_memory_limit, 1);
+            assert_eq!(
+                kube.metrics,
+                MetricsState::Available {
+                    at: at("2024-05-03T12:00:00Z")
+                }
+            );
+            assert_eq!(kube.pod_usage.len(), 2);
+            // The next poll replaces the last one whole.
+            kube.apply(KubeUpdate::PodMetrics(vec![usage("b", 1)]));
+            kube.reorder_at(at("2024-05-03T12:00:30Z"));
+            assert_eq!(kube.pod_usage.len(), 1);
+            assert_eq!(kube.platform.pods_near_memory_limit, 0);
+            kube.apply(KubeUpdate::MetricsUnavailable(
+                "the server could not find the requested resource".into(),
+            ));
+            kube.reorder_at(at("2024-05-03T12:00:31Z"));
+            assert_eq!(kube.platform.headline(), ["metrics: unavailable"]);
+            kube.apply(KubeUpdate::CertManagerAbsent);
+            assert_eq!(kube.cert_manager, Some(false));
+        }
+
+        #[test]
+        fn node_loads_follow_the_pods_and_not_ready_nodes_are_known() {
+            let mut kube = KubeData::default();
+            kube.apply(KubeUpdate::Nodes(RowUpdate::Upsert(node("node-1", false))));
+            let mut row = pod("a", Health::Ok);
+            row.node = Some("node-1".into());
+            row.resources.cpu_request = Some(250);
+            kube.apply(KubeUpdate::Pods(RowUpdate::Upsert(row)));
+            kube.reorder_at(SystemTime::UNIX_EPOCH);
+            assert_eq!(kube.node_loads["node-1"].cpu_requested, 250);
+            assert!(!kube.node_not_ready("node-1"));
+            assert!(
+                !kube.node_not_ready("elsewhere"),
+                "unknown nodes are not flagged"
+            );
+            let mut down = node("node-1", false);
+            down.ready = Some(false);
+            kube.apply(KubeUpdate::Nodes(RowUpdate::Upsert(down)));
+            kube.reorder_at(SystemTime::UNIX_EPOCH);
+            assert!(kube.node_not_ready("node-1"));
+            assert_eq!(kube.platform.nodes_by_problem.get("NotReady"), Some(&1));
+        }
+
+        #[test]
+        fn events_newest_first_and_grouped() {
+            let mut kube = KubeData::default();
+            let event = |name: &str, last: &str, warning: bool| crate::platform::events::EventRow {
+                namespace: "shop".into(),
+                name: name.into(),
+                involved_kind: "Pod".into(),
+                involved_name: "api-1".into(),
+                involved_namespace: "shop".into(),
+                reason: "BackOff".into(),
+                message: String::new(),
+                count: 2,
+                first: Some(at(last)),
+                last: Some(at(last)),
+                warning,
+                source: String::new(),
+            };
+            kube.apply(KubeUpdate::Events(replace(vec![
+                event("e1", "2024-05-03T10:00:00Z", true),
+                event("e2", "2024-05-03T11:00:00Z", true),
+                event("e3", "2024-05-03T12:00:00Z", false),
+            ])));
+            kube.reorder_at(at("2024-05-03T12:00:00Z"));
+            let names: Vec<&str> = kube.events_sorted().map(|e| e.name.as_str()).collect();
+            assert_eq!(names, ["e3", "e2", "e1"]);
+            assert_eq!(kube.event_groups.len(), 1);
+            assert_eq!(kube.event_groups[0].count, 4, "warnings only");
+        }
+
+        #[test]
+        fn statefulsets_and_daemonsets_sort_worst_first() {
+            let mut kube = KubeData::default();
+            let sts = |name: &str, ready: i32| {
+                crate::platform::workloads::statefulset_row(
+                    &serde_json::from_value(json!({
+                        "metadata": {"name": name, "namespace": "db", "generation": 1},
+                        "spec": {"replicas": 2, "selector": {}, "template": {}, "serviceName": "x",
+                                 "updateStrategy": {"type": "RollingUpdate"}},
+                        "status": {"replicas": 2, "readyReplicas": ready, "observedGeneration": 1,
+                                   "currentRevision": "r1", "updateRevision": "r1"},
+                    }))
+                    .unwrap(),
+                )
+            };
+            kube.apply(KubeUpdate::StatefulSets(replace(vec![
+                sts("a", 2),
+                sts("b", 0),
+                sts("c", 1),
+            ])));
+            kube.apply(KubeUpdate::DaemonSets(replace(vec![])));
+            kube.reorder_at(SystemTime::UNIX_EPOCH);
+            let names: Vec<&str> = kube
+                .statefulsets_sorted()
+                .map(|s| s.name.as_str())
+                .collect();
+            assert_eq!(names, ["b", "c", "a"]);
+            assert_eq!(kube.platform.workloads_down, 1);
+            assert_eq!(kube.platform.headline(), ["workloads: 1 down"]);
+        }
+    }
 }

@@ -222,3 +222,209 @@ pub fn cert_check(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::ByteString;
+    use serde_json::json;
+
+    use super::*;
+
+    const DAY: u64 = 86_400;
+
+    fn now() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_714_557_600) // 2024-05-01T10:00:00Z
+    }
+
+    fn expiring_in(days: i64, ready: Option<bool>) -> CertificateRow {
+        let offset = Duration::from_secs(days.unsigned_abs() * DAY);
+        CertificateRow {
+            namespace: "shop".into(),
+            name: "web-tls".into(),
+            secret: Some("web-tls".into()),
+            dns_names: vec!["shop.example.com".into()],
+            ready,
+            ready_message: None,
+            not_after: Some(if days >= 0 {
+                now() + offset
+            } else {
+                now() - offset
+            }),
+            renewal_time: None,
+            source: CertSource::CertManager,
+        }
+    }
+
+    fn check(row: &CertificateRow) -> (Health, String) {
+        cert_check(row, now(), CERT_WARN, CERT_CRIT)
+    }
+
+    #[test]
+    fn expiry_windows() {
+        assert_eq!(
+            check(&expiring_in(-2, Some(true))),
+            (Health::Crit, "expired 2d ago".into())
+        );
+        assert_eq!(
+            check(&expiring_in(2, Some(true))),
+            (Health::Crit, "expires in 2d".into())
+        );
+        assert_eq!(
+            check(&expiring_in(5, Some(true))),
+            (Health::Warn, "expires in 5d".into())
+        );
+        assert_eq!(
+            check(&expiring_in(30, Some(true))),
+            (Health::Ok, "expires in 30d".into())
+        );
+        assert_eq!(
+            check(&expiring_in(30, None)).0,
+            Health::Ok,
+            "Unknown readiness alone"
+        );
+        let mut not_ready = expiring_in(30, Some(false));
+        not_ready.ready_message = Some("Issuing certificate as Secret does not exist".into());
+        assert_eq!(
+            check(&not_ready),
+            (
+                Health::Crit,
+                "not ready: Issuing certificate as Secret does not exist (expires in 30d)".into()
+            )
+        );
+        let mut unissued = expiring_in(30, None);
+        unissued.not_after = None;
+        assert_eq!(check(&unissued), (Health::Warn, "expiry unknown".into()));
+        let mut overdue = expiring_in(30, Some(true));
+        overdue.renewal_time = Some(now() - Duration::from_secs(2 * DAY));
+        assert_eq!(
+            check(&overdue),
+            (Health::Warn, "renewal overdue by 2d; expires in 30d".into())
+        );
+        // Narrower windows from the config.
+        let five = expiring_in(5, Some(true));
+        let narrow = cert_check(
+            &five,
+            now(),
+            Duration::from_secs(4 * DAY),
+            Duration::from_secs(DAY),
+        );
+        assert_eq!(narrow.0, Health::Ok);
+    }
+
+    #[test]
+    fn cert_manager_certificates_from_json() {
+        let row = certificate_row(&json!({
+            "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": "shop-tls", "namespace": "shop"},
+            "spec": {"secretName": "shop-tls-secret", "dnsNames": ["shop.example.com", "www.shop.example.com"]},
+            "status": {
+                "conditions": [{"type": "Issuing", "status": "False"},
+                               {"type": "Ready", "status": "True", "reason": "Ready",
+                                "message": "Certificate is up to date and has not expired"}],
+                "notAfter": "2024-05-06T10:00:00Z",
+                "renewalTime": "2024-05-04T10:00:00Z",
+            },
+        }))
+        .unwrap();
+        assert_eq!(row.secret.as_deref(), Some("shop-tls-secret"));
+        assert_eq!(row.dns_names.len(), 2);
+        assert_eq!(row.ready, Some(true));
+        assert_eq!(
+            row.ready_message.as_deref(),
+            Some("Certificate is up to date and has not expired")
+        );
+        assert_eq!(row.source, CertSource::CertManager);
+        assert_eq!(check(&row), (Health::Warn, "expires in 5d".into()));
+        assert!(certificate_row(&json!({"metadata": {}})).is_none());
+        assert!(certificate_row(&json!("junk")).is_none());
+        let bare =
+            certificate_row(&json!({"metadata": {"name": "x"}, "status": {"notAfter": "soon"}}))
+                .unwrap();
+        assert_eq!((bare.ready, bare.not_after), (None, None));
+    }
+
+    fn secret(data: Option<&[u8]>) -> Secret {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some("web-tls".into());
+        secret.metadata.namespace = Some("shop".into());
+        secret.data = data.map(|crt| {
+            BTreeMap::from([
+                ("tls.crt".to_string(), ByteString(crt.to_vec())),
+                ("tls.key".to_string(), ByteString(b"secret".to_vec())),
+            ])
+        });
+        secret
+    }
+
+    #[test]
+    fn tls_secrets_read_a_real_certificate() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["shop.example.com".to_string()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2024, 5, 6);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        // A key first, then the certificate: the first CERTIFICATE block counts.
+        let bundle = format!("{}{pem}", key.serialize_pem());
+        let row = tls_secret_row(&secret(Some(bundle.as_bytes())), vec!["shop".into()]);
+        assert_eq!(row.ready, Some(true), "{:?}", row.ready_message);
+        assert_eq!(row.dns_names, ["shop.example.com"]);
+        assert_eq!(row.secret.as_deref(), Some("web-tls"));
+        assert_eq!(
+            row.source,
+            CertSource::IngressSecret {
+                ingresses: vec!["shop".into()]
+            }
+        );
+        assert_eq!(
+            row.not_after,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_714_953_600))
+        );
+        assert_eq!(check(&row), (Health::Warn, "expires in 4d14h".into()));
+    }
+
+    #[test]
+    fn bad_pem_is_a_not_ready_row_never_a_panic() {
+        let cases: [(Option<&[u8]>, &str); 5] = [
+            (None, "the Secret has no tls.crt"),
+            (Some(b""), "tls.crt: no PEM certificate"),
+            (Some(b"\xff\xfe garbage"), "tls.crt: no PEM certificate"),
+            (
+                Some(b"-----BEGIN CERTIFICATE-----\n!!!notbase64\n-----END CERTIFICATE-----\n"),
+                "tls.crt: bad PEM",
+            ),
+            (
+                Some(b"-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n"),
+                "tls.crt: not an X.509 certificate",
+            ),
+        ];
+        for (data, says) in cases {
+            let row = tls_secret_row(&secret(data), vec![]);
+            assert_eq!(row.ready, Some(false));
+            let message = row.ready_message.clone().unwrap_or_default();
+            assert!(message.starts_with(says), "{message}");
+            assert_eq!(check(&row).0, Health::Crit);
+        }
+        let truncated = b"-----BEGIN CERTIFICATE-----\naGVsbG8=\n";
+        let row = tls_secret_row(&secret(Some(truncated)), vec![]);
+        assert_eq!(row.ready, Some(false));
+    }
+
+    #[test]
+    fn ingress_tls_secrets_once_each() {
+        let ingress: Ingress = serde_json::from_value(json!({
+            "metadata": {"name": "shop", "namespace": "shop"},
+            "spec": {"tls": [
+                {"hosts": ["a.example"], "secretName": "a-tls"},
+                {"hosts": ["b.example"], "secretName": "a-tls"},
+                {"hosts": ["c.example"]},
+                {"secretName": ""},
+                {"secretName": "c-tls"},
+            ]},
+        }))
+        .unwrap();
+        assert_eq!(ingress_tls_secrets(&ingress), ["a-tls", "c-tls"]);
+        assert!(ingress_tls_secrets(&Ingress::default()).is_empty());
+    }
+}

@@ -173,3 +173,118 @@ pub fn count_text(group: &EventGroup, now: SystemTime) -> String {
         None => format!("x{}", group.count),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::parse_time;
+
+    fn at(text: &str) -> SystemTime {
+        parse_time(text).unwrap()
+    }
+
+    fn event(name: &str, extra: Value) -> EventRow {
+        let mut value = json!({
+            "metadata": {"name": name, "namespace": "shop", "creationTimestamp": "2024-05-01T09:00:00Z"},
+            "involvedObject": {"kind": "Pod", "name": "api-1", "namespace": "shop"},
+            "reason": "BackOff", "message": "Back-off restarting failed container",
+            "type": "Warning", "source": {"component": "kubelet", "host": "node-1"},
+        });
+        if let (Some(base), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        event_row(&serde_json::from_value(value).unwrap())
+    }
+
+    #[test]
+    fn times_and_counts_as_kubectl_reads_them() {
+        let legacy = event(
+            "a",
+            json!({"count": 12, "firstTimestamp": "2024-05-01T10:00:00Z",
+            "lastTimestamp": "2024-05-01T10:05:00Z"}),
+        );
+        assert_eq!(legacy.count, 12);
+        assert_eq!(legacy.first, Some(at("2024-05-01T10:00:00Z")));
+        assert_eq!(legacy.last, Some(at("2024-05-01T10:05:00Z")));
+        assert_eq!(legacy.source, "kubelet, node-1");
+        assert!(legacy.warning);
+        let series = event(
+            "b",
+            json!({"eventTime": "2024-05-01T10:00:00.000000Z",
+            "series": {"count": 4, "lastObservedTime": "2024-05-01T10:03:00.000000Z"},
+            "source": {}, "reportingComponent": "scheduler"}),
+        );
+        assert_eq!(series.count, 4);
+        assert_eq!(series.first, Some(at("2024-05-01T10:00:00Z")));
+        assert_eq!(series.last, Some(at("2024-05-01T10:03:00Z")));
+        assert_eq!(series.source, "scheduler");
+        let bare = event("c", json!({"type": "Normal"}));
+        assert_eq!(bare.count, 1);
+        assert_eq!(
+            bare.first,
+            Some(at("2024-05-01T09:00:00Z")),
+            "creation stands in"
+        );
+        assert_eq!(bare.last, bare.first);
+        assert!(!bare.warning);
+        let empty = event_row(&Event::default());
+        assert_eq!((empty.count, empty.first), (1, None));
+    }
+
+    #[test]
+    fn grouped_by_object_and_reason_newest_first() {
+        let rows = [
+            event(
+                "a",
+                json!({"count": 10, "firstTimestamp": "2024-05-01T10:00:00Z",
+                "lastTimestamp": "2024-05-01T10:04:00Z", "message": "older"}),
+            ),
+            event(
+                "b",
+                json!({"count": 2, "firstTimestamp": "2024-05-01T10:01:00Z",
+                "lastTimestamp": "2024-05-01T10:05:00Z", "message": "newest"}),
+            ),
+            event(
+                "c",
+                json!({"reason": "Unhealthy", "lastTimestamp": "2024-05-01T10:06:00Z",
+                "firstTimestamp": "2024-05-01T10:06:00Z"}),
+            ),
+            event(
+                "d",
+                json!({"type": "Normal", "reason": "Pulled", "lastTimestamp": "2024-05-01T10:07:00Z"}),
+            ),
+            event(
+                "e",
+                json!({"involvedObject": {"kind": "Node", "name": "node-1"},
+                "reason": "BackOff", "lastTimestamp": "2024-05-01T09:30:00Z"}),
+            ),
+        ];
+        let groups = group_events(rows.iter(), true);
+        let summary: Vec<(&str, &str, u32)> = groups
+            .iter()
+            .map(|g| (g.involved_name.as_str(), g.reason.as_str(), g.count))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("api-1", "Unhealthy", 1),
+                ("api-1", "BackOff", 12),
+                ("node-1", "BackOff", 1)
+            ]
+        );
+        let backoff = &groups[1];
+        assert_eq!(backoff.message, "newest");
+        assert_eq!(backoff.first, Some(at("2024-05-01T10:00:00Z")));
+        assert_eq!(backoff.last, Some(at("2024-05-01T10:05:00Z")));
+        assert_eq!(
+            count_text(backoff, at("2024-05-01T10:05:00Z")),
+            "x12 over 5m"
+        );
+        assert_eq!(count_text(&groups[0], at("2024-05-01T10:06:00Z")), "");
+        let all = group_events(rows.iter(), false);
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0].reason, "Pulled");
+    }
+}

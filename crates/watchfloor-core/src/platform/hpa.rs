@@ -280,3 +280,132 @@ pub fn hpa_for<'a>(
     hpas.into_iter()
         .find(|h| h.namespace == namespace && h.target_kind == kind && h.target_name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn hpa(current: i32, max: i32, metrics: Value, status_extra: Value) -> HorizontalPodAutoscaler {
+        let mut status = json!({"currentReplicas": current, "desiredReplicas": current});
+        if let (Some(base), Some(extra)) = (status.as_object_mut(), status_extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                     "minReplicas": 2, "maxReplicas": max, "metrics": metrics},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    fn cpu_and_memory() -> Value {
+        json!([
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}},
+            {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "1Gi"}}},
+        ])
+    }
+
+    #[test]
+    fn at_max_replicas_is_a_warning() {
+        let row = hpa_row(&hpa(
+            10,
+            10,
+            cpu_and_memory(),
+            json!({"currentMetrics": [
+                {"type": "Resource", "resource": {"name": "memory", "current": {"averageValue": "1288490188"}}},
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 95, "averageValue": "950m"}}},
+            ]}),
+        ));
+        assert_eq!(
+            (row.current_replicas, row.min_replicas, row.max_replicas),
+            (10, 2, 10)
+        );
+        assert_eq!(
+            (row.target_kind.as_str(), row.target_name.as_str()),
+            ("Deployment", "web")
+        );
+        let texts: Vec<String> = row.metrics.iter().map(HpaMetric::text).collect();
+        assert_eq!(texts, ["cpu: 95%/70%", "memory: 1.2Gi/1Gi"]);
+        assert!(row.at_max);
+        assert_eq!(row.health, Health::Warn);
+        assert_eq!(row.reason.as_deref(), Some("at max replicas (10)"));
+    }
+
+    #[test]
+    fn scaling_limited_and_inactive() {
+        let limited = hpa_row(&hpa(
+            8,
+            10,
+            cpu_and_memory(),
+            json!({"conditions": [{"type": "ScalingLimited", "status": "True", "reason": "TooManyReplicas"}]}),
+        ));
+        assert!(limited.at_max);
+        let texts: Vec<String> = limited.metrics.iter().map(HpaMetric::text).collect();
+        assert_eq!(texts, ["cpu: <unknown>/70%", "memory: <unknown>/1Gi"]);
+        let inactive = hpa_row(&hpa(
+            3,
+            10,
+            cpu_and_memory(),
+            json!({"conditions": [{"type": "AbleToScale", "status": "True"},
+                {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+                 "message": "the HPA was unable to compute the replica count: no metrics returned from resource metrics API"}]}),
+        ));
+        assert!(!inactive.at_max);
+        assert_eq!(inactive.health, Health::Warn);
+        assert_eq!(
+            inactive.reason.as_deref(),
+            Some(
+                "not scaling: FailedGetResourceMetric: the HPA was unable to compute the replica count: no metrics returned from resource metrics API"
+            )
+        );
+        let fine = hpa_row(&hpa(3, 10, cpu_and_memory(), json!({})));
+        assert_eq!((fine.health, fine.reason), (Health::Ok, None));
+        assert_eq!(
+            hpa_row(&HorizontalPodAutoscaler::default()).health,
+            Health::Ok
+        );
+    }
+
+    #[test]
+    fn custom_metrics_print_their_values() {
+        let row = hpa_row(&hpa(
+            2,
+            5,
+            json!([
+                {"type": "Pods", "pods": {"metric": {"name": "requests_per_second"},
+                    "target": {"type": "AverageValue", "averageValue": "100"}}},
+                {"type": "External", "external": {"metric": {"name": "queue_depth"},
+                    "target": {"type": "Value", "value": "30"}}},
+                {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app",
+                    "target": {"type": "Utilization", "averageUtilization": 60}}},
+                {"type": "Mystery"},
+            ]),
+            json!({"currentMetrics": [
+                {"type": "Pods", "pods": {"metric": {"name": "requests_per_second"}, "current": {"averageValue": "250"}}},
+                {"type": "External", "external": {"metric": {"name": "queue_depth"}, "current": {"value": "12"}}},
+            ]}),
+        ));
+        let texts: Vec<String> = row.metrics.iter().map(HpaMetric::text).collect();
+        assert_eq!(
+            texts,
+            [
+                "requests_per_second: 250/100",
+                "queue_depth: 12/30",
+                "app/cpu: <unknown>/60%"
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_the_hpa_of_a_workload() {
+        let row = hpa_row(&hpa(3, 10, cpu_and_memory(), json!({})));
+        let rows = [row];
+        assert!(hpa_for(&rows, "Deployment", "shop", "web").is_some());
+        assert!(hpa_for(&rows, "StatefulSet", "shop", "web").is_none());
+        assert!(hpa_for(&rows, "Deployment", "other", "web").is_none());
+    }
+}

@@ -233,3 +233,164 @@ pub fn node_problems(row: &NodeRow) -> Vec<&str> {
 pub fn severity(health: Health, row: &NodeRow) -> (Health, &str) {
     (health, row.name.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::platform::usage::Resources;
+
+    fn node(conditions: Value, spec: Value) -> Node {
+        serde_json::from_value(json!({
+            "metadata": {"name": "node-1", "labels": {
+                "node-role.kubernetes.io/worker": "", "node-role.kubernetes.io/infra": "",
+                "kubernetes.io/hostname": "node-1"}},
+            "spec": spec,
+            "status": {
+                "conditions": conditions,
+                "allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "110"},
+                "nodeInfo": {"kubeletVersion": "v1.33.1", "architecture": "", "bootID": "",
+                    "containerRuntimeVersion": "", "kernelVersion": "", "kubeProxyVersion": "",
+                    "machineID": "", "operatingSystem": "", "osImage": "", "systemUUID": ""},
+            },
+        }))
+        .unwrap()
+    }
+
+    fn ready(status: &str) -> Value {
+        json!({"type": "Ready", "status": status, "reason": "KubeletReady"})
+    }
+
+    #[test]
+    fn a_healthy_node() {
+        let row = node_row(&node(
+            json!([ready("True"), {"type": "DiskPressure", "status": "False"}]),
+            json!({}),
+        ));
+        assert_eq!(row.ready, Some(true));
+        assert_eq!(row.roles, ["infra", "worker"]);
+        assert_eq!(row.version, "v1.33.1");
+        assert_eq!(row.allocatable_cpu, Some(3920));
+        assert_eq!(row.allocatable_memory, Some(15 << 30));
+        assert_eq!(row.allocatable_pods, Some(110));
+        assert!(row.pressures.is_empty());
+        assert_eq!(node_check(&row, None, None), (Health::Ok, "Ready".into()));
+        assert!(node_problems(&row).is_empty());
+    }
+
+    #[test]
+    fn conditions_and_cordons() {
+        let pressure = node_row(&node(
+            json!([ready("True"), {"type": "DiskPressure", "status": "True", "reason": "KubeletHasDiskPressure",
+                "message": "kubelet has disk pressure"}]),
+            json!({}),
+        ));
+        assert_eq!(pressure.pressures, ["DiskPressure"]);
+        assert_eq!(
+            node_check(&pressure, None, None),
+            (
+                Health::Crit,
+                "DiskPressure: kubelet has disk pressure".into()
+            )
+        );
+        assert_eq!(node_problems(&pressure), ["DiskPressure"]);
+        let not_ready = node_row(&node(
+            json!([{"type": "Ready", "status": "False", "message": "container runtime is down"}]),
+            json!({"unschedulable": true}),
+        ));
+        assert_eq!(
+            node_check(&not_ready, None, None),
+            (
+                Health::Crit,
+                "NotReady: container runtime is down; cordoned".into()
+            )
+        );
+        assert_eq!(node_problems(&not_ready), ["NotReady", "cordoned"]);
+        let unknown = node_row(&node(
+            json!([{"type": "Ready", "status": "Unknown",
+            "reason": "NodeStatusUnknown"}]),
+            json!({}),
+        ));
+        assert_eq!(unknown.ready, None);
+        assert_eq!(
+            node_check(&unknown, None, None).1,
+            "Unknown: NodeStatusUnknown"
+        );
+        let cordoned = node_row(&node(
+            json!([ready("True")]),
+            json!({"unschedulable": true}),
+        ));
+        assert_eq!(
+            node_check(&cordoned, None, None),
+            (Health::Warn, "cordoned".into())
+        );
+        let network = node_row(&node(
+            json!([ready("True"), {"type": "NetworkUnavailable", "status": "True"}]),
+            json!({}),
+        ));
+        assert_eq!(node_check(&network, None, None).0, Health::Crit);
+        let bare = node_row(&Node::default());
+        assert_eq!(
+            node_check(&bare, None, None).0,
+            Health::Crit,
+            "no Ready condition"
+        );
+    }
+
+    #[test]
+    fn loads_and_usage() {
+        let row = node_row(&node(json!([ready("True")]), json!({})));
+        let usage = NodeUsage {
+            name: "node-1".into(),
+            cpu_millis: 100,
+            memory_bytes: (15 << 30) / 100 * 96,
+        };
+        assert_eq!(
+            node_check(&row, None, Some(&usage)),
+            (Health::Warn, "memory 95% of allocatable in use".into())
+        );
+        let full = NodeLoad {
+            pods: 110,
+            ..Default::default()
+        };
+        assert_eq!(node_check(&row, Some(&full), None).1, "110/110 pods");
+        let pod = |name: &str, node: Option<&str>, terminated: bool| PodRow {
+            namespace: "ns".into(),
+            name: name.into(),
+            ready: 1,
+            total: 1,
+            status: "Running".into(),
+            health: Health::Ok,
+            restarts: 0,
+            last_restart: None,
+            created: None,
+            node: node.map(str::to_owned),
+            owner: None,
+            resources: Resources {
+                cpu_request: Some(250),
+                memory_request: Some(1 << 30),
+                ..Default::default()
+            },
+            terminated,
+        };
+        let pods = [
+            pod("a", Some("node-1"), false),
+            pod("b", Some("node-1"), false),
+            pod("c", Some("node-1"), true),
+            pod("d", None, false),
+            pod("e", Some("node-2"), false),
+        ];
+        let loads = node_loads(pods.iter());
+        assert_eq!(
+            loads.get("node-1"),
+            Some(&NodeLoad {
+                pods: 2,
+                cpu_requested: 500,
+                memory_requested: 2 << 30
+            })
+        );
+        assert_eq!(loads.get("node-2").map(|l| l.pods), Some(1));
+        assert_eq!(loads.len(), 2);
+    }
+}

@@ -101,8 +101,8 @@ pub fn format_cpu(millis: u64) -> String {
     format!("{millis}m")
 }
 
-/// Binary units, one decimal below 10 (`1.9Gi`, `512Mi`, `900Ki`, `2Gi`), truncated so a
-/// figure never reads higher than it is; below 1Ki in bytes (`512B`).
+/// Binary units, one decimal below 10 (`1.9Gi`, `512Mi`, `900Ki`, `2Gi`), rounded to the
+/// nearest shown digit; below 1Ki in bytes (`512B`).
 pub fn format_memory(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
     let Some((power, unit)) = UNITS
@@ -114,16 +114,18 @@ pub fn format_memory(bytes: u64) -> String {
     else {
         return format!("{bytes}B");
     };
-    let whole = bytes >> power;
-    if whole >= 10 {
-        return format!("{whole}{unit}");
-    }
-    // Tenths, truncated: (bytes × 10) >> power, in u128 so it cannot overflow.
-    let tenths = (u128::from(bytes) * 10) >> power;
-    if tenths % 10 == 0 {
-        format!("{whole}{unit}")
+    // In u128 so neither the tenths nor the rounding can overflow.
+    let value = u128::from(bytes);
+    let half = 1u128 << (power - 1);
+    let tenths = (value * 10 + half) >> power;
+    if tenths < 100 {
+        if tenths.is_multiple_of(10) {
+            format!("{}{unit}", tenths / 10)
+        } else {
+            format!("{}.{}{unit}", tenths / 10, tenths % 10)
+        }
     } else {
-        format!("{whole}.{}{unit}", tenths % 10)
+        format!("{}{unit}", (value + half) >> power)
     }
 }
 
@@ -218,10 +220,13 @@ mod tests {
             (512 << 20, "512Mi"),
             (2 << 30, "2Gi"),
             ((19 << 30) / 10 + 1, "1.9Gi"),
-            ((1 << 30) * 199 / 100, "1.9Gi"),
+            ((1 << 30) * 199 / 100, "2Gi"),
+            ((1 << 30) * 12 / 10, "1.2Gi"),
+            ((1 << 30) * 996 / 100, "10Gi"),
+            ((512 << 20) + (700 << 10), "513Mi"),
             (1536 << 10, "1.5Mi"),
             (10 << 30, "10Gi"),
-            (u64::MAX, "15Ei"),
+            (u64::MAX, "16Ei"),
         ];
         for (bytes, text) in cases {
             assert_eq!(format_memory(bytes), text, "{bytes}");

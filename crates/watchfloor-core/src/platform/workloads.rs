@@ -359,6 +359,10 @@ pub fn schedule_interval(schedule: &str, from: Option<SystemTime>) -> Result<Dur
                 format!("schedule {schedule:?}: @every needs a duration such as 1h30m")
             });
     }
+    // robfig/cron's alias, which croner does not know.
+    if expression.eq_ignore_ascii_case("@midnight") {
+        expression = "@daily";
+    }
     let cron: Cron = CronParser::builder()
         .seconds(Seconds::Disallowed)
         .build()
@@ -487,4 +491,304 @@ pub fn latest_job_of<'a>(
 /// Whether `a` is more recent than `b` (the one ordering [`latest_job_of`] uses).
 pub fn is_newer_job(a: &JobRow, b: &JobRow) -> bool {
     (a.created, a.started, &a.name) > (b.created, b.started, &b.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::model::parse_time;
+
+    const HOUR: u64 = 3600;
+    const DAY: u64 = 86_400;
+
+    fn at(text: &str) -> SystemTime {
+        parse_time(text).unwrap()
+    }
+
+    fn cronjob(schedule: &str, spec: Value, status: Value) -> CronJobRow {
+        let mut spec_value = json!({"schedule": schedule, "jobTemplate": {}});
+        if let (Some(base), Some(extra)) = (spec_value.as_object_mut(), spec.as_object()) {
+            base.extend(extra.clone());
+        }
+        let cj: CronJob = serde_json::from_value(json!({
+            "metadata": {"name": "db-backup", "namespace": "babylon-backup",
+                         "creationTimestamp": "2024-04-01T00:00:00Z"},
+            "spec": spec_value,
+            "status": status,
+        }))
+        .unwrap();
+        cronjob_row(&cj)
+    }
+
+    fn job(name: &str, created: &str, status: Value) -> JobRow {
+        let j: Job = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "babylon-backup",
+                         "creationTimestamp": created,
+                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                             "name": "db-backup", "uid": "1", "controller": true}]},
+            "spec": {"template": {}},
+            "status": status,
+        }))
+        .unwrap();
+        job_row(&j)
+    }
+
+    fn interval(schedule: &str) -> Result<Duration, String> {
+        schedule_interval(schedule, Some(at("2024-05-01T10:00:00Z")))
+    }
+
+    #[test]
+    fn intervals_from_cron_expressions() {
+        let cases = [
+            ("@daily", 24 * HOUR),
+            ("@midnight", 24 * HOUR),
+            ("@hourly", HOUR),
+            ("@weekly", 7 * DAY),
+            ("*/15 * * * *", 15 * 60),
+            ("0 2 * * *", 24 * HOUR),
+            ("30 3 * * 0", 7 * DAY),
+            ("0 2 * * 1-5", 3 * DAY),
+            ("0 0 1 * *", 31 * DAY),
+            ("0 */6 * * *", 6 * HOUR),
+            ("CRON_TZ=Europe/Paris 0 2 * * *", 24 * HOUR),
+            ("@every 1h30m", 90 * 60),
+        ];
+        for (schedule, secs) in cases {
+            assert_eq!(
+                interval(schedule),
+                Ok(Duration::from_secs(secs)),
+                "{schedule}"
+            );
+        }
+        assert!(interval("@yearly").unwrap() >= Duration::from_secs(365 * DAY));
+        assert_eq!(
+            schedule_interval("@daily", None),
+            Ok(Duration::from_secs(DAY))
+        );
+        for bad in [
+            "",
+            "not cron",
+            "* * * *",
+            "0 0 * * * *",
+            "61 * * * *",
+            "@every",
+            "@every 0s",
+            "@fortnightly",
+        ] {
+            assert!(interval(bad).is_err(), "{bad:?}");
+        }
+        assert!(interval("0 0 30 2 *").unwrap_err().contains("never runs"));
+    }
+
+    #[test]
+    fn a_daily_backup_is_stale_after_one_and_a_half_days() {
+        let row = cronjob(
+            "0 2 * * *",
+            json!({}),
+            json!({"lastSuccessfulTime": "2024-05-01T02:05:00Z",
+                   "lastScheduleTime": "2024-05-01T02:00:00Z"}),
+        );
+        assert_eq!(row.last_success, Some(at("2024-05-01T02:05:00Z")));
+        let fresh = cronjob_check(&row, None, at("2024-05-02T01:00:00Z"), 1.5);
+        assert_eq!(fresh.health, Health::Ok);
+        assert!(!fresh.stale);
+        assert_eq!(fresh.interval, Some(Duration::from_secs(DAY)));
+        assert_eq!(fresh.reason, "last success 22h55m ago (runs every 1d)");
+        let late = cronjob_check(&row, None, at("2024-05-02T14:06:00Z"), 1.5);
+        assert_eq!(late.health, Health::Crit);
+        assert!(late.stale);
+        assert_eq!(late.reason, "stale: last success 1d12h ago (runs every 1d)");
+        // A larger factor tolerates more.
+        assert!(!cronjob_check(&row, None, at("2024-05-02T14:06:00Z"), 2.0).stale);
+    }
+
+    #[test]
+    fn every_fifteen_minutes_and_weekly() {
+        let quarter = cronjob(
+            "*/15 * * * *",
+            json!({}),
+            json!({"lastSuccessfulTime": "2024-05-01T10:00:00Z"}),
+        );
+        let now = at("2024-05-01T10:20:00Z");
+        assert_eq!(cronjob_check(&quarter, None, now, 1.5).health, Health::Ok);
+        let now = at("2024-05-01T10:23:00Z");
+        assert_eq!(cronjob_check(&quarter, None, now, 1.5).health, Health::Crit);
+        let weekly = cronjob(
+            "@weekly",
+            json!({}),
+            json!({"lastSuccessfulTime": "2024-04-28T00:01:00Z"}),
+        );
+        assert!(!cronjob_check(&weekly, None, at("2024-05-06T00:00:00Z"), 1.5).stale);
+        assert!(cronjob_check(&weekly, None, at("2024-05-09T00:00:00Z"), 1.5).stale);
+    }
+
+    #[test]
+    fn never_succeeded_counts_from_creation() {
+        let row = cronjob("@daily", json!({}), json!({}));
+        let young = cronjob_check(&row, None, at("2024-04-01T20:00:00Z"), 1.5);
+        assert_eq!(young.health, Health::Ok);
+        assert_eq!(
+            young.reason,
+            "never succeeded (created 20h ago) (runs every 1d)"
+        );
+        let old = cronjob_check(&row, None, at("2024-04-03T00:00:00Z"), 1.5);
+        assert_eq!(old.health, Health::Crit);
+        assert!(old.stale);
+        assert!(
+            old.reason
+                .starts_with("stale: never succeeded (created 2d ago)")
+        );
+    }
+
+    #[test]
+    fn a_failed_last_job_is_critical_and_suspended_is_a_warning() {
+        let row = cronjob(
+            "@daily",
+            json!({}),
+            json!({"lastSuccessfulTime": "2024-05-01T00:02:00Z"}),
+        );
+        let failed = job(
+            "db-backup-28577520",
+            "2024-05-02T00:00:00Z",
+            json!({"failed": 3, "conditions": [{"type": "Failed", "status": "True",
+                "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit",
+                "lastTransitionTime": "2024-05-02T00:10:00Z"}]}),
+        );
+        assert_eq!(failed.state, JobState::Failed);
+        assert_eq!(failed.health, Health::Crit);
+        assert_eq!(failed.owner_cronjob.as_deref(), Some("db-backup"));
+        assert_eq!(failed.finished, Some(at("2024-05-02T00:10:00Z")));
+        let check = cronjob_check(&row, Some(&failed), at("2024-05-02T01:00:00Z"), 1.5);
+        assert_eq!(check.health, Health::Crit);
+        assert!(check.last_failed && !check.stale);
+        assert_eq!(
+            check.reason,
+            "last job db-backup-28577520 failed: BackoffLimitExceeded: Job has reached the specified backoff limit; last success 1d0h ago"
+                .replace("1d0h", "1d")
+        );
+        let suspended = cronjob(
+            "@daily",
+            json!({"suspend": true}),
+            json!({"lastSuccessfulTime": "2024-05-01T00:02:00Z"}),
+        );
+        assert!(suspended.suspended);
+        let check = cronjob_check(&suspended, None, at("2024-05-09T00:00:00Z"), 1.5);
+        assert_eq!(
+            check.health,
+            Health::Warn,
+            "deliberate: never more than a warning"
+        );
+        assert!(check.stale);
+        assert!(check.reason.starts_with("suspended; last success 7d"));
+    }
+
+    #[test]
+    fn a_bad_schedule_is_a_warning_not_a_panic() {
+        let row = cronjob(
+            "every night",
+            json!({"timeZone": "Europe/Paris"}),
+            json!({}),
+        );
+        assert_eq!(row.time_zone.as_deref(), Some("Europe/Paris"));
+        let check = cronjob_check(&row, None, at("2030-01-01T00:00:00Z"), 1.5);
+        assert_eq!(check.health, Health::Warn);
+        assert!(check.reason.contains("does not parse"), "{}", check.reason);
+        assert_eq!(check.interval, None);
+        assert!(!check.stale);
+        let empty = cronjob_row(&CronJob::default());
+        assert_eq!(
+            cronjob_check(&empty, None, SystemTime::UNIX_EPOCH, 1.5).health,
+            Health::Warn
+        );
+    }
+
+    #[test]
+    fn the_latest_job_is_the_newest_of_its_cronjob() {
+        let row = cronjob("@daily", json!({}), json!({}));
+        let old = job(
+            "db-backup-1",
+            "2024-05-01T00:00:00Z",
+            json!({"succeeded": 1,
+            "conditions": [{"type": "Complete", "status": "True"}]}),
+        );
+        let new = job("db-backup-2", "2024-05-02T00:00:00Z", json!({"active": 1}));
+        let mut other = job("other-3", "2024-05-03T00:00:00Z", json!({}));
+        other.owner_cronjob = Some("other".into());
+        assert_eq!(old.state, JobState::Complete);
+        assert_eq!(old.health, Health::Done);
+        assert_eq!(new.state, JobState::Running);
+        let jobs = [old.clone(), new.clone(), other];
+        assert_eq!(
+            latest_job_of(&row, jobs.iter()).map(|j| j.name.as_str()),
+            Some("db-backup-2")
+        );
+        assert_eq!(latest_job_of(&row, [old.clone()].iter()), Some(&old));
+        assert_eq!(latest_job_of(&row, std::iter::empty()), None);
+    }
+
+    #[test]
+    fn job_states() {
+        let suspended: Job = serde_json::from_value(json!({
+            "metadata": {"name": "j", "namespace": "n"},
+            "spec": {"template": {}, "suspend": true, "completions": 3},
+            "status": {"succeeded": 1},
+        }))
+        .unwrap();
+        let row = job_row(&suspended);
+        assert_eq!((row.state, row.health), (JobState::Suspended, Health::Warn));
+        assert_eq!((row.completions, row.succeeded), (Some(3), 1));
+        assert_eq!(job_row(&Job::default()).state, JobState::Running);
+        let target: Job = serde_json::from_value(json!({
+            "metadata": {"name": "j"},
+            "status": {"conditions": [{"type": "FailureTarget", "status": "True", "reason": "DeadlineExceeded"}]},
+        }))
+        .unwrap();
+        let row = job_row(&target);
+        assert_eq!(row.state, JobState::Failed);
+        assert_eq!(row.reason.as_deref(), Some("DeadlineExceeded"));
+    }
+
+    #[test]
+    fn statefulset_and_daemonset_rows_follow_kubectls_rules() {
+        let sts: StatefulSet = serde_json::from_value(json!({
+            "metadata": {"name": "db", "namespace": "shop", "generation": 2},
+            "spec": {"replicas": 3, "selector": {}, "template": {}, "serviceName": "db",
+                     "updateStrategy": {"type": "RollingUpdate"}},
+            "status": {"replicas": 3, "readyReplicas": 1, "updatedReplicas": 3, "observedGeneration": 2},
+        }))
+        .unwrap();
+        let row = statefulset_row(&sts);
+        assert_eq!((row.desired, row.ready, row.updated), (3, 1, 3));
+        assert_eq!(row.rollout, "2 pods not ready");
+        assert_eq!(row.health, Health::Warn);
+        let down: StatefulSet = serde_json::from_value(json!({
+            "metadata": {"name": "db", "namespace": "shop", "generation": 2},
+            "spec": {"replicas": 2, "selector": {}, "template": {}, "serviceName": "db",
+                     "updateStrategy": {"type": "OnDelete"}},
+            "status": {"replicas": 2, "observedGeneration": 2},
+        }))
+        .unwrap();
+        let row = statefulset_row(&down);
+        assert_eq!(
+            (row.rollout.as_str(), row.health),
+            ("OnDelete updates", Health::Crit)
+        );
+        let ds: DaemonSet = serde_json::from_value(json!({
+            "metadata": {"name": "collector", "namespace": "obs", "generation": 1},
+            "spec": {"selector": {}, "template": {}, "updateStrategy": {"type": "RollingUpdate"}},
+            "status": {"desiredNumberScheduled": 5, "currentNumberScheduled": 5, "numberReady": 5,
+                       "updatedNumberScheduled": 5, "numberAvailable": 5, "numberMisscheduled": 0,
+                       "observedGeneration": 1},
+        }))
+        .unwrap();
+        let row = daemonset_row(&ds);
+        assert_eq!((row.rollout.as_str(), row.health), ("complete", Health::Ok));
+        assert_eq!(daemonset_row(&DaemonSet::default()).health, Health::Ok);
+        assert_eq!(
+            statefulset_row(&StatefulSet::default()).health,
+            Health::Crit
+        );
+    }
 }
