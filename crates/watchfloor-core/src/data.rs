@@ -177,7 +177,8 @@ pub fn apply_update<R: Keyed>(table: &mut BTreeMap<ObjectKey, R>, update: RowUpd
     }
 }
 
-/// Everything watched from Kubernetes for the current target.
+/// Everything watched from Kubernetes for the current target. The platform rules' thresholds
+/// are the defaults until [`KubeData::set_platform_rules`] sets the target's.
 #[derive(Debug, Clone, Default)]
 pub struct KubeData {
     pub pods: BTreeMap<ObjectKey, PodRow>,
@@ -233,6 +234,8 @@ pub struct KubeData {
     pub event_groups: Vec<EventGroup>,
     pub platform: PlatformSummary,
     rules: PlatformRules,
+    /// As of the last metrics poll (see `reorder_at`).
+    pods_near_memory_limit: usize,
     dirty: Dirty,
     /// When the time rules (CronJob staleness, certificate expiry) last ran.
     checked_at: Option<SystemTime>,
@@ -550,11 +553,9 @@ impl KubeData {
             self.pod_summary = Some(pod_summary(self.pods.values()));
         }
         if dirty.deployments {
-            reorder_table(
-                &self.deployments,
-                &mut self.deployments_order,
-                deployment_severity,
-            );
+            reorder_table(&self.deployments, &mut self.deployments_order, |_, row| {
+                deployment_severity(row)
+            });
             self.deployments_spread = spread_of(&self.deployments_order);
         }
         if dirty.claims {
@@ -566,21 +567,19 @@ impl KubeData {
             reorder_table(
                 &self.statefulsets,
                 &mut self.statefulsets_order,
-                statefulset_severity,
+                |_, row| statefulset_severity(row),
             );
         }
         if dirty.daemonsets {
-            reorder_table(
-                &self.daemonsets,
-                &mut self.daemonsets_order,
-                daemonset_severity,
-            );
+            reorder_table(&self.daemonsets, &mut self.daemonsets_order, |_, row| {
+                daemonset_severity(row)
+            });
         }
         if dirty.jobs {
-            reorder_table(&self.jobs, &mut self.jobs_order, job_severity);
+            reorder_table(&self.jobs, &mut self.jobs_order, |_, row| job_severity(row));
         }
         if dirty.hpas {
-            reorder_table(&self.hpas, &mut self.hpas_order, hpa_severity);
+            reorder_table(&self.hpas, &mut self.hpas_order, |_, row| hpa_severity(row));
         }
         if dirty.cronjobs || dirty.jobs {
             self.check_cronjobs(now);
@@ -599,16 +598,31 @@ impl KubeData {
                 .collect();
             let checks = &self.cert_checks;
             // Worst first, then the soonest expiry.
-            reorder_table(&self.certificates, &mut self.certificates_order, |row| {
-                let health = checks
-                    .get(&row.key())
-                    .map_or(Health::Ok, |(health, _)| *health);
-                (health, row.not_after.unwrap_or(SystemTime::UNIX_EPOCH))
-            });
+            reorder_table(
+                &self.certificates,
+                &mut self.certificates_order,
+                |key, row| {
+                    let health = checks.get(key).map_or(Health::Ok, |(health, _)| *health);
+                    (health, row.not_after.unwrap_or(SystemTime::UNIX_EPOCH))
+                },
+            );
         }
-        // Node loads read every pod: only while nodes are shown.
-        if dirty.pods && !self.nodes.is_empty() || dirty.nodes && self.node_loads.is_empty() {
+        // Node loads read every pod: only while there are nodes to show them on.
+        if (dirty.pods || dirty.nodes) && !self.nodes.is_empty() {
             self.node_loads = node_loads(self.pods.values());
+        }
+        // Reads every polled pod: once per poll (a pod's new limit shows at the next poll),
+        // not on every pod update.
+        if dirty.pod_usage {
+            let warn = self.rules.memory_warn;
+            self.pods_near_memory_limit = self
+                .pod_usage
+                .iter()
+                .filter(|(key, usage)| {
+                    let limit = self.pods.get(*key).and_then(|p| p.resources.memory_limit);
+                    memory_level(usage.memory_bytes(), limit, warn) != Health::Ok
+                })
+                .count();
         }
         if dirty.nodes || dirty.node_usage || dirty.pods {
             self.node_checks = self
@@ -624,7 +638,7 @@ impl KubeData {
                 })
                 .collect();
             let checks = &self.node_checks;
-            reorder_table(&self.nodes, &mut self.nodes_order, |row| {
+            reorder_table(&self.nodes, &mut self.nodes_order, |_, row| {
                 checks
                     .get(&row.name)
                     .map_or(Health::Ok, |(health, _)| *health)
@@ -665,8 +679,8 @@ impl KubeData {
             })
             .collect();
         let checks = &self.cronjob_checks;
-        reorder_table(&self.cronjobs, &mut self.cronjobs_order, |row| {
-            checks.get(&row.key()).map_or(Health::Ok, |c| c.health)
+        reorder_table(&self.cronjobs, &mut self.cronjobs_order, |key, _| {
+            checks.get(key).map_or(Health::Ok, |c| c.health)
         });
     }
 
@@ -728,16 +742,20 @@ impl KubeData {
             .values()
             .filter(|h| h.health != Health::Ok && !h.at_max)
             .count();
-        let warn = self.rules.memory_warn;
-        summary.pods_near_memory_limit = self
-            .pod_usage
-            .iter()
-            .filter(|(key, usage)| {
-                let limit = self.pods.get(*key).and_then(|p| p.resources.memory_limit);
-                memory_level(usage.memory_bytes(), limit, warn) != Health::Ok
-            })
-            .count();
+        summary.pods_near_memory_limit = self.pods_near_memory_limit;
         summary
+    }
+
+    /// The pod's memory usage against its limit, by the memory rule at the configured
+    /// fraction; `None` without a sample for it.
+    pub fn pod_memory_level(&self, key: &ObjectKey) -> Option<Health> {
+        let usage = self.pod_usage.get(key)?;
+        let limit = self.pods.get(key).and_then(|p| p.resources.memory_limit);
+        Some(memory_level(
+            usage.memory_bytes(),
+            limit,
+            self.rules.memory_warn,
+        ))
     }
 
     /// Whether `node` is known and not Ready (its pods are flagged in the Pods pane).
@@ -804,10 +822,10 @@ fn sorted<'a, R>(
 fn reorder_table<R, K: Ord>(
     table: &BTreeMap<ObjectKey, R>,
     order: &mut Arc<[ObjectKey]>,
-    severity: impl Fn(&R) -> K,
+    severity: impl Fn(&ObjectKey, &R) -> K,
 ) {
     let mut rows: Vec<(&ObjectKey, &R)> = table.iter().collect();
-    rows.sort_by_key(|(_, row)| severity(row));
+    rows.sort_by_key(|(key, row)| severity(key, row));
     if !same_order(order, &rows) {
         *order = rows.iter().map(|(key, _)| (*key).clone()).collect();
     }
@@ -1147,6 +1165,15 @@ mod tests {
             assert!(Arc::ptr_eq(&pods, &kube.pods_order), "pods not re-sorted");
             assert_eq!(kube.pod_summary, summary, "pod summary not recomputed");
             assert_eq!(kube.platform.pods_near_memory_limit, 1);
+            assert_eq!(
+                kube.pod_memory_level(&("ns".into(), "a".into())),
+                Some(Health::Warn)
+            );
+            assert_eq!(
+                kube.pod_memory_level(&("ns".into(), "c".into())),
+                Some(Health::Ok)
+            );
+            assert_eq!(kube.pod_memory_level(&("ns".into(), "b".into())), None);
             assert_eq!(
                 kube.metrics,
                 MetricsState::Available {

@@ -5,14 +5,17 @@
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::Deserialize;
 
 use super::quantity::{cpu_millis, format_cpu, format_memory, memory_bytes};
 use crate::model::{Health, parse_time};
 
-/// Requests and limits in millicores and bytes. For a pod, as the scheduler counts it: the
-/// app containers (and sidecars) summed, or the largest init container when that is more; a
-/// limit is `None` when any container lacks one (the pod is then unbounded).
+/// Requests and limits in millicores and bytes. For a pod, requests as the scheduler counts
+/// them (the running containers, sidecars included, summed, or the largest plain init
+/// container when that is more: what its node must have free); limits summed over the running
+/// containers only, as usage is measured once init is over, and `None` when any of them lacks
+/// one (the pod is then unbounded).
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
 pub struct Resources {
     pub cpu_request: Option<u64>,
@@ -21,23 +24,23 @@ pub struct Resources {
     pub memory_limit: Option<u64>,
 }
 
+type QuantityMap = std::collections::BTreeMap<String, Quantity>;
+
+fn quantity(map: Option<&QuantityMap>, key: &str, parse: fn(&str) -> Option<u64>) -> Option<u64> {
+    map?.get(key).and_then(|q| parse(&q.0))
+}
+
 /// One container's requests and limits; unparsable quantities count as absent.
 pub fn container_resources(c: &Container) -> Resources {
     let Some(resources) = c.resources.as_ref() else {
         return Resources::default();
     };
-    let get = |map: &Option<std::collections::BTreeMap<String, _>>,
-               key: &str,
-               parse: fn(&str) -> Option<u64>| {
-        map.as_ref()
-            .and_then(|m| m.get(key))
-            .and_then(|q: &k8s_openapi::apimachinery::pkg::api::resource::Quantity| parse(&q.0))
-    };
+    let (requests, limits) = (resources.requests.as_ref(), resources.limits.as_ref());
     Resources {
-        cpu_request: get(&resources.requests, "cpu", cpu_millis),
-        cpu_limit: get(&resources.limits, "cpu", cpu_millis),
-        memory_request: get(&resources.requests, "memory", memory_bytes),
-        memory_limit: get(&resources.limits, "memory", memory_bytes),
+        cpu_request: quantity(requests, "cpu", cpu_millis),
+        cpu_limit: quantity(limits, "cpu", cpu_millis),
+        memory_request: quantity(requests, "memory", memory_bytes),
+        memory_limit: quantity(limits, "memory", memory_bytes),
     }
 }
 
@@ -58,7 +61,8 @@ pub fn pod_resources(pod: &Pod) -> Resources {
         sum.add(r);
     }
     let mut total = sum.finish();
-    // A plain init container runs alone, before the others: the pod needs the larger of the two.
+    // A plain init container runs alone, before the others: the node must have room for the
+    // larger of the two.
     for r in init
         .iter()
         .filter(|c| !is_sidecar(c))
@@ -66,14 +70,6 @@ pub fn pod_resources(pod: &Pod) -> Resources {
     {
         total.cpu_request = max_some(total.cpu_request, r.cpu_request);
         total.memory_request = max_some(total.memory_request, r.memory_request);
-        if total.cpu_limit.is_some() {
-            total.cpu_limit = r.cpu_limit.map(|l| l.max(total.cpu_limit.unwrap_or(0)));
-        }
-        if total.memory_limit.is_some() {
-            total.memory_limit = r
-                .memory_limit
-                .map(|l| l.max(total.memory_limit.unwrap_or(0)));
-        }
     }
     total
 }
@@ -319,6 +315,58 @@ pub fn memory_level(used: u64, limit: Option<u64>, warn_fraction: f64) -> Health
     }
 }
 
+/// One container's usage against its own requests and limits, for the pod detail: the OOM
+/// killer acts per container, so a container near its limit shows here even when the pod's
+/// sum does not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerUsageRow {
+    pub name: String,
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+    pub resources: Resources,
+    pub memory_level: Health,
+}
+
+/// The sampled containers of `pod` (app containers and sidecars, in spec order), each with
+/// its figures; a sampled container the spec does not name (a stale sample) comes last,
+/// without requests or limits.
+pub fn container_usage_rows(
+    pod: &Pod,
+    usage: &PodUsage,
+    memory_warn: f64,
+) -> Vec<ContainerUsageRow> {
+    let spec = pod.spec.as_ref();
+    let containers = spec.map_or(&[][..], |s| &s.containers);
+    let sidecars = spec
+        .and_then(|s| s.init_containers.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| is_sidecar(c));
+    let known: Vec<&Container> = sidecars.chain(containers).collect();
+    let row = |sample: &ContainerUsage, resources: Resources| ContainerUsageRow {
+        name: sample.name.clone(),
+        cpu_millis: sample.cpu_millis,
+        memory_bytes: sample.memory_bytes,
+        memory_level: memory_level(sample.memory_bytes, resources.memory_limit, memory_warn),
+        resources,
+    };
+    let mut rows: Vec<ContainerUsageRow> = known
+        .iter()
+        .filter_map(|c| {
+            let sample = usage.containers.iter().find(|u| u.name == c.name)?;
+            Some(row(sample, container_resources(c)))
+        })
+        .collect();
+    rows.extend(
+        usage
+            .containers
+            .iter()
+            .filter(|u| !known.iter().any(|c| c.name == u.name))
+            .map(|u| row(u, Resources::default())),
+    );
+    rows
+}
+
 /// `used/limit pct%` with `format`, or `used` alone without a limit.
 fn cell(used: u64, limit: Option<u64>, format: fn(u64) -> String) -> String {
     match limit.filter(|l| *l > 0) {
@@ -392,7 +440,11 @@ mod tests {
         let r = pod_resources(&p);
         assert_eq!(r.cpu_request, Some(2000), "the init container needs more");
         assert_eq!(r.memory_request, Some(1 << 30));
-        assert_eq!(r.cpu_limit, Some(2000));
+        assert_eq!(
+            r.cpu_limit,
+            Some(1100),
+            "app + sidecar, not the finished init container"
+        );
         assert_eq!(
             r.memory_limit,
             Some((1 << 30) + (64 << 20)),
@@ -472,6 +524,54 @@ mod tests {
         assert_eq!(memory_level(2 * gi, Some(2 * gi), 0.9), Health::Crit);
         assert_eq!(memory_level(3 * gi, Some(2 * gi), 0.9), Health::Crit);
         assert_eq!(memory_level(gi, Some(2 * gi), 0.5), Health::Warn);
+    }
+
+    #[test]
+    fn per_container_figures_against_their_own_limits() {
+        let p = pod(json!({
+            "initContainers": [{"name": "proxy", "restartPolicy": "Always",
+                "resources": {"limits": {"memory": "100Mi"}}}],
+            "containers": [
+                {"name": "app", "resources": {"limits": {"memory": "1Gi"}}},
+                {"name": "idle", "resources": {"limits": {"memory": "1Gi"}}},
+            ],
+        }));
+        let sample = |name: &str, memory: u64| ContainerUsage {
+            name: name.into(),
+            cpu_millis: 5,
+            memory_bytes: memory,
+        };
+        let usage = PodUsage {
+            namespace: "ns".into(),
+            name: "p".into(),
+            containers: vec![
+                sample("app", 950 << 20),
+                sample("proxy", 10 << 20),
+                sample("gone", 1),
+            ],
+            window: None,
+            timestamp: None,
+        };
+        let rows = container_usage_rows(&p, &usage, 0.9);
+        let levels: Vec<(&str, Health)> = rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.memory_level))
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("proxy", Health::Ok),
+                ("app", Health::Warn),
+                ("gone", Health::Ok)
+            ]
+        );
+        assert_eq!(rows[1].resources.memory_limit, Some(1 << 30));
+        // The pod's sum (960Mi of 2.1Gi) is not near its limit; the app container is.
+        let pod_limit = pod_resources(&p).memory_limit;
+        assert_eq!(
+            memory_level(usage.memory_bytes(), pod_limit, 0.9),
+            Health::Ok
+        );
     }
 
     #[test]

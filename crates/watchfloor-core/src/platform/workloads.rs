@@ -554,6 +554,9 @@ mod tests {
             ("0 */6 * * *", 6 * HOUR),
             ("CRON_TZ=Europe/Paris 0 2 * * *", 24 * HOUR),
             ("@every 1h30m", 90 * 60),
+            // Day of month OR day of week, as Vixie cron and the CronJob controller read both.
+            ("0 0 1 * 1", 7 * DAY),
+            ("0 0 * * 7", 7 * DAY),
         ];
         for (schedule, secs) in cases {
             assert_eq!(
@@ -579,7 +582,13 @@ mod tests {
         ] {
             assert!(interval(bad).is_err(), "{bad:?}");
         }
+        let started = std::time::Instant::now();
         assert!(interval("0 0 30 2 *").unwrap_err().contains("never runs"));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
