@@ -46,6 +46,8 @@ fn pods() -> Vec<PodRow> {
                 created: Some(t0() - Duration::from_secs(86_400)),
                 node: Some(format!("node-{}", i % 40)),
                 owner: Some(format!("ReplicaSet/service-{}-7d4b9c", i % 200)),
+                resources: Default::default(),
+                terminated: false,
             }
         })
         .collect()

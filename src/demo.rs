@@ -73,6 +73,8 @@ impl Demo {
             health: later.health,
             postgres: later.postgres,
             redis: later.redis,
+            platform: None,
+            backups: demo_backups(),
             claims: vec![claims],
             logs: later.logs,
             operators: vec![
@@ -232,4 +234,13 @@ mod tests {
             (1, 1, 1, 1, 1)
         );
     }
+}
+
+/// The demo's backup CronJobs (the simulated platform's `babylon-backup` namespace).
+fn demo_backups() -> Vec<watchfloor_core::config::BackupConfig> {
+    vec![watchfloor_core::config::BackupConfig {
+        namespace: "babylon-backup".into(),
+        cronjob: "postgres-nightly".into(),
+        description: Some("nightly PostgreSQL dump".into()),
+    }]
 }

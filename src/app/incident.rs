@@ -21,6 +21,7 @@ fn section_of(origin: SourceOrigin) -> &'static str {
         SourceOrigin::Claims(_) => "claims",
         SourceOrigin::Logs(_) => "logs",
         SourceOrigin::Alerts => "alerts",
+        SourceOrigin::Platform => "platform",
     }
 }
 

@@ -11,6 +11,7 @@ pub mod keymap;
 pub mod logs_data;
 pub mod logs_view;
 pub mod pane;
+pub mod platform;
 pub mod remediate;
 pub mod silence;
 pub mod sort;
@@ -353,8 +354,8 @@ pub struct PaneView {
     pub selected: usize,
     pub filter: Option<Filter>,
     pub detail_open: bool,
-    /// The pane's second view (Pods pane: Deployments).
-    pub alt_view: bool,
+    /// What the Pods pane lists (pods, a workload kind, a platform check).
+    pub mode: pane::PodsMode,
     /// How far the open detail view is scrolled, in screen rows (DB pane: the cursor in the
     /// sessions or clients list).
     pub detail_scroll: usize,
@@ -380,7 +381,7 @@ pub struct PaneView {
 impl PaneView {
     /// The order of the table shown now.
     pub fn current_sort(&self) -> sort::Sort {
-        if self.alt_view {
+        if self.mode == pane::PodsMode::Deployments {
             self.alt_sort
         } else {
             self.sort
@@ -388,7 +389,7 @@ impl PaneView {
     }
 
     fn current_sort_mut(&mut self) -> &mut sort::Sort {
-        if self.alt_view {
+        if self.mode == pane::PodsMode::Deployments {
             &mut self.alt_sort
         } else {
             &mut self.sort
@@ -493,6 +494,10 @@ pub struct VisibleRows {
     pub pods_spread: crate::model::Spread,
     pub deployments_spread: crate::model::Spread,
     pub claims_spread: crate::model::Spread,
+    /// The Pods pane's rows in a platform view (statefulsets .. certificates: see
+    /// [`pane::PodsMode`]), worst first, filtered; keys into that kind's table of `KubeData`.
+    pub platform: Vec<ObjectKey>,
+    pub platform_spread: crate::model::Spread,
     /// The DB pane's rows: configured databases and caches that match the filter.
     pub db: Vec<DbRow>,
     /// The DB detail view's sessions (pids of the selected database), in the chosen order.

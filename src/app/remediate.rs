@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui_textarea::TextArea;
 
 use super::keymap::{self, Context, KeyChord, ModalCommand as M};
-use super::pane::PaneId;
+use super::pane::{PaneId, PodsMode};
 use super::silence::{Field, FormOutcome, SilenceForm};
 use super::{Data, DbRow, Effect, Screen, ToastLevel, View};
 use crate::db::postgres::signal_rule;
@@ -173,7 +173,7 @@ impl<'a> Screen<'a> {
     fn pods_selection(&self) -> Selection {
         let view = &self.view.panes[PaneId::Pods.index()];
         let kube = self.visible_kube();
-        if view.alt_view {
+        if view.mode == PodsMode::Deployments {
             return self
                 .view
                 .visible

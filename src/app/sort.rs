@@ -16,7 +16,7 @@ use crate::model::claims::ClaimRow;
 use crate::model::deployments::{DeploymentRow, RolloutState};
 use crate::model::pods::PodRow;
 
-use super::pane::PaneId;
+use super::pane::{PaneId, PodsMode};
 
 /// A table whose order the viewer picks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +31,13 @@ pub enum Table {
 impl Table {
     /// The table a pane shows: the Pods pane's second view is Deployments; the DB pane's
     /// order is its sessions'. None for panes without a sortable table.
-    pub fn of(pane: PaneId, alt_view: bool) -> Option<Self> {
+    pub fn of(pane: PaneId, mode: PodsMode) -> Option<Self> {
         match pane {
-            PaneId::Pods if alt_view => Some(Self::Deployments),
-            PaneId::Pods => Some(Self::Pods),
+            PaneId::Pods => match mode {
+                PodsMode::Pods => Some(Self::Pods),
+                PodsMode::Deployments => Some(Self::Deployments),
+                _ => None,
+            },
             PaneId::Claims => Some(Self::Claims),
             PaneId::Db => Some(Self::Sessions),
             PaneId::Slo | PaneId::Logs => None,
@@ -430,6 +433,8 @@ mod tests {
             created: age_s.map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - s)),
             node: None,
             owner: None,
+            resources: Default::default(),
+            terminated: false,
         }
     }
 

@@ -200,6 +200,30 @@ impl SourceStatus {
                     stale_bound(refresh),
                 )
             }
+            SourceOrigin::Platform => {
+                let platform = target.platform();
+                let mut parts = vec!["workloads", "HPAs"];
+                if platform.nodes {
+                    parts.push("nodes");
+                }
+                if platform.events {
+                    parts.push("warning events");
+                }
+                if platform.certificates {
+                    parts.push("certificates");
+                }
+                if platform.metrics {
+                    parts.push("metrics");
+                }
+                let k8s = target.kubernetes.clone().unwrap_or_default();
+                (
+                    PaneId::Pods,
+                    "platform",
+                    k8s.context.unwrap_or_else(|| "current context".into()),
+                    parts.join(", "),
+                    crate::sources::kube_watch::STALE_AFTER,
+                )
+            }
             SourceOrigin::Health(i) => {
                 let health = &target.health[i];
                 (

@@ -41,6 +41,8 @@ fn pod(i: usize, health: Health, restarts: u32) -> PodRow {
         created: Some(t0() - Duration::from_secs(60 * i as u64)),
         node: None,
         owner: None,
+        resources: Default::default(),
+        terminated: false,
     }
 }
 

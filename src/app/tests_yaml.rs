@@ -45,6 +45,8 @@ fn pod(name: &str, health: Health) -> PodRow {
         created: Some(t0()),
         node: None,
         owner: None,
+        resources: Default::default(),
+        terminated: false,
     }
 }
 
@@ -217,7 +219,9 @@ fn keys_over_the_view_scroll_it_and_the_panes_own_keys_wait() {
     press(&mut app, "v/D");
     key(&mut app, KeyCode::Enter);
     let pods = &app.view.panes[PaneId::Pods.index()];
-    assert!(!pods.alt_view && !pods.detail_open && pods.filter.is_none());
+    assert!(
+        pods.mode == crate::app::pane::PodsMode::Pods && !pods.detail_open && pods.filter.is_none()
+    );
     assert!(app.view.input.is_none() && app.view.modal.is_none());
     // Global keys still work, and the view waits in its pane.
     key(&mut app, KeyCode::Tab);

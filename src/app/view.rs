@@ -12,7 +12,7 @@ use super::data::Data;
 use super::drawn::{self, Drawn, FALLBACK_PAGE};
 use super::keymap::{self, Command, Context, HARD_QUIT, KeyChord, Keymap};
 use super::logs_view::{LogsScope, LogsView};
-use super::pane::PaneId;
+use super::pane::{PaneId, PodsMode};
 use super::remediate;
 use super::status::SourceStatus;
 use super::{
@@ -266,11 +266,28 @@ impl View {
         pods.yaml = None;
         pods.filter = None;
         pods.unhealthy = false;
-        pods.alt_view = deployment;
+        pods.mode = if deployment {
+            PodsMode::Deployments
+        } else {
+            PodsMode::Pods
+        };
         pods.reselect = Some(RowId::Object(key));
         self.focus = PaneId::Pods;
         self.view_dirty = true;
         vec![]
+    }
+
+    /// Shows `mode` in the Pods pane (`v`, `:deploy`, `:nodes`, ...) and focuses the pane.
+    pub(super) fn show_pods_mode(&mut self, mode: PodsMode) {
+        let view = &mut self.panes[PaneId::Pods.index()];
+        if view.mode != mode {
+            view.mode = mode;
+            view.selected = 0;
+            view.detail_open = false;
+            view.yaml = None;
+        }
+        self.focus = PaneId::Pods;
+        self.view_dirty = true;
     }
 
     /// Keeps the row under the cursor of `pane` selected (by identity) when its rows are
@@ -607,7 +624,7 @@ impl View {
             Command::Remediate(verb) => return self.remediate(data, verb),
             Command::Yaml => return self.open_yaml(data),
             Command::SortCycle | Command::SortReverse => {
-                let Some(table) = sort::Table::of(focus, view.alt_view)
+                let Some(table) = sort::Table::of(focus, view.mode)
                     .filter(|_| self.screen(data).pane_shows_data(focus))
                 else {
                     self.toast(
@@ -628,7 +645,7 @@ impl View {
                 self.toast(ToastLevel::Info, format!("{noun} sorted by {described}"));
             }
             Command::UnhealthyOnly => {
-                let table = sort::Table::of(focus, view.alt_view)
+                let table = sort::Table::of(focus, view.mode)
                     .filter(|t| t.filters_unhealthy())
                     .filter(|_| self.screen(data).pane_shows_data(focus));
                 let Some(table) = table else {
@@ -655,10 +672,8 @@ impl View {
             Command::ToggleView => {
                 if self.screen(data).pane_shows_data(focus) && focus == PaneId::Pods {
                     let view = &mut self.panes[focus.index()];
-                    view.alt_view = !view.alt_view;
-                    view.selected = 0;
-                    view.detail_open = false;
-                    self.view_dirty = true;
+                    let next = view.mode.next();
+                    self.show_pods_mode(next);
                 }
             }
             Command::Filter => {
@@ -735,7 +750,7 @@ impl View {
         }
         let kube = self.screen(data).visible_kube();
         let view = &self.panes[PaneId::Pods.index()];
-        let (namespace, workload, label, pods) = if view.alt_view {
+        let (namespace, workload, label, pods) = if view.mode == PodsMode::Deployments {
             let Some(d) = self
                 .visible
                 .deployments
@@ -1116,11 +1131,24 @@ impl View {
                 self.toast(ToastLevel::Error, format!("no target named {arg:?}{hint}"));
                 vec![]
             }
+            other if PodsMode::from_command(other).is_some() => {
+                if let Some(mode) = PodsMode::from_command(other) {
+                    self.show_pods_mode(mode);
+                }
+                vec![]
+            }
             other => {
-                let known = [
+                let known: Vec<String> = [
                     "quit", "target", "help", "freeze", "zoom", "messages", "report", "who",
                 ]
-                .map(String::from);
+                .into_iter()
+                .chain(
+                    PodsMode::ALL
+                        .iter()
+                        .flat_map(|m| m.commands().iter().copied()),
+                )
+                .map(String::from)
+                .collect();
                 let hint = suggest(other, &known)
                     .map(|s| format!("; did you mean :{s}?"))
                     .unwrap_or_default();
@@ -1186,10 +1214,10 @@ impl<'a> Screen<'a> {
     pub fn row_count(&self, pane: PaneId) -> usize {
         match pane {
             PaneId::Pods if self.pane_shows_data(pane) => {
-                if self.view.panes[pane.index()].alt_view {
-                    self.view.visible.deployments.len()
-                } else {
-                    self.view.visible.pods.len()
+                match self.view.panes[pane.index()].mode {
+                    PodsMode::Pods => self.view.visible.pods.len(),
+                    PodsMode::Deployments => self.view.visible.deployments.len(),
+                    _ => self.view.visible.platform.len(),
                 }
             }
             PaneId::Claims if self.pane_shows_data(pane) => self.view.visible.claims.len(),
@@ -1262,7 +1290,7 @@ impl<'a> Screen<'a> {
     /// The pod under the cursor in the Pods pane.
     pub fn selected_pod(&self) -> Option<&'a crate::model::pods::PodRow> {
         let view = &self.view.panes[PaneId::Pods.index()];
-        if view.alt_view {
+        if view.mode != PodsMode::Pods {
             return None;
         }
         let key = self.view.visible.pods.get(view.selected)?;
@@ -1396,6 +1424,14 @@ impl<'a> Screen<'a> {
                 .and_then(|c| c.namespace.as_deref())
                 .unwrap_or("-")
         }));
+        let platform = super::platform::visible_rows(
+            kube,
+            pods_view.mode,
+            pods_filter,
+            pods_view.unhealthy,
+            self.view.now,
+        );
+        let platform_spread = crate::data::spread_of(&platform);
         let db = self.db_rows();
         let db_sessions = self.db_session_order(&db);
         VisibleRows {
@@ -1405,6 +1441,8 @@ impl<'a> Screen<'a> {
             pods_spread,
             deployments_spread,
             claims_spread,
+            platform,
+            platform_spread,
             db,
             db_sessions,
         }
@@ -1425,10 +1463,11 @@ impl<'a> Screen<'a> {
                 .map(|s| RowId::Named(format!("{} {}", s.kind, s.name)));
         }
         match pane {
-            PaneId::Pods if self.view.panes[pane.index()].alt_view => {
-                visible.deployments.get(index).cloned().map(RowId::Object)
-            }
-            PaneId::Pods => visible.pods.get(index).cloned().map(RowId::Object),
+            PaneId::Pods => match self.view.panes[pane.index()].mode {
+                PodsMode::Pods => visible.pods.get(index).cloned().map(RowId::Object),
+                PodsMode::Deployments => visible.deployments.get(index).cloned().map(RowId::Object),
+                _ => visible.platform.get(index).cloned().map(RowId::Object),
+            },
             PaneId::Claims => {
                 let claim = self
                     .visible_kube()
@@ -1458,10 +1497,10 @@ impl<'a> Screen<'a> {
         let visible = &self.view.visible;
         match id {
             RowId::Object(key) if pane == PaneId::Pods => {
-                if self.view.panes[pane.index()].alt_view {
-                    visible.deployments.iter().position(|k| k == key)
-                } else {
-                    visible.pods.iter().position(|k| k == key)
+                match self.view.panes[pane.index()].mode {
+                    PodsMode::Pods => visible.pods.iter().position(|k| k == key),
+                    PodsMode::Deployments => visible.deployments.iter().position(|k| k == key),
+                    _ => visible.platform.iter().position(|k| k == key),
                 }
             }
             RowId::Session(pid) if pane == PaneId::Db => {

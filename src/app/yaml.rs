@@ -7,7 +7,7 @@
 use super::data::{Data, YamlResult};
 use super::drawn::{self, FALLBACK_PAGE};
 use super::keymap::Command;
-use super::pane::PaneId;
+use super::pane::{PaneId, PodsMode};
 use super::view::{Screen, View};
 use super::{Effect, RowId, ToastLevel};
 use crate::data::ObjectRef;
@@ -124,7 +124,7 @@ impl<'a> Screen<'a> {
         let view = &self.view.panes[pane.index()];
         let kube = self.visible_kube();
         match pane {
-            PaneId::Pods if view.alt_view => self
+            PaneId::Pods if view.mode == PodsMode::Deployments => self
                 .view
                 .visible
                 .deployments

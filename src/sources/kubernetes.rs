@@ -442,28 +442,37 @@ where
     }
 }
 
-/// Runs the Kubernetes source of the Pods pane until the console drops it.
-pub async fn run(config: KubernetesConfig, reporter: Reporter) {
+/// Connects for requests, reporting each failure and retrying after a back-off; `None` when
+/// the console is gone.
+pub async fn connect_with_backoff(
+    config: &KubernetesConfig,
+    reporter: &Reporter,
+) -> Option<Connection> {
     let mut backoff = super::backoff::Backoff::STANDARD;
-    let connection = loop {
-        match connect_for(&config, Purpose::Requests).await {
-            Ok(connection) => {
-                let action = SourceEvent::KubeContext {
-                    generation: reporter.generation,
-                    name: connection.context.clone(),
-                };
-                if reporter.tx.send(action).await.is_err() {
-                    return;
-                }
-                break connection;
-            }
+    loop {
+        match connect_for(config, Purpose::Requests).await {
+            Ok(connection) => return Some(connection),
             Err(reason) => {
-                if !backoff.report_and_wait(&reporter, reason).await {
-                    return;
+                if !backoff.report_and_wait(reporter, reason).await {
+                    return None;
                 }
             }
         }
+    }
+}
+
+/// Runs the Kubernetes source of the Pods pane until the console drops it.
+pub async fn run(config: KubernetesConfig, reporter: Reporter) {
+    let Some(connection) = connect_with_backoff(&config, &reporter).await else {
+        return;
     };
+    let action = SourceEvent::KubeContext {
+        generation: reporter.generation,
+        name: connection.context.clone(),
+    };
+    if reporter.tx.send(action).await.is_err() {
+        return;
+    }
     let specs = pane_watches(&connection, &config);
     let mut watches = WatchSet::new(specs, connection.answers.clone(), connection.server.clone());
     while let Some(watched) = watches.next(&reporter).await {

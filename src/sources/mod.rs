@@ -16,6 +16,7 @@ pub mod logs_file;
 pub mod logs_kube;
 pub mod pg_connect;
 pub mod pg_signal;
+pub mod platform;
 pub mod pod_detail;
 pub mod postgres;
 pub mod prometheus;
@@ -65,6 +66,12 @@ pub fn start(target: &TargetConfig, generation: u64, tx: mpsc::Sender<SourceEven
         };
         let task = match origin {
             SourceOrigin::Kubernetes => tokio::spawn(kubernetes::run(kubernetes.clone(), reporter)),
+            SourceOrigin::Platform => {
+                // The backups' namespaces are watched even when the target does not list them.
+                let mut config = kubernetes.clone();
+                config.namespaces = target.watched_namespaces();
+                tokio::spawn(platform::run(config, target.platform(), reporter))
+            }
             SourceOrigin::Claims(i) if *target.claims[i].source.get_ref() == ClaimSource::Crd => {
                 tokio::spawn(claims::run(
                     kubernetes.clone(),

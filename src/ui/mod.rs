@@ -11,6 +11,7 @@ mod logs;
 mod namespaces;
 mod overlays;
 mod panes;
+mod platform;
 mod pods;
 pub mod remediation;
 mod slo;

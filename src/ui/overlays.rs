@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use super::layout::centered;
 use super::theme::Theme;
 use crate::app::keymap::{Command, Context, ModalCommand};
-use crate::app::pane::PaneId;
+use crate::app::pane::{PaneId, PodsMode};
 use crate::app::{DbRow, HelpPage, Input, InputKind, Screen, Toast, ToastLevel};
 
 /// Footer: the input line while typing, otherwise key hints for the focused context, from the
@@ -175,7 +175,7 @@ fn footer_label(
             Command::StopLogs if screen.view.adhoc_sources(screen.data).is_empty() => {
                 return None;
             }
-            Command::ToggleView if view.alt_view => "pods",
+            Command::ToggleView if view.mode != PodsMode::Pods => "next view",
             Command::Follow if screen.view.logs.follow => "pause",
             // Only the DB pane's footer names `o` (the help lists it for every table).
             Command::SortCycle if focus != PaneId::Db || !data || view.session.is_some() => {

@@ -15,7 +15,7 @@ use super::namespaces;
 use super::theme::Theme;
 use super::{health_style, waiting_message};
 use crate::app::Screen;
-use crate::app::pane::PaneId;
+use crate::app::pane::{PaneId, PodsMode};
 use crate::app::sort::Table as Sorted;
 use crate::model::deployments::{DeploymentRow, RolloutState};
 use crate::model::pods::PodRow;
@@ -25,14 +25,14 @@ use crate::text::{sanitize, sanitize_truncated};
 pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Theme) {
     let view = &screen.view.panes[PaneId::Pods.index()];
     if view.detail_open
-        && !view.alt_view
+        && view.mode == PodsMode::Pods
         && let Some(pod) = screen.selected_pod()
     {
         render_detail(frame, area, pod, screen, theme);
         return;
     }
     if view.detail_open
-        && view.alt_view
+        && view.mode == PodsMode::Deployments
         && let Some(deployment) = screen
             .view
             .visible
@@ -46,10 +46,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &Th
     let [summary, table] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     render_summary(frame, summary, screen, theme);
-    if view.alt_view {
-        render_deployments(frame, table, screen, theme);
-    } else {
-        render_pods(frame, table, screen, theme);
+    match view.mode {
+        PodsMode::Pods => render_pods(frame, table, screen, theme),
+        PodsMode::Deployments => render_deployments(frame, table, screen, theme),
+        mode => super::platform::render(frame, table, mode, screen, theme),
     }
 }
 

@@ -241,7 +241,16 @@ impl Walk {
             }
             self.press(key(KeyCode::Esc)).await;
         }
-        if place.pane == PaneId::Pods && self.console.app.view.panes[index].alt_view != place.alt {
+        // `v` cycles the workload views; `alt` is the deployments view.
+        let wanted = if place.alt {
+            watchfloor::app::pane::PodsMode::Deployments
+        } else {
+            watchfloor::app::pane::PodsMode::Pods
+        };
+        for _ in 0..6 {
+            if place.pane != PaneId::Pods || self.console.app.view.panes[index].mode == wanted {
+                break;
+            }
             self.press(char_key('v')).await;
         }
         if place.detail {
@@ -250,7 +259,11 @@ impl Walk {
         let app = &self.console.app;
         assert_eq!(app.view.focus, place.pane, "{place:?}");
         assert_eq!(app.view.panes[index].detail_open, place.detail, "{place:?}");
-        assert_eq!(app.view.panes[index].alt_view, place.alt, "{place:?}");
+        assert_eq!(
+            app.view.panes[index].mode == watchfloor::app::pane::PodsMode::Deployments,
+            place.alt,
+            "{place:?}"
+        );
     }
 
     /// Every key from every place, each from a fresh start; then all keys in a row per place.

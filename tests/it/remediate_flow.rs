@@ -237,7 +237,17 @@ async fn reviewed(c: &mut Headless) {
 /// Moves the Pods pane's cursor to a Deployment (deployments view) or a pod (pods view).
 async fn select_in_pods(c: &mut Headless, deployments: bool, ns: &str, name: &str) {
     c.press_str("1");
-    if c.app.view.panes[0].alt_view != deployments {
+    // `v` cycles the workload views: pods, deployments, statefulsets, ...
+    for _ in 0..6 {
+        if (c.app.view.panes[0].mode == watchfloor::app::pane::PodsMode::Deployments) == deployments
+            && matches!(
+                c.app.view.panes[0].mode,
+                watchfloor::app::pane::PodsMode::Pods
+                    | watchfloor::app::pane::PodsMode::Deployments
+            )
+        {
+            break;
+        }
         c.press_str("v");
     }
     let wanted = (ns.to_string(), name.to_string());

@@ -293,7 +293,7 @@ async fn loaded(console: &mut Headless) {
                 let screen = app.screen();
                 let pods = &app.view.panes[PaneId::Pods.index()];
                 let detail = !pods.detail_open
-                    || pods.alt_view
+                    || pods.mode != watchfloor::app::pane::PodsMode::Pods
                     || screen.selected_pod().is_none_or(|p| {
                         screen
                             .pod_detail(&(p.namespace.clone(), p.name.clone()))
@@ -330,7 +330,7 @@ fn reset(console: &mut Headless) {
         console.press(key(KeyCode::Esc));
     }
     console.press_str("3g1g");
-    if console.app.view.panes[0].alt_view {
+    while console.app.view.panes[0].mode != watchfloor::app::pane::PodsMode::Pods {
         console.press_str("v");
     }
     while !console.app.view.panes[0].sort.is_default() {

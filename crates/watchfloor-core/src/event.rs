@@ -134,6 +134,10 @@ pub enum SourceOrigin {
     Logs(usize),
     /// Alertmanager, or Prometheus' own alerts when there is no Alertmanager.
     Alerts,
+    /// The platform checks' watches (workloads, HPAs, nodes, events, certificates) and the
+    /// metrics API: apart from `Kubernetes`, so that a kind this cluster lacks or forbids
+    /// does not take the pods with it.
+    Platform,
 }
 
 /// The sources a target configures, in pane order (Pods, SLO, DB, claims, logs), then the
@@ -154,6 +158,10 @@ pub fn source_origins(target: &TargetConfig) -> Vec<SourceOrigin> {
     // Last, so that the other sources keep their indexes whether or not alerts are read.
     if target.alertmanager.is_some() || target.prometheus.is_some() {
         origins.push(SourceOrigin::Alerts);
+    }
+    // After the others too, for the same reason.
+    if target.kubernetes.is_some() {
+        origins.push(SourceOrigin::Platform);
     }
     origins
 }

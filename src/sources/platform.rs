@@ -1,0 +1,475 @@
+//! The platform checks' Kubernetes source: StatefulSets, DaemonSets, Jobs, CronJobs, HPAs,
+//! nodes, Warning events and certificates, watched like the Pods pane's kinds (one list, then
+//! every change by watch; see [`super::kube_watch`]), and the metrics API polled on an
+//! interval as `kubectl top` reads it.
+//!
+//! Certificates are cert-manager's `Certificate`s when its CRD is served; otherwise the TLS
+//! Secrets that Ingresses name (only `type=kubernetes.io/tls` Secrets are watched, and a
+//! Secret is folded into its certificate's row at once: no key material is kept).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Event, Node, Secret};
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::{Client, Resource};
+use tokio::sync::mpsc;
+
+use super::kube_watch::{WatchSet, WatchSpec, Watched};
+use super::kubernetes::{Connection, Reporter, connect_with_backoff, describe_error, spec};
+use crate::data::{KubeUpdate, ObjectKey, RowUpdate};
+use crate::event::SourceEvent;
+use watchfloor_core::config::{KubernetesConfig, PlatformConfig};
+use watchfloor_core::platform::certs::{
+    CertSource, CertificateRow, certificate_row, ingress_tls_secrets, tls_secret_row,
+};
+use watchfloor_core::platform::events::event_row;
+use watchfloor_core::platform::hpa::hpa_row;
+use watchfloor_core::platform::nodes::node_row;
+use watchfloor_core::platform::usage::{parse_node_metrics, parse_pod_metrics};
+use watchfloor_core::platform::workloads::{cronjob_row, daemonset_row, job_row, statefulset_row};
+
+/// The metrics API's group and version, as `kubectl top` reads it.
+const METRICS_API: &str = "/apis/metrics.k8s.io/v1beta1";
+/// After the metrics API answered "not installed", look again this rarely (it may be added).
+const METRICS_ABSENT_RETRY: Duration = Duration::from_secs(300);
+
+/// What one watch of this source delivers.
+enum Item {
+    Kube(KubeUpdate),
+    /// An Ingress and the TLS Secrets it names.
+    Ingress(RowUpdate<IngressTls>),
+    /// A TLS Secret's certificate (its Ingresses filled in when folded).
+    TlsSecret(RowUpdate<CertificateRow>),
+    /// A cert-manager Certificate.
+    Certificate(RowUpdate<MaybeCertificate>),
+}
+
+/// An Ingress's name and the Secrets its `spec.tls` names.
+struct IngressTls {
+    namespace: String,
+    name: String,
+    secrets: Vec<String>,
+}
+
+impl crate::data::Keyed for IngressTls {
+    fn key(&self) -> ObjectKey {
+        (self.namespace.clone(), self.name.clone())
+    }
+}
+
+/// A cert-manager Certificate's row; `None` for an object without a name.
+struct MaybeCertificate(Option<CertificateRow>);
+
+impl crate::data::Keyed for MaybeCertificate {
+    fn key(&self) -> ObjectKey {
+        self.0
+            .as_ref()
+            .map(crate::data::Keyed::key)
+            .unwrap_or_default()
+    }
+}
+
+/// Runs the platform source until the console drops it.
+pub async fn run(config: KubernetesConfig, platform: PlatformConfig, reporter: Reporter) {
+    let Some(connection) = connect_with_backoff(&config, &reporter).await else {
+        return;
+    };
+    // The metrics poller reports rows only (never the source's state): a cluster without
+    // metrics-server is a normal cluster, said once in the usage columns.
+    let _poller = platform.metrics.then(|| {
+        AbortOnDrop(tokio::spawn(poll_metrics(
+            connection.client.clone(),
+            config.namespaces.clone(),
+            platform.nodes,
+            platform.metrics_interval,
+            reporter.tx.clone(),
+            reporter.generation,
+        )))
+    });
+    let cert_manager = if platform.certificates {
+        match cert_manager_served(&connection, &reporter).await {
+            Some(served) => Some(served),
+            None => return,
+        }
+    } else {
+        None
+    };
+    if cert_manager == Some(false) && !reporter.update(KubeUpdate::CertManagerAbsent).await {
+        return;
+    }
+    let specs = watches(&connection, &config, &platform, cert_manager);
+    let mut watches = WatchSet::new(specs, connection.answers.clone(), connection.server.clone());
+    let mut tls = TlsFold::default();
+    while let Some(watched) = watches.next(&reporter).await {
+        let Watched::Item { item, .. } = watched else {
+            continue;
+        };
+        let update = match item {
+            Item::Kube(update) => update,
+            Item::Ingress(update) => tls.ingress(update),
+            Item::TlsSecret(update) => tls.secret(update),
+            Item::Certificate(update) => KubeUpdate::Certificates(flatten(update)),
+        };
+        if !reporter.update(update).await {
+            return;
+        }
+    }
+}
+
+/// Aborts the task when dropped (when the source ends or the console drops it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Whether cert-manager's `certificates` resource is served; `None` when the console is gone.
+/// Any other failure is reported and retried after a back-off.
+async fn cert_manager_served(connection: &Connection, reporter: &Reporter) -> Option<bool> {
+    let mut backoff = super::backoff::Backoff::STANDARD;
+    loop {
+        match connection
+            .client
+            .list_api_group_resources("cert-manager.io/v1")
+            .await
+        {
+            Ok(list) => return Some(list.resources.iter().any(|r| r.name == "certificates")),
+            Err(kube::Error::Api(status)) if status.code == 404 => return Some(false),
+            Err(error) => {
+                let reason = describe_error(&connection.server, &error);
+                if !backoff.report_and_wait(reporter, reason).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Namespaced APIs, one per namespace, or one cluster-wide.
+fn scoped<K>(client: &Client, namespaces: &[String]) -> Vec<(Api<K>, Option<String>)>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    <K as Resource>::DynamicType: Default,
+{
+    if namespaces.is_empty() {
+        vec![(Api::all(client.clone()), None)]
+    } else {
+        namespaces
+            .iter()
+            .map(|ns| (Api::namespaced(client.clone(), ns), Some(ns.clone())))
+            .collect()
+    }
+}
+
+/// The watches: the workload kinds and HPAs per namespace, nodes, Warning events and the
+/// certificates (cert-manager's, or Ingress TLS Secrets when `cert_manager` is `Some(false)`).
+fn watches(
+    connection: &Connection,
+    config: &KubernetesConfig,
+    platform: &PlatformConfig,
+    cert_manager: Option<bool>,
+) -> Vec<WatchSpec<Item>> {
+    let client = &connection.client;
+    let server = connection.server.as_str();
+    let namespaces = &config.namespaces;
+    let base = super::kubernetes::watch_config();
+    let mut specs = Vec::new();
+    for (api, ns) in scoped::<StatefulSet>(client, namespaces) {
+        specs.push(spec(api, base.clone(), ns, server, statefulset_row, |u| {
+            Item::Kube(KubeUpdate::StatefulSets(u))
+        }));
+    }
+    for (api, ns) in scoped::<DaemonSet>(client, namespaces) {
+        specs.push(spec(api, base.clone(), ns, server, daemonset_row, |u| {
+            Item::Kube(KubeUpdate::DaemonSets(u))
+        }));
+    }
+    for (api, ns) in scoped::<Job>(client, namespaces) {
+        specs.push(spec(api, base.clone(), ns, server, job_row, |u| {
+            Item::Kube(KubeUpdate::Jobs(u))
+        }));
+    }
+    for (api, ns) in scoped::<CronJob>(client, namespaces) {
+        specs.push(spec(api, base.clone(), ns, server, cronjob_row, |u| {
+            Item::Kube(KubeUpdate::CronJobs(u))
+        }));
+    }
+    for (api, ns) in scoped::<HorizontalPodAutoscaler>(client, namespaces) {
+        specs.push(spec(api, base.clone(), ns, server, hpa_row, |u| {
+            Item::Kube(KubeUpdate::Hpas(u))
+        }));
+    }
+    if platform.events {
+        // Only Warnings: a busy cluster's Normal events are most of the event traffic.
+        let warnings = base.clone().fields("type=Warning");
+        for (api, ns) in scoped::<Event>(client, namespaces) {
+            specs.push(spec(api, warnings.clone(), ns, server, event_row, |u| {
+                Item::Kube(KubeUpdate::Events(u))
+            }));
+        }
+    }
+    if platform.nodes {
+        let api: Api<Node> = Api::all(client.clone());
+        specs.push(spec(api, base.clone(), None, server, node_row, |u| {
+            Item::Kube(KubeUpdate::Nodes(u))
+        }));
+    }
+    match cert_manager {
+        Some(true) => {
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"),
+                "certificates",
+            );
+            let apis: Vec<(Api<DynamicObject>, Option<String>)> = if namespaces.is_empty() {
+                vec![(Api::all_with(client.clone(), &resource), None)]
+            } else {
+                namespaces
+                    .iter()
+                    .map(|ns| {
+                        (
+                            Api::namespaced_with(client.clone(), ns, &resource),
+                            Some(ns.clone()),
+                        )
+                    })
+                    .collect()
+            };
+            for (api, ns) in apis {
+                specs.push(spec(api, base.clone(), ns, server, certificate_of, |u| {
+                    Item::Certificate(u)
+                }));
+            }
+        }
+        Some(false) => {
+            for (api, ns) in scoped::<Ingress>(client, namespaces) {
+                specs.push(spec(api, base.clone(), ns, server, ingress_tls, |u| {
+                    Item::Ingress(u)
+                }));
+            }
+            let tls_only = base.clone().fields("type=kubernetes.io/tls");
+            for (api, ns) in scoped::<Secret>(client, namespaces) {
+                specs.push(spec(api, tls_only.clone(), ns, server, secret_row, |u| {
+                    Item::TlsSecret(u)
+                }));
+            }
+        }
+        None => {}
+    }
+    specs
+}
+
+fn certificate_of(object: &DynamicObject) -> MaybeCertificate {
+    MaybeCertificate(
+        serde_json::to_value(object)
+            .ok()
+            .and_then(|value| certificate_row(&value)),
+    )
+}
+
+fn ingress_tls(ingress: &Ingress) -> IngressTls {
+    IngressTls {
+        namespace: ingress.metadata.namespace.clone().unwrap_or_default(),
+        name: ingress.metadata.name.clone().unwrap_or_default(),
+        secrets: ingress_tls_secrets(ingress),
+    }
+}
+
+fn secret_row(secret: &Secret) -> CertificateRow {
+    tls_secret_row(secret, Vec::new())
+}
+
+/// A watch of cert-manager Certificates as row updates, dropping objects without a name.
+fn flatten(update: RowUpdate<MaybeCertificate>) -> RowUpdate<CertificateRow> {
+    match update {
+        RowUpdate::Replace { namespace, rows } => RowUpdate::Replace {
+            namespace,
+            rows: rows.into_iter().filter_map(|row| row.0).collect(),
+        },
+        RowUpdate::Upsert(MaybeCertificate(Some(row))) => RowUpdate::Upsert(row),
+        RowUpdate::Upsert(MaybeCertificate(None)) => RowUpdate::Remove(ObjectKey::default()),
+        RowUpdate::Remove(key) => RowUpdate::Remove(key),
+    }
+}
+
+/// Without cert-manager, the certificates are the TLS Secrets that Ingresses name: the two
+/// watches are folded here, and every change sends the whole (small) set of such rows.
+#[derive(Default)]
+struct TlsFold {
+    ingresses: BTreeMap<ObjectKey, Vec<String>>,
+    secrets: BTreeMap<ObjectKey, CertificateRow>,
+}
+
+impl TlsFold {
+    fn ingress(&mut self, update: RowUpdate<IngressTls>) -> KubeUpdate {
+        let mut table: BTreeMap<ObjectKey, IngressTls> = std::mem::take(&mut self.ingresses)
+            .into_iter()
+            .map(|((namespace, name), secrets)| {
+                let key = (namespace.clone(), name.clone());
+                (
+                    key,
+                    IngressTls {
+                        namespace,
+                        name,
+                        secrets,
+                    },
+                )
+            })
+            .collect();
+        crate::data::apply_update(&mut table, update);
+        self.ingresses = table
+            .into_iter()
+            .map(|(key, ingress)| (key, ingress.secrets))
+            .collect();
+        self.rows()
+    }
+
+    fn secret(&mut self, update: RowUpdate<CertificateRow>) -> KubeUpdate {
+        crate::data::apply_update(&mut self.secrets, update);
+        self.rows()
+    }
+
+    /// Every Secret some Ingress names, with the Ingresses that name it.
+    fn rows(&self) -> KubeUpdate {
+        let mut named: BTreeMap<ObjectKey, BTreeSet<String>> = BTreeMap::new();
+        for ((namespace, ingress), secrets) in &self.ingresses {
+            for secret in secrets {
+                named
+                    .entry((namespace.clone(), secret.clone()))
+                    .or_default()
+                    .insert(ingress.clone());
+            }
+        }
+        let rows = named
+            .into_iter()
+            .filter_map(|(key, ingresses)| {
+                let mut row = self.secrets.get(&key)?.clone();
+                row.source = CertSource::IngressSecret {
+                    ingresses: ingresses.into_iter().collect(),
+                };
+                Some(row)
+            })
+            .collect();
+        KubeUpdate::Certificates(RowUpdate::Replace {
+            namespace: None,
+            rows,
+        })
+    }
+}
+
+/// Polls PodMetrics (per namespace, or all) and NodeMetrics every `interval`, at most once
+/// per interval; an absent metrics API is said once and looked for again rarely.
+async fn poll_metrics(
+    client: Client,
+    namespaces: Vec<String>,
+    nodes: bool,
+    interval: Duration,
+    tx: mpsc::Sender<SourceEvent>,
+    generation: u64,
+) {
+    let send = |update: KubeUpdate| {
+        let tx = tx.clone();
+        async move {
+            tx.send(SourceEvent::Kube { generation, update })
+                .await
+                .is_ok()
+        }
+    };
+    let mut told_missing: Option<String> = None;
+    loop {
+        let wait = match read_metrics(&client, &namespaces, nodes).await {
+            Ok((pods, node_usage)) => {
+                told_missing = None;
+                if !send(KubeUpdate::PodMetrics(pods)).await {
+                    return;
+                }
+                if let Some(node_usage) = node_usage
+                    && !send(KubeUpdate::NodeMetrics(node_usage)).await
+                {
+                    return;
+                }
+                interval
+            }
+            Err((why, absent)) => {
+                if told_missing.as_deref() != Some(why.as_str()) {
+                    tracing::info!("metrics API: {why}");
+                    if !send(KubeUpdate::MetricsUnavailable(why.clone())).await {
+                        return;
+                    }
+                    told_missing = Some(why);
+                }
+                if absent {
+                    METRICS_ABSENT_RETRY.max(interval)
+                } else {
+                    interval
+                }
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// One poll: the pods' usage and, when nodes are watched, the nodes'. The error says why and
+/// whether the API is absent (not installed) rather than failing.
+async fn read_metrics(
+    client: &Client,
+    namespaces: &[String],
+    nodes: bool,
+) -> Result<
+    (
+        Vec<watchfloor_core::platform::usage::PodUsage>,
+        Option<Vec<watchfloor_core::platform::usage::NodeUsage>>,
+    ),
+    (String, bool),
+> {
+    let paths: Vec<String> = if namespaces.is_empty() {
+        vec![format!("{METRICS_API}/pods")]
+    } else {
+        namespaces
+            .iter()
+            .map(|ns| format!("{METRICS_API}/namespaces/{ns}/pods"))
+            .collect()
+    };
+    let mut pods = Vec::new();
+    for path in paths {
+        let body = get(client, &path).await?;
+        pods.extend(parse_pod_metrics(body.as_bytes()).map_err(|e| (e, false))?);
+    }
+    let node_usage = if nodes {
+        let body = get(client, &format!("{METRICS_API}/nodes")).await?;
+        Some(parse_node_metrics(body.as_bytes()).map_err(|e| (e, false))?)
+    } else {
+        None
+    };
+    Ok((pods, node_usage))
+}
+
+async fn get(client: &Client, path: &str) -> Result<String, (String, bool)> {
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| (e.to_string(), false))?;
+    match client.request_text(request).await {
+        Ok(body) => Ok(body),
+        // 404: not installed; 503: the APIService is registered but metrics-server is down.
+        Err(kube::Error::Api(status)) if status.code == 404 => Err((
+            "the metrics API (metrics.k8s.io) is not installed".into(),
+            true,
+        )),
+        Err(kube::Error::Api(status)) if status.code == 503 => Err((
+            "the metrics API (metrics.k8s.io) is unavailable".into(),
+            false,
+        )),
+        Err(error) => Err((
+            format!(
+                "metrics API: {}",
+                crate::text::sanitize_truncated(&error.to_string(), 200)
+            ),
+            false,
+        )),
+    }
+}
