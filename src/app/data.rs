@@ -164,13 +164,17 @@ impl Data {
                     .collect()
             })
             .unwrap_or_default();
+        let mut kube = KubeData::default();
+        if let Some(target) = target {
+            kube.set_platform_rules(crate::data::PlatformRules::from_target(target));
+        }
         Self {
             config,
             target_index,
             generation,
             revision: 0,
             sources,
-            kube: KubeData::default(),
+            kube,
             slo: SloData::default(),
             alerts: None,
             db: crate::db::DbData::default(),

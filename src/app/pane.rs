@@ -101,6 +101,12 @@ impl PodsMode {
         }
     }
 
+    /// A platform check's or a workload kind's view other than pods and deployments (rows in
+    /// `VisibleRows::platform`).
+    pub fn is_platform(self) -> bool {
+        !matches!(self, Self::Pods | Self::Deployments)
+    }
+
     /// What the rows are called (pane title, messages).
     pub fn noun(self) -> &'static str {
         match self {

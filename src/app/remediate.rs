@@ -317,6 +317,21 @@ impl<'a> Screen<'a> {
                 })
                 .unwrap_or_default(),
             permission: self.view.access.view(),
+            autoscaled: self
+                .visible_kube()
+                .hpas
+                .values()
+                .filter(|h| h.target_kind == "Deployment")
+                .map(|h| {
+                    (
+                        (h.namespace.clone(), h.target_name.clone()),
+                        format!(
+                            "hpa/{} scales it between {} and {} replicas",
+                            h.name, h.min_replicas, h.max_replicas
+                        ),
+                    )
+                })
+                .collect(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::model::Health;
 use crate::model::claims::ClaimRow;
 use crate::model::deployments::{DeploymentRow, RolloutState};
 use crate::model::pods::PodRow;
+use watchfloor_core::platform::usage::PodUsage;
 
 use super::pane::{PaneId, PodsMode};
 
@@ -87,6 +88,9 @@ pub enum Field {
     Why,
     Wait,
     Pid,
+    /// Usage from the metrics API, most first.
+    Cpu,
+    Memory,
 }
 
 impl Field {
@@ -106,6 +110,8 @@ impl Field {
             Self::Why => "why",
             Self::Wait => "wait",
             Self::Pid => "pid",
+            Self::Cpu => "cpu",
+            Self::Memory => "memory",
         }
     }
 }
@@ -146,7 +152,7 @@ const fn down(header: &'static str, field: Field) -> Key {
 }
 
 /// In the tables' column order after the default.
-const POD_KEYS: [Key; 7] = [
+const POD_KEYS: [Key; 9] = [
     worst_first(),
     up("NAMESPACE", Field::Namespace),
     up("NAME", Field::Name),
@@ -154,6 +160,8 @@ const POD_KEYS: [Key; 7] = [
     down("RESTARTS", Field::Restarts),
     down("AGE", Field::Age),
     up("NODE", Field::Node),
+    down("CPU", Field::Cpu),
+    down("MEM", Field::Memory),
 ];
 const DEPLOYMENT_KEYS: [Key; 6] = [
     worst_first(),
@@ -276,14 +284,38 @@ fn started(at: Option<std::time::SystemTime>) -> Option<std::cmp::Reverse<std::t
     at.map(std::cmp::Reverse)
 }
 
-/// Orders pods (given worst first) by `sort`.
-pub fn pods(rows: &mut [&PodRow], sort: Sort) {
+/// Orders pods (given worst first) by `sort`; `usage` is the metrics API's last poll (pods
+/// without a sample come last).
+pub fn pods(
+    rows: &mut [&PodRow],
+    sort: Sort,
+    usage: &std::collections::BTreeMap<crate::data::ObjectKey, PodUsage>,
+) {
     let table = Table::Pods;
     if sort.is_default() {
         return;
     }
     let descending = sort.descending(table);
     let key = sort.key(table);
+    if let Field::Cpu | Field::Memory = key.field {
+        // One lookup per pod (not per comparison); pods without a sample last either way.
+        let memory = key.field == Field::Memory;
+        rows.sort_by_cached_key(|p| {
+            let sample = usage.get(&(p.namespace.clone(), p.name.clone()));
+            match sample.map(|u| {
+                if memory {
+                    u.memory_bytes()
+                } else {
+                    u.cpu_millis()
+                }
+            }) {
+                Some(v) if descending => (0u8, u64::MAX - v),
+                Some(v) => (0, v),
+                None => (1, 0),
+            }
+        });
+        return;
+    }
     rows.sort_by(|a, b| match key.field {
         Field::Namespace => by(Some(&a.namespace), Some(&b.namespace), descending),
         Field::Name => by(Some(&a.name), Some(&b.name), descending),
@@ -520,7 +552,7 @@ mod tests {
         let worst_first = [&b, &c, &a];
         let sorted = |sort: Sort| {
             let mut rows = worst_first.to_vec();
-            pods(&mut rows, sort);
+            pods(&mut rows, sort, &Default::default());
             names(&rows)
         };
         assert_eq!(sorted(Sort::default()), ["b", "c", "a"]);
@@ -545,7 +577,7 @@ mod tests {
         };
         let twin = pod("a", Health::Crit, 0, None);
         let mut rows = vec![&twin, &b, &a];
-        pods(&mut rows, name);
+        pods(&mut rows, name, &Default::default());
         assert_eq!(
             rows.iter().map(|p| p.health).collect::<Vec<_>>(),
             [Health::Crit, Health::Ok, Health::Crit]

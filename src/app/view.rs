@@ -277,6 +277,67 @@ impl View {
         vec![]
     }
 
+    /// Enter on a platform view's row: where an engineer goes next. An event: its object; a
+    /// CronJob: its Jobs; an HPA: its workload; a node, a StatefulSet, a DaemonSet or a Job:
+    /// its pods (the pods view filtered by name).
+    fn open_platform_row(&mut self, data: &Data) -> Vec<Effect> {
+        let view = &self.panes[PaneId::Pods.index()];
+        let mode = view.mode;
+        let Some(key) = self.visible.platform.get(view.selected).cloned() else {
+            return vec![];
+        };
+        let kube = &self.shown(data).kube;
+        let (target, filter, select) = match mode {
+            PodsMode::Events => {
+                let group = super::platform::event_group(kube, &key);
+                match group.and_then(|g| super::platform::involved_object(kube, g)) {
+                    Some((mode, object)) => (mode, None, Some(object)),
+                    None => {
+                        let what = group.map_or_else(String::new, |g| {
+                            format!("{}/{}", g.involved_kind, g.involved_name)
+                        });
+                        self.toast(
+                            ToastLevel::Info,
+                            format!(
+                                "{} is not shown by this console",
+                                crate::text::sanitize(&what)
+                            ),
+                        );
+                        return vec![];
+                    }
+                }
+            }
+            PodsMode::CronJobs => (PodsMode::Jobs, Some(key.1.clone()), None),
+            PodsMode::Hpas => {
+                let Some(hpa) = kube.hpas.get(&key) else {
+                    return vec![];
+                };
+                let object = (hpa.namespace.clone(), hpa.target_name.clone());
+                match hpa.target_kind.as_str() {
+                    "Deployment" => (PodsMode::Deployments, None, Some(object)),
+                    "StatefulSet" => (PodsMode::StatefulSets, None, Some(object)),
+                    _ => (PodsMode::Pods, Some(hpa.target_name.clone()), None),
+                }
+            }
+            PodsMode::Nodes | PodsMode::StatefulSets | PodsMode::DaemonSets | PodsMode::Jobs => {
+                (PodsMode::Pods, Some(key.1.clone()), None)
+            }
+            PodsMode::Certificates | PodsMode::Pods | PodsMode::Deployments => {
+                if let Some((_, check)) = kube.cert_checks.get(&key) {
+                    let text = format!("{}: {}", key.1, check);
+                    self.toast(ToastLevel::Info, crate::text::sanitize(&text));
+                }
+                return vec![];
+            }
+        };
+        self.show_pods_mode(target);
+        let view = &mut self.panes[PaneId::Pods.index()];
+        view.unhealthy = false;
+        view.filter = filter.and_then(|text| Filter::new(&regex::escape(&text)));
+        view.reselect = select.map(RowId::Object);
+        vec![]
+    }
+
     /// Shows `mode` in the Pods pane (`v`, `:deploy`, `:nodes`, ...) and focuses the pane.
     pub(super) fn show_pods_mode(&mut self, mode: PodsMode) {
         let view = &mut self.panes[PaneId::Pods.index()];
@@ -585,6 +646,9 @@ impl View {
             }
             Command::Open if focus == PaneId::Slo && view.detail_open => {
                 return self.jump_to_alert_object(data);
+            }
+            Command::Open if focus == PaneId::Pods && view.mode.is_platform() => {
+                return self.open_platform_row(data);
             }
             Command::Open => {
                 view.detail_open = rows > 0;
@@ -1365,7 +1429,7 @@ impl<'a> Screen<'a> {
                     })
                 })
                 .collect();
-            sort::pods(&mut pods, pods_view.sort);
+            sort::pods(&mut pods, pods_view.sort, &kube.pod_usage);
             let pods: std::sync::Arc<[_]> = pods.into_iter().map(crate::data::Keyed::key).collect();
             let spread = crate::data::spread_of(&pods);
             (pods, spread)

@@ -132,6 +132,13 @@ impl<'a> Screen<'a> {
                 .and_then(|key| kube.deployments.get(key))
                 .map(|d| ObjectRef::deployment(&d.namespace, &d.name))
                 .ok_or(NOTHING),
+            PaneId::Pods if view.mode.is_platform() => self
+                .view
+                .visible
+                .platform
+                .get(view.selected)
+                .and_then(|key| super::platform::object_of(kube, view.mode, key))
+                .ok_or("this row has no YAML to show (a TLS Secret holds a private key)"),
             PaneId::Pods => self
                 .selected_pod()
                 .map(|p| ObjectRef::pod(&p.namespace, &p.name))

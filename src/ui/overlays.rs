@@ -425,6 +425,18 @@ pub fn render_help(
         (":messages", "the messages shown so far"),
         (":who", "who watches (served console)"),
         (":zoom", "zoom pane"),
+        (
+            ":pods :deploy :sts :ds",
+            "Pods pane: pods, deployments, statefulsets, daemonsets",
+        ),
+        (
+            ":jobs :cronjobs :hpa",
+            "Pods pane: jobs, cronjobs (staleness), autoscalers",
+        ),
+        (
+            ":nodes :events :certs",
+            "Pods pane: nodes, warning events, certificates",
+        ),
     ];
     help_section(
         &mut lines,

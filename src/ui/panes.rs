@@ -31,10 +31,20 @@ fn name_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'sta
             if focused { theme.key } else { theme.muted },
         ),
         Span::styled(
-            pane.title().to_string(),
+            pane_title(screen, pane),
             if focused { theme.title } else { theme.base },
         ),
     ]
+}
+
+/// `Pods`, or `Pods › cronjobs` when the pane shows another of its views.
+fn pane_title(screen: &Screen<'_>, pane: PaneId) -> String {
+    let mode = screen.view.panes[pane.index()].mode;
+    if pane == PaneId::Pods && mode != crate::app::pane::PodsMode::Pods {
+        format!("{} › {}", pane.title(), mode.noun())
+    } else {
+        pane.title().to_string()
+    }
 }
 
 fn title_spans(screen: &Screen<'_>, pane: PaneId, theme: &Theme) -> Vec<Span<'static>> {

@@ -78,6 +78,12 @@ fn render_summary(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme:
         ),
         Span::styled(" │", theme.muted),
     ];
+    // The platform's problems come first: a stale backup matters more than a namespace count.
+    let kube = screen.visible_kube();
+    for problem in kube.platform.headline() {
+        spans.push(Span::styled(format!(" {}", sanitize(&problem)), theme.crit));
+        spans.push(Span::styled(" │", theme.muted));
+    }
     // Namespaces whole, as many as fit, then how many more: a name is never clipped.
     let width = usize::from(area.width);
     let mut used: usize = spans.iter().map(Span::width).sum();
@@ -195,7 +201,9 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
                 },
             ),
             (age(screen.view.now, pod.created), Style::default()),
-            (sanitize(pod.node.as_deref().unwrap_or("-")), theme.muted),
+            node_cell(kube, pod, theme),
+            cpu_cell(kube, pod),
+            memory_cell(kube, pod, theme),
         ]
     };
     let table = namespaces::Table {
@@ -214,7 +222,9 @@ fn render_pods(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme: &T
 
 /// The pods table: the name is the last to shrink; the status before the restarts, the age,
 /// the namespace (the summary line above names the namespaces) and the node.
-const POD_COLUMNS: [Spec; 7] = [
+/// CPU and MEM (usage against the limit, from the metrics API) hide before the age: the
+/// status says what is wrong, usage says how close to OOMKilled.
+const POD_COLUMNS: [Spec; 9] = [
     Spec::text("NAMESPACE", 6, 24, 4).cut(Cut::Middle),
     Spec::name("NAME", 12),
     Spec::text("READY", 5, 5, 0),
@@ -222,7 +232,103 @@ const POD_COLUMNS: [Spec; 7] = [
     Spec::text("RESTARTS", 3, 14, 2),
     Spec::text("AGE", 3, 6, 3),
     Spec::text("NODE", 6, 30, 5).cut(Cut::Middle),
+    Spec::text("CPU", 4, 13, 4),
+    Spec::text("MEM", 5, 20, 3),
 ];
+
+/// `    usage cpu 250m  memory 1.9Gi/2Gi 95%`: the container's last metrics sample against its
+/// own memory limit (the OOM killer acts per container), or why there is none.
+fn container_usage_line(
+    screen: &Screen<'_>,
+    pod: &PodRow,
+    container: &crate::model::pods::ContainerDetail,
+    theme: &Theme,
+) -> Option<Line<'static>> {
+    use watchfloor_core::platform::{quantity, usage};
+    let kube = screen.visible_kube();
+    let key = (pod.namespace.clone(), pod.name.clone());
+    let Some(sample) = kube.pod_usage.get(&key) else {
+        return match &kube.metrics {
+            crate::data::MetricsState::Missing(why) => Some(Line::from(vec![
+                Span::styled("    usage ", theme.muted),
+                Span::styled(sanitize(why), theme.muted),
+            ])),
+            _ => None,
+        };
+    };
+    let used = sample
+        .containers
+        .iter()
+        .find(|u| u.name == container.name)?;
+    // `limits` reads `cpu 500m, memory 2Gi` (or `-`).
+    let limit_of = |what: &str| {
+        container
+            .limits
+            .split(',')
+            .filter_map(|part| part.trim().strip_prefix(what))
+            .find_map(|q| Some(q.trim().to_string()))
+    };
+    let memory_limit = limit_of("memory ").and_then(|q| quantity::memory_bytes(&q));
+    let cpu_limit = limit_of("cpu ").and_then(|q| quantity::cpu_millis(&q));
+    let level = usage::memory_level(
+        used.memory_bytes,
+        memory_limit,
+        kube.platform_rules().memory_warn,
+    );
+    Some(Line::from(vec![
+        Span::styled("    usage cpu ", theme.muted),
+        Span::raw(usage::cpu_cell(used.cpu_millis, cpu_limit)),
+        Span::styled("  memory ", theme.muted),
+        Span::styled(
+            usage::memory_cell(used.memory_bytes, memory_limit),
+            match level {
+                crate::model::Health::Ok | crate::model::Health::Done => Style::default(),
+                level => health_style(level, theme),
+            },
+        ),
+    ]))
+}
+
+/// The pod's node, flagged when the node is not Ready (its pods are about to be evicted).
+fn node_cell(kube: &crate::data::KubeData, pod: &PodRow, theme: &Theme) -> (String, Style) {
+    match pod.node.as_deref() {
+        Some(node) if kube.node_not_ready(node) => {
+            (format!("{} NotReady", sanitize(node)), theme.crit)
+        }
+        Some(node) => (sanitize(node), theme.muted),
+        None => ("-".into(), theme.muted),
+    }
+}
+
+/// `250m/1` (usage / limit), `-` without a sample.
+fn cpu_cell(kube: &crate::data::KubeData, pod: &PodRow) -> (String, Style) {
+    let key = (pod.namespace.clone(), pod.name.clone());
+    match kube.pod_usage.get(&key) {
+        Some(usage) => (
+            watchfloor_core::platform::usage::cpu_cell(usage.cpu_millis(), pod.resources.cpu_limit),
+            Style::default(),
+        ),
+        None => ("-".into(), Style::default()),
+    }
+}
+
+/// `1.9Gi/2Gi 95%`, warned near the limit (`[targets.platform] memory_warn`).
+fn memory_cell(kube: &crate::data::KubeData, pod: &PodRow, theme: &Theme) -> (String, Style) {
+    let key = (pod.namespace.clone(), pod.name.clone());
+    match (kube.pod_usage.get(&key), kube.pod_memory_level(&key)) {
+        (Some(usage), Some(level)) => (
+            watchfloor_core::platform::usage::memory_cell(
+                usage.memory_bytes(),
+                pod.resources.memory_limit,
+            ),
+            match level {
+                crate::model::Health::Ok | crate::model::Health::Done => Style::default(),
+                level => health_style(level, theme),
+            },
+        ),
+        _ => ("-".into(), Style::default()),
+    }
+}
 
 /// The deployments table: images are cut from the left so the tag stays.
 const DEPLOYMENT_COLUMNS: [Spec; 8] = [
@@ -400,6 +506,9 @@ fn render_detail(
                     Span::styled("  limits ", theme.muted),
                     Span::raw(sanitize(&c.limits)),
                 ]));
+                if let Some(line) = container_usage_line(screen, pod, c, theme) {
+                    lines.push(line);
+                }
             }
             lines.push(Line::styled(
                 format!("Events ({})", detail.events.len()),

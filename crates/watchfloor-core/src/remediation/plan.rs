@@ -184,6 +184,10 @@ pub struct PlanContext {
     pub operators: Vec<(String, String, String)>,
     /// Permission answers: `Some(Err(reason))` means the identity may not do it.
     pub permission: PermissionView,
+    /// Deployments an HPA controls, by (namespace, name): the HPA in words
+    /// (`hpa/web scales it between 2 and 10 replicas`). A scale preview says it, since the
+    /// HPA will scale the deployment back.
+    pub autoscaled: BTreeMap<(String, String), String>,
 }
 
 /// The access review answers the planner consults, by check (see [`super::access`]). What
@@ -457,6 +461,7 @@ pub fn describe(
                 deployment,
                 *deployment_replicas,
                 params,
+                ctx.autoscaled.get(&(namespace.clone(), deployment.clone())),
             )?,
             Selection::Pod {
                 namespace,
@@ -475,7 +480,14 @@ pub fn describe(
                 namespace,
                 name,
                 replicas,
-            } => deployment_plan(verb, &kube(namespace), name, Some(*replicas), params)?,
+            } => deployment_plan(
+                verb,
+                &kube(namespace),
+                name,
+                Some(*replicas),
+                params,
+                ctx.autoscaled.get(&(namespace.clone(), name.clone())),
+            )?,
             _ => return Err(not_here()),
         },
         Verb::DeletePod => match selection {
@@ -692,6 +704,7 @@ fn deployment_plan(
     name: &str,
     replicas: Option<u32>,
     params: &Params,
+    autoscaler: Option<&String>,
 ) -> Result<Planned, String> {
     let object = format!("deployment/{name}");
     Ok(match verb {
@@ -723,10 +736,13 @@ fn deployment_plan(
         Verb::Scale => {
             let to = params.replicas.ok_or("type a replica count")?;
             // An unknown current count is said so, never guessed as 0 (it is audited as `from`).
-            let change = match replicas {
+            let mut change = match replicas {
                 Some(from) => format!("replicas {from} -> {to}"),
                 None => format!("replicas ? -> {to} (current count not known here)"),
             };
+            if let Some(hpa) = autoscaler {
+                change.push_str(&format!("; {hpa}: it will override this count"));
+            }
             (
                 place.clone(),
                 ActionKind::Scale {
@@ -1001,6 +1017,26 @@ mod tests {
             }
         );
         assert_eq!(plan.confirm_text, None);
+    }
+
+    #[test]
+    fn scaling_an_autoscaled_deployment_says_so() {
+        let mut ctx = ctx();
+        let params = Params {
+            replicas: Some(5),
+            ..Params::default()
+        };
+        let plain = plan(Verb::Scale, &deployment(), &params, &ctx).unwrap();
+        assert_eq!(plain.change, "replicas 3 -> 5");
+        ctx.autoscaled.insert(
+            ("ns".into(), "api".into()),
+            "hpa/api scales it between 2 and 10 replicas".into(),
+        );
+        let plan = plan(Verb::Scale, &deployment(), &params, &ctx).unwrap();
+        assert_eq!(
+            plan.change,
+            "replicas 3 -> 5; hpa/api scales it between 2 and 10 replicas: it will override this count"
+        );
     }
 
     #[test]
