@@ -91,9 +91,11 @@ fn status_of(w: &WorldState, h: &Value, now: &str) -> Value {
                 &format!("the HPA controller was unable to get the target's current scale: {} \"{}\" not found",
                     res.plural(), target_ref["name"].as_str().unwrap_or("")), old, now)]});
     };
-    let current = target["status"]["replicas"]
+    // The target's desired replicas (what `kubectl get deploy` shows as x/N), not its status
+    // count, which includes a stalled rollout's surge pods.
+    let current = target["spec"]["replicas"]
         .as_i64()
-        .or_else(|| target["spec"]["replicas"].as_i64())
+        .or_else(|| target["status"]["replicas"].as_i64())
         .unwrap_or(0);
     let target_util = spec["metrics"]
         .as_array()

@@ -533,3 +533,135 @@ mod tests {
         assert!(calm["spec"].get("taints").is_none());
     }
 }
+
+#[cfg(test)]
+mod story {
+    use super::*;
+    use crate::Scenario;
+    use crate::selectors::{FieldSelector, LabelSelector};
+
+    fn booted(name: &str, f: impl FnOnce(Scenario) -> Scenario) -> WorldState {
+        let scenario = f(Scenario::builtin(name).unwrap_or_else(|e| panic!("{e}")));
+        let mut w = WorldState {
+            rules: scenario.rules().unwrap_or_default(),
+            speed: 1.0,
+            ..WorldState::default()
+        };
+        scenario.load(&mut w).unwrap_or_else(|e| panic!("{e}"));
+        w.tick();
+        w
+    }
+
+    fn get(w: &WorldState, res: Res, ns: &str, name: &str) -> Value {
+        w.store
+            .get(res, ns, name)
+            .map(|v| (*v).clone())
+            .unwrap_or_else(|| panic!("{res:?} {ns}/{name} missing"))
+    }
+
+    #[test]
+    fn the_incident_has_its_platform_problems() {
+        let w = booted("incident", |s| s);
+        let now = w.store.clock.wall();
+        let cj = get(&w, Res::CronJob, "babylon-backup", "babylon-db-backup");
+        let last_ok = cj["status"]["lastSuccessfulTime"]
+            .as_str()
+            .and_then(crate::util::parse_time);
+        let age = now - last_ok.unwrap_or(now);
+        assert!(
+            age > time::Duration::hours(48) && age < time::Duration::hours(80),
+            "{age}"
+        );
+        let failed: Vec<Value> = w
+            .store
+            .iter(Res::Job, Some("babylon-backup"), None)
+            .filter(|j| j["status"]["failed"] == 1)
+            .map(|j| (**j).clone())
+            .collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            cj["status"]["lastScheduleTime"], failed[0]["status"]["startTime"],
+            "the last run is the failed one"
+        );
+        let hpa = get(
+            &w,
+            Res::HorizontalPodAutoscaler,
+            "platform-v2-stable",
+            "platform-v2-api",
+        );
+        assert_eq!(hpa["status"]["currentReplicas"], 3);
+        assert_eq!(hpa["status"]["desiredReplicas"], 3);
+        assert_eq!(hpa["status"]["conditions"][2]["reason"], "TooManyReplicas");
+        let cert = get(
+            &w,
+            Res::Certificate,
+            "babylon-catalog",
+            "babylon-catalog-ui",
+        );
+        let not_after = cert["status"]["notAfter"]
+            .as_str()
+            .and_then(crate::util::parse_time);
+        let left = not_after.unwrap_or(now) - now;
+        assert!(
+            left > time::Duration::days(4) && left <= time::Duration::days(5),
+            "{left}"
+        );
+        let secret = get(&w, Res::Secret, "babylon-catalog", "babylon-catalog-ui-tls");
+        assert_eq!(secret["type"], "kubernetes.io/tls");
+        let ing = get(&w, Res::Ingress, "babylon-catalog", "babylon-catalog-ui");
+        assert_eq!(
+            ing["spec"]["tls"][0]["secretName"],
+            "babylon-catalog-ui-tls"
+        );
+        let node = get(&w, Res::Node, "", "sim-node-2");
+        assert!(node["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "DiskPressure" && c["status"] == "True")
+        }));
+        let on_node = w
+            .store
+            .iter(Res::Pod, None, None)
+            .filter(|p| p["spec"]["nodeName"] == "sim-node-2")
+            .count();
+        assert!(on_node > 0, "pods run on the DiskPressure node");
+        let nodes = crate::metrics::serve(
+            &w,
+            &crate::metrics::Query::Nodes { name: None },
+            &LabelSelector::parse("").unwrap_or_else(|e| panic!("{e}")),
+            &FieldSelector::parse("").unwrap_or_else(|e| panic!("{e}")),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(nodes["items"].as_array().map(Vec::len), Some(3));
+    }
+
+    #[test]
+    fn without_cert_manager_the_tls_secrets_stay() {
+        let w = booted("incident", |s| s.with_cert_manager(false));
+        assert_eq!(w.store.count(Res::Certificate), 0);
+        assert_eq!(w.store.count(Res::CustomResourceDefinition), 0);
+        get(&w, Res::Secret, "babylon-catalog", "babylon-catalog-ui-tls");
+    }
+
+    #[test]
+    fn calm_is_healthy_and_large_has_its_scale() {
+        let w = booted("calm", |s| s);
+        let cj = get(&w, Res::CronJob, "babylon-backup", "babylon-db-backup");
+        assert!(cj["status"]["lastSuccessfulTime"].is_string());
+        let hpa = get(
+            &w,
+            Res::HorizontalPodAutoscaler,
+            "platform-v2-stable",
+            "platform-v2-api",
+        );
+        assert_eq!(
+            hpa["status"]["conditions"][2]["reason"],
+            "DesiredWithinRange"
+        );
+        let large = booted("large", |s| s);
+        assert_eq!(large.store.count(Res::Pod), 10_000);
+        assert_eq!(large.store.count(Res::Node), 50);
+        assert_eq!(large.store.count(Res::CronJob), 500);
+        assert_eq!(large.store.count(Res::HorizontalPodAutoscaler), 200);
+        assert_eq!(large.store.count(Res::Certificate), 300);
+    }
+}
