@@ -22,6 +22,16 @@ pub fn version() -> Value {
     })
 }
 
+/// The media type of a protobuf `/openapi/v2` (client-go asks for the `@v1.0` spelling,
+/// which Go cannot parse back as a Content-Type).
+pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// An OpenAPI v2 document describing no kinds: clients that validate against it (kubectl
+/// apply) skip what it does not describe, as they do for CRDs without a schema.
+pub fn openapi_v2() -> Value {
+    json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.33.1"}, "paths": {}, "definitions": {}})
+}
+
 pub fn core_versions(addr: SocketAddr) -> Value {
     json!({
         "kind": "APIVersions",

@@ -40,6 +40,9 @@ pub enum Target {
         name: Option<String>,
         sub: Option<String>,
     },
+    /// `/openapi/v2`: an empty document (kubectl apply's client-side validation downloads it
+    /// and skips kinds it does not describe).
+    OpenApiV2,
     /// metrics.k8s.io/v1beta1 (served only when the metrics API is installed).
     Metrics(metrics::Query),
     /// In a served group version, but no such resource: a `NotFound` Status.
@@ -64,6 +67,7 @@ pub fn parse_path(path: &str, features: Features) -> Target {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => return Target::Version,
+        ["openapi", "v2"] => return Target::OpenApiV2,
         ["api"] => return Target::CoreVersions,
         ["apis"] => return Target::Groups,
         ["apis", g] => return Target::Group((*g).to_string()),
@@ -218,6 +222,19 @@ fn dispatch(
         Target::Group(g) => get_only(discovery::group(&g, features)),
         Target::Resources(g, v) => get_only(discovery::resources(&g, &v, features)),
         Target::NoPage => Ok(respond::page_not_found()),
+        Target::OpenApiV2 if method == Method::GET => {
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // client-go asks for protobuf, where an empty body is an empty Document.
+            if accept.contains("protobuf") {
+                Ok(respond::raw(200, discovery::OPENAPI_V2_PROTOBUF, ""))
+            } else {
+                Ok(respond::json(200, &discovery::openapi_v2()))
+            }
+        }
+        Target::OpenApiV2 => Err(ApiError::method_not_allowed()),
         Target::Metrics(query) => {
             if method != Method::GET {
                 return Err(ApiError::method_not_allowed());

@@ -772,7 +772,12 @@ fn cronjob(o: &Value, now: OffsetDateTime) -> Vec<Value> {
         name(o),
         spec["schedule"].clone(),
         str_or_none(&spec["timeZone"]),
-        json!(spec["suspend"] == true),
+        // kube-apiserver prints the bool as a word ("True"/"False"), not a JSON bool.
+        json!(if spec["suspend"] == true {
+            "True"
+        } else {
+            "False"
+        }),
         json!(st["active"].as_array().map_or(0, Vec::len)),
         json!(last),
         age(o, now),
