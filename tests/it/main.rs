@@ -39,6 +39,7 @@ mod serve_console;
 mod serve_ssh;
 mod sim_demo;
 mod sim_kubectl;
+mod sim_platform;
 mod sim_prometheus;
 mod sim_wire;
 mod slo_prometheus;

@@ -11,7 +11,7 @@ use watchfloor_sim::{Res, Scenario, Sim, SimOptions};
 const NS: &str = "platform-v2-stable";
 
 /// The kubectl binary, or `None` after a loud SKIPPED message.
-fn kubectl_path() -> Option<PathBuf> {
+pub(crate) fn kubectl_path() -> Option<PathBuf> {
     let out = std::process::Command::new("which")
         .arg("kubectl")
         .output()
@@ -26,23 +26,28 @@ fn kubectl_path() -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
-struct Kubectl {
-    bin: PathBuf,
-    sim: Sim,
-    dir: tempfile::TempDir,
+pub(crate) struct Kubectl {
+    pub(crate) bin: PathBuf,
+    pub(crate) sim: Sim,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) ok: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Kubectl {
-    async fn start(scenario: &str) -> Option<Kubectl> {
+    pub(crate) async fn start(scenario: &str) -> Option<Kubectl> {
+        Kubectl::start_with(Scenario::builtin(scenario).expect("scenario")).await
+    }
+
+    /// Like `start`, for a scenario a test adjusted (e.g. without the metrics API).
+    pub(crate) async fn start_with(scenario: Scenario) -> Option<Kubectl> {
         let bin = kubectl_path()?;
         let sim = Sim::start(
-            Scenario::builtin(scenario).expect("scenario"),
+            scenario,
             "127.0.0.1:0".parse().expect("addr"),
             SimOptions {
                 request_log: None,
@@ -57,7 +62,7 @@ impl Kubectl {
         Some(Kubectl { bin, sim, dir })
     }
 
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(&self.bin);
         c.arg("--kubeconfig")
             .arg(self.dir.path().join("kubeconfig"))
@@ -70,7 +75,7 @@ impl Kubectl {
         c
     }
 
-    async fn run(&self, args: &[&str]) -> Out {
+    pub(crate) async fn run(&self, args: &[&str]) -> Out {
         let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
             .await
             .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
@@ -82,7 +87,7 @@ impl Kubectl {
         }
     }
 
-    async fn ok(&self, args: &[&str]) -> String {
+    pub(crate) async fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args).await;
         assert!(o.ok, "kubectl {args:?} failed:\n{}\n{}", o.stdout, o.stderr);
         o.stdout

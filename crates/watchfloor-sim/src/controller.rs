@@ -213,6 +213,8 @@ impl WorldState {
         }
         self.tick_claims(now);
         self.tick_traffic();
+        // Jobs start and finish on their own clock, like pod steps.
+        self.reconcile_jobs(now);
         let idle = self.store.rv() == self.ctl.reconciled_rv
             && self
                 .ctl
@@ -222,6 +224,11 @@ impl WorldState {
             return;
         }
         self.reconcile_all(now);
+        // The platform kinds' status: HPAs, cert-manager issuing.
+        self.reconcile_hpas();
+        if self.features.cert_manager {
+            self.reconcile_certificates();
+        }
         self.ctl.reconciled_rv = self.store.rv();
         self.ctl.reconciled_at = Some(now);
     }
@@ -302,6 +309,12 @@ impl WorldState {
                 _ => self.reconcile_daemonset(w),
             }
         }
+        // Jobs own their pods directly too.
+        workload_uids.extend(
+            self.store
+                .iter(Res::Job, None, None)
+                .filter_map(|j| j["metadata"]["uid"].as_str().map(String::from)),
+        );
         let all_rs: Vec<Arc<Value>> = self
             .store
             .iter(Res::ReplicaSet, None, None)

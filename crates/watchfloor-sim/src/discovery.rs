@@ -22,6 +22,16 @@ pub fn version() -> Value {
     })
 }
 
+/// The media type of a protobuf `/openapi/v2` (client-go asks for the `@v1.0` spelling,
+/// which Go cannot parse back as a Content-Type).
+pub const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// An OpenAPI v2 document describing no kinds: clients that validate against it (kubectl
+/// apply) skip what it does not describe, as they do for CRDs without a schema.
+pub fn openapi_v2() -> Value {
+    json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.33.1"}, "paths": {}, "definitions": {}})
+}
+
 pub fn core_versions(addr: SocketAddr) -> Value {
     json!({
         "kind": "APIVersions",
@@ -30,49 +40,91 @@ pub fn core_versions(addr: SocketAddr) -> Value {
     })
 }
 
-/// Groups served under `/apis` (besides core).
-pub const GROUPS: [&str; 4] = [
-    "apps",
-    "authorization.k8s.io",
-    "policy",
-    "poolboy.gpte.redhat.com",
+/// Which optional APIs the simulated cluster has installed (scenario flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// metrics.k8s.io/v1beta1 (metrics-server).
+    pub metrics: bool,
+    /// cert-manager.io/v1 Certificates and their CRD.
+    pub cert_manager: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            metrics: true,
+            cert_manager: true,
+        }
+    }
+}
+
+impl Features {
+    /// Whether `group` is served at all (unserved groups answer a plain `404 page not found`).
+    pub fn serves_group(self, group: &str) -> bool {
+        match group {
+            "cert-manager.io" => self.cert_manager,
+            "metrics.k8s.io" => self.metrics,
+            _ => true,
+        }
+    }
+}
+
+/// Groups served under `/apis` (besides core), with their one served version.
+const GROUPS: [(&str, &str); 10] = [
+    ("apps", "v1"),
+    ("authorization.k8s.io", "v1"),
+    ("autoscaling", "v2"),
+    ("batch", "v1"),
+    ("networking.k8s.io", "v1"),
+    ("policy", "v1"),
+    ("apiextensions.k8s.io", "v1"),
+    ("poolboy.gpte.redhat.com", "v1"),
+    ("cert-manager.io", "v1"),
+    ("metrics.k8s.io", "v1beta1"),
 ];
 
-pub fn groups() -> Value {
+fn group_entry(name: &str, version: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{name}/{version}"), "version": version});
+    json!({"name": name, "versions": [gv.clone()], "preferredVersion": gv})
+}
+
+pub fn groups(features: Features) -> Value {
     let groups: Vec<Value> = GROUPS
         .iter()
-        .map(|g| {
-            let gv = json!({"groupVersion": format!("{g}/v1"), "version": "v1"});
-            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
-        })
+        .filter(|(g, _)| features.serves_group(g))
+        .map(|(g, v)| group_entry(g, v))
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-fn verbs_for(res: Res) -> Vec<&'static str> {
+/// `/apis/{group}`: the APIGroup document, `None` for groups not served.
+pub fn group(name: &str, features: Features) -> Option<Value> {
+    let (g, v) = GROUPS
+        .iter()
+        .find(|(g, _)| *g == name && features.serves_group(g))?;
+    let mut doc = group_entry(g, v);
+    doc["kind"] = json!("APIGroup");
+    doc["apiVersion"] = json!("v1");
+    Some(doc)
+}
+
+const ALL_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+fn verbs_for(res: Res) -> &'static [&'static str] {
     match res {
-        Res::Event
-        | Res::Pod
-        | Res::Deployment
-        | Res::ReplicaSet
-        | Res::StatefulSet
-        | Res::DaemonSet
-        | Res::ResourceClaim
-        | Res::PodDisruptionBudget => vec![
-            "create",
-            "delete",
-            "deletecollection",
-            "get",
-            "list",
-            "patch",
-            "update",
-            "watch",
+        Res::Namespace | Res::Node => &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
         ],
-        Res::Namespace | Res::Node => {
-            vec![
-                "create", "delete", "get", "list", "patch", "update", "watch",
-            ]
-        }
+        _ => &ALL_VERBS,
     }
 }
 
@@ -86,11 +138,16 @@ fn entry(res: Res) -> Value {
         "shortNames": res.short_names(),
     });
     match res {
-        Res::Pod => e["categories"] = json!(["all"]),
-        Res::Deployment | Res::ReplicaSet | Res::StatefulSet | Res::DaemonSet => {
-            e["categories"] = json!(["all"]);
-        }
+        Res::Pod
+        | Res::Deployment
+        | Res::ReplicaSet
+        | Res::StatefulSet
+        | Res::DaemonSet
+        | Res::Job
+        | Res::CronJob
+        | Res::HorizontalPodAutoscaler => e["categories"] = json!(["all"]),
         Res::ResourceClaim => e["categories"] = json!(["poolboy"]),
+        Res::Certificate => e["categories"] = json!(["cert-manager"]),
         _ => {}
     }
     e
@@ -100,107 +157,139 @@ fn sub(name: &str, namespaced: bool, kind: &str, verbs: &[&str]) -> Value {
     json!({"name": name, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": verbs})
 }
 
+/// A kind's entry followed by its `/status` subresource.
+fn with_status(res: Res) -> [Value; 2] {
+    [
+        entry(res),
+        sub(
+            &format!("{}/status", res.plural()),
+            res.namespaced(),
+            res.kind(),
+            &["get", "patch", "update"],
+        ),
+    ]
+}
+
 fn resource_list(group_version: &str, resources: Vec<Value>) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
 
-/// `/api/v1` or `/apis/{group}/v1`; `None` for unknown groups.
-pub fn resources(group: &str, version: &str) -> Option<Value> {
-    if version != "v1" {
+/// `/api/v1` or `/apis/{group}/{version}`; `None` for groups or versions not served.
+pub fn resources(group: &str, version: &str, features: Features) -> Option<Value> {
+    let served = if group.is_empty() {
+        version == "v1"
+    } else {
+        GROUPS
+            .iter()
+            .any(|(g, v)| *g == group && *v == version && features.serves_group(g))
+    };
+    if !served {
         return None;
     }
     let gv = if group.is_empty() {
-        "v1".to_string()
+        version.to_string()
     } else {
-        format!("{group}/v1")
+        format!("{group}/{version}")
     };
-    let list = match group {
-        "" => vec![
-            entry(Res::Event),
-            entry(Res::Namespace),
-            sub(
-                "namespaces/status",
-                false,
-                "Namespace",
+    let list: Vec<Value> = match group {
+        "" => {
+            let mut eviction = sub("pods/eviction", true, "Eviction", &["create"]);
+            eviction["group"] = json!("policy");
+            eviction["version"] = json!("v1");
+            let mut l = vec![entry(Res::Event)];
+            l.extend(with_status(Res::Namespace));
+            l.push(entry(Res::Node));
+            l.push(entry(Res::Pod));
+            l.push(eviction);
+            l.push(sub("pods/log", true, "Pod", &["get"]));
+            l.push(sub("pods/status", true, "Pod", &["get", "patch", "update"]));
+            l.push(entry(Res::Secret));
+            l
+        }
+        "apps" => {
+            let mut scale = sub(
+                "deployments/scale",
+                true,
+                "Scale",
                 &["get", "patch", "update"],
-            ),
-            entry(Res::Node),
-            entry(Res::Pod),
-            {
-                let mut e = sub("pods/eviction", true, "Eviction", &["create"]);
-                e["group"] = json!("policy");
-                e["version"] = json!("v1");
-                e
-            },
-            sub("pods/log", true, "Pod", &["get"]),
-            sub("pods/status", true, "Pod", &["get", "patch", "update"]),
-        ],
-        "apps" => vec![
-            entry(Res::Deployment),
-            {
-                let mut e = sub(
-                    "deployments/scale",
-                    true,
-                    "Scale",
-                    &["get", "patch", "update"],
-                );
-                e["group"] = json!("autoscaling");
-                e["version"] = json!("v1");
-                e
-            },
-            sub(
+            );
+            scale["group"] = json!("autoscaling");
+            scale["version"] = json!("v1");
+            let mut l = vec![entry(Res::Deployment), scale];
+            l.push(sub(
                 "deployments/status",
                 true,
                 "Deployment",
                 &["get", "patch", "update"],
-            ),
-            entry(Res::ReplicaSet),
-            sub(
-                "replicasets/status",
-                true,
-                "ReplicaSet",
-                &["get", "patch", "update"],
-            ),
-            entry(Res::StatefulSet),
-            sub(
-                "statefulsets/status",
-                true,
-                "StatefulSet",
-                &["get", "patch", "update"],
-            ),
-            entry(Res::DaemonSet),
-            sub(
-                "daemonsets/status",
-                true,
-                "DaemonSet",
-                &["get", "patch", "update"],
-            ),
-        ],
+            ));
+            for r in [Res::ReplicaSet, Res::StatefulSet, Res::DaemonSet] {
+                l.extend(with_status(r));
+            }
+            l
+        }
         "authorization.k8s.io" => vec![sub(
             "selfsubjectaccessreviews",
             false,
             "SelfSubjectAccessReview",
             &["create"],
         )],
-        "policy" => vec![
-            entry(Res::PodDisruptionBudget),
-            sub(
-                "poddisruptionbudgets/status",
-                true,
-                "PodDisruptionBudget",
-                &["get", "patch", "update"],
-            ),
+        "metrics.k8s.io" => vec![
+            sub("nodes", false, "NodeMetrics", &["get", "list"]),
+            sub("pods", true, "PodMetrics", &["get", "list"]),
         ],
-        "poolboy.gpte.redhat.com" => vec![
-            entry(Res::ResourceClaim),
-            sub(
-                "resourceclaims/status",
-                true,
-                "ResourceClaim",
-                &["get", "patch", "update"],
-            ),
-        ],
-        _ => return None,
+        _ => Res::ALL
+            .into_iter()
+            .filter(|r| r.group() == group && r.version() == version)
+            .flat_map(|r| {
+                if r.has_status_subresource() {
+                    with_status(r).to_vec()
+                } else {
+                    vec![entry(r)]
+                }
+            })
+            .collect(),
     };
     Some(resource_list(&gv, list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_groups_leave_discovery() {
+        let none = Features {
+            metrics: false,
+            cert_manager: false,
+        };
+        let names = |f| {
+            groups(f)["groups"]
+                .as_array()
+                .map(|gs| gs.iter().map(|g| g["name"].to_string()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert!(names(Features::default()).contains(&"\"cert-manager.io\"".to_string()));
+        assert!(!names(none).contains(&"\"cert-manager.io\"".to_string()));
+        assert!(!names(none).contains(&"\"metrics.k8s.io\"".to_string()));
+        assert!(resources("cert-manager.io", "v1", none).is_none());
+        assert!(resources("metrics.k8s.io", "v1beta1", none).is_none());
+        assert!(resources("batch", "v1", none).is_some());
+        assert!(resources("autoscaling", "v1", none).is_none());
+    }
+
+    #[test]
+    fn new_kinds_are_discoverable_with_short_names() {
+        let f = Features::default();
+        let batch = resources("batch", "v1", f).unwrap_or_default();
+        let cj = &batch["resources"][2];
+        assert_eq!(cj["name"], "cronjobs");
+        assert_eq!(cj["shortNames"], json!(["cj"]));
+        let certs = resources("cert-manager.io", "v1", f).unwrap_or_default();
+        assert_eq!(
+            certs["resources"][0]["shortNames"],
+            json!(["cert", "certs"])
+        );
+        let hpa = resources("autoscaling", "v2", f).unwrap_or_default();
+        assert_eq!(hpa["resources"][0]["kind"], "HorizontalPodAutoscaler");
+    }
 }

@@ -29,6 +29,10 @@ impl RequestRecord {
     pub fn is_watch(&self) -> bool {
         self.verb == "watch"
     }
+    /// A request to the metrics API (metrics.k8s.io), which clients poll.
+    pub fn is_metrics(&self) -> bool {
+        self.verb == "metrics"
+    }
 }
 
 /// Fault state shared with the server.

@@ -10,15 +10,17 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::discovery;
+use super::discovery::{self, Features};
 use super::faults::RequestRecord;
 use super::logs::{self, LogQuery};
+use super::metrics;
 use super::patch::{self, PatchKind};
 use super::policy::Attrs;
 use super::resources::Res;
 use super::respond;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{ApiError, success_status};
+use super::table::{self, Include};
 use super::util::{parse_query, parse_time};
 use super::watch::{self, WatchParams};
 use super::writes;
@@ -38,13 +40,34 @@ pub enum Target {
         name: Option<String>,
         sub: Option<String>,
     },
+    /// `/openapi/v2`: an empty document (kubectl apply's client-side validation downloads it
+    /// and skips kinds it does not describe).
+    OpenApiV2,
+    /// metrics.k8s.io/v1beta1 (served only when the metrics API is installed).
+    Metrics(metrics::Query),
+    /// In a served group version, but no such resource: a `NotFound` Status.
     Unknown,
+    /// Outside every served group version: kube-apiserver's plain-text `404 page not found`
+    /// (what an uninstalled CRD or aggregated API answers).
+    NoPage,
 }
 
-pub fn parse_path(path: &str) -> Target {
+/// Whether `sub` is a subresource `res` has.
+fn has_sub(res: Res, sub: Option<&str>) -> bool {
+    match sub {
+        None => true,
+        Some("status") => res.has_status_subresource(),
+        Some("log" | "eviction") => res == Res::Pod,
+        Some("scale") => res == Res::Deployment,
+        Some(_) => false,
+    }
+}
+
+pub fn parse_path(path: &str, features: Features) -> Target {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segs.as_slice() {
         ["version"] => return Target::Version,
+        ["openapi", "v2"] => return Target::OpenApiV2,
         ["api"] => return Target::CoreVersions,
         ["apis"] => return Target::Groups,
         ["apis", g] => return Target::Group((*g).to_string()),
@@ -52,8 +75,14 @@ pub fn parse_path(path: &str) -> Target {
         ["apis", g, v] => return Target::Resources((*g).to_string(), (*v).to_string()),
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
-        _ => return Target::Unknown,
+        _ => return Target::NoPage,
     };
+    if discovery::resources(group, version, features).is_none() {
+        return Target::NoPage;
+    }
+    if group == "metrics.k8s.io" {
+        return metrics::Query::parse(rest).map_or(Target::Unknown, Target::Metrics);
+    }
     if group == "authorization.k8s.io" && version == "v1" && rest == ["selfsubjectaccessreviews"] {
         return Target::Ssar;
     }
@@ -68,7 +97,10 @@ pub fn parse_path(path: &str) -> Target {
     let Some(res) = rest.first().and_then(|p| Res::from_path(group, version, p)) else {
         return Target::Unknown;
     };
-    if rest.len() > 3 || (res.namespaced() && ns.is_none() && rest.len() > 1) {
+    if rest.len() > 3
+        || (res.namespaced() && ns.is_none() && rest.len() > 1)
+        || !has_sub(res, rest.get(2).copied())
+    {
         return Target::Unknown;
     }
     Target::Object {
@@ -104,7 +136,9 @@ fn verb_of(method: &Method, target: &Target, q: &[(String, String)]) -> &'static
             _ => "unknown",
         },
         Target::Ssar => "create",
-        Target::Unknown => "unknown",
+        // Its own verb: pollers of the metrics API are counted apart from LISTs of watched kinds.
+        Target::Metrics(_) => "metrics",
+        Target::Unknown | Target::NoPage => "unknown",
         _ => "discovery",
     }
 }
@@ -137,7 +171,8 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         tokio::time::sleep(latency).await;
     }
     let q = parse_query(&raw_query);
-    let target = parse_path(&path);
+    let features = sh.with(|w| w.features);
+    let target = parse_path(&path, features);
     let verb = verb_of(&method, &target, &q);
     let verb_label = match (&target, verb) {
         (Target::Object { sub: Some(s), .. }, "get") if s == "log" => "logs",
@@ -149,7 +184,7 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         && !raw_query.contains("dryRun");
     let resp = match sh.faults.take_failure_for(is_change) {
         Some(code) => respond::error(&ApiError::injected(code)),
-        None => match dispatch(&sh, &method, target, verb, &q, &headers, &body) {
+        None => match dispatch(&sh, &method, target, verb, &q, &headers, &body, features) {
             Ok(r) => r,
             Err(e) => respond::error(&e),
         },
@@ -164,6 +199,7 @@ pub async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
     resp
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dispatch(
     sh: &Arc<Shared>,
     method: &Method,
@@ -172,36 +208,44 @@ fn dispatch(
     q: &[(String, String)],
     headers: &HeaderMap,
     body: &[u8],
+    features: Features,
 ) -> Result<Response, ApiError> {
-    let get_only = |v: Value| {
-        if method == Method::GET {
-            Ok(respond::json(200, &v))
-        } else {
-            Err(ApiError::method_not_allowed())
-        }
+    let get_only = |v: Option<Value>| match v {
+        None => Ok(respond::page_not_found()),
+        Some(_) if method != Method::GET => Err(ApiError::method_not_allowed()),
+        Some(v) => Ok(respond::json(200, &v)),
     };
     match target {
-        Target::Version => get_only(discovery::version()),
-        Target::CoreVersions => get_only(discovery::core_versions(sh.addr())),
-        Target::Groups => get_only(discovery::groups()),
-        Target::Group(g) => {
-            let groups = discovery::groups();
-            let found = groups["groups"]
-                .as_array()
-                .and_then(|gs| gs.iter().find(|x| x["name"] == g.as_str()).cloned());
-            match found {
-                Some(mut v) => {
-                    v["kind"] = json!("APIGroup");
-                    v["apiVersion"] = json!("v1");
-                    get_only(v)
-                }
-                None => Err(ApiError::page_not_found()),
+        Target::Version => get_only(Some(discovery::version())),
+        Target::CoreVersions => get_only(Some(discovery::core_versions(sh.addr()))),
+        Target::Groups => get_only(Some(discovery::groups(features))),
+        Target::Group(g) => get_only(discovery::group(&g, features)),
+        Target::Resources(g, v) => get_only(discovery::resources(&g, &v, features)),
+        Target::NoPage => Ok(respond::page_not_found()),
+        Target::OpenApiV2 if method == Method::GET => {
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // client-go asks for protobuf, where an empty body is an empty Document.
+            if accept.contains("protobuf") {
+                Ok(respond::raw(200, discovery::OPENAPI_V2_PROTOBUF, ""))
+            } else {
+                Ok(respond::json(200, &discovery::openapi_v2()))
             }
         }
-        Target::Resources(g, v) => match discovery::resources(&g, &v) {
-            Some(doc) => get_only(doc),
-            None => Err(ApiError::page_not_found()),
-        },
+        Target::OpenApiV2 => Err(ApiError::method_not_allowed()),
+        Target::Metrics(query) => {
+            if method != Method::GET {
+                return Err(ApiError::method_not_allowed());
+            }
+            let labels = LabelSelector::parse(param(q, "labelSelector").unwrap_or(""))
+                .map_err(ApiError::bad_request)?;
+            let fields = FieldSelector::parse(param(q, "fieldSelector").unwrap_or(""))
+                .map_err(ApiError::bad_request)?;
+            let doc = sh.with(|w| metrics::serve(w, &query, &labels, &fields))?;
+            Ok(respond::json(200, &doc))
+        }
         Target::Ssar => {
             if method != Method::POST {
                 return Err(ApiError::method_not_allowed());
@@ -267,11 +311,28 @@ fn object(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if ctype.starts_with("application/vnd.kubernetes.protobuf") && !body.is_empty() {
-        return Err(ApiError::unsupported_media(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
-        ));
-    }
+    // kubectl 1.32 sends typed clients' bodies as protobuf: read the kinds proto.rs knows,
+    // refuse the rest as kube-apiserver refuses an unknown media type.
+    let decoded;
+    let body = if ctype.starts_with("application/vnd.kubernetes.protobuf") && !body.is_empty() {
+        decoded = super::proto::decode_object(body)
+            .filter(|v| method == Method::POST && v["kind"] == res.kind())
+            .ok_or_else(|| {
+                ApiError::unsupported_media(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+                )
+            })?
+            .to_string();
+        decoded.as_bytes()
+    } else {
+        body
+    };
+    // Server-side printing: `kubectl get` asks for a Table first (kubetui only for one).
+    let as_table = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(table::wants_table)
+        .then(|| Include::parse(param(q, "includeObject")));
     match (method.as_str(), name, sub.as_deref()) {
         ("GET", None, None) => {
             let labels = LabelSelector::parse(param(q, "labelSelector").unwrap_or(""))
@@ -294,6 +355,7 @@ fn object(
                         bookmarks: flag(q, "allowWatchBookmarks"),
                         send_initial: flag(q, "sendInitialEvents"),
                         timeout,
+                        table: as_table,
                     },
                 );
             }
@@ -308,6 +370,7 @@ fn object(
                 &fields,
                 limit,
                 param(q, "continue"),
+                as_table,
             )?;
             Ok(respond::json_string(200, body))
         }
@@ -315,7 +378,15 @@ fn object(
             let obj = sh
                 .with(|w| w.store.get(res, &nss, &n))
                 .ok_or_else(|| ApiError::not_found(res, &n))?;
-            Ok(respond::json(200, &obj))
+            match as_table {
+                Some(include) => {
+                    let now = sh.with(|w| w.store.clock.wall());
+                    let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+                    let row = table::row(res, &obj, now, include);
+                    Ok(respond::json_string(200, table::table(res, &meta, &row)))
+                }
+                None => Ok(respond::json(200, &obj)),
+            }
         }
         ("GET", Some(n), Some("log")) if res == Res::Pod => {
             let num = |k: &str| param(q, k).and_then(|s| s.parse::<i64>().ok());
@@ -365,7 +436,7 @@ fn object(
         }
         ("PATCH", Some(n), sub) => {
             let kind = patch::kind_from_content_type(ctype)?;
-            if kind == PatchKind::Strategic && res == Res::ResourceClaim {
+            if kind == PatchKind::Strategic && res.is_custom() {
                 return Err(ApiError::unsupported_media(
                     "strategic merge patch is not supported for custom resources",
                 ));

@@ -7,19 +7,25 @@
 //! `scenario` (assets/scenarios/*.toml), `faults` (test hooks and the request log), `kubeconfig`.
 
 mod alerting;
+mod autoscaling;
 mod behavior;
+mod certs;
 mod claims;
 mod clock;
 mod controller;
+mod cron;
 mod db;
 mod discovery;
 mod events;
 mod faults;
 mod health;
 mod http;
+mod jobs;
 mod kubeconfig;
 mod logs;
+mod metrics;
 mod patch;
+mod platform;
 mod pods;
 mod policy;
 mod prometheus;
@@ -31,6 +37,7 @@ mod selectors;
 mod state;
 mod status;
 mod store;
+mod table;
 mod templates;
 mod util;
 mod watch;

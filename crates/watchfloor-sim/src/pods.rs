@@ -188,12 +188,12 @@ fn terminated(
     }})
 }
 
-fn pod_ip(pod_uid: &str) -> String {
+pub(crate) fn pod_ip(pod_uid: &str) -> String {
     let h = fnv(&[pod_uid]);
     format!("10.244.{}.{}", (h >> 8) % 250 + 1, h % 250 + 2)
 }
 
-fn node_ip(node: &str) -> String {
+pub(crate) fn node_ip(node: &str) -> String {
     format!("192.168.49.{}", fnv(&[node]) % 200 + 10)
 }
 

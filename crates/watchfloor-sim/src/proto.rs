@@ -1,5 +1,7 @@
-//! Just enough Kubernetes protobuf to read a SelfSubjectAccessReview (kubectl ≥ 1.32 sends
-//! `auth can-i` bodies as `application/vnd.kubernetes.protobuf`).
+//! Just enough Kubernetes protobuf to read what kubectl ≥ 1.32 sends as
+//! `application/vnd.kubernetes.protobuf`: a SelfSubjectAccessReview (`auth can-i`), and the
+//! bodies of `kubectl create namespace` and `kubectl create secret` (the only kinds whose
+//! content here is metadata and string maps). Other protobuf bodies are refused with 415.
 
 use serde_json::{Map, Value, json};
 
@@ -93,6 +95,72 @@ pub fn decode_ssar(body: &[u8]) -> Option<Value> {
     Some(out)
 }
 
+/// `map<string, string|bytes>` entries (field `n`): each entry is a message {1: key, 2: value}.
+fn map_field(fs: &[(u64, Field<'_>)], n: u64, bytes_as_base64: bool) -> Option<Value> {
+    let mut m = Map::new();
+    for (k, f) in fs {
+        let Field::Bytes(entry) = f else { continue };
+        if *k != n {
+            continue;
+        }
+        let e = fields(entry)?;
+        let key = String::from_utf8_lossy(bytes_field(&e, 1).unwrap_or_default()).into_owned();
+        let val = bytes_field(&e, 2).unwrap_or_default();
+        let val = if bytes_as_base64 {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(val)
+        } else {
+            String::from_utf8_lossy(val).into_owned()
+        };
+        m.insert(key, json!(val));
+    }
+    (!m.is_empty()).then_some(Value::Object(m))
+}
+
+/// ObjectMeta's client-settable fields: name, generateName, namespace, labels, annotations.
+fn object_meta(buf: &[u8]) -> Option<Value> {
+    let fs = fields(buf)?;
+    let mut meta = strings(buf, &[(1, "name"), (2, "generateName"), (3, "namespace")])?;
+    if let Some(l) = map_field(&fs, 11, false) {
+        meta["labels"] = l;
+    }
+    if let Some(a) = map_field(&fs, 12, false) {
+        meta["annotations"] = a;
+    }
+    Some(meta)
+}
+
+/// Decode a protobuf-encoded Namespace or Secret into its JSON shape; `None` for anything
+/// else (or a malformed body).
+pub fn decode_object(body: &[u8]) -> Option<Value> {
+    let envelope = body.strip_prefix(b"k8s\0")?;
+    let unknown = fields(envelope)?;
+    let type_meta = strings(bytes_field(&unknown, 1)?, &[(1, "apiVersion"), (2, "kind")])?;
+    let obj = fields(bytes_field(&unknown, 2)?)?;
+    let meta = object_meta(bytes_field(&obj, 1).unwrap_or_default())?;
+    let mut out =
+        json!({"apiVersion": type_meta["apiVersion"], "kind": type_meta["kind"], "metadata": meta});
+    match (
+        type_meta["apiVersion"].as_str()?,
+        type_meta["kind"].as_str()?,
+    ) {
+        ("v1", "Namespace") => {}
+        ("v1", "Secret") => {
+            if let Some(d) = map_field(&obj, 2, true) {
+                out["data"] = d;
+            }
+            if let Some(t) = bytes_field(&obj, 3) {
+                out["type"] = json!(String::from_utf8_lossy(t));
+            }
+            if let Some(d) = map_field(&obj, 4, false) {
+                out["stringData"] = d;
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +181,26 @@ mod tests {
         let v = decode_ssar(&body).unwrap();
         assert_eq!(v["spec"]["resourceAttributes"]["verb"], "patch");
         assert_eq!(v["spec"]["resourceAttributes"]["resource"], "deployments");
+    }
+
+    fn envelope(api_version: &[u8], kind: &[u8], raw: &[u8]) -> Vec<u8> {
+        let tm = [ld(1, api_version), ld(2, kind)].concat();
+        [b"k8s\0".to_vec(), ld(1, &tm), ld(2, raw)].concat()
+    }
+
+    #[test]
+    fn decodes_a_namespace_and_a_secret() {
+        let label = [ld(1, b"team"), ld(2, b"ops")].concat();
+        let meta = [ld(1, b"foo"), ld(11, &label)].concat();
+        let v = decode_object(&envelope(b"v1", b"Namespace", &ld(1, &meta))).unwrap();
+        assert_eq!(v["metadata"]["name"], "foo");
+        assert_eq!(v["metadata"]["labels"]["team"], "ops");
+        let entry = [ld(1, b"k"), ld(2, b"v")].concat();
+        let raw = [ld(1, &ld(1, b"s")), ld(2, &entry), ld(3, b"Opaque")].concat();
+        let v = decode_object(&envelope(b"v1", b"Secret", &raw)).unwrap();
+        assert_eq!(v["data"]["k"], "dg==");
+        assert_eq!(v["type"], "Opaque");
+        assert!(decode_object(&envelope(b"apps/v1", b"Deployment", &ld(1, &meta))).is_none());
+        assert!(decode_object(b"k8s\0\xff").is_none());
     }
 }

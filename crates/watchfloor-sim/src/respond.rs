@@ -20,6 +20,12 @@ pub fn raw(code: u16, content_type: &'static str, body: impl Into<Body>) -> Resp
     r
 }
 
+/// kube-apiserver's answer outside every served group version (an uninstalled CRD or
+/// aggregated API): plain text, not a Status.
+pub fn page_not_found() -> Response {
+    raw(404, "text/plain; charset=utf-8", "404 page not found\n")
+}
+
 pub fn json(code: u16, v: &Value) -> Response {
     raw(code, "application/json", v.to_string())
 }

@@ -7,7 +7,11 @@ use serde_json::{Map, Value, json};
 use watchfloor_core::kubectl::HASH_LABEL;
 
 use super::behavior::{Behavior, ImageRule, Rules};
+use super::certs;
 use super::clock::SimClock;
+use super::discovery::Features;
+use super::metrics::Load;
+use super::platform::{self, CertificateSpec, CronJobSpec, HpaSpec, NodeConditionSpec};
 use super::pods;
 use super::resources::Res;
 use super::state::ClaimWait;
@@ -67,6 +71,12 @@ struct DeploymentSpec {
     labels: Map<String, Value>,
     #[serde(default)]
     paused: bool,
+    /// CPU usage of its pods, a fraction of their request (1.6 = 160 %; default: calm).
+    #[serde(default)]
+    cpu_load: Option<f64>,
+    /// Memory usage of its pods, a fraction of their limit (default: calm).
+    #[serde(default)]
+    memory_load: Option<f64>,
 }
 
 fn one() -> u64 {
@@ -121,6 +131,11 @@ struct PodSpec {
     restarts: u64,
     #[serde(default)]
     labels: Map<String, Value>,
+    /// As a Deployment's (fractions of request and limit).
+    #[serde(default)]
+    cpu_load: Option<f64>,
+    #[serde(default)]
+    memory_load: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +233,15 @@ struct Generate {
     image: String,
     #[serde(default = "tenant")]
     namespace_prefix: String,
+    /// Healthy CronJobs (each with its last Job, no pods), spread over the namespaces.
+    #[serde(default)]
+    cronjobs: usize,
+    /// HPAs on the generated Deployments, spread over the namespaces.
+    #[serde(default)]
+    hpas: usize,
+    /// Certificates (with TLS Secrets), spread over the namespaces.
+    #[serde(default)]
+    certificates: usize,
 }
 
 fn tenant() -> String {
@@ -251,6 +275,24 @@ struct Spec {
     claims: Vec<ClaimSpec>,
     #[serde(default)]
     generate: Option<Generate>,
+    /// Whether the metrics API (metrics-server) is installed.
+    #[serde(default = "yes")]
+    metrics_api: bool,
+    /// Whether cert-manager (its CRD and Certificates) is installed.
+    #[serde(default = "yes")]
+    cert_manager: bool,
+    #[serde(default)]
+    node_conditions: Vec<NodeConditionSpec>,
+    #[serde(default)]
+    cronjobs: Vec<CronJobSpec>,
+    #[serde(default)]
+    hpas: Vec<HpaSpec>,
+    #[serde(default)]
+    certificates: Vec<CertificateSpec>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn three() -> usize {
@@ -305,6 +347,32 @@ impl Scenario {
                 dur(a)?;
             }
         }
+        for n in &s.spec.node_conditions {
+            let known = n
+                .name
+                .strip_prefix("sim-node-")
+                .and_then(|i| i.parse::<usize>().ok())
+                .is_some_and(|i| i >= 1 && i <= s.spec.nodes.max(1));
+            if !known {
+                return Err(format!(
+                    "scenario {name}: node_conditions names {:?}, not one of sim-node-1..{}",
+                    n.name, s.spec.nodes
+                ));
+            }
+        }
+        for h in &s.spec.hpas {
+            if !s
+                .spec
+                .deployments
+                .iter()
+                .any(|d| d.namespace == h.namespace && d.name == h.target)
+            {
+                return Err(format!(
+                    "scenario {name}: hpa {}/{} targets {}, which is not one of its deployments",
+                    h.namespace, h.name, h.target
+                ));
+            }
+        }
         let ages = s.spec.statefulsets.iter().map(|w| &w.age);
         for a in ages
             .chain(s.spec.daemonsets.iter().map(|w| &w.age))
@@ -317,6 +385,20 @@ impl Scenario {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The same cluster with or without the metrics API (metrics.k8s.io absent: 404 and not
+    /// in discovery).
+    pub fn with_metrics_api(mut self, on: bool) -> Scenario {
+        self.spec.metrics_api = on;
+        self
+    }
+
+    /// The same cluster with or without cert-manager (its group absent: 404 and not in
+    /// discovery; the TLS Secrets stay).
+    pub fn with_cert_manager(mut self, on: bool) -> Scenario {
+        self.spec.cert_manager = on;
+        self
     }
 
     pub fn description(&self) -> &str {
@@ -340,11 +422,35 @@ impl Scenario {
     /// Fill `w` (rules already set) with the scenario's objects.
     pub(crate) fn load(&self, w: &mut WorldState) -> Result<(), String> {
         let s = &self.spec;
+        w.features = Features {
+            metrics: s.metrics_api,
+            cert_manager: s.cert_manager,
+        };
         w.ctl.nodes = (1..=s.nodes.max(1))
             .map(|i| format!("sim-node-{i}"))
             .collect();
         for n in w.ctl.nodes.clone() {
-            w.store.load(Res::Node, node(&n, w.store.clock));
+            let conditions = s.node_conditions.iter().find(|c| c.name == n);
+            let obj = platform::node(&n, conditions, w.store.clock)?;
+            if let Some(e) = conditions.and_then(platform::pressure_event) {
+                w.record_events(Res::Node, &obj, vec![e]);
+            }
+            w.store.load(Res::Node, obj);
+        }
+        if s.cert_manager {
+            w.store
+                .load(Res::CustomResourceDefinition, certs::crd(w.store.clock));
+        }
+        for d in &s.deployments {
+            set_load(w, &d.namespace, &d.name, d.cpu_load, d.memory_load);
+        }
+        for p in &s.pods {
+            let app = p
+                .labels
+                .get("app")
+                .and_then(Value::as_str)
+                .unwrap_or(&p.name);
+            set_load(w, &p.namespace, app, p.cpu_load, p.memory_load);
         }
         let mut namespaces: Vec<String> = vec!["default".into(), "kube-system".into()];
         namespaces.extend(s.namespaces.iter().cloned());
@@ -353,6 +459,13 @@ impl Scenario {
         namespaces.extend(s.daemonsets.iter().map(|w| w.namespace.clone()));
         namespaces.extend(s.pods.iter().map(|p| p.namespace.clone()));
         namespaces.extend(s.claims.iter().map(|c| c.namespace.clone()));
+        namespaces.extend(s.cronjobs.iter().map(|c| c.namespace.clone()));
+        namespaces.extend(s.hpas.iter().map(|h| h.namespace.clone()));
+        namespaces.extend(s.certificates.iter().map(|c| c.namespace.clone()));
+        let mut cronjobs: Vec<(CronJobSpec, bool)> =
+            s.cronjobs.iter().map(|c| (c.clone(), true)).collect();
+        let mut hpas = s.hpas.clone();
+        let mut certificates = s.certificates.clone();
         let mut deployments = s.deployments.clone();
         if let Some(g) = &s.generate {
             for n in 0..g.namespaces {
@@ -372,8 +485,30 @@ impl Scenario {
                         sidecar: None,
                         labels: Map::new(),
                         paused: false,
+                        cpu_load: None,
+                        memory_load: None,
                     });
                 }
+            }
+            let ns_of =
+                |i: usize| format!("{}-{:02}", g.namespace_prefix, i % g.namespaces.max(1) + 1);
+            for i in 0..g.cronjobs {
+                cronjobs.push((platform::generated_cronjob(i, &ns_of(i)), false));
+            }
+            for i in 0..g.hpas.min(g.namespaces * g.deployments_per_namespace) {
+                let target = format!("svc-{:02}", i / g.namespaces.max(1) + 1);
+                hpas.push(HpaSpec {
+                    namespace: ns_of(i),
+                    name: target.clone(),
+                    target,
+                    min_replicas: 2,
+                    max_replicas: g.replicas * 2,
+                    cpu_target: 80,
+                    age: None,
+                });
+            }
+            for i in 0..g.certificates {
+                certificates.push(platform::generated_certificate(i, &ns_of(i)));
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -420,27 +555,30 @@ impl Scenario {
                 w.claim_waits.push(wait);
             }
         }
+        for (c, with_pods) in &cronjobs {
+            w.load_cronjob(c, *with_pods)?;
+        }
+        for h in &hpas {
+            w.load_hpa(h)?;
+        }
+        for c in &certificates {
+            w.load_certificate(c)?;
+        }
         w.store.compact();
         Ok(())
     }
 }
 
-fn node(name: &str, clock: SimClock) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "uid": fresh_uid(), "creationTimestamp": clock.ago_rfc3339(Duration::from_secs(86400 * 90)),
-            "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/worker": ""}},
-        "spec": {},
-        "status": {
-            "capacity": {"cpu": "16", "memory": "65851340Ki", "pods": "250"},
-            "allocatable": {"cpu": "15500m", "memory": "63754188Ki", "pods": "250"},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
-                "lastHeartbeatTime": clock.ago_rfc3339(Duration::from_secs(10)), "lastTransitionTime": clock.ago_rfc3339(Duration::from_secs(86400 * 90))}],
-            "nodeInfo": {"kubeletVersion": "v1.33.1", "containerRuntimeVersion": "containerd://1.7.27", "osImage": "Debian GNU/Linux 12 (bookworm)",
-                "architecture": "amd64", "operatingSystem": "linux", "kernelVersion": "6.1.0-31-amd64", "kubeProxyVersion": "v1.33.1",
-                "machineID": "", "systemUUID": "", "bootID": ""}
-        }
-    })
+/// Record a workload's scenario-given usage (both fractions default to the calm figures).
+fn set_load(w: &mut WorldState, ns: &str, app: &str, cpu: Option<f64>, memory: Option<f64>) {
+    if cpu.is_none() && memory.is_none() {
+        return;
+    }
+    let load = Load {
+        cpu: cpu.unwrap_or(0.25).max(0.0),
+        memory: memory.unwrap_or(0.5).max(0.0),
+    };
+    w.loads.insert((ns.to_string(), app.to_string()), load);
 }
 
 fn container(name: &str, image: &str) -> Value {

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::behavior::{Behavior, Rules};
+use super::discovery::Features;
 use super::events::EventIndex;
+use super::metrics::Loads;
 use super::policy::Policy;
 use super::store::{Key, Store};
 
@@ -39,6 +41,10 @@ pub(crate) struct WorldState {
     pub(crate) silences: Vec<serde_json::Value>,
     /// Silences created so far (their ids count up).
     pub(crate) silence_count: u64,
+    /// Optional APIs installed (metrics-server, cert-manager).
+    pub(crate) features: Features,
+    /// Scenario-given usage of workloads, for the metrics API and HPAs.
+    pub(crate) loads: Loads,
 }
 
 /// Controller bookkeeping that is not part of any object.
@@ -52,6 +58,8 @@ pub(crate) struct ControllerState {
     /// Last progress fingerprint per Deployment.
     pub(crate) progress: HashMap<Key, String>,
     pub(crate) nodes: Vec<String>,
+    /// Running Jobs and when their pod finishes.
+    pub(crate) jobs_due: HashMap<Key, Instant>,
     /// Store RV after the last full reconcile, and when it ran (skip idle passes).
     pub(crate) reconciled_rv: u64,
     pub(crate) reconciled_at: Option<Instant>,

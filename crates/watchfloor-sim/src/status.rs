@@ -96,12 +96,15 @@ impl ApiError {
         Self::new(415, "UnsupportedMediaType", message)
     }
 
+    /// What kube-apiserver answers for an unknown resource in a served group version.
     pub fn page_not_found() -> Self {
-        Self::new(
+        let mut e = Self::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
-        )
+        );
+        e.details = Some(json!({}));
+        e
     }
 
     pub fn forbidden(verb: &str, res_label: &str, group: &str, ns: &str, name: &str) -> Self {

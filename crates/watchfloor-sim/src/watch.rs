@@ -15,6 +15,8 @@ use super::resources::Res;
 use super::respond;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::ApiError;
+use super::table::{self, Include};
+use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
 pub struct WatchParams {
@@ -26,6 +28,8 @@ pub struct WatchParams {
     pub bookmarks: bool,
     pub send_initial: bool,
     pub timeout: Option<Duration>,
+    /// `kubectl get -w`: each event's object is a one-row Table.
+    pub table: Option<Include>,
 }
 
 impl WatchParams {
@@ -42,6 +46,18 @@ impl WatchParams {
 
 fn line(kind: &str, obj: &Value) -> String {
     format!("{{\"type\":\"{kind}\",\"object\":{obj}}}\n")
+}
+
+/// An object event as the watch asked for it: the object, or a one-row Table of it.
+fn event_line(p: &WatchParams, kind: &str, obj: &Value, now: OffsetDateTime) -> String {
+    match p.table {
+        None => line(kind, obj),
+        Some(include) => {
+            let meta = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+            let t = table::table(p.res, &meta, &table::row(p.res, obj, now, include));
+            format!("{{\"type\":\"{kind}\",\"object\":{t}}}\n")
+        }
+    }
 }
 
 fn expired_line(rv: u64, oldest: u64) -> String {
@@ -159,11 +175,12 @@ async fn run(
         }
         Start::Current => {
             let (lines, rv) = sh.with(|w| {
+                let now = w.store.clock.wall();
                 let lines: Vec<String> = w
                     .store
                     .iter(p.res, p.ns.as_deref(), None)
                     .filter(|o| p.wants(p.res, o))
-                    .map(|o| line("ADDED", o))
+                    .map(|o| event_line(&p, "ADDED", o, now))
                     .collect();
                 (lines, w.store.rv())
             });
@@ -186,12 +203,13 @@ async fn run(
             let batch = sh.with(|w| match w.store.events_since(cursor) {
                 Err(oldest) => Err(oldest),
                 Ok(entries) => {
+                    let now = w.store.clock.wall();
                     let mut last = cursor;
                     let mut lines = Vec::new();
                     for e in entries.iter().take(1000) {
                         last = e.rv;
                         if p.wants(e.res, &e.object) {
-                            lines.push(line(e.kind.as_str(), &e.object));
+                            lines.push(event_line(&p, e.kind.as_str(), &e.object, now));
                         }
                     }
                     Ok((lines, last))

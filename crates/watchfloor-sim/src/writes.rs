@@ -12,6 +12,7 @@ use super::selectors::{FieldSelector, LabelSelector};
 use super::state::WorldState;
 use super::status::ApiError;
 use super::store::{Key, key_of, rv_of};
+use super::table::{self, Include};
 use super::templates::canonical;
 use super::util::{fresh_u64, fresh_uid, safe_string};
 
@@ -48,7 +49,9 @@ fn decode_continue(token: &str) -> Result<(u64, Key), ApiError> {
     Ok((rv, (ns, name)))
 }
 
-/// A list response body (serialised directly; items are not cloned).
+/// A list response body (serialised directly; items are not cloned): a `{Kind}List`, or a
+/// meta.k8s.io Table when `table` says which part of each object its rows carry.
+#[allow(clippy::too_many_arguments)]
 pub fn list(
     sh: &Arc<Shared>,
     res: Res,
@@ -57,6 +60,7 @@ pub fn list(
     fields: &FieldSelector,
     limit: Option<usize>,
     cont: Option<&str>,
+    table: Option<Include>,
 ) -> Result<String, ApiError> {
     let start = cont
         .filter(|c| !c.is_empty())
@@ -64,6 +68,7 @@ pub fn list(
         .transpose()?;
     Ok(sh.with(|w| {
         let rv = start.as_ref().map_or(w.store.rv(), |(rv, _)| *rv);
+        let now = w.store.clock.wall();
         let after = start.as_ref().map(|(_, k)| k);
         let mut items = String::new();
         let mut count = 0usize;
@@ -84,7 +89,10 @@ pub fn list(
             if count > 0 {
                 items.push(',');
             }
-            items.push_str(&o.to_string());
+            match table {
+                Some(include) => items.push_str(&table::row(res, o, now, include)),
+                None => items.push_str(&o.to_string()),
+            }
             count += 1;
             last = Some(key_of(o));
         }
@@ -92,12 +100,33 @@ pub fn list(
         if more && let Some(k) = &last {
             meta["continue"] = json!(encode_continue(rv, k));
         }
+        if table.is_some() {
+            return table::table(res, &meta, &items);
+        }
         format!(
             "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{meta},\"items\":[{items}]}}",
             res.kind(),
             res.api_version()
         )
     }))
+}
+
+/// Secrets: `stringData` is write-only, merged into `data` (base64) as the apiserver does.
+pub fn secret_defaults(s: &mut Value) {
+    use base64::Engine as _;
+    if s.get("type").is_none_or(Value::is_null) {
+        s["type"] = json!("Opaque");
+    }
+    let Some(Value::Object(plain)) = s.as_object_mut().and_then(|m| m.remove("stringData")) else {
+        return;
+    };
+    if !s["data"].is_object() {
+        s["data"] = json!({});
+    }
+    for (k, v) in plain {
+        let text = v.as_str().map_or_else(|| v.to_string(), String::from);
+        s["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+    }
 }
 
 fn pod_spec_defaults(spec: &mut Value) {
@@ -244,6 +273,10 @@ pub fn create(
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
         Res::Namespace => obj["status"] = json!({"phase": "Active"}),
+        Res::Job => super::jobs::job_defaults(&mut obj),
+        Res::CronJob => super::jobs::cronjob_defaults(&mut obj),
+        Res::HorizontalPodAutoscaler => super::autoscaling::hpa_defaults(&mut obj),
+        Res::Secret => secret_defaults(&mut obj),
         _ => {}
     }
     sh.with(|w| {
@@ -312,6 +345,9 @@ fn finalize_update(
                 }
             }
         }
+    }
+    if res == Res::Secret {
+        secret_defaults(&mut new);
     }
     if res.has_status_subresource() {
         match current.get("status") {
