@@ -240,7 +240,7 @@ mod tests {
 fn demo_backups() -> Vec<watchfloor_core::config::BackupConfig> {
     vec![watchfloor_core::config::BackupConfig {
         namespace: "babylon-backup".into(),
-        cronjob: "postgres-nightly".into(),
+        cronjob: "babylon-db-backup".into(),
         description: Some("nightly PostgreSQL dump".into()),
     }]
 }

@@ -350,7 +350,7 @@ pub const COMMANDS: &[Spec] = {
         row(C::Yaml,                             "yaml",             X::Kube,    &[ch('y')], "YAML of the selected object, fetched fresh")
             .detail_hint("yaml", 55),
         row(C::ToggleView,                       "toggle_view",      X::Pods,    &[ch('v')], "next view: pods, deploy, sts, ds, jobs, cronjobs")
-            .list_hint("deploys", 40),
+            .list_hint("views", 40),
         row(C::OpenLogs,                         "open_logs",        X::Pods,    &[ch('l')], "logs of the selected pod or deployment")
             .list_hint("logs", 40),
         row(C::Follow,                           "follow",           X::Logs,    &[ch(' ')], "follow / pause")
@@ -1215,7 +1215,7 @@ mod tests {
                 ("Tab", "pane"),
                 ("j/k", "move"),
                 ("Enter", "detail"),
-                ("v", "deploys"),
+                ("v", "views"),
                 ("l", "logs"),
                 // The table's hint; the footer names it in the DB pane only (`ui::overlays`).
                 ("o", "sort"),

@@ -92,7 +92,7 @@ const EVENT_COLUMNS: [Spec; 6] = [
     Spec::text("REASON", 6, 24, 0),
     Spec::text("LAST", 3, 6, 1),
     Spec::text("COUNT", 3, 14, 2),
-    Spec::text("MESSAGE", 10, 200, 3),
+    Spec::text("MESSAGE", 10, 100, 3),
 ];
 
 const CERTIFICATE_COLUMNS: [Spec; 7] = [

@@ -696,8 +696,10 @@ impl KubeData {
             let key = (namespace.clone(), name.clone());
             match self.cronjob_checks.get(&key) {
                 None => summary.backups_missing += 1,
-                Some(check) if check.last_failed => summary.backups_failed += 1,
+                // "Did the backup run?" first: a stale backup is stale whether or not its
+                // last attempt failed (the CronJobs view says which).
                 Some(check) if check.stale => summary.backups_stale += 1,
+                Some(check) if check.last_failed => summary.backups_failed += 1,
                 Some(_) => {}
             }
         }
@@ -1079,7 +1081,7 @@ mod tests {
         }
 
         #[test]
-        fn a_failed_last_job_of_a_backup_counts_as_failed() {
+        fn a_stale_backup_whose_last_job_failed_counts_as_stale_and_says_both() {
             let mut kube = incident();
             let job = job_row(
                 &serde_json::from_value(json!({
@@ -1093,8 +1095,16 @@ mod tests {
             );
             kube.apply(KubeUpdate::Jobs(RowUpdate::Upsert(job)));
             kube.reorder_at(at("2024-05-03T12:00:01Z"));
-            assert_eq!(kube.platform.backups_failed, 1);
-            assert_eq!(kube.platform.backups_stale, 0);
+            // "Did the backup run?" No: stale, and the reason names the failed attempt.
+            assert_eq!(kube.platform.backups_stale, 1);
+            assert_eq!(kube.platform.backups_failed, 0);
+            let check = &kube.cronjob_checks[&("babylon-backup".into(), "db-backup".into())];
+            assert!(check.last_failed && check.stale);
+            assert!(
+                check.reason.starts_with("stale: last job db-backup-1 failed"),
+                "{}",
+                check.reason
+            );
             assert_eq!(kube.jobs_sorted().count(), 1);
         }
 

@@ -444,9 +444,10 @@ pub fn cronjob_check(
             .and_then(|j| j.reason.as_deref())
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
+        let stale = if stale { "stale: " } else { "" };
         (
             Health::Crit,
-            format!("last job {job} failed{why}; {success_text}"),
+            format!("{stale}last job {job} failed{why}; {success_text}"),
         )
     } else if row.suspended {
         (Health::Warn, format!("suspended; {success_text}"))
