@@ -498,6 +498,39 @@ mod tests {
     }
 
     #[test]
+    fn pods_sort_by_usage_most_first_and_pods_without_a_sample_last() {
+        let rows = [
+            pod("a", Health::Ok, 0, None),
+            pod("b", Health::Ok, 0, None),
+            pod("c", Health::Ok, 0, None),
+        ];
+        let sample = |name: &str, cpu: u64, memory: u64| PodUsage {
+            namespace: "ns".into(),
+            name: name.into(),
+            containers: vec![watchfloor_core::platform::usage::ContainerUsage {
+                name: "main".into(),
+                cpu_millis: cpu,
+                memory_bytes: memory,
+            }],
+            window: None,
+            timestamp: None,
+        };
+        let usage: std::collections::BTreeMap<_, _> = [sample("a", 100, 900), sample("b", 700, 10)]
+            .into_iter()
+            .map(|u| ((u.namespace.clone(), u.name.clone()), u))
+            .collect();
+        let order = |field: Field, reversed: bool| {
+            let key = Table::Pods.keys().iter().position(|k| k.field == field).unwrap();
+            let mut refs: Vec<&PodRow> = rows.iter().collect();
+            pods(&mut refs, Sort { key, reversed }, &usage);
+            refs.iter().map(|p| p.name.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(order(Field::Cpu, false), ["b", "a", "c"]);
+        assert_eq!(order(Field::Memory, false), ["a", "b", "c"]);
+        assert_eq!(order(Field::Memory, true), ["b", "a", "c"]);
+    }
+
+    #[test]
     fn o_cycles_the_columns_and_comes_back_to_the_default() {
         let mut sort = Sort::default();
         let mut seen = vec![sort.describe(Table::Pods)];
@@ -515,6 +548,8 @@ mod tests {
                 "restarts ↓",
                 "age ↓",
                 "node ↑",
+                "cpu ↓",
+                "memory ↓",
                 "worst first"
             ]
         );

@@ -63,7 +63,8 @@ fn starts_sources_of_the_chosen_target() {
         }]
     );
     let kinds: Vec<&str> = app.data.sources.iter().map(|s| s.kind).collect();
-    assert_eq!(kinds, ["kubernetes", "postgres", "redis"]);
+    // The platform checks' source comes last, so the others keep their indexes.
+    assert_eq!(kinds, ["kubernetes", "postgres", "redis", "platform"]);
 }
 
 #[test]
