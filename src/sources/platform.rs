@@ -15,7 +15,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, Node, Secret};
 use k8s_openapi::api::networking::v1::Ingress;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::{Client, Resource};
 use tokio::sync::mpsc;
 
@@ -102,7 +102,7 @@ pub async fn run(config: KubernetesConfig, platform: PlatformConfig, reporter: R
     if cert_manager == Some(false) && !reporter.update(KubeUpdate::CertManagerAbsent).await {
         return;
     }
-    let specs = watches(&connection, &config, &platform, cert_manager);
+    let specs = watches(&connection, &config, &platform, cert_manager, &reporter).await;
     let mut watches = WatchSet::new(specs, connection.answers.clone(), connection.server.clone());
     let mut tls = TlsFold::default();
     while let Some(watched) = watches.next(&reporter).await {
@@ -170,56 +170,79 @@ where
 
 /// The watches: the workload kinds and HPAs per namespace, nodes, Warning events and the
 /// certificates (cert-manager's, or Ingress TLS Secrets when `cert_manager` is `Some(false)`).
-fn watches(
+/// A kind the server forbids (namespace-scoped RBAC often forbids nodes and secrets) or does
+/// not serve is left out and said once ([`KubeUpdate::KindUnavailable`]), instead of failing
+/// the whole source.
+async fn watches(
     connection: &Connection,
     config: &KubernetesConfig,
     platform: &PlatformConfig,
     cert_manager: Option<bool>,
+    reporter: &Reporter,
 ) -> Vec<WatchSpec<Item>> {
     let client = &connection.client;
     let server = connection.server.as_str();
     let namespaces = &config.namespaces;
     let base = super::kubernetes::watch_config();
+    let warnings = base.clone().fields("type=Warning");
+    let tls_only = base.clone().fields("type=kubernetes.io/tls");
     let mut specs = Vec::new();
-    for (api, ns) in scoped::<StatefulSet>(client, namespaces) {
-        specs.push(spec(api, base.clone(), ns, server, statefulset_row, |u| {
-            Item::Kube(KubeUpdate::StatefulSets(u))
-        }));
+    let sts = scoped::<StatefulSet>(client, namespaces);
+    if probe(&sts, "statefulsets", reporter).await {
+        for (api, ns) in sts {
+            specs.push(spec(api, base.clone(), ns, server, statefulset_row, |u| {
+                Item::Kube(KubeUpdate::StatefulSets(u))
+            }));
+        }
     }
-    for (api, ns) in scoped::<DaemonSet>(client, namespaces) {
-        specs.push(spec(api, base.clone(), ns, server, daemonset_row, |u| {
-            Item::Kube(KubeUpdate::DaemonSets(u))
-        }));
+    let ds = scoped::<DaemonSet>(client, namespaces);
+    if probe(&ds, "daemonsets", reporter).await {
+        for (api, ns) in ds {
+            specs.push(spec(api, base.clone(), ns, server, daemonset_row, |u| {
+                Item::Kube(KubeUpdate::DaemonSets(u))
+            }));
+        }
     }
-    for (api, ns) in scoped::<Job>(client, namespaces) {
-        specs.push(spec(api, base.clone(), ns, server, job_row, |u| {
-            Item::Kube(KubeUpdate::Jobs(u))
-        }));
+    let jobs = scoped::<Job>(client, namespaces);
+    if probe(&jobs, "jobs", reporter).await {
+        for (api, ns) in jobs {
+            specs.push(spec(api, base.clone(), ns, server, job_row, |u| {
+                Item::Kube(KubeUpdate::Jobs(u))
+            }));
+        }
     }
-    for (api, ns) in scoped::<CronJob>(client, namespaces) {
-        specs.push(spec(api, base.clone(), ns, server, cronjob_row, |u| {
-            Item::Kube(KubeUpdate::CronJobs(u))
-        }));
+    let cronjobs = scoped::<CronJob>(client, namespaces);
+    if probe(&cronjobs, "cronjobs", reporter).await {
+        for (api, ns) in cronjobs {
+            specs.push(spec(api, base.clone(), ns, server, cronjob_row, |u| {
+                Item::Kube(KubeUpdate::CronJobs(u))
+            }));
+        }
     }
-    for (api, ns) in scoped::<HorizontalPodAutoscaler>(client, namespaces) {
-        specs.push(spec(api, base.clone(), ns, server, hpa_row, |u| {
-            Item::Kube(KubeUpdate::Hpas(u))
-        }));
+    let hpas = scoped::<HorizontalPodAutoscaler>(client, namespaces);
+    if probe(&hpas, "horizontalpodautoscalers", reporter).await {
+        for (api, ns) in hpas {
+            specs.push(spec(api, base.clone(), ns, server, hpa_row, |u| {
+                Item::Kube(KubeUpdate::Hpas(u))
+            }));
+        }
     }
-    if platform.events {
-        // Only Warnings: a busy cluster's Normal events are most of the event traffic.
-        let warnings = base.clone().fields("type=Warning");
-        for (api, ns) in scoped::<Event>(client, namespaces) {
+    // Only Warnings: a busy cluster's Normal events are most of the event traffic.
+    let events = scoped::<Event>(client, namespaces);
+    if platform.events && probe(&events, "events", reporter).await {
+        for (api, ns) in events {
             specs.push(spec(api, warnings.clone(), ns, server, event_row, |u| {
                 Item::Kube(KubeUpdate::Events(u))
             }));
         }
     }
-    if platform.nodes {
-        let api: Api<Node> = Api::all(client.clone());
-        specs.push(spec(api, base.clone(), None, server, node_row, |u| {
-            Item::Kube(KubeUpdate::Nodes(u))
-        }));
+    let nodes: Vec<(Api<Node>, Option<String>)> = vec![(Api::all(client.clone()), None)];
+    if platform.nodes && probe(&nodes, "nodes", reporter).await {
+        for (api, ns) in nodes {
+            specs.push(spec(api, base.clone(), ns, server, node_row, |u| {
+                Item::Kube(KubeUpdate::Nodes(u))
+            }));
+        }
     }
     match cert_manager {
         Some(true) => {
@@ -240,28 +263,64 @@ fn watches(
                     })
                     .collect()
             };
-            for (api, ns) in apis {
-                specs.push(spec(api, base.clone(), ns, server, certificate_of, |u| {
-                    Item::Certificate(u)
-                }));
+            if probe(&apis, "certificates", reporter).await {
+                for (api, ns) in apis {
+                    specs.push(spec(api, base.clone(), ns, server, certificate_of, |u| {
+                        Item::Certificate(u)
+                    }));
+                }
             }
         }
         Some(false) => {
-            for (api, ns) in scoped::<Ingress>(client, namespaces) {
-                specs.push(spec(api, base.clone(), ns, server, ingress_tls, |u| {
-                    Item::Ingress(u)
-                }));
-            }
-            let tls_only = base.clone().fields("type=kubernetes.io/tls");
-            for (api, ns) in scoped::<Secret>(client, namespaces) {
-                specs.push(spec(api, tls_only.clone(), ns, server, secret_row, |u| {
-                    Item::TlsSecret(u)
-                }));
+            let ingresses = scoped::<Ingress>(client, namespaces);
+            let secrets = scoped::<Secret>(client, namespaces);
+            if probe(&ingresses, "ingresses", reporter).await
+                && probe(&secrets, "secrets", reporter).await
+            {
+                for (api, ns) in ingresses {
+                    specs.push(spec(api, base.clone(), ns, server, ingress_tls, |u| {
+                        Item::Ingress(u)
+                    }));
+                }
+                for (api, ns) in secrets {
+                    specs.push(spec(api, tls_only.clone(), ns, server, secret_row, |u| {
+                        Item::TlsSecret(u)
+                    }));
+                }
             }
         }
         None => {}
     }
     specs
+}
+
+/// Whether the first of `apis` may be listed: a 403 or 404 is said once (by `plural`) and
+/// the kind left out; any other failure is left to the watch (retried, shown as an error).
+async fn probe<K>(apis: &[(Api<K>, Option<String>)], plural: &str, reporter: &Reporter) -> bool
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let Some((api, _)) = apis.first() else {
+        return true;
+    };
+    let why = match api.list(&ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(status)) if status.code == 403 => format!(
+            "forbidden: {}",
+            crate::text::sanitize_truncated(&status.message, 200)
+        ),
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            "this cluster does not serve them".to_string()
+        }
+        _ => return true,
+    };
+    tracing::info!(plural, %why, "platform checks: kind left out");
+    let _ = reporter
+        .update(KubeUpdate::KindUnavailable {
+            plural: plural.to_string(),
+            why,
+        })
+        .await;
+    false
 }
 
 fn certificate_of(object: &DynamicObject) -> MaybeCertificate {

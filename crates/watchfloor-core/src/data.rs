@@ -214,6 +214,9 @@ pub struct KubeData {
     /// Whether cert-manager's Certificate CRD exists: `None` until known. Without it the
     /// certificates are the Ingresses' TLS Secrets.
     pub cert_manager: Option<bool>,
+    /// Kinds the platform source does not watch because the server forbids or lacks them
+    /// (`nodes` → why): their views say so instead of waiting.
+    pub unavailable: BTreeMap<String, String>,
     /// Worst-first orders of the new kinds (events: newest first), rebuilt by `reorder`.
     pub statefulsets_order: Arc<[ObjectKey]>,
     pub daemonsets_order: Arc<[ObjectKey]>,
@@ -414,6 +417,9 @@ pub enum KubeUpdate {
     MetricsUnavailable(String),
     /// cert-manager's Certificate CRD is not installed.
     CertManagerAbsent,
+    /// A kind (by plural: `nodes`, `secrets`) is not watched: the server forbids listing it
+    /// or does not serve it. Said once; the rest of the platform checks go on.
+    KindUnavailable { plural: String, why: String },
 }
 
 impl KubeData {
@@ -486,6 +492,9 @@ impl KubeData {
             KubeUpdate::CertManagerAbsent => {
                 self.cert_manager = Some(false);
                 self.dirty.platform = true;
+            }
+            KubeUpdate::KindUnavailable { plural, why } => {
+                self.unavailable.insert(plural, why);
             }
         }
     }
