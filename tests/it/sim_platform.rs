@@ -318,6 +318,24 @@ async fn tables_and_404s_over_raw_http() {
     let t: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(t["rows"][0]["object"]["kind"], "CronJob");
     assert_eq!(t["rows"][0]["cells"][1], "0 2 * * *");
+    // `kubectl get -w`: each watch event's object is a one-row Table.
+    let (code, _, body) = raw(
+        &k,
+        "/apis/batch/v1/namespaces/babylon-backup/jobs?watch=1&timeoutSeconds=1",
+        TABLE,
+    )
+    .await;
+    assert_eq!(code, 200);
+    let events: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    for e in &events {
+        assert_eq!(e["type"], "ADDED");
+        assert_eq!(e["object"]["kind"], "Table");
+        assert_eq!(e["object"]["columnDefinitions"][1]["name"], "Status");
+    }
     // Plain JSON still gets the list.
     let (_, _, body) = raw(&k, "/api/v1/nodes", "application/json").await;
     assert_eq!(
