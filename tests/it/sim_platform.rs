@@ -469,3 +469,57 @@ async fn without_metrics_or_cert_manager_their_apis_are_gone() {
     k.ok(&["get", "pods,cronjobs,hpa", "-A"]).await;
     k.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerunning_the_backup_fails_again() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let world = k.sim.world();
+    let ns = "babylon-backup";
+    let before = world
+        .get(Res::CronJob, ns, "babylon-db-backup")
+        .expect("cronjob");
+    // `kubectl create job --from` sends the Job as protobuf.
+    let out = k
+        .ok(&[
+            "create",
+            "job",
+            "-n",
+            ns,
+            "rerun",
+            "--from=cronjob/babylon-db-backup",
+        ])
+        .await;
+    assert!(out.contains("job.batch/rerun created"), "{out}");
+    let job = world.get(Res::Job, ns, "rerun").expect("job");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/redhat-gpte/babylon-db-backup:2.3.0"
+    );
+    wait_until(
+        "the rerun fails as the nightly runs did",
+        Duration::from_secs(30),
+        || {
+            world
+                .get(Res::Job, ns, "rerun")
+                .is_some_and(|j| j["status"]["failed"] == 1)
+        },
+    )
+    .await;
+    let after = world
+        .get(Res::CronJob, ns, "babylon-db-backup")
+        .expect("cronjob");
+    assert_eq!(
+        after["status"]["lastSuccessfulTime"], before["status"]["lastSuccessfulTime"],
+        "still stale"
+    );
+    let jobs = k.ok(&["get", "jobs", "-n", ns]).await;
+    assert!(
+        jobs.lines()
+            .any(|l| l.starts_with("rerun") && l.contains("Failed")),
+        "{jobs}"
+    );
+    k.sim.shutdown().await;
+}
