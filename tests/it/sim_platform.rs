@@ -156,6 +156,17 @@ async fn apply_json_and_yaml_of_each_new_kind() {
             assert!(got.contains(&name), "{got}");
         }
     }
+    // A changed manifest is a strategic merge patch (an Ingress's rules are replaced whole).
+    let mut ingress = renamed(&manifests()[4].2, "yaml");
+    ingress["spec"]["rules"][0]["host"] = json!("www.example.com");
+    let file = k.dir.path().join("ingress-changed.yaml");
+    std::fs::write(&file, yaml(&ingress)).expect("write manifest");
+    let out = k
+        .ok(&["apply", "-f", file.to_str().expect("utf-8 path")])
+        .await;
+    assert!(out.contains("configured"), "{out}");
+    let stored = world.get(Res::Ingress, NS, "web-yaml").expect("ingress");
+    assert_eq!(stored["spec"]["rules"][0]["host"], "www.example.com");
     let secret = world.get(Res::Secret, NS, "creds-yaml").expect("secret");
     assert_eq!(
         secret["data"]["user"], "YmFja3Vw",
