@@ -156,6 +156,17 @@ async fn apply_json_and_yaml_of_each_new_kind() {
             assert!(got.contains(&name), "{got}");
         }
     }
+    // A changed manifest is a strategic merge patch (an Ingress's rules are replaced whole).
+    let mut ingress = renamed(&manifests()[4].2, "yaml");
+    ingress["spec"]["rules"][0]["host"] = json!("www.example.com");
+    let file = k.dir.path().join("ingress-changed.yaml");
+    std::fs::write(&file, yaml(&ingress)).expect("write manifest");
+    let out = k
+        .ok(&["apply", "-f", file.to_str().expect("utf-8 path")])
+        .await;
+    assert!(out.contains("configured"), "{out}");
+    let stored = world.get(Res::Ingress, NS, "web-yaml").expect("ingress");
+    assert_eq!(stored["spec"]["rules"][0]["host"], "www.example.com");
     let secret = world.get(Res::Secret, NS, "creds-yaml").expect("secret");
     assert_eq!(
         secret["data"]["user"], "YmFja3Vw",
@@ -318,6 +329,24 @@ async fn tables_and_404s_over_raw_http() {
     let t: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(t["rows"][0]["object"]["kind"], "CronJob");
     assert_eq!(t["rows"][0]["cells"][1], "0 2 * * *");
+    // `kubectl get -w`: each watch event's object is a one-row Table.
+    let (code, _, body) = raw(
+        &k,
+        "/apis/batch/v1/namespaces/babylon-backup/jobs?watch=1&timeoutSeconds=1",
+        TABLE,
+    )
+    .await;
+    assert_eq!(code, 200);
+    let events: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    assert_eq!(events.len(), 2, "{body}");
+    for e in &events {
+        assert_eq!(e["type"], "ADDED");
+        assert_eq!(e["object"]["kind"], "Table");
+        assert_eq!(e["object"]["columnDefinitions"][1]["name"], "Status");
+    }
     // Plain JSON still gets the list.
     let (_, _, body) = raw(&k, "/api/v1/nodes", "application/json").await;
     assert_eq!(
@@ -449,5 +478,59 @@ async fn without_metrics_or_cert_manager_their_apis_are_gone() {
         "{secrets}"
     );
     k.ok(&["get", "pods,cronjobs,hpa", "-A"]).await;
+    k.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerunning_the_backup_fails_again() {
+    let Some(k) = Kubectl::start("incident").await else {
+        return;
+    };
+    let world = k.sim.world();
+    let ns = "babylon-backup";
+    let before = world
+        .get(Res::CronJob, ns, "babylon-db-backup")
+        .expect("cronjob");
+    // `kubectl create job --from` sends the Job as protobuf.
+    let out = k
+        .ok(&[
+            "create",
+            "job",
+            "-n",
+            ns,
+            "rerun",
+            "--from=cronjob/babylon-db-backup",
+        ])
+        .await;
+    assert!(out.contains("job.batch/rerun created"), "{out}");
+    let job = world.get(Res::Job, ns, "rerun").expect("job");
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/redhat-gpte/babylon-db-backup:2.3.0"
+    );
+    wait_until(
+        "the rerun fails as the nightly runs did",
+        Duration::from_secs(30),
+        || {
+            world
+                .get(Res::Job, ns, "rerun")
+                .is_some_and(|j| j["status"]["failed"] == 1)
+        },
+    )
+    .await;
+    let after = world
+        .get(Res::CronJob, ns, "babylon-db-backup")
+        .expect("cronjob");
+    assert_eq!(
+        after["status"]["lastSuccessfulTime"], before["status"]["lastSuccessfulTime"],
+        "still stale"
+    );
+    let jobs = k.ok(&["get", "jobs", "-n", ns]).await;
+    assert!(
+        jobs.lines()
+            .any(|l| l.starts_with("rerun") && l.contains("Failed")),
+        "{jobs}"
+    );
     k.sim.shutdown().await;
 }

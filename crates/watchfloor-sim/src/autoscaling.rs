@@ -5,6 +5,8 @@
 //! sets the replicas the story needs (e.g. already at max), and tests' `kubectl scale` is not
 //! fought over.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use super::metrics::{self, Loads};
@@ -12,7 +14,7 @@ use super::resources::Res;
 use super::selectors::LabelSelector;
 use super::state::WorldState;
 use super::store::key_of;
-use super::util::rfc3339;
+use super::util::{rfc3339, scaled};
 
 /// Apiserver defaulting for a new autoscaling/v2 HPA.
 pub fn hpa_defaults(h: &mut Value) {
@@ -167,9 +169,21 @@ fn status_of(w: &WorldState, h: &Value, now: &str) -> Value {
     status
 }
 
+/// The HPA controller's sync period (world time): status is recomputed this often, or at
+/// once when an HPA is added or removed.
+const SYNC: Duration = Duration::from_secs(15);
+
 impl WorldState {
     /// Bring every HPA's status up to date (written only when it changed).
-    pub(crate) fn reconcile_hpas(&mut self) {
+    pub(crate) fn reconcile_hpas(&mut self, at: Instant) {
+        let count = self.store.count(Res::HorizontalPodAutoscaler);
+        let due = self.ctl.hpa_synced.is_none_or(|(last, n)| {
+            n != count || at.duration_since(last) >= scaled(SYNC, self.speed)
+        });
+        if !due {
+            return;
+        }
+        self.ctl.hpa_synced = Some((at, count));
         let now = rfc3339(self.store.clock.wall());
         let changed: Vec<Value> = self
             .store

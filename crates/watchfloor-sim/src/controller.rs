@@ -224,8 +224,9 @@ impl WorldState {
             return;
         }
         self.reconcile_all(now);
-        // The platform kinds' status: HPAs, cert-manager issuing.
-        self.reconcile_hpas();
+        // The platform kinds' status: HPAs, cert-manager issuing; Jobs of deleted CronJobs.
+        self.reconcile_hpas(now);
+        self.collect_orphan_jobs();
         if self.features.cert_manager {
             self.reconcile_certificates();
         }

@@ -201,8 +201,7 @@ pub fn history_job(
 }
 
 impl WorldState {
-    /// Start new Jobs, finish the ones whose pod has run its course, and collect the Jobs of
-    /// deleted CronJobs.
+    /// Start new Jobs and finish the ones whose pod has run its course.
     pub(crate) fn reconcile_jobs(&mut self, now: Instant) {
         let wall = rfc3339(self.store.clock.wall());
         let fresh: Vec<Value> = self
@@ -248,7 +247,6 @@ impl WorldState {
             self.ctl.jobs_due.remove(&k);
             self.finish_job(&k, &wall);
         }
-        self.collect_orphan_jobs();
     }
 
     /// The Job's pod ends: succeeded unless an image rule makes a container misbehave.
@@ -344,7 +342,7 @@ impl WorldState {
     }
 
     /// Jobs whose controlling CronJob is gone are deleted (their pods follow, as orphans).
-    fn collect_orphan_jobs(&mut self) {
+    pub(crate) fn collect_orphan_jobs(&mut self) {
         let cronjobs: std::collections::HashSet<String> = self
             .store
             .iter(Res::CronJob, None, None)

@@ -5,6 +5,9 @@
 //! create/replace/patch/delete, scale), `watch`, `logs`, `discovery`, `selectors`, `patch`,
 //! `policy` (SSAR and 403s), `controller` + `pods` + `events` + `claims` (the ticking world),
 //! `scenario` (assets/scenarios/*.toml), `faults` (test hooks and the request log), `kubeconfig`.
+//! The platform kinds: `jobs` (Jobs, CronJobs) with `cron`, `autoscaling` (HPA status), `certs`
+//! (cert-manager), `platform` (their scenario sections, nodes), `metrics` (metrics.k8s.io) and
+//! `table` (server-side printing for `kubectl get`); `proto` reads kubectl's protobuf bodies.
 
 mod alerting;
 mod autoscaling;
@@ -266,13 +269,21 @@ pub struct SimArgs {
     /// World speed (1.0 = real time).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Run without the metrics API (metrics.k8s.io answers 404, as without metrics-server).
+    #[arg(long)]
+    pub no_metrics_api: bool,
+    /// Run without cert-manager (no Certificates or their CRD; the TLS Secrets stay).
+    #[arg(long)]
+    pub no_cert_manager: bool,
 }
 
 /// Run the simulator until SIGINT/SIGTERM.
 pub fn run_cli(args: SimArgs) -> std::process::ExitCode {
     use std::process::ExitCode;
     let scenario = match Scenario::builtin(&args.scenario) {
-        Ok(s) => s,
+        Ok(s) => s
+            .with_metrics_api(!args.no_metrics_api)
+            .with_cert_manager(!args.no_cert_manager),
         Err(e) => {
             eprintln!("watchfloor sim: {e}");
             return ExitCode::from(2);

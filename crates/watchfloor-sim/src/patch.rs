@@ -35,6 +35,13 @@ const NAMED_LISTS: [&str; 7] = [
     "ephemeralContainers",
 ];
 
+/// Lists strategic merge replaces whole (no merge key: `listType=atomic` or no patch strategy)
+/// that the platform kinds' manifests carry: Ingress rules/paths/tls, an HPA's metrics, a
+/// container's command and args.
+const REPLACED_LISTS: [&str; 7] = [
+    "rules", "paths", "tls", "hosts", "metrics", "command", "args",
+];
+
 fn strategic(target: &mut Value, patch: &Value, path: &str) -> Result<(), String> {
     let Value::Object(pm) = patch else {
         *target = patch.clone();
@@ -62,6 +69,9 @@ fn strategic(target: &mut Value, patch: &Value, path: &str) -> Result<(), String
             Value::Object(_) => {
                 let slot = tm.entry(k.clone()).or_insert(Value::Null);
                 strategic(slot, v, &format!("{path}.{k}"))?;
+            }
+            Value::Array(_) if REPLACED_LISTS.contains(&k.as_str()) => {
+                tm.insert(k.clone(), v.clone());
             }
             Value::Array(items) => {
                 if !NAMED_LISTS.contains(&k.as_str()) {
@@ -128,4 +138,22 @@ pub fn apply(kind: PatchKind, target: &Value, body: &[u8]) -> Result<Value, ApiE
         }
     }
     Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn atomic_lists_are_replaced_and_unknown_lists_refused() {
+        let ing = json!({"spec": {"rules": [{"host": "a"}], "tls": [{"secretName": "a"}]}});
+        let patch = json!({"spec": {"rules": [{"host": "b"}]}});
+        let out = apply(PatchKind::Strategic, &ing, patch.to_string().as_bytes());
+        let out = out.unwrap_or_default();
+        assert_eq!(out["spec"]["rules"], json!([{"host": "b"}]));
+        assert_eq!(out["spec"]["tls"], ing["spec"]["tls"]);
+        let ports = json!({"spec": {"ports": [{"port": 80}]}});
+        assert!(apply(PatchKind::Strategic, &ing, ports.to_string().as_bytes()).is_err());
+    }
 }

@@ -60,6 +60,8 @@ pub(crate) struct ControllerState {
     pub(crate) nodes: Vec<String>,
     /// Running Jobs and when their pod finishes.
     pub(crate) jobs_due: HashMap<Key, Instant>,
+    /// When HPA status was last computed, and for how many HPAs.
+    pub(crate) hpa_synced: Option<(Instant, usize)>,
     /// Store RV after the last full reconcile, and when it ran (skip idle passes).
     pub(crate) reconciled_rv: u64,
     pub(crate) reconciled_at: Option<Instant>,
