@@ -1,7 +1,9 @@
 //! The incident report: what `watchfloor snapshot --format text` prints and the console's `Y`
 //! copies, for pasting into an incident channel. A headline per problem, worst first (paging
 //! SLOs, crashing workloads, stalled rollouts, stuck claims, databases and caches over threshold,
-//! sources that failed), then one line per healthy section (`pods: 42 ok`). Plain text, no JSON.
+//! the platform checks' summary line and their worst items: stale or failed CronJobs, nodes with
+//! problems, expiring certificates, HPAs at max, the newest warning events; sources that
+//! failed), then one line per healthy section (`pods: 42 ok`). Plain text, no JSON.
 //!
 //! Pure: it reads a [`Snapshot`] (already redacted by the caller) and formats it.
 
@@ -43,6 +45,13 @@ struct Headline {
 /// Longest query text quoted in a headline.
 const QUERY_CHARS: usize = 80;
 
+/// Most headlines per platform kind (CronJobs, nodes, certificates, ...); the rest are counted
+/// in one more line. Backups are always listed.
+const PER_KIND: usize = 5;
+
+/// Longest event message quoted in a headline.
+const EVENT_CHARS: usize = 120;
+
 /// The report of one snapshot.
 pub fn incident_text(snapshot: &Snapshot) -> String {
     let mut headlines = Vec::new();
@@ -54,6 +63,7 @@ pub fn incident_text(snapshot: &Snapshot) -> String {
     health_headlines(&snapshot.health, &mut headlines);
     postgres_headlines(&snapshot.postgres, &mut headlines);
     redis_headlines(&snapshot.redis, &mut headlines);
+    platform_headlines(snapshot, &mut headlines);
     for (name, section) in snapshot.sections() {
         if section.state == SectionState::Error {
             headlines.push(Headline {
@@ -116,7 +126,10 @@ fn healthy_line(name: &str, section: &Section) -> Option<String> {
 fn is_problem(name: &str, item: &Value) -> bool {
     match name {
         "slo" => matches!(str_of(item, "state"), "page" | "ticket" | "error"),
-        "pods" | "deployments" | "claims" => matches!(str_of(item, "health"), "crit" | "warn"),
+        "pods" | "deployments" | "claims" | "workloads" | "nodes" | "certificates" => {
+            matches!(str_of(item, "health"), "crit" | "warn")
+        }
+        "events" => item["warning"] == true,
         "health" => !matches!(str_of(item, "status"), "ok" | "healthy"),
         "postgres" | "redis" => str_of(item, "state") != "ok",
         "logs" => str_of(item, "state") != "ok",
@@ -461,6 +474,244 @@ fn redis_headlines(section: &Section, out: &mut Vec<Headline>) {
     }
 }
 
+/// The level of an item's `health`; None for a healthy one.
+fn level_of(item: &Value) -> Option<Level> {
+    match str_of(item, "health") {
+        "crit" => Some(Level::Crit),
+        "warn" => Some(Level::Warn),
+        _ => None,
+    }
+}
+
+/// `namespace/name` of an item, cleaned.
+fn qualified(item: &Value) -> String {
+    format!(
+        "{}/{}",
+        clean(str_of(item, "namespace")),
+        clean(str_of(item, "name"))
+    )
+}
+
+/// Up to [`PER_KIND`] of `lines` (worst first), then how many more there are.
+fn capped(lines: Vec<Headline>, more: &str, out: &mut Vec<Headline>) {
+    let total = lines.len();
+    let mut lines = lines.into_iter();
+    out.extend(lines.by_ref().take(PER_KIND));
+    if let Some(first_left) = lines.next() {
+        out.push(Headline {
+            level: first_left.level,
+            text: format!("{} more {more}", total - PER_KIND),
+        });
+    }
+}
+
+/// The platform checks: the summary line (`platform: backups: 1 stale · certs: 1 expiring in
+/// 5d`), at the level of the worst item behind it, then the items: backups and other CronJobs,
+/// StatefulSets, DaemonSets, Jobs, HPAs, nodes, certificates, and the newest warning events.
+fn platform_headlines(snapshot: &Snapshot, out: &mut Vec<Headline>) {
+    let mut items = Vec::new();
+    let mut backups = Vec::new();
+    let mut by_kind: BTreeMap<&str, Vec<Headline>> = BTreeMap::new();
+    for missing in snapshot.platform["backups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| str_of(b, "state") == "missing")
+    {
+        backups.push(Headline {
+            level: Level::Crit,
+            text: format!(
+                "backup {}/{} missing: no such CronJob",
+                clean(str_of(missing, "namespace")),
+                clean(str_of(missing, "cronjob"))
+            ),
+        });
+    }
+    for item in &snapshot.workloads.items {
+        let Some(level) = level_of(item) else {
+            continue;
+        };
+        let kind = str_of(item, "kind");
+        let text = match kind {
+            "CronJob" if item["backup"] == true => {
+                let description = item["description"]
+                    .as_str()
+                    .map(|d| format!(" ({})", clean(d)))
+                    .unwrap_or_default();
+                backups.push(Headline {
+                    level,
+                    text: format!(
+                        "backup {}{description}: {}",
+                        qualified(item),
+                        clean(str_of(item, "reason"))
+                    ),
+                });
+                continue;
+            }
+            "CronJob" => format!(
+                "cronjob {}: {}",
+                qualified(item),
+                clean(str_of(item, "reason"))
+            ),
+            // A CronJob's Job is reported by its CronJob (its last Job, failed or not).
+            "Job" if !item["cronjob"].is_null() => continue,
+            "Job" => {
+                let reason = item["reason"]
+                    .as_str()
+                    .map(|r| format!(": {}", clean(r)))
+                    .unwrap_or_default();
+                format!(
+                    "job {} {}{reason}",
+                    qualified(item),
+                    clean(str_of(item, "state"))
+                )
+            }
+            "StatefulSet" | "DaemonSet" => format!(
+                "{} {} {}/{} ready: {}",
+                kind.to_lowercase(),
+                qualified(item),
+                item["ready"].as_u64().unwrap_or(0),
+                item["desired"].as_u64().unwrap_or(0),
+                clean(str_of(item, "state"))
+            ),
+            "HorizontalPodAutoscaler" => {
+                let metrics: Vec<String> = item["metrics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(clean)
+                    .collect();
+                let detail = if item["at_max"] == true {
+                    format!(
+                        "at max {}/{} replicas",
+                        item["current"].as_u64().unwrap_or(0),
+                        item["max"].as_u64().unwrap_or(0)
+                    )
+                } else {
+                    item["reason"]
+                        .as_str()
+                        .map_or_else(|| "not scaling".to_owned(), clean)
+                };
+                let metrics = if metrics.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", metrics.join(", "))
+                };
+                format!(
+                    "HPA {} {detail} ({}){metrics}",
+                    qualified(item),
+                    clean(str_of(item, "target"))
+                )
+            }
+            _ => continue,
+        };
+        by_kind
+            .entry(kind)
+            .or_default()
+            .push(Headline { level, text });
+    }
+    items.extend(backups);
+    for (kind, more) in [
+        ("CronJob", "CronJobs stale or failed"),
+        ("StatefulSet", "StatefulSets not ready"),
+        ("DaemonSet", "DaemonSets not ready"),
+        ("Job", "Jobs failed or suspended"),
+        ("HorizontalPodAutoscaler", "HPAs at max or not scaling"),
+    ] {
+        capped(by_kind.remove(kind).unwrap_or_default(), more, &mut items);
+    }
+    let nodes = snapshot
+        .nodes
+        .items
+        .iter()
+        .filter_map(|node| {
+            Some(Headline {
+                level: level_of(node)?,
+                text: format!(
+                    "node {}: {}",
+                    clean(str_of(node, "name")),
+                    clean(str_of(node, "state"))
+                ),
+            })
+        })
+        .collect();
+    capped(nodes, "nodes with problems", &mut items);
+    let certificates = snapshot
+        .certificates
+        .items
+        .iter()
+        .filter_map(|cert| {
+            let secret = match cert["secret"].as_str() {
+                Some(secret) if secret != str_of(cert, "name") => {
+                    format!(", secret {}", clean(secret))
+                }
+                _ => String::new(),
+            };
+            Some(Headline {
+                level: level_of(cert)?,
+                text: format!(
+                    "certificate {} {} ({}{secret})",
+                    qualified(cert),
+                    clean(str_of(cert, "check")),
+                    clean(str_of(cert, "source"))
+                ),
+            })
+        })
+        .collect();
+    capped(
+        certificates,
+        "certificates expiring or not ready",
+        &mut items,
+    );
+    // The summary line leads, at the level of the worst item behind it (a warning when no item
+    // is behind it: the metrics API missing, say).
+    let headline: Vec<String> = snapshot.platform["headline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(clean)
+        .collect();
+    if !headline.is_empty() {
+        let level = items.iter().map(|h| h.level).min().unwrap_or(Level::Warn);
+        out.push(Headline {
+            level,
+            text: format!("platform: {}", headline.join(" · ")),
+        });
+    }
+    out.extend(items);
+    let events = snapshot
+        .events
+        .items
+        .iter()
+        .filter(|e| e["warning"] == true)
+        .map(|event| {
+            let times = event["times"]
+                .as_str()
+                .map(|t| format!(" {}", clean(t)))
+                .unwrap_or_default();
+            let message = str_of(event, "message");
+            let message = if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sanitize_truncated(message, EVENT_CHARS).trim_end())
+            };
+            Headline {
+                level: Level::Warn,
+                text: format!(
+                    "event {} {}/{} {}{times}{message}",
+                    clean(str_of(event, "namespace")),
+                    clean(str_of(event, "kind")),
+                    clean(str_of(event, "name")),
+                    clean(str_of(event, "reason"))
+                ),
+            }
+        })
+        .collect();
+    capped(events, "warning events", out);
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -493,6 +744,11 @@ mod tests {
             read_only: true,
             collected_at: "2026-12-05T21:00:00Z".into(),
             alerts: Section::unconfigured(),
+            workloads: unconfigured(),
+            nodes: unconfigured(),
+            certificates: unconfigured(),
+            events: unconfigured(),
+            platform: Value::Null,
             pods: section(vec![
                 pod(
                     "api-7d4b9c-x5xc8",
@@ -575,6 +831,56 @@ mod tests {
             text.ends_with(
                 "ok    pods: 0 ok · deployments: 0 ok · claims: 0 ok · slo: 0 ok · redis: 1 ok\n"
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn platform_items_are_capped_per_kind_and_missing_backups_listed() {
+        let mut snapshot = incident();
+        snapshot.slo.items.clear();
+        snapshot.pods.items.clear();
+        snapshot.deployments.items.clear();
+        snapshot.claims.items.clear();
+        snapshot.postgres = unconfigured();
+        snapshot.logs = unconfigured();
+        snapshot.nodes = section(
+            (1..=7)
+                .map(
+                    |i| json!({"name": format!("node-{i}"), "health": "crit", "state": "NotReady"}),
+                )
+                .collect(),
+        );
+        snapshot.workloads = section(vec![
+            json!({"kind": "CronJob", "namespace": "shop", "name": "report", "health": "crit",
+                   "reason": "last job report-1 failed; last success 1d ago", "backup": false}),
+            json!({"kind": "Job", "namespace": "shop", "name": "report-1", "health": "crit",
+                   "state": "failed", "cronjob": "report"}),
+            json!({"kind": "StatefulSet", "namespace": "db", "name": "pg", "health": "warn",
+                   "ready": 1, "desired": 3, "state": "2 pods not ready"}),
+        ]);
+        snapshot.events = section(vec![]);
+        snapshot.platform = json!({
+            "headline": ["backups: 1 missing", "cronjobs: 1 stale or failed", "nodes: 7 NotReady"],
+            "backups": [{"namespace": "babylon-backup", "cronjob": "nightly", "state": "missing"}],
+        });
+        let text = incident_text(&snapshot);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1..],
+            [
+                "CRIT  platform: backups: 1 missing · cronjobs: 1 stale or failed · nodes: 7 NotReady",
+                "CRIT  backup babylon-backup/nightly missing: no such CronJob",
+                "CRIT  cronjob shop/report: last job report-1 failed; last success 1d ago",
+                "CRIT  node node-1: NotReady",
+                "CRIT  node node-2: NotReady",
+                "CRIT  node node-3: NotReady",
+                "CRIT  node node-4: NotReady",
+                "CRIT  node node-5: NotReady",
+                "CRIT  2 more nodes with problems",
+                "WARN  statefulset db/pg 1/3 ready: 2 pods not ready",
+                "ok    pods: 0 ok · deployments: 0 ok · events: 0 ok · claims: 0 ok · slo: 0 ok · redis: 1 ok",
+            ],
             "{text}"
         );
     }

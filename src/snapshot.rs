@@ -1,19 +1,31 @@
 //! `watchfloor snapshot`: collect every configured source of a target once and print a report.
 //!
 //! The JSON shape is a stable interface (documented in the README): every section is
-//! `{"state": "ok"|"error"|"unconfigured", "error": str|null, "items": [...]}`.
+//! `{"state": "ok"|"error"|"unconfigured", "error": str|null, "items": [...]}`. Beside the
+//! sections, `platform` is the platform checks' summary (null without `[targets.kubernetes]`).
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use std::time::SystemTime;
+use serde_json::{Value, json};
 
 use crate::config::{ClaimSource, KubernetesConfig, TargetConfig};
+use crate::data::{KubeData, KubeUpdate, MetricsState, PlatformRules, RowUpdate};
 use crate::model::Health;
 use crate::model::claims::ClaimRow;
 use crate::model::deployments::DeploymentRow;
 use crate::model::pods::PodRow;
+use watchfloor_core::config::{BackupConfig, PlatformConfig};
+use watchfloor_core::platform::certs::{CertSource, CertificateRow};
+use watchfloor_core::platform::events::{EventGroup, count_text};
+use watchfloor_core::platform::hpa::HpaRow;
+use watchfloor_core::platform::nodes::{NodeRow, node_problems};
+use watchfloor_core::platform::usage::{PodUsage, cpu_cell, memory_cell, memory_level};
+use watchfloor_core::platform::workloads::{
+    CronJobCheck, CronJobRow, DaemonSetRow, JobRow, StatefulSetRow,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,6 +88,12 @@ pub struct Snapshot {
     pub collected_at: String,
     pub pods: Section,
     pub deployments: Section,
+    /// StatefulSets, DaemonSets, Jobs, CronJobs and HPAs, worst first.
+    pub workloads: Section,
+    pub nodes: Section,
+    pub certificates: Section,
+    /// Warning events grouped by object and reason, newest first.
+    pub events: Section,
     pub claims: Section,
     pub slo: Section,
     pub alerts: Section,
@@ -83,14 +101,21 @@ pub struct Snapshot {
     pub postgres: Section,
     pub redis: Section,
     pub logs: Section,
+    /// The platform checks' summary (see [`platform_summary`]); null when the target has no
+    /// `[targets.kubernetes]` or the cluster could not be read at all.
+    pub platform: Value,
 }
 
 impl Snapshot {
     /// Sections in report order, with their names.
-    pub fn sections(&self) -> [(&'static str, &Section); 9] {
+    pub fn sections(&self) -> [(&'static str, &Section); 13] {
         [
             ("pods", &self.pods),
             ("deployments", &self.deployments),
+            ("workloads", &self.workloads),
+            ("nodes", &self.nodes),
+            ("certificates", &self.certificates),
+            ("events", &self.events),
             ("claims", &self.claims),
             ("slo", &self.slo),
             ("alerts", &self.alerts),
@@ -120,6 +145,10 @@ impl Snapshot {
         for section in [
             &mut copy.pods,
             &mut copy.deployments,
+            &mut copy.workloads,
+            &mut copy.nodes,
+            &mut copy.certificates,
+            &mut copy.events,
             &mut copy.claims,
             &mut copy.slo,
             &mut copy.alerts,
@@ -133,6 +162,7 @@ impl Snapshot {
             }
             section.items.iter_mut().for_each(redact_json);
         }
+        redact_json(&mut copy.platform);
         copy
     }
 
@@ -147,9 +177,10 @@ impl Snapshot {
 pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) -> Snapshot {
     let now = SystemTime::now();
     let collected_at = crate::timestamp::rfc3339_system(now);
-    let both = |section: Section| (section.clone(), section);
     let (kube, claims, slo, alerts, health, postgres, redis, logs) = tokio::join!(
-        bounded(timeout, kube_sections(target, now), both),
+        bounded(timeout, kube_sections(target, now), |error| {
+            KubeSections::failed(target, error)
+        }),
         bounded(timeout, claims_section(target, now), std::convert::identity),
         bounded(timeout, slo_section(target), std::convert::identity),
         bounded(timeout, alerts_section(target, now), std::convert::identity),
@@ -162,13 +193,17 @@ pub async fn collect(target: &TargetConfig, read_only: bool, timeout: Duration) 
             std::convert::identity
         ),
     );
-    let (pods, deployments) = kube;
     Snapshot {
         target: target.name().to_string(),
         read_only,
         collected_at,
-        pods,
-        deployments,
+        pods: kube.pods,
+        deployments: kube.deployments,
+        workloads: kube.workloads,
+        nodes: kube.nodes,
+        certificates: kube.certificates,
+        events: kube.events,
+        platform: kube.platform,
         claims,
         slo,
         alerts,
@@ -243,39 +278,190 @@ fn age_seconds(now: SystemTime, at: Option<SystemTime>) -> Option<u64> {
     at.map(|at| now.duration_since(at).unwrap_or_default().as_secs())
 }
 
-/// Pods and deployments, listed once.
-async fn kube_sections(target: &TargetConfig, now: SystemTime) -> (Section, Section) {
-    let Some(config) = &target.kubernetes else {
-        return (Section::unconfigured(), Section::unconfigured());
-    };
-    match list_kube(config).await {
-        Ok((mut pods, mut deployments)) => {
-            crate::model::pods::sort_worst_first(&mut pods);
-            crate::model::deployments::sort_worst_first(&mut deployments);
-            let pods = pods.iter().map(|p| pod_item(p, now)).collect();
-            let deployments = deployments
-                .iter()
-                .map(|d| deployment_item(d, now))
-                .collect();
-            (Section::ok(pods), Section::ok(deployments))
+/// The Kubernetes sections of one snapshot (pods, deployments and the platform checks'), and
+/// the platform summary.
+pub struct KubeSections {
+    pub pods: Section,
+    pub deployments: Section,
+    pub workloads: Section,
+    pub nodes: Section,
+    pub certificates: Section,
+    pub events: Section,
+    pub platform: Value,
+}
+
+impl KubeSections {
+    /// Every section `section` (the same error, or unconfigured) and no summary; a platform
+    /// check the target turned off is unconfigured all the same.
+    fn failed(target: &TargetConfig, section: Section) -> Self {
+        let settings = target.platform();
+        let unless_off = |on: bool| {
+            if on && target.kubernetes.is_some() {
+                section.clone()
+            } else {
+                Section::unconfigured()
+            }
+        };
+        Self {
+            pods: section.clone(),
+            deployments: section.clone(),
+            workloads: section.clone(),
+            nodes: unless_off(settings.nodes),
+            certificates: unless_off(settings.certificates),
+            events: unless_off(settings.events),
+            platform: Value::Null,
         }
-        Err(error) => (Section::error(error.clone()), Section::error(error)),
     }
 }
 
-/// One pod as the snapshot reports it.
-pub fn pod_item(p: &PodRow, now: SystemTime) -> serde_json::Value {
-    serde_json::json!({
+/// What [`kube_items`] makes of one [`KubeData`]: the items of every Kubernetes section and the
+/// platform summary. Shared by `watchfloor snapshot` and the console's `Y`.
+pub struct KubeItems {
+    pub pods: Vec<Value>,
+    pub deployments: Vec<Value>,
+    pub workloads: Vec<Value>,
+    pub nodes: Vec<Value>,
+    pub certificates: Vec<Value>,
+    pub events: Vec<Value>,
+    pub platform: Value,
+}
+
+/// The items of the Kubernetes sections, worst first (events newest first), from `kube`
+/// whose orders and verdicts are as of `now` (after `reorder_at(now)`). `not_served` names the
+/// kinds the cluster does not serve.
+pub fn kube_items(
+    kube: &KubeData,
+    settings: &PlatformConfig,
+    backups: &[BackupConfig],
+    not_served: &[String],
+    now: SystemTime,
+) -> KubeItems {
+    // The tables iterate in namespace/name order: a stable sort by severity is the order
+    // `sort_worst_first` gives, without cloning a row.
+    let mut pods: Vec<&PodRow> = kube.pods.values().collect();
+    pods.sort_by_key(|p| crate::model::pods::severity(p));
+    let memory_warn = kube.platform_rules().memory_warn;
+    let pods = pods
+        .iter()
+        .map(|p| {
+            let usage = kube.pod_usage.get(&(p.namespace.clone(), p.name.clone()));
+            pod_item(p, usage, memory_warn, now)
+        })
+        .collect();
+    let mut deployments: Vec<&DeploymentRow> = kube.deployments.values().collect();
+    deployments.sort_by_key(|d| crate::model::deployments::severity(d));
+    let deployments = deployments
+        .iter()
+        .map(|d| deployment_item(d, now))
+        .collect();
+    KubeItems {
+        pods,
+        deployments,
+        workloads: workload_items(kube, backups, now),
+        nodes: kube
+            .nodes_sorted()
+            .map(|n| node_item(kube, n, now))
+            .collect(),
+        certificates: kube
+            .certificates_sorted()
+            .map(|c| certificate_item(kube, c, now))
+            .collect(),
+        events: kube
+            .event_groups
+            .iter()
+            .map(|g| event_item(g, now))
+            .collect(),
+        platform: platform_summary(kube, settings, backups, not_served),
+    }
+}
+
+/// Pods and deployments listed once, and the platform checks' kinds (with the metrics API
+/// read once): all through one connection.
+async fn kube_sections(target: &TargetConfig, now: SystemTime) -> KubeSections {
+    use crate::sources::kubernetes::{Purpose, connect_for};
+    let Some(config) = &target.kubernetes else {
+        return KubeSections::failed(target, Section::unconfigured());
+    };
+    let connection = match connect_for(config, Purpose::Requests).await {
+        Ok(connection) => connection,
+        Err(error) => return KubeSections::failed(target, Section::error(error)),
+    };
+    let (listed, platform) = tokio::join!(
+        list_kube(&connection, config),
+        list_platform(&connection, target)
+    );
+    let mut kube = KubeData::default();
+    kube.set_platform_rules(PlatformRules::from_target(target));
+    let kube_error = match listed {
+        Ok((pods, deployments)) => {
+            kube.apply(KubeUpdate::Pods(replace(pods)));
+            kube.apply(KubeUpdate::Deployments(replace(deployments)));
+            None
+        }
+        Err(error) => Some(error),
+    };
+    for update in platform.updates {
+        kube.apply(update);
+    }
+    kube.reorder_at(now);
+    let settings = target.platform();
+    let items = kube_items(&kube, &settings, &target.backups, &platform.not_served, now);
+    let kube_section = |items| match &kube_error {
+        Some(error) => Section::error(error.clone()),
+        None => Section::ok(items),
+    };
+    let platform_section = |name: &str, on: bool, items| {
+        if on {
+            let failed = platform.failed.get(name).map_or(&[][..], Vec::as_slice);
+            Section::with_failures(items, failed)
+        } else {
+            Section::unconfigured()
+        }
+    };
+    KubeSections {
+        pods: kube_section(items.pods),
+        deployments: kube_section(items.deployments),
+        workloads: platform_section("workloads", true, items.workloads),
+        nodes: platform_section("nodes", settings.nodes, items.nodes),
+        certificates: platform_section("certificates", settings.certificates, items.certificates),
+        events: platform_section("events", settings.events, items.events),
+        platform: items.platform,
+    }
+}
+
+fn replace<R>(rows: Vec<R>) -> RowUpdate<R> {
+    RowUpdate::Replace {
+        namespace: None,
+        rows,
+    }
+}
+
+/// One pod as the snapshot reports it: with its requests and limits, and its usage when the
+/// metrics API measured it (`usage` null otherwise; why is said once, in `platform.metrics`).
+pub fn pod_item(p: &PodRow, usage: Option<&PodUsage>, memory_warn: f64, now: SystemTime) -> Value {
+    let r = &p.resources;
+    let usage = usage.map(|u| {
+        let (cpu, memory) = (u.cpu_millis(), u.memory_bytes());
+        json!({
+            "cpu_millis": cpu, "memory_bytes": memory,
+            "cpu": cpu_cell(cpu, r.cpu_limit), "memory": memory_cell(memory, r.memory_limit),
+            "memory_level": memory_level(memory, r.memory_limit, memory_warn),
+        })
+    });
+    json!({
         "namespace": p.namespace, "name": p.name, "status": p.status, "health": p.health,
         "reason": (p.health != Health::Ok && p.health != Health::Done).then(|| p.status.clone()),
         "ready": format!("{}/{}", p.ready, p.total), "restarts": p.restarts, "node": p.node,
         "owner": p.owner, "age_seconds": age_seconds(now, p.created),
+        "requests": {"cpu_millis": r.cpu_request, "memory_bytes": r.memory_request},
+        "limits": {"cpu_millis": r.cpu_limit, "memory_bytes": r.memory_limit},
+        "usage": usage,
     })
 }
 
 /// One deployment as the snapshot reports it.
-pub fn deployment_item(d: &DeploymentRow, now: SystemTime) -> serde_json::Value {
-    serde_json::json!({
+pub fn deployment_item(d: &DeploymentRow, now: SystemTime) -> Value {
+    json!({
         "namespace": d.namespace, "name": d.name, "ready": d.ready, "desired": d.desired,
         "updated": d.updated, "available": d.available, "revision": d.revision, "images": d.images,
         "rollout": d.rollout, "rollout_message": d.rollout_message, "health": d.health,
@@ -283,13 +469,228 @@ pub fn deployment_item(d: &DeploymentRow, now: SystemTime) -> serde_json::Value 
     })
 }
 
-async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<DeploymentRow>), String> {
-    use crate::sources::kubernetes::{Purpose, connect_for, describe_error};
+fn rfc3339(at: Option<SystemTime>) -> Option<String> {
+    at.map(crate::timestamp::rfc3339_system)
+}
+
+/// StatefulSets, DaemonSets, Jobs, CronJobs and HPAs, worst first (a stable sort by health
+/// of each kind's own worst-first order, kinds in that order among equals).
+fn workload_items(kube: &KubeData, backups: &[BackupConfig], now: SystemTime) -> Vec<Value> {
+    let mut items: Vec<(Health, Value)> = Vec::new();
+    items.extend(
+        kube.statefulsets_sorted()
+            .map(|s| (s.health, statefulset_item(s, now))),
+    );
+    items.extend(
+        kube.daemonsets_sorted()
+            .map(|d| (d.health, daemonset_item(d, now))),
+    );
+    items.extend(kube.jobs_sorted().map(|j| (j.health, job_item(j, now))));
+    for row in kube.cronjobs_sorted() {
+        let key = (row.namespace.clone(), row.name.clone());
+        let check = kube.cronjob_checks.get(&key);
+        let backup = backups
+            .iter()
+            .find(|b| b.namespace == row.namespace && b.cronjob == row.name);
+        items.push((
+            check.map_or(Health::Ok, |c| c.health),
+            cronjob_item(row, check, backup, now),
+        ));
+    }
+    items.extend(kube.hpas_sorted().map(|h| (h.health, hpa_item(h))));
+    items.sort_by_key(|(health, _)| *health);
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+fn statefulset_item(s: &StatefulSetRow, now: SystemTime) -> Value {
+    json!({
+        "kind": "StatefulSet", "namespace": s.namespace, "name": s.name, "health": s.health,
+        "state": s.rollout, "ready": s.ready, "desired": s.desired, "updated": s.updated,
+        "rollout": s.rollout, "rollout_done": s.rollout_done,
+        "age_seconds": age_seconds(now, s.created),
+    })
+}
+
+fn daemonset_item(d: &DaemonSetRow, now: SystemTime) -> Value {
+    json!({
+        "kind": "DaemonSet", "namespace": d.namespace, "name": d.name, "health": d.health,
+        "state": d.rollout, "ready": d.ready, "desired": d.desired, "current": d.current,
+        "updated": d.updated, "available": d.available, "rollout": d.rollout,
+        "rollout_done": d.rollout_done, "age_seconds": age_seconds(now, d.created),
+    })
+}
+
+fn job_item(j: &JobRow, now: SystemTime) -> Value {
+    json!({
+        "kind": "Job", "namespace": j.namespace, "name": j.name, "health": j.health,
+        "state": j.state, "completions": j.completions, "succeeded": j.succeeded,
+        "failed": j.failed, "active": j.active, "cronjob": j.owner_cronjob, "reason": j.reason,
+        "started": rfc3339(j.started), "finished": rfc3339(j.finished),
+        "age_seconds": age_seconds(now, j.created),
+    })
+}
+
+/// `failed`, `stale`, `suspended`, `bad schedule` or `ok`: the CronJob rule's verdict in a word.
+fn cronjob_state(row: &CronJobRow, check: Option<&CronJobCheck>) -> &'static str {
+    match check {
+        Some(c) if c.last_failed => "failed",
+        Some(c) if c.stale && !row.suspended => "stale",
+        _ if row.suspended => "suspended",
+        _ if row.interval.is_err() => "bad schedule",
+        _ => "ok",
+    }
+}
+
+fn cronjob_item(
+    row: &CronJobRow,
+    check: Option<&CronJobCheck>,
+    backup: Option<&BackupConfig>,
+    now: SystemTime,
+) -> Value {
+    json!({
+        "kind": "CronJob", "namespace": row.namespace, "name": row.name,
+        "health": check.map_or(Health::Ok, |c| c.health), "state": cronjob_state(row, check),
+        "reason": check.map(|c| c.reason.clone()), "schedule": row.schedule,
+        "time_zone": row.time_zone, "interval_seconds": row.interval.as_ref().ok().map(Duration::as_secs),
+        "suspended": row.suspended, "active": row.active,
+        "last_schedule": rfc3339(row.last_schedule), "last_success": rfc3339(row.last_success),
+        "stale": check.is_some_and(|c| c.stale), "last_failed": check.is_some_and(|c| c.last_failed),
+        "backup": backup.is_some(), "description": backup.and_then(|b| b.description.clone()),
+        "age_seconds": age_seconds(now, row.created),
+    })
+}
+
+fn hpa_item(h: &HpaRow) -> Value {
+    let state = if h.at_max {
+        "at max"
+    } else if h.health != Health::Ok {
+        "not scaling"
+    } else {
+        "ok"
+    };
+    json!({
+        "kind": "HorizontalPodAutoscaler", "namespace": h.namespace, "name": h.name,
+        "health": h.health, "state": state, "reason": h.reason,
+        "target": format!("{}/{}", h.target_kind, h.target_name),
+        "min": h.min_replicas, "max": h.max_replicas, "current": h.current_replicas,
+        "desired": h.desired_replicas, "at_max": h.at_max,
+        "metrics": h.metrics.iter().map(|m| m.text()).collect::<Vec<_>>(),
+    })
+}
+
+fn node_item(kube: &KubeData, n: &NodeRow, now: SystemTime) -> Value {
+    let (health, check) = kube
+        .node_checks
+        .get(&n.name)
+        .cloned()
+        .unwrap_or((Health::Ok, String::new()));
+    let load = kube.node_loads.get(&n.name);
+    let usage = kube.node_usage.get(&n.name);
+    json!({
+        "name": n.name, "health": health, "state": check, "ready": n.ready,
+        "problems": node_problems(n), "pressures": n.pressures, "unschedulable": n.unschedulable,
+        "roles": n.roles, "version": n.version,
+        "pods": load.map_or(0, |l| l.pods), "allocatable_pods": n.allocatable_pods,
+        "cpu": {
+            "requested_millis": load.map_or(0, |l| l.cpu_requested),
+            "allocatable_millis": n.allocatable_cpu,
+            "usage_millis": usage.map(|u| u.cpu_millis),
+        },
+        "memory": {
+            "requested_bytes": load.map_or(0, |l| l.memory_requested),
+            "allocatable_bytes": n.allocatable_memory,
+            "usage_bytes": usage.map(|u| u.memory_bytes),
+        },
+        "age_seconds": age_seconds(now, n.created),
+    })
+}
+
+fn certificate_item(kube: &KubeData, c: &CertificateRow, now: SystemTime) -> Value {
+    let (health, check) = kube
+        .cert_checks
+        .get(&(c.namespace.clone(), c.name.clone()))
+        .cloned()
+        .unwrap_or((Health::Ok, String::new()));
+    let expires_in = c.not_after.map(|at| match at.duration_since(now) {
+        Ok(left) => i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+        Err(past) => -i64::try_from(past.duration().as_secs()).unwrap_or(i64::MAX),
+    });
+    let (source, ingresses) = match &c.source {
+        CertSource::CertManager => ("cert-manager", None),
+        CertSource::IngressSecret { ingresses } => ("ingress secret", Some(ingresses)),
+    };
+    json!({
+        "namespace": c.namespace, "name": c.name, "health": health, "check": check,
+        "ready": c.ready, "ready_message": c.ready_message, "not_after": rfc3339(c.not_after),
+        "expires_in_seconds": expires_in, "renewal_time": rfc3339(c.renewal_time),
+        "secret": c.secret, "dns_names": c.dns_names, "source": source, "ingresses": ingresses,
+    })
+}
+
+fn event_item(g: &EventGroup, now: SystemTime) -> Value {
+    let times = count_text(g, now);
+    json!({
+        "namespace": g.namespace, "kind": g.involved_kind, "name": g.involved_name,
+        "reason": g.reason, "message": g.message, "count": g.count,
+        "first": rfc3339(g.first), "last": rfc3339(g.last),
+        "times": (!times.is_empty()).then_some(times), "warning": g.warning,
+        "age_seconds": age_seconds(now, g.last),
+    })
+}
+
+/// The platform summary: the summary line's entries (`backups: 1 stale`), the counts behind
+/// them, each backup's verdict, whether the metrics API answered (said once, here, rather than
+/// per pod), whether cert-manager is installed, and the kinds the cluster does not serve.
+pub fn platform_summary(
+    kube: &KubeData,
+    settings: &PlatformConfig,
+    backups: &[BackupConfig],
+    not_served: &[String],
+) -> Value {
+    let summary = &kube.platform;
+    let mut counts = serde_json::to_value(summary).unwrap_or(Value::Null);
+    counts["certs_soonest_seconds"] = json!(summary.certs_soonest.map(|d| d.as_secs()));
+    let backups: Vec<Value> = backups
+        .iter()
+        .map(|b| {
+            let key = (b.namespace.clone(), b.cronjob.clone());
+            let row = kube.cronjobs.get(&key);
+            let check = kube.cronjob_checks.get(&key);
+            let state = match row {
+                None => "missing",
+                Some(row) => cronjob_state(row, check),
+            };
+            json!({
+                "namespace": b.namespace, "cronjob": b.cronjob, "description": b.description,
+                "state": state,
+                "reason": check.map_or_else(|| "no such CronJob".to_owned(), |c| c.reason.clone()),
+                "last_success": rfc3339(row.and_then(|r| r.last_success)),
+            })
+        })
+        .collect();
+    let metrics = match &kube.metrics {
+        _ if !settings.metrics => json!({"state": "off", "note": null, "at": null}),
+        MetricsState::Unknown => json!({"state": "unknown", "note": null, "at": null}),
+        MetricsState::Available { at } => {
+            json!({"state": "ok", "note": null, "at": crate::timestamp::rfc3339_system(*at)})
+        }
+        MetricsState::Missing(why) => json!({"state": "missing", "note": why, "at": null}),
+    };
+    json!({
+        "headline": summary.headline(), "counts": counts, "backups": backups,
+        "metrics": metrics, "cert_manager": kube.cert_manager, "not_served": not_served,
+    })
+}
+
+async fn list_kube(
+    connection: &crate::sources::kubernetes::Connection,
+    config: &KubernetesConfig,
+) -> Result<(Vec<PodRow>, Vec<DeploymentRow>), String> {
+    use crate::sources::kubernetes::describe_error;
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};
-    let connection = connect_for(config, Purpose::Requests).await?;
-    let (client, server) = (connection.client, connection.server);
+    let (client, server) = (&connection.client, &connection.server);
     let params = config
         .label_selector
         .as_deref()
@@ -312,12 +713,12 @@ async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<Deploy
         let listed = pod_api
             .list(&params)
             .await
-            .map_err(|e| describe_error(&server, &e))?;
+            .map_err(|e| describe_error(server, &e))?;
         pods.extend(listed.items.iter().map(crate::model::pods::pod_row));
         let listed = deploy_api
             .list(&params)
             .await
-            .map_err(|e| describe_error(&server, &e))?;
+            .map_err(|e| describe_error(server, &e))?;
         deployments.extend(
             listed
                 .items
@@ -326,6 +727,320 @@ async fn list_kube(config: &KubernetesConfig) -> Result<(Vec<PodRow>, Vec<Deploy
         );
     }
     Ok((pods, deployments))
+}
+
+/// What one listing of the platform checks' kinds found.
+#[derive(Default)]
+struct PlatformListing {
+    /// For a [`KubeData`], as the platform source would report them.
+    updates: Vec<KubeUpdate>,
+    /// Per section (`workloads`, `nodes`, `certificates`, `events`), what could not be listed.
+    failed: BTreeMap<&'static str, Vec<String>>,
+    /// The kinds the cluster does not serve (404): none of them, which is not a failure.
+    not_served: Vec<String>,
+}
+
+/// One kind's listing.
+enum Listed<R> {
+    Rows(Vec<R>),
+    NotServed(String),
+    Failed(String),
+}
+
+impl PlatformListing {
+    fn take<R>(
+        &mut self,
+        section: &'static str,
+        listed: Listed<R>,
+        update: fn(RowUpdate<R>) -> KubeUpdate,
+    ) {
+        match listed {
+            Listed::Rows(rows) => self.updates.push(update(replace(rows))),
+            Listed::NotServed(plural) => self.not_served.push(plural),
+            Listed::Failed(error) => self.failed.entry(section).or_default().push(error),
+        }
+    }
+}
+
+fn listing_error<R>(server: &str, plural: &str, error: &kube::Error) -> Listed<R> {
+    match error {
+        kube::Error::Api(status) if status.code == 404 => Listed::NotServed(plural.to_owned()),
+        _ => Listed::Failed(format!(
+            "{plural}: {}",
+            crate::sources::kubernetes::describe_error(server, error)
+        )),
+    }
+}
+
+/// Every object of a namespaced kind in `namespaces` (all namespaces when empty), as rows.
+async fn list_namespaced<K, R>(
+    connection: &crate::sources::kubernetes::Connection,
+    namespaces: &[String],
+    params: &kube::api::ListParams,
+    row: impl Fn(&K) -> R,
+) -> Listed<R>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    use kube::api::Api;
+    let plural = K::plural(&Default::default()).into_owned();
+    let client = &connection.client;
+    let apis: Vec<Api<K>> = if namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for api in apis {
+        match api.list(params).await {
+            Ok(list) => rows.extend(list.items.iter().map(&row)),
+            Err(error) => return listing_error(&connection.server, &plural, &error),
+        }
+    }
+    Listed::Rows(rows)
+}
+
+/// The platform source's kinds, each listed once (in the namespaces it watches: the target's
+/// plus the backups'), and the metrics API read once.
+async fn list_platform(
+    connection: &crate::sources::kubernetes::Connection,
+    target: &TargetConfig,
+) -> PlatformListing {
+    use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    use k8s_openapi::api::core::v1::{Event, Node};
+    use kube::api::{Api, ListParams};
+    use watchfloor_core::platform::{events, hpa, nodes, workloads};
+    let settings = target.platform();
+    let namespaces = target.watched_namespaces();
+    let ns = namespaces.as_slice();
+    let all = ListParams::default();
+    let warnings = ListParams::default().fields("type=Warning");
+    let list_nodes = async {
+        let api: Api<Node> = Api::all(connection.client.clone());
+        match api.list(&all).await {
+            Ok(list) => Listed::Rows(list.items.iter().map(nodes::node_row).collect()),
+            Err(error) => listing_error(&connection.server, "nodes", &error),
+        }
+    };
+    let (sts, ds, jobs, cronjobs, hpas, events, nodes, certificates, metrics) = tokio::join!(
+        list_namespaced::<StatefulSet, _>(connection, ns, &all, workloads::statefulset_row),
+        list_namespaced::<DaemonSet, _>(connection, ns, &all, workloads::daemonset_row),
+        list_namespaced::<Job, _>(connection, ns, &all, workloads::job_row),
+        list_namespaced::<CronJob, _>(connection, ns, &all, workloads::cronjob_row),
+        list_namespaced::<HorizontalPodAutoscaler, _>(connection, ns, &all, hpa::hpa_row),
+        async {
+            if settings.events {
+                Some(
+                    list_namespaced::<Event, _>(connection, ns, &warnings, events::event_row).await,
+                )
+            } else {
+                None
+            }
+        },
+        async {
+            if settings.nodes {
+                Some(list_nodes.await)
+            } else {
+                None
+            }
+        },
+        async {
+            if settings.certificates {
+                Some(list_certificates(connection, ns).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if settings.metrics {
+                read_metrics(connection, ns, settings.nodes).await
+            } else {
+                Vec::new()
+            }
+        },
+    );
+    let mut listing = PlatformListing::default();
+    listing.take("workloads", sts, KubeUpdate::StatefulSets);
+    listing.take("workloads", ds, KubeUpdate::DaemonSets);
+    listing.take("workloads", jobs, KubeUpdate::Jobs);
+    listing.take("workloads", cronjobs, KubeUpdate::CronJobs);
+    listing.take("workloads", hpas, KubeUpdate::Hpas);
+    if let Some(events) = events {
+        listing.take("events", events, KubeUpdate::Events);
+    }
+    if let Some(nodes) = nodes {
+        listing.take("nodes", nodes, KubeUpdate::Nodes);
+    }
+    if let Some((certificates, cert_manager)) = certificates {
+        if cert_manager == Some(false) {
+            listing.updates.push(KubeUpdate::CertManagerAbsent);
+        }
+        listing.take("certificates", certificates, KubeUpdate::Certificates);
+    }
+    listing.updates.extend(metrics);
+    listing
+}
+
+/// cert-manager's Certificates when its CRD is served, else the TLS Secrets that Ingresses
+/// name (their `tls.crt` parsed, nothing else kept); and whether cert-manager is there.
+async fn list_certificates(
+    connection: &crate::sources::kubernetes::Connection,
+    namespaces: &[String],
+) -> (Listed<CertificateRow>, Option<bool>) {
+    use k8s_openapi::api::core::v1::Secret;
+    use k8s_openapi::api::networking::v1::Ingress;
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+    use watchfloor_core::platform::certs::{certificate_row, ingress_tls_secrets, tls_secret_row};
+    let server = connection.server.as_str();
+    let served = match connection
+        .client
+        .list_api_group_resources("cert-manager.io/v1")
+        .await
+    {
+        Ok(list) => list.resources.iter().any(|r| r.name == "certificates"),
+        Err(kube::Error::Api(status)) if status.code == 404 => false,
+        Err(error) => {
+            let why = crate::sources::kubernetes::describe_error(server, &error);
+            return (Listed::Failed(format!("cert-manager.io: {why}")), None);
+        }
+    };
+    if served {
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"),
+            "certificates",
+        );
+        let client = &connection.client;
+        let apis: Vec<Api<DynamicObject>> = if namespaces.is_empty() {
+            vec![Api::all_with(client.clone(), &resource)]
+        } else {
+            namespaces
+                .iter()
+                .map(|ns| Api::namespaced_with(client.clone(), ns, &resource))
+                .collect()
+        };
+        let mut rows = Vec::new();
+        for api in apis {
+            match api.list(&ListParams::default()).await {
+                Ok(list) => rows.extend(
+                    list.items
+                        .iter()
+                        .filter_map(|o| serde_json::to_value(o).ok())
+                        .filter_map(|v| certificate_row(&v)),
+                ),
+                Err(error) => return (listing_error(server, "certificates", &error), Some(true)),
+            }
+        }
+        return (Listed::Rows(rows), Some(true));
+    }
+    let all = ListParams::default();
+    let ingresses = list_namespaced::<Ingress, _>(connection, namespaces, &all, |ing| {
+        (
+            ing.metadata.namespace.clone().unwrap_or_default(),
+            ing.metadata.name.clone().unwrap_or_default(),
+            ingress_tls_secrets(ing),
+        )
+    })
+    .await;
+    let ingresses = match ingresses {
+        Listed::Rows(rows) => rows,
+        Listed::NotServed(plural) => return (Listed::NotServed(plural), Some(false)),
+        Listed::Failed(why) => return (Listed::Failed(why), Some(false)),
+    };
+    let tls_only = ListParams::default().fields("type=kubernetes.io/tls");
+    let secrets = list_namespaced::<Secret, _>(connection, namespaces, &tls_only, |s| {
+        tls_secret_row(s, Vec::new())
+    })
+    .await;
+    let secrets = match secrets {
+        Listed::Rows(rows) => rows,
+        other => return (other, Some(false)),
+    };
+    // Every Secret some Ingress names, with the Ingresses that name it.
+    let rows = secrets
+        .into_iter()
+        .filter_map(|mut row| {
+            let naming: Vec<String> = ingresses
+                .iter()
+                .filter(|(ns, _, secrets)| *ns == row.namespace && secrets.contains(&row.name))
+                .map(|(_, name, _)| name.clone())
+                .collect();
+            if naming.is_empty() {
+                return None;
+            }
+            row.source = CertSource::IngressSecret { ingresses: naming };
+            Some(row)
+        })
+        .collect();
+    (Listed::Rows(rows), Some(false))
+}
+
+/// The metrics API's group and version, as `kubectl top` reads it.
+const METRICS_API: &str = "/apis/metrics.k8s.io/v1beta1";
+
+/// One read of PodMetrics (and NodeMetrics when nodes are checked), as the poller would
+/// report it; when the API is absent or failing, why (said once, not per pod).
+async fn read_metrics(
+    connection: &crate::sources::kubernetes::Connection,
+    namespaces: &[String],
+    nodes: bool,
+) -> Vec<KubeUpdate> {
+    use watchfloor_core::platform::usage::{parse_node_metrics, parse_pod_metrics};
+    let paths: Vec<String> = if namespaces.is_empty() {
+        vec![format!("{METRICS_API}/pods")]
+    } else {
+        namespaces
+            .iter()
+            .map(|ns| format!("{METRICS_API}/namespaces/{ns}/pods"))
+            .collect()
+    };
+    let read = async {
+        let mut pods = Vec::new();
+        for path in paths {
+            let body = metrics_get(connection, &path).await?;
+            pods.extend(parse_pod_metrics(body.as_bytes())?);
+        }
+        let mut updates = vec![KubeUpdate::PodMetrics(pods)];
+        if nodes {
+            let body = metrics_get(connection, &format!("{METRICS_API}/nodes")).await?;
+            updates.push(KubeUpdate::NodeMetrics(parse_node_metrics(
+                body.as_bytes(),
+            )?));
+        }
+        Ok::<_, String>(updates)
+    };
+    read.await
+        .unwrap_or_else(|why| vec![KubeUpdate::MetricsUnavailable(why)])
+}
+
+async fn metrics_get(
+    connection: &crate::sources::kubernetes::Connection,
+    path: &str,
+) -> Result<String, String> {
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    match connection.client.request_text(request).await {
+        Ok(body) => Ok(body),
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            Err("the metrics API (metrics.k8s.io) is not installed".into())
+        }
+        Err(kube::Error::Api(status)) if status.code == 503 => {
+            Err("the metrics API (metrics.k8s.io) is unavailable".into())
+        }
+        Err(error) => Err(format!(
+            "metrics API: {}",
+            crate::sources::kubernetes::describe_error(&connection.server, &error)
+        )),
+    }
 }
 
 /// Claims of every CRD claims source, classified as the pane does.

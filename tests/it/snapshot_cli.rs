@@ -43,9 +43,13 @@ fn json(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 13] = [
     "pods",
     "deployments",
+    "workloads",
+    "nodes",
+    "certificates",
+    "events",
     "claims",
     "slo",
     "alerts",
@@ -66,7 +70,7 @@ fn json_has_the_documented_shape() {
         .keys()
         .map(String::as_str)
         .collect();
-    let mut expected = vec!["target", "read_only", "collected_at"];
+    let mut expected = vec!["target", "read_only", "collected_at", "platform"];
     expected.extend(SECTIONS);
     let mut sorted_keys = keys.clone();
     sorted_keys.sort_unstable();
@@ -104,6 +108,13 @@ fn json_has_the_documented_shape() {
     }
     // Configured sources that did not answer are errors; the others are unconfigured.
     assert_eq!(doc["pods"]["state"], "error");
+    for platform in ["workloads", "nodes", "certificates", "events"] {
+        assert_eq!(
+            doc[platform], doc["pods"],
+            "{platform}: the cluster could not be reached"
+        );
+    }
+    assert!(doc["platform"].is_null(), "no summary without the cluster");
     assert_eq!(doc["postgres"]["state"], "error");
     assert_eq!(doc["redis"]["state"], "unconfigured");
     assert_eq!(output.status.code(), Some(1), "a configured source failed");
@@ -118,6 +129,7 @@ fn nothing_configured_is_success() {
     for name in SECTIONS {
         assert_eq!(doc[name]["state"], "unconfigured", "{name}");
     }
+    assert!(doc["platform"].is_null());
     assert_eq!(output.status.code(), Some(0));
 }
 
@@ -247,4 +259,198 @@ fn completions_offer_the_configured_target_names() {
         script.contains("incident calm large flood"),
         "and --scenario the scenarios"
     );
+}
+
+/// A simulated cluster (the demo's incident) and `watchfloor snapshot` of a target watching it,
+/// with the demo's backup CronJob named in `[[targets.backups]]`.
+struct SimSnapshot {
+    sim: watchfloor_sim::Sim,
+    dir: tempfile::TempDir,
+}
+
+impl SimSnapshot {
+    async fn start() -> Self {
+        let sim = watchfloor_sim::Sim::start(
+            watchfloor_sim::Scenario::builtin("incident").unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+            watchfloor_sim::SimOptions::default(),
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        sim.write_kubeconfig(&kubeconfig, "sim").unwrap();
+        let config = format!(
+            "[[targets]]\nname = \"sim\"\n[targets.kubernetes]\nkubeconfig = {:?}\ncontext = \"sim\"\n\
+             [[targets.backups]]\nnamespace = \"babylon-backup\"\ncronjob = \"postgres-nightly\"\n\
+             description = \"nightly PostgreSQL dump\"\n",
+            kubeconfig.display().to_string()
+        );
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Self { sim, dir }
+    }
+
+    async fn run(&self, format: &str) -> Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(["snapshot", "--format", format, "--timeout", "20s"])
+            .env("HOME", self.dir.path())
+            .env("XDG_STATE_HOME", self.dir.path())
+            .env_remove("WATCHFLOOR_READ_ONLY")
+            .env_remove("WATCHFLOOR_TARGET")
+            .output()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_sections_against_the_simulator() {
+    let sim = SimSnapshot::start().await;
+    let output = sim.run("json").await;
+    let doc = json(&output);
+    for name in ["workloads", "nodes", "certificates", "events"] {
+        let section = &doc[name];
+        assert_eq!(section["state"], "ok", "{name}: {section:#}");
+        assert!(section["error"].is_null(), "{name}");
+        assert!(section["items"].is_array(), "{name}");
+        assert_eq!(section.as_object().unwrap().len(), 3, "{name}");
+    }
+    // Every workload item says its kind; StatefulSets and DaemonSets their rollout.
+    for item in doc["workloads"]["items"].as_array().unwrap() {
+        let kind = item["kind"].as_str().unwrap();
+        assert!(
+            [
+                "StatefulSet",
+                "DaemonSet",
+                "Job",
+                "CronJob",
+                "HorizontalPodAutoscaler"
+            ]
+            .contains(&kind),
+            "{item}"
+        );
+        for key in ["namespace", "name", "health", "state"] {
+            assert!(item.get(key).is_some(), "{kind} items have {key}: {item}");
+        }
+    }
+    // The simulator's nodes, with their conditions and what their pods request.
+    let nodes = doc["nodes"]["items"].as_array().unwrap();
+    assert_eq!(
+        nodes.len(),
+        sim.sim.world().count(watchfloor_sim::Res::Node)
+    );
+    let requested: u64 = nodes.iter().map(|n| n["pods"].as_u64().unwrap()).sum();
+    assert!(
+        requested > 0,
+        "the pods are counted on their nodes: {nodes:#?}"
+    );
+    for key in [
+        "name",
+        "health",
+        "state",
+        "ready",
+        "problems",
+        "unschedulable",
+        "cpu",
+        "memory",
+    ] {
+        assert!(nodes[0].get(key).is_some(), "nodes items have {key}");
+    }
+    // Pods carry their requests and limits; usage when the metrics API answers.
+    let pod = &doc["pods"]["items"][0];
+    for key in ["requests", "limits", "usage"] {
+        assert!(pod.get(key).is_some(), "pods items have {key}: {pod}");
+    }
+    // The summary: its headline, counts, the backup's verdict, and the metrics API's state
+    // said once.
+    let platform = &doc["platform"];
+    assert!(platform["headline"].is_array(), "{platform:#}");
+    assert!(platform["counts"].is_object(), "{platform:#}");
+    assert_eq!(platform["backups"][0]["cronjob"], "postgres-nightly");
+    assert!(
+        ["ok", "missing"].contains(&platform["metrics"]["state"].as_str().unwrap()),
+        "{platform:#}"
+    );
+    assert_eq!(output.status.code(), Some(0), "every section answered");
+    sim.sim.shutdown().await;
+}
+
+/// The demo incident's platform objects (a stale backup, a certificate 5 days from expiry, a
+/// node under DiskPressure, an HPA at max) in the snapshot, both formats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the sim's platform objects"]
+async fn the_incident_platform_objects_are_in_the_snapshot() {
+    let sim = SimSnapshot::start().await;
+    let doc = json(&sim.run("json").await);
+    let workloads = doc["workloads"]["items"].as_array().unwrap();
+    let backup = workloads
+        .iter()
+        .find(|w| w["kind"] == "CronJob" && w["name"] == "postgres-nightly")
+        .unwrap_or_else(|| panic!("no backup CronJob: {workloads:#?}"));
+    assert_eq!(backup["namespace"], "babylon-backup");
+    assert_eq!(backup["backup"], true);
+    assert_eq!(backup["stale"], true, "{backup}");
+    assert_eq!(backup["health"], "crit");
+    assert!(backup["schedule"].is_string() && backup["last_success"].is_string());
+    assert!(
+        workloads
+            .iter()
+            .any(|w| w["kind"] == "HorizontalPodAutoscaler" && w["at_max"] == true),
+        "{workloads:#?}"
+    );
+    let certificates = doc["certificates"]["items"].as_array().unwrap();
+    let expiring = &certificates[0];
+    assert_eq!(expiring["health"], "warn", "{certificates:#?}");
+    let left = expiring["expires_in_seconds"].as_i64().unwrap();
+    assert!(
+        (4 * 86_400..=5 * 86_400 + 3600).contains(&left),
+        "{expiring}"
+    );
+    let nodes = doc["nodes"]["items"].as_array().unwrap();
+    assert_eq!(nodes[0]["health"], "crit", "worst first: {nodes:#?}");
+    assert!(
+        nodes[0]["problems"]
+            .as_array()
+            .unwrap()
+            .contains(&"DiskPressure".into()),
+        "{nodes:#?}"
+    );
+    let headline: Vec<&str> = doc["platform"]["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(headline.contains(&"backups: 1 stale"), "{headline:?}");
+    assert!(
+        headline
+            .iter()
+            .any(|h| h.starts_with("certs: 1 expiring in ")),
+        "{headline:?}"
+    );
+    assert!(headline.contains(&"nodes: 1 DiskPressure"), "{headline:?}");
+    assert!(headline.contains(&"HPA: 1 at max"), "{headline:?}");
+    assert_eq!(doc["platform"]["backups"][0]["state"], "stale");
+
+    let text = String::from_utf8(sim.run("text").await.stdout).unwrap();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?}:\n{text}"))
+    };
+    assert!(
+        line("platform: backups: 1 stale").starts_with("CRIT "),
+        "{text}"
+    );
+    assert!(
+        line("backup babylon-backup/postgres-nightly (nightly PostgreSQL dump): stale")
+            .starts_with("CRIT "),
+        "{text}"
+    );
+    assert!(line("DiskPressure").starts_with("CRIT  node "), "{text}");
+    assert!(line("at max").starts_with("WARN  HPA "), "{text}");
+    assert!(line("certificate ").starts_with("WARN "), "{text}");
+    sim.sim.shutdown().await;
 }
