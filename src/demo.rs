@@ -215,6 +215,15 @@ fields = ["request_id", "status", "duration_ms"]
     toml::from_str(&text).map_err(|e| e.to_string())
 }
 
+/// The demo's backup CronJobs (the simulated platform's `babylon-backup` namespace).
+fn demo_backups() -> Vec<watchfloor_core::config::BackupConfig> {
+    vec![watchfloor_core::config::BackupConfig {
+        namespace: "babylon-backup".into(),
+        cronjob: "babylon-db-backup".into(),
+        description: Some("nightly PostgreSQL dump".into()),
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,11 +245,3 @@ mod tests {
     }
 }
 
-/// The demo's backup CronJobs (the simulated platform's `babylon-backup` namespace).
-fn demo_backups() -> Vec<watchfloor_core::config::BackupConfig> {
-    vec![watchfloor_core::config::BackupConfig {
-        namespace: "babylon-backup".into(),
-        cronjob: "babylon-db-backup".into(),
-        description: Some("nightly PostgreSQL dump".into()),
-    }]
-}

@@ -530,11 +530,13 @@ fn job_item(j: &JobRow, now: SystemTime) -> Value {
     })
 }
 
-/// `failed`, `stale`, `suspended`, `bad schedule` or `ok`: the CronJob rule's verdict in a word.
+/// `stale`, `failed`, `suspended`, `bad schedule` or `ok`: the CronJob rule's verdict in a
+/// word. Stale first, as the summary counts it: "did the backup run?" (`last_failed` says
+/// whether the last attempt failed too).
 fn cronjob_state(row: &CronJobRow, check: Option<&CronJobCheck>) -> &'static str {
     match check {
-        Some(c) if c.last_failed => "failed",
         Some(c) if c.stale && !row.suspended => "stale",
+        Some(c) if c.last_failed => "failed",
         _ if row.suspended => "suspended",
         _ if row.interval.is_err() => "bad schedule",
         _ => "ok",
@@ -901,13 +903,8 @@ async fn list_certificates(
     use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
     use watchfloor_core::platform::certs::{certificate_row, ingress_tls_secrets, tls_secret_row};
     let server = connection.server.as_str();
-    let served = match connection
-        .client
-        .list_api_group_resources("cert-manager.io/v1")
-        .await
-    {
-        Ok(list) => list.resources.iter().any(|r| r.name == "certificates"),
-        Err(kube::Error::Api(status)) if status.code == 404 => false,
+    let served = match crate::sources::platform::cert_manager_check(connection).await {
+        Ok(served) => served,
         Err(error) => {
             let why = crate::sources::kubernetes::describe_error(server, &error);
             return (Listed::Failed(format!("cert-manager.io: {why}")), None);
@@ -964,82 +961,27 @@ async fn list_certificates(
         Listed::Rows(rows) => rows,
         other => return (other, Some(false)),
     };
-    // Every Secret some Ingress names, with the Ingresses that name it.
-    let rows = secrets
-        .into_iter()
-        .filter_map(|mut row| {
-            let naming: Vec<String> = ingresses
-                .iter()
-                .filter(|(ns, _, secrets)| *ns == row.namespace && secrets.contains(&row.name))
-                .map(|(_, name, _)| name.clone())
-                .collect();
-            if naming.is_empty() {
-                return None;
-            }
-            row.source = CertSource::IngressSecret { ingresses: naming };
-            Some(row)
-        })
-        .collect();
+    let rows = watchfloor_core::platform::certs::ingress_certificates(
+        ingresses
+            .iter()
+            .map(|(ns, name, secrets)| (ns.as_str(), name.as_str(), secrets.as_slice())),
+        secrets.iter(),
+    );
     (Listed::Rows(rows), Some(false))
 }
 
-/// The metrics API's group and version, as `kubectl top` reads it.
-const METRICS_API: &str = "/apis/metrics.k8s.io/v1beta1";
-
-/// One read of PodMetrics (and NodeMetrics when nodes are checked), as the poller would
-/// report it; when the API is absent or failing, why (said once, not per pod).
+/// One read of PodMetrics (and NodeMetrics when nodes are checked), as the poller reads it;
+/// when the API is absent or failing, why (said once, not per pod).
 async fn read_metrics(
     connection: &crate::sources::kubernetes::Connection,
     namespaces: &[String],
     nodes: bool,
 ) -> Vec<KubeUpdate> {
-    use watchfloor_core::platform::usage::{parse_node_metrics, parse_pod_metrics};
-    let paths: Vec<String> = if namespaces.is_empty() {
-        vec![format!("{METRICS_API}/pods")]
-    } else {
-        namespaces
-            .iter()
-            .map(|ns| format!("{METRICS_API}/namespaces/{ns}/pods"))
-            .collect()
-    };
-    let read = async {
-        let mut pods = Vec::new();
-        for path in paths {
-            let body = metrics_get(connection, &path).await?;
-            pods.extend(parse_pod_metrics(body.as_bytes())?);
-        }
-        let mut updates = vec![KubeUpdate::PodMetrics(pods)];
-        if nodes {
-            let body = metrics_get(connection, &format!("{METRICS_API}/nodes")).await?;
-            updates.push(KubeUpdate::NodeMetrics(parse_node_metrics(
-                body.as_bytes(),
-            )?));
-        }
-        Ok::<_, String>(updates)
-    };
-    read.await
-        .unwrap_or_else(|why| vec![KubeUpdate::MetricsUnavailable(why)])
-}
-
-async fn metrics_get(
-    connection: &crate::sources::kubernetes::Connection,
-    path: &str,
-) -> Result<String, String> {
-    let request = http::Request::get(path)
-        .body(Vec::new())
-        .map_err(|e| e.to_string())?;
-    match connection.client.request_text(request).await {
-        Ok(body) => Ok(body),
-        Err(kube::Error::Api(status)) if status.code == 404 => {
-            Err("the metrics API (metrics.k8s.io) is not installed".into())
-        }
-        Err(kube::Error::Api(status)) if status.code == 503 => {
-            Err("the metrics API (metrics.k8s.io) is unavailable".into())
-        }
-        Err(error) => Err(format!(
-            "metrics API: {}",
-            crate::sources::kubernetes::describe_error(&connection.server, &error)
-        )),
+    match crate::sources::platform::read_metrics(&connection.client, namespaces, nodes).await {
+        Ok((pods, node_usage)) => std::iter::once(KubeUpdate::PodMetrics(pods))
+            .chain(node_usage.map(KubeUpdate::NodeMetrics))
+            .collect(),
+        Err((why, _)) => vec![KubeUpdate::MetricsUnavailable(why)],
     }
 }
 

@@ -7,7 +7,7 @@
 //! Secrets that Ingresses name (only `type=kubernetes.io/tls` Secrets are watched, and a
 //! Secret is folded into its certificate's row at once: no key material is kept).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
@@ -25,7 +25,7 @@ use crate::data::{KubeUpdate, ObjectKey, RowUpdate};
 use crate::event::SourceEvent;
 use watchfloor_core::config::{KubernetesConfig, PlatformConfig};
 use watchfloor_core::platform::certs::{
-    CertSource, CertificateRow, certificate_row, ingress_tls_secrets, tls_secret_row,
+    CertificateRow, certificate_row, ingress_certificates, ingress_tls_secrets, tls_secret_row,
 };
 use watchfloor_core::platform::events::event_row;
 use watchfloor_core::platform::hpa::hpa_row;
@@ -135,13 +135,8 @@ impl Drop for AbortOnDrop {
 async fn cert_manager_served(connection: &Connection, reporter: &Reporter) -> Option<bool> {
     let mut backoff = super::backoff::Backoff::STANDARD;
     loop {
-        match connection
-            .client
-            .list_api_group_resources("cert-manager.io/v1")
-            .await
-        {
-            Ok(list) => return Some(list.resources.iter().any(|r| r.name == "certificates")),
-            Err(kube::Error::Api(status)) if status.code == 404 => return Some(false),
+        match cert_manager_check(connection).await {
+            Ok(served) => return Some(served),
             Err(error) => {
                 let reason = describe_error(&connection.server, &error);
                 if !backoff.report_and_wait(reporter, reason).await {
@@ -149,6 +144,19 @@ async fn cert_manager_served(connection: &Connection, reporter: &Reporter) -> Op
                 }
             }
         }
+    }
+}
+
+/// Whether the server serves cert-manager's `certificates` (its group answering 404: no).
+pub async fn cert_manager_check(connection: &Connection) -> Result<bool, kube::Error> {
+    match connection
+        .client
+        .list_api_group_resources("cert-manager.io/v1")
+        .await
+    {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.name == "certificates")),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -395,25 +403,12 @@ impl TlsFold {
 
     /// Every Secret some Ingress names, with the Ingresses that name it.
     fn rows(&self) -> KubeUpdate {
-        let mut named: BTreeMap<ObjectKey, BTreeSet<String>> = BTreeMap::new();
-        for ((namespace, ingress), secrets) in &self.ingresses {
-            for secret in secrets {
-                named
-                    .entry((namespace.clone(), secret.clone()))
-                    .or_default()
-                    .insert(ingress.clone());
-            }
-        }
-        let rows = named
-            .into_iter()
-            .filter_map(|(key, ingresses)| {
-                let mut row = self.secrets.get(&key)?.clone();
-                row.source = CertSource::IngressSecret {
-                    ingresses: ingresses.into_iter().collect(),
-                };
-                Some(row)
-            })
-            .collect();
+        let rows = ingress_certificates(
+            self.ingresses
+                .iter()
+                .map(|((ns, name), secrets)| (ns.as_str(), name.as_str(), secrets.as_slice())),
+            self.secrets.values(),
+        );
         KubeUpdate::Certificates(RowUpdate::Replace {
             namespace: None,
             rows,
@@ -475,7 +470,7 @@ async fn poll_metrics(
 
 /// One poll: the pods' usage and, when nodes are watched, the nodes'. The error says why and
 /// whether the API is absent (not installed) rather than failing.
-async fn read_metrics(
+pub async fn read_metrics(
     client: &Client,
     namespaces: &[String],
     nodes: bool,

@@ -266,7 +266,8 @@ fn container_usage_line(
             .limits
             .split(',')
             .filter_map(|part| part.trim().strip_prefix(what))
-            .find_map(|q| Some(q.trim().to_string()))
+            .map(|q| q.trim().to_string())
+            .next()
     };
     let memory_limit = limit_of("memory ").and_then(|q| quantity::memory_bytes(&q));
     let cpu_limit = limit_of("cpu ").and_then(|q| quantity::cpu_millis(&q));

@@ -282,7 +282,7 @@ impl SimSnapshot {
         sim.write_kubeconfig(&kubeconfig, "sim").unwrap();
         let config = format!(
             "[[targets]]\nname = \"sim\"\n[targets.kubernetes]\nkubeconfig = {:?}\ncontext = \"sim\"\n\
-             [[targets.backups]]\nnamespace = \"babylon-backup\"\ncronjob = \"postgres-nightly\"\n\
+             [[targets.backups]]\nnamespace = \"babylon-backup\"\ncronjob = \"babylon-db-backup\"\n\
              description = \"nightly PostgreSQL dump\"\n",
             kubeconfig.display().to_string()
         );
@@ -368,7 +368,7 @@ async fn platform_sections_against_the_simulator() {
     let platform = &doc["platform"];
     assert!(platform["headline"].is_array(), "{platform:#}");
     assert!(platform["counts"].is_object(), "{platform:#}");
-    assert_eq!(platform["backups"][0]["cronjob"], "postgres-nightly");
+    assert_eq!(platform["backups"][0]["cronjob"], "babylon-db-backup");
     assert!(
         ["ok", "missing"].contains(&platform["metrics"]["state"].as_str().unwrap()),
         "{platform:#}"
@@ -380,14 +380,13 @@ async fn platform_sections_against_the_simulator() {
 /// The demo incident's platform objects (a stale backup, a certificate 5 days from expiry, a
 /// node under DiskPressure, an HPA at max) in the snapshot, both formats.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the sim's platform objects"]
 async fn the_incident_platform_objects_are_in_the_snapshot() {
     let sim = SimSnapshot::start().await;
     let doc = json(&sim.run("json").await);
     let workloads = doc["workloads"]["items"].as_array().unwrap();
     let backup = workloads
         .iter()
-        .find(|w| w["kind"] == "CronJob" && w["name"] == "postgres-nightly")
+        .find(|w| w["kind"] == "CronJob" && w["name"] == "babylon-db-backup")
         .unwrap_or_else(|| panic!("no backup CronJob: {workloads:#?}"));
     assert_eq!(backup["namespace"], "babylon-backup");
     assert_eq!(backup["backup"], true);
@@ -445,12 +444,18 @@ async fn the_incident_platform_objects_are_in_the_snapshot() {
         "{text}"
     );
     assert!(
-        line("backup babylon-backup/postgres-nightly (nightly PostgreSQL dump): stale")
+        line("backup babylon-backup/babylon-db-backup (nightly PostgreSQL dump): stale")
             .starts_with("CRIT "),
         "{text}"
     );
-    assert!(line("DiskPressure").starts_with("CRIT  node "), "{text}");
-    assert!(line("at max").starts_with("WARN  HPA "), "{text}");
+    assert!(
+        line("node sim-node-2: DiskPressure").starts_with("CRIT  node "),
+        "{text}"
+    );
+    assert!(
+        line("HPA platform-v2-stable/platform-v2-api at max").starts_with("WARN  HPA "),
+        "{text}"
+    );
     assert!(line("certificate ").starts_with("WARN "), "{text}");
     sim.sim.shutdown().await;
 }

@@ -160,6 +160,37 @@ fn leaf(pem: &[u8]) -> Result<(Option<SystemTime>, Vec<String>), String> {
     Ok((not_after, dns_names))
 }
 
+/// Without cert-manager, the certificates are the TLS Secrets that Ingresses name: each
+/// such Secret's row (from [`tls_secret_row`]) with the Ingresses (namespace, name, the Secrets
+/// it names) that name it, sorted; a Secret no Ingress names is left out.
+pub fn ingress_certificates<'a>(
+    ingresses: impl Iterator<Item = (&'a str, &'a str, &'a [String])>,
+    secrets: impl Iterator<Item = &'a CertificateRow>,
+) -> Vec<CertificateRow> {
+    let mut naming: std::collections::BTreeMap<(&str, &str), Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (namespace, ingress, names) in ingresses {
+        for secret in names {
+            naming
+                .entry((namespace, secret.as_str()))
+                .or_default()
+                .push(ingress.to_string());
+        }
+    }
+    secrets
+        .filter_map(|row| {
+            let mut ingresses = naming
+                .get(&(row.namespace.as_str(), row.name.as_str()))?
+                .clone();
+            ingresses.sort();
+            ingresses.dedup();
+            let mut row = row.clone();
+            row.source = CertSource::IngressSecret { ingresses };
+            Some(row)
+        })
+        .collect()
+}
+
 /// The Secrets an Ingress serves TLS from (`spec.tls[].secretName`), each once.
 pub fn ingress_tls_secrets(ing: &Ingress) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
