@@ -349,7 +349,7 @@ pub const COMMANDS: &[Spec] = {
         // Pods pane (pods, deployments) and Stuck claims pane, list or detail.
         row(C::Yaml,                             "yaml",             X::Kube,    &[ch('y')], "YAML of the selected object, fetched fresh")
             .detail_hint("yaml", 55),
-        row(C::ToggleView,                       "toggle_view",      X::Pods,    &[ch('v')], "next view: pods, deploy, sts, ds, jobs, cronjobs")
+        row(C::ToggleView,                       "toggle_view",      X::Pods,    &[ch('v')], "cycle views: pods deploy sts ds jobs cj")
             .list_hint("views", 40),
         row(C::OpenLogs,                         "open_logs",        X::Pods,    &[ch('l')], "logs of the selected pod or deployment")
             .list_hint("logs", 40),

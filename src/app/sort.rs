@@ -520,7 +520,11 @@ mod tests {
             .map(|u| ((u.namespace.clone(), u.name.clone()), u))
             .collect();
         let order = |field: Field, reversed: bool| {
-            let key = Table::Pods.keys().iter().position(|k| k.field == field).unwrap();
+            let key = Table::Pods
+                .keys()
+                .iter()
+                .position(|k| k.field == field)
+                .unwrap();
             let mut refs: Vec<&PodRow> = rows.iter().collect();
             pods(&mut refs, Sort { key, reversed }, &usage);
             refs.iter().map(|p| p.name.clone()).collect::<Vec<_>>()

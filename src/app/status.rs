@@ -207,7 +207,7 @@ impl SourceStatus {
                     parts.push("nodes");
                 }
                 if platform.events {
-                    parts.push("warning events");
+                    parts.push("Warning events");
                 }
                 if platform.certificates {
                     parts.push("certificates");

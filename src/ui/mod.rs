@@ -82,9 +82,20 @@ pub fn pane_freshness(screen: &Screen<'_>, pane: PaneId) -> Freshness {
         screen
             .visible_sources()
             .iter()
-            .filter(|s| s.pane == pane)
+            .filter(|s| s.pane == pane && feeds_view(screen, pane, s.origin))
             .map(|s| s.freshness(screen.view.now)),
     )
+}
+
+/// Whether `origin` feeds what `pane` shows now: the Pods pane's pods and deployments come
+/// from the Kubernetes source, its platform views from the platform source, and each view
+/// says `live` only while its own source proves it.
+fn feeds_view(screen: &Screen<'_>, pane: PaneId, origin: crate::event::SourceOrigin) -> bool {
+    if pane != PaneId::Pods {
+        return true;
+    }
+    let platform_view = screen.view.panes[pane.index()].mode.is_platform();
+    (origin == crate::event::SourceOrigin::Platform) == platform_view
 }
 
 pub fn freshness_style(freshness: &Freshness, theme: &Theme) -> Style {

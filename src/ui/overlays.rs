@@ -425,18 +425,11 @@ pub fn render_help(
         (":messages", "the messages shown so far"),
         (":who", "who watches (served console)"),
         (":zoom", "zoom pane"),
-        (
-            ":pods :deploy :sts :ds",
-            "Pods pane: pods, deployments, statefulsets, daemonsets",
-        ),
-        (
-            ":jobs :cronjobs :hpa",
-            "Pods pane: jobs, cronjobs (staleness), autoscalers",
-        ),
-        (
-            ":nodes :events :certs",
-            "Pods pane: nodes, warning events, certificates",
-        ),
+        (":deploy :sts :ds", "Pods pane: workloads"),
+        (":jobs :cronjobs", "Pods pane: jobs, backups"),
+        (":hpa :nodes", "Pods pane: autoscalers, nodes"),
+        (":events :certs", "Pods pane: events, certs"),
+        (":pods", "Pods pane: pods again"),
     ];
     help_section(
         &mut lines,

@@ -134,8 +134,15 @@ plural = "resourceclaims"
 async fn initial_sync_then_changes_arrive_by_watch_only() {
     let mut c = console("incident", "").await;
     let pods = c.world_pods();
+    // Every source's initial lists: the pods' and the platform checks' (workloads, nodes,
+    // events, certificates), which list beside them.
     c.until("initial sync", |app| {
-        app.data.kube.pods.len() == pods && matches!(app.data.sources[0].state, SourceState::Live)
+        app.data.kube.pods.len() == pods
+            && app
+                .data
+                .sources
+                .iter()
+                .all(|s| matches!(s.state, SourceState::Live))
     })
     .await;
     assert_eq!(c.app.data.kube_context.as_deref(), Some("sim"));

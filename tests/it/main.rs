@@ -19,6 +19,7 @@ mod health;
 mod kube_console;
 mod logs_file;
 mod logs_kube;
+mod platform_console;
 mod postgres;
 mod read_only_walk;
 mod redaction;

@@ -328,7 +328,10 @@ impl Walk {
             .filter(|r| {
                 let verb = r["verb"].as_str().unwrap_or_default();
                 let path = r["path"].as_str().unwrap_or_default();
-                let reads = matches!(verb, "get" | "list" | "watch" | "logs" | "discovery");
+                let reads = matches!(
+                    verb,
+                    "get" | "list" | "watch" | "logs" | "discovery" | "metrics"
+                );
                 let review = verb == "create"
                     && path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
                 !(reads || review)

@@ -107,7 +107,7 @@ selector = "app=anarchy-operator"
             .filter(|r| {
                 !matches!(
                     r.verb.as_str(),
-                    "get" | "list" | "watch" | "logs" | "discovery"
+                    "get" | "list" | "watch" | "logs" | "discovery" | "metrics"
                 )
             })
             .filter(|r| !r.path.ends_with("/selfsubjectaccessreviews"))

@@ -133,6 +133,13 @@ fn press(app: &mut App, codes: &[KeyCode]) {
     app.prepare_view();
 }
 
+/// `:pods` Enter: the Pods pane's pods view again (`v` cycles on to the other workloads).
+fn back_to_pods(app: &mut App) {
+    press(app, &[KeyCode::Char(':')]);
+    type_text(app, "pods");
+    press(app, &[KeyCode::Enter]);
+}
+
 fn type_text(app: &mut App, text: &str) {
     let codes: Vec<KeyCode> = text.chars().map(KeyCode::Char).collect();
     press(app, &codes);
@@ -498,7 +505,8 @@ fn n_and_esc_say_the_action_was_aborted() {
     );
 
     // Esc, on a dialog whose dry run failed, and on a forced delete: named as such.
-    press(&mut app, &[KeyCode::Char('v'), KeyCode::Char('D')]);
+    back_to_pods(&mut app);
+    press(&mut app, &[KeyCode::Char('D')]);
     preview(&mut app, Err("denied".into()), Ok(()));
     press(&mut app, &[KeyCode::Esc]);
     let last = app
@@ -854,7 +862,7 @@ fn offer_hints_name_keys_and_read_only() {
             ("s", "scale", true),
         ]
     );
-    press(&mut app, &[KeyCode::Char('v')]);
+    back_to_pods(&mut app);
     let hints = offer_hints(&app.screen());
     assert!(
         hints

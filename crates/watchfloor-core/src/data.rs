@@ -419,7 +419,10 @@ pub enum KubeUpdate {
     CertManagerAbsent,
     /// A kind (by plural: `nodes`, `secrets`) is not watched: the server forbids listing it
     /// or does not serve it. Said once; the rest of the platform checks go on.
-    KindUnavailable { plural: String, why: String },
+    KindUnavailable {
+        plural: String,
+        why: String,
+    },
 }
 
 impl KubeData {
@@ -1110,7 +1113,9 @@ mod tests {
             let check = &kube.cronjob_checks[&("babylon-backup".into(), "db-backup".into())];
             assert!(check.last_failed && check.stale);
             assert!(
-                check.reason.starts_with("stale: last job db-backup-1 failed"),
+                check
+                    .reason
+                    .starts_with("stale: last job db-backup-1 failed"),
                 "{}",
                 check.reason
             );
