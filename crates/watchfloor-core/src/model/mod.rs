@@ -6,6 +6,8 @@
 pub mod claims;
 pub mod deployments;
 pub mod pods;
+pub mod quantity;
+pub mod resources;
 pub mod rollout;
 
 /// How a table's rows (all of them, in order) spread over namespaces: decides whether the

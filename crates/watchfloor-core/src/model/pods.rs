@@ -33,7 +33,7 @@ pub struct PodRow {
     /// The controlling owner, e.g. `ReplicaSet/web-7d4b9c`.
     pub owner: Option<String>,
     /// Requests and limits, summed as the scheduler counts them.
-    pub resources: crate::platform::usage::Resources,
+    pub resources: super::resources::Resources,
     /// Phase Succeeded or Failed: it holds no resources on its node any more.
     pub terminated: bool,
 }
@@ -102,7 +102,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
             .flatten()
             .find(|owner| owner.controller == Some(true))
             .map(|owner| format!("{}/{}", owner.kind, owner.name)),
-        resources: crate::platform::usage::pod_resources(pod),
+        resources: super::resources::pod_resources(pod),
         terminated: matches!(view.phase(), "Succeeded" | "Failed"),
     }
 }

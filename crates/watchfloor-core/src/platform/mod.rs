@@ -7,10 +7,12 @@ pub mod certs;
 pub mod events;
 pub mod hpa;
 pub mod nodes;
-pub mod quantity;
 pub mod summary;
 pub mod usage;
 pub mod workloads;
+
+/// Quantities live with the pod model (a pod's requests and limits are read with them).
+pub use crate::model::quantity;
 
 use std::time::Duration;
 
