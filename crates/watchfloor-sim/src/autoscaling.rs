@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::metrics::{self, Loads};
+use super::metrics;
 use super::resources::Res;
 use super::selectors::LabelSelector;
+use super::state::Loads;
 use super::state::WorldState;
 use super::store::key_of;
 use super::util::{rfc3339, scaled};

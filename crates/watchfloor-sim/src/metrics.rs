@@ -11,21 +11,9 @@ use serde_json::{Value, json};
 
 use super::resources::Res;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::state::WorldState;
+use super::state::{Load, Loads, WorldState};
 use super::status::ApiError;
 use super::util::fnv;
-
-/// Usage fractions of one workload's containers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Load {
-    /// Of the CPU request (1.6 = 160 %, what an HPA's utilisation reads).
-    pub(crate) cpu: f64,
-    /// Of the memory limit (or request when there is no limit).
-    pub(crate) memory: f64,
-}
-
-/// Scenario-given loads, by `(namespace, app)`: a pod's `app` label, else its name.
-pub(crate) type Loads = HashMap<(String, String), Load>;
 
 /// What a CPU request defaults to when a container has none (for the usage figure only).
 const DEFAULT_CPU_MILLIS: f64 = 100.0;

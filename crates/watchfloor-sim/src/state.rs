@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use super::behavior::{Behavior, Rules};
 use super::discovery::Features;
 use super::events::EventIndex;
-use super::metrics::Loads;
 use super::policy::Policy;
 use super::store::{Key, Store};
 
@@ -123,3 +122,15 @@ pub(crate) struct Leak {
     pub(crate) since: f64,
     pub(crate) client: String,
 }
+
+/// Usage fractions of one workload's containers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Load {
+    /// Of the CPU request (1.6 = 160 %, what an HPA's utilisation reads).
+    pub(crate) cpu: f64,
+    /// Of the memory limit (or request when there is no limit).
+    pub(crate) memory: f64,
+}
+
+/// Scenario-given loads, by `(namespace, app)`: a pod's `app` label, else its name.
+pub(crate) type Loads = HashMap<(String, String), Load>;
