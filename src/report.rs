@@ -500,7 +500,7 @@ fn capped(lines: Vec<Headline>, more: &str, out: &mut Vec<Headline>) {
     if let Some(first_left) = lines.next() {
         out.push(Headline {
             level: first_left.level,
-            text: format!("{} more {more}", total - PER_KIND),
+            text: format!("{more}: {} more", total - PER_KIND),
         });
     }
 }
@@ -877,7 +877,7 @@ mod tests {
                 "CRIT  node node-3: NotReady",
                 "CRIT  node node-4: NotReady",
                 "CRIT  node node-5: NotReady",
-                "CRIT  2 more nodes with problems",
+                "CRIT  nodes with problems: 2 more",
                 "WARN  statefulset db/pg 1/3 ready: 2 pods not ready",
                 "ok    pods: 0 ok · deployments: 0 ok · events: 0 ok · claims: 0 ok · slo: 0 ok · redis: 1 ok",
             ],
