@@ -57,9 +57,28 @@ pub struct NodeUsage {
 
 // The metrics API's JSON, as far as it is read. Items are decoded one by one so a malformed
 // item is skipped, not the whole poll.
+/// A list whose items are read one at a time: a malformed item is skipped, and no item is
+/// kept as a `serde_json::Value` (10,000 pods' metrics as Values would be tens of MiB at
+/// every poll; buffered one by one they are freed as they go).
 #[derive(Deserialize)]
-struct List {
-    items: Vec<serde_json::Value>,
+struct List<T> {
+    items: Vec<Lenient<T>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Lenient<T> {
+    Item(T),
+    Malformed(serde::de::IgnoredAny),
+}
+
+impl<T> Lenient<T> {
+    fn ok(self) -> Option<T> {
+        match self {
+            Self::Item(item) => Some(item),
+            Self::Malformed(_) => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -102,20 +121,19 @@ struct NodeItem {
     usage: Usage,
 }
 
-fn items(json: &[u8], kind: &str) -> Result<Vec<serde_json::Value>, String> {
-    serde_json::from_slice::<List>(json)
-        .map(|list| list.items)
+fn items<T: serde::de::DeserializeOwned>(json: &[u8], kind: &str) -> Result<Vec<T>, String> {
+    serde_json::from_slice::<List<T>>(json)
+        .map(|list| list.items.into_iter().filter_map(Lenient::ok).collect())
         .map_err(|e| format!("not a {kind}: {e}"))
 }
 
 /// A `PodMetricsList`; items without a name or with a usage that does not parse are skipped
 /// (a partial sum would understate the pod). Err only when the body is not a list.
 pub fn parse_pod_metrics(json: &[u8]) -> Result<Vec<PodUsage>, String> {
-    let items = items(json, "PodMetricsList")?;
+    let items: Vec<PodItem> = items(json, "PodMetricsList")?;
     Ok(items
-        .iter()
+        .into_iter()
         .filter_map(|item| {
-            let item = PodItem::deserialize(item).ok()?;
             let containers = item
                 .containers
                 .iter()
@@ -141,11 +159,10 @@ pub fn parse_pod_metrics(json: &[u8]) -> Result<Vec<PodUsage>, String> {
 
 /// A `NodeMetricsList`, leniently as [`parse_pod_metrics`].
 pub fn parse_node_metrics(json: &[u8]) -> Result<Vec<NodeUsage>, String> {
-    let items = items(json, "NodeMetricsList")?;
+    let items: Vec<NodeItem> = items(json, "NodeMetricsList")?;
     Ok(items
-        .iter()
+        .into_iter()
         .filter_map(|item| {
-            let item = NodeItem::deserialize(item).ok()?;
             let (cpu_millis, memory_bytes) = item.usage.parse()?;
             Some(NodeUsage {
                 name: item.metadata.name,
