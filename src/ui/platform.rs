@@ -141,6 +141,8 @@ pub fn render(
             format!("no {noun} match the filter (Esc clears it)")
         } else if view.unhealthy {
             format!("no unhealthy {noun} (! shows them all)")
+        } else if let Some((plural, why)) = unavailable(kube, mode) {
+            format!("{plural} are not watched: {}", sanitize(why))
         } else if mode == PodsMode::Certificates && kube.cert_manager == Some(false) {
             "no certificates: cert-manager is not installed, and no Ingress names a TLS Secret"
                 .into()
@@ -182,6 +184,26 @@ pub fn render(
         pane: PaneId::Pods,
     };
     namespaces::render(frame, area, &table, screen, theme);
+}
+
+/// Why the platform source left out the kind (or one the view needs): forbidden or not served.
+fn unavailable(kube: &KubeData, mode: PodsMode) -> Option<(&str, &str)> {
+    let plurals: &[&str] = match mode {
+        PodsMode::StatefulSets => &["statefulsets"],
+        PodsMode::DaemonSets => &["daemonsets"],
+        PodsMode::Jobs => &["jobs"],
+        PodsMode::CronJobs => &["cronjobs"],
+        PodsMode::Hpas => &["horizontalpodautoscalers"],
+        PodsMode::Nodes => &["nodes"],
+        PodsMode::Events => &["events"],
+        PodsMode::Certificates => &["certificates", "ingresses", "secrets"],
+        PodsMode::Pods | PodsMode::Deployments => &[],
+    };
+    plurals.iter().find_map(|plural| {
+        kube.unavailable
+            .get_key_value(*plural)
+            .map(|(p, why)| (p.as_str(), why.as_str()))
+    })
 }
 
 fn count_style(ok: bool, theme: &Theme) -> Style {

@@ -254,3 +254,34 @@ async fn enter_on_a_warning_event_goes_to_its_object() {
     assert_eq!(selected.1, "sim-node-2", "the node the event is about");
     kubectl.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forbidden_kind_is_left_out_and_said_once_while_the_rest_stays_live() {
+    let Some(kubectl) = Kubectl::start("incident").await else {
+        return;
+    };
+    // Namespace-scoped RBAC: nodes may not be listed.
+    kubectl
+        .sim
+        .world()
+        .add_rule(watchfloor_sim::Rule::deny("list", "", "nodes", ""));
+    let mut console = console(&kubectl);
+    console
+        .settle_until("the platform without nodes", DEADLINE, |app| {
+            platform_live(app)
+                && app.data.kube.unavailable.contains_key("nodes")
+                && !app.data.kube.cronjobs.is_empty()
+        })
+        .await;
+    assert!(console.app.data.kube.nodes.is_empty());
+    assert!(
+        console.app.data.kube.unavailable["nodes"].starts_with("forbidden"),
+        "{:?}",
+        console.app.data.kube.unavailable
+    );
+    command(&mut console, "nodes");
+    let text = screen(&console.app, (160, 40));
+    assert!(text.contains("nodes are not watched: forbidden"), "{text}");
+    assert!(text.contains("Pods › nodes · live"), "{text}");
+    kubectl.sim.shutdown().await;
+}
