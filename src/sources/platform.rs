@@ -35,6 +35,9 @@ use watchfloor_core::platform::workloads::{cronjob_row, daemonset_row, job_row, 
 
 /// The metrics API's group and version, as `kubectl top` reads it.
 const METRICS_API: &str = "/apis/metrics.k8s.io/v1beta1";
+/// The first metrics poll waits this long: at start the watches' initial lists (the pods
+/// first) matter more than usage, and a 10,000-pod metrics list competes with them.
+const METRICS_FIRST_AFTER: Duration = Duration::from_secs(3);
 /// After the metrics API answered "not installed", look again this rarely (it may be added).
 const METRICS_ABSENT_RETRY: Duration = Duration::from_secs(300);
 
@@ -435,6 +438,7 @@ async fn poll_metrics(
         }
     };
     let mut told_missing: Option<String> = None;
+    tokio::time::sleep(METRICS_FIRST_AFTER.min(interval)).await;
     loop {
         let wait = match read_metrics(&client, &namespaces, nodes).await {
             Ok((pods, node_usage)) => {
