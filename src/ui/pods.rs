@@ -290,6 +290,31 @@ fn container_usage_line(
     ]))
 }
 
+/// `2-10`, the replica range of the HPA that scales the deployment; `1-3 max` (warned) when
+/// it is at its maximum and cannot absorb more load; `-` without an HPA.
+fn hpa_cell(
+    kube: &crate::data::KubeData,
+    deployment: &DeploymentRow,
+    theme: &Theme,
+) -> (String, Style) {
+    match watchfloor_core::platform::hpa::hpa_for(
+        kube.hpas.values(),
+        "Deployment",
+        &deployment.namespace,
+        &deployment.name,
+    ) {
+        Some(hpa) if hpa.at_max => (
+            format!("{}-{} max", hpa.min_replicas, hpa.max_replicas),
+            theme.warn,
+        ),
+        Some(hpa) => (
+            format!("{}-{}", hpa.min_replicas, hpa.max_replicas),
+            Style::default(),
+        ),
+        None => ("-".into(), Style::default()),
+    }
+}
+
 /// The pod's node, flagged when the node is not Ready (its pods are about to be evicted).
 fn node_cell(kube: &crate::data::KubeData, pod: &PodRow, theme: &Theme) -> (String, Style) {
     match pod.node.as_deref() {
@@ -332,12 +357,13 @@ fn memory_cell(kube: &crate::data::KubeData, pod: &PodRow, theme: &Theme) -> (St
 }
 
 /// The deployments table: images are cut from the left so the tag stays.
-const DEPLOYMENT_COLUMNS: [Spec; 8] = [
+const DEPLOYMENT_COLUMNS: [Spec; 9] = [
     Spec::text("NAMESPACE", 6, 24, 6).cut(Cut::Middle),
     Spec::name("DEPLOYMENT", 10),
     Spec::text("READY", 5, 7, 0),
     Spec::text("UPD", 3, 4, 4),
     Spec::text("AVAIL", 5, 5, 5),
+    Spec::text("HPA", 4, 12, 2),
     Spec::text("REV", 3, 4, 2),
     Spec::text("ROLLOUT", 8, 32, 1),
     Spec::text("IMAGES", 12, 60, 3).cut(Cut::Left),
@@ -394,6 +420,7 @@ fn render_deployments(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, th
             ),
             (d.updated.to_string(), Style::default()),
             (d.available.to_string(), Style::default()),
+            hpa_cell(kube, d, theme),
             (
                 d.revision.map_or_else(|| "-".into(), |r| r.to_string()),
                 Style::default(),
