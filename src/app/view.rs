@@ -333,7 +333,8 @@ impl View {
         self.show_pods_mode(target);
         let view = &mut self.panes[PaneId::Pods.index()];
         view.unhealthy = false;
-        view.filter = filter.and_then(|text| Filter::new(&regex::escape(&text)));
+        // Kubernetes names are valid regexes that match themselves (a `.` matches itself too).
+        view.filter = filter.and_then(|text| Filter::new(&text));
         view.reselect = select.map(RowId::Object);
         vec![]
     }
