@@ -253,13 +253,7 @@ fn rollout_headlines(section: &Section, out: &mut Vec<Headline>) {
             (_, "warn") => Level::Warn,
             _ => continue,
         };
-        let images: Vec<String> = deployment["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(clean)
-            .collect();
+        let images = strings(&deployment["images"]);
         let revision = deployment["revision"]
             .as_i64()
             .map(|r| format!(" rev {r}"))
@@ -483,6 +477,17 @@ fn level_of(item: &Value) -> Option<Level> {
     }
 }
 
+/// The strings of a JSON array, cleaned (none when it is not an array).
+fn strings(array: &Value) -> Vec<String> {
+    array
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(clean)
+        .collect()
+}
+
 /// `namespace/name` of an item, cleaned.
 fn qualified(item: &Value) -> String {
     format!(
@@ -575,13 +580,7 @@ fn platform_headlines(snapshot: &Snapshot, out: &mut Vec<Headline>) {
                 clean(str_of(item, "state"))
             ),
             "HorizontalPodAutoscaler" => {
-                let metrics: Vec<String> = item["metrics"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(clean)
-                    .collect();
+                let metrics = strings(&item["metrics"]);
                 let detail = if item["at_max"] == true {
                     format!(
                         "at max {}/{} replicas",

@@ -352,7 +352,7 @@ fn replicaset_row(rs: &ReplicaSet) -> ReplicaSetRow {
 }
 
 /// Namespaced APIs, one per configured namespace, or one cluster-wide.
-fn scoped<K>(client: &Client, namespaces: &[String]) -> Vec<(Api<K>, Option<String>)>
+pub fn scoped<K>(client: &Client, namespaces: &[String]) -> Vec<(Api<K>, Option<String>)>
 where
     K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     <K as Resource>::DynamicType: Default,

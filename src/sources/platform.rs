@@ -20,7 +20,7 @@ use kube::{Client, Resource};
 use tokio::sync::mpsc;
 
 use super::kube_watch::{WatchSet, WatchSpec, Watched};
-use super::kubernetes::{Connection, Reporter, connect_with_backoff, describe_error, spec};
+use super::kubernetes::{Connection, Reporter, connect_with_backoff, describe_error, scoped, spec};
 use crate::data::{KubeUpdate, ObjectKey, RowUpdate};
 use crate::event::SourceEvent;
 use watchfloor_core::config::{KubernetesConfig, PlatformConfig};
@@ -160,22 +160,6 @@ pub async fn cert_manager_check(connection: &Connection) -> Result<bool, kube::E
         Ok(list) => Ok(list.resources.iter().any(|r| r.name == "certificates")),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
         Err(error) => Err(error),
-    }
-}
-
-/// Namespaced APIs, one per namespace, or one cluster-wide.
-fn scoped<K>(client: &Client, namespaces: &[String]) -> Vec<(Api<K>, Option<String>)>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
-    <K as Resource>::DynamicType: Default,
-{
-    if namespaces.is_empty() {
-        vec![(Api::all(client.clone()), None)]
-    } else {
-        namespaces
-            .iter()
-            .map(|ns| (Api::namespaced(client.clone(), ns), Some(ns.clone())))
-            .collect()
     }
 }
 

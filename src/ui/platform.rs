@@ -11,6 +11,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::columns::{Cut, Spec};
 use super::namespaces;
+use super::pods::age;
 use super::theme::Theme;
 use super::{health_style, waiting_message};
 use crate::app::Screen;
@@ -104,13 +105,6 @@ const CERTIFICATE_COLUMNS: [Spec; 7] = [
     Spec::text("SECRET", 6, 40, 5).cut(Cut::Middle),
     Spec::text("DNS / INGRESS", 6, 60, 6),
 ];
-
-fn age(now: SystemTime, at: Option<SystemTime>) -> String {
-    at.map_or_else(
-        || "-".into(),
-        |at| format_age(now.duration_since(at).unwrap_or_default()),
-    )
-}
 
 /// `in 5d`, `2d ago`, from `now` to `at`.
 fn until(now: SystemTime, at: Option<SystemTime>) -> String {

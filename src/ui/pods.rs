@@ -118,7 +118,8 @@ fn render_summary(frame: &mut Frame<'_>, area: Rect, screen: &Screen<'_>, theme:
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn age(now: SystemTime, at: Option<SystemTime>) -> String {
+/// `3h00m`, the time from `at` to `now`; `-` without a time.
+pub(super) fn age(now: SystemTime, at: Option<SystemTime>) -> String {
     at.map_or_else(
         || "-".into(),
         |at| format_age(now.duration_since(at).unwrap_or_default()),
