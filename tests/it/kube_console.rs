@@ -219,9 +219,18 @@ async fn expired_history_relists_and_loses_nothing() {
 async fn server_errors_show_in_the_pane_and_recover() {
     let mut c = console("calm", "").await;
     let pods = c.world_pods();
-    c.until("initial sync", |app| app.data.kube.pods.len() == pods)
-        .await;
-    c.sim.faults().fail_next(500, 6);
+    c.until("initial sync", |app| {
+        app.data.kube.pods.len() == pods
+            && app
+                .data
+                .sources
+                .iter()
+                .all(|s| matches!(s.state, SourceState::Live))
+    })
+    .await;
+    // Enough failures for every watch that comes back: the platform checks' source re-watches
+    // its kinds too and would otherwise take the few failures before the pods' watches do.
+    c.sim.faults().fail_next(500, 40);
     c.sim.faults().drop_watches();
     c.until("an error state", |app| {
         matches!(app.data.sources[0].state, SourceState::Error { .. })
