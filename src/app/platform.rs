@@ -2,8 +2,6 @@
 //! each shows, worst first, after the filter (`/`) and the unhealthy toggle (`!`), and what
 //! each row is called. Pure: the UI draws the rows, the view keeps the cursor on them.
 
-use std::time::SystemTime;
-
 use super::Filter;
 use super::pane::PodsMode;
 use crate::data::{KubeData, ObjectKey, ObjectRef};
@@ -41,7 +39,6 @@ pub fn visible_rows(
     mode: PodsMode,
     filter: Option<&Filter>,
     unhealthy: bool,
-    _now: SystemTime,
 ) -> Vec<ObjectKey> {
     let rows: Vec<(ObjectKey, Verdict)> = match mode {
         PodsMode::Pods | PodsMode::Deployments => return Vec::new(),

@@ -300,6 +300,36 @@ impl<'a> Screen<'a> {
         }
     }
 
+    /// [`Self::plan_context`] with the HPA that scales `selection`'s deployment, if any: the
+    /// scale preview says the HPA will override the count.
+    pub fn plan_context_for(&self, selection: &Selection) -> PlanContext {
+        let mut ctx = self.plan_context();
+        let (namespace, name) = match selection {
+            Selection::Deployment {
+                namespace, name, ..
+            }
+            | Selection::Pod {
+                namespace,
+                deployment: Some(name),
+                ..
+            } => (namespace, name),
+            _ => return ctx,
+        };
+        let hpas = self.visible_kube().hpas.values();
+        if let Some(hpa) =
+            watchfloor_core::platform::hpa::hpa_for(hpas, "Deployment", namespace, name)
+        {
+            ctx.autoscaled.insert(
+                (namespace.clone(), name.clone()),
+                format!(
+                    "hpa/{} scales it between {} and {} replicas",
+                    hpa.name, hpa.min_replicas, hpa.max_replicas
+                ),
+            );
+        }
+        ctx
+    }
+
     /// What the planner needs besides the selection.
     pub fn plan_context(&self) -> PlanContext {
         let target = self.target();
@@ -317,21 +347,8 @@ impl<'a> Screen<'a> {
                 })
                 .unwrap_or_default(),
             permission: self.view.access.view(),
-            autoscaled: self
-                .visible_kube()
-                .hpas
-                .values()
-                .filter(|h| h.target_kind == "Deployment")
-                .map(|h| {
-                    (
-                        (h.namespace.clone(), h.target_name.clone()),
-                        format!(
-                            "hpa/{} scales it between {} and {} replicas",
-                            h.name, h.min_replicas, h.max_replicas
-                        ),
-                    )
-                })
-                .collect(),
+            // Filled for the selection being planned (`plan_context_for`), not per frame.
+            autoscaled: Default::default(),
         }
     }
 }
@@ -525,7 +542,7 @@ impl View {
         selection: Selection,
         params: &Params,
     ) -> Vec<Effect> {
-        let ctx = self.screen(data).plan_context();
+        let ctx = self.screen(data).plan_context_for(&selection);
         let planned = plan::plan(verb, &selection, params, &ctx);
         let attempt = match self.modal.as_ref() {
             Some(m) => m.attempt,
@@ -856,7 +873,7 @@ impl View {
                     Verb::Scale,
                     &selection,
                     &params,
-                    &self.screen(data).plan_context(),
+                    &self.screen(data).plan_context_for(&selection),
                 )
             }
             // A failed dry run already ended the attempt in the trail (`failed`): closing its
@@ -1133,7 +1150,7 @@ impl Screen<'_> {
                 ..Params::default()
             },
         };
-        match plan::describe(verb, selection, &params, &self.plan_context()) {
+        match plan::describe(verb, selection, &params, &self.plan_context_for(selection)) {
             Ok(plan) => vec![Effect::AuditNote {
                 attempt,
                 plan: Box::new(plan),

@@ -1489,13 +1489,8 @@ impl<'a> Screen<'a> {
                 .and_then(|c| c.namespace.as_deref())
                 .unwrap_or("-")
         }));
-        let platform = super::platform::visible_rows(
-            kube,
-            pods_view.mode,
-            pods_filter,
-            pods_view.unhealthy,
-            self.view.now,
-        );
+        let platform =
+            super::platform::visible_rows(kube, pods_view.mode, pods_filter, pods_view.unhealthy);
         let platform_spread = crate::data::spread_of(&platform);
         let db = self.db_rows();
         let db_sessions = self.db_session_order(&db);

@@ -355,31 +355,13 @@ fn flatten(update: RowUpdate<MaybeCertificate>) -> RowUpdate<CertificateRow> {
 /// watches are folded here, and every change sends the whole (small) set of such rows.
 #[derive(Default)]
 struct TlsFold {
-    ingresses: BTreeMap<ObjectKey, Vec<String>>,
+    ingresses: BTreeMap<ObjectKey, IngressTls>,
     secrets: BTreeMap<ObjectKey, CertificateRow>,
 }
 
 impl TlsFold {
     fn ingress(&mut self, update: RowUpdate<IngressTls>) -> KubeUpdate {
-        let mut table: BTreeMap<ObjectKey, IngressTls> = std::mem::take(&mut self.ingresses)
-            .into_iter()
-            .map(|((namespace, name), secrets)| {
-                let key = (namespace.clone(), name.clone());
-                (
-                    key,
-                    IngressTls {
-                        namespace,
-                        name,
-                        secrets,
-                    },
-                )
-            })
-            .collect();
-        crate::data::apply_update(&mut table, update);
-        self.ingresses = table
-            .into_iter()
-            .map(|(key, ingress)| (key, ingress.secrets))
-            .collect();
+        crate::data::apply_update(&mut self.ingresses, update);
         self.rows()
     }
 
@@ -391,9 +373,13 @@ impl TlsFold {
     /// Every Secret some Ingress names, with the Ingresses that name it.
     fn rows(&self) -> KubeUpdate {
         let rows = ingress_certificates(
-            self.ingresses
-                .iter()
-                .map(|((ns, name), secrets)| (ns.as_str(), name.as_str(), secrets.as_slice())),
+            self.ingresses.values().map(|ingress| {
+                (
+                    ingress.namespace.as_str(),
+                    ingress.name.as_str(),
+                    ingress.secrets.as_slice(),
+                )
+            }),
             self.secrets.values(),
         );
         KubeUpdate::Certificates(RowUpdate::Replace {

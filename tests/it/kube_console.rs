@@ -120,6 +120,14 @@ impl Console {
     }
 }
 
+/// Every source of the target live: the pods' and the platform checks' initial lists are in.
+fn all_live(app: &App) -> bool {
+    app.data
+        .sources
+        .iter()
+        .all(|s| matches!(s.state, SourceState::Live))
+}
+
 const POOLBOY: &str = r#"
 [[targets.claims]]
 name = "resourceclaims"
@@ -137,12 +145,7 @@ async fn initial_sync_then_changes_arrive_by_watch_only() {
     // Every source's initial lists: the pods' and the platform checks' (workloads, nodes,
     // events, certificates), which list beside them.
     c.until("initial sync", |app| {
-        app.data.kube.pods.len() == pods
-            && app
-                .data
-                .sources
-                .iter()
-                .all(|s| matches!(s.state, SourceState::Live))
+        app.data.kube.pods.len() == pods && all_live(app)
     })
     .await;
     assert_eq!(c.app.data.kube_context.as_deref(), Some("sim"));
@@ -220,12 +223,7 @@ async fn server_errors_show_in_the_pane_and_recover() {
     let mut c = console("calm", "").await;
     let pods = c.world_pods();
     c.until("initial sync", |app| {
-        app.data.kube.pods.len() == pods
-            && app
-                .data
-                .sources
-                .iter()
-                .all(|s| matches!(s.state, SourceState::Live))
+        app.data.kube.pods.len() == pods && all_live(app)
     })
     .await;
     // Enough failures for every watch that comes back: the platform checks' source re-watches
